@@ -1,0 +1,57 @@
+/**
+ * Label selector matching, as the API machinery defines it (k8s.io/apimachinery labels.Selector).
+ * Syntax is checked by validation; these functions assume a valid selector.
+ */
+import type { LabelSelector } from './types.js';
+
+/** A map selector (Service.spec.selector, nodeSelector): every key must be present with that value. */
+export function matchesMap(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
+  for (const key in selector) {
+    if (labels?.[key] !== selector[key]) return false;
+  }
+  return true;
+}
+
+/**
+ * A LabelSelector (workloads, NetworkPolicy). An empty selector `{}` matches everything;
+ * an absent one (undefined) matches nothing, as for NetworkPolicy peers and workload selectors.
+ */
+export function matchesSelector(labels: Record<string, string> | undefined, selector: LabelSelector | undefined): boolean {
+  if (!selector) return false;
+  if (selector.matchLabels && !matchesMap(labels, selector.matchLabels)) return false;
+  for (const req of selector.matchExpressions ?? []) {
+    const has = labels !== undefined && Object.hasOwn(labels, req.key);
+    const value = has ? labels[req.key]! : undefined;
+    switch (req.operator) {
+      case 'In':
+        if (!has || !req.values?.includes(value!)) return false;
+        break;
+      case 'NotIn':
+        if (has && req.values?.includes(value!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/** `app=web,tier in (a,b)`: the selector as kubectl prints it. */
+export function formatSelector(selector: LabelSelector | Record<string, string> | undefined): string {
+  if (!selector) return '<none>';
+  const isLabelSelector = 'matchLabels' in selector || 'matchExpressions' in selector;
+  const map = (isLabelSelector ? (selector as LabelSelector).matchLabels : selector) as Record<string, string> | undefined;
+  const parts = Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (isLabelSelector) {
+    for (const req of (selector as LabelSelector).matchExpressions ?? []) {
+      if (req.operator === 'Exists') parts.push(req.key);
+      else if (req.operator === 'DoesNotExist') parts.push(`!${req.key}`);
+      else parts.push(`${req.key} ${req.operator === 'In' ? 'in' : 'notin'} (${(req.values ?? []).join(',')})`);
+    }
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}

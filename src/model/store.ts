@@ -1,0 +1,171 @@
+/**
+ * The store: objects keyed by kind, namespace and name, a resourceVersion per change, atomic batches and watch events.
+ *
+ * Writes happen inside `transaction()`. Each write records its undo step in the batch's Journal; events are held back
+ * until the batch commits, so watchers (the DNS zone, the proxy tables) only ever see whole, valid batches.
+ */
+import { Journal } from './journal.js';
+import { CLUSTER_SCOPED, type Kind, type KindMap } from './types.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  /** The object after the change (for DELETED, the object as it was). */
+  object: T;
+  /** The object before the change, for MODIFIED. */
+  old?: T;
+}
+
+export type WatchHandler<T> = (event: WatchEvent<T>) => void;
+
+type AnyEvent = { kind: Kind } & WatchEvent<KindMap[Kind]>;
+
+const CLUSTER = '';
+
+export class Store {
+  /** kind → namespace ('' for cluster-scoped) → name → object */
+  readonly #objects = new Map<Kind, Map<string, Map<string, KindMap[Kind]>>>();
+  readonly #watchers = new Map<Kind, Set<WatchHandler<KindMap[Kind]>>>();
+  #resourceVersion = 0;
+  #journal: Journal | null = null;
+  #pending: AnyEvent[] = [];
+
+  get resourceVersion(): number {
+    return this.#resourceVersion;
+  }
+
+  get<K extends Kind>(kind: K, name: string, namespace?: string): KindMap[K] | undefined {
+    const ns = CLUSTER_SCOPED.has(kind) ? CLUSTER : (namespace ?? 'default');
+    return this.#objects.get(kind)?.get(ns)?.get(name) as KindMap[K] | undefined;
+  }
+
+  /** All objects of a kind, or those of one namespace; in insertion order. */
+  list<K extends Kind>(kind: K, namespace?: string): KindMap[K][] {
+    const byNs = this.#objects.get(kind);
+    if (!byNs) return [];
+    if (namespace !== undefined) return [...(byNs.get(namespace)?.values() ?? [])] as KindMap[K][];
+    const out: KindMap[K][] = [];
+    for (const names of byNs.values()) for (const obj of names.values()) out.push(obj as KindMap[K]);
+    return out;
+  }
+
+  /** Iterate without copying, for hot loops over large kinds. */
+  *each<K extends Kind>(kind: K, namespace?: string): IterableIterator<KindMap[K]> {
+    const byNs = this.#objects.get(kind);
+    if (!byNs) return;
+    if (namespace !== undefined) {
+      const names = byNs.get(namespace);
+      if (names) yield* names.values() as IterableIterator<KindMap[K]>;
+      return;
+    }
+    for (const names of byNs.values()) yield* names.values() as IterableIterator<KindMap[K]>;
+  }
+
+  count(kind: Kind): number {
+    let n = 0;
+    for (const names of this.#objects.get(kind)?.values() ?? []) n += names.size;
+    return n;
+  }
+
+  namespacesOf(kind: Kind): string[] {
+    return [...(this.#objects.get(kind)?.keys() ?? [])];
+  }
+
+  /**
+   * Run `fn` as one batch. If it throws, every write it made is undone and no event is emitted;
+   * otherwise the batch's events are delivered to watchers, in order, after it commits.
+   * Nested calls join the outer batch.
+   */
+  transaction<T>(fn: (journal: Journal) => T): T {
+    if (this.#journal) return fn(this.#journal);
+    const journal = new Journal();
+    this.#journal = journal;
+    const rvBefore = this.#resourceVersion;
+    let result: T;
+    try {
+      result = fn(journal);
+    } catch (err) {
+      journal.rollback();
+      this.#resourceVersion = rvBefore;
+      this.#pending = [];
+      this.#journal = null;
+      throw err;
+    }
+    journal.commit();
+    this.#journal = null;
+    const events = this.#pending;
+    this.#pending = [];
+    for (const event of events) this.#emit(event);
+    return result;
+  }
+
+  /** Create or replace an object. Must run inside a transaction. Returns the stored object. */
+  put<K extends Kind>(obj: KindMap[K]): KindMap[K] {
+    const journal = this.#requireJournal();
+    const kind = obj.kind as K;
+    const ns = CLUSTER_SCOPED.has(kind) ? CLUSTER : (obj.metadata.namespace ?? 'default');
+    const names = this.#names(kind, ns);
+    const name = obj.metadata.name;
+    const old = names.get(name) as KindMap[K] | undefined;
+    this.#resourceVersion++;
+    obj.metadata.resourceVersion = String(this.#resourceVersion);
+    names.set(name, obj);
+    journal.record(() => {
+      if (old) names.set(name, old);
+      else names.delete(name);
+    });
+    this.#pending.push({ kind, type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}) } as AnyEvent);
+    return obj;
+  }
+
+  /** Remove an object. Must run inside a transaction. Returns the removed object, if there was one. */
+  remove<K extends Kind>(kind: K, name: string, namespace?: string): KindMap[K] | undefined {
+    const journal = this.#requireJournal();
+    const ns = CLUSTER_SCOPED.has(kind) ? CLUSTER : (namespace ?? 'default');
+    const names = this.#objects.get(kind)?.get(ns);
+    const old = names?.get(name) as KindMap[K] | undefined;
+    if (!names || !old) return undefined;
+    this.#resourceVersion++;
+    names.delete(name);
+    journal.record(() => names.set(name, old));
+    this.#pending.push({ kind, type: 'DELETED', object: old } as AnyEvent);
+    return old;
+  }
+
+  /** Follow changes of one kind. Returns a function that stops the watch. */
+  watch<K extends Kind>(kind: K, handler: WatchHandler<KindMap[K]>): () => void {
+    let set = this.#watchers.get(kind);
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(kind, set);
+    }
+    set.add(handler as WatchHandler<KindMap[Kind]>);
+    return () => set.delete(handler as WatchHandler<KindMap[Kind]>);
+  }
+
+  #emit(event: AnyEvent): void {
+    const handlers = this.#watchers.get(event.kind);
+    if (!handlers) return;
+    for (const handler of handlers) handler(event);
+  }
+
+  #names(kind: Kind, ns: string): Map<string, KindMap[Kind]> {
+    let byNs = this.#objects.get(kind);
+    if (!byNs) {
+      byNs = new Map();
+      this.#objects.set(kind, byNs);
+    }
+    let names = byNs.get(ns);
+    if (!names) {
+      names = new Map();
+      byNs.set(ns, names);
+    }
+    return names;
+  }
+
+  #requireJournal(): Journal {
+    if (!this.#journal) throw new Error('store writes must run inside store.transaction()');
+    return this.#journal;
+  }
+}
