@@ -17,6 +17,14 @@ export const ErrorCodes = {
   RANGE_EXHAUSTED: 'E_RANGE_EXHAUSTED',
   /** An object that was asked for does not exist. */
   NOT_FOUND: 'E_NOT_FOUND',
+  /** An address or port was asked for that another object already holds. */
+  ALREADY_ALLOCATED: 'E_ALREADY_ALLOCATED',
+  /** An address or port lies outside the range it must come from. */
+  OUT_OF_RANGE: 'E_OUT_OF_RANGE',
+  /** A DNS name cannot be encoded (label over 63 octets, name over 253, empty label). */
+  DNS_NAME_INVALID: 'E_DNS_NAME_INVALID',
+  /** A DNS message cannot be decoded. */
+  DNS_MALFORMED: 'E_DNS_MALFORMED',
   /** A command-line argument is invalid. */
   INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
 } as const;
