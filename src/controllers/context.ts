@@ -21,7 +21,7 @@ export interface ControllerContext {
   /** Delete a pod: the CNI releases its addresses and it leaves the store and the scheduler. */
   deletePod(pod: Pod): void;
   /** Write a derived object (ReplicaSet, EndpointSlice) to the store. */
-  put<K extends Kind>(obj: KindMap[K]): KindMap[K];
+  put<T extends KindMap[Kind]>(obj: T): T;
   /** Remove a derived object from the store. */
   remove(kind: Kind, name: string, namespace?: string): void;
 }

@@ -52,3 +52,15 @@ export function formatPath(path: FieldPath): string {
   }
   return out;
 }
+
+/**
+ * Whether the input spelled out the field at `path` (defaulting may have added it since): a written field is located
+ * at its own key, a missing one at its nearest ancestor. Objects built in code have no source and report false.
+ */
+export function wasWritten(object: object, path: FieldPath): boolean {
+  const ref = sources.get(object);
+  if (!ref || path.length === 0) return false;
+  const here = ref.locate(path);
+  const parent = ref.locate(path.slice(0, -1));
+  return here.line > 0 && (here.line !== parent.line || here.column !== parent.column);
+}

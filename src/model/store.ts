@@ -101,13 +101,13 @@ export class Store {
   }
 
   /** Create or replace an object. Must run inside a transaction. Returns the stored object. */
-  put<K extends Kind>(obj: KindMap[K]): KindMap[K] {
+  put<T extends KindMap[Kind]>(obj: T): T {
     const journal = this.#requireJournal();
-    const kind = obj.kind as K;
+    const kind = obj.kind as Kind;
     const ns = CLUSTER_SCOPED.has(kind) ? CLUSTER : (obj.metadata.namespace ?? 'default');
     const names = this.#names(kind, ns);
     const name = obj.metadata.name;
-    const old = names.get(name) as KindMap[K] | undefined;
+    const old = names.get(name) as T | undefined;
     this.#resourceVersion++;
     obj.metadata.resourceVersion = String(this.#resourceVersion);
     names.set(name, obj);

@@ -47,8 +47,7 @@ export class Rng {
 
   /** Current generator state, to snapshot and restore a stream (rollback of a rejected batch). */
   clone(): Rng {
-    const copy = Object.create(Rng.prototype) as Rng;
-    (copy as { seed: number }).seed = this.seed;
+    const copy = new Rng(this.seed);
     copy.#gen = this.#gen.clone();
     return copy;
   }

@@ -1,0 +1,159 @@
+/**
+ * kube-proxy IPVS mode (rr and mh) and the legacy userspace mode at 10,000 Services × 10 endpoints on one node. Run:
+ *   node --import=tsx bench/proxy-ipvs.bench.ts [services] [endpointsPerService]
+ *
+ * Per engine: build (every Service's virtual servers / portals), new-flow decisions/s (first packets: virtual-server
+ * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), and one endpoint change (table
+ * update + that Service's resync). Targets (issue, one core): ≥1,000,000 new flows/s, ≥5,000,000 established
+ * packets/s, build ≤ 1 s, endpoint change ≤ 1 ms.
+ */
+import type { EndpointSlice, Service } from '../src/model/types.js';
+import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
+import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
+import type { Packet } from '../src/proxy/packet.js';
+import { ServiceTable } from '../src/proxy/service-table.js';
+import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
+import { Rng } from '../src/util/rng.js';
+
+const SERVICES = Number(process.argv[2] ?? 10_000);
+const ENDPOINTS = Number(process.argv[3] ?? 10);
+const NODE = 'node-a';
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+const now = () => process.hrtime.bigint();
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function clusterIP(i: number): string {
+  return `10.96.${(i >> 8) & 255}.${i & 255}`;
+}
+function endpointIP(i: number, j: number): string {
+  const n = i * ENDPOINTS + j;
+  return `10.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+function serviceObj(i: number): Service {
+  const nodePort = i % 10 === 0 ? { nodePort: 30000 + i / 10 } : {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc${i}`, namespace: `ns${i % 100}` },
+    spec: {
+      type: i % 10 === 0 ? 'NodePort' : 'ClusterIP',
+      clusterIP: clusterIP(i),
+      clusterIPs: [clusterIP(i)],
+      sessionAffinity: 'None',
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, ...nodePort }],
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+function sliceObj(i: number, shift = 0): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `svc${i}-abc`, namespace: `ns${i % 100}`, labels: { 'kubernetes.io/service-name': `svc${i}` } },
+    addressType: 'IPv4',
+    endpoints: Array.from({ length: ENDPOINTS }, (_, j) => ({
+      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j)],
+      conditions: { ready: true },
+      nodeName: j % 3 === 0 ? NODE : 'node-b',
+    })),
+    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  };
+}
+
+function buildTable(): ServiceTable {
+  const table = new ServiceTable(NODE, { families: ['IPv4'] });
+  table.applyNode({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: NODE },
+    spec: {},
+    status: { addresses: [{ type: 'InternalIP', address: '192.168.0.2' }], allocatable: {}, conditions: [] },
+  });
+  for (let i = 0; i < SERVICES; i++) {
+    table.applyService(serviceObj(i));
+    table.applySlice(sliceObj(i));
+  }
+  return table;
+}
+
+const ROUND = 200_000;
+const rng = new Rng(7);
+const packets: Packet[] = Array.from({ length: ROUND }, (_, k) => ({
+  proto: 'TCP',
+  src: { ip: `10.${64 + (k % 60)}.${(k >> 8) & 255}.${k & 255}`, port: 1024 + (k % 60000) },
+  dst: { ip: clusterIP(rng.int(SERVICES)), port: 80 },
+}));
+const pod = { from: 'pod', pod: 'default/client' } as const;
+
+interface Figures {
+  build: number;
+  newFlows: number;
+  established: number;
+  change: number;
+}
+
+function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?: number): void }): Figures {
+  const table = buildTable();
+  const config = proxyConfig({ mode: name.startsWith('ipvs') ? 'ipvs' : 'userspace', clusterCIDR: '10.64.0.0/10' });
+  let t0 = now();
+  const engine = make({ table, config, rng: new Rng(1) });
+  engine.sync(0); // engines apply table state lazily: the first sync programs every Service
+  const build = ms(now() - t0);
+
+  // New flows: distinct tuples to random Services, 200k per round; conntrack flushed between rounds (untimed).
+  let decided = 0;
+  let newNs = 0n;
+  for (let round = 0; round < 6; round++) {
+    engine.conntrack.flush();
+    const start = now();
+    for (let k = 0; k < ROUND; k++) engine.send(packets[k]!, pod, round);
+    const took = now() - start;
+    if (round > 0) {
+      newNs += took;
+      decided += ROUND;
+    }
+  }
+  let estNs = 0n;
+  let est = 0;
+  for (let round = 0; round < 10; round++) {
+    const start = now();
+    for (let k = 0; k < ROUND; k++) engine.send(packets[k]!, pod, 10 + round);
+    estNs += now() - start;
+    est += ROUND;
+  }
+  const CHANGES = 200;
+  t0 = now();
+  for (let c = 0; c < CHANGES; c++) {
+    table.applySlice(sliceObj((c * 37) % SERVICES, c + 1));
+    engine.sync(20 + c / 1000);
+  }
+  const change = ms(now() - t0) / CHANGES;
+  engine.dispose();
+  return {
+    build,
+    newFlows: decided / (Number(newNs) / 1e9),
+    established: est / (Number(estNs) / 1e9),
+    change,
+  };
+}
+
+console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node\n`);
+console.log(
+  `${'engine'.padEnd(30)} ${'build ms'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)}`,
+);
+const engines: [string, (init: EngineInit) => ProxyEngine & { sync(now?: number): void }][] = [
+  ['ipvs rr', (init) => createIpvsEngine(init)],
+  ['ipvs rr (no scheduler trace)', (init) => createIpvsEngine(init, { explainScheduler: false })],
+  ['ipvs mh', (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' } })],
+  ['userspace', (init) => createUserspaceEngine(init)],
+];
+for (const [name, make] of engines) {
+  const f = run(name, make);
+  console.log(
+    `${name.padEnd(30)} ${f.build.toFixed(0).padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)}`,
+  );
+}
+console.log('\ntargets (one core):            ≤ 1000  ≥ 1,000,000    ≥ 5,000,000    ≤ 1.000');

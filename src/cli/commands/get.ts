@@ -1,0 +1,199 @@
+/**
+ * `kube-netsim get pods|services|endpointslices|nodes|deployments|replicasets|statefulsets|daemonsets|all
+ *  [-n NS | -A] [-o wide|yaml|json] PATH...`: kubectl's tables, or the objects as YAML/JSON.
+ */
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { Cluster } from '../../cluster/cluster.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Kind, KindMap, Pod } from '../../model/types.js';
+import {
+  type Columns,
+  daemonSetColumns,
+  deploymentColumns,
+  endpointSliceColumns,
+  isPodReady,
+  nodeColumns,
+  podColumns,
+  replicaSetColumns,
+  serviceColumns,
+  statefulSetColumns,
+  type WorkloadCounts,
+} from '../printers/resources.js';
+import { renderTable } from '../printers/table.js';
+import { loadCluster } from './load.js';
+
+/** kubectl's resource names, short names and plurals. */
+const RESOURCES: Record<string, Kind> = {
+  pod: 'Pod',
+  pods: 'Pod',
+  po: 'Pod',
+  service: 'Service',
+  services: 'Service',
+  svc: 'Service',
+  endpointslice: 'EndpointSlice',
+  endpointslices: 'EndpointSlice',
+  node: 'Node',
+  nodes: 'Node',
+  no: 'Node',
+  namespace: 'Namespace',
+  namespaces: 'Namespace',
+  ns: 'Namespace',
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  replicaset: 'ReplicaSet',
+  replicasets: 'ReplicaSet',
+  rs: 'ReplicaSet',
+  statefulset: 'StatefulSet',
+  statefulsets: 'StatefulSet',
+  sts: 'StatefulSet',
+  daemonset: 'DaemonSet',
+  daemonsets: 'DaemonSet',
+  ds: 'DaemonSet',
+  networkpolicy: 'NetworkPolicy',
+  networkpolicies: 'NetworkPolicy',
+  netpol: 'NetworkPolicy',
+};
+
+/** What `kubectl get all` lists, with the prefix it gives each name. */
+const ALL: [Kind, string][] = [
+  ['Pod', 'pod'],
+  ['Service', 'service'],
+  ['DaemonSet', 'daemonset.apps'],
+  ['Deployment', 'deployment.apps'],
+  ['ReplicaSet', 'replicaset.apps'],
+  ['StatefulSet', 'statefulset.apps'],
+];
+
+interface GetOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+  output?: string;
+  seed?: string;
+}
+
+export function registerGet(program: Command): void {
+  program
+    .command('get')
+    .description('list objects of the cluster, as kubectl get shows them')
+    .argument(
+      '<resource>',
+      'pods, services, endpointslices, nodes, deployments, replicasets, statefulsets, daemonsets or all',
+    )
+    .argument('<paths...>', 'manifest files or directories')
+    .option('-n, --namespace <ns>', 'namespace to list', 'default')
+    .option('-A, --all-namespaces', 'list objects of every namespace')
+    .option('-o, --output <format>', 'wide, yaml or json')
+    .option('--seed <n>', 'seed for every random choice')
+    .action(async (resource: string, paths: string[], opts: GetOptions) => {
+      const output = opts.output;
+      if (output !== undefined && !['wide', 'yaml', 'json'].includes(output)) {
+        throw new InvalidArgumentError(`--output must be wide, yaml or json, got "${output}"`);
+      }
+      const kinds = resourceKinds(resource);
+      const cluster = await loadCluster(paths, opts);
+      process.stdout.write(renderGet(cluster, kinds, { ...opts, resource }));
+    });
+}
+
+function resourceKinds(resource: string): [Kind, string][] {
+  if (resource === 'all') return ALL;
+  const kind = RESOURCES[resource.toLowerCase()];
+  if (!kind) throw new InvalidArgumentError(`the server doesn't have a resource type "${resource}"`);
+  return [[kind, '']];
+}
+
+/** The text `get` prints. Exported for tests. */
+export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOptions & { resource: string }): string {
+  const namespace = opts.allNamespaces ? undefined : (opts.namespace ?? 'default');
+  const select = <K extends Kind>(kind: K): KindMap[K][] =>
+    kind === 'Node' || kind === 'Namespace' ? cluster.list(kind) : cluster.list(kind, namespace);
+  if (opts.output === 'yaml' || opts.output === 'json') {
+    const items = kinds.flatMap(([kind]) => select(kind));
+    const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
+    return opts.output === 'json' ? `${JSON.stringify(list, null, 4)}\n` : stringify(list);
+  }
+  const wide = opts.output === 'wide';
+  const blocks: string[] = [];
+  for (const [kind, prefix] of kinds) {
+    const objects = select(kind).sort(byNamespaceAndName);
+    if (objects.length === 0) continue;
+    const columns = columnsFor(cluster, kind) as Columns<KindMap[Kind]>;
+    const headers = [
+      ...(namespace === undefined && kind !== 'Node' ? ['NAMESPACE'] : []),
+      ...columns.headers,
+      ...(wide ? columns.wide : []),
+    ];
+    const rows = objects.map((obj) => {
+      const row = columns.row(obj, wide);
+      if (prefix) row[0] = `${prefix}/${row[0]}`;
+      return namespace === undefined && kind !== 'Node' ? [obj.metadata.namespace ?? '', ...row] : row;
+    });
+    blocks.push(renderTable(headers, rows));
+  }
+  if (blocks.length === 0) {
+    return namespace === undefined ? 'No resources found\n' : `No resources found in ${namespace} namespace.\n`;
+  }
+  return `${blocks.join('\n\n')}\n`;
+}
+
+function byNamespaceAndName(a: KindMap[Kind], b: KindMap[Kind]): number {
+  const an = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
+  const bn = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
+  return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+function ownedPods(cluster: Cluster, kind: string, name: string, namespace: string | undefined): Pod[] {
+  return cluster
+    .list('Pod', namespace)
+    .filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === kind && o.name === name));
+}
+
+function counts(pods: Pod[]): WorkloadCounts {
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp);
+  return { current: live.length, ready: live.filter(isPodReady).length };
+}
+
+function columnsFor(cluster: Cluster, kind: Kind): Columns<never> {
+  switch (kind) {
+    case 'Pod':
+      return podColumns as Columns<never>;
+    case 'Service':
+      return serviceColumns as Columns<never>;
+    case 'EndpointSlice':
+      return endpointSliceColumns as Columns<never>;
+    case 'Node':
+      return nodeColumns as Columns<never>;
+    case 'Deployment':
+      return deploymentColumns((d) => {
+        const replicaSets = cluster
+          .list('ReplicaSet', d.metadata.namespace)
+          .filter((rs) =>
+            rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === d.metadata.name),
+          );
+        return counts(
+          replicaSets.flatMap((rs) => ownedPods(cluster, 'ReplicaSet', rs.metadata.name, rs.metadata.namespace)),
+        );
+      }) as Columns<never>;
+    case 'ReplicaSet':
+      return replicaSetColumns((rs) =>
+        counts(ownedPods(cluster, 'ReplicaSet', rs.metadata.name, rs.metadata.namespace)),
+      ) as Columns<never>;
+    case 'StatefulSet':
+      return statefulSetColumns((s) =>
+        counts(ownedPods(cluster, 'StatefulSet', s.metadata.name, s.metadata.namespace)),
+      ) as Columns<never>;
+    case 'DaemonSet':
+      return daemonSetColumns((ds) => {
+        const c = counts(ownedPods(cluster, 'DaemonSet', ds.metadata.name, ds.metadata.namespace));
+        return { ...c, desired: c.current };
+      }) as Columns<never>;
+    default:
+      return {
+        headers: ['NAME'],
+        wide: [],
+        row: (obj: KindMap[Kind]) => [obj.metadata.name],
+      } as unknown as Columns<never>;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * `kube-netsim serve PATH... [--listen ADDR:PORT]...`: the cluster's DNS on real UDP and TCP sockets, following the
+ * input files (an edit is applied live; an invalid edit is logged and the last good state keeps serving).
+ */
+import { watch } from 'node:fs';
+import type { Command } from 'commander';
+import { dnsOptionsOf } from '../../cluster/config-sections.js';
+import type { DnsOptions } from '../../dns/config.js';
+import { serveMetrics } from '../../dns/server/health.js';
+import { DnsServer } from '../../dns/server/server.js';
+import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
+import { readInputs } from '../../model/load/index.js';
+import { loadCluster } from './load.js';
+
+interface ServeOptions {
+  listen: string[];
+  seed?: string;
+  ttl?: string;
+  pods?: string;
+  endpointPodNames?: boolean;
+  ignoreEmptyService?: boolean;
+  endpoints?: boolean;
+  fallthrough?: string[];
+  upstream?: string[];
+  cache?: string;
+  loadbalance?: boolean;
+  allowTransfer?: boolean;
+  metrics?: string;
+  watch?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description("serve the cluster's DNS (CoreDNS's kubernetes plugin) on UDP and TCP")
+    .argument('<paths...>', 'manifest files or directories')
+    .option('--listen <addr:port>', 'address to serve on, repeatable (default 127.0.0.1:5353)', collect)
+    .option('--seed <n>', 'seed for every random choice')
+    .option('--ttl <seconds>', 'TTL of cluster records (0-3600)')
+    .option('--pods <mode>', 'pod records: disabled, insecure or verified')
+    .option('--endpoint-pod-names', 'name endpoints after their pods when they have no hostname')
+    .option('--ignore-empty-service', 'NXDOMAIN for ClusterIP Services without ready endpoints')
+    .option('--no-endpoints', 'do not serve endpoint records (CoreDNS noendpoints)')
+    .option('--fallthrough <zone>', 'zone whose unknown names go upstream, repeatable', collect)
+    .option('--upstream <ip:port>', 'upstream resolver for names outside the cluster, repeatable', collect)
+    .option('--cache <seconds>', 'cache upstream answers this long (0 = off)')
+    .option('--no-loadbalance', 'keep A/AAAA records in index order instead of shuffling them')
+    .option('--allow-transfer', 'answer AXFR/IXFR of the cluster zone over TCP')
+    .option('--metrics <addr:port>', 'serve /metrics, /health and /ready on this address')
+    .option('--no-watch', 'do not follow changes to the input files')
+    .action(async (paths: string[], opts: ServeOptions) => {
+      const cluster = await loadCluster(paths, opts);
+      const dns = dnsOptions(dnsOptionsOf(cluster.config), opts);
+      const server = new DnsServer(cluster, {
+        listen: opts.listen?.length ? opts.listen : ['127.0.0.1:5353'],
+        dns,
+        allowTransfer: opts.allowTransfer ?? false,
+      });
+      for (const l of await server.start()) process.stdout.write(`listening on ${l.transport} ${l.address}\n`);
+      const metrics = opts.metrics ? await serveMetrics(opts.metrics, server) : undefined;
+      if (metrics) process.stdout.write(`metrics on http://${metrics.address}/metrics\n`);
+      const stopWatching = opts.watch === false ? () => {} : followInputs(paths, cluster);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      stopWatching();
+      await metrics?.close();
+      await server.stop();
+      process.stdout.write('stopped\n');
+    });
+}
+
+/** Command-line flags override the ClusterConfig's `dns:` section. */
+function dnsOptions(base: DnsOptions, opts: ServeOptions): DnsOptions {
+  const out = { ...base };
+  if (opts.ttl !== undefined) {
+    const ttl = Number(opts.ttl);
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600)
+      throw new InvalidArgumentError(`--ttl must be 0-3600, got "${opts.ttl}"`);
+    out.ttl = ttl;
+  }
+  if (opts.pods !== undefined) {
+    if (!['disabled', 'insecure', 'verified'].includes(opts.pods)) {
+      throw new InvalidArgumentError(`--pods must be disabled, insecure or verified, got "${opts.pods}"`);
+    }
+    out.pods = opts.pods as DnsOptions['pods'];
+  }
+  if (opts.endpointPodNames) out.endpointPodNames = true;
+  if (opts.ignoreEmptyService) out.ignoreEmptyService = true;
+  if (opts.endpoints === false) out.noEndpoints = true;
+  if (opts.fallthrough) out.fallthrough = opts.fallthrough;
+  if (opts.upstream) out.upstream = opts.upstream;
+  if (opts.cache !== undefined) {
+    const cache = Number(opts.cache);
+    if (!Number.isInteger(cache) || cache < 0)
+      throw new InvalidArgumentError(`--cache must be a whole number of seconds, got "${opts.cache}"`);
+    out.cache = cache;
+  }
+  if (opts.loadbalance === false) out.loadbalance = false;
+  return out;
+}
+
+/** Re-read the inputs when they change (debounced) and bring the cluster in line; log errors, keep the last good state. */
+function followInputs(paths: string[], cluster: import('../../cluster/cluster.js').Cluster): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const reload = async () => {
+    try {
+      const read = await readInputs(paths);
+      const { applied, deleted } = cluster.syncDocuments(read.documents, read.issues);
+      if (applied || deleted) process.stdout.write(`reloaded: ${applied} applied, ${deleted} deleted\n`);
+    } catch (err) {
+      const text = err instanceof KubeNetsimError ? err.message : String(err);
+      process.stderr.write(`reload rejected, still serving the last good state:\n${text}\n`);
+    }
+  };
+  const watchers = paths.map((path) =>
+    watch(path, { recursive: true }, () => {
+      clearTimeout(timer);
+      timer = setTimeout(reload, 100);
+    }),
+  );
+  return () => {
+    clearTimeout(timer);
+    for (const w of watchers) w.close();
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The kube-netsim command line. Parsing and printing only: every command loads a cluster through the library API and
+ * prints what it asks for. Exit codes: 0 success, 2 bad input (invalid manifests or arguments), 1 internal fault.
+ */
+import { Command, CommanderError } from 'commander';
+import { KubeNetsimError } from '../errors.js';
+import { registerEnv } from './commands/env.js';
+import { registerGet } from './commands/get.js';
+import { registerIpam } from './commands/ipam.js';
+import { registerServe } from './commands/serve.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INTERNAL = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('kube-netsim')
+    .description('A Kubernetes cluster-networking and service-discovery emulator')
+    .showHelpAfterError()
+    .exitOverride();
+  registerGet(program);
+  registerIpam(program);
+  registerEnv(program);
+  registerServe(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    }
+    if (err instanceof KubeNetsimError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      // Every coded error is about what the user gave us: manifests, arguments, names, ranges.
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('kube-netsim.js')) {
+  const code = await main(process.argv.slice(2));
+  // Commands that keep running (serve) set process.exitCode themselves and never resolve here.
+  process.exitCode = code;
+}

@@ -1,0 +1,288 @@
+/**
+ * One batch of changes: admission of each object in dependency order, then the controllers for what the batch
+ * touched. Every write goes through the store inside the batch's transaction, so a rejected batch undoes itself.
+ */
+import type { Ipam } from '../cni/ipam.js';
+import type { ControllerContext } from '../controllers/context.js';
+import { reconcileService } from '../controllers/endpointslices.js';
+import type { PodIndex } from '../controllers/pod-index.js';
+import type { Scheduler } from '../controllers/scheduler.js';
+import {
+  deleteWorkload,
+  reconcileDaemonSet,
+  reconcileDeployment,
+  reconcileReplicaSet,
+  reconcileStatefulSet,
+} from '../controllers/workloads/index.js';
+import type { Journal } from '../model/journal.js';
+import { matchesMap } from '../model/labels.js';
+import type { Store } from '../model/store.js';
+import type { AnyObject, ClusterConfigSpec, Kind, KindMap, Namespace, Pod, Service } from '../model/types.js';
+import { CLUSTER_SCOPED, KINDS } from '../model/types.js';
+import type { Rng } from '../util/rng.js';
+import { IssueCollector } from './admission-context.js';
+import { admitNode, type NodeAddressPool, type NodeAdmission, releaseNode } from './admit-node.js';
+import { admitPod, type PodAdmission, releasePod } from './admit-pod.js';
+import { admitService, releaseService, type ServiceAdmission } from './admit-service.js';
+import type { ObjectRef } from './cluster.js';
+import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
+
+export interface ClusterParts {
+  readonly store: Store;
+  readonly config: ClusterConfigSpec;
+  readonly ipam: Ipam;
+  readonly scheduler: Scheduler;
+  readonly podIndex: PodIndex;
+  readonly nodeAddresses: NodeAddressPool;
+  readonly names: Rng;
+}
+
+/** Kubernetes sets this on delete; the emulated clock starts at the epoch, so the value only marks the state. */
+const DELETION_TIMESTAMP = '1970-01-01T00:00:00Z';
+
+type BatchEnv = NodeAdmission & ServiceAdmission & PodAdmission;
+
+const KIND_ORDER = new Map<string, number>(KINDS.map((k, i) => [k, i]));
+
+export class Batch {
+  readonly issues = new IssueCollector();
+  readonly #parts: ClusterParts;
+  readonly #journal: Journal;
+  readonly #ctx: ControllerContext;
+  /** Services whose EndpointSlices must be reconciled: `ns/name`. */
+  readonly #dirtyServices = new Set<string>();
+  /** Pods changed in this batch (old and new versions), by namespace: their Services need their slices again. */
+  readonly #changedPods = new Map<string, Pod[]>();
+  #nodesChanged = false;
+
+  constructor(parts: ClusterParts, journal: Journal) {
+    this.#parts = parts;
+    this.#journal = journal;
+    const env = this.#env();
+    this.#ctx = {
+      store: parts.store,
+      journal,
+      config: parts.config,
+      names: parts.names,
+      createPod: (pod) => this.#putPod(pod, env) ?? pod,
+      deletePod: (pod) => this.#removePod(pod),
+      put: (obj) => parts.store.put(obj),
+      remove: (kind, name, namespace) => {
+        parts.store.remove(kind, name, namespace);
+      },
+    };
+  }
+
+  /** Admit objects in dependency order: namespaces, nodes, services, pods, workloads, slices, policies. */
+  applyAll(objects: readonly AnyObject[]): void {
+    const sorted = [...objects].sort((a, b) => (KIND_ORDER.get(a.kind) ?? 99) - (KIND_ORDER.get(b.kind) ?? 99));
+    for (const obj of sorted) this.#apply(obj);
+  }
+
+  #env(): BatchEnv {
+    const p = this.#parts;
+    return {
+      store: p.store,
+      journal: this.#journal,
+      config: p.config,
+      issues: this.issues,
+      ipam: p.ipam,
+      scheduler: p.scheduler,
+      nodeAddresses: p.nodeAddresses,
+    };
+  }
+
+  #apply(obj: AnyObject): void {
+    const { store } = this.#parts;
+    if (!CLUSTER_SCOPED.has(obj.kind)) this.#ensureNamespace(obj.metadata.namespace ?? 'default');
+    const env = this.#env();
+    switch (obj.kind) {
+      case 'Namespace':
+        store.put(obj);
+        return;
+      case 'Node': {
+        const old = store.get('Node', obj.metadata.name);
+        const node = admitNode(env, obj, old);
+        if (!node) return;
+        store.put(node);
+        if (old) this.#parts.scheduler.removeNode(old, this.#journal);
+        this.#parts.scheduler.addNode(node, this.#journal);
+        this.#nodesChanged = true;
+        return;
+      }
+      case 'Service': {
+        const old = store.get('Service', obj.metadata.name, obj.metadata.namespace);
+        const svc = admitService(env, obj, old);
+        if (!svc) return;
+        store.put(svc);
+        this.#dirtyServices.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+        return;
+      }
+      case 'Pod':
+        this.#putPod(obj, env);
+        return;
+      case 'Deployment':
+        reconcileDeployment(this.#ctx, store.put(obj));
+        return;
+      case 'ReplicaSet':
+        reconcileReplicaSet(this.#ctx, store.put(obj));
+        return;
+      case 'StatefulSet':
+        reconcileStatefulSet(this.#ctx, store.put(obj));
+        return;
+      case 'DaemonSet':
+        reconcileDaemonSet(this.#ctx, store.put(obj));
+        return;
+      case 'EndpointSlice':
+      case 'NetworkPolicy':
+        store.put(obj);
+        return;
+    }
+  }
+
+  /** A namespaced object in a namespace nobody created: kubectl would refuse; we create it and warn. */
+  #ensureNamespace(name: string): void {
+    const { store } = this.#parts;
+    if (store.get('Namespace', name)) return;
+    const ns: Namespace = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      status: { phase: 'Active' },
+    };
+    store.put(ns);
+    this.issues.warn(`namespace "${name}" was not defined; created it (kubectl apply would fail with NotFound)`);
+  }
+
+  #putPod(pod: Pod, env: BatchEnv): Pod | undefined {
+    const { store, podIndex } = this.#parts;
+    const old = store.get('Pod', pod.metadata.name, pod.metadata.namespace);
+    const admitted = admitPod(env, pod, old);
+    if (!admitted) return undefined;
+    if (old) podIndex.remove(old, this.#journal);
+    const stored = store.put(admitted);
+    podIndex.add(stored, this.#journal);
+    this.#podChanged(old);
+    this.#podChanged(stored);
+    return stored;
+  }
+
+  #removePod(pod: Pod): void {
+    const { store, podIndex } = this.#parts;
+    const current = store.get('Pod', pod.metadata.name, pod.metadata.namespace);
+    if (!current) return;
+    releasePod(this.#env(), current);
+    podIndex.remove(current, this.#journal);
+    store.remove('Pod', current.metadata.name, current.metadata.namespace);
+    this.#podChanged(current);
+  }
+
+  #podChanged(pod: Pod | undefined): void {
+    if (!pod) return;
+    const ns = pod.metadata.namespace ?? 'default';
+    let list = this.#changedPods.get(ns);
+    if (!list) {
+      list = [];
+      this.#changedPods.set(ns, list);
+    }
+    list.push(pod);
+  }
+
+  delete(ref: ObjectRef, force: boolean): void {
+    const { store } = this.#parts;
+    const obj = store.get(ref.kind, ref.name, ref.namespace);
+    if (!obj) {
+      this.issues.issues.push({
+        code: 'E_NOT_FOUND',
+        position: { file: '<input>', document: 0, line: 0, column: 0 },
+        object: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`,
+        field: '',
+        detail: 'not found',
+      });
+      return;
+    }
+    this.#deleteObject(obj, force);
+  }
+
+  #deleteObject(obj: AnyObject, force: boolean): void {
+    const { store } = this.#parts;
+    const env = this.#env();
+    switch (obj.kind) {
+      case 'Pod':
+        if (force || obj.metadata.deletionTimestamp) this.#removePod(obj);
+        else this.#putPod({ ...obj, metadata: { ...obj.metadata, deletionTimestamp: DELETION_TIMESTAMP } }, env);
+        return;
+      case 'Service':
+        releaseService(env, obj);
+        for (const slice of store.list('EndpointSlice', obj.metadata.namespace)) {
+          if (slice.metadata.labels?.['kubernetes.io/service-name'] === obj.metadata.name) {
+            store.remove('EndpointSlice', slice.metadata.name, slice.metadata.namespace);
+          }
+        }
+        store.remove('Service', obj.metadata.name, obj.metadata.namespace);
+        return;
+      case 'Node':
+        for (const pod of store.list('Pod')) if (pod.spec.nodeName === obj.metadata.name) this.#removePod(pod);
+        releaseNode(env, obj);
+        this.#parts.scheduler.removeNode(obj, this.#journal);
+        store.remove('Node', obj.metadata.name);
+        this.#nodesChanged = true;
+        return;
+      case 'Namespace':
+        for (const kind of [...KINDS].reverse()) {
+          if (CLUSTER_SCOPED.has(kind)) continue;
+          for (const child of store.list(kind, obj.metadata.name)) this.#deleteObject(child as AnyObject, true);
+        }
+        store.remove('Namespace', obj.metadata.name);
+        return;
+      case 'Deployment':
+      case 'ReplicaSet':
+      case 'StatefulSet':
+      case 'DaemonSet':
+        deleteWorkload(this.#ctx, obj);
+        store.remove(obj.kind, obj.metadata.name, obj.metadata.namespace);
+        return;
+      default:
+        store.remove(obj.kind as Kind, obj.metadata.name, obj.metadata.namespace);
+    }
+  }
+
+  /** Controllers that follow what the batch changed: DaemonSets and pending pods on node changes, then slices. */
+  finish(): void {
+    const { store } = this.#parts;
+    if (this.#nodesChanged) {
+      for (const ds of store.list('DaemonSet')) reconcileDaemonSet(this.#ctx, ds);
+      const env = this.#env();
+      for (const pod of store.list('Pod')) if (!pod.spec.nodeName) this.#putPod(pod, env);
+      syncKubernetesEndpoints(store);
+    }
+    this.#markServicesOfChangedPods();
+    for (const key of this.#dirtyServices) {
+      const [ns, name] = key.split('/') as [string, string];
+      const svc = store.get('Service', name, ns);
+      if (!svc?.spec.selector) continue;
+      reconcileService(this.#ctx, svc, this.#parts.podIndex.select(ns, svc.spec.selector));
+    }
+  }
+
+  /**
+   * Services whose selector matches a changed pod (before or after the change). When a namespace has more changed
+   * pods than Services (a bulk load), every Service there is reconciled instead: cheaper than matching each pod.
+   */
+  #markServicesOfChangedPods(): void {
+    const { store } = this.#parts;
+    for (const [ns, pods] of this.#changedPods) {
+      const services: Service[] = store.list('Service', ns);
+      const bulk = pods.length > services.length;
+      for (const svc of services) {
+        const selector = svc.spec.selector;
+        if (!selector) continue;
+        if (bulk || pods.some((p) => matchesMap(p.metadata.labels, selector))) {
+          this.#dirtyServices.add(`${ns}/${svc.metadata.name}`);
+        }
+      }
+    }
+  }
+}
+
+export type { KindMap };

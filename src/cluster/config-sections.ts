@@ -1,0 +1,25 @@
+/**
+ * The ClusterConfig sections that features own: each feature validates its own section, and this file tells the
+ * ClusterConfig parser about them. Imported once by the Cluster, before any manifest is read.
+ */
+
+import { DNS_DEFAULTS, type DnsOptions, validateDnsSection } from '../dns/config.js';
+import { registerConfigSection } from '../model/config.js';
+import type { ClusterConfigSpec } from '../model/types.js';
+
+let registered = false;
+
+export function registerFeatureSections(): void {
+  if (registered) return;
+  registered = true;
+  registerConfigSection('dns', (value, ctx) => {
+    const { value: options, issues } = validateDnsSection(value ?? {});
+    for (const issue of issues) ctx.report.at([...ctx.path, ...issue.path], issue.detail);
+    return options as unknown as Record<string, unknown>;
+  });
+}
+
+/** The cluster's DNS options: its `dns:` section, validated and defaulted. */
+export function dnsOptionsOf(spec: ClusterConfigSpec): DnsOptions {
+  return { ...DNS_DEFAULTS, ...((spec.dns ?? {}) as Partial<DnsOptions>) };
+}

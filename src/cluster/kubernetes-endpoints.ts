@@ -1,0 +1,39 @@
+/**
+ * The `kubernetes` Service has no selector: kube-apiserver itself keeps its endpoints, the control-plane nodes'
+ * addresses on 6443, and the EndpointSlice mirroring controller publishes them as the `kubernetes` EndpointSlice.
+ */
+import type { Store } from '../model/store.js';
+import type { EndpointSlice } from '../model/types.js';
+
+const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
+export function syncKubernetesEndpoints(store: Store): void {
+  const svc = store.get('Service', 'kubernetes', 'default');
+  if (!svc || svc.spec.selector) return;
+  const family = svc.spec.ipFamilies?.[0] ?? 'IPv4';
+  const addresses: string[] = [];
+  for (const node of store.each('Node')) {
+    if (!node.metadata.labels || !(CONTROL_PLANE_LABEL in node.metadata.labels)) continue;
+    for (const a of node.status.addresses) {
+      if (a.type === 'InternalIP' && (a.address.includes(':') ? 'IPv6' : 'IPv4') === family) addresses.push(a.address);
+    }
+  }
+  const slice: EndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: {
+        'kubernetes.io/service-name': 'kubernetes',
+        'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+      },
+    },
+    addressType: family,
+    endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    ports: [{ name: 'https', protocol: 'TCP', port: 6443 }],
+  };
+  const old = store.get('EndpointSlice', 'kubernetes', 'default');
+  if (old && JSON.stringify(old.endpoints) === JSON.stringify(slice.endpoints)) return;
+  store.put(slice);
+}

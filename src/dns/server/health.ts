@@ -1,0 +1,40 @@
+/**
+ * `--metrics ADDR:PORT`: Prometheus text on /metrics (CoreDNS's prometheus plugin), `OK` on /health (the health
+ * plugin) and /ready (the ready plugin: 200 once the zone has synced, 503 naming the plugin that is not ready).
+ */
+import http from 'node:http';
+import { formatAddress, parseListen } from './listeners.js';
+import type { DnsServer } from './server.js';
+
+export async function serveMetrics(
+  address: string,
+  dns: DnsServer,
+): Promise<{ address: string; close(): Promise<void> }> {
+  const addr = parseListen(address);
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(dns.metrics.render(`dns://${dns.address}`));
+    } else if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('OK');
+    } else if (path === '/ready') {
+      const ready = dns.zone.hasSynced;
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(ready ? 'OK' : 'kubernetes');
+    } else {
+      res.writeHead(404);
+      res.end('404 page not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => resolve());
+  });
+  const bound = server.address() as import('node:net').AddressInfo;
+  return {
+    address: formatAddress(bound.address, bound.port),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The sockets: UDP and TCP on each listen address, handing every message to the Responder. UDP uses node:dgram's
+ * 'message' event directly (no per-query promise); TCP reads 2-byte-length framed messages, answers them in order,
+ * allows several per connection and closes idle connections (miekg/dns's default idle timeout, 8 s).
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { frameMessage, TcpFrameReader } from '../wire/tcp-framing.js';
+import type { Outcome, Responder, Transport } from './responder.js';
+
+export const TCP_IDLE_TIMEOUT_MS = 8000;
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `127.0.0.1:5353`, `[::1]:5353` → host and port (port 0 = any free port). */
+export function parseListen(text: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || !net.isIP(m[1]!) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen takes IP:PORT (e.g. 127.0.0.1:5353 or [::1]:5353), got "${text}"`);
+  }
+  return { host: m[1]!, port };
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export type Observer = (transport: Transport, outcome: Outcome, seconds: number, family: 1 | 2) => void;
+
+export interface BoundListener {
+  transport: Transport;
+  address: string;
+  close(): Promise<void>;
+}
+
+function elapsed(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+export async function listenUdp(addr: ListenAddress, responder: Responder, observe: Observer): Promise<BoundListener> {
+  const family = net.isIPv6(addr.host) ? 2 : 1;
+  const socket = dgram.createSocket({ type: family === 2 ? 'udp6' : 'udp4' });
+  const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: bigint) => {
+    for (const reply of out.replies) socket.send(reply, rinfo.port, rinfo.address);
+    observe('udp', out, elapsed(start), family);
+  };
+  socket.on('message', (msg, rinfo) => {
+    const start = process.hrtime.bigint();
+    let out: ReturnType<Responder['respond']>;
+    try {
+      out = responder.respond(msg, 'udp');
+    } catch {
+      return; // never let one packet take the server down; an unanswerable query is dropped
+    }
+    if (out === null) return;
+    if (out instanceof Promise) {
+      out.then((o) => o && send(o, rinfo, start)).catch(() => {});
+      return;
+    }
+    send(out, rinfo, start);
+  });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(addr.port, addr.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = socket.address();
+  return {
+    transport: 'udp',
+    address: formatAddress(bound.address, bound.port),
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+export async function listenTcp(addr: ListenAddress, responder: Responder, observe: Observer): Promise<BoundListener> {
+  const family = net.isIPv6(addr.host) ? 2 : 1;
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    connections.add(conn);
+    conn.on('close', () => connections.delete(conn));
+    conn.setTimeout(TCP_IDLE_TIMEOUT_MS, () => conn.destroy());
+    conn.on('error', () => conn.destroy());
+    const reader = new TcpFrameReader();
+    // Replies go out in query order even when one of them waits on upstream.
+    let queue: Promise<void> = Promise.resolve();
+    conn.on('data', (chunk) => {
+      let messages: Buffer[];
+      try {
+        messages = reader.push(chunk);
+      } catch {
+        conn.destroy();
+        return;
+      }
+      for (const msg of messages) {
+        const start = process.hrtime.bigint();
+        const copy = Buffer.from(msg);
+        queue = queue.then(async () => {
+          let out: Outcome | null;
+          try {
+            out = await responder.respond(copy, 'tcp');
+          } catch {
+            out = null;
+          }
+          if (!out || conn.destroyed) return;
+          for (const reply of out.replies) conn.write(frameMessage(reply));
+          observe('tcp', out, elapsed(start), family);
+        });
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as net.AddressInfo;
+  return {
+    transport: 'tcp',
+    address: formatAddress(bound.address, bound.port),
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of connections) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * From query bytes to reply bytes, the way CoreDNS's server and its kubeadm plugin chain handle a query:
+ * malformed → FORMERR or silence, other opcodes → NOTIMP, EDNS version ≠ 0 → BADVERS, zone transfers only when allowed
+ * and over TCP, everything else through the pure resolver, sized for the transport (TC when cut), and names that belong
+ * upstream forwarded to the configured resolvers.
+ *
+ * The common case never encodes: an answer encoded once serves every later query for the same name, type and size
+ * until the zone's generation moves (answer-cache.ts). It stays synchronous so the UDP loop needs no promise per query.
+ */
+
+import type { Rng } from '../../util/rng.js';
+import type { DnsOptions } from '../config.js';
+import { resolve } from '../resolve/resolve.js';
+import { zoneTransfer } from '../resolve/transfer.js';
+import type { ResolveResult, UpstreamWork } from '../resolve/types.js';
+import { replyFromCache, toCachedResponse } from '../wire/cached-response.js';
+import { type ParsedQuery, parseQuery } from '../wire/decode.js';
+import { isUnsupportedVersion } from '../wire/edns.js';
+import { encodeMessage } from '../wire/encode.js';
+import { encodeError } from '../wire/error-response.js';
+import { type Message, Rcode, type ResourceRecord, RRType } from '../wire/message.js';
+import { responseLimit } from '../wire/size.js';
+import type { ZoneIndex } from '../zone/zone-index.js';
+import { AnswerCache } from './answer-cache.js';
+import { type ReplyContent, rcodeNumber, replyMessage, spelledName, toRecord } from './to-message.js';
+import type { UpstreamClient } from './upstream.js';
+import { UpstreamCache } from './upstream-cache.js';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface ResponderOptions {
+  zone: ZoneIndex;
+  dns: DnsOptions;
+  /** Seeded stream for the loadbalance shuffle. */
+  rng: Rng;
+  upstream?: UpstreamClient;
+  /** Serve AXFR/IXFR of the cluster zone over TCP (`--allow-transfer`); REFUSED otherwise. */
+  allowTransfer?: boolean;
+  /** Milliseconds clock, for the upstream answer cache only. */
+  now?: () => number;
+}
+
+/** What happened to one query, for metrics and logs. */
+export interface Outcome {
+  replies: Buffer[];
+  qtype: number;
+  rcode: number;
+  cacheHit: boolean;
+}
+
+const DROP = null;
+
+export class Responder {
+  readonly #opts: ResponderOptions;
+  readonly cache = new AnswerCache();
+  readonly #upstreamCache: UpstreamCache;
+
+  constructor(options: ResponderOptions) {
+    this.#opts = options;
+    this.#upstreamCache = new UpstreamCache(options.dns.cache, options.now ?? Date.now);
+  }
+
+  /** The replies to one received message (several for a zone transfer), null to stay silent, or a promise of them. */
+  respond(buf: Uint8Array, transport: Transport): Outcome | null | Promise<Outcome | null> {
+    const parsed = parseQuery(buf);
+    if (!parsed.ok) {
+      switch (parsed.reason) {
+        case 'short':
+        case 'response':
+          return DROP;
+        case 'notimp':
+          return single(encodeError(parsed.info, Rcode.NOTIMP), 0, Rcode.NOTIMP);
+        case 'formerr':
+          return single(encodeError(parsed.info, Rcode.FORMERR), parsed.info.question?.type ?? 0, Rcode.FORMERR);
+      }
+    }
+    const query = parsed.query;
+    const qtype = query.question.type;
+    if (isUnsupportedVersion(query.edns)) return single(encodeError(query, Rcode.BADVERS), qtype, Rcode.BADVERS);
+    if (qtype === RRType.AXFR || qtype === RRType.IXFR) return this.#transfer(query, transport);
+
+    const limit = responseLimit(transport, query.edns);
+    const { zone } = this.#opts;
+    const key = AnswerCache.key(query.question.name, qtype, query.question.class, limit, query.edns !== null);
+    const cached = this.cache.get(key, zone.generation);
+    if (cached) {
+      const reply = replyFromCache(cached, query, limit);
+      if (reply) return { replies: [reply], qtype, rcode: cached.rcode, cacheHit: true };
+    }
+    const result = resolve({ name: spelledName(query), type: qtype, class: query.question.class }, zone, {
+      rng: this.#opts.rng,
+    });
+    if (result.upstream && this.#opts.upstream) return this.#viaUpstream(query, result, result.upstream, limit);
+    const message = replyMessage(query, contentOf(result));
+    const generation = zone.generation;
+    if (this.#cacheable(message)) {
+      const entry = toCachedResponse(message, limit);
+      if (entry) {
+        this.cache.set(key, generation, entry);
+        const reply = replyFromCache(entry, query, limit);
+        if (reply) return single(reply, qtype, message.header.rcode);
+      }
+    }
+    return single(encodeMessage(message, { limit }), qtype, message.header.rcode);
+  }
+
+  /** With loadbalance on, an answer of several addresses is shuffled per reply, so it cannot be reused. */
+  #cacheable(message: Message): boolean {
+    if (!this.#opts.dns.loadbalance) return true;
+    let addresses = 0;
+    for (const rr of message.answer) if (rr.type === RRType.A || rr.type === RRType.AAAA) addresses++;
+    return addresses < 2;
+  }
+
+  #transfer(query: ParsedQuery, transport: Transport): Outcome {
+    const qtype = query.question.type;
+    const refuse = () => single(encodeError(query, Rcode.REFUSED), qtype, Rcode.REFUSED);
+    if (!this.#opts.allowTransfer || transport !== 'tcp') return refuse();
+    const records = zoneTransfer(this.#opts.zone, { zone: spelledName(query) });
+    if (!records) return refuse();
+    // RFC 5936 §2.2: as many messages as needed, each a full reply with the question in the first.
+    const replies: Buffer[] = [];
+    const perMessage = 200;
+    for (let i = 0; i < records.length; i += perMessage) {
+      const chunk = records.slice(i, i + perMessage).map(toRecord);
+      replies.push(
+        encodeMessage(
+          replyMessage(query, { rcode: 0, authoritative: true, answer: chunk, authority: [], additional: [] }),
+        ),
+      );
+    }
+    return { replies, qtype, rcode: 0, cacheHit: false };
+  }
+
+  async #viaUpstream(query: ParsedQuery, result: ResolveResult, work: UpstreamWork, limit: number): Promise<Outcome> {
+    const qtype = query.question.type;
+    let content: ReplyContent;
+    try {
+      const upstream = await this.#upstreamCache.fetch(work.name, work.type, () =>
+        this.#opts.upstream!.exchange(work.name, work.type),
+      );
+      content =
+        work.mode === 'forward'
+          ? {
+              rcode: upstream.header.rcode,
+              authoritative: upstream.header.aa,
+              recursionAvailable: upstream.header.ra,
+              answer: renameOwner(upstream.answer, work.name, spelledName(query)),
+              authority: upstream.authority,
+              additional: upstream.additional,
+            }
+          : {
+              // An ExternalName chased upstream: our CNAME, then what upstream had; its rcode is dropped (dns.md 6.2).
+              ...contentOf(result),
+              rcode: Rcode.NOERROR,
+              answer: [...result.answer.map(toRecord), ...upstream.answer],
+            };
+    } catch {
+      content = contentOf({ ...result, ...work.onFailure });
+    }
+    const message = replyMessage(query, content);
+    return single(encodeMessage(message, { limit }), qtype, message.header.rcode);
+  }
+}
+
+function single(reply: Buffer, qtype: number, rcode: number): Outcome {
+  return { replies: [reply], qtype, rcode, cacheHit: false };
+}
+
+function contentOf(
+  result: Pick<ResolveResult, 'rcode' | 'authoritative' | 'answer' | 'authority' | 'additional'>,
+): ReplyContent {
+  return {
+    rcode: rcodeNumber(result.rcode),
+    authoritative: result.authoritative,
+    answer: result.answer.map(toRecord),
+    authority: result.authority.map(toRecord),
+    additional: result.additional.map(toRecord),
+  };
+}
+
+/** A forwarded answer's owner is the name as upstream spelled it; give it back the client's spelling. */
+function renameOwner(records: ResourceRecord[], asked: string, spelled: string): ResourceRecord[] {
+  const lower = asked.toLowerCase();
+  return records.map((rr) => (rr.name.toLowerCase() === lower ? { ...rr, name: spelled } : rr));
+}

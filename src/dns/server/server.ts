@@ -1,0 +1,79 @@
+/**
+ * The cluster DNS server: a zone index following the cluster's store, a Responder over it, and UDP + TCP listeners on
+ * each address it is told (nothing else). Port 0 picks one free port shared by UDP and TCP, as tests need.
+ */
+import type { Cluster } from '../../cluster/cluster.js';
+import { Rng } from '../../util/rng.js';
+import type { DnsOptions } from '../config.js';
+import { ZoneIndex } from '../zone/zone-index.js';
+import { type BoundListener, listenTcp, listenUdp, type Observer, parseListen } from './listeners.js';
+import { DnsMetrics } from './metrics.js';
+import { Responder } from './responder.js';
+import { UdpTcpUpstream } from './upstream.js';
+
+export interface DnsServerOptions {
+  listen: string[];
+  dns: DnsOptions;
+  allowTransfer?: boolean;
+  seed?: number;
+}
+
+export class DnsServer {
+  readonly zone: ZoneIndex;
+  readonly responder: Responder;
+  readonly metrics = new DnsMetrics();
+  readonly listeners: BoundListener[] = [];
+  readonly #listen: string[];
+
+  constructor(cluster: Cluster, options: DnsServerOptions) {
+    this.zone = new ZoneIndex(cluster.store, { clusterDomain: cluster.config.clusterDomain, options: options.dns });
+    this.#listen = options.listen;
+    this.responder = new Responder({
+      zone: this.zone,
+      dns: options.dns,
+      rng: new Rng(options.seed ?? cluster.config.seed).fork('dns/loadbalance'),
+      ...(options.dns.upstream.length ? { upstream: new UdpTcpUpstream(options.dns.upstream) } : {}),
+      allowTransfer: options.allowTransfer ?? false,
+    });
+  }
+
+  /** Bind every listen address (UDP and TCP on the same port); resolves once all sockets are ready. */
+  async start(): Promise<BoundListener[]> {
+    for (const text of this.#listen) {
+      const addr = parseListen(text);
+      const server = `dns://${text}`;
+      const observe: Observer = (transport, outcome, seconds, family) =>
+        this.metrics.observe(
+          server,
+          transport,
+          family,
+          outcome.qtype,
+          outcome.rcode,
+          'kubernetes',
+          seconds,
+          outcome.cacheHit,
+        );
+      const udp = await listenUdp(addr, this.responder, observe);
+      this.listeners.push(udp);
+      const port = Number(udp.address.slice(udp.address.lastIndexOf(':') + 1));
+      this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe));
+    }
+    return this.listeners;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners.length = 0;
+    this.zone.dispose();
+  }
+
+  /** The first UDP address, e.g. `127.0.0.1:40123`. */
+  get address(): string {
+    return this.listeners[0]?.address ?? '';
+  }
+
+  get port(): number {
+    const a = this.address;
+    return Number(a.slice(a.lastIndexOf(':') + 1));
+  }
+}

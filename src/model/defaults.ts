@@ -1,0 +1,187 @@
+/**
+ * API-server defaulting: the values the API server fills in before it validates and stores an object
+ * (pkg/apis/core/v1/defaults.go and the apps, discovery and networking equivalents), plus the ipFamilyPolicy the
+ * Service registry infers before allocation. Families themselves are left to admission, which knows the cluster's
+ * CIDRs; so is copying `clusterIP` into `clusterIPs` (the registry's PrepareForCreate), which admission does when it
+ * allocates. Singular and plural fields (clusterIP(s), podIP(s), podCIDR(s)) are kept as written, so errors about them
+ * can name the field the user wrote.
+ *
+ * Defaulting works on a copy of an object that passed the decoding check and keeps the original's SourceRef, so
+ * later errors about defaulted objects still point into the file.
+ */
+import { attachSource, sourceOf } from './source.js';
+import {
+  type AnyObject,
+  CLUSTER_SCOPED,
+  type Container,
+  type EndpointSlice,
+  type Namespace,
+  type NetworkPolicy,
+  type Node,
+  type Pod,
+  type PodSpec,
+  type Service,
+} from './types.js';
+
+/** The session affinity timeout the API server gives ClientIP affinity (3 hours). */
+export const DEFAULT_CLIENT_IP_TIMEOUT_SECONDS = 10800;
+/** Allocatable resources of a Node that does not state them. */
+export const DEFAULT_NODE_ALLOCATABLE: Readonly<Record<string, string>> = { cpu: '8', memory: '32Gi', pods: '110' };
+
+function defaultContainers(containers: Container[] | undefined, pod: { hostNetwork: boolean } | undefined): void {
+  for (const container of containers ?? []) {
+    for (const port of container.ports ?? []) {
+      port.protocol ??= 'TCP';
+      // With host networking a Pod's container ports are host ports (SetDefaults_Pod; not for templates).
+      if (pod?.hostNetwork && !port.hostPort) port.hostPort = port.containerPort;
+    }
+    // A Pod's requests default to its limits (SetDefaults_Pod; templates keep them as written).
+    if (pod && container.resources?.limits) {
+      container.resources.requests ??= {};
+      const requests = container.resources.requests;
+      for (const [name, value] of Object.entries(container.resources.limits)) requests[name] ??= value;
+    }
+  }
+}
+
+/** SetDefaults_PodSpec, and with `isPod` the Pod-only parts of SetDefaults_Pod. */
+function defaultPodSpec(spec: PodSpec, isPod: boolean): void {
+  if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
+  if (!spec.restartPolicy) spec.restartPolicy = 'Always';
+  if (!spec.schedulerName) spec.schedulerName = 'default-scheduler';
+  if (isPod) spec.enableServiceLinks ??= true;
+  const pod = isPod ? { hostNetwork: spec.hostNetwork === true } : undefined;
+  defaultContainers(spec.containers, pod);
+  defaultContainers(spec.initContainers, pod);
+}
+
+function defaultPod(pod: Pod): void {
+  pod.spec ??= {} as PodSpec;
+  defaultPodSpec(pod.spec, true);
+  pod.status ??= { phase: 'Pending' };
+  pod.status.phase ??= 'Pending';
+}
+
+function defaultService(svc: Service): void {
+  svc.spec ??= {} as Service['spec'];
+  const spec = svc.spec;
+  spec.type ||= 'ClusterIP';
+  spec.sessionAffinity ||= 'None';
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
+  else if (spec.sessionAffinity === 'ClientIP' && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
+    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_TIMEOUT_SECONDS } };
+  }
+  for (const port of spec.ports ?? []) {
+    port.protocol ||= 'TCP';
+    if (port.targetPort === undefined || port.targetPort === 0 || port.targetPort === '') port.targetPort = port.port;
+  }
+  const external =
+    spec.type === 'NodePort' ||
+    spec.type === 'LoadBalancer' ||
+    (spec.type === 'ClusterIP' && (spec.externalIPs?.length ?? 0) > 0);
+  if (external) spec.externalTrafficPolicy ||= 'Cluster';
+  if (spec.type !== 'ExternalName') spec.internalTrafficPolicy ??= 'Cluster';
+  if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+  if (spec.type !== 'ExternalName' && spec.ipFamilyPolicy === undefined) {
+    // The registry's inference (initIPFamilyFields): two families or two IPs ask for dual-stack, a headless Service
+    // without a selector prefers it, anything else is single-stack.
+    const ips = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []);
+    const headlessNoSelector =
+      ips[0] === 'None' && Object.keys(spec.selector ?? {}).length === 0 && spec.type === 'ClusterIP';
+    if ((spec.ipFamilies?.length ?? 0) === 2 || ips.length === 2) {
+      spec.ipFamilyPolicy = 'RequireDualStack';
+    } else if (headlessNoSelector) spec.ipFamilyPolicy = 'PreferDualStack';
+    else spec.ipFamilyPolicy = 'SingleStack';
+  }
+  svc.status ??= { loadBalancer: {} };
+  svc.status.loadBalancer ??= {};
+  if (spec.type === 'LoadBalancer') {
+    for (const ingress of svc.status.loadBalancer.ingress ?? []) if (ingress.ip) ingress.ipMode ??= 'VIP';
+  }
+}
+
+function defaultWorkload(obj: { kind: string; spec: Record<string, unknown> }): void {
+  obj.spec ??= {};
+  const spec = obj.spec;
+  if (obj.kind !== 'DaemonSet') spec.replicas ??= 1;
+  if (obj.kind === 'StatefulSet') spec.podManagementPolicy ??= 'OrderedReady';
+  const template = spec.template as { spec?: PodSpec } | undefined;
+  if (template?.spec) defaultPodSpec(template.spec, false);
+}
+
+function defaultNetworkPolicy(policy: NetworkPolicy): void {
+  policy.spec ??= {} as NetworkPolicy['spec'];
+  const spec = policy.spec;
+  if ((spec.policyTypes ?? []).length === 0) {
+    spec.policyTypes = (spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+  }
+  for (const rule of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) {
+    for (const port of rule.ports ?? []) port.protocol ??= 'TCP';
+  }
+}
+
+function defaultEndpointSlice(slice: EndpointSlice): void {
+  slice.endpoints ??= [];
+  for (const endpoint of slice.endpoints) endpoint.conditions ??= {};
+  for (const port of slice.ports ?? []) port.protocol ??= 'TCP';
+}
+
+function defaultNamespace(ns: Namespace): void {
+  ns.status ??= { phase: 'Active' };
+  ns.status.phase ??= 'Active';
+  // SetDefaults_Namespace: every namespace carries its own name as a label, for namespaceSelectors.
+  if (ns.metadata.name) ns.metadata.labels = { ...ns.metadata.labels, 'kubernetes.io/metadata.name': ns.metadata.name };
+}
+
+function defaultNode(node: Node): void {
+  node.spec ??= {};
+  node.status ??= {} as Node['status'];
+  const status = node.status;
+  status.addresses ??= [];
+  // SetDefaults_NodeStatus: allocatable defaults to capacity; then our fixed node size fills the rest.
+  status.allocatable ??= { ...(status.capacity ?? {}) };
+  for (const [name, value] of Object.entries(DEFAULT_NODE_ALLOCATABLE)) status.allocatable[name] ??= value;
+  if ((status.conditions ?? []).length === 0) {
+    status.conditions = [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }];
+  }
+}
+
+/**
+ * A defaulted copy of `obj`, with the SourceRef of the original attached. The input must have passed the decoding
+ * (type) check; it is not modified.
+ */
+export function applyDefaults<T extends AnyObject>(obj: T): T {
+  const out = structuredClone(obj);
+  const source = sourceOf(obj);
+  if (source) attachSource(out, source);
+  out.metadata ??= {} as T['metadata'];
+  if (CLUSTER_SCOPED.has(out.kind)) delete out.metadata.namespace;
+  else if (!out.metadata.namespace) out.metadata.namespace = 'default';
+  switch (out.kind) {
+    case 'Pod':
+      defaultPod(out);
+      break;
+    case 'Service':
+      defaultService(out);
+      break;
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      defaultWorkload(out as unknown as { kind: string; spec: Record<string, unknown> });
+      break;
+    case 'NetworkPolicy':
+      defaultNetworkPolicy(out);
+      break;
+    case 'EndpointSlice':
+      defaultEndpointSlice(out);
+      break;
+    case 'Namespace':
+      defaultNamespace(out);
+      break;
+    case 'Node':
+      defaultNode(out);
+      break;
+  }
+  return out;
+}

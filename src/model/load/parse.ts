@@ -1,0 +1,90 @@
+/**
+ * Text → documents. One file may hold many YAML documents (`---`), or one JSON object; both go through the same
+ * YAML parser, in YAML 1.1 mode with merge keys, which is how kubectl's decoder reads manifests (`on`/`yes` are
+ * booleans, `0777` is octal).
+ *
+ * A syntax error spoils only its own document: the others are still returned, and every error is reported.
+ * Empty documents are skipped but still counted, so `document N` always matches the file as the user sees it.
+ * A `kind: List` (or any `*List` with `items`) expands into its items, each located under `items[i]`.
+ */
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { ErrorCodes, type ManifestIssue } from '../../errors.js';
+import { attachSource, type SourceRef } from '../source.js';
+import { makeSourceRef } from './source-map.js';
+
+/** One object as read from a file, before validation. */
+export interface RawDocument {
+  value: unknown;
+  source: SourceRef;
+}
+
+/** Documents that parsed, and problems with those that did not (or with files that could not be read). */
+export interface LoadResult {
+  documents: RawDocument[];
+  issues: ManifestIssue[];
+}
+
+/** The yaml library appends ` at line L, column C:` and a code excerpt; we give the position separately. */
+function firstLine(message: string): string {
+  const line = message.split('\n')[0] ?? message;
+  return line.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function syntaxIssue(file: string, document: number, line: number, column: number, detail: string): ManifestIssue {
+  return {
+    code: ErrorCodes.MANIFEST_SYNTAX,
+    position: { file, document, line, column },
+    object: '',
+    field: '',
+    detail,
+  };
+}
+
+function isListKind(value: unknown): value is { kind: string; items: unknown[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { kind, items } = value as { kind?: unknown; items?: unknown };
+  return typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items);
+}
+
+function withSource(value: unknown, source: SourceRef): RawDocument {
+  if (typeof value === 'object' && value !== null) attachSource(value, source);
+  return { value, source };
+}
+
+function documentsOf(doc: Document, file: string, document: number, lineCounter: LineCounter): RawDocument[] {
+  const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (value === null || value === undefined) return [];
+  if (!isListKind(value)) return [withSource(value, makeSourceRef({ file, document, doc, lineCounter }))];
+  return value.items.map((item, i) =>
+    withSource(item, makeSourceRef({ file, document, doc, lineCounter, prefix: ['items', i] })),
+  );
+}
+
+/** Parse the text of one file. `fileName` is only used to name positions. */
+export function parseManifestText(text: string, fileName: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const docs = parseAllDocuments(body, { version: '1.1', merge: true, lineCounter, prettyErrors: true });
+  const result: LoadResult = { documents: [], issues: [] };
+  // A stream that is not even a sequence of documents comes back as an empty collection with no errors.
+  const list = Array.isArray(docs) ? docs : [];
+  list.forEach((doc, index) => {
+    const document = index + 1;
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+        result.issues.push(syntaxIssue(fileName, document, pos.line, pos.col, firstLine(error.message)));
+      }
+      return;
+    }
+    try {
+      result.documents.push(...documentsOf(doc, fileName, document, lineCounter));
+    } catch (err) {
+      // toJS throws for unresolvable aliases and alias bombs; report it like any other syntax error.
+      const { line, col } = lineCounter.linePos(doc.range[0]);
+      const detail = err instanceof Error ? firstLine(err.message) : String(err);
+      result.issues.push(syntaxIssue(fileName, document, line, col, detail));
+    }
+  });
+  return result;
+}

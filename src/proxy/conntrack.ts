@@ -1,0 +1,416 @@
+/**
+ * Connection tracking, as Linux's nf_conntrack keeps it for kube-proxy's NAT: one entry per flow, filed under its
+ * original tuple (as the client sent it) and its reply tuple (as the endpoint answers it, after DNAT and SNAT), so
+ * every later packet of the flow, in either direction, finds the entry with one map lookup and is rewritten the same
+ * way. The nat table only ever sees a flow's first packet; that is why an established flow is never re-balanced when
+ * endpoints change, and why kube-proxy has to delete stale UDP entries itself (see conntrack-cleanup.ts).
+ *
+ * Time is the caller's simulated clock, in seconds. Entries expire lazily (a lookup of an expired entry deletes it)
+ * and in sweeps (`expire(now)`, run before counts are read).
+ *
+ * Simplifications, because packets carry no TCP flags: a TCP flow is SYN_SENT until its first reply, then
+ * ESTABLISHED; `close()` stands for the FIN exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE).
+ */
+import type { Protocol } from '../model/types.js';
+import { type Address, familyOf, hostPort, type Packet } from './packet.js';
+import { addressId, PROTO_CODE, TupleTable } from './tuple-table.js';
+
+/**
+ * Timeouts in seconds, named after the sysctls (net.netfilter.nf_conntrack_*). Defaults are the kernel's, except the
+ * two kube-proxy sets itself: tcp_timeout_established 86400 (conntrack.tcpEstablishedTimeout 24h; kernel 432000) and
+ * tcp_timeout_close_wait 3600 (conntrack.tcpCloseWaitTimeout 1h; kernel 60).
+ */
+export interface ConntrackTimeouts {
+  /** nf_conntrack_tcp_timeout_syn_sent: a TCP flow that has not been answered yet. Kernel 120. */
+  tcpSynSent: number;
+  /** nf_conntrack_tcp_timeout_established. kube-proxy sets 86400. */
+  tcpEstablished: number;
+  /** nf_conntrack_tcp_timeout_close_wait: after one side closed. kube-proxy sets 3600. */
+  tcpCloseWait: number;
+  /** nf_conntrack_tcp_timeout_time_wait: after both sides closed. Kernel 120. */
+  tcpTimeWait: number;
+  /** nf_conntrack_tcp_timeout_close: after a reset. Kernel 10. */
+  tcpClose: number;
+  /** nf_conntrack_udp_timeout: a UDP flow not (yet) a stream. Kernel 30. */
+  udp: number;
+  /** nf_conntrack_udp_timeout_stream: a UDP flow with replies, still active 2 s after it began. Kernel 120. */
+  udpStream: number;
+  /** SCTP before the association is answered (COOKIE_WAIT). Kernel 3. */
+  sctpCookieWait: number;
+  /** nf_conntrack_sctp_timeout_established. Kernel 210 (since 6.4; 432000 before). */
+  sctpEstablished: number;
+  /** SCTP after SHUTDOWN (SHUTDOWN_SENT/RECD/ACK_SENT, then CLOSED). Kernel 3. */
+  sctpShutdown: number;
+}
+
+/** kube-proxy's defaults on a current kernel. */
+export const DEFAULT_CONNTRACK_TIMEOUTS: Readonly<ConntrackTimeouts> = Object.freeze({
+  tcpSynSent: 120,
+  tcpEstablished: 86400,
+  tcpCloseWait: 3600,
+  tcpTimeWait: 120,
+  tcpClose: 10,
+  udp: 30,
+  udpStream: 120,
+  sctpCookieWait: 3,
+  sctpEstablished: 210,
+  sctpShutdown: 3,
+});
+
+/** The kernel marks a replied UDP flow as a stream only when it is still active this long after it began. */
+const UDP_STREAM_AFTER = 2;
+
+/**
+ * A flow's state as `-m conntrack --ctstate` sees it: NEW until the first reply, ESTABLISHED after it, CLOSING once
+ * `close()` was called (TCP TIME_WAIT / CLOSE_WAIT / CLOSE, SCTP SHUTDOWN) until it expires.
+ */
+export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'CLOSING';
+
+/** How a flow ends: both sides sent FIN (TIME_WAIT), one side did (CLOSE_WAIT), or a reset (CLOSE). */
+export type CloseKind = 'fin' | 'half' | 'rst';
+
+/** One tracked flow. Fields marked readonly never change; the others move with the flow's packets. */
+export interface ConntrackEntry {
+  /** Creation order, unique per table. */
+  readonly id: number;
+  readonly proto: Protocol;
+  /** The tuple as the client sent the first packet. */
+  readonly original: { readonly src: Address; readonly dst: Address };
+  /** The tuple replies carry: from the DNAT target (or the original destination) to the SNAT source (or client). */
+  readonly reply: { readonly src: Address; readonly dst: Address };
+  /** Where DNAT sent the flow, or null when it was not DNATed. */
+  readonly dnat: Address | null;
+  /** The source MASQUERADE gave the flow (node address, port kept unless it clashed), or null. */
+  readonly snat: Address | null;
+  /** The Service port (`ns/name:port`) the flow was DNATed for, or null. */
+  readonly service: string | null;
+  /** `hostPort` of the DNAT target, or null: the key per-endpoint counts use. */
+  readonly endpoint: string | null;
+  readonly created: number;
+  state: ConntrackState;
+  /** The sysctl whose timeout currently applies, e.g. `nf_conntrack_tcp_timeout_established`. */
+  timeout: string;
+  /** Simulated time at which the entry expires unless another packet refreshes it. */
+  expires: number;
+  lastSeen: number;
+  /** A reply has been seen (IPS_SEEN_REPLY). */
+  seenReply: boolean;
+  /** UDP: the flow became a stream (IPS_ASSURED); it keeps the stream timeout. */
+  assured: boolean;
+  packets: number;
+  /**
+   * Free for the engine that owns the table (e.g. its cached verdicts for this flow); conntrack never reads it.
+   * Starts null.
+   */
+  memo: unknown;
+}
+
+/** The result of a lookup: the entry and which way the packet travels in the flow. */
+export interface ConntrackHit {
+  readonly entry: ConntrackEntry;
+  readonly direction: 'original' | 'reply';
+}
+
+/** NAT decided for a new flow. */
+export interface ConntrackNat {
+  /** DNAT target, or null. */
+  readonly dnat?: Address | null;
+  /** MASQUERADE source address (the port is kept when free), or null. */
+  readonly snatIp?: string | null;
+  /** The Service port the flow belongs to (`ns/name:port`), for cleanup and counts. */
+  readonly service?: string | null;
+  /** `hostPort` of the DNAT target when the caller has it at hand (saves building the string). */
+  readonly endpoint?: string | null;
+}
+
+/** Connections per endpoint, in IPVS's terms: active = TCP ESTABLISHED, inactive = every other tracked flow. */
+export interface EndpointConnections {
+  active: number;
+  inactive: number;
+}
+
+/** A conntrack table. One per node (the kernel's table is per network namespace). */
+export class Conntrack {
+  readonly timeouts: Readonly<ConntrackTimeouts>;
+  readonly #byOriginal = new TupleTable<ConntrackEntry>();
+  readonly #byReply = new TupleTable<ConntrackEntry>();
+  /** UDP entries by original destination `ip:port` and by original destination port: kube-proxy's cleanup filters. */
+  readonly #udpByDst = new Map<string, Set<ConntrackEntry>>();
+  readonly #udpByDstPort = new Map<number, Set<ConntrackEntry>>();
+  readonly #counts = new Map<string, EndpointConnections>();
+  #nextId = 1;
+  /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
+  #earliestExpiry = Number.POSITIVE_INFINITY;
+
+  constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
+    this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...timeouts });
+  }
+
+  /** Number of entries (expired ones not yet swept included). */
+  get size(): number {
+    return this.#byOriginal.size;
+  }
+
+  /** Find the flow a packet belongs to; an expired entry is deleted and not found. Does not refresh timers. */
+  lookup(p: Packet, now: number): ConntrackHit | undefined {
+    const code = PROTO_CODE[p.proto];
+    const s = addressId(p.src.ip);
+    const d = addressId(p.dst.ip);
+    let entry = this.#byOriginal.getById(code, s, p.src.port, d, p.dst.port);
+    let direction: 'original' | 'reply' = 'original';
+    if (entry === undefined) {
+      entry = this.#byReply.getById(code, s, p.src.port, d, p.dst.port);
+      if (entry === undefined) return undefined;
+      direction = 'reply';
+    }
+    if (entry.expires <= now) {
+      this.delete(entry);
+      return undefined;
+    }
+    return { entry, direction };
+  }
+
+  /**
+   * Confirm a new flow for its first packet `p` with the NAT decided for it. MASQUERADE keeps the source port unless
+   * another flow already uses the resulting reply tuple; then it takes the next free port from 32768 up (the kernel
+   * picks a free one too; which one is an implementation detail).
+   */
+  track(p: Packet, nat: ConntrackNat, now: number): ConntrackEntry {
+    // Copy the DNAT target: callers may pass a richer record (an endpoint) that happens to have ip and port.
+    const dnat = nat.dnat ? { ip: nat.dnat.ip, port: nat.dnat.port } : null;
+    const replySrc = dnat ?? p.dst;
+    let snat: Address | null = null;
+    let replyDst: Address = p.src;
+    if (nat.snatIp) {
+      const ip = nat.snatIp;
+      let port = p.src.port;
+      if (this.#taken(p, replySrc, ip, port)) {
+        port = 32768;
+        while (port < 65536 && this.#taken(p, replySrc, ip, port)) port++;
+      }
+      snat = { ip, port };
+      replyDst = snat;
+    }
+    const entry: ConntrackEntry = {
+      id: this.#nextId++,
+      proto: p.proto,
+      original: { src: p.src, dst: p.dst },
+      reply: { src: replySrc, dst: replyDst },
+      dnat,
+      snat,
+      service: nat.service ?? null,
+      endpoint: dnat ? (nat.endpoint ?? hostPort(dnat.ip, dnat.port)) : null,
+      created: now,
+      state: 'NEW',
+      timeout: '',
+      expires: now,
+      lastSeen: now,
+      seenReply: false,
+      assured: false,
+      packets: 1,
+      memo: null,
+    };
+    this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');
+    const code = PROTO_CODE[p.proto];
+    this.#byOriginal.setById(code, addressId(p.src.ip), p.src.port, addressId(p.dst.ip), p.dst.port, entry);
+    this.#byReply.setById(code, addressId(replySrc.ip), replySrc.port, addressId(replyDst.ip), replyDst.port, entry);
+    if (p.proto === 'UDP') {
+      addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
+      addTo(this.#udpByDstPort, p.dst.port, entry);
+    }
+    this.#count(entry, +1);
+    return entry;
+  }
+
+  /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
+  see(hit: ConntrackHit, now: number): void {
+    const { entry } = hit;
+    entry.packets++;
+    entry.lastSeen = now;
+    if (entry.state === 'CLOSING') return; // closing timers run out; packets in TIME_WAIT do not extend them
+    if (hit.direction === 'reply' && !entry.seenReply) {
+      entry.seenReply = true;
+      if (entry.proto !== 'UDP') {
+        this.#count(entry, -1);
+        entry.state = 'ESTABLISHED';
+        this.#count(entry, +1);
+        this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpEstablished' : 'sctpEstablished');
+        return;
+      }
+      entry.state = 'ESTABLISHED';
+    }
+    if (entry.proto === 'UDP') {
+      // nf_conntrack_proto_udp: replied and still going 2 s after the start → stream (assured), longer timeout.
+      const stream = entry.seenReply && now >= entry.created + UDP_STREAM_AFTER;
+      if (stream) entry.assured = true;
+      this.#setTimer(entry, now, stream || entry.assured ? 'udpStream' : 'udp');
+      return;
+    }
+    this.#setTimer(
+      entry,
+      now,
+      entry.state === 'ESTABLISHED'
+        ? entry.proto === 'TCP'
+          ? 'tcpEstablished'
+          : 'sctpEstablished'
+        : entry.proto === 'TCP'
+          ? 'tcpSynSent'
+          : 'sctpCookieWait',
+    );
+  }
+
+  /**
+   * End the flow `p` belongs to (either direction). TCP and SCTP enter their closing timeout; UDP has no close, so
+   * its entry is simply left to expire. Returns whether a flow was found.
+   */
+  close(p: Packet, now: number, kind: CloseKind = 'fin'): boolean {
+    const hit = this.lookup(p, now);
+    if (!hit) return false;
+    const { entry } = hit;
+    entry.lastSeen = now;
+    if (entry.proto === 'UDP') return true;
+    this.#count(entry, -1);
+    entry.state = 'CLOSING';
+    this.#count(entry, +1);
+    if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpShutdown');
+    else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');
+    return true;
+  }
+
+  /** Remove one entry (conntrack -D). */
+  delete(entry: ConntrackEntry): void {
+    const o = entry.original;
+    const r = entry.reply;
+    if (this.#byOriginal.get(entry.proto, o.src.ip, o.src.port, o.dst.ip, o.dst.port) !== entry) return;
+    this.#byOriginal.delete(entry.proto, o.src.ip, o.src.port, o.dst.ip, o.dst.port);
+    this.#byReply.delete(entry.proto, r.src.ip, r.src.port, r.dst.ip, r.dst.port);
+    if (entry.proto === 'UDP') {
+      removeFrom(this.#udpByDst, hostPort(o.dst.ip, o.dst.port), entry);
+      removeFrom(this.#udpByDstPort, o.dst.port, entry);
+    }
+    this.#count(entry, -1);
+  }
+
+  /** Delete every entry that has expired by `now`; returns how many. Cheap when nothing can have expired yet. */
+  expire(now: number): number {
+    if (now < this.#earliestExpiry) return 0;
+    let removed = 0;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const entry of [...this.#byOriginal.values()]) {
+      if (entry.expires <= now) {
+        this.delete(entry);
+        removed++;
+      } else if (entry.expires < earliest) earliest = entry.expires;
+    }
+    this.#earliestExpiry = earliest;
+    return removed;
+  }
+
+  /** Every entry (expired ones not yet swept included; call `expire(now)` first for an exact view). */
+  entries(): IterableIterator<ConntrackEntry> {
+    return this.#byOriginal.values();
+  }
+
+  /** UDP entries whose original destination is `ip:port` (kube-proxy's `--orig-dst` + `--orig-port-dst` filter). */
+  udpEntriesTo(ip: string, port: number): readonly ConntrackEntry[] {
+    return [...(this.#udpByDst.get(hostPort(ip, port)) ?? [])];
+  }
+
+  /** UDP entries whose original destination port is `port`, any address (the NodePort filter). */
+  udpEntriesToPort(port: number): readonly ConntrackEntry[] {
+    return [...(this.#udpByDstPort.get(port) ?? [])];
+  }
+
+  /** Active and inactive flows per endpoint (`ip:port`), after expiring what has timed out by `now`. */
+  endpointConnections(now: number): ReadonlyMap<string, Readonly<EndpointConnections>> {
+    this.expire(now);
+    return this.#counts;
+  }
+
+  /** Active and inactive flows of one endpoint (`ip:port`) at `now`. */
+  connectionsOf(endpoint: string, now: number): Readonly<EndpointConnections> {
+    this.expire(now);
+    return this.#counts.get(endpoint) ?? { active: 0, inactive: 0 };
+  }
+
+  /** Remove everything (conntrack -F). */
+  flush(): void {
+    this.#byOriginal.clear();
+    this.#byReply.clear();
+    this.#udpByDst.clear();
+    this.#udpByDstPort.clear();
+    this.#counts.clear();
+    this.#earliestExpiry = Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether MASQUERADE to `ip:port` would clash with a tracked flow's reply (or original) tuple. */
+  #taken(p: Packet, replySrc: Address, ip: string, port: number): boolean {
+    return (
+      this.#byReply.has(p.proto, replySrc.ip, replySrc.port, ip, port) ||
+      this.#byOriginal.has(p.proto, replySrc.ip, replySrc.port, ip, port)
+    );
+  }
+
+  #setTimer(entry: ConntrackEntry, now: number, name: keyof ConntrackTimeouts): void {
+    entry.timeout = SYSCTL[name];
+    entry.expires = now + this.timeouts[name];
+    if (entry.expires < this.#earliestExpiry) this.#earliestExpiry = entry.expires;
+  }
+
+  #count(entry: ConntrackEntry, delta: 1 | -1): void {
+    if (entry.endpoint === null) return;
+    let c = this.#counts.get(entry.endpoint);
+    if (!c) {
+      c = { active: 0, inactive: 0 };
+      this.#counts.set(entry.endpoint, c);
+    }
+    if (entry.proto === 'TCP' && entry.state === 'ESTABLISHED') c.active += delta;
+    else c.inactive += delta;
+    if (c.active === 0 && c.inactive === 0) this.#counts.delete(entry.endpoint);
+  }
+}
+
+/** The packet after conntrack's NAT for a tracked flow: original direction DNAT+SNAT, reply direction undone. */
+export function natPacket(hit: ConntrackHit, p: Packet): Packet {
+  const { entry } = hit;
+  if (hit.direction === 'original') {
+    if (entry.dnat === null && entry.snat === null) return p;
+    return { proto: p.proto, src: entry.snat ?? p.src, dst: entry.dnat ?? p.dst };
+  }
+  if (entry.dnat === null && entry.snat === null) return p;
+  return { proto: p.proto, src: entry.original.dst, dst: entry.original.src };
+}
+
+/** The family of a flow. */
+export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
+  return familyOf(entry.original.dst.ip);
+}
+
+const SYSCTL: Record<keyof ConntrackTimeouts, string> = {
+  tcpSynSent: 'nf_conntrack_tcp_timeout_syn_sent',
+  tcpEstablished: 'nf_conntrack_tcp_timeout_established',
+  tcpCloseWait: 'nf_conntrack_tcp_timeout_close_wait',
+  tcpTimeWait: 'nf_conntrack_tcp_timeout_time_wait',
+  tcpClose: 'nf_conntrack_tcp_timeout_close',
+  udp: 'nf_conntrack_udp_timeout',
+  udpStream: 'nf_conntrack_udp_timeout_stream',
+  sctpCookieWait: 'nf_conntrack_sctp_timeout_cookie_wait',
+  sctpEstablished: 'nf_conntrack_sctp_timeout_established',
+  sctpShutdown: 'nf_conntrack_sctp_timeout_shutdown_sent',
+};
+
+function addTo<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+  let set = index.get(key);
+  if (!set) {
+    set = new Set();
+    index.set(key, set);
+  }
+  set.add(entry);
+}
+
+function removeFrom<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(entry);
+  if (set.size === 0) index.delete(key);
+}

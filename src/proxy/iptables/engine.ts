@@ -1,0 +1,220 @@
+/**
+ * kube-proxy's iptables mode on one node: the ProxyEngine that compiles the node's service table into iptables
+ * rules (one RuleSet per IP family), walks a flow's first packet through them, and lets conntrack carry every later
+ * packet and reply.
+ *
+ * - New flow: conntrack miss → nat (KUBE-SERVICES …, DNAT) → filter (REJECT/DROP rules) → nat POSTROUTING
+ *   (MASQUERADE) → tracked. Refused packets are not tracked (the kernel never confirms their entries).
+ * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict object is cached on the
+ *   entry, so this path is one map lookup.
+ * - Table changes recompile only the changed Service port; UDP Service changes then run kube-proxy's conntrack
+ *   cleanup for that Service (conntrack-cleanup.ts).
+ */
+import type { IPFamily } from '../../model/types.js';
+import type { Rng } from '../../util/rng.js';
+import { Conntrack, type ConntrackEntry, type ConntrackHit } from '../conntrack.js';
+import { reconcileUdpService } from '../conntrack-cleanup.js';
+import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
+import { describePacket, familyOf, type Origin, type Packet } from '../packet.js';
+import type { ServiceTable, TableChange } from '../service-table.js';
+import { ruleContext } from './context.js';
+import { filterNewFlow } from './filter-walk.js';
+import { natPostrouting, natPrerouting } from './nat-walk.js';
+import { RecentLists } from './recent.js';
+import { type RenderOptions, renderIptablesSave } from './render.js';
+import { RuleSet } from './ruleset.js';
+import { newWalk, type WalkEnv } from './walk-state.js';
+
+const NEW_FLOW: Step = {
+  where: 'conntrack',
+  rule: 'no entry for this tuple',
+  decision: 'NEW connection: the nat table sees it',
+};
+
+/** Cached verdicts of one tracked flow. */
+interface FlowMemo {
+  original?: Verdict;
+  reply?: Verdict;
+}
+
+export class IptablesEngine implements ProxyEngine {
+  readonly mode = 'iptables';
+  readonly nodeName: string;
+  readonly conntrack: Conntrack;
+  /** ClientIP affinity lists (xt_recent), per node. */
+  readonly recent = new RecentLists();
+  readonly config: ProxyConfig;
+  readonly #table: ServiceTable;
+  readonly #rng: Rng;
+  readonly #rulesets = new Map<IPFamily, RuleSet>();
+  readonly #envs = new Map<IPFamily, WalkEnv>();
+  readonly #unsubscribe: () => void;
+
+  constructor(init: EngineInit) {
+    this.#table = init.table;
+    this.config = init.config;
+    this.#rng = init.rng;
+    this.nodeName = init.table.nodeName;
+    this.conntrack = new Conntrack(init.config.conntrack);
+    for (const family of init.table.families) {
+      const rs = new RuleSet(family, ruleContext(family, init.config, init.table.node));
+      rs.rebuild(rs.context, init.table.ports(family));
+      this.#rulesets.set(family, rs);
+      this.#envs.set(family, { ruleset: rs, rng: this.#rng, recent: this.recent });
+    }
+    this.#unsubscribe = init.table.subscribe((changes) => this.#apply(changes));
+  }
+
+  /** The compiled rules of a family (for renderers, tests and benchmarks). */
+  ruleset(family: IPFamily): RuleSet {
+    const rs = this.#rulesets.get(family);
+    if (!rs) throw new Error(`this engine does not handle ${family}`);
+    return rs;
+  }
+
+  send(packet: Packet, origin: Origin, now: number): Verdict {
+    const hit = this.conntrack.lookup(packet, now);
+    if (hit) return this.#tracked(hit, now);
+    const family = familyOf(packet.dst.ip);
+    const env = this.#envs.get(family);
+    if (!env) return untracked(packet, `${family} is not handled by this proxier`);
+    const st = newWalk(env, packet, origin, now);
+    st.steps.push(NEW_FLOW);
+    natPrerouting(st);
+    const refused = filterNewFlow(st);
+    if (refused) {
+      const svc = refused.service ?? st.service;
+      return {
+        verdict: refused.verdict,
+        endpoint: null,
+        packet: st.dnat
+          ? { proto: packet.proto, src: packet.src, dst: { ip: st.dnat.ip, port: st.dnat.port } }
+          : packet,
+        snat: null,
+        service: svc ? svc.entry.info.name : null,
+        conntrack: 'none',
+        steps: st.steps,
+        cost: st.cost,
+      };
+    }
+    const snatIp = natPostrouting(st);
+    // The endpoint record doubles as the DNAT address (it has ip and port), and its address string is shared.
+    const dnat = st.dnat;
+    const service = dnat && st.service ? st.service.entry.info.name : null;
+    const entry = this.conntrack.track(packet, { dnat, snatIp, service, endpoint: dnat ? dnat.address : null }, now);
+    return {
+      verdict: dnat ? 'DNAT' : 'ACCEPT',
+      endpoint: entry.endpoint,
+      packet:
+        entry.dnat || entry.snat
+          ? { proto: packet.proto, src: entry.snat ?? packet.src, dst: entry.dnat ?? packet.dst }
+          : packet,
+      snat: entry.snat ? entry.snat.ip : null,
+      service,
+      conntrack: 'new',
+      steps: st.steps,
+      cost: st.cost,
+    };
+  }
+
+  reply(packet: Packet, now: number): Verdict {
+    const hit = this.conntrack.lookup(packet, now);
+    if (hit) return this.#tracked(hit, now);
+    return untracked(packet, 'no tracked flow for this reply: passes unchanged');
+  }
+
+  close(packet: Packet, now: number): boolean {
+    return this.conntrack.close(packet, now);
+  }
+
+  rules(family: IPFamily, options: RenderOptions = {}): string {
+    return renderIptablesSave(this.ruleset(family), options);
+  }
+
+  dispose(): void {
+    this.#unsubscribe();
+  }
+
+  /** A packet of a tracked flow: conntrack's NAT, no rules. The verdict is the same object for every such packet. */
+  #tracked(hit: ConntrackHit, now: number): Verdict {
+    const entry = hit.entry;
+    this.conntrack.see(hit, now);
+    let memo = entry.memo as FlowMemo | null;
+    if (memo === null) {
+      memo = {};
+      entry.memo = memo;
+    }
+    const cached = hit.direction === 'original' ? memo.original : memo.reply;
+    if (cached) return cached;
+    const verdict = trackedVerdict(entry, hit.direction);
+    if (hit.direction === 'original') memo.original = verdict;
+    else memo.reply = verdict;
+    return verdict;
+  }
+
+  #apply(changes: readonly TableChange[]): void {
+    for (const change of changes) {
+      if (change.kind === 'node') {
+        for (const [family, rs] of this.#rulesets)
+          rs.rebuild(ruleContext(family, this.config, change.current), this.#table.ports(family));
+        continue;
+      }
+      const rs = this.#rulesets.get(change.family);
+      if (!rs) continue;
+      if (change.current) rs.upsert(change.current);
+      else rs.remove(change.key);
+      if (change.current?.info.protocol === 'UDP') reconcileUdpService(this.conntrack, change.current);
+    }
+  }
+}
+
+function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply'): Verdict {
+  const o = entry.original;
+  const natted = entry.dnat !== null || entry.snat !== null;
+  const packet: Packet =
+    direction === 'original'
+      ? { proto: entry.proto, src: entry.snat ?? o.src, dst: entry.dnat ?? o.dst }
+      : { proto: entry.proto, src: o.dst, dst: o.src };
+  const what =
+    direction === 'original'
+      ? natted
+        ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
+        : 'tracked flow without NAT: passes unchanged'
+      : natted
+        ? `reply of a tracked flow: source restored to ${describePacket(packet)
+            .split(' -> ')[0]!
+            .slice(entry.proto.length + 1)}, destination to the client`
+        : 'reply of a tracked flow without NAT: passes unchanged';
+  return {
+    verdict: direction === 'original' && entry.dnat ? 'DNAT' : 'ACCEPT',
+    endpoint: entry.endpoint,
+    packet,
+    snat: direction === 'original' && entry.snat ? entry.snat.ip : null,
+    service: entry.service,
+    conntrack: direction === 'original' ? 'established' : 'reply',
+    steps: [
+      {
+        where: 'conntrack',
+        rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
+        decision: what,
+      },
+    ],
+    cost: 0,
+  };
+}
+
+function untracked(packet: Packet, why: string): Verdict {
+  return {
+    verdict: 'ACCEPT',
+    endpoint: null,
+    packet,
+    snat: null,
+    service: null,
+    conntrack: 'none',
+    steps: [{ where: 'conntrack', rule: 'no entry for this tuple', decision: why }],
+    cost: 0,
+  };
+}
+
+/** The iptables mode's EngineFactory. */
+export const createIptablesEngine: EngineFactory = (init) => new IptablesEngine(init);

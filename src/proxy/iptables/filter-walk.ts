@@ -1,0 +1,177 @@
+/**
+ * The filter table for a flow's first packet, after nat has (or has not) DNATed it. Which built-in chain runs
+ * follows routing: a packet for a local address goes to INPUT, others are FORWARDed; node-originated packets pass
+ * OUTPUT (and INPUT too when they loop back to a local address). kube-proxy's jumps in those chains are prepended,
+ * so they run in reverse order of upstream's iptablesJumpChains list:
+ *
+ *   INPUT:   KUBE-FIREWALL, KUBE-PROXY-FIREWALL (NEW), KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES (NEW)
+ *   FORWARD: KUBE-PROXY-FIREWALL (NEW), KUBE-FORWARD, KUBE-SERVICES (NEW), KUBE-EXTERNAL-SERVICES (NEW)
+ *   OUTPUT:  KUBE-FIREWALL, KUBE-PROXY-FIREWALL (NEW), KUBE-SERVICES (NEW)
+ *
+ * Filter rules see the packet after DNAT, so only packets nat left alone can match the per-Service REJECT/DROP rules.
+ */
+import type { Step } from '../engine.js';
+import { isLoopback } from '../ip-match.js';
+import type { CompiledService } from './compile.js';
+import type { RuleContext } from './context.js';
+import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
+import type { FilterChainName, FilterRef } from './ruleset.js';
+import type { WalkState } from './walk-state.js';
+
+export interface FilterOutcome {
+  readonly verdict: 'REJECT' | 'DROP';
+  readonly service: CompiledService | null;
+}
+
+type Hook = 'INPUT' | 'FORWARD' | 'OUTPUT';
+
+/** Run the filter hooks for the packet's (post-DNAT) destination. Returns a refusal, or null when it passes. */
+export function filterNewFlow(st: WalkState): FilterOutcome | null {
+  const ctx = st.env.ruleset.context;
+  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
+  const local = ctx.localAddresses.has(dst);
+  const hooks: Hook[] =
+    st.origin.from === 'node' ? (local ? ['OUTPUT', 'INPUT'] : ['OUTPUT']) : [local ? 'INPUT' : 'FORWARD'];
+  for (const hook of hooks) {
+    const out = runHook(st, hook);
+    if (out) return out;
+  }
+  return null;
+}
+
+/** kube-proxy's jumps in each built-in filter chain, with their trace steps, built once. */
+const HOOK_JUMPS: Record<Hook, readonly { readonly chain: string; readonly step: Step }[]> = {
+  INPUT: jumpsOf('INPUT'),
+  FORWARD: jumpsOf('FORWARD'),
+  OUTPUT: jumpsOf('OUTPUT'),
+};
+
+function jumpsOf(hook: Hook) {
+  return BASE_JUMPS[`filter/${hook}`]!.map((rule) => ({
+    chain: rule.slice(rule.lastIndexOf(' ') + 1),
+    step: baseJumpStep(`filter/${hook}`, rule),
+  }));
+}
+
+/** Returns a refusal, or null when the hook accepted the packet or let it fall through. */
+function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
+  const ctx = st.env.ruleset.context;
+  const guard = ctx.family === 'IPv4' && ctx.localhostNodePorts;
+  for (const { chain, step } of HOOK_JUMPS[hook]) {
+    if (chain === 'KUBE-FIREWALL' && !guard) continue;
+    st.cost++;
+    st.steps.push(step);
+    switch (chain) {
+      case 'KUBE-FIREWALL': {
+        st.cost++;
+        const p = st.packet;
+        // CVE-2020-8558: nothing but loopback may reach 127/8 unless it was DNATed (localhost NodePorts).
+        if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnat === null) {
+          st.steps.push(GUARD_DROP);
+          return { verdict: 'DROP', service: null };
+        }
+        break;
+      }
+      case 'KUBE-FORWARD': {
+        st.cost += 2; // INVALID (a new flow is not), then the mark rule
+        if (st.mark) {
+          st.steps.push(forwardAccept(ctx));
+          return null;
+        }
+        st.cost++; // RELATED,ESTABLISHED: not for a new flow
+        st.steps.push(FORWARD_PASS);
+        break;
+      }
+      case 'KUBE-NODEPORTS': {
+        // Health-check NodePorts: ACCEPT ends the hook; the health server answers.
+        if (findFilter(st, 'KUBE-NODEPORTS', (r) => r.rule.protocol === st.packet.proto)) return null;
+        break;
+      }
+      default: {
+        const outcome = chainRefusal(st, chain as FilterChainName);
+        if (outcome) return outcome;
+      }
+    }
+  }
+  return null;
+}
+
+const GUARD_DROP: Step = {
+  where: 'filter/KUBE-FIREWALL',
+  rule: LOCALNET_GUARD_RULE,
+  decision: 'martian to 127/8: DROP',
+};
+const FORWARD_PASS: Step = {
+  where: 'filter/KUBE-FORWARD',
+  rule: '(3 rules)',
+  decision: 'not INVALID, not marked, not yet ESTABLISHED: continue',
+};
+const forwardAcceptSteps = new WeakMap<object, Step>();
+function forwardAccept(ctx: RuleContext): Step {
+  let step = forwardAcceptSteps.get(ctx);
+  if (!step) {
+    step = { where: 'filter/KUBE-FORWARD', rule: forwardRules(ctx)[1], decision: 'marked for masquerade: ACCEPT' };
+    forwardAcceptSteps.set(ctx, step);
+  }
+  return step;
+}
+
+function dstPort(st: WalkState): number {
+  return st.dnat ? st.dnat.port : st.packet.dst.port;
+}
+
+function chainRefusal(st: WalkState, chain: FilterChainName): FilterOutcome | null {
+  const ctx = st.env.ruleset.context;
+  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
+  const ref = findFilter(
+    st,
+    chain,
+    (r) =>
+      r.rule.protocol === st.packet.proto &&
+      (r.rule.ip === null ? ctx.localAddresses.has(dst) : r.rule.ip === dst) &&
+      r.rule.verdict !== 'ACCEPT',
+  );
+  if (!ref || ref.rule.verdict === 'ACCEPT') return null;
+  return { verdict: ref.rule.verdict, service: ref.svc };
+}
+
+/** The first rule (in chain order) of a filter chain matching the destination port and `test`; counts the scan. */
+function findFilter(st: WalkState, chain: FilterChainName, test: (r: FilterRef) => boolean): FilterRef | null {
+  const rs = st.env.ruleset;
+  const total = rs.chainLengths().filter[chain];
+  let best: FilterRef | null = null;
+  let bestPos = Number.POSITIVE_INFINITY;
+  for (const ref of rs.filterRules(chain, dstPort(st))) {
+    if (!test(ref)) continue;
+    const pos = rs.filterPosition(ref);
+    if (pos < bestPos) {
+      best = ref;
+      bestPos = pos;
+    }
+  }
+  if (!best) {
+    st.cost += total;
+    if (total > 0) st.steps.push(noMatch(chain, total));
+    return null;
+  }
+  st.cost += bestPos + 1;
+  st.steps.push(bestPos > 0 ? { ...best.rule.step, skipped: bestPos } : best.rule.step);
+  return best;
+}
+
+const noMatchSteps = new Map<string, Step>();
+function noMatch(chain: string, total: number): Step {
+  const key = `${chain} ${total}`;
+  let step = noMatchSteps.get(key);
+  if (!step) {
+    step = {
+      where: `filter/${chain}`,
+      rule: `(${total} rules)`,
+      decision: 'no rule matches: continue',
+      skipped: total,
+    };
+    if (noMatchSteps.size > 10_000) noMatchSteps.clear();
+    noMatchSteps.set(key, step);
+  }
+  return step;
+}

@@ -1,0 +1,182 @@
+/**
+ * The nat table for a flow's first packet: PREROUTING (or OUTPUT for node-originated packets) → KUBE-SERVICES →
+ * per-Service chains → DNAT; the NodePort jump at the end of KUBE-SERVICES; and POSTROUTING's MASQUERADE.
+ *
+ * KUBE-SERVICES is one linear chain on a real node; the walk finds the matching rule through an index but counts
+ * every rule a kernel would have evaluated before it (its position), so `cost` is the real scan length.
+ */
+import type { Step } from '../engine.js';
+import { isLoopback } from '../ip-match.js';
+import type { RuleContext } from './context.js';
+import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
+import { runChain, type WalkState } from './walk-state.js';
+
+/** Steps for the fixed nat rules of one context, built once. */
+interface NatFixed {
+  readonly tail: readonly {
+    readonly text: string;
+    readonly ip: string | null;
+    readonly hit: Step;
+    readonly miss: Step;
+  }[];
+  readonly postReturn: Step;
+  readonly postUnmarkedMiss: Step;
+  readonly postXor: Step;
+  readonly masquerade: Step;
+}
+
+const fixedByContext = new WeakMap<RuleContext, NatFixed>();
+
+function fixed(ctx: RuleContext): NatFixed {
+  let f = fixedByContext.get(ctx);
+  if (f) return f;
+  const tailTexts = nodePortJumpRules(ctx);
+  const [ret, xor, masq] = postroutingRules(ctx);
+  const w = 'nat/KUBE-SERVICES';
+  const p = 'nat/KUBE-POSTROUTING';
+  f = {
+    tail: tailTexts.map((text, i) => ({
+      text,
+      ip: ctx.nodePortsMatchAll ? null : ctx.nodePortIPs[i]!,
+      hit: { where: w, rule: text, decision: 'destination is a NodePort address: jump KUBE-NODEPORTS' },
+      miss: { where: w, rule: text, decision: 'destination is not a NodePort address: not matched' },
+    })),
+    postReturn: { where: p, rule: ret, decision: 'no masquerade mark: RETURN (source kept)' },
+    postUnmarkedMiss: { where: p, rule: ret, decision: 'marked: not matched' },
+    postXor: { where: p, rule: xor, decision: 'clear the mark so the packet is not masqueraded twice' },
+    masquerade: {
+      where: p,
+      rule: masq,
+      decision: ctx.nodeIP
+        ? `MASQUERADE: source becomes ${ctx.nodeIP}`
+        : 'MASQUERADE (the node has no address of this family)',
+    },
+  };
+  fixedByContext.set(ctx, f);
+  return f;
+}
+
+/** nat PREROUTING/OUTPUT for a new flow. Afterwards `st.dnat` holds the chosen endpoint, if any. */
+export function natPrerouting(st: WalkState): void {
+  const rs = st.env.ruleset;
+  const ctx = rs.context;
+  const p = st.packet;
+  const hook = st.origin.from === 'node' ? 'nat/OUTPUT' : 'nat/PREROUTING';
+  st.steps.push(baseJumpStep(hook, BASE_JUMPS[hook]![0]!));
+  st.cost++;
+  const lengths = rs.chainLengths();
+  const ref = rs.entryRule(p.proto, p.dst.ip, p.dst.port);
+  if (ref) {
+    const pos = rs.entryPosition(ref);
+    st.cost += pos + 1;
+    st.service = ref.svc;
+    let step = ref.step;
+    if (step === null || step.skipped !== pos) {
+      step = {
+        where: 'nat/KUBE-SERVICES',
+        rule: ref.rule.text,
+        decision: `matched after ${pos} other rules: jump ${ref.rule.target}`,
+        skipped: pos,
+      };
+      ref.step = step;
+    }
+    st.steps.push(step);
+    if (runChain(ref.svc, ref.rule.target, st)) return;
+    // The Service's chain ended without DNAT (a firewall or Local policy refused it): back in KUBE-SERVICES.
+    const rest = lengths.natServices - pos - 1;
+    st.cost += rest;
+    st.steps.push({
+      where: 'nat/KUBE-SERVICES',
+      rule: `(${rest} later Service rules)`,
+      decision: `returned from ${ref.rule.target} without DNAT; no later Service rule matches`,
+      skipped: rest,
+    });
+  } else {
+    st.cost += lengths.natServices;
+    st.steps.push({
+      where: 'nat/KUBE-SERVICES',
+      rule: `(${lengths.natServices} Service rules)`,
+      decision: `no Service rule matches ${p.proto} ${p.dst.ip} port ${p.dst.port}`,
+      skipped: lengths.natServices,
+    });
+  }
+  nodePortTail(st, ctx);
+}
+
+function nodePortTail(st: WalkState, ctx: RuleContext): void {
+  const dst = st.packet.dst.ip;
+  for (const rule of fixed(ctx).tail) {
+    st.cost++;
+    const hit =
+      rule.ip === null
+        ? ctx.localAddresses.has(dst) &&
+          !(ctx.family === 'IPv6' && dst === '::1') &&
+          !(ctx.family === 'IPv4' && !ctx.localhostNodePorts && isLoopback(dst))
+        : dst === rule.ip;
+    if (!hit) {
+      if (rule.ip === null) st.steps.push(rule.miss);
+      continue;
+    }
+    st.steps.push(rule.hit);
+    if (nodePorts(st)) return;
+  }
+}
+
+/** nat KUBE-NODEPORTS. Returns true when the packet was DNATed. */
+function nodePorts(st: WalkState): boolean {
+  const rs = st.env.ruleset;
+  const p = st.packet;
+  const total = rs.chainLengths().natNodePorts;
+  const refs = rs.nodePortRules(p.proto, p.dst.port);
+  if (refs.length === 0) {
+    st.cost += total;
+    st.steps.push({
+      where: 'nat/KUBE-NODEPORTS',
+      rule: `(${total} NodePort rules)`,
+      decision: `no Service has NodePort ${p.proto} ${p.dst.port}`,
+      skipped: total,
+    });
+    return false;
+  }
+  const first = rs.nodePortPosition(refs[0]!);
+  st.cost += first;
+  let last = first;
+  for (const ref of refs) {
+    last = rs.nodePortPosition(ref);
+    st.cost++;
+    if (ref.rule.loopbackOnly && !isLoopback(p.dst.ip)) {
+      st.steps.push({
+        where: 'nat/KUBE-NODEPORTS',
+        rule: ref.rule.text,
+        decision: 'not a loopback destination: not matched',
+      });
+      continue;
+    }
+    st.service = ref.svc;
+    st.steps.push({
+      where: 'nat/KUBE-NODEPORTS',
+      rule: ref.rule.text,
+      decision: `matched: jump ${ref.rule.target}${ref.rule.loopbackOnly ? ' (localhost NodePort, counted by nfacct)' : ''}`,
+      skipped: last === first ? first : undefined,
+    });
+    if (runChain(ref.svc, ref.rule.target, st)) return true;
+  }
+  st.cost += total - last - 1;
+  return false;
+}
+
+/** nat POSTROUTING: MASQUERADE marked packets. Returns the SNAT source address, or null. */
+export function natPostrouting(st: WalkState): string | null {
+  const ctx = st.env.ruleset.context;
+  const f = fixed(ctx);
+  st.steps.push(baseJumpStep('nat/POSTROUTING', BASE_JUMPS['nat/POSTROUTING']![0]!));
+  st.cost++;
+  if (!st.mark) {
+    st.cost++;
+    st.steps.push(f.postReturn);
+    return null;
+  }
+  st.cost += 3;
+  st.steps.push(f.postUnmarkedMiss, f.postXor, f.masquerade);
+  return ctx.nodeIP;
+}

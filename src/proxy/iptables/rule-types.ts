@@ -1,0 +1,197 @@
+/**
+ * The compiled form of kube-proxy's iptables rules: every rule keeps its `iptables-save` text (for rendering and
+ * traces) next to a small, precomputed description of what it matches and where it goes (for the packet walk).
+ * Rules are built once per Service change (compile.ts) and never mutated.
+ */
+import type { Protocol } from '../../model/types.js';
+import type { EndpointInfo } from '../endpoints.js';
+import type { Step } from '../engine.js';
+import type { CidrMatcher } from '../ip-match.js';
+import { savedProbability } from './probability.js';
+
+/** What a rule inside a per-Service chain matches. */
+export type Match =
+  | { readonly kind: 'always' }
+  /** `-d clusterIP --dport port [! -s clusterCIDR]`: the ClusterIP masquerade rule (notLocal null = masqueradeAll). */
+  | { readonly kind: 'cluster-ip'; readonly ip: string; readonly port: number; readonly notLocal: CidrMatcher | null }
+  /** `-s <cidr>`: pod traffic (local detector) or a loadBalancerSourceRange. */
+  | { readonly kind: 'src-cidr'; readonly cidr: CidrMatcher }
+  /** `-s <ip>`: hairpin (endpoint IP) or node → own LB IP. */
+  | { readonly kind: 'src-ip'; readonly ip: string }
+  /** `-m addrtype --src-type LOCAL`. */
+  | { readonly kind: 'src-local' }
+  /** `-m statistic --mode random --probability p`: matches when a 31-bit random draw is below `threshold`. */
+  | { readonly kind: 'random'; readonly probability: string; readonly threshold: number }
+  /** `-m recent --name list --rcheck --seconds T --reap`. */
+  | { readonly kind: 'recent'; readonly list: string; readonly seconds: number };
+
+/** Where a rule sends a matching packet. */
+export type Target =
+  | { readonly kind: 'jump'; readonly chain: string }
+  | { readonly kind: 'mark-masq' }
+  /** `[-m recent --name <recentSet> --set] -j DNAT --to-destination ep`. */
+  | { readonly kind: 'dnat'; readonly endpoint: EndpointInfo; readonly recentSet: string | null }
+  /** A comment-only rule (the end of KUBE-FW-*): the packet continues. */
+  | { readonly kind: 'none' };
+
+/** Match codes for the walk: one small integer field on every rule keeps the hot loop monomorphic. */
+export const M_ALWAYS = 0;
+export const M_CLUSTER_IP = 1;
+export const M_SRC_CIDR = 2;
+export const M_SRC_IP = 3;
+export const M_SRC_LOCAL = 4;
+export const M_RANDOM = 5;
+export const M_RECENT = 6;
+/** Target codes. */
+export const T_JUMP = 0;
+export const T_MARK = 1;
+export const T_DNAT = 2;
+export const T_NONE = 3;
+
+/**
+ * A rule inside a per-Service nat chain (KUBE-EXT/FW/SVC/SVL/SEP). `match` and `target` describe it; the flat fields
+ * repeat them for the packet walk (every rule has the same shape, so property reads stay monomorphic). Trace steps
+ * are built the first time a packet needs them: most rules never appear in a trace.
+ */
+export class ChainRule {
+  /** The `-A CHAIN …` line. */
+  readonly text: string;
+  readonly match: Match;
+  readonly target: Target;
+  readonly mk: number;
+  readonly ip: string;
+  readonly port: number;
+  readonly cidr: CidrMatcher | null;
+  readonly threshold: number;
+  readonly list: string;
+  readonly seconds: number;
+  readonly tk: number;
+  readonly chain: string;
+  readonly endpoint: EndpointInfo | null;
+  readonly recentSet: string | null;
+  #hit: Step | undefined;
+  #miss: Step | undefined;
+
+  constructor(text: string, match: Match, target: Target) {
+    this.text = text;
+    this.match = match;
+    this.target = target;
+    this.ip = match.kind === 'cluster-ip' || match.kind === 'src-ip' ? match.ip : '';
+    this.port = match.kind === 'cluster-ip' ? match.port : 0;
+    this.cidr = match.kind === 'cluster-ip' ? match.notLocal : match.kind === 'src-cidr' ? match.cidr : null;
+    this.threshold = match.kind === 'random' ? match.threshold : 0;
+    this.list = match.kind === 'recent' ? match.list : '';
+    this.seconds = match.kind === 'recent' ? match.seconds : 0;
+    this.mk = MATCH_CODES[match.kind];
+    this.tk = TARGET_CODES[target.kind];
+    this.chain = target.kind === 'jump' ? target.chain : '';
+    this.endpoint = target.kind === 'dnat' ? target.endpoint : null;
+    this.recentSet = target.kind === 'dnat' ? target.recentSet : null;
+  }
+
+  /** The trace step when this rule matches. */
+  get hit(): Step {
+    if (this.#hit === undefined) {
+      const where = whereOf(this.text);
+      const decision = hitDecision(this.match, this.target);
+      this.#hit =
+        this.match.kind === 'random'
+          ? { where, rule: this.text, decision, probability: Number(this.match.probability) }
+          : { where, rule: this.text, decision };
+    }
+    return this.#hit;
+  }
+
+  /** The trace step when it does not. */
+  get miss(): Step {
+    if (this.#miss === undefined) this.#miss = missStep(whereOf(this.text), this.text, this.match);
+    return this.#miss;
+  }
+}
+
+const MATCH_CODES: Record<Match['kind'], number> = {
+  always: M_ALWAYS,
+  'cluster-ip': M_CLUSTER_IP,
+  'src-cidr': M_SRC_CIDR,
+  'src-ip': M_SRC_IP,
+  'src-local': M_SRC_LOCAL,
+  random: M_RANDOM,
+  recent: M_RECENT,
+};
+const TARGET_CODES: Record<Target['kind'], number> = { jump: T_JUMP, 'mark-masq': T_MARK, dnat: T_DNAT, none: T_NONE };
+
+function whereOf(text: string): string {
+  const end = text.indexOf(' ', 3);
+  return `nat/${end < 0 ? text.slice(3) : text.slice(3, end)}`;
+}
+
+function hitDecision(match: Match, target: Target): string {
+  const to =
+    target.kind === 'jump'
+      ? `jump ${target.chain}`
+      : target.kind === 'mark-masq'
+        ? 'jump KUBE-MARK-MASQ: mark 0x4000 for SNAT in POSTROUTING'
+        : target.kind === 'dnat'
+          ? `DNAT to ${target.endpoint.address}${target.recentSet ? ` (client recorded in recent list ${target.recentSet})` : ''}`
+          : 'comment only: continue';
+  if (match.kind === 'random')
+    return `random draw below ${match.probability} (kernel threshold ${savedProbability(match.probability)}): matched, ${to}`;
+  if (match.kind === 'recent') return `client seen within ${match.seconds}s (ClientIP affinity): ${to}`;
+  if (match.kind === 'cluster-ip')
+    return match.notLocal ? `source outside ${match.notLocal.text} (off-cluster): ${to}` : `masqueradeAll: ${to}`;
+  if (match.kind === 'src-cidr') return `source in ${match.cidr.text}: ${to}`;
+  if (match.kind === 'src-ip') return `source is ${match.ip}: ${to}`;
+  if (match.kind === 'src-local') return `source is a local address: ${to}`;
+  return to;
+}
+
+function missStep(where: string, text: string, match: Match): Step {
+  let decision = 'not matched';
+  if (match.kind === 'random') decision = `random draw not below ${match.probability}: not matched`;
+  else if (match.kind === 'recent') decision = `client not in ${match.list} within ${match.seconds}s: not matched`;
+  else if (match.kind === 'cluster-ip')
+    decision = match.notLocal
+      ? `source inside ${match.notLocal.text} (pod traffic): no masquerade`
+      : 'not the ClusterIP';
+  else if (match.kind === 'src-cidr') decision = `source not in ${match.cidr.text}: not matched`;
+  else if (match.kind === 'src-ip') decision = `source is not ${match.ip}: not matched`;
+  else if (match.kind === 'src-local') decision = 'source is not a local address: not matched';
+  const step: Step = { where, rule: text, decision };
+  return match.kind === 'random' ? { ...step, probability: Number(match.probability) } : step;
+}
+
+export interface CompiledChain {
+  readonly name: string;
+  readonly rules: readonly ChainRule[];
+}
+
+/** A nat KUBE-SERVICES rule: `-d ip --dport port -p proto` → chain. */
+export interface EntryRule {
+  readonly kind: 'cluster IP' | 'external IP' | 'loadbalancer IP';
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly target: string;
+  readonly text: string;
+}
+
+/** A nat KUBE-NODEPORTS rule: `[-d 127.0.0.0/8] --dport nodePort -p proto` → KUBE-EXT-*. */
+export interface NodePortRule {
+  readonly loopbackOnly: boolean;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly target: string;
+  readonly text: string;
+}
+
+/** A filter-table rule of one Service (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS, KUBE-PROXY-FIREWALL). */
+export interface FilterRule {
+  readonly chain: 'KUBE-SERVICES' | 'KUBE-EXTERNAL-SERVICES' | 'KUBE-NODEPORTS' | 'KUBE-PROXY-FIREWALL';
+  /** `-d ip`, or null for a NodePort rule (`-m addrtype --dst-type LOCAL`) or a health-check port. */
+  readonly ip: string | null;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly verdict: 'REJECT' | 'DROP' | 'ACCEPT';
+  readonly text: string;
+  readonly step: Step;
+}

@@ -1,0 +1,260 @@
+/**
+ * The IPVS kube-proxy engine for one node (pkg/proxy/ipvs/proxier.go over the kernel's IPVS, in NAT mode).
+ *
+ * A new flow goes: conntrack miss → nat KUBE-SERVICES marks (ipsets.ts) → filter source-range firewall → IPVS
+ * virtual-server lookup (one hash lookup on proto/address/port) → persistence template or scheduler → DNAT to the
+ * real server → KUBE-POSTROUTING MASQUERADE for marked or hairpin traffic. Later packets follow the conntrack entry.
+ *
+ * Verdicts:
+ * - no virtual server: ACCEPT (not a Service), except a NEW packet to an address bound on kube-ipvs0 (a ClusterIP,
+ *   an LB or external IP) on a port no Service uses, which KUBE-IPVS-FILTER REJECTs;
+ * - virtual server but no usable real server (no endpoints, all quiesced, or an mh/sh slot owned by a quiesced one):
+ *   REJECT, because `ip_vs_leave` answers ICMP port-unreachable. kube-proxy keeps the virtual server with no real
+ *   servers rather than installing REJECT rules of its own;
+ * - source range not allowed: DROP;
+ * - established flow whose real server was deleted: DROP (expire_nodest_conn = 1 expires the connection; the next
+ *   packet starts a new one).
+ *
+ * Service-table changes are applied lazily, at the simulated time of the next call (kube-proxy syncs after the event,
+ * not inside it), so graceful termination sees the connection counts of that moment.
+ *
+ * Divergences, on purpose: the connection table used for established flows and for ActiveConn/InActConn is the
+ * shared nf_conntrack model (its timeouts), not IPVS's own (900/120/300 s by default); IPVS-mode iptables/ipset
+ * rules appear in traces but are not rendered as a whole (`rules()` is `ipvsadm -Ln`).
+ */
+import type { IPFamily } from '../../model/types.js';
+import { Conntrack, type ConntrackEntry, natPacket } from '../conntrack.js';
+import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
+import type { Origin, Packet } from '../packet.js';
+import type { TableChange } from '../service-table.js';
+import { GracefulTermination } from './graceful.js';
+import { IpvsIpsets } from './ipsets.js';
+import { newFlow, passed } from './new-flow.js';
+import { syncEntry } from './reconcile.js';
+import { type IpvsadmService, renderIpvsadm } from './render.js';
+import { isSchedulerName } from './schedulers/index.js';
+import type { SchedulerName } from './schedulers/types.js';
+import { DestFlags } from './schedulers/types.js';
+import type { FlowMemo, IpvsEngineOptions, IpvsState } from './state.js';
+import type { LiveVirtualServer } from './virtual-server.js';
+import { vsKey } from './virtual-servers.js';
+
+export type { IpvsEngineOptions } from './state.js';
+
+/** The IPVS engine; see the module comment. */
+export class IpvsEngine implements ProxyEngine {
+  readonly mode = 'ipvs';
+  readonly nodeName: string;
+  readonly conntrack: Conntrack;
+  readonly scheduler: SchedulerName;
+  readonly graceful: GracefulTermination;
+  readonly #st: IpvsState;
+  readonly #unsubscribe: () => void;
+  #pending: TableChange[] = [];
+  #resyncAll = true;
+  #now = 0;
+
+  constructor(init: EngineInit, opts: IpvsEngineOptions = {}) {
+    this.nodeName = init.table.nodeName;
+    this.conntrack = new Conntrack(init.config.conntrack);
+    const name = init.config.scheduler === '' ? 'rr' : init.config.scheduler;
+    if (!isSchedulerName(name)) throw new RangeError(`unknown IPVS scheduler "${name}"`);
+    this.scheduler = name;
+    this.graceful = new GracefulTermination(opts.gracefulCheckInterval);
+    this.#st = {
+      table: init.table,
+      config: init.config,
+      opts,
+      rng: init.rng,
+      conntrack: this.conntrack,
+      scheduler: name,
+      ipsets: new IpvsIpsets(init.config.clusterCIDR, init.config.masqueradeAll),
+      graceful: this.graceful,
+      vs: new Map(),
+      specsByEntry: new Map(),
+      healthCheck: new Map(),
+      nodeAddrs: new Set(),
+      mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
+    };
+    this.#unsubscribe = init.table.subscribe((changes) => {
+      for (const c of changes) {
+        if (c.kind === 'node') this.#resyncAll = true;
+        else this.#pending.push(c);
+      }
+    });
+  }
+
+  dispose(): void {
+    this.#unsubscribe();
+  }
+
+  /** Apply pending service-table changes and run the graceful-termination checks due by `now` (seconds). */
+  sync(now: number = this.#now): void {
+    if (now > this.#now) this.#now = now;
+    const st = this.#st;
+    if (this.#resyncAll) {
+      this.#resyncAll = false;
+      this.#pending = [];
+      const node = st.table.node;
+      st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
+      const seen = new Set<string>();
+      for (const family of st.table.families) {
+        for (const entry of st.table.ports(family)) {
+          seen.add(`${family}|${entry.key}`);
+          syncEntry(st, family, entry.key, now);
+        }
+      }
+      for (const k of [...st.specsByEntry.keys()]) {
+        if (seen.has(k)) continue;
+        const bar = k.indexOf('|');
+        syncEntry(st, k.slice(0, bar) as IPFamily, k.slice(bar + 1), now);
+      }
+    } else if (this.#pending.length > 0) {
+      const changes = this.#pending;
+      this.#pending = [];
+      const done = new Set<string>();
+      for (const c of changes) {
+        if (c.kind !== 'service-port') continue;
+        const k = `${c.family}|${c.key}`;
+        if (done.has(k)) continue;
+        done.add(k);
+        syncEntry(st, c.family, c.key, now);
+      }
+    }
+    this.graceful.advance(now);
+  }
+
+  /** The live virtual servers (for introspection and tests). */
+  virtualServers(family?: IPFamily): LiveVirtualServer[] {
+    this.sync();
+    return [...this.#st.vs.values()].filter((v) => family === undefined || v.spec.family === family);
+  }
+
+  virtualServer(proto: Packet['proto'], addr: string, port: number): LiveVirtualServer | undefined {
+    this.sync();
+    return this.#st.vs.get(vsKey(proto, addr, port));
+  }
+
+  /** `ipvsadm -Ln` for the virtual servers of one family, counts as of the latest time seen. */
+  rules(family: IPFamily): string {
+    this.sync();
+    const services: IpvsadmService[] = [];
+    for (const vs of this.#st.vs.values()) {
+      if (vs.spec.family !== family) continue;
+      vs.refreshCounts(this.#now);
+      const { proto, addr, port, flags, timeout } = vs.spec;
+      services.push({
+        proto,
+        addr,
+        port,
+        scheduler: vs.schedulerName,
+        flags,
+        timeout,
+        dests: vs.dests.map((d) => ({
+          addr: d.addr,
+          port: d.port,
+          forward: 'Masq',
+          weight: d.weight,
+          activeConns: d.activeConns,
+          inactConns: d.inactConns,
+        })),
+      });
+    }
+    return renderIpvsadm(services);
+  }
+
+  send(packet: Packet, _origin: Origin, now: number): Verdict {
+    // The origin plays no part: IPVS sees every packet at LOCAL_IN/LOCAL_OUT; its source decides masquerading.
+    this.sync(now);
+    const hit = this.conntrack.lookup(packet, now);
+    if (!hit) return newFlow(this.#st, packet, now);
+    if (hit.direction === 'reply') return this.#reply(hit.entry, packet, now);
+    const entry = hit.entry;
+    const memo = entry.memo as FlowMemo | null;
+    if (memo && (memo.dest.flags & DestFlags.AVAILABLE) === 0) return this.#noDest(entry, memo, packet);
+    this.conntrack.see(hit, now);
+    if (memo?.original) return memo.original;
+    const verdict: Verdict = {
+      verdict: entry.dnat ? 'DNAT' : 'ACCEPT',
+      endpoint: entry.endpoint,
+      packet: natPacket(hit, packet),
+      snat: entry.snat?.ip ?? null,
+      service: entry.service,
+      conntrack: 'established',
+      steps: [
+        {
+          where: 'conntrack',
+          rule: `flow #${entry.id}`,
+          decision: `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
+        },
+      ],
+      cost: 1,
+    };
+    if (memo) memo.original = verdict;
+    return verdict;
+  }
+
+  reply(packet: Packet, now: number): Verdict {
+    this.sync(now);
+    const hit = this.conntrack.lookup(packet, now);
+    if (!hit)
+      return { ...passed(packet, [{ where: 'conntrack', rule: 'lookup', decision: 'no tracked flow' }]), cost: 1 };
+    return this.#reply(hit.entry, packet, now);
+  }
+
+  close(packet: Packet, now: number): boolean {
+    this.sync(now);
+    return this.conntrack.close(packet, now);
+  }
+
+  #reply(entry: ConntrackEntry, packet: Packet, now: number): Verdict {
+    const hit = { entry, direction: 'reply' as const };
+    this.conntrack.see(hit, now);
+    const memo = entry.memo as FlowMemo | null;
+    if (memo?.reply) return memo.reply;
+    const verdict: Verdict = {
+      verdict: 'ACCEPT',
+      endpoint: entry.endpoint,
+      packet: natPacket(hit, packet),
+      snat: null,
+      service: entry.service,
+      conntrack: 'reply',
+      steps: [
+        { where: 'conntrack', rule: `flow #${entry.id}`, decision: 'reply: source restored to the virtual server' },
+      ],
+      cost: 1,
+    };
+    if (memo) memo.reply = verdict;
+    return verdict;
+  }
+
+  // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
+  #noDest(entry: ConntrackEntry, memo: FlowMemo, packet: Packet): Verdict {
+    this.conntrack.delete(entry);
+    memo.vs.flows.delete(entry);
+    return {
+      verdict: 'DROP',
+      endpoint: entry.endpoint,
+      packet,
+      snat: null,
+      service: entry.service,
+      conntrack: 'established',
+      steps: [
+        {
+          where: 'ipvs',
+          rule: `connection to ${memo.dest.key}`,
+          decision: 'DROP: real server deleted (expire_nodest_conn=1); the connection is expired',
+        },
+      ],
+      cost: 1,
+    };
+  }
+}
+
+/** Build an IPVS engine with IPVS-specific options. */
+export function createIpvsEngine(init: EngineInit, opts: IpvsEngineOptions = {}): IpvsEngine {
+  return new IpvsEngine(init, opts);
+}
+
+/** The EngineFactory for `mode: ipvs`. */
+export const ipvsEngine: EngineFactory = (init) => new IpvsEngine(init);

@@ -1,0 +1,195 @@
+/**
+ * The ipsets and the few iptables rules IPVS mode installs around the kernel's IPVS table, and the packet decisions
+ * they make (pkg/proxy/ipvs/proxier.go writeIptablesRules, ipsetWithIptablesChain; ipset names in ipset.go, with the
+ * `KUBE-6-` prefix for IPv6 sets):
+ *
+ * nat KUBE-SERVICES, in order:
+ *   1. `-s 127.0.0.0/8 -j RETURN` (`::1/128` for IPv6): loopback-sourced packets are never marked.
+ *   2. KUBE-LOAD-BALANCER set (dst,dst) → chain KUBE-LOAD-BALANCER: entries of KUBE-LOAD-BALANCER-LOCAL (eTP=Local)
+ *      RETURN; everything else → KUBE-MARK-MASQ.
+ *   3. KUBE-CLUSTER-IP (dst,dst) → KUBE-MARK-MASQ: every packet with --masquerade-all; else `! -s <clusterCIDR>` when a
+ *      local-traffic detector is configured; else only packets whose *source* is a ClusterIP:port (`src,dst`), the
+ *      node talking to a VIP from the VIP itself.
+ *   4. KUBE-EXTERNAL-IP (dst,dst) → KUBE-MARK-MASQ, then ACCEPT; KUBE-EXTERNAL-IP-LOCAL (eTP=Local) → ACCEPT.
+ *   5. `-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT`: the destination *port* in KUBE-NODE-PORT-LOCAL-<proto> →
+ *      RETURN, else in KUBE-NODE-PORT-<proto> → KUBE-MARK-MASQ. (SCTP sets hold ip,port.)
+ * nat KUBE-POSTROUTING: KUBE-LOOP-BACK (dst,dst,src: a local endpoint talking to itself) → MASQUERADE; marked
+ *   packets → MASQUERADE.
+ * filter KUBE-PROXY-FIREWALL (INPUT, FORWARD): KUBE-LOAD-BALANCER-FW → KUBE-SOURCE-RANGES-FIREWALL, which RETURNs for
+ *   a source in KUBE-LOAD-BALANCER-SOURCE-CIDR, or the LB IP itself when a range contains the node IP
+ *   (KUBE-LOAD-BALANCER-SOURCE-IP), and DROPs the rest.
+ * filter KUBE-IPVS-FILTER (INPUT): a NEW connection to an address bound on kube-ipvs0 (KUBE-IPVS-IPS) on a port no
+ *   Service set lists (nor a health-check node port) → REJECT.
+ */
+import type { IPFamily } from '../../model/types.js';
+import type { Step } from '../engine.js';
+import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
+import type { VirtualServerSpec } from './virtual-servers.js';
+
+export const COMMENT = {
+  loopBack: 'Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose',
+  clusterIP: 'Kubernetes service cluster ip + port for masquerade purpose',
+  externalIP: 'Kubernetes service external ip + port for masquerade and filter purpose',
+  externalIPLocal: 'Kubernetes service external ip + port with externalTrafficPolicy=local',
+  lb: 'Kubernetes service lb portal',
+  lbLocal: 'Kubernetes service load balancer ip + port with externalTrafficPolicy=local',
+  lbFW: 'Kubernetes service load balancer ip + port for load balancer with sourceRange',
+  lbSourceCIDR: 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose',
+  lbSourceIP: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose',
+} as const;
+
+/** ipset name for a family: IPv6 sets are `KUBE-6-…`. */
+export function setName(base: string, family: IPFamily): string {
+  return family === 'IPv6' ? base.replace(/^KUBE-/, 'KUBE-6-') : base;
+}
+
+/** A refcounted multiset: several virtual servers can put the same member in a set. */
+class Members {
+  readonly #counts = new Map<string, number>();
+  add(m: string): void {
+    this.#counts.set(m, (this.#counts.get(m) ?? 0) + 1);
+  }
+  remove(m: string): void {
+    const n = (this.#counts.get(m) ?? 0) - 1;
+    if (n <= 0) this.#counts.delete(m);
+    else this.#counts.set(m, n);
+  }
+  has(m: string): boolean {
+    return this.#counts.has(m);
+  }
+}
+
+/** The ipset contents kube-proxy keeps in step with its virtual servers. */
+export class IpvsIpsets {
+  readonly #clusterIP = new Members();
+  readonly #externalIP = new Members();
+  readonly #externalIPLocal = new Members();
+  readonly #nodePort = new Members();
+  readonly #nodePortLocal = new Members();
+  readonly #healthCheck = new Members();
+  /** KUBE-IPVS-IPS: addresses bound to kube-ipvs0 (ClusterIPs; externalIPs and LB IPs not on the node). */
+  readonly #bound = new Members();
+  readonly #detector: CidrMatcher[];
+  readonly #masqueradeAll: boolean;
+  readonly #clusterCIDRText: string;
+  #version = 0;
+
+  constructor(clusterCIDR: string, masqueradeAll: boolean) {
+    this.#detector = clusterCIDR
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '')
+      .map((c) => cidrMatcher(c));
+    this.#clusterCIDRText = this.#detector.map((d) => d.text).join(',');
+    this.#masqueradeAll = masqueradeAll;
+  }
+
+  /** Add (+1) or remove (−1) the members one virtual server contributes. */
+  apply(spec: VirtualServerSpec, nodeAddresses: ReadonlySet<string>, delta: 1 | -1): void {
+    this.#version++;
+    const op = (m: Members, v: string) => (delta > 0 ? m.add(v) : m.remove(v));
+    const ipPort = `${spec.addr} ${spec.proto} ${spec.port}`;
+    switch (spec.kind) {
+      case 'ClusterIP':
+        op(this.#clusterIP, ipPort);
+        op(this.#bound, spec.addr);
+        break;
+      case 'ExternalIP':
+        op(spec.localPolicy ? this.#externalIPLocal : this.#externalIP, ipPort);
+        if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
+        break;
+      case 'LoadBalancer':
+        if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
+        break;
+      case 'NodePort': {
+        const m = `${spec.proto} ${spec.port}`;
+        op(this.#nodePort, m);
+        if (spec.localPolicy) op(this.#nodePortLocal, m);
+        break;
+      }
+    }
+  }
+
+  /** Health-check node ports (KUBE-HEALTH-CHECK-NODE-PORT). */
+  applyHealthCheck(port: number, delta: 1 | -1): void {
+    if (port === 0) return;
+    this.#version++;
+    if (delta > 0) this.#healthCheck.add(String(port));
+    else this.#healthCheck.remove(String(port));
+  }
+
+  /** Whether an address is bound to kube-ipvs0 (and so "local" to the node). */
+  isBound(ip: string): boolean {
+    return this.#bound.has(ip);
+  }
+
+  /**
+   * KUBE-IPVS-FILTER for a NEW packet that matched no virtual server: REJECT when its destination is bound to
+   * kube-ipvs0 and its port is not a health-check node port; undefined otherwise.
+   */
+  ipvsFilter(dstIP: string, dstPort: number, family: IPFamily): Step | undefined {
+    if (!this.#bound.has(dstIP) || this.#healthCheck.has(String(dstPort))) return undefined;
+    return {
+      where: 'filter/KUBE-IPVS-FILTER',
+      rule: `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${setName('KUBE-IPVS-IPS', family)} dst -j REJECT`,
+      decision: `REJECT: ${dstIP} is bound to kube-ipvs0 but port ${dstPort} is no Service port`,
+    };
+  }
+
+  /** KUBE-PROXY-FIREWALL → KUBE-SOURCE-RANGES-FIREWALL for a LoadBalancer virtual server with source ranges. */
+  sourceRangeFirewall(spec: VirtualServerSpec, srcIP: string): Step | undefined {
+    if (spec.kind !== 'LoadBalancer' || spec.sourceRanges.length === 0) return undefined;
+    const fw = setName('KUBE-LOAD-BALANCER-FW', spec.family);
+    const allowed = spec.sourceRanges.find((r) => r.matches(srcIP));
+    if (allowed) {
+      return {
+        where: 'filter/KUBE-SOURCE-RANGES-FIREWALL',
+        rule: `-A KUBE-SOURCE-RANGES-FIREWALL -m comment --comment "${COMMENT.lbSourceCIDR}" -m set --match-set ${setName('KUBE-LOAD-BALANCER-SOURCE-CIDR', spec.family)} dst,dst,src -j RETURN`,
+        decision: `RETURN: ${srcIP} is in ${allowed.text}`,
+      };
+    }
+    if (spec.allowFromNode && srcIP === spec.addr) {
+      return {
+        where: 'filter/KUBE-SOURCE-RANGES-FIREWALL',
+        rule: `-A KUBE-SOURCE-RANGES-FIREWALL -m comment --comment "${COMMENT.lbSourceIP}" -m set --match-set ${setName('KUBE-LOAD-BALANCER-SOURCE-IP', spec.family)} dst,dst,src -j RETURN`,
+        decision: 'RETURN: node traffic sourced from the LB IP (a source range contains the node IP)',
+      };
+    }
+    return {
+      where: 'filter/KUBE-SOURCE-RANGES-FIREWALL',
+      rule: `-A KUBE-PROXY-FIREWALL -m comment --comment "${COMMENT.lbFW}" -m set --match-set ${fw} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL; -A KUBE-SOURCE-RANGES-FIREWALL -j DROP`,
+      decision: `DROP: ${srcIP} is in none of ${spec.sourceRanges.map((r) => r.text).join(', ')}`,
+    };
+  }
+
+  /** Bumped on every membership change: cached masquerade plans compare against it. */
+  get version(): number {
+    return this.#version;
+  }
+
+  get masqueradeAll(): boolean {
+    return this.#masqueradeAll;
+  }
+
+  /** The local-traffic detector (`--cluster-cidr`), empty when none is configured. */
+  get detector(): readonly CidrMatcher[] {
+    return this.#detector;
+  }
+
+  get clusterCIDRText(): string {
+    return this.#clusterCIDRText;
+  }
+
+  /** Membership tests, members spelled `ip proto port` (ip,port sets) or `proto port` (bitmap:port sets). */
+  inClusterIP(member: string): boolean {
+    return this.#clusterIP.has(member);
+  }
+
+  inNodePort(member: string): boolean {
+    return this.#nodePort.has(member);
+  }
+
+  inNodePortLocal(member: string): boolean {
+    return this.#nodePortLocal.has(member);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The first packet of a flow in IPVS mode: nat KUBE-SERVICES marks, the source-range firewall, the virtual-server
+ * lookup, persistence or the scheduler, DNAT to the chosen real server, and KUBE-POSTROUTING masquerade.
+ */
+import { natPacket } from '../conntrack.js';
+import type { Step, Verdict } from '../engine.js';
+import { isLoopback } from '../ip-match.js';
+import { familyOf, type Packet } from '../packet.js';
+import { applyPlan, buildPlan, postroutingStep } from './masquerade.js';
+import type { Dest, SchedPacket, SchedulerName } from './schedulers/types.js';
+import { DestFlags } from './schedulers/types.js';
+import type { FlowMemo, IpvsState } from './state.js';
+import type { LiveVirtualServer } from './virtual-server.js';
+import { type VirtualServerSpec, vsKey } from './virtual-servers.js';
+
+const ASYMMETRIC: Step = {
+  where: 'ipvs',
+  rule: 'externalTrafficPolicy: Local',
+  decision:
+    'external traffic is sent to a remote endpoint without SNAT; its reply bypasses this node and is lost (kubernetes#97081)',
+};
+
+/** Schedulers that read connection counts, which are refreshed before they run. */
+const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
+
+/** Decide a new flow and track it when it is DNATed. */
+export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
+  const steps: Step[] = [];
+  const family = familyOf(packet.dst.ip);
+  const vs = st.vs.get(vsKey(packet.proto, packet.dst.ip, packet.dst.port));
+  if (!vs) {
+    const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, family);
+    if (reject) return { ...passed(packet, [reject]), verdict: 'REJECT' };
+    return passed(packet, [
+      { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
+    ]);
+  }
+  const spec = vs.spec;
+  const c = vs.cache;
+  if (c.plan === undefined || c.plan.version !== st.ipsets.version) {
+    const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
+    c.plan = buildPlan(st.ipsets, spec, dstLocal);
+  }
+  const mark = applyPlan(st.ipsets, c.plan, packet.src.ip, steps);
+  if (spec.sourceRanges.length > 0) {
+    const fw = st.ipsets.sourceRangeFirewall(spec, packet.src.ip);
+    if (fw) {
+      steps.push(fw);
+      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, spec, steps);
+    }
+  }
+  c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
+  steps.push(c.describe);
+  if (spec.localFallback && spec.kind !== 'ClusterIP' && !mark) steps.push(ASYMMETRIC);
+  if (COUNTING.has(vs.schedulerName)) vs.refreshCounts(now);
+  const dest = pick(st, vs, packet, now, steps);
+  if (!dest) {
+    steps.push({
+      where: 'ipvs',
+      rule: vs.text,
+      decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
+    });
+    return refused('REJECT', packet, spec, steps);
+  }
+  const hairpin = packet.src.ip === dest.addr && (vs.endpointOf(dest)?.isLocal ?? false);
+  const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
+  const entry = st.conntrack.track(
+    packet,
+    { dnat: { ip: dest.addr, port: dest.port }, snatIp, service: spec.service },
+    now,
+  );
+  vs.flows.set(entry, dest);
+  entry.memo = { vs, dest } satisfies FlowMemo;
+  if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(entry);
+  let dnat = c.dnat.get(dest);
+  if (!dnat) {
+    dnat = { where: 'ipvs', rule: `-> ${dest.key} Masq ${dest.weight}`, decision: `DNAT to ${dest.key}` };
+    c.dnat.set(dest, dnat);
+  }
+  steps.push(dnat);
+  if (hairpin) steps.push((c.hairpin ??= postroutingStep(spec.family, true, st.mark, snatIp)));
+  else if (mark) steps.push((c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp)));
+  return {
+    verdict: 'DNAT',
+    endpoint: dest.key,
+    packet: natPacket({ entry, direction: 'original' }, packet),
+    snat: entry.snat?.ip ?? null,
+    service: spec.service,
+    conntrack: 'new',
+    steps,
+    cost: 3,
+  };
+}
+
+function describe(vs: LiveVirtualServer): string {
+  const spec = vs.spec;
+  let policy = '';
+  if (spec.localPolicy) {
+    policy = spec.localFallback
+      ? ', Local policy but no local endpoint: cluster endpoints (#97081)'
+      : ', local endpoints only';
+  }
+  return `${spec.kind} virtual server of ${spec.service}: ${vs.dests.length} real server(s)${policy}`;
+}
+
+// Persistence template first (ip_vs_sched_persist), then the scheduler.
+function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number, steps: Step[]): Dest | undefined {
+  const timeout = vs.spec.timeout;
+  if (vs.persistent) {
+    const t = vs.template(packet.src.ip, now);
+    if (t) {
+      const d = t.dest;
+      const quiesced = (st.opts.expireQuiescentTemplate ?? true) && d.weight === 0;
+      if ((d.flags & DestFlags.AVAILABLE) !== 0 && !quiesced) {
+        t.expires = now + timeout;
+        steps.push({
+          where: 'ipvs/persistence',
+          rule: `persistent ${timeout}`,
+          decision: `template ${packet.src.ip} -> ${d.key}; timer re-armed to ${timeout} s`,
+        });
+        return d;
+      }
+      vs.dropTemplate(t);
+      const why = quiesced ? 'weight 0, expire_quiescent_template=1' : 'real server deleted';
+      steps.push({
+        where: 'ipvs/persistence',
+        rule: `persistent ${timeout}`,
+        decision: `template ${packet.src.ip} -> ${d.key} invalidated (${why})`,
+      });
+    }
+  }
+  const trace = st.opts.explainScheduler === false ? undefined : ([] as string[]);
+  const sp: SchedPacket = {
+    srcIP: packet.src.ip,
+    srcPort: packet.src.port,
+    dstIP: packet.dst.ip,
+    dstPort: packet.dst.port,
+    proto: packet.proto,
+  };
+  const d = vs.scheduler.schedule(vs.dests, sp, now * 1000, trace);
+  const where = `ipvs/${vs.schedulerName}`;
+  if (trace) for (const line of trace) steps.push({ where, rule: vs.schedulerName, decision: line });
+  else if (d) steps.push({ where, rule: vs.schedulerName, decision: `-> ${d.key}` });
+  if (d && vs.persistent) {
+    vs.newTemplate(packet.src.ip, d, now);
+    steps.push({
+      where: 'ipvs/persistence',
+      rule: `persistent ${timeout}`,
+      decision: `new template ${packet.src.ip} -> ${d.key} for ${timeout} s`,
+    });
+  }
+  return d;
+}
+
+function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpec, steps: Step[]): Verdict {
+  return {
+    verdict: kind,
+    endpoint: null,
+    packet,
+    snat: null,
+    service: spec.service,
+    conntrack: 'none',
+    steps,
+    cost: 2,
+  };
+}
+
+/** A packet no Service rewrites. */
+export function passed(packet: Packet, steps: Step[]): Verdict {
+  return { verdict: 'ACCEPT', endpoint: null, packet, snat: null, service: null, conntrack: 'none', steps, cost: 2 };
+}

@@ -1,0 +1,72 @@
+/**
+ * Reconciling the IPVS table with the service table, as kube-proxy's syncProxyRules does per Service port:
+ * syncService (create, update or delete virtual servers) and syncEndpoint (add new real servers, hand removed ones
+ * to graceful termination, bring back a quiesced one as a fresh real server). UDP Service ports also get kube-proxy's
+ * stale-conntrack cleanup.
+ */
+import type { IPFamily } from '../../model/types.js';
+import { reconcileUdpService } from '../conntrack-cleanup.js';
+import type { EndpointInfo } from '../endpoints.js';
+import type { IpvsState } from './state.js';
+import { LiveVirtualServer } from './virtual-server.js';
+import { virtualServersOf } from './virtual-servers.js';
+
+/** Bring the virtual servers of one service-table entry (`family`, `key`) in line with the table. */
+export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: number): void {
+  const k = `${family}|${key}`;
+  const entry = st.table.get(family, key);
+  const before = st.specsByEntry.get(k) ?? [];
+  const after = entry ? virtualServersOf(entry, st.table.node, st.scheduler, st.config.nodePortAddresses) : [];
+  for (const s of before) st.ipsets.apply(s, st.nodeAddrs, -1);
+  for (const s of after) st.ipsets.apply(s, st.nodeAddrs, +1);
+  st.ipsets.applyHealthCheck(st.healthCheck.get(k) ?? 0, -1);
+  const hc = entry?.info.healthCheckNodePort ?? 0;
+  st.ipsets.applyHealthCheck(hc, +1);
+  if (hc) st.healthCheck.set(k, hc);
+  else st.healthCheck.delete(k);
+  if (after.length) st.specsByEntry.set(k, after);
+  else st.specsByEntry.delete(k);
+
+  if (entry?.info.protocol === 'UDP') reconcileUdpService(st.conntrack, entry);
+  const keep = new Set(after.map((s) => s.key));
+  for (const s of before) {
+    if (keep.has(s.key)) continue;
+    const vs = st.vs.get(s.key);
+    if (!vs || vs.spec.entryKey !== s.entryKey) continue;
+    // cleanLegacyService: the virtual server goes with all its real servers at once.
+    st.graceful.forget(vs);
+    vs.clear();
+    st.vs.delete(s.key);
+  }
+  for (const spec of after) {
+    let vs = st.vs.get(spec.key);
+    if (!vs) {
+      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 });
+      st.vs.set(spec.key, vs);
+    } else vs.spec = spec;
+    syncRealServers(st, vs, now);
+  }
+}
+
+/** syncEndpoint for one virtual server. */
+function syncRealServers(st: IpvsState, vs: LiveVirtualServer, now: number): void {
+  const want = new Map<string, EndpointInfo>();
+  for (const ep of vs.spec.endpoints) want.set(ep.address, ep);
+  const toAdd: EndpointInfo[] = [];
+  for (const ep of vs.spec.endpoints) {
+    const cur = vs.dest(ep.address);
+    if (cur) {
+      vs.refreshEndpoint(cur, ep);
+      if (!st.graceful.inList(vs, cur)) continue;
+      st.graceful.moveOut(vs, cur);
+    }
+    toAdd.push(ep);
+  }
+  // Go iterates the new-endpoint set in random order; the kernel puts each new real server at the list head.
+  if ((st.opts.addOrder ?? 'random') === 'random') st.rng.shuffle(toAdd);
+  for (const ep of toAdd) vs.addDest(ep);
+  for (const d of [...vs.dests]) {
+    if (want.has(d.key) || st.graceful.inList(vs, d)) continue;
+    st.graceful.remove(vs, d, now);
+  }
+}

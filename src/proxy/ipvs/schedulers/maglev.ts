@@ -1,0 +1,182 @@
+/**
+ * Maglev hashing (Eisenbud et al., NSDI 2016, §3.4) as `ip_vs_mh.c` implements it.
+ *
+ * Lookup table: prime size M = primes[CONFIG_IP_VS_MH_TAB_INDEX − 8] from {251, 509, 1021, 2039, 4093, 8191,
+ * 16381, 32749, 65521, 131071}; the default index 12 gives M = 4093.
+ *
+ * Permutation of destination i: with v = port + address (u32; IPv6 addresses XOR-folded to 32 bits),
+ * `offset = hsiphash(v, key1) mod M`, `skip = hsiphash(v, key2) mod (M − 1) + 1`; preference j is
+ * `(offset + j·skip) mod M`. The keys are fixed constants (2654435761 and 2654446892 in both key words), so the
+ * permutations are the same on every node.
+ *
+ * Weights: every destination's `last_weight` (latest non-zero weight) is divided by the gcd of the positive ones and
+ * shifted right by `max(0, fls(max/gcd) − 6)`; a non-zero weight never rounds to 0 turns. Population walks the list
+ * in order, each destination claiming `turns` preferred free slots per round, until all M slots are taken.
+ *
+ * Packet lookup: `hsiphash(srcIP + srcPort, key1) mod M`, the port only with the mh-port flag (kube-proxy sets it for
+ * mh). A slot whose destination has weight 0 or is overloaded yields "no destination" unless mh-fallback is set,
+ * which probes `hsiphash(srcIP + srcPort + roffset, key1)` for successive offsets.
+ */
+import { foldAddress, type HsipKey, hsiphashU32, smallKey } from './hash.js';
+import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
+import { DestFlags, SvcFlags } from './types.js';
+
+export const MH_PRIMES: readonly number[] = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071];
+export const MH_DEFAULT_TAB_INDEX = 12;
+/** `IP_VS_MH_TAB_BITS` = CONFIG_IP_VS_MH_TAB_INDEX / 2: the weight shift keeps max turns within 6 bits. */
+const MH_TAB_BITS = 6;
+export const MH_KEY1: HsipKey = smallKey(2654435761, 2654435761);
+export const MH_KEY2: HsipKey = smallKey(2654446892, 2654446892);
+
+/** Table size for a CONFIG_IP_VS_MH_TAB_INDEX value (8..17). */
+export function mhTableSize(tabIndex = MH_DEFAULT_TAB_INDEX): number {
+  const m = MH_PRIMES[tabIndex - 8];
+  if (m === undefined) throw new RangeError(`CONFIG_IP_VS_MH_TAB_INDEX must be 8..17, got ${tabIndex}`);
+  return m;
+}
+
+/** One backend's place in the population: its permutation and how many slots it claims per round. */
+export interface MaglevBackend {
+  offset: number;
+  skip: number;
+  turns: number;
+}
+
+/**
+ * Fill a table of `size` slots with backend indices (the population loop of the paper and of ip_vs_mh_populate).
+ * Returns all −1 when no backend has a turn.
+ */
+export function populateMaglev(backends: readonly MaglevBackend[], size: number): Int32Array {
+  const table = new Int32Array(size).fill(-1);
+  if (!backends.some((b) => b.turns > 0)) return table;
+  const next = backends.map((b) => b.offset);
+  let n = 0;
+  for (;;) {
+    for (let i = 0; i < backends.length; i++) {
+      const b = backends[i]!;
+      for (let t = 0; t < b.turns; t++) {
+        let c = next[i]!;
+        while (table[c] !== -1) {
+          c += b.skip;
+          if (c >= size) c -= size;
+        }
+        next[i] = c;
+        table[c] = i;
+        if (++n === size) return table;
+      }
+    }
+  }
+}
+
+/** The kernel's `ip_vs_mh_hashkey`: hsiphash of `offset + port + folded address` as one u32. */
+export function mhHashKey(fold: number, port: number, key: HsipKey, offset = 0): number {
+  return hsiphashU32((offset + port + fold) >>> 0, key);
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/** Turns per destination from their last weights (gcd reduction, then the 6-bit shift). */
+export function mhTurns(lastWeights: readonly number[]): number[] {
+  let g = 0;
+  let max = 0;
+  for (const w of lastWeights) {
+    if (w > 0) g = g > 0 ? gcd(w, g) : w;
+    if (w > max) max = w;
+  }
+  if (g < 1) return lastWeights.map(() => 0);
+  const shift = Math.max(0, 32 - Math.clz32(Math.trunc(max / g)) - MH_TAB_BITS);
+  return lastWeights.map((w) => Math.trunc(w / g) >> shift || (w !== 0 ? 1 : 0));
+}
+
+/** Maglev backends for a destination list, in list order. */
+export function mhBackends(dests: readonly Dest[], size: number): MaglevBackend[] {
+  const turns = mhTurns(dests.map((d) => d.lastWeight));
+  return dests.map((d, i) => ({
+    offset: mhHashKey(d.fold, d.port, MH_KEY1) % size,
+    skip: (mhHashKey(d.fold, d.port, MH_KEY2) % (size - 1)) + 1,
+    turns: turns[i]!,
+  }));
+}
+
+/** Maglev hashing scheduler. */
+export class MaglevHash implements Scheduler {
+  readonly name = 'mh' as const;
+  readonly size: number;
+  readonly #flags: number;
+  #slots: Int32Array;
+  #slotDests: Dest[] = [];
+  #dirty = true;
+
+  constructor(opts: SchedulerOptions & { tabIndex?: number } = {}) {
+    this.#flags = opts.flags ?? 0;
+    this.size = mhTableSize(opts.tabIndex);
+    this.#slots = new Int32Array(this.size).fill(-1);
+  }
+
+  destsChanged(_dests: readonly Dest[], _change: DestChange): void {
+    this.#dirty = true;
+  }
+
+  /** The lookup table as destinations (undefined = empty slot), rebuilt if stale. */
+  table(dests: readonly Dest[]): (Dest | undefined)[] {
+    this.#ensure(dests);
+    return Array.from(this.#slots, (i) => (i < 0 ? undefined : this.#slotDests[i]));
+  }
+
+  /** The slot a packet's source hashes to (with a fallback probe offset). */
+  slot(srcIP: string, srcPort: number, offset = 0): number {
+    const port = this.#flags & SvcFlags.SCHED2 ? srcPort : 0;
+    return mhHashKey(foldAddress(srcIP) ?? 0, port, MH_KEY1, offset) % this.size;
+  }
+
+  schedule(dests: readonly Dest[], pkt: SchedPacket, _nowMs: number, trace?: string[]): Dest | undefined {
+    this.#ensure(dests);
+    const ihash = this.slot(pkt.srcIP, pkt.srcPort);
+    let dest = this.#at(ihash);
+    if (trace) {
+      const key = this.#flags & SvcFlags.SCHED2 ? `${pkt.srcIP}:${pkt.srcPort}` : pkt.srcIP;
+      trace.push(`mh: ${key} hashes to slot ${ihash} of ${this.size} -> ${dest ? dest.key : 'empty'}`);
+    }
+    if (!dest) return undefined;
+    if (usableForMh(dest)) return dest;
+    if ((this.#flags & SvcFlags.SCHED1) === 0) {
+      trace?.push(`mh: ${dest.key} is unavailable (weight ${dest.weight}) and mh-fallback is off: no destination`);
+      return undefined;
+    }
+    for (let offset = 0; offset < this.size; offset++) {
+      const roffset = (offset + ihash) % this.size;
+      const h = this.slot(pkt.srcIP, pkt.srcPort, roffset);
+      dest = this.#at(h);
+      if (!dest) break;
+      if (usableForMh(dest)) {
+        trace?.push(`mh: fallback probe offset ${roffset} -> slot ${h} -> ${dest.key}`);
+        return dest;
+      }
+    }
+    trace?.push('mh: fallback found no available destination');
+    return undefined;
+  }
+
+  #at(slot: number): Dest | undefined {
+    const i = this.#slots[slot]!;
+    return i < 0 ? undefined : this.#slotDests[i];
+  }
+
+  #ensure(dests: readonly Dest[]): void {
+    if (!this.#dirty) return;
+    this.#slotDests = dests.slice();
+    this.#slots = populateMaglev(mhBackends(dests, this.size), this.size);
+    this.#dirty = false;
+  }
+}
+
+function usableForMh(d: Dest): boolean {
+  return d.weight > 0 && (d.flags & DestFlags.OVERLOAD) === 0;
+}

@@ -1,0 +1,59 @@
+/**
+ * The state one IPVS engine shares between its parts: the live virtual servers (the kernel's IPVS table), the
+ * ipsets, the graceful-termination list, the specs each service-table entry produced, and the options.
+ */
+import type { Rng } from '../../util/rng.js';
+import type { Conntrack } from '../conntrack.js';
+import type { ProxyConfig, Verdict } from '../engine.js';
+import type { ServiceTable } from '../service-table.js';
+import type { GracefulTermination } from './graceful.js';
+import type { IpvsIpsets } from './ipsets.js';
+import type { CreateSchedulerOptions } from './schedulers/index.js';
+import type { Dest, SchedulerName } from './schedulers/types.js';
+import type { LiveVirtualServer } from './virtual-server.js';
+import type { VirtualServerSpec } from './virtual-servers.js';
+
+/** IPVS-specific knobs beyond ProxyConfig. */
+export interface IpvsEngineOptions extends CreateSchedulerOptions {
+  /**
+   * Order in which new real servers are added (and so the kernel list order): `random` replays Go's map iteration
+   * (`sets.UnsortedList`) with the engine's seeded stream; `sorted` adds them in kube-proxy's endpoint order.
+   */
+  addOrder?: 'random' | 'sorted';
+  /** sysctl net/ipv4/vs/expire_quiescent_template (kube-proxy sets 1). */
+  expireQuiescentTemplate?: boolean;
+  /** Graceful-termination check interval, seconds (kube-proxy: 60). */
+  gracefulCheckInterval?: number;
+  /** Include per-destination scheduler reasoning in traces (default true). */
+  explainScheduler?: boolean;
+}
+
+/** Everything the engine's parts read and update. */
+export interface IpvsState {
+  readonly table: ServiceTable;
+  readonly config: ProxyConfig;
+  readonly opts: IpvsEngineOptions;
+  readonly rng: Rng;
+  readonly conntrack: Conntrack;
+  readonly scheduler: SchedulerName;
+  readonly ipsets: IpvsIpsets;
+  readonly graceful: GracefulTermination;
+  /** Live virtual servers by `vsKey`. */
+  readonly vs: Map<string, LiveVirtualServer>;
+  /** Specs per `family|entryKey`, to diff against on the next change. */
+  readonly specsByEntry: Map<string, VirtualServerSpec[]>;
+  /** Health-check node port per `family|entryKey`. */
+  readonly healthCheck: Map<string, number>;
+  /** The node's own addresses (both families). */
+  nodeAddrs: ReadonlySet<string>;
+  /** The masquerade mark as kube-proxy prints it (`0x4000`). */
+  readonly mark: string;
+}
+
+/** What the engine keeps on a conntrack entry it created: its virtual server, real server and cached verdicts. */
+export interface FlowMemo {
+  readonly vs: LiveVirtualServer;
+  readonly dest: Dest;
+  original?: Verdict;
+  reply?: Verdict;
+}

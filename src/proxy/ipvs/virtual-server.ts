@@ -1,0 +1,211 @@
+/**
+ * A live IPVS virtual server: its real servers in kernel list order, its scheduler instance, the connections it
+ * scheduled (for ActiveConn/InActConn), and its persistence templates.
+ *
+ * Connection counts are per (virtual server, real server), as the kernel keeps them in `ip_vs_dest`: a pod behind both
+ * a ClusterIP and a NodePort virtual server has separate counters in each. They are recomputed from the flows this
+ * virtual server created, as those flows stand in conntrack at the time asked: a TCP or SCTP flow in ESTABLISHED is
+ * active, every other live flow (SYN_RECV, closing, all UDP) inactive.
+ *
+ * Persistence (`ip_vs_sched_persist`): a template keyed by client address (netmask /32, /128) pins new connections to
+ * one real server. Each new connection through it re-arms its timer to `timeout`; when the timer fires while the
+ * template still controls live connections it is re-armed again, otherwise it expires. A template whose real server
+ * was deleted, or has weight 0 while `expire_quiescent_template` = 1 (kube-proxy sets it), is dropped and the client
+ * rescheduled: affinity to a terminating pod ends at once.
+ */
+import type { ConntrackEntry } from '../conntrack.js';
+import type { EndpointInfo } from '../endpoints.js';
+import type { Step } from '../engine.js';
+import type { MasqPlan } from './masquerade.js';
+import { serviceLine } from './render.js';
+import type { CreateSchedulerOptions } from './schedulers/index.js';
+import { createScheduler, newDest, setDestWeight } from './schedulers/index.js';
+import type { Dest, Scheduler, SchedulerName } from './schedulers/types.js';
+import { DestFlags, SvcFlags } from './schedulers/types.js';
+import type { VirtualServerSpec } from './virtual-servers.js';
+
+/** A persistence template. */
+export interface PersistTemplate {
+  readonly client: string;
+  readonly dest: Dest;
+  /** Simulated seconds at which the template's timer fires next. */
+  expires: number;
+  /** Connections created through the template. */
+  readonly controls: Set<ConntrackEntry>;
+}
+
+export class LiveVirtualServer {
+  #spec: VirtualServerSpec;
+  /** The ipvsadm service line (`TCP  10.96.0.1:80 rr`), cached for traces. */
+  #text = '';
+  readonly schedulerName: SchedulerName;
+  readonly scheduler: Scheduler;
+  /** Real servers, head first (the kernel inserts new ones at the head). */
+  readonly dests: Dest[] = [];
+  readonly #byKey = new Map<string, Dest>();
+  readonly #endpointOf = new Map<Dest, EndpointInfo>();
+  /** Flows this virtual server scheduled, with the real server each went to. */
+  readonly flows = new Map<ConntrackEntry, Dest>();
+  readonly templates = new Map<string, PersistTemplate>();
+  /** Trace steps that stay the same from packet to packet, rebuilt after any change (see new-flow.ts). */
+  readonly cache: { plan?: MasqPlan; describe?: Step; masq?: Step; hairpin?: Step; dnat: Map<Dest, Step> } = {
+    dnat: new Map(),
+  };
+
+  constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions) {
+    this.#spec = spec;
+    this.schedulerName = scheduler;
+    this.#text = this.#render();
+    this.scheduler = createScheduler(scheduler, { ...opts, flags: spec.flags });
+    this.scheduler.bind?.(this.dests);
+  }
+
+  get spec(): VirtualServerSpec {
+    return this.#spec;
+  }
+
+  /** Replace the spec (kube-proxy's UpdateVirtualServer); persistence templates go when persistence does. */
+  set spec(spec: VirtualServerSpec) {
+    if ((spec.flags & SvcFlags.PERSISTENT) === 0) this.templates.clear();
+    this.#spec = spec;
+    this.#text = this.#render();
+    this.#invalidate();
+  }
+
+  #invalidate(): void {
+    this.cache.plan = undefined;
+    this.cache.describe = undefined;
+    this.cache.masq = undefined;
+    this.cache.hairpin = undefined;
+    this.cache.dnat.clear();
+  }
+
+  /** `TCP  10.96.0.1:80 rr`, as ipvsadm lists this virtual server. */
+  get text(): string {
+    return this.#text;
+  }
+
+  #render(): string {
+    const s = this.#spec;
+    return serviceLine({
+      proto: s.proto,
+      addr: s.addr,
+      port: s.port,
+      scheduler: this.schedulerName,
+      flags: s.flags,
+      timeout: s.timeout,
+      dests: [],
+    });
+  }
+
+  get persistent(): boolean {
+    return (this.spec.flags & SvcFlags.PERSISTENT) !== 0;
+  }
+
+  dest(key: string): Dest | undefined {
+    return this.#byKey.get(key);
+  }
+
+  endpointOf(dest: Dest): EndpointInfo | undefined {
+    return this.#endpointOf.get(dest);
+  }
+
+  /** ipvsadm -a: a new real server with weight 1 at the head of the list. */
+  addDest(ep: EndpointInfo): Dest {
+    const d = newDest(ep.ip, ep.port, 1);
+    this.dests.unshift(d);
+    this.#byKey.set(d.key, d);
+    this.#endpointOf.set(d, ep);
+    this.scheduler.destsChanged(this.dests, { kind: 'add', dest: d });
+    this.#invalidate();
+    return d;
+  }
+
+  /** Keep the endpoint facts (locality) current for a real server that stays. */
+  refreshEndpoint(d: Dest, ep: EndpointInfo): void {
+    this.#endpointOf.set(d, ep);
+  }
+
+  /** ipvsadm -d: the real server leaves the list; established flows to it now find it unavailable. */
+  deleteDest(d: Dest): void {
+    const index = this.dests.indexOf(d);
+    if (index < 0) return;
+    this.dests.splice(index, 1);
+    this.#byKey.delete(d.key);
+    d.flags &= ~DestFlags.AVAILABLE;
+    this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
+    this.#invalidate();
+  }
+
+  /** ipvsadm -e -w: change a weight (graceful termination sets 0). */
+  setWeight(d: Dest, weight: number): void {
+    setDestWeight(d, weight);
+    this.scheduler.destsChanged(this.dests, { kind: 'upd', dest: d });
+    this.#invalidate();
+  }
+
+  /** Remove every real server (the virtual server is being deleted). */
+  clear(): void {
+    for (const d of [...this.dests]) this.deleteDest(d);
+    this.templates.clear();
+  }
+
+  /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
+  refreshCounts(now: number): void {
+    for (const d of this.dests) {
+      d.activeConns = 0;
+      d.inactConns = 0;
+    }
+    for (const [entry, d] of this.flows) {
+      if (entry.expires <= now) {
+        this.flows.delete(entry);
+        continue;
+      }
+      if (entry.created > now) continue;
+      if (entry.state === 'ESTABLISHED' && entry.proto !== 'UDP') d.activeConns++;
+      else d.inactConns++;
+    }
+  }
+
+  /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
+  connectionsAt(d: Dest, at: number): number {
+    let n = 0;
+    for (const [entry, x] of this.flows) if (x === d && entry.created <= at && entry.expires > at) n++;
+    return n;
+  }
+
+  /**
+   * The template for a client, after replaying its timer up to `now`; undefined when there is none or it expired.
+   * A firing at time T re-arms for another `timeout` when some controlled connection is alive at T.
+   */
+  template(client: string, now: number): PersistTemplate | undefined {
+    const t = this.templates.get(client);
+    if (!t) return undefined;
+    const timeout = this.spec.timeout;
+    while (t.expires <= now) {
+      let alive = false;
+      for (const c of t.controls) {
+        if (c.expires > t.expires && c.created <= t.expires) alive = true;
+        else if (c.expires <= t.expires) t.controls.delete(c);
+      }
+      if (!alive || timeout <= 0) {
+        this.dropTemplate(t);
+        return undefined;
+      }
+      t.expires += timeout;
+    }
+    return t;
+  }
+
+  dropTemplate(t: PersistTemplate): void {
+    if (this.templates.get(t.client) === t) this.templates.delete(t.client);
+    t.dest.persistConns = Math.max(0, t.dest.persistConns - 1);
+  }
+
+  newTemplate(client: string, dest: Dest, now: number): PersistTemplate {
+    const t: PersistTemplate = { client, dest, expires: now + this.spec.timeout, controls: new Set() };
+    this.templates.set(client, t);
+    dest.persistConns++;
+    return t;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * A connection through the userspace proxier: the portal rule sends the client to the proxy port, the proxy socket
+ * accepts it, asks LoadBalancerRR for an endpoint and dials it from the node (TryConnectEndpoints: up to 4 attempts,
+ * dial timeouts 250 ms, 500 ms, 1 s, 2 s; after a failure the affinity record is bypassed). Two conntrack entries
+ * result: the client leg (REDIRECT/DNAT to hostIP:proxyPort) and the backend leg (node:ephemeral → endpoint, a
+ * locally originated connection). The endpoint therefore always sees the node's address as the source.
+ *
+ * No endpoint: TCP connections are accepted, then closed at once (the client sees its connect succeed, then EOF);
+ * reported as REJECT. UDP datagrams are read and dropped.
+ */
+import type { ConntrackEntry } from '../conntrack.js';
+import type { Step, Verdict } from '../engine.js';
+import { isLoopback } from '../ip-match.js';
+import { familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
+import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
+import type { OpenedPort } from './service-ports.js';
+import type { UserspaceState } from './state.js';
+
+/** EndpointDialTimeouts: one dial attempt per entry. */
+export const DIAL_TIMEOUTS = [0.25, 0.5, 1, 2] as const;
+
+/** Memo on the client leg's conntrack entry. */
+export interface ClientLeg {
+  readonly kind: 'client';
+  readonly port: OpenedPort;
+  /** The client leg's own entry. */
+  readonly client: ConntrackEntry;
+  backend: ConntrackEntry;
+  endpoint: string;
+  /** Last packet either way, for the UDP session idle timeout. */
+  lastActivity: number;
+  verdict?: Verdict;
+}
+
+/** Memo on the backend leg's conntrack entry. */
+export interface BackendLeg {
+  readonly kind: 'backend';
+  readonly client: ConntrackEntry;
+  reply?: Verdict;
+}
+
+/** The portal (and chain) a new packet hits, or undefined. Host traffic walks OUTPUT, the rest PREROUTING. */
+export function matchPortal(
+  st: UserspaceState,
+  packet: Packet,
+  origin: Origin,
+): { port: OpenedPort; chain: PortalChain; rule: string } | undefined {
+  const host = origin.from === 'node';
+  const dstLocal = st.nodeAddrs.has(packet.dst.ip) || isLoopback(packet.dst.ip);
+  const hit = st.portals.get(`${packet.proto} ${packet.dst.ip} ${packet.dst.port}`);
+  if (hit) {
+    const p = hit.port.portal;
+    const hostIP = st.hostIP(p.family);
+    if (!hit.external) {
+      const chain = host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER';
+      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port) };
+    }
+    if (!host && origin.from === 'external') {
+      const chain = 'KUBE-PORTALS-CONTAINER';
+      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port, PHYSDEV_NOT_BRIDGE) };
+    }
+    if (dstLocal) {
+      const chain = host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER';
+      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port, DST_LOCAL) };
+    }
+  }
+  if (!dstLocal) return undefined;
+  const np = st.nodePorts.get(`${packet.proto} ${packet.dst.port}`);
+  if (!np) return undefined;
+  const chain = host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER';
+  return { port: np, chain, rule: portalRule(chain, np.portal, st.hostIP(np.portal.family), null, packet.dst.port) };
+}
+
+/** The first packet of a client connection that hit a portal. */
+export function connect(
+  st: UserspaceState,
+  packet: Packet,
+  portal: { port: OpenedPort; chain: PortalChain; rule: string },
+  now: number,
+): Verdict {
+  const { port, chain, rule } = portal;
+  const p = port.portal;
+  const hostIP = st.hostIP(p.family);
+  const steps: Step[] = [
+    {
+      where: `nat/${chain}`,
+      rule,
+      decision: chain.endsWith('CONTAINER')
+        ? `REDIRECT to proxy port ${p.proxyPort}`
+        : `DNAT to ${hostPort(hostIP, p.proxyPort)}`,
+    },
+  ];
+  if (port.ignored.length) {
+    steps.push({
+      where: 'userspace',
+      rule: p.name,
+      decision: `not supported by the userspace proxier, ignored: ${port.ignored.join(', ')}`,
+    });
+  }
+  steps.push({
+    where: 'userspace',
+    rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
+    decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
+  });
+  const client = st.conntrack.track(packet, { dnat: { ip: hostIP, port: p.proxyPort }, service: p.name }, now);
+  const endpoint = dial(st, port, packet.src.ip, now, steps);
+  if (endpoint === undefined) {
+    if (p.protocol === 'TCP') st.conntrack.close(packet, now);
+    const verdict = p.protocol === 'TCP' ? 'REJECT' : 'DROP';
+    const what =
+      p.protocol === 'TCP'
+        ? 'connection accepted, then closed: no endpoint could be dialled'
+        : 'datagram dropped: no endpoint';
+    steps.push({ where: 'userspace', rule: p.name, decision: what });
+    return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
+  }
+  const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
+  const leg: ClientLeg = { kind: 'client', port, client, backend, endpoint, lastActivity: now };
+  client.memo = leg;
+  backend.memo = { kind: 'backend', client } satisfies BackendLeg;
+  return verdictFor(leg, 'new', steps);
+}
+
+/** A later client packet; UDP sessions idle for udpIdleTimeout get a new backend connection. */
+export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packet, now: number): Verdict {
+  if (leg.port.portal.protocol === 'UDP' && now - leg.lastActivity >= st.udpIdleTimeout) {
+    const hostIP = st.hostIP(familyOf(packet.dst.ip));
+    const steps: Step[] = [
+      {
+        where: 'userspace',
+        rule: `UDP session ${hostPort(packet.src.ip, packet.src.port)} (${leg.port.portal.name})`,
+        decision: `idle for ${(now - leg.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: new backend connection`,
+      },
+    ];
+    const endpoint = dial(st, leg.port, packet.src.ip, now, steps);
+    if (endpoint === undefined) {
+      steps.push({ where: 'userspace', rule: leg.port.portal.name, decision: 'datagram dropped: no endpoint' });
+      return {
+        verdict: 'DROP',
+        endpoint: null,
+        packet,
+        snat: null,
+        service: leg.port.portal.name,
+        conntrack: 'established',
+        steps,
+        cost: 2,
+      };
+    }
+    const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
+    backend.memo = { kind: 'backend', client: leg.client } satisfies BackendLeg;
+    leg.backend = backend;
+    leg.endpoint = endpoint;
+    leg.lastActivity = now;
+    leg.verdict = undefined;
+    return verdictFor(leg, 'established', steps);
+  }
+  leg.lastActivity = now;
+  const hit = st.conntrack.lookup(
+    { proto: leg.backend.proto, src: leg.backend.original.src, dst: leg.backend.original.dst },
+    now,
+  );
+  if (hit) st.conntrack.see(hit, now);
+  if (!leg.verdict) {
+    leg.verdict = verdictFor(leg, 'established', [
+      {
+        where: 'conntrack',
+        rule: 'client leg',
+        decision: `established: relayed over the proxy's connection to ${leg.endpoint}`,
+      },
+    ]);
+  }
+  return leg.verdict;
+}
+
+function verdictFor(leg: ClientLeg, conntrack: Verdict['conntrack'], steps: Step[]): Verdict {
+  const b = leg.backend.original;
+  return {
+    verdict: 'DNAT',
+    endpoint: leg.endpoint,
+    packet: { proto: leg.backend.proto, src: b.src, dst: b.dst },
+    snat: b.src.ip,
+    service: leg.port.portal.name,
+    conntrack,
+    steps,
+    cost: conntrack === 'new' ? 3 : 1,
+  };
+}
+
+// TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt.
+function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: number, steps: Step[]): string | undefined {
+  let reset = false;
+  for (const timeout of DIAL_TIMEOUTS) {
+    const next = st.lb.nextEndpoint(port.portal.name, clientIP, reset, now);
+    if (!next.ok) {
+      steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
+      return undefined;
+    }
+    const list = st.lb.state(port.portal.name)?.endpoints ?? [];
+    steps.push({
+      where: 'userspace/round-robin',
+      rule: `endpoints [${list.join(', ')}] (shuffled)`,
+      decision:
+        next.how === 'affinity'
+          ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
+          : `index ${next.index} -> ${next.endpoint}`,
+    });
+    if (st.dialable(next.endpoint, now)) return next.endpoint;
+    steps.push({
+      where: 'userspace',
+      rule: `dial ${next.endpoint}`,
+      decision: `failed after ${timeout * 1000} ms; trying again`,
+    });
+    reset = true;
+  }
+  return undefined;
+}
+
+function openBackend(
+  st: UserspaceState,
+  packet: Packet,
+  hostIP: string,
+  endpoint: string,
+  now: number,
+  steps: Step[],
+): ConntrackEntry {
+  const dst = parseHostPort(endpoint)!;
+  const src = { ip: hostIP, port: st.ephemeralPort(packet.proto, hostIP, dst, now) };
+  const entry = st.conntrack.track({ proto: packet.proto, src, dst }, {}, now);
+  steps.push({
+    where: 'userspace',
+    rule: `dial ${endpoint}`,
+    decision: `connected from ${hostPort(src.ip, src.port)}: the endpoint sees the node as the client`,
+  });
+  return entry;
+}

@@ -1,0 +1,264 @@
+/**
+ * The legacy userspace kube-proxy engine (pkg/proxy/userspace, removed in 1.26) for one node.
+ *
+ * Each TCP/UDP Service port gets a proxy socket on a proxy port and iptables portals that steer its ClusterIP,
+ * externalIPs, LB IPs and NodePort to it (portals.ts). The proxy accepts the client's connection and opens its own
+ * to an endpoint chosen by LoadBalancerRR: round-robin over a shuffled list, with ClientIP affinity (round-robin.ts,
+ * connect.ts). The endpoint always sees the node as the source; traffic policies, source ranges, topology and
+ * terminating endpoints are not supported, as upstream.
+ *
+ * Service-table changes are applied at the simulated time of the next call. `rules()` is the portal chains as
+ * `iptables-save` prints them.
+ */
+import type { IPFamily } from '../../model/types.js';
+import { Conntrack } from '../conntrack.js';
+import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
+import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
+import type { ServiceTable, TableChange } from '../service-table.js';
+import { type BackendLeg, type ClientLeg, connect, continueClient, matchPortal } from './connect.js';
+import { ProxyPortAllocator, renderPortals } from './portals.js';
+import { LoadBalancerRR } from './round-robin.js';
+import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
+import type { UserspaceEngineOptions, UserspaceState } from './state.js';
+
+export type { UserspaceEngineOptions } from './state.js';
+
+export class UserspaceEngine implements ProxyEngine {
+  readonly mode = 'userspace';
+  readonly nodeName: string;
+  readonly conntrack: Conntrack;
+  readonly lb: LoadBalancerRR;
+  readonly #table: ServiceTable;
+  readonly #st: UserspaceState;
+  readonly #opened = new Map<string, OpenedPort>();
+  readonly #ports: ProxyPortAllocator;
+  readonly #syncPeriod: number;
+  readonly #unsubscribe: () => void;
+  #pending: TableChange[] = [];
+  #resyncAll = true;
+  #now = 0;
+  #nextCleanup = 0;
+  #ephemeral: number;
+
+  constructor(init: EngineInit, opts: UserspaceEngineOptions = {}) {
+    this.nodeName = init.table.nodeName;
+    this.#table = init.table;
+    this.conntrack = new Conntrack(init.config.conntrack);
+    this.lb = new LoadBalancerRR(init.rng.fork('userspace/shuffle'));
+    const ports = init.rng.fork('userspace/ports');
+    this.#ports = new ProxyPortAllocator((n) => ports.int(n), opts.proxyPortRange);
+    this.#ephemeral = 32768 + ports.int(28232);
+    this.#syncPeriod = opts.syncPeriod ?? 30;
+    const table = init.table;
+    this.#st = {
+      conntrack: this.conntrack,
+      lb: this.lb,
+      portals: new Map(),
+      nodePorts: new Map(),
+      nodeAddrs: new Set(),
+      udpIdleTimeout: opts.udpIdleTimeout ?? 0.25,
+      dialable: opts.dialable ?? (() => true),
+      hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
+      ephemeralPort: (proto, hostIP, dst, now) => this.#nextEphemeral(proto, hostIP, dst, now),
+    };
+    this.#unsubscribe = table.subscribe((changes) => {
+      for (const c of changes) {
+        if (c.kind === 'node') this.#resyncAll = true;
+        else this.#pending.push(c);
+      }
+    });
+  }
+
+  dispose(): void {
+    this.#unsubscribe();
+  }
+
+  /** Apply pending service-table changes; clean stale sticky sessions every syncPeriod. */
+  sync(now: number = this.#now): void {
+    if (now > this.#now) this.#now = now;
+    if (this.#resyncAll) {
+      this.#resyncAll = false;
+      this.#pending = [];
+      const node = this.#table.node;
+      this.#st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
+      const keys = new Set(this.#opened.keys());
+      for (const family of this.#table.families) {
+        for (const entry of this.#table.ports(family)) {
+          keys.add(`${family}|${entry.key}`);
+        }
+      }
+      for (const k of keys) this.#syncKey(k);
+    } else if (this.#pending.length > 0) {
+      const changes = this.#pending;
+      this.#pending = [];
+      const keys = new Set<string>();
+      for (const c of changes) if (c.kind === 'service-port') keys.add(`${c.family}|${c.key}`);
+      // An IPv4 port appearing or going changes whether the Service's IPv6 ports are served.
+      for (const k of [...keys])
+        if (k.startsWith('IPv4|')) for (const o of this.#opened.keys()) if (o.startsWith('IPv6|')) keys.add(o);
+      for (const k of keys) this.#syncKey(k);
+    }
+    if (now >= this.#nextCleanup) {
+      this.lb.cleanupStaleStickySessions(now);
+      this.#nextCleanup = now + this.#syncPeriod;
+    }
+  }
+
+  /** The opened Service ports (for introspection and tests). */
+  openedPorts(): OpenedPort[] {
+    this.sync();
+    return [...this.#opened.values()];
+  }
+
+  rules(family: IPFamily): string {
+    this.sync();
+    const services = [...this.#opened.values()].filter((o) => o.portal.family === family).map((o) => o.portal);
+    return renderPortals(services, this.#st.hostIP(family));
+  }
+
+  send(packet: Packet, origin: Origin, now: number): Verdict {
+    this.sync(now);
+    const hit = this.conntrack.lookup(packet, now);
+    if (hit) {
+      const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
+      this.conntrack.see(hit, now);
+      if (memo?.kind === 'client' && hit.direction === 'original') return continueClient(this.#st, memo, packet, now);
+      if (memo?.kind === 'backend' && hit.direction === 'reply') return this.#relayReply(memo, packet, now);
+      return passed(packet, 'established', 'tracked flow without a userspace proxy');
+    }
+    const portal = matchPortal(this.#st, packet, origin);
+    if (!portal) return passed(packet, 'none', 'no portal rule matches: not a proxied Service');
+    return connect(this.#st, packet, portal, now);
+  }
+
+  reply(packet: Packet, now: number): Verdict {
+    this.sync(now);
+    const hit = this.conntrack.lookup(packet, now);
+    if (!hit) return passed(packet, 'none', 'no tracked flow');
+    const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
+    this.conntrack.see(hit, now);
+    if (memo?.kind === 'backend' && hit.direction === 'reply') return this.#relayReply(memo, packet, now);
+    return passed(packet, 'reply', 'reply of a flow the proxy does not relay');
+  }
+
+  close(packet: Packet, now: number): boolean {
+    this.sync(now);
+    const hit = this.conntrack.lookup(packet, now);
+    if (!hit) return false;
+    const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
+    const client =
+      memo?.kind === 'client' ? memo : memo?.kind === 'backend' ? (memo.client.memo as ClientLeg | null) : null;
+    if (!client) return this.conntrack.close(packet, now);
+    // The proxy closes its side of both connections together.
+    for (const e of [client.client, client.backend]) {
+      this.conntrack.close({ proto: e.proto, src: e.original.src, dst: e.original.dst }, now);
+    }
+    return true;
+  }
+
+  // The proxy writes the endpoint's answer back to the client from the portal address it connected to.
+  #relayReply(backend: BackendLeg, packet: Packet, now: number): Verdict {
+    const leg = backend.client.memo as ClientLeg;
+    leg.lastActivity = now;
+    if (backend.reply) return backend.reply;
+    const o = backend.client.original;
+    backend.reply = {
+      verdict: 'ACCEPT',
+      endpoint: leg.endpoint,
+      packet: { proto: packet.proto, src: o.dst, dst: o.src },
+      snat: null,
+      service: leg.port.portal.name,
+      conntrack: 'reply',
+      steps: [
+        {
+          where: 'userspace',
+          rule: `proxy socket ${leg.port.portal.protocol} :${leg.port.portal.proxyPort}`,
+          decision: `copied the endpoint's reply to the client from ${o.dst.ip}:${o.dst.port}`,
+        },
+      ],
+      cost: 1,
+    };
+    return backend.reply;
+  }
+
+  // mergeService / unmergeService and the balancer's endpoint update for one table entry.
+  #syncKey(k: string): void {
+    const bar = k.indexOf('|');
+    const family = k.slice(0, bar) as IPFamily;
+    const entry = this.#table.get(family, k.slice(bar + 1));
+    const before = this.#opened.get(k);
+    const served = entry !== undefined && skipReason(this.#table, family, entry) === null;
+    if (!served) {
+      if (before) {
+        this.#unindex(before);
+        this.#ports.release(before.portal.proxyPort);
+        this.lb.deleteService(before.portal.name);
+        this.#opened.delete(k);
+      }
+      return;
+    }
+    let next = openedPort(family, entry, before?.portal.proxyPort ?? 0);
+    if (!before || !samePortConfig(before, next)) {
+      if (before) {
+        this.#unindex(before);
+        this.#ports.release(before.portal.proxyPort);
+      }
+      next = openedPort(family, entry, this.#ports.allocate());
+      this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
+    }
+    if (before) this.#unindex(before);
+    this.#opened.set(k, next);
+    this.#index(next);
+    this.lb.setEndpoints(next.portal.name, next.endpoints);
+  }
+
+  #index(o: OpenedPort): void {
+    const p = o.portal;
+    for (const ip of [p.clusterIP, ...p.loadBalancerIPs])
+      this.#st.portals.set(`${p.protocol} ${ip} ${p.port}`, { port: o, external: false });
+    for (const ip of p.externalIPs) this.#st.portals.set(`${p.protocol} ${ip} ${p.port}`, { port: o, external: true });
+    if (p.nodePort) this.#st.nodePorts.set(`${p.protocol} ${p.nodePort}`, o);
+  }
+
+  #unindex(o: OpenedPort): void {
+    const p = o.portal;
+    for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs]) {
+      const key = `${p.protocol} ${ip} ${p.port}`;
+      if (this.#st.portals.get(key)?.port === o) this.#st.portals.delete(key);
+    }
+    if (p.nodePort && this.#st.nodePorts.get(`${p.protocol} ${p.nodePort}`) === o) {
+      this.#st.nodePorts.delete(`${p.protocol} ${p.nodePort}`);
+    }
+  }
+
+  // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
+  #nextEphemeral(proto: Packet['proto'], hostIP: string, dst: Address, now: number): number {
+    for (let tries = 0; tries < 28232; tries++) {
+      const port = this.#ephemeral;
+      this.#ephemeral = port >= 60999 ? 32768 : port + 1;
+      if (!this.conntrack.lookup({ proto, src: { ip: hostIP, port }, dst }, now)) return port;
+    }
+    throw new RangeError(`no free local port toward ${dst.ip}:${dst.port}`);
+  }
+}
+
+function passed(packet: Packet, conntrack: Verdict['conntrack'], why: string): Verdict {
+  return {
+    verdict: 'ACCEPT',
+    endpoint: null,
+    packet,
+    snat: null,
+    service: null,
+    conntrack,
+    steps: [{ where: 'userspace', rule: familyOf(packet.dst.ip), decision: why }],
+    cost: 1,
+  };
+}
+
+/** Build a userspace engine with userspace-specific options. */
+export function createUserspaceEngine(init: EngineInit, opts: UserspaceEngineOptions = {}): UserspaceEngine {
+  return new UserspaceEngine(init, opts);
+}
+
+/** The EngineFactory for `mode: userspace`. */
+export const userspaceEngine: EngineFactory = (init) => new UserspaceEngine(init);

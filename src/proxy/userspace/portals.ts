@@ -1,0 +1,158 @@
+/**
+ * The userspace proxier's portals (pkg/proxy/userspace/proxier.go, openPortal / openNodePort): iptables rules that
+ * send a Service's traffic to the proxy's own listening socket, and their `iptables-save` text.
+ *
+ * Per Service port, on a proxy port allocated for it (proxier.listenIP 0.0.0.0):
+ * - ClusterIP and each LB ingress IP: nat KUBE-PORTALS-CONTAINER (PREROUTING) `REDIRECT --to-ports <proxyPort>`;
+ *   KUBE-PORTALS-HOST (OUTPUT) `DNAT --to-destination <hostIP>:<proxyPort>` (REDIRECT does not work for local
+ *   traffic, upstream explains).
+ * - each externalIP ("external" portal): a CONTAINER rule for traffic not arriving from a bridge
+ *   (`-m physdev ! --physdev-is-in`), one for external IPs that are local addresses (`--dst-type LOCAL`), and the
+ *   HOST rule, also restricted to local destinations.
+ * - NodePort: KUBE-NODEPORT-CONTAINER (REDIRECT) and KUBE-NODEPORT-HOST (DNAT), matched on the port alone behind the
+ *   `--dst-type LOCAL` jumps, plus filter KUBE-NODEPORT-NON-LOCAL `-m state --state NEW -j ACCEPT` on the proxy port.
+ *   `--nodeport-addresses` was accepted by NewProxier but never used.
+ * Destinations print as `/32` (`/128`), since iptables-save shows them so and old iptables compared rules by text.
+ */
+import type { IPFamily, Protocol } from '../../model/types.js';
+
+/** One Service port as the proxier opened it. */
+export interface PortalService {
+  /** ServicePortName.String(). */
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly family: IPFamily;
+  readonly clusterIP: string;
+  readonly port: number;
+  readonly nodePort: number;
+  readonly externalIPs: readonly string[];
+  readonly loadBalancerIPs: readonly string[];
+  readonly proxyPort: number;
+}
+
+/** Which nat chain a packet traverses: PREROUTING for pods and outside traffic, OUTPUT for the node's own. */
+export type PortalChain =
+  | 'KUBE-PORTALS-CONTAINER'
+  | 'KUBE-PORTALS-HOST'
+  | 'KUBE-NODEPORT-CONTAINER'
+  | 'KUBE-NODEPORT-HOST';
+
+function cidr(ip: string, family: IPFamily): string {
+  return `${ip}/${family === 'IPv6' ? 128 : 32}`;
+}
+
+function target(chain: PortalChain, s: PortalService, hostIP: string): string {
+  if (chain === 'KUBE-PORTALS-CONTAINER' || chain === 'KUBE-NODEPORT-CONTAINER') {
+    return `-j REDIRECT --to-ports ${s.proxyPort}`;
+  }
+  const host = s.family === 'IPv6' ? `[${hostIP}]` : hostIP;
+  return `-j DNAT --to-destination ${host}:${s.proxyPort}`;
+}
+
+/** The text of one portal rule. `extra` carries the physdev / addrtype matches of external portals. */
+export function portalRule(
+  chain: PortalChain,
+  s: PortalService,
+  hostIP: string,
+  dest: string | null,
+  destPort: number,
+  extra = '',
+): string {
+  const proto = s.protocol.toLowerCase();
+  const d = dest === null ? '' : ` -d ${cidr(dest, s.family)}`;
+  return `-A ${chain}${d} -p ${proto} -m comment --comment "${s.name}" -m ${proto} --dport ${destPort}${extra} ${target(chain, s, hostIP)}`;
+}
+
+export const PHYSDEV_NOT_BRIDGE = ' -m physdev ! --physdev-is-in';
+export const DST_LOCAL = ' -m addrtype --dst-type LOCAL';
+
+/** `iptables-save` of the userspace proxier's chains for the given Service ports (sorted by name for stability). */
+export function renderPortals(services: readonly PortalService[], hostIP: string): string {
+  const sorted = [...services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
+  const container: string[] = [];
+  const host: string[] = [];
+  const npContainer: string[] = [];
+  const npHost: string[] = [];
+  const nonLocal: string[] = [];
+  for (const s of sorted) {
+    for (const ip of [s.clusterIP, ...s.loadBalancerIPs]) {
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port));
+      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port));
+    }
+    for (const ip of s.externalIPs) {
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, PHYSDEV_NOT_BRIDGE));
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, DST_LOCAL));
+      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port, DST_LOCAL));
+    }
+    if (s.nodePort !== 0) {
+      npContainer.push(portalRule('KUBE-NODEPORT-CONTAINER', s, hostIP, null, s.nodePort));
+      npHost.push(portalRule('KUBE-NODEPORT-HOST', s, hostIP, null, s.nodePort));
+      const proto = s.protocol.toLowerCase();
+      nonLocal.push(
+        `-A KUBE-NODEPORT-NON-LOCAL -p ${proto} -m comment --comment "${s.name}" -m ${proto} --dport ${s.proxyPort} -m state --state NEW -j ACCEPT`,
+      );
+    }
+  }
+  const portalsComment = '-m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules"';
+  const nodePortsJump =
+    '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"';
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':KUBE-NODEPORT-CONTAINER - [0:0]',
+    ':KUBE-NODEPORT-HOST - [0:0]',
+    ':KUBE-PORTALS-CONTAINER - [0:0]',
+    ':KUBE-PORTALS-HOST - [0:0]',
+    `-A PREROUTING ${portalsComment} -j KUBE-PORTALS-CONTAINER`,
+    `-A PREROUTING ${nodePortsJump} -j KUBE-NODEPORT-CONTAINER`,
+    `-A OUTPUT ${portalsComment} -j KUBE-PORTALS-HOST`,
+    `-A OUTPUT ${nodePortsJump} -j KUBE-NODEPORT-HOST`,
+    ...npContainer,
+    ...npHost,
+    ...container,
+    ...host,
+    'COMMIT',
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
+    '-A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
+    ...nonLocal,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Proxy ports: upstream let the kernel pick an ephemeral port when `--proxy-port-range` was unset; here a seeded
+ * random free port of the range (default 32768–60999, Linux's ip_local_port_range).
+ */
+export class ProxyPortAllocator {
+  readonly first: number;
+  readonly last: number;
+  readonly #used = new Set<number>();
+  readonly #random: (n: number) => number;
+
+  constructor(random: (n: number) => number, range: { first: number; last: number } = { first: 32768, last: 60999 }) {
+    this.first = range.first;
+    this.last = range.last;
+    this.#random = random;
+  }
+
+  allocate(): number {
+    const size = this.last - this.first + 1;
+    if (this.#used.size >= size) throw new RangeError(`proxy port range ${this.first}-${this.last} is exhausted`);
+    let port = this.first + this.#random(size);
+    while (this.#used.has(port)) port = port === this.last ? this.first : port + 1;
+    this.#used.add(port);
+    return port;
+  }
+
+  release(port: number): void {
+    this.#used.delete(port);
+  }
+}

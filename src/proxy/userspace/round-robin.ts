@@ -1,0 +1,135 @@
+/**
+ * The userspace proxier's load balancer (pkg/proxy/userspace/roundrobin.go, LoadBalancerRR, release ≤ 1.25).
+ *
+ * Per Service port: an endpoint list, a round-robin index, and ClientIP affinity (client IP → endpoint, last used).
+ * - An endpoint update that changes the list *as a multiset* (both sides compared sorted) drops affinity records of
+ *   vanished endpoints, replaces the list with a shuffled copy of the sorted new list, and resets the index to 0. An
+ *   update with the same endpoints changes nothing: no reshuffle.
+ * - An update leaving the port with no endpoints resets it: empty list, index 0, affinity map cleared.
+ * - NextEndpoint: with affinity and no reset request, a record younger than the TTL (whole seconds, truncated) is
+ *   refreshed and reused; otherwise `endpoints[index]`, index advances modulo the length, and the record is written.
+ * - The TTL is fixed when the port's state is first created: 0 means the API default 10800 s; later Service updates
+ *   change the affinity type but not the TTL (upstream's newServiceInternal).
+ *
+ * Shuffling uses the engine's seeded Rng (upstream used math/rand), so runs replay exactly.
+ */
+import type { Rng } from '../../util/rng.js';
+
+/** The API default for ClientIP affinity (v1.DefaultClientIPServiceAffinitySeconds). */
+export const DEFAULT_AFFINITY_SECONDS = 10800;
+
+interface AffinityRecord {
+  endpoint: string;
+  /** Simulated seconds. */
+  lastUsed: number;
+}
+
+/** One Service port's balancer state. */
+export interface BalancerState {
+  /** The shuffled endpoint list (`ip:port`). */
+  endpoints: string[];
+  index: number;
+  affinity: 'None' | 'ClientIP';
+  ttlSeconds: number;
+  readonly affinityMap: Map<string, AffinityRecord>;
+}
+
+/** How NextEndpoint decided, for traces. */
+export type NextResult =
+  | { readonly ok: true; readonly endpoint: string; readonly how: 'affinity' | 'round-robin'; readonly index: number }
+  | { readonly ok: false; readonly error: 'missing service entry' | 'missing endpoints' };
+
+export class LoadBalancerRR {
+  readonly #services = new Map<string, BalancerState>();
+  readonly #rng: Rng;
+
+  constructor(rng: Rng) {
+    this.#rng = rng;
+  }
+
+  state(svcPort: string): BalancerState | undefined {
+    return this.#services.get(svcPort);
+  }
+
+  /** NewService: create the state if missing (TTL fixed now), else only update the affinity type. */
+  newService(svcPort: string, affinity: 'None' | 'ClientIP' | '', ttlSeconds: number): BalancerState {
+    let s = this.#services.get(svcPort);
+    if (!s) {
+      s = {
+        endpoints: [],
+        index: 0,
+        affinity: affinity === '' ? 'None' : affinity,
+        ttlSeconds: ttlSeconds === 0 ? DEFAULT_AFFINITY_SECONDS : ttlSeconds,
+        affinityMap: new Map(),
+      };
+      this.#services.set(svcPort, s);
+    } else if (affinity !== '') s.affinity = affinity;
+    return s;
+  }
+
+  deleteService(svcPort: string): void {
+    this.#services.delete(svcPort);
+  }
+
+  /** OnEndpointsUpdate for one port. Returns whether the list was replaced (and so reshuffled). */
+  setEndpoints(svcPort: string, endpoints: readonly string[]): boolean {
+    if (endpoints.length === 0) {
+      const s = this.#services.get(svcPort);
+      if (s) {
+        s.endpoints = [];
+        s.index = 0;
+        s.affinityMap.clear();
+      }
+      return false;
+    }
+    const sorted = [...endpoints].sort();
+    const s = this.#services.get(svcPort);
+    if (s && sameMultiset(s.endpoints, sorted)) return false;
+    const state = s ?? this.newService(svcPort, '', 0);
+    const keep = new Set(sorted);
+    for (const [ip, rec] of state.affinityMap) if (!keep.has(rec.endpoint)) state.affinityMap.delete(ip);
+    state.endpoints = this.#rng.shuffle(sorted);
+    state.index = 0;
+    return true;
+  }
+
+  /** NextEndpoint for a connection from `clientIP` at `now` (seconds). */
+  nextEndpoint(svcPort: string, clientIP: string, sessionAffinityReset: boolean, now: number): NextResult {
+    const s = this.#services.get(svcPort);
+    if (!s) return { ok: false, error: 'missing service entry' };
+    if (s.endpoints.length === 0) return { ok: false, error: 'missing endpoints' };
+    const sticky = s.affinity === 'ClientIP';
+    if (sticky && !sessionAffinityReset) {
+      const rec = s.affinityMap.get(clientIP);
+      if (rec && Math.trunc(now - rec.lastUsed) < s.ttlSeconds) {
+        rec.lastUsed = now;
+        return { ok: true, endpoint: rec.endpoint, how: 'affinity', index: s.endpoints.indexOf(rec.endpoint) };
+      }
+    }
+    const index = s.index;
+    const endpoint = s.endpoints[index]!;
+    s.index = (index + 1) % s.endpoints.length;
+    if (sticky) {
+      const rec = s.affinityMap.get(clientIP);
+      if (rec) {
+        rec.endpoint = endpoint;
+        rec.lastUsed = now;
+      } else s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
+    }
+    return { ok: true, endpoint, how: 'round-robin', index };
+  }
+
+  /** CleanupStaleStickySessions: drop records whose age (whole seconds) reached the TTL. */
+  cleanupStaleStickySessions(now: number): void {
+    for (const s of this.#services.values()) {
+      for (const [ip, rec] of s.affinityMap)
+        if (Math.trunc(now - rec.lastUsed) >= s.ttlSeconds) s.affinityMap.delete(ip);
+    }
+  }
+}
+
+function sameMultiset(current: readonly string[], sortedNew: readonly string[]): boolean {
+  if (current.length !== sortedNew.length) return false;
+  const a = [...current].sort();
+  return a.every((v, i) => v === sortedNew[i]);
+}

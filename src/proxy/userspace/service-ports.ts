@@ -1,0 +1,82 @@
+/**
+ * Which Service ports the userspace proxier opens, and what it keeps of each (proxier.go mergeService /
+ * unmergeService / sameConfig), built from service-table entries:
+ *
+ * - It read the v1 Endpoints API: only ready addresses; no EndpointSlice conditions, so no serving-terminating
+ *   fallback, no topology hints.
+ * - No traffic policies (eTP/iTP), no loadBalancerSourceRanges, no health-check node ports: such fields are noted
+ *   for traces but change nothing.
+ * - Proxy sockets exist for TCP and UDP only; an SCTP port gets no socket and so no portal.
+ * - It proxied `spec.clusterIP` only, so a dual-stack Service is served in one family. The table does not say which
+ *   ClusterIP is primary; IPv4 is taken when the Service has one (an IPv6-only Service is served over IPv6).
+ */
+import type { IPFamily } from '../../model/types.js';
+import type { ServicePortEntry, ServiceTable } from '../service-table.js';
+import type { PortalService } from './portals.js';
+
+/** What the proxier keeps of one opened Service port. */
+export interface OpenedPort {
+  readonly key: string;
+  readonly portal: PortalService;
+  readonly affinity: 'None' | 'ClientIP';
+  readonly ttlSeconds: number;
+  /** Ready endpoints (`ip:port`), in the table's sorted order. */
+  readonly endpoints: readonly string[];
+  /** Service fields the userspace proxier ignores, for traces. */
+  readonly ignored: readonly string[];
+}
+
+/** Why a table entry gets no proxy socket, or null when it gets one. */
+export function skipReason(table: ServiceTable, family: IPFamily, entry: ServicePortEntry): string | null {
+  if (entry.info.protocol === 'SCTP') return 'the userspace proxier has no SCTP proxy socket ("unknown protocol")';
+  if (family === 'IPv6' && table.portsOfService('IPv4', entry.serviceKey).length > 0) {
+    return 'the userspace proxier proxies only the primary ClusterIP (taken to be the IPv4 one)';
+  }
+  return null;
+}
+
+/** The port as the proxier would open it, on `proxyPort`. */
+export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number): OpenedPort {
+  const info = entry.info;
+  const ignored: string[] = [];
+  if (info.externalPolicyLocal) ignored.push('externalTrafficPolicy: Local');
+  if (info.internalPolicyLocal) ignored.push('internalTrafficPolicy: Local');
+  if (info.loadBalancerSourceRanges.length) ignored.push('loadBalancerSourceRanges');
+  return {
+    key: `${family}|${entry.key}`,
+    portal: {
+      name: info.name,
+      protocol: info.protocol,
+      family,
+      clusterIP: info.clusterIP,
+      port: info.port,
+      nodePort: info.nodePort,
+      externalIPs: info.externalIPs,
+      loadBalancerIPs: info.loadBalancerVIPs,
+      proxyPort,
+    },
+    affinity: info.affinityTimeoutSeconds === null ? 'None' : 'ClientIP',
+    ttlSeconds: info.affinityTimeoutSeconds ?? 0,
+    endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
+    ignored,
+  };
+}
+
+/** sameConfig: the proxy socket and portals stay when none of these changed. */
+export function samePortConfig(a: OpenedPort, b: OpenedPort): boolean {
+  const p = a.portal;
+  const q = b.portal;
+  return (
+    p.protocol === q.protocol &&
+    p.port === q.port &&
+    p.nodePort === q.nodePort &&
+    p.clusterIP === q.clusterIP &&
+    sameList(p.externalIPs, q.externalIPs) &&
+    sameList(p.loadBalancerIPs, q.loadBalancerIPs) &&
+    a.affinity === b.affinity
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

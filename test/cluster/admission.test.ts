@@ -1,0 +1,147 @@
+/**
+ * Admission errors that need cluster state (allocations, node ranges, the cluster's IP families): each names the
+ * file, the line and the field path, and a rejected batch changes nothing.
+ */
+import test from 'ava';
+import { Cluster } from '../../src/cluster/cluster.js';
+import { BatchRejectedError, type ErrorCode } from '../../src/errors.js';
+import { readInputs } from '../../src/model/load/index.js';
+
+const dir = 'fixtures/admission';
+
+async function base(): Promise<Cluster> {
+  return Cluster.load([`${dir}/base.yaml`]);
+}
+
+async function applyFile(cluster: Cluster, file: string): Promise<BatchRejectedError> {
+  const read = await readInputs([`${dir}/${file}`]);
+  const err = (() => {
+    try {
+      cluster.applyDocuments(read.documents);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  if (!(err instanceof BatchRejectedError))
+    throw new Error(`expected a rejected batch for ${file}, got ${String(err)}`);
+  return err;
+}
+
+const cases: { file: string; line: number; field: string; detail: RegExp; code: ErrorCode }[] = [
+  {
+    file: 'clusterip-outside.yaml',
+    line: 6,
+    field: 'spec.clusterIP',
+    detail: /not in the valid range/,
+    code: 'E_OUT_OF_RANGE',
+  },
+  {
+    file: 'clusterip-taken.yaml',
+    line: 6,
+    field: 'spec.clusterIP',
+    detail: /already allocated/,
+    code: 'E_ALREADY_ALLOCATED',
+  },
+  {
+    file: 'nodeport-outside.yaml',
+    line: 12,
+    field: 'spec.ports[1].nodePort',
+    detail: /not in the valid range/,
+    code: 'E_OUT_OF_RANGE',
+  },
+  {
+    file: 'nodeport-taken.yaml',
+    line: 9,
+    field: 'spec.ports[0].nodePort',
+    detail: /already allocated/,
+    code: 'E_ALREADY_ALLOCATED',
+  },
+  { file: 'podip-outside.yaml', line: 9, field: 'status.podIP', detail: /10\.244\.2\.7/, code: 'E_OUT_OF_RANGE' },
+  {
+    file: 'podip-taken.yaml',
+    line: 9,
+    field: 'status.podIP',
+    detail: /10\.244\.1\.20 is not available/,
+    code: 'E_ALREADY_ALLOCATED',
+  },
+  {
+    file: 'family-not-served.yaml',
+    line: 6,
+    field: 'spec.ipFamilies[0]',
+    detail: /IPv6 is not configured on this cluster/,
+    code: 'E_MANIFEST_INVALID',
+  },
+  {
+    file: 'dualstack-required.yaml',
+    line: 6,
+    field: 'spec.ipFamilyPolicy',
+    detail: /not configured for dual-stack/,
+    code: 'E_MANIFEST_INVALID',
+  },
+];
+
+for (const c of cases) {
+  test(`${c.file}: ${c.field} is rejected with its file, line and path`, async (t) => {
+    const cluster = await base();
+    const rvBefore = cluster.store.resourceVersion;
+    const reportBefore = JSON.stringify(cluster.ipamReport());
+    const err = await applyFile(cluster, c.file);
+    t.is(err.issues.length, 1);
+    const issue = err.issues[0]!;
+    t.is(issue.code, c.code);
+    t.is(issue.field, c.field);
+    t.is(issue.position.file, `${dir}/${c.file}`);
+    t.is(issue.position.line, c.line);
+    t.regex(issue.detail, c.detail);
+    t.regex(
+      err.message,
+      new RegExp(
+        `${dir}/${c.file.replace('.', '\\.')}:${c.line}:\\d+: \\w+ default/\\S+: ${c.field.replace(/[[\].]/g, '\\$&')}: `,
+      ),
+    );
+    // Nothing changed: no new object, no new resourceVersion, no allocation left behind.
+    t.is(cluster.store.resourceVersion, rvBefore);
+    t.is(JSON.stringify(cluster.ipamReport()), reportBefore);
+  });
+}
+
+test('every error of a batch is reported, and its valid objects are not applied', async (t) => {
+  const cluster = await base();
+  const rvBefore = cluster.store.resourceVersion;
+  const err = await applyFile(cluster, 'mixed-batch.yaml');
+  t.deepEqual(
+    err.issues.map((i) => [i.object, i.field, i.position.line]),
+    [
+      ['Service default/bad-ip', 'spec.clusterIP', 15],
+      ['Service default/bad-port', 'spec.ports[0].nodePort', 27],
+    ],
+  );
+  t.is(cluster.get('Service', 'fine', 'default'), undefined);
+  t.is(cluster.store.resourceVersion, rvBefore);
+});
+
+test('a rejected batch emits no watch events', async (t) => {
+  const cluster = await base();
+  let events = 0;
+  cluster.watch('Service', () => events++);
+  await applyFile(cluster, 'mixed-batch.yaml');
+  t.is(events, 0);
+});
+
+test('an exhausted range is an error that names the range', (t) => {
+  const services = Array.from({ length: 300 }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `s${i}`, namespace: 'default' },
+    spec: { ports: [{ port: 80 }] },
+  }));
+  const config = {
+    apiVersion: 'kube-netsim.io/v1alpha1',
+    kind: 'ClusterConfig',
+    metadata: { name: 'tiny' },
+    spec: { serviceCIDRs: ['10.96.0.0/24'] },
+  };
+  const err = t.throws(() => Cluster.create([config, ...services]), { instanceOf: BatchRejectedError });
+  t.true(err.issues.some((i) => i.code === 'E_RANGE_EXHAUSTED' && i.detail.includes('10.96.0.0/24')));
+});

@@ -1,0 +1,110 @@
+/** The demo cluster through the whole pipeline: built-ins, controllers, CNI, EndpointSlices, determinism. */
+import test from 'ava';
+import { Cluster } from '../../src/cluster/cluster.js';
+import type { EndpointSlice } from '../../src/model/types.js';
+
+const load = () => Cluster.load(['fixtures/demo']);
+
+function slicesOf(cluster: Cluster, ns: string, svc: string): EndpointSlice[] {
+  return cluster.list('EndpointSlice', ns).filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === svc);
+}
+
+test('kubeadm built-ins: namespaces, the kubernetes and kube-dns Services, CoreDNS pods', async (t) => {
+  const cluster = await load();
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'shop'])
+    t.truthy(cluster.get('Namespace', ns), ns);
+  t.is(cluster.get('Service', 'kubernetes', 'default')?.spec.clusterIP, '10.96.0.1');
+  const dns = cluster.get('Service', 'kube-dns', 'kube-system')!;
+  t.deepEqual(dns.spec.clusterIPs, ['10.96.0.10', 'fd00:10:96::a']);
+  t.deepEqual(
+    dns.spec.ports?.map((p) => `${p.name}:${p.port}/${p.protocol}`),
+    ['dns:53/UDP', 'dns-tcp:53/TCP', 'metrics:9153/TCP'],
+  );
+  const coredns = cluster.list('Pod', 'kube-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'kube-dns');
+  t.is(coredns.length, 2);
+  t.true(coredns.every((p) => p.status.phase === 'Running' && p.status.podIP !== undefined));
+});
+
+test('three nodes with disjoint pod CIDRs of both families; the control plane is tainted', async (t) => {
+  const cluster = await load();
+  const nodes = cluster.list('Node');
+  t.deepEqual(nodes.map((n) => n.metadata.name).sort(), [
+    'kube-netsim-control-plane',
+    'kube-netsim-worker',
+    'kube-netsim-worker2',
+  ]);
+  const v4 = nodes.map((n) => n.spec.podCIDRs?.[0]);
+  t.is(new Set(v4).size, 3);
+  t.true(nodes.every((n) => n.spec.podCIDRs?.length === 2 && n.spec.podCIDRs[1]!.endsWith('/64')));
+  const cp = cluster.get('Node', 'kube-netsim-control-plane')!;
+  t.deepEqual(cp.spec.taints, [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+});
+
+test('workloads become scheduled, addressed, ready pods; user pods avoid the control plane', async (t) => {
+  const cluster = await load();
+  const pods = cluster.list('Pod', 'shop');
+  t.is(pods.length, 6);
+  for (const pod of pods) {
+    t.not(pod.spec.nodeName, 'kube-netsim-control-plane');
+    const node = cluster.get('Node', pod.spec.nodeName!)!;
+    t.true(pod.status.podIP!.startsWith(node.spec.podCIDRs![0]!.split('.').slice(0, 3).join('.')));
+    t.is(pod.status.podIPs?.length, 2);
+  }
+  const db = pods
+    .filter((p) => p.metadata.name.startsWith('db-'))
+    .map((p) => [p.metadata.name, p.spec.hostname, p.spec.subdomain]);
+  t.deepEqual(db.sort(), [
+    ['db-0', 'db-0', 'db'],
+    ['db-1', 'db-1', 'db'],
+    ['db-2', 'db-2', 'db'],
+  ]);
+});
+
+test('Services get addresses: ClusterIP, NodePort as pinned, LoadBalancer from the pool, dual-stack', async (t) => {
+  const cluster = await load();
+  const web = cluster.get('Service', 'web', 'shop')!;
+  t.regex(web.spec.clusterIP!, /^10\.96\./);
+  t.is(cluster.get('Service', 'db', 'shop')?.spec.clusterIP, 'None');
+  t.is(cluster.get('Service', 'web-nodeport', 'shop')?.spec.ports?.[0]?.nodePort, 30080);
+  const lb = cluster.get('Service', 'web-lb', 'shop')!;
+  t.is(lb.status.loadBalancer.ingress?.[0]?.ip, '172.18.255.200');
+  t.truthy(lb.spec.healthCheckNodePort);
+  const dual = cluster.get('Service', 'web-dual', 'shop')!;
+  t.deepEqual(dual.spec.ipFamilies, ['IPv4', 'IPv6']);
+  t.is(dual.spec.clusterIPs?.length, 2);
+  t.is(cluster.get('Service', 'payments', 'shop')?.spec.clusterIP, undefined);
+});
+
+test('EndpointSlices: named ports resolved, hostnames for the StatefulSet, one family per slice', async (t) => {
+  const cluster = await load();
+  const web = slicesOf(cluster, 'shop', 'web');
+  t.is(web.length, 1);
+  t.is(web[0]!.addressType, 'IPv4');
+  t.is(web[0]!.endpoints.length, 3);
+  t.deepEqual(web[0]!.ports?.map((p) => `${p.name}:${p.port}`).sort(), ['http:8080', 'https:8443']);
+  const dual = slicesOf(cluster, 'shop', 'web-dual');
+  t.deepEqual(dual.map((s) => s.addressType).sort(), ['IPv4', 'IPv6']);
+  const db = slicesOf(cluster, 'shop', 'db').flatMap((s) => s.endpoints.map((e) => e.hostname));
+  // A headless Service with a selector and no ipFamilyPolicy is SingleStack: the primary family only.
+  t.deepEqual(db.sort(), ['db-0', 'db-1', 'db-2']);
+});
+
+test('the same seed gives the same cluster', async (t) => {
+  const strip = (c: Cluster) =>
+    JSON.stringify(['Pod', 'Service', 'EndpointSlice', 'Node'].map((k) => c.list(k as 'Pod')));
+  t.is(strip(await load()), strip(await load()));
+});
+
+test('deleting a pod marks it terminating, then removes it; its endpoint follows', async (t) => {
+  const cluster = await load();
+  const pod = cluster.list('Pod', 'shop').find((p) => p.metadata.name.startsWith('db-0'))!;
+  cluster.delete([{ kind: 'Pod', name: pod.metadata.name, namespace: 'shop' }]);
+  t.truthy(cluster.get('Pod', pod.metadata.name, 'shop')?.metadata.deletionTimestamp);
+  const ep = slicesOf(cluster, 'shop', 'db')
+    .flatMap((s) => s.endpoints)
+    .find((e) => e.targetRef?.name === pod.metadata.name);
+  t.is(ep?.conditions.terminating, true);
+  t.is(ep?.conditions.ready, false);
+  cluster.delete([{ kind: 'Pod', name: pod.metadata.name, namespace: 'shop' }]);
+  t.is(cluster.get('Pod', pod.metadata.name, 'shop'), undefined);
+});

@@ -1,0 +1,84 @@
+/**
+ * Smaller stub-resolver rules: options that change the walk, musl's line buffer, CNAME-only answers, the notes on
+ * dropped replies, and the lookups that never reach DNS.
+ */
+import test from 'ava';
+import { type Flavor, resolveFromPod } from '../../../src/dns/client/index.js';
+import { CLUSTER, CLUSTER_FIRST_APP, type FakeName, fakeDns } from './fake-dns.js';
+
+test('glibc options no-aaaa: getaddrinfo sends A only', async (t) => {
+  const dns = fakeDns(CLUSTER);
+  const resolvConf = { ...CLUSTER_FIRST_APP, options: [...CLUSTER_FIRST_APP.options, { name: 'no-aaaa' }] };
+  await resolveFromPod('web', { resolvConf, type: 'ADDR', flavor: 'glibc', query: dns.query });
+  t.deepEqual(dns.log, ['web.app.svc.cluster.local. A']);
+});
+
+test('musl ignores a search line over 254 characters, so nothing is searched', async (t) => {
+  const searches = Array.from({ length: 20 }, (_, i) => `team-${i}.corp.example`);
+  const resolvConf = { ...CLUSTER_FIRST_APP, searches: [...CLUSTER_FIRST_APP.searches, ...searches] };
+  const musl = await resolveFromPod('web', { resolvConf, type: 'ADDR', flavor: 'musl', query: fakeDns(CLUSTER).query });
+  t.deepEqual(musl.searches, []);
+  t.deepEqual([...new Set(musl.steps.map((s) => s.qname))], ['web.']);
+  t.true(musl.notes.some((n) => n.includes('ignores the search line')));
+  const glibc = await resolveFromPod('web', {
+    resolvConf,
+    type: 'ADDR',
+    flavor: 'glibc',
+    query: fakeDns(CLUSTER).query,
+  });
+  t.is(glibc.searches.length, 23);
+  t.true(glibc.result.ok);
+});
+
+test('a CNAME without its target ends the walk without data', async (t) => {
+  const names = { 'alias.app.svc.cluster.local': { CNAME: 'elsewhere.example' } };
+  const walk = await resolveFromPod('alias', {
+    resolvConf: CLUSTER_FIRST_APP,
+    type: 'ADDR',
+    flavor: 'glibc',
+    query: fakeDns({ ...CLUSTER, ...names }).query,
+  });
+  t.is(walk.steps.length, 2);
+  t.like(walk.result, { ok: false, status: 'nodata', finalName: 'alias.app.svc.cluster.local.' });
+});
+
+test('dropped replies carry a note saying why', async (t) => {
+  const names: Record<string, FakeName> = { 'example.com.svc.cluster.local': { rcode: 'SERVFAIL' } };
+  for (const flavor of ['glibc', 'musl'] as Flavor[]) {
+    const walk = await resolveFromPod('example.com', {
+      resolvConf: CLUSTER_FIRST_APP,
+      type: 'ADDR',
+      flavor,
+      query: fakeDns({ ...CLUSTER, ...names }).query,
+    });
+    const servfails = walk.steps.filter((s) => s.rcode === 'SERVFAIL');
+    t.is(servfails.length, 2);
+    t.true(servfails.every((s) => s.note !== undefined && s.note.length > 0));
+  }
+});
+
+test('IP literals and /etc/hosts entries are answered without DNS', async (t) => {
+  const dns = fakeDns(CLUSTER);
+  const hosts = [{ address: '10.244.1.5', names: ['web-0', 'web-0.web.app.svc.cluster.local'] }];
+  for (const name of ['10.96.0.1', 'fd00::1', 'web-0', 'WEB-0.web.app.svc.cluster.local.']) {
+    for (const flavor of ['glibc', 'musl'] as Flavor[]) {
+      const walk = await resolveFromPod(name, {
+        resolvConf: CLUSTER_FIRST_APP,
+        type: 'ADDR',
+        flavor,
+        query: dns.query,
+        hosts,
+      });
+      t.true(walk.result.ok, name);
+      t.is(walk.steps.length, 0);
+    }
+  }
+  t.deepEqual(dns.log, []);
+});
+
+test('an empty name is rejected', async (t) => {
+  await t.throwsAsync(
+    resolveFromPod('', { resolvConf: CLUSTER_FIRST_APP, type: 'ADDR', flavor: 'glibc', query: fakeDns({}).query }),
+    { any: true, message: /empty/ },
+  );
+});

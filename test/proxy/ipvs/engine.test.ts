@@ -1,0 +1,263 @@
+/**
+ * The IPVS engine end to end over a store: virtual servers per ClusterIP / NodePort / LB / externalIP, rr decisions,
+ * conntrack for established flows, masquerading as IPVS mode marks it, local-policy fallback, no-endpoint REJECT,
+ * KUBE-IPVS-FILTER, source ranges, and the ipvsadm listing.
+ */
+import test from 'ava';
+import { put, type ServiceInput, service, slice } from '../fixtures.js';
+import { EXTERNAL, engineOn, HOST, NODE_A, POD, replyTo, storeOf, tcp } from './engine-helpers.js';
+
+const WEB_EPS = [
+  { ip: '10.244.1.5', node: 'node-a' },
+  { ip: '10.244.2.6', node: 'node-b' },
+  { ip: '10.244.2.7', node: 'node-b' },
+];
+
+function web(extra: Partial<ServiceInput> = {}) {
+  return [
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }], ...extra }),
+    slice('default', 'web', WEB_EPS, [{ name: 'http', port: 80 }]),
+  ];
+}
+
+test('ClusterIP: rr walks the real-server list (newest first), later packets follow conntrack', (t) => {
+  const engine = engineOn(storeOf(...web()));
+  const picks = [1000, 1001, 1002, 1003].map((p) => engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 1));
+  t.deepEqual(
+    picks.map((v) => v.endpoint),
+    ['10.244.2.7:80', '10.244.2.6:80', '10.244.1.5:80', '10.244.2.7:80'],
+  );
+  const first = picks[0]!;
+  t.is(first.verdict, 'DNAT');
+  t.is(first.conntrack, 'new');
+  t.is(first.snat, null);
+  t.is(first.service, 'default/web:http');
+  t.deepEqual(first.packet.dst, { ip: '10.244.2.7', port: 80 });
+  t.true(first.steps.some((s) => s.where === 'ipvs' && s.rule === 'TCP  10.96.0.10:80 rr'));
+  t.true(first.steps.some((s) => s.where === 'ipvs/rr' && /next usable destination 10\.244\.2\.7:80/.test(s.decision)));
+
+  const again = engine.send(tcp('10.244.1.9', 1000, '10.96.0.10', 80), POD, 2);
+  t.is(again.conntrack, 'established');
+  t.is(again.endpoint, '10.244.2.7:80');
+  const back = engine.reply(replyTo(again.packet), 2);
+  t.is(back.conntrack, 'reply');
+  t.deepEqual(back.packet.src, { ip: '10.96.0.10', port: 80 });
+  t.deepEqual(back.packet.dst, { ip: '10.244.1.9', port: 1000 });
+});
+
+test('masquerade with a local-traffic detector: pods keep their source, the node and outsiders are SNATed', (t) => {
+  const engine = engineOn(storeOf(...web({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })));
+  t.is(engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).snat, null);
+  t.is(engine.send(tcp(NODE_A, 2, '10.96.0.10', 80), HOST, 1).snat, NODE_A);
+  t.is(engine.send(tcp('203.0.113.5', 3, '10.96.0.10', 80), EXTERNAL, 1).snat, NODE_A);
+  const np = engine.send(tcp('203.0.113.5', 4, NODE_A, 30080), EXTERNAL, 1);
+  t.is(np.verdict, 'DNAT');
+  t.is(np.snat, NODE_A);
+  t.true(np.steps.some((s) => s.where === 'nat/KUBE-NODE-PORT' && s.decision === 'mark for masquerade'));
+  // Loopback sources return from KUBE-SERVICES before any mark.
+  const lo = engine.send(tcp('127.0.0.1', 5, '10.96.0.10', 80), HOST, 1);
+  t.is(lo.snat, null);
+  t.is(lo.steps[0]!.rule, '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN');
+});
+
+test('masquerade without a detector marks only VIP-sourced node traffic; --masquerade-all marks all', (t) => {
+  const none = engineOn(storeOf(...web()), { clusterCIDR: '' });
+  t.is(none.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).snat, null);
+  t.is(none.send(tcp(NODE_A, 2, '10.96.0.10', 80), HOST, 1).snat, null);
+  const fromVip = none.send(tcp('10.96.0.10', 3, '10.96.0.10', 80), HOST, 1);
+  t.is(fromVip.snat, NODE_A);
+  t.true(fromVip.steps.some((s) => s.rule.endsWith('src,dst -j KUBE-MARK-MASQ')));
+  const all = engineOn(storeOf(...web()), { masqueradeAll: true });
+  t.is(all.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).snat, NODE_A);
+});
+
+test('hairpin: an endpoint reaching itself through its Service is masqueraded (KUBE-LOOP-BACK)', (t) => {
+  const engine = engineOn(
+    storeOf(
+      service('default', 'solo', { clusterIP: '10.96.0.11', ports: [{ port: 80 }] }),
+      slice('default', 'solo', [{ ip: '10.244.1.5', node: 'node-a' }], [{ port: 80 }]),
+    ),
+  );
+  const v = engine.send(tcp('10.244.1.5', 4000, '10.96.0.11', 80), POD, 1);
+  t.is(v.endpoint, '10.244.1.5:80');
+  t.is(v.snat, NODE_A);
+  t.true(v.steps.some((s) => s.rule.includes('KUBE-LOOP-BACK dst,dst,src -j MASQUERADE')));
+});
+
+test('eTP=Local: local endpoints without SNAT, for external and pod traffic alike', (t) => {
+  const engine = engineOn(
+    storeOf(
+      ...web({
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+      }),
+    ),
+  );
+  for (let p = 1; p <= 4; p++) {
+    const ext = engine.send(tcp('203.0.113.5', p, NODE_A, 30080), EXTERNAL, 1);
+    t.is(ext.endpoint, '10.244.1.5:80');
+    t.is(ext.snat, null);
+    // Unlike iptables (pod traffic short-circuits to all endpoints), IPVS gives pods the same local-only server.
+    const pod = engine.send(tcp('10.244.1.9', p, NODE_A, 30080), POD, 1);
+    t.is(pod.endpoint, '10.244.1.5:80');
+  }
+  // ClusterIP traffic is not affected by eTP.
+  const seen = new Set(
+    [1, 2, 3].map((p) => engine.send(tcp('10.244.1.9', 100 + p, '10.96.0.10', 80), POD, 1).endpoint),
+  );
+  t.is(seen.size, 3);
+});
+
+test('eTP=Local with no local endpoint falls back to cluster endpoints, unmasqueraded (#97081)', (t) => {
+  const engine = engineOn(
+    storeOf(
+      service('default', 'far', {
+        clusterIP: '10.96.0.12',
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        ports: [{ port: 80, nodePort: 30081 }],
+      }),
+      slice('default', 'far', [{ ip: '10.244.2.6', node: 'node-b' }], [{ port: 80 }]),
+    ),
+  );
+  const v = engine.send(tcp('203.0.113.5', 1, NODE_A, 30081), EXTERNAL, 1);
+  t.is(v.verdict, 'DNAT');
+  t.is(v.endpoint, '10.244.2.6:80');
+  t.is(v.snat, null);
+  t.true(v.steps.some((s) => /reply bypasses this node/.test(s.decision)));
+});
+
+test('iTP=Local: local endpoints; a ClusterIP-only Service with none has no real servers (REJECT)', (t) => {
+  const engine = engineOn(
+    storeOf(
+      ...web({ internalTrafficPolicy: 'Local' }),
+      service('default', 'remote', { clusterIP: '10.96.0.13', internalTrafficPolicy: 'Local', ports: [{ port: 80 }] }),
+      slice('default', 'remote', [{ ip: '10.244.2.6', node: 'node-b' }], [{ port: 80 }]),
+      service('default', 'remote-np', {
+        clusterIP: '10.96.0.14',
+        type: 'NodePort',
+        internalTrafficPolicy: 'Local',
+        ports: [{ port: 80, nodePort: 30082 }],
+      }),
+      slice('default', 'remote-np', [{ ip: '10.244.2.6', node: 'node-b' }], [{ port: 80 }]),
+    ),
+  );
+  for (let p = 1; p <= 3; p++)
+    t.is(engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 1).endpoint, '10.244.1.5:80');
+  const none = engine.send(tcp('10.244.1.9', 9, '10.96.0.13', 80), POD, 1);
+  t.is(none.verdict, 'REJECT');
+  // Externally accessible: cluster endpoints are computed, so the local policy falls back to them.
+  t.is(engine.send(tcp('10.244.1.9', 10, '10.96.0.14', 80), POD, 1).endpoint, '10.244.2.6:80');
+});
+
+test('no endpoints: the virtual server exists without real servers and ip_vs_leave rejects', (t) => {
+  const engine = engineOn(storeOf(service('default', 'empty', { clusterIP: '10.96.0.20', ports: [{ port: 80 }] })));
+  const v = engine.send(tcp('10.244.1.9', 1, '10.96.0.20', 80), POD, 1);
+  t.is(v.verdict, 'REJECT');
+  t.is(v.service, 'default/empty');
+  t.is(v.conntrack, 'none');
+  t.regex(v.steps.at(-1)!.decision, /ip_vs_leave sends ICMP port-unreachable/);
+  t.regex(engine.rules('IPv4'), /\nTCP {2}10\.96\.0\.20:80 rr\n$/);
+});
+
+test('KUBE-IPVS-FILTER rejects a bound VIP on a port no Service uses; other addresses pass', (t) => {
+  const engine = engineOn(storeOf(...web()));
+  const v = engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 81), POD, 1);
+  t.is(v.verdict, 'REJECT');
+  t.is(v.steps[0]!.where, 'filter/KUBE-IPVS-FILTER');
+  const other = engine.send(tcp('10.244.1.9', 1, '10.99.0.1', 80), POD, 1);
+  t.is(other.verdict, 'ACCEPT');
+  t.is(other.endpoint, null);
+});
+
+test('LoadBalancer source ranges: allowed sources pass (SNAT), others and the node are dropped', (t) => {
+  const engine = engineOn(
+    storeOf(
+      ...web({
+        type: 'LoadBalancer',
+        ports: [{ name: 'http', port: 80, nodePort: 30090 }],
+        ingress: ['192.0.2.10'],
+        loadBalancerSourceRanges: ['203.0.113.0/25'],
+      }),
+    ),
+  );
+  const ok = engine.send(tcp('203.0.113.2', 1, '192.0.2.10', 80), EXTERNAL, 1);
+  t.is(ok.verdict, 'DNAT');
+  t.is(ok.snat, NODE_A);
+  const denied = engine.send(tcp('203.0.113.130', 1, '192.0.2.10', 80), EXTERNAL, 1);
+  t.is(denied.verdict, 'DROP');
+  t.is(denied.steps.at(-1)!.where, 'filter/KUBE-SOURCE-RANGES-FIREWALL');
+  t.is(engine.send(tcp(NODE_A, 7, '192.0.2.10', 80), HOST, 1).verdict, 'DROP');
+  // The NodePort is not subject to source ranges.
+  t.is(engine.send(tcp('203.0.113.130', 2, NODE_A, 30090), EXTERNAL, 1).verdict, 'DNAT');
+});
+
+test('externalIPs: a virtual server per IP, masqueraded under eTP=Cluster', (t) => {
+  const engine = engineOn(storeOf(...web({ externalIPs: ['198.51.100.7'] })));
+  const v = engine.send(tcp('203.0.113.5', 1, '198.51.100.7', 80), EXTERNAL, 1);
+  t.is(v.verdict, 'DNAT');
+  t.is(v.snat, NODE_A);
+  t.true(v.steps.some((s) => s.rule.includes('KUBE-EXTERNAL-IP dst,dst -j KUBE-MARK-MASQ')));
+});
+
+test('ipvsadm -Ln: virtual servers per ClusterIP, node IP × NodePort and LB IP, with persistence', (t) => {
+  const store = storeOf(
+    ...web({
+      type: 'LoadBalancer',
+      ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+      ingress: ['192.0.2.10'],
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+    }),
+  );
+  const engine = engineOn(store);
+  const real = (ip: string) => `  -> ${`${ip}:80`.padEnd(28)} Masq    1      0          0         `;
+  const block = (vs: string) => [vs, real('10.244.1.5'), real('10.244.2.6'), real('10.244.2.7')];
+  t.is(
+    engine.rules('IPv4'),
+    [
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port Scheduler Flags',
+      '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+      // ipvsadm compares addresses as (int)(a - b): 172.18.0.2 - 10.96.0.10 wraps negative, so it lists first.
+      ...block('TCP  172.18.0.2:30080 rr persistent 600'),
+      ...block('TCP  192.0.2.10:80 rr persistent 600'),
+      ...block('TCP  10.96.0.10:80 rr persistent 600'),
+      '',
+    ].join('\n'),
+  );
+  t.is(engine.rules('IPv6'), `${engine.rules('IPv6').split('\n').slice(0, 3).join('\n')}\n`);
+});
+
+test('mh: kube-proxy sets mh-port, and the listing shows it', (t) => {
+  const engine = engineOn(storeOf(...web()), { scheduler: 'mh' });
+  t.regex(engine.rules('IPv4'), /\nTCP {2}10\.96\.0\.10:80 mh \(mh-port\)\n/);
+  const v = engine.send(tcp('10.244.1.9', 1234, '10.96.0.10', 80), POD, 1);
+  t.true(v.steps.some((s) => /^mh: 10\.244\.1\.9:1234 hashes to slot \d+ of 4093/.test(s.decision)));
+});
+
+test('IPv6 virtual servers list in brackets', (t) => {
+  const engine = engineOn(
+    storeOf(
+      service('default', 'v6', {
+        clusterIP: 'fd00:10:96::a',
+        ipFamilies: ['IPv6'],
+        ports: [{ port: 53, protocol: 'UDP' }],
+      }),
+      slice('default', 'v6', [{ ip: 'fd00:10:244:1::5', node: 'node-a' }], [{ port: 53, protocol: 'UDP' }]),
+    ),
+  );
+  const out = engine.rules('IPv6');
+  t.true(out.includes('UDP  [fd00:10:96::a]:53 rr\n'));
+  t.true(out.includes('  -> [fd00:10:244:1::5]:53'));
+});
+
+test('a Service update reaches the engine at its next call', (t) => {
+  const store = storeOf(...web());
+  const engine = engineOn(store);
+  t.is(engine.virtualServer('TCP', '10.96.0.10', 80)?.dests.length, 3);
+  put(store, slice('default', 'web', WEB_EPS.slice(0, 1), [{ name: 'http', port: 80 }]));
+  t.is(engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).endpoint, '10.244.1.5:80');
+  t.is(engine.virtualServer('TCP', '10.96.0.10', 80)?.dests.length, 1);
+});

@@ -1,0 +1,193 @@
+/**
+ * Time-dependent IPVS behaviour on the simulated clock: graceful termination (weight 0 until connections drain,
+ * checked every 60 s), UDP real servers deleted at once, endpoints coming back, ClientIP persistence templates, and
+ * least-connection scheduling fed by the engine's own connection counts.
+ */
+import test from 'ava';
+import { put, service, slice } from '../fixtures.js';
+import { engineOn, POD, replyTo, storeOf, tcp, udp } from './engine-helpers.js';
+
+const EPS = [
+  { ip: '10.244.1.5', node: 'node-a' },
+  { ip: '10.244.2.6', node: 'node-b' },
+  { ip: '10.244.2.7', node: 'node-b' },
+];
+
+function webStore(protocol: 'TCP' | 'UDP' = 'TCP', extra = {}) {
+  return storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol }], ...extra }),
+    slice('default', 'web', EPS, [{ port: 80, protocol }]),
+  );
+}
+
+test('graceful termination: a removed TCP endpoint with a live connection is quiesced, then deleted once drained', (t) => {
+  const store = webStore();
+  const engine = engineOn(store);
+  const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
+  const first = engine.send(flow, POD, 0);
+  t.is(first.endpoint, '10.244.2.7:80');
+  engine.reply(replyTo(first.packet), 0); // ESTABLISHED: one active connection
+  put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80 }]));
+
+  // Applied at the next call: weight 0, still listed, with its active connection.
+  engine.sync(10);
+  const vs = engine.virtualServer('TCP', '10.96.0.10', 80)!;
+  const gone = vs.dest('10.244.2.7:80')!;
+  t.is(gone.weight, 0);
+  t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}0 {6}1 {10}0 /);
+  // New connections avoid it; the established one keeps flowing to it.
+  for (let p = 1; p <= 6; p++)
+    t.not(engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 11).endpoint, '10.244.2.7:80');
+  t.is(engine.send(flow, POD, 12).endpoint, '10.244.2.7:80');
+
+  // Closed at t=20: TIME_WAIT lasts 120 s (until 140). Checks run at 0, 60, 120, 180…
+  engine.close(flow, 20);
+  engine.sync(170);
+  t.truthy(vs.dest('10.244.2.7:80'), 'still draining at the 120 s check');
+  engine.sync(181);
+  t.is(vs.dest('10.244.2.7:80'), undefined);
+  t.is(engine.graceful.size, 0);
+  t.false(engine.rules('IPv4').includes('10.244.2.7'));
+});
+
+test('an endpoint with no connections is deleted at once', (t) => {
+  const store = webStore();
+  const engine = engineOn(store);
+  engine.sync(0);
+  put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80 }]));
+  engine.sync(1);
+  t.is(engine.virtualServer('TCP', '10.96.0.10', 80)!.dests.length, 2);
+  t.is(engine.graceful.size, 0);
+});
+
+test('UDP real servers are deleted immediately; the stale flow is rescheduled', (t) => {
+  const store = webStore('UDP');
+  const engine = engineOn(store);
+  const flow = udp('10.244.1.9', 5353, '10.96.0.10', 80);
+  const first = engine.send(flow, POD, 0);
+  t.is(first.endpoint, '10.244.2.7:80');
+  engine.reply(replyTo(first.packet), 0);
+  put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80, protocol: 'UDP' }]));
+  const next = engine.send(flow, POD, 1);
+  t.is(engine.virtualServer('UDP', '10.96.0.10', 80)!.dest('10.244.2.7:80'), undefined);
+  t.is(next.conntrack, 'new', 'conntrack cleanup removed the entry pointing at the deleted endpoint');
+  t.not(next.endpoint, '10.244.2.7:80');
+});
+
+test('an established flow to a real server deleted under it is dropped (expire_nodest_conn)', (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'UDP' }] }),
+    slice('default', 'web', [EPS[1]!], [{ port: 80, protocol: 'UDP' }]),
+  );
+  const engine = engineOn(store);
+  const flow = udp('10.244.1.9', 5353, '10.96.0.10', 80);
+  t.is(engine.send(flow, POD, 0).endpoint, '10.244.2.6:80');
+  // Every endpoint goes: kube-proxy's UDP conntrack cleanup leaves a port without serving endpoints alone, so the
+  // stale entry survives and the IPVS connection finds its real server deleted.
+  put(store, slice('default', 'web', [], [{ port: 80, protocol: 'UDP' }]));
+  const v = engine.send(flow, POD, 1);
+  t.is(v.verdict, 'DROP');
+  t.regex(v.steps[0]!.decision, /expire_nodest_conn/);
+  t.is(engine.send(flow, POD, 2).verdict, 'REJECT', 'the next packet is a new connection to an empty service');
+});
+
+test('an endpoint that returns while quiesced gets a fresh real server (weight 1, list head)', (t) => {
+  const store = webStore();
+  const engine = engineOn(store);
+  const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
+  engine.reply(replyTo(engine.send(flow, POD, 0).packet), 0);
+  put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80 }]));
+  engine.sync(5);
+  const vs = engine.virtualServer('TCP', '10.96.0.10', 80)!;
+  const old = vs.dest('10.244.2.7:80')!;
+  t.is(old.weight, 0);
+  put(store, slice('default', 'web', EPS, [{ port: 80 }]));
+  engine.sync(6);
+  const fresh = vs.dest('10.244.2.7:80')!;
+  t.not(fresh, old);
+  t.is(fresh.weight, 1);
+  t.is(vs.dests[0], fresh);
+  t.is(engine.graceful.size, 0);
+  // The old connection's real server is gone: its next packet is dropped.
+  t.is(engine.send(flow, POD, 7).verdict, 'DROP');
+});
+
+test('ClientIP affinity: a persistence template pins a client; it lives while it controls connections', (t) => {
+  const store = webStore('TCP', {
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+  });
+  const engine = engineOn(store);
+  const client = '10.244.1.9';
+  const first = engine.send(tcp(client, 1, '10.96.0.10', 80), POD, 0);
+  t.true(first.steps.some((s) => s.where === 'ipvs/persistence' && s.decision.startsWith('new template')));
+  for (let p = 2; p <= 5; p++) t.is(engine.send(tcp(client, p, '10.96.0.10', 80), POD, 0).endpoint, first.endpoint);
+  t.not(engine.send(tcp('10.244.1.10', 1, '10.96.0.10', 80), POD, 0).endpoint, first.endpoint);
+
+  // All of the client's connections close at t=1 (TIME_WAIT until 121). The template fires at 60 (re-armed by the
+  // last use at t=0) and 120 while they live, and expires at 180.
+  for (let p = 1; p <= 5; p++) engine.close(tcp(client, p, '10.96.0.10', 80), 1);
+  const at150 = engine.send(tcp(client, 50, '10.96.0.10', 80), POD, 150);
+  t.is(at150.endpoint, first.endpoint);
+  t.true(at150.steps.some((s) => /re-armed/.test(s.decision)));
+  engine.close(tcp(client, 50, '10.96.0.10', 80), 150);
+  const later = engine.send(tcp(client, 51, '10.96.0.10', 80), POD, 150 + 60 + 121);
+  t.true(later.steps.some((s) => s.decision.startsWith('new template')));
+});
+
+test('a template pointing at a quiesced real server is invalidated (expire_quiescent_template=1)', (t) => {
+  const store = webStore('TCP', {
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+  });
+  const engine = engineOn(store);
+  const v = engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 0);
+  engine.reply(replyTo(v.packet), 0);
+  const pinned = v.endpoint!;
+  put(
+    store,
+    slice(
+      'default',
+      'web',
+      EPS.filter((e) => `${e.ip}:80` !== pinned),
+      [{ port: 80 }],
+    ),
+  );
+  const next = engine.send(tcp('10.244.1.9', 2, '10.96.0.10', 80), POD, 5);
+  t.not(next.endpoint, pinned);
+  t.true(next.steps.some((s) => /invalidated \(weight 0, expire_quiescent_template=1\)/.test(s.decision)));
+});
+
+test('wlc reads the virtual server’s own connection counts', (t) => {
+  const engine = engineOn(webStore(), { scheduler: 'wlc' });
+  const picks: string[] = [];
+  for (let p = 1; p <= 6; p++) {
+    const v = engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
+    engine.reply(replyTo(v.packet), 0);
+    picks.push(v.endpoint!);
+  }
+  // Each new connection goes to the least loaded; ties keep list order (newest first: .7, .6, .5).
+  t.deepEqual(picks, [
+    '10.244.2.7:80',
+    '10.244.2.6:80',
+    '10.244.1.5:80',
+    '10.244.2.7:80',
+    '10.244.2.6:80',
+    '10.244.1.5:80',
+  ]);
+  t.regex(engine.rules('IPv4'), /-> 10\.244\.1\.5:80 +Masq {4}1 {6}2 {10}0 /);
+  const trace = engine
+    .send(tcp('10.244.1.9', 99, '10.96.0.10', 80), POD, 0)
+    .steps.filter((s) => s.where === 'ipvs/wlc');
+  t.is(trace[0]!.decision, 'wlc: 10.244.2.7:80 overhead 2*256+0=512 weight 1');
+});
+
+test('per-node decisions: mh tables agree across nodes when real servers are added in the same order', (t) => {
+  const store = webStore();
+  const a = engineOn(store, { scheduler: 'mh' }, { addOrder: 'sorted' }, 'node-a');
+  const b = engineOn(store, { scheduler: 'mh' }, { addOrder: 'sorted' }, 'node-b');
+  for (let p = 1000; p < 1100; p++) {
+    const pkt = tcp('10.244.1.9', p, '10.96.0.10', 80);
+    t.is(a.send(pkt, POD, 0).endpoint, b.send(pkt, POD, 0).endpoint);
+  }
+});

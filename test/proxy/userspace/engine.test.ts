@@ -1,0 +1,207 @@
+/**
+ * The userspace engine end to end: portals to a proxy port, the proxy's own connection to the endpoint (node
+ * source), round-robin, relayed replies, no endpoints, UDP sessions, dial retries, and the portal rules.
+ */
+import test from 'ava';
+import { type ProxyConfigInput, proxyConfig } from '../../../src/proxy/engine.js';
+import { createUserspaceEngine, type UserspaceEngineOptions } from '../../../src/proxy/userspace/engine.js';
+import { Rng } from '../../../src/util/rng.js';
+import { type ServiceInput, service, slice, tableFor } from '../fixtures.js';
+import { EXTERNAL, HOST, NODE_A, POD, replyTo, storeOf, tcp, udp } from '../ipvs/engine-helpers.js';
+
+const EPS = [
+  { ip: '10.244.1.5', node: 'node-a' },
+  { ip: '10.244.2.6', node: 'node-b' },
+  { ip: '10.244.2.7', node: 'node-b' },
+];
+
+function engine(extra: Partial<ServiceInput> = {}, opts: UserspaceEngineOptions = {}, config: ProxyConfigInput = {}) {
+  const protocol = extra.ports?.[0]?.protocol ?? 'TCP';
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol }], ...extra }),
+    slice('default', 'web', EPS, [{ name: 'http', port: 8080, protocol }]),
+  );
+  return createUserspaceEngine(
+    { table: tableFor(store, 'node-a'), config: proxyConfig({ mode: 'userspace', ...config }), rng: new Rng(11) },
+    opts,
+  );
+}
+
+test('a portal redirects to the proxy port; the proxy dials the endpoint from the node', (t) => {
+  const e = engine();
+  const v = e.send(tcp('10.244.1.9', 40000, '10.96.0.10', 80), POD, 1);
+  t.is(v.verdict, 'DNAT');
+  t.is(v.snat, NODE_A);
+  t.is(v.packet.src.ip, NODE_A);
+  t.not(v.packet.src.port, 40000, 'a new connection from an ephemeral port');
+  t.is(v.packet.dst.port, 8080);
+  const proxyPort = e.openedPorts()[0]!.portal.proxyPort;
+  t.deepEqual(
+    v.steps.slice(0, 2).map((s) => s.decision),
+    [`REDIRECT to proxy port ${proxyPort}`, 'accepted the connection'],
+  );
+  t.is(
+    v.steps[0]!.rule,
+    `-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j REDIRECT --to-ports ${proxyPort}`,
+  );
+  t.true(v.steps.some((s) => s.where === 'userspace/round-robin' && /^index 0 -> /.test(s.decision)));
+  // Host traffic goes through OUTPUT, which DNATs to the host IP instead.
+  const h = e.send(tcp(NODE_A, 40001, '10.96.0.10', 80), HOST, 1);
+  t.is(h.steps[0]!.decision, `DNAT to ${NODE_A}:${proxyPort}`);
+});
+
+test('round-robin per service port over the shuffled list, exactly', (t) => {
+  const e = engine();
+  e.sync(0);
+  const order = e.lb.state('default/web:http')!.endpoints;
+  const seen = Array.from(
+    { length: 9 },
+    (_, i) => e.send(tcp('10.244.1.9', 1000 + i, '10.96.0.10', 80), POD, 1).endpoint,
+  );
+  t.deepEqual(seen, [...order, ...order, ...order]);
+});
+
+test('replies are relayed back from the portal address; established packets keep their backend', (t) => {
+  const e = engine();
+  const p = tcp('10.244.1.9', 40000, '10.96.0.10', 80);
+  const v = e.send(p, POD, 1);
+  const back = e.reply(replyTo(v.packet), 1.01);
+  t.is(back.conntrack, 'reply');
+  t.deepEqual(back.packet, {
+    proto: 'TCP',
+    src: { ip: '10.96.0.10', port: 80 },
+    dst: { ip: '10.244.1.9', port: 40000 },
+  });
+  const again = e.send(p, POD, 2);
+  t.is(again.conntrack, 'established');
+  t.deepEqual(again.packet, v.packet);
+  t.true(e.close(p, 3));
+  t.is(e.send(p, POD, 3.5).conntrack, 'established', 'TIME_WAIT still holds the tuple');
+});
+
+test('no endpoints: TCP is accepted then closed (REJECT); UDP datagrams are dropped', (t) => {
+  const mk = (protocol: 'TCP' | 'UDP') => {
+    const store = storeOf(service('default', 'none', { clusterIP: '10.96.0.20', ports: [{ port: 53, protocol }] }));
+    return createUserspaceEngine({ table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(1) });
+  };
+  const v = mk('TCP').send(tcp('10.244.1.9', 1, '10.96.0.20', 53), POD, 1);
+  t.is(v.verdict, 'REJECT');
+  t.regex(v.steps.at(-1)!.decision, /accepted, then closed/);
+  t.is(mk('UDP').send(udp('10.244.1.9', 1, '10.96.0.20', 53), POD, 1).verdict, 'DROP');
+});
+
+test('UDP: a client session keeps its backend until idle for udpIdleTimeout', (t) => {
+  const e = engine({ ports: [{ name: 'http', port: 80, protocol: 'UDP' }] }, { udpIdleTimeout: 0.25 });
+  const p = udp('10.244.1.9', 5353, '10.96.0.10', 80);
+  const first = e.send(p, POD, 0).endpoint;
+  t.is(e.send(p, POD, 0.2).endpoint, first);
+  e.reply(replyTo(e.send(p, POD, 0.4).packet), 0.6);
+  t.is(e.send(p, POD, 0.8).endpoint, first, 'the reply at 0.6 kept the session alive');
+  const later = e.send(p, POD, 1.2);
+  t.is(later.conntrack, 'established', 'the client leg is still tracked');
+  t.not(later.endpoint, first, 'idle 0.4 s: a new backend connection, next in round-robin');
+});
+
+test('a failed dial retries the next endpoint (TryConnectEndpoints)', (t) => {
+  const e = engine({}, { dialable: (ep) => ep !== '10.244.2.6:8080' });
+  e.sync(0);
+  const order = e.lb.state('default/web:http')!.endpoints;
+  const results = order.map((_, i) => e.send(tcp('10.244.1.9', 2000 + i, '10.96.0.10', 80), POD, 1));
+  t.false(results.some((v) => v.endpoint === '10.244.2.6:8080'));
+  t.true(results.some((v) => v.steps.some((s) => /failed after 250 ms/.test(s.decision))));
+});
+
+test('NodePorts answer on every local address, 127.0.0.1 included; Local policies are ignored and said so', (t) => {
+  const e = engine({
+    type: 'NodePort',
+    externalTrafficPolicy: 'Local',
+    ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+  });
+  const ext = e.send(tcp('203.0.113.5', 1, NODE_A, 30080), EXTERNAL, 1);
+  t.is(ext.verdict, 'DNAT');
+  t.is(ext.snat, NODE_A);
+  t.true(ext.steps.some((s) => s.decision.includes('ignored: externalTrafficPolicy: Local')));
+  const lo = e.send(tcp('127.0.0.1', 2, '127.0.0.1', 30080), HOST, 1);
+  t.is(lo.verdict, 'DNAT');
+  t.is(lo.steps[0]!.where, 'nat/KUBE-NODEPORT-HOST');
+});
+
+test('externalIPs: outside traffic is redirected; pods reach a non-local external IP unproxied', (t) => {
+  const e = engine({ externalIPs: ['198.51.100.7'] });
+  t.is(e.send(tcp('203.0.113.5', 1, '198.51.100.7', 80), EXTERNAL, 1).verdict, 'DNAT');
+  const pod = e.send(tcp('10.244.1.9', 1, '198.51.100.7', 80), POD, 1);
+  t.is(pod.verdict, 'ACCEPT');
+  t.is(pod.endpoint, null);
+});
+
+test('SCTP Service ports get no proxy socket', (t) => {
+  const e = engine({ ports: [{ name: 'http', port: 80, protocol: 'SCTP' }] });
+  t.is(e.openedPorts().length, 0);
+  t.is(
+    e.send({ proto: 'SCTP', src: { ip: '10.244.1.9', port: 1 }, dst: { ip: '10.96.0.10', port: 80 } }, POD, 1).verdict,
+    'ACCEPT',
+  );
+});
+
+test('portal rules as iptables-save prints them', (t) => {
+  const e = engine({
+    type: 'NodePort',
+    externalIPs: ['198.51.100.7'],
+    ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+  });
+  const pp = e.openedPorts()[0]!.portal.proxyPort;
+  const c = '-m comment --comment "default/web:http"';
+  t.is(
+    e.rules('IPv4'),
+    [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      ':KUBE-NODEPORT-CONTAINER - [0:0]',
+      ':KUBE-NODEPORT-HOST - [0:0]',
+      ':KUBE-PORTALS-CONTAINER - [0:0]',
+      ':KUBE-PORTALS-HOST - [0:0]',
+      '-A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
+      '-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER',
+      '-A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST',
+      '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST',
+      `-A KUBE-NODEPORT-CONTAINER -p tcp ${c} -m tcp --dport 30080 -j REDIRECT --to-ports ${pp}`,
+      `-A KUBE-NODEPORT-HOST -p tcp ${c} -m tcp --dport 30080 -j DNAT --to-destination ${NODE_A}:${pp}`,
+      `-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp ${c} -m tcp --dport 80 -j REDIRECT --to-ports ${pp}`,
+      `-A KUBE-PORTALS-CONTAINER -d 198.51.100.7/32 -p tcp ${c} -m tcp --dport 80 -m physdev ! --physdev-is-in -j REDIRECT --to-ports ${pp}`,
+      `-A KUBE-PORTALS-CONTAINER -d 198.51.100.7/32 -p tcp ${c} -m tcp --dport 80 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports ${pp}`,
+      `-A KUBE-PORTALS-HOST -d 10.96.0.10/32 -p tcp ${c} -m tcp --dport 80 -j DNAT --to-destination ${NODE_A}:${pp}`,
+      `-A KUBE-PORTALS-HOST -d 198.51.100.7/32 -p tcp ${c} -m tcp --dport 80 -m addrtype --dst-type LOCAL -j DNAT --to-destination ${NODE_A}:${pp}`,
+      'COMMIT',
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
+      '-A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
+      `-A KUBE-NODEPORT-NON-LOCAL -p tcp ${c} -m tcp --dport ${pp} -m state --state NEW -j ACCEPT`,
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('a Service change that keeps its config keeps the proxy port; one that changes it gets a new port', (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
+    slice('default', 'web', EPS, [{ port: 8080 }]),
+  );
+  const e = createUserspaceEngine({ table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(3) });
+  const before = e.openedPorts()[0]!.portal.proxyPort;
+  store.transaction(() => store.put(slice('default', 'web', EPS.slice(0, 2), [{ port: 8080 }])));
+  t.is(e.openedPorts()[0]!.portal.proxyPort, before);
+  t.is(e.lb.state('default/web')!.endpoints.length, 2);
+  store.transaction(() =>
+    store.put(
+      service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }], externalIPs: ['198.51.100.9'] }),
+    ),
+  );
+  t.not(e.openedPorts()[0]!.portal.proxyPort, before);
+});
