@@ -7,7 +7,10 @@ import { KubeNetsimError } from '../errors.js';
 import { registerEnv } from './commands/env.js';
 import { registerGet } from './commands/get.js';
 import { registerIpam } from './commands/ipam.js';
+import { registerResolvConf } from './commands/resolv-conf.js';
+import { registerResolve } from './commands/resolve.js';
 import { registerServe } from './commands/serve.js';
+import { registerZone } from './commands/zone.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerIpam(program);
   registerEnv(program);
   registerServe(program);
+  registerResolvConf(program);
+  registerResolve(program);
+  registerZone(program);
   return program;
 }
 

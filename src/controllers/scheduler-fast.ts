@@ -102,7 +102,7 @@ export class FastPath {
    * ineligible pod or cluster, or no feasible node, whose reasons only the scan collects).
    */
   schedule(q: FastQuery, anySoftTaints: boolean): { slot: number; checked: number } | undefined {
-    const { d, order, p, want, pass } = q;
+    const { order, p, want } = q;
     const n = order.length;
     if (n < this.#minNodes || anySoftTaints || !this.#zoneIds || p.nodeSelector || p.ports) return undefined;
     if (this.#toleratesAnyNonPlain(p)) return undefined;

@@ -153,7 +153,8 @@ export class Scorer {
     let best = -1;
     let ties = 0;
     for (let i = 0; i < m; i++) {
-      const total = zoneNorm ? (totals[i]! += 2 * zoneNorm[zoneOf[i]!]!) : totals[i]!;
+      if (zoneNorm) totals[i]! += 2 * zoneNorm[zoneOf[i]!]!;
+      const total = totals[i]!;
       if (total > best) {
         best = total;
         ties = 1;

@@ -210,7 +210,7 @@ export class ClassTree {
       this.#zcount[i] = this.#zcount[li]! + this.#zcount[ri]!;
       const lm = this.#max[li]!;
       const rm = this.#max[ri]!;
-      const m = lm > rm ? lm : rm;
+      const m = Math.max(lm, rm);
       this.#max[i] = m;
       this.#maxCount[i] = m < 0 ? 0 : (lm === m ? this.#maxCount[li]! : 0) + (rm === m ? this.#maxCount[ri]! : 0);
     }

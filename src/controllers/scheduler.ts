@@ -20,13 +20,13 @@
  * nodeAffinity inclusion policy.
  */
 import type { Journal } from '../model/journal.js';
-import { matchesMap } from '../model/labels.js';
 import type { Node, Pod } from '../model/types.js';
 import type { Rng } from '../util/rng.js';
 import { FastPath, type FastPathOptions } from './scheduler-fast.js';
 import { FIT, filterNode, numFeasibleNodesToFind, ownerSpreadKey, UNRESOLVABLE } from './scheduler-filter.js';
 import { F, NodeState, NodeTable, NodeTree, STRIDE } from './scheduler-nodes.js';
 import { Feasible, fitError, type GroupCounts, type PodInfo, resourceScore, Scorer } from './scheduler-score.js';
+import { SpreadCounts } from './scheduler-spread.js';
 import {
   isPodTerminal,
   type PodRequests,
@@ -83,10 +83,7 @@ export class Scheduler {
   readonly #detached = new Map<string, NodeState>();
   readonly #tree = new NodeTree();
   readonly #bound = new Map<string, Binding>();
-  /** Spread group → zone id → bound, non-terminating pods. */
-  readonly #zoneCounts = new Map<string, Map<number, number>>();
-  /** Spread group → node → bound, non-terminating pods (the nodes that have any). */
-  readonly #groupNodes = new Map<string, Map<NodeState, number>>();
+  readonly #spread = new SpreadCounts();
   readonly #scorer = new Scorer();
   readonly #reasons = new Map<string, number>();
   #pass = 0;
@@ -138,9 +135,9 @@ export class Scheduler {
     const saved = detached?.saved();
     if (detached) {
       this.#detached.delete(name);
-      this.#moveZone(detached, -1);
+      this.#spread.moveZone(detached, -1);
       detached.set(node);
-      this.#moveZone(detached, +1);
+      this.#spread.moveZone(detached, +1);
     } else {
       state = new NodeState(node, this.#table);
       this.#states[state.slot] = state;
@@ -152,9 +149,9 @@ export class Scheduler {
       this.#tree.remove(added);
       this.#nodes.delete(name);
       if (detached) {
-        this.#moveZone(detached, -1);
+        this.#spread.moveZone(detached, -1);
         detached.restore(saved!);
-        this.#moveZone(detached, +1);
+        this.#spread.moveZone(detached, +1);
         this.#detached.set(name, detached);
       }
     });
@@ -168,15 +165,15 @@ export class Scheduler {
     }
     const saved = state.saved();
     const undoTree = this.#tree.remove(state, saved.zoneKey);
-    this.#moveZone(state, -1);
+    this.#spread.moveZone(state, -1);
     state.set(node);
-    this.#moveZone(state, +1);
+    this.#spread.moveZone(state, +1);
     this.#tree.add(state);
     journal.record(() => {
       this.#tree.remove(state);
-      this.#moveZone(state, -1);
+      this.#spread.moveZone(state, -1);
       state.restore(saved);
-      this.#moveZone(state, +1);
+      this.#spread.moveZone(state, +1);
       undoTree();
     });
   }
@@ -246,10 +243,7 @@ export class Scheduler {
     const p = this.#podInfo(pod);
     const want = numFeasibleNodesToFind(n, this.#percentage);
     const pass = ++this.#pass;
-    const group: GroupCounts | undefined =
-      p.group === undefined
-        ? undefined
-        : { zones: this.#zoneCounts.get(p.group), nodes: this.#groupNodes.get(p.group) };
+    const group: GroupCounts | undefined = p.group === undefined ? undefined : this.#spread.of(p.group);
     const fast = this.#fast?.schedule(
       {
         d: this.#table.data,
@@ -375,32 +369,8 @@ export class Scheduler {
       for (const port of b.ports) node.hostPorts.set(port, (node.hostPorts.get(port) ?? 0) + sign);
     }
     if (b.group !== undefined) {
-      bump(node.spread, b.group, sign);
-      let nodes = this.#groupNodes.get(b.group);
-      if (!nodes) {
-        nodes = new Map();
-        this.#groupNodes.set(b.group, nodes);
-      }
-      bump(nodes, node, sign);
-      const zoneId = node.zoneId;
-      if (zoneId !== 0) bump(this.#zonesOf(b.group), zoneId, sign);
+      this.#spread.add(node, b.group, sign);
     }
-  }
-
-  /** Around a change of the node's zone: take its pods' spread counts out of the zone (-1) or put them in (+1). */
-  #moveZone(node: NodeState, sign: 1 | -1): void {
-    const zoneId = node.zoneId;
-    if (zoneId === 0) return;
-    for (const [group, count] of node.spread) bump(this.#zonesOf(group), zoneId, sign * count);
-  }
-
-  #zonesOf(group: string): Map<number, number> {
-    let zones = this.#zoneCounts.get(group);
-    if (!zones) {
-      zones = new Map();
-      this.#zoneCounts.set(group, zones);
-    }
-    return zones;
   }
 
   /** Once per batch: remember the tie-break stream and start index so a rejected batch restores them. */
@@ -415,12 +385,6 @@ export class Scheduler {
       this.#snapshotJournal = undefined;
     });
   }
-}
-
-function bump<K>(map: Map<K, number>, key: K, by: number): void {
-  const v = (map.get(key) ?? 0) + by;
-  if (v === 0) map.delete(key);
-  else map.set(key, v);
 }
 
 function podKey(pod: Pod): string {

@@ -71,6 +71,7 @@ export class IpvsEngine implements ProxyEngine {
       ipsets: new IpvsIpsets(init.config.clusterCIDR, init.config.masqueradeAll),
       graceful: this.graceful,
       vs: new Map(),
+      byAddr: new Map(),
       specsByEntry: new Map(),
       healthCheck: new Map(),
       nodeAddrs: new Set(),

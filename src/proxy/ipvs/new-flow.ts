@@ -11,7 +11,7 @@ import type { Dest, SchedPacket, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { FlowMemo, IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
-import { type VirtualServerSpec, vsKey } from './virtual-servers.js';
+import { portKey, type VirtualServerSpec } from './virtual-servers.js';
 
 const ASYMMETRIC: Step = {
   where: 'ipvs',
@@ -27,7 +27,7 @@ const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 
 export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   const steps: Step[] = [];
   const family = familyOf(packet.dst.ip);
-  const vs = st.vs.get(vsKey(packet.proto, packet.dst.ip, packet.dst.port));
+  const vs = st.byAddr.get(packet.dst.ip)?.get(portKey(packet.proto, packet.dst.port));
   if (!vs) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, family);
     if (reject) return { ...passed(packet, [reject]), verdict: 'REJECT' };

@@ -40,6 +40,8 @@ export interface IpvsState {
   readonly graceful: GracefulTermination;
   /** Live virtual servers by `vsKey`. */
   readonly vs: Map<string, LiveVirtualServer>;
+  /** The same, for packet lookups: address → (port·4 + protocol code) → virtual server. No string is built per packet. */
+  readonly byAddr: Map<string, Map<number, LiveVirtualServer>>;
   /** Specs per `family|entryKey`, to diff against on the next change. */
   readonly specsByEntry: Map<string, VirtualServerSpec[]>;
   /** Health-check node port per `family|entryKey`. */

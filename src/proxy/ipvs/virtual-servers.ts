@@ -53,6 +53,13 @@ export interface VirtualServerSpec {
   readonly allowFromNode: boolean;
 }
 
+const PROTO_CODE = { TCP: 0, UDP: 1, SCTP: 2 } as const;
+
+/** The per-address index key of a port and protocol. */
+export function portKey(proto: Protocol, port: number): number {
+  return port * 4 + PROTO_CODE[proto];
+}
+
 /** The IPVS lookup key of a packet's destination. */
 export function vsKey(proto: Protocol, addr: string, port: number): string {
   return `${proto} ${addr} ${port}`;

@@ -12,65 +12,66 @@
  */
 import { parseIP } from '../../../cni/ip.js';
 
-// SipHash state v0..v3 as (high, low) halves.
-let v0h = 0;
-let v0l = 0;
-let v1h = 0;
-let v1l = 0;
-let v2h = 0;
-let v2l = 0;
-let v3h = 0;
-let v3l = 0;
+// SipHash state v0..v3 as (high, low) int32 halves: v0h v0l v1h v1l v2h v2l v3h v3l. A typed array keeps them
+// unboxed; module-level `let`s would live in a context and box every write as a heap number.
+const V = new Int32Array(8);
 
-// One SipRound on the scratch state, written out by hand: helpers returning (h, l) pairs would allocate.
-function sipRound(): void {
-  let lo: number;
-  let th: number;
-  let tl: number;
-  // v0 += v1
-  lo = v0l + v1l;
-  v0h = (v0h + v1h + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  v0l = lo >>> 0;
-  // v1 = rotl(v1, 13) ^ v0
-  th = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-  tl = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-  v1h = (th ^ v0h) >>> 0;
-  v1l = (tl ^ v0l) >>> 0;
-  // v0 = rotl(v0, 32)
-  th = v0h;
-  v0h = v0l;
-  v0l = th;
-  // v2 += v3
-  lo = v2l + v3l;
-  v2h = (v2h + v3h + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  v2l = lo >>> 0;
-  // v3 = rotl(v3, 16) ^ v2
-  th = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-  tl = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-  v3h = (th ^ v2h) >>> 0;
-  v3l = (tl ^ v2l) >>> 0;
-  // v0 += v3
-  lo = v0l + v3l;
-  v0h = (v0h + v3h + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  v0l = lo >>> 0;
-  // v3 = rotl(v3, 21) ^ v0
-  th = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-  tl = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-  v3h = (th ^ v0h) >>> 0;
-  v3l = (tl ^ v0l) >>> 0;
-  // v2 += v1
-  lo = v2l + v1l;
-  v2h = (v2h + v1h + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  v2l = lo >>> 0;
-  // v1 = rotl(v1, 17) ^ v2
-  th = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-  tl = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-  v1h = (th ^ v2h) >>> 0;
-  v1l = (tl ^ v2l) >>> 0;
-  // v2 = rotl(v2, 32)
-  th = v2h;
-  v2h = v2l;
-  v2l = th;
+// SipRounds on V, written out by hand: helpers returning (h, l) pairs would allocate.
+function sipRounds(n: number): void {
+  let v0h = V[0]!;
+  let v0l = V[1]!;
+  let v1h = V[2]!;
+  let v1l = V[3]!;
+  let v2h = V[4]!;
+  let v2l = V[5]!;
+  let v3h = V[6]!;
+  let v3l = V[7]!;
+  for (let r = 0; r < n; r++) {
+    let lo: number;
+    let th: number;
+    // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+    lo = (v0l >>> 0) + (v1l >>> 0);
+    v0h = (v0h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0;
+    v0l = lo | 0;
+    th = (v1h << 13) | (v1l >>> 19);
+    v1l = ((v1l << 13) | (v1h >>> 19)) ^ v0l;
+    v1h = th ^ v0h;
+    th = v0h;
+    v0h = v0l;
+    v0l = th;
+    // v2 += v3; v3 = rotl(v3, 16) ^ v2
+    lo = (v2l >>> 0) + (v3l >>> 0);
+    v2h = (v2h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0;
+    v2l = lo | 0;
+    th = (v3h << 16) | (v3l >>> 16);
+    v3l = ((v3l << 16) | (v3h >>> 16)) ^ v2l;
+    v3h = th ^ v2h;
+    // v0 += v3; v3 = rotl(v3, 21) ^ v0
+    lo = (v0l >>> 0) + (v3l >>> 0);
+    v0h = (v0h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0;
+    v0l = lo | 0;
+    th = (v3h << 21) | (v3l >>> 11);
+    v3l = ((v3l << 21) | (v3h >>> 11)) ^ v0l;
+    v3h = th ^ v0h;
+    // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
+    lo = (v2l >>> 0) + (v1l >>> 0);
+    v2h = (v2h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0;
+    v2l = lo | 0;
+    th = (v1h << 17) | (v1l >>> 15);
+    v1l = ((v1l << 17) | (v1h >>> 15)) ^ v2l;
+    v1h = th ^ v2h;
+    th = v2h;
+    v2h = v2l;
+    v2l = th;
+  }
+  V[0] = v0h;
+  V[1] = v0l;
+  V[2] = v1h;
+  V[3] = v1l;
+  V[4] = v2h;
+  V[5] = v2l;
+  V[6] = v3h;
+  V[7] = v3l;
 }
 
 /** A 128-bit hsiphash key as four 32-bit words: k0 high, k0 low, k1 high, k1 low. */
@@ -78,34 +79,32 @@ export type HsipKey = readonly [number, number, number, number];
 
 function preamble(key: HsipKey): void {
   // "somepseudorandomlygeneratedbytes"
-  v0h = (0x736f6d65 ^ key[0]) >>> 0;
-  v0l = (0x70736575 ^ key[1]) >>> 0;
-  v1h = (0x646f7261 ^ key[2]) >>> 0;
-  v1l = (0x6e646f6d ^ key[3]) >>> 0;
-  v2h = (0x6c796765 ^ key[0]) >>> 0;
-  v2l = (0x6e657261 ^ key[1]) >>> 0;
-  v3h = (0x74656462 ^ key[2]) >>> 0;
-  v3l = (0x79746573 ^ key[3]) >>> 0;
+  V[0] = 0x736f6d65 ^ key[0];
+  V[1] = 0x70736575 ^ key[1];
+  V[2] = 0x646f7261 ^ key[2];
+  V[3] = 0x6e646f6d ^ key[3];
+  V[4] = 0x6c796765 ^ key[0];
+  V[5] = 0x6e657261 ^ key[1];
+  V[6] = 0x74656462 ^ key[2];
+  V[7] = 0x79746573 ^ key[3];
 }
 
 function finish(bh: number, bl: number): number {
-  v3h = (v3h ^ bh) >>> 0;
-  v3l = (v3l ^ bl) >>> 0;
-  sipRound();
-  v0h = (v0h ^ bh) >>> 0;
-  v0l = (v0l ^ bl) >>> 0;
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
+  V[6]! ^= bh;
+  V[7]! ^= bl;
+  sipRounds(1);
+  V[0]! ^= bh;
+  V[1]! ^= bl;
+  V[5]! ^= 0xff;
+  sipRounds(3);
   // The u64 result is truncated to u32 by the return type: only the low halves matter.
-  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  return (V[1]! ^ V[3]! ^ V[5]! ^ V[7]!) >>> 0;
 }
 
 /** hsiphash of one u32 (the kernel's `hsiphash(&v, sizeof(v), key)` on a little-endian 64-bit machine). */
 export function hsiphashU32(value: number, key: HsipKey): number {
   preamble(key);
-  return finish(0x04000000, value >>> 0);
+  return finish(0x04000000, value | 0);
 }
 
 /** hsiphash of arbitrary bytes; the general form, used to check the implementation against the kernel's vectors. */
@@ -114,13 +113,13 @@ export function hsiphashBytes(data: Uint8Array, key: HsipKey): number {
   preamble(key);
   const whole = len - (len % 8);
   for (let i = 0; i < whole; i += 8) {
-    const ml = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
-    const mh = (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24)) >>> 0;
-    v3h = (v3h ^ mh) >>> 0;
-    v3l = (v3l ^ ml) >>> 0;
-    sipRound();
-    v0h = (v0h ^ mh) >>> 0;
-    v0l = (v0l ^ ml) >>> 0;
+    const ml = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    const mh = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
+    V[6]! ^= mh;
+    V[7]! ^= ml;
+    sipRounds(1);
+    V[0]! ^= mh;
+    V[1]! ^= ml;
   }
   let bl = 0;
   let bh = (len & 0xff) << 24;
@@ -129,7 +128,7 @@ export function hsiphashBytes(data: Uint8Array, key: HsipKey): number {
     if (shift < 32) bl |= data[i]! << shift;
     else bh |= data[i]! << (shift - 32);
   }
-  return finish(bh >>> 0, bl >>> 0);
+  return finish(bh, bl);
 }
 
 /** A key whose two u64 words are given as unsigned numbers below 2^32 (ip_vs_mh's keys are such constants). */

@@ -1,0 +1,79 @@
+/**
+ * `kube-netsim resolve NAME [--type A] --from NAMESPACE/POD PATH...`: what that pod's stub resolver sends for NAME —
+ * every query the search path and ndots produce, in order, with each answer — and the final result.
+ */
+import type { Command } from 'commander';
+import type { Cluster } from '../../cluster/cluster.js';
+import { dnsOptionsOf } from '../../cluster/config-sections.js';
+import {
+  type Answer,
+  formatWalk,
+  type LookupType,
+  type QueryFn,
+  resolveFromPod,
+  walkToJSON,
+} from '../../dns/client/index.js';
+import { formatRdata } from '../../dns/resolve/format.js';
+import { resolve as resolveName } from '../../dns/resolve/resolve.js';
+import { ZoneIndex } from '../../dns/zone/zone-index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { loadCluster } from './load.js';
+import { findPod, resolvConfOf } from './pod-dns.js';
+
+interface ResolveOptions {
+  from: string;
+  type: string;
+  musl?: boolean;
+  output?: string;
+  seed?: string;
+}
+
+const TYPES = new Set(['ADDR', 'A', 'AAAA', 'SRV', 'TXT', 'PTR', 'CNAME', 'MX', 'NS', 'SOA', 'CAA', 'ANY']);
+
+export function registerResolve(program: Command): void {
+  program
+    .command('resolve')
+    .description("replay a pod's name lookup: every query its search path and ndots produce, with each answer")
+    .argument('<name>', 'the name the application looks up')
+    .argument('<paths...>', 'manifest files or directories')
+    .requiredOption('--from <namespace/pod>', 'the pod whose resolver to simulate')
+    .option('--type <type>', 'A, AAAA, SRV, … or ADDR for getaddrinfo (A and AAAA per candidate)', 'A')
+    .option('--musl', "musl's rules (Alpine) instead of glibc's")
+    .option('-o, --output <format>', 'json')
+    .option('--seed <n>', 'seed for every random choice')
+    .action(async (name: string, paths: string[], opts: ResolveOptions) => {
+      const type = opts.type.toUpperCase();
+      if (!TYPES.has(type))
+        throw new InvalidArgumentError(`--type must be one of ${[...TYPES].join(', ')}, got "${opts.type}"`);
+      const cluster = await loadCluster(paths, opts);
+      const pod = findPod(cluster, opts.from);
+      const zone = new ZoneIndex(cluster.store, {
+        clusterDomain: cluster.config.clusterDomain,
+        options: dnsOptionsOf(cluster.config),
+      });
+      const walk = await resolveFromPod(name, {
+        resolvConf: resolvConfOf(cluster, pod),
+        type: type as LookupType,
+        flavor: opts.musl ? 'musl' : 'glibc',
+        query: inProcessQuery(cluster, zone),
+      });
+      zone.dispose();
+      process.stdout.write(
+        opts.output === 'json' ? `${JSON.stringify(walkToJSON(walk), null, 2)}\n` : `${formatWalk(walk)}\n`,
+      );
+    });
+}
+
+/**
+ * Each query goes to the cluster DNS the pod's resolv.conf names, answered in process by the same resolver the server
+ * uses. Names that belong upstream get the answer the server would give without upstream resolvers.
+ */
+function inProcessQuery(_cluster: Cluster, zone: ZoneIndex): QueryFn {
+  return (qname, qtype): Answer => {
+    const result = resolveName({ name: qname, type: qtype }, zone);
+    return {
+      rcode: result.rcode,
+      answers: result.answer.map((rr) => ({ name: rr.name, type: rr.type, ttl: rr.ttl, data: formatRdata(rr) })),
+    };
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Transport rules with real clients: truncation on a 60-endpoint headless Service (512 octets without EDNS, the
+ * EDNS buffer size with it, everything over TCP), IPv6 loopback, zone transfers, and malformed input.
+ */
+import dgram from 'node:dgram';
+import test from 'ava';
+import { dig, digYaml, type Running, shortLines, startServer } from './helpers.js';
+
+let running: Running;
+
+test.before(async () => {
+  running = await startServer(['fixtures/demo', 'fixtures/dns/big-headless.yaml']);
+});
+test.after.always(() => running.stop());
+
+const BIG = 'many.big.svc.cluster.local';
+
+test('without EDNS a UDP answer never exceeds 512 octets: TC is set (dig +noedns +ignore)', async (t) => {
+  const reply = await digYaml(running.port, '+noedns', '+ignore', BIG);
+  t.true(reply.flags.includes('tc'), reply.flags.join(' '));
+  t.true(reply.size <= 512, `${reply.size} octets`);
+  t.true(reply.answer.length < 60);
+});
+
+test('with EDNS the UDP answer fits the advertised buffer', async (t) => {
+  const reply = await digYaml(running.port, '+bufsize=700', '+ignore', BIG);
+  t.true(reply.size <= 700, `${reply.size} octets`);
+  t.true(reply.flags.includes('tc'));
+  const full = await digYaml(running.port, '+bufsize=1232', '+ignore', BIG);
+  t.true(full.size <= 1232, `${full.size} octets`);
+  t.false(full.flags.includes('tc'), 'compressed, 60 A records fit in 1232 octets');
+  t.is(full.answer.length, 60);
+});
+
+test('dig +tcp gets all 60 addresses', async (t) => {
+  const lines = shortLines(await dig(running.port, '+tcp', '+short', BIG));
+  t.is(lines.length, 60);
+  t.is(new Set(lines).size, 60);
+});
+
+test('dig falls back to TCP by itself when the UDP answer is truncated', async (t) => {
+  const reply = await digYaml(running.port, '+noedns', BIG);
+  t.is(reply.protocol, 'TCP');
+  t.is(reply.answer.length, 60);
+});
+
+test('AXFR is refused unless transfers are allowed', async (t) => {
+  const reply = await digYaml(running.port, 'AXFR', 'cluster.local');
+  t.is(reply.status, 'REFUSED');
+});
+
+test('AXFR of the cluster zone over TCP when allowed: SOA first and last', async (t) => {
+  const open = await startServer(['fixtures/demo'], { allowTransfer: true });
+  try {
+    const out = await dig(open.port, 'AXFR', 'cluster.local', '+onesoa');
+    const records = out.split('\n').filter((l) => l && !l.startsWith(';'));
+    t.regex(records[0]!, /^cluster\.local\.\s+\d+\s+IN\s+SOA/);
+    t.true(records.some((l) => /^web\.shop\.svc\.cluster\.local\.\s+\d+\s+IN\s+A\s/.test(l)));
+  } finally {
+    await open.stop();
+  }
+});
+
+test('IPv6 loopback works too', async (t) => {
+  const six = await startServer(['fixtures/demo'], { listen: '[::1]:0' });
+  try {
+    const web = six.cluster.get('Service', 'web', 'shop')!.spec.clusterIP!;
+    const { client } = await import('./helpers.js');
+    const out = await client('dig', [
+      '@::1',
+      '-p',
+      String(six.port),
+      '+short',
+      '+tries=1',
+      '+time=2',
+      'web.shop.svc.cluster.local',
+    ]);
+    t.deepEqual(shortLines(out), [web]);
+    const tcp = await client('dig', [
+      '@::1',
+      '-p',
+      String(six.port),
+      '+tcp',
+      '+short',
+      '+tries=1',
+      '+time=2',
+      'web.shop.svc.cluster.local',
+    ]);
+    t.deepEqual(shortLines(tcp), [web]);
+  } finally {
+    await six.stop();
+  }
+});
+
+function sendRaw(port: number, packet: Buffer, wait = 300): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve(null);
+    }, wait);
+    socket.on('message', (msg) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(msg);
+    });
+    socket.send(packet, port, '127.0.0.1');
+  });
+}
+
+test('malformed packets: FORMERR when the header is readable, silence when it is not', async (t) => {
+  t.is(await sendRaw(running.port, Buffer.from([1, 2, 3])), null);
+  const garbage = Buffer.alloc(20, 0xff);
+  garbage.writeUInt16BE(0x1234, 0);
+  garbage.writeUInt16BE(0x0100, 2); // a query, RD
+  const reply = await sendRaw(running.port, garbage);
+  t.truthy(reply);
+  t.is(reply!.readUInt16BE(0), 0x1234);
+  t.is(reply!.readUInt16BE(2) & 0x000f, 1, 'FORMERR');
+  // The server still answers properly afterwards.
+  t.is(shortLines(await dig(running.port, '+short', 'kubernetes.default.svc.cluster.local'))[0], '10.96.0.1');
+});

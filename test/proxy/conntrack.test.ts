@@ -1,0 +1,135 @@
+/** Conntrack: tuples both ways, NAT, states, Linux/kube-proxy timeouts, SNAT port clashes, per-endpoint counts. */
+import test from 'ava';
+import { Conntrack, DEFAULT_CONNTRACK_TIMEOUTS, natPacket } from '../../src/proxy/conntrack.js';
+import type { Packet } from '../../src/proxy/packet.js';
+
+const p = (proto: 'TCP' | 'UDP' | 'SCTP', src: string, sport: number, dst: string, dport: number): Packet => ({
+  proto,
+  src: { ip: src, port: sport },
+  dst: { ip: dst, port: dport },
+});
+const EP = { ip: '10.244.2.10', port: 8080 };
+
+test('defaults: the kernel, except the two timeouts kube-proxy sets', (t) => {
+  t.like(DEFAULT_CONNTRACK_TIMEOUTS, {
+    tcpEstablished: 86400,
+    tcpCloseWait: 3600,
+    tcpSynSent: 120,
+    tcpTimeWait: 120,
+    tcpClose: 10,
+    udp: 30,
+    udpStream: 120,
+    sctpEstablished: 210,
+  });
+});
+
+test('a flow is found from both directions and rewritten consistently', (t) => {
+  const ct = new Conntrack();
+  const out = p('TCP', '10.244.1.5', 40000, '10.96.0.10', 80);
+  const e = ct.track(out, { dnat: EP, snatIp: '192.168.0.2', service: 'ns/web:http' }, 0);
+  t.is(e.endpoint, '10.244.2.10:8080');
+  t.deepEqual(e.reply, { src: EP, dst: { ip: '192.168.0.2', port: 40000 } });
+  const fwd = ct.lookup(out, 1)!;
+  t.is(fwd.direction, 'original');
+  t.deepEqual(natPacket(fwd, out), p('TCP', '192.168.0.2', 40000, '10.244.2.10', 8080));
+  const back = p('TCP', '10.244.2.10', 8080, '192.168.0.2', 40000);
+  const rev = ct.lookup(back, 1)!;
+  t.is(rev.direction, 'reply');
+  t.deepEqual(natPacket(rev, back), p('TCP', '10.96.0.10', 80, '10.244.1.5', 40000));
+});
+
+test('TCP: SYN_SENT until answered, then ESTABLISHED with 86400 s; closing runs the close timers', (t) => {
+  const ct = new Conntrack();
+  const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  const e = ct.track(out, { dnat: EP }, 0);
+  t.is(e.state, 'NEW');
+  t.is(e.timeout, 'nf_conntrack_tcp_timeout_syn_sent');
+  t.is(e.expires, 120);
+  ct.see(ct.lookup(p('TCP', EP.ip, EP.port, '10.0.0.1', 1), 1)!, 1);
+  t.is(e.state, 'ESTABLISHED');
+  t.is(e.expires, 1 + 86400);
+  t.true(ct.close(out, 10));
+  t.is(e.state, 'CLOSING');
+  t.is(e.timeout, 'nf_conntrack_tcp_timeout_time_wait');
+  t.is(e.expires, 130);
+  t.is(ct.lookup(out, 130), undefined, 'expired at the deadline');
+  t.is(ct.size, 0);
+});
+
+test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s', (t) => {
+  for (const [kind, timeout] of [
+    ['half', 3600],
+    ['rst', 10],
+  ] as const) {
+    const ct = new Conntrack();
+    const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+    const e = ct.track(out, {}, 0);
+    ct.close(out, 5, kind);
+    t.is(e.expires, 5 + timeout, kind);
+  }
+});
+
+test('UDP: 30 s unreplied; a stream (replied, still active after 2 s) gets 120 s', (t) => {
+  const ct = new Conntrack();
+  const out = p('UDP', '10.0.0.1', 5000, '10.96.0.10', 53);
+  const e = ct.track(out, { dnat: EP }, 0);
+  t.is(e.expires, 30);
+  ct.see(ct.lookup(p('UDP', EP.ip, EP.port, '10.0.0.1', 5000), 0.5)!, 0.5);
+  t.is(e.expires, 30.5, 'replied, but within the first 2 s: still the short timeout');
+  ct.see(ct.lookup(out, 3)!, 3);
+  t.true(e.assured);
+  t.is(e.timeout, 'nf_conntrack_udp_timeout_stream');
+  t.is(e.expires, 123);
+  t.false(ct.close(out, 4) && e.state === 'CLOSING', 'UDP has no close');
+});
+
+test('configurable timeouts', (t) => {
+  const ct = new Conntrack({ udp: 5 });
+  const e = ct.track(p('UDP', '10.0.0.1', 1, '10.0.0.2', 2), {}, 0);
+  t.is(e.expires, 5);
+  t.is(ct.timeouts.tcpEstablished, 86400);
+});
+
+test('MASQUERADE keeps the source port unless the reply tuple is taken', (t) => {
+  const ct = new Conntrack();
+  const a = ct.track(p('TCP', '10.0.0.1', 40000, '10.96.0.10', 80), { dnat: EP, snatIp: '192.168.0.2' }, 0);
+  const b = ct.track(p('TCP', '10.0.0.2', 40000, '10.96.0.10', 80), { dnat: EP, snatIp: '192.168.0.2' }, 0);
+  t.is(a.snat!.port, 40000);
+  t.not(b.snat!.port, 40000, 'same endpoint, same node address, same port: the second flow moves');
+  const back = ct.lookup(p('TCP', EP.ip, EP.port, '192.168.0.2', b.snat!.port), 1)!;
+  t.is(back.entry, b);
+});
+
+test('per-endpoint counts: active = TCP ESTABLISHED, inactive = the rest; expiry updates them', (t) => {
+  const ct = new Conntrack();
+  const f1 = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  ct.track(f1, { dnat: EP }, 0);
+  ct.track(p('UDP', '10.0.0.1', 2, '10.96.0.1', 53), { dnat: EP }, 0);
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 0), { active: 0, inactive: 2 });
+  ct.see(ct.lookup(p('TCP', EP.ip, EP.port, '10.0.0.1', 1), 1)!, 1);
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 1), { active: 1, inactive: 1 });
+  ct.close(f1, 2);
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 2), { active: 0, inactive: 2 });
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 200), { active: 0, inactive: 0 });
+  t.is(ct.endpointConnections(200).size, 0);
+});
+
+test('expire sweeps only what has timed out', (t) => {
+  const ct = new Conntrack();
+  ct.track(p('UDP', '10.0.0.1', 1, '10.0.0.2', 2), {}, 0);
+  ct.track(p('TCP', '10.0.0.1', 1, '10.0.0.2', 2), {}, 0);
+  t.is(ct.expire(29), 0);
+  t.is(ct.expire(30), 1);
+  t.is(ct.size, 1);
+  t.is(ct.expire(31), 0);
+});
+
+test('UDP indexes by original destination and by port', (t) => {
+  const ct = new Conntrack();
+  const e = ct.track(p('UDP', '10.0.0.1', 1, '10.96.0.10', 53), { dnat: EP }, 0);
+  ct.track(p('TCP', '10.0.0.1', 1, '10.96.0.10', 53), { dnat: EP }, 0);
+  t.deepEqual(ct.udpEntriesTo('10.96.0.10', 53), [e]);
+  t.deepEqual(ct.udpEntriesToPort(53), [e]);
+  ct.delete(e);
+  t.deepEqual(ct.udpEntriesTo('10.96.0.10', 53), []);
+});

@@ -1,0 +1,223 @@
+/**
+ * iptables-save rendering: TestOverallIPTablesRules byte for byte, then the variants upstream's rule writer produces
+ * for each flag and policy (checked chain by chain).
+ */
+import test from 'ava';
+import type { Node, Service } from '../../../src/model/types.js';
+import { type ProxyConfigInput, proxyConfig } from '../../../src/proxy/engine.js';
+import { IptablesEngine } from '../../../src/proxy/iptables/engine.js';
+import type { ServiceTableOptions } from '../../../src/proxy/service-table.js';
+import { Rng } from '../../../src/util/rng.js';
+import { type EndpointSpec, node, service, slice, storeWith, tableFor } from '../fixtures.js';
+import { expected, NODE, objects } from './upstream-overall.js';
+
+function render(
+  objs: Parameters<typeof storeWith>,
+  config: ProxyConfigInput = { clusterCIDR: '10.0.0.0/8' },
+  family: 'IPv4' | 'IPv6' = 'IPv4',
+  options: ServiceTableOptions = {},
+): string {
+  const table = tableFor(storeWith(...objs), NODE, { families: [family], ...options });
+  return new IptablesEngine({ table, config: proxyConfig(config), rng: new Rng(1) }).rules(family);
+}
+
+/** The `-A` lines of one chain in one table. */
+function chain(text: string, table: 'filter' | 'nat', name: string): string[] {
+  const start = text.indexOf(`*${table}\n`);
+  const end = text.indexOf('COMMIT', start);
+  return text
+    .slice(start, end)
+    .split('\n')
+    .filter((l) => l.startsWith(`-A ${name} `) || l === `-A ${name}`);
+}
+
+const me: Node = node(NODE, ['192.168.0.2']);
+const web = (extra: Partial<Parameters<typeof service>[2]> = {}): Service =>
+  service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80 }], ...extra });
+const eps = (...e: (EndpointSpec | string)[]) => slice('ns1', 'svc1', e, [{ name: 'p80', port: 80 }]);
+
+test('TestOverallIPTablesRules, byte for byte', (t) => {
+  t.is(render(objects), expected);
+});
+
+test('the random cascade: 1/(n−i), endpoints in ip:port string order, last rule unconditional', (t) => {
+  const text = render([me, web(), eps('10.0.0.1', '10.0.0.11', '10.0.0.2')]);
+  const svc = chain(text, 'nat', 'KUBE-SVC-XPGD46QRK7WJZT7O');
+  t.deepEqual(
+    svc.slice(1).map((l) => l.replace(/ -j KUBE-SEP-\w+$/, '')),
+    [
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.0.0.11:80" -m statistic --mode random --probability 0.3333333333',
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.0.0.1:80" -m statistic --mode random --probability 0.5000000000',
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.0.0.2:80"',
+    ],
+  );
+});
+
+test('IPv6: no localhost NodePorts, ::1 excluded, bracketed DNAT, no KUBE-FIREWALL', (t) => {
+  const text = render(
+    [
+      node(NODE, ['2001:db8::1']),
+      service('ns1', 'svc1', {
+        type: 'NodePort',
+        clusterIP: 'fd00:172:30::41',
+        ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
+      }),
+      slice('ns1', 'svc1', ['fd00:10:180::1'], [{ name: 'p80', port: 80 }]),
+    ],
+    { clusterCIDR: 'fd00:10::/64' },
+    'IPv6',
+  );
+  t.false(text.includes('KUBE-FIREWALL'));
+  t.false(text.includes('127.0.0.0/8'));
+  t.deepEqual(chain(text, 'nat', 'KUBE-NODEPORTS'), [
+    '-A KUBE-NODEPORTS -m comment --comment ns1/svc1:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+  ]);
+  t.true(
+    text.includes(
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d ::1/128 -j KUBE-NODEPORTS',
+    ),
+  );
+  t.true(text.includes('-m tcp -p tcp -j DNAT --to-destination [fd00:10:180::1]:80'));
+  t.true(text.includes('-d fd00:172:30::41 --dport 80 ! -s fd00:10::/64 -j KUBE-MARK-MASQ'));
+});
+
+test('nodePortAddresses: one NodePort jump per matching node address, localhost NodePorts off', (t) => {
+  const text = render(
+    [
+      node(NODE, ['192.168.0.2', '10.1.0.2']),
+      web({ type: 'NodePort', ports: [{ name: 'p80', port: 80, nodePort: 3001 }] }),
+      eps('10.180.0.1'),
+    ],
+    {
+      clusterCIDR: '10.0.0.0/8',
+      nodePortAddresses: ['192.168.0.0/16', '10.1.0.0/16'],
+    },
+  );
+  const tail = chain(text, 'nat', 'KUBE-SERVICES').filter((l) => l.includes('KUBE-NODEPORTS'));
+  t.deepEqual(tail, [
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.0.2 -j KUBE-NODEPORTS',
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 10.1.0.2 -j KUBE-NODEPORTS',
+  ]);
+  t.false(
+    text.includes('localhost_nps_accepted_pkts'),
+    'nodePortAddresses without loopback disable localhost NodePorts',
+  );
+  t.false(text.includes(':KUBE-FIREWALL'));
+});
+
+test('localhostNodePorts=false: the NodePort jump excludes 127.0.0.0/8', (t) => {
+  const text = render([me, web(), eps('10.180.0.1')], { clusterCIDR: '10.0.0.0/8', localhostNodePorts: false });
+  t.true(text.includes('-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS'));
+  t.false(text.includes(':KUBE-FIREWALL'));
+});
+
+test('masqueradeAll: the ClusterIP masquerade rule has no source test', (t) => {
+  const text = render([me, web(), eps('10.180.0.1')], { clusterCIDR: '10.0.0.0/8', masqueradeAll: true });
+  t.is(
+    chain(text, 'nat', 'KUBE-SVC-XPGD46QRK7WJZT7O')[0],
+    '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-MARK-MASQ',
+  );
+});
+
+test('no clusterCIDR: no ClusterIP masquerade rule, no pod short-circuit', (t) => {
+  const text = render(
+    [
+      me,
+      web({ type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'p80', port: 80, nodePort: 3001 }] }),
+      eps({ ip: '10.180.0.1', node: NODE }),
+    ],
+    {},
+  );
+  t.false(text.includes('KUBE-MARK-MASQ') && text.includes('cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s'));
+  t.deepEqual(chain(text, 'nat', 'KUBE-EXT-XPGD46QRK7WJZT7O'), [
+    '-A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ',
+    '-A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-XPGD46QRK7WJZT7O',
+    '-A KUBE-EXT-XPGD46QRK7WJZT7O -j KUBE-SVL-XPGD46QRK7WJZT7O',
+  ]);
+});
+
+test('eTP Local with a local endpoint: KUBE-SVL holds the local endpoint, no DROP rules', (t) => {
+  const text = render([
+    me,
+    web({ type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'p80', port: 80, nodePort: 3001 }] }),
+    eps({ ip: '10.180.0.1', node: NODE }, { ip: '10.180.0.2', node: 'other' }),
+  ]);
+  t.deepEqual(chain(text, 'nat', 'KUBE-SVL-XPGD46QRK7WJZT7O'), [
+    '-A KUBE-SVL-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ',
+  ]);
+  t.is(chain(text, 'filter', 'KUBE-EXTERNAL-SERVICES').length, 0);
+  t.is(chain(text, 'nat', 'KUBE-SVC-XPGD46QRK7WJZT7O').length, 3, 'masquerade rule + two endpoints');
+});
+
+test('iTP Local without local endpoints: filter DROP for the ClusterIP, no nat ClusterIP rule', (t) => {
+  const text = render([me, web({ internalTrafficPolicy: 'Local' }), eps({ ip: '10.180.0.2', node: 'other' })]);
+  t.deepEqual(chain(text, 'filter', 'KUBE-SERVICES'), [
+    '-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 has no local endpoints" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j DROP',
+  ]);
+  t.deepEqual(chain(text, 'nat', 'KUBE-SERVICES').length, 1, 'only the NodePort jump');
+  t.false(text.includes('KUBE-SVL-'), 'no local endpoints: no local chain');
+});
+
+test('loadBalancerSourceRanges covering the node: the LB IP itself is allowed too', (t) => {
+  const text = render([
+    me,
+    web({
+      type: 'LoadBalancer',
+      ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
+      ingress: ['1.2.3.4'],
+      loadBalancerSourceRanges: ['192.168.0.0/24'],
+    }),
+    eps('10.180.0.1'),
+  ]);
+  t.deepEqual(chain(text, 'nat', 'KUBE-FW-XPGD46QRK7WJZT7O'), [
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 192.168.0.0/24 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 1.2.3.4 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "other traffic to ns1/svc1:p80 will be dropped by KUBE-PROXY-FIREWALL"',
+  ]);
+});
+
+test('large cluster mode (over 1000 endpoints): per-endpoint comments are dropped', (t) => {
+  const many = Array.from({ length: 1001 }, (_, i) => `10.${180 + (i >> 8)}.${i & 255}.1`);
+  const text = render([me, web(), eps(...many)]);
+  const sep = text.split('\n').filter((l) => l.startsWith('-A KUBE-SEP-'));
+  t.true(sep.every((l) => !l.includes('--comment')));
+  const svc = chain(text, 'nat', 'KUBE-SVC-XPGD46QRK7WJZT7O');
+  t.true(svc.slice(1).every((l) => !l.includes('->')));
+  t.true(svc[0]!.includes('"ns1/svc1:p80 cluster IP"'), 'Service-level comments stay');
+});
+
+test('randomFully adds --random-fully to MASQUERADE (off by default)', (t) => {
+  t.true(render([me], { randomFully: true }).includes('-j MASQUERADE --random-fully\n'));
+  t.true(render([me]).includes('-j MASQUERADE\n'));
+});
+
+test('builtin chains and kube-proxy jumps on request', (t) => {
+  const table = tableFor(storeWith(me, web(), eps('10.180.0.1')), NODE, { families: ['IPv4'] });
+  const text = new IptablesEngine({ table, config: proxyConfig(), rng: new Rng(1) }).rules('IPv4', { builtin: true });
+  t.true(text.includes(':PREROUTING ACCEPT [0:0]\n'));
+  t.true(text.includes('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n'));
+  t.true(text.includes('-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD\n'));
+});
+
+test('terminating endpoints: only serving ones are used when none is ready', (t) => {
+  const text = render([
+    me,
+    web(),
+    eps(
+      { ip: '10.180.0.1', ready: false, serving: true, terminating: true },
+      { ip: '10.180.0.2', ready: false, serving: false, terminating: true },
+    ),
+  ]);
+  t.deepEqual(chain(text, 'nat', 'KUBE-SVC-XPGD46QRK7WJZT7O').slice(1), [
+    '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ',
+  ]);
+});
+
+test('ExternalName, headless and ClusterIP-less Services render nothing', (t) => {
+  const text = render([
+    me,
+    service('ns1', 'ext', { type: 'ExternalName', externalName: 'example.com', ports: [{ port: 80 }] }),
+    service('ns1', 'headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+  ]);
+  t.is(text, render([me]));
+});
