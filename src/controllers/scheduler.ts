@@ -13,6 +13,10 @@
  * this one stopped; nodes are visited round-robin across zones (nodeTree). Ties between the best nodes are broken at
  * random, uniformly, with the injected Rng (upstream: reservoir sampling over math/rand).
  *
+ * Two ways to the same answer: the scan below (filter and score node by node, the reference), and, for the common
+ * case in large clusters, segment trees per request class that find the same node, tie-break included, in
+ * O(zones × log nodes) (scheduler-fast.ts; a property test holds them equal).
+ *
  * Simplification, PodTopologySpread: upstream counts pods matching the AND of the selectors of every Service,
  * ReplicaSet and StatefulSet that selects the pod. Pods of one ReplicaSet or StatefulSet match exactly that AND
  * (the owner's selector carries pod-template-hash), so we count pods by a spread key, by default the pod's

@@ -1,8 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { PodIndex } from '../../src/controllers/pod-index.js';
-import { matchesMap } from '../../src/model/labels.js';
 import { Journal, noJournal } from '../../src/model/journal.js';
+import { matchesMap } from '../../src/model/labels.js';
 import { pod, service } from './helpers.js';
 
 const names = (pods: { metadata: { name: string } }[]) => pods.map((p) => p.metadata.name).sort();

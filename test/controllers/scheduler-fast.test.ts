@@ -36,7 +36,7 @@ test('property: the fast path decides exactly as the scan', (t) => {
       (nodes, pods, seed) => {
         const make = (fast: boolean) => {
           const s = new Scheduler({ rng: new Rng(seed), fastPath: fast ? { minNodes: 0, minUses: 0 } : false });
-          nodes.forEach((n, i) =>
+          nodes.forEach((n, i) => {
             s.addNode(
               node(`n${i}`, {
                 ...(n.zone ? { zone: n.zone } : {}),
@@ -47,8 +47,8 @@ test('property: the fast path decides exactly as the scan', (t) => {
                 ...(n.kind === 'cordoned' ? { unschedulable: true } : {}),
               }),
               noJournal,
-            ),
-          );
+            );
+          });
           return s;
         };
         const fast = make(true);

@@ -89,9 +89,9 @@ export function replyFromCache(
   const qlen = entry.qnameLength;
   if (wire.length !== qlen) return null;
   const typeAt = 12 + qlen;
-  if (body.readUInt16BE(typeAt) !== query.question.type || body.readUInt16BE(typeAt + 2) !== query.question.class) {
-    return null;
-  }
+  const type = (body[typeAt]! << 8) | body[typeAt + 1]!;
+  const klass = (body[typeAt + 2]! << 8) | body[typeAt + 3]!;
+  if (type !== query.question.type || klass !== query.question.class) return null;
   if (entry.caseDependent) {
     if (!sameBytes(wire, body, 12, qlen)) return null;
   } else if (!sameNameIgnoringCase(wire, body, 12, qlen)) return null;

@@ -60,6 +60,18 @@ export class CompressionTable {
     return -1;
   }
 
+  /**
+   * Whether any entry has this hash. Enough to decide not to insert a suffix from a field that is never compressed
+   * (SRV target): a false positive only forgoes a pointer target, it can never produce a wrong pointer.
+   */
+  hasHash(hash: number): boolean {
+    const mask = this.hashes.length - 1;
+    for (let slot = hash & mask; this.gens[slot] === this.gen; slot = (slot + 1) & mask) {
+      if (this.hashes[slot] === hash) return true;
+    }
+    return false;
+  }
+
   insert(hash: number, offset: number): void {
     if ((this.count + 1) * 2 > this.hashes.length) this.grow();
     this.place(hash, offset);

@@ -5,8 +5,8 @@
  * 1. Fewer than 12 octets → `short`: stay silent ("let client hang, they are sending crap; any reply can be used to
  *    amplify").
  * 2. QR set → `response`: drop it (answering responses invites ping-pong).
- * 3. Opcode other than QUERY → `notimp`: answer NOTIMP. (miekg also lets NOTIFY through; CoreDNS serves no zones
- *    that take NOTIFY here, so the issue's rule, NOTIMP for every non-QUERY opcode, applies.)
+ * 3. Opcode other than QUERY → `notimp`: answer NOTIMP. (miekg's accept function also lets NOTIFY through, for
+ *    secondary zones; the emulator has none, so the issue's rule, NOTIMP for every non-QUERY opcode, applies.)
  * 4. QDCOUNT ≠ 1, ANCOUNT > 1, NSCOUNT > 1 or ARCOUNT > 2 → `formerr` (miekg's MsgReject; qdcount 0 included: it is
  *    rejected before CoreDNS's own "empty question → SERVFAIL" check could run).
  * 5. Anything unreadable after the header → `formerr`; so is a second OPT record (RFC 6891 §6.1.1 "MUST be

@@ -166,14 +166,17 @@ export class WireWriter {
       const from = starts[i]!;
       const to = i + 1 < labels ? starts[i + 1]! - 1 : end;
       if (this.compress) {
-        const at = this.table.find(buf, hashes[i]!, name, from, end);
-        if (at >= 0) {
-          if (compressible) {
+        if (compressible) {
+          const at = this.table.find(buf, hashes[i]!, name, from, end);
+          if (at >= 0) {
             if (i === 0) this.remember(name, at);
             this.pointer(at, i, answerOwner);
             return;
           }
-        } else if (this.off <= MAX_POINTER_TARGET) this.table.insert(hashes[i]!, this.off);
+          if (this.off <= MAX_POINTER_TARGET) this.table.insert(hashes[i]!, this.off);
+        } else if (this.off <= MAX_POINTER_TARGET && !this.table.hasHash(hashes[i]!)) {
+          this.table.insert(hashes[i]!, this.off);
+        }
       }
       if (!this.inQuestion && !this.caseDependent) this.checkLiteral(name, from, end);
       let off = this.off;

@@ -1,0 +1,128 @@
+/**
+ * `kube-netsim serve` as a user runs it: one line per socket once ready, metrics/health/ready, live reload of its
+ * input files (an invalid edit keeps the last good state), and a clean stop on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { dig, digYaml, shortLines } from './helpers.js';
+
+interface Serving {
+  proc: ChildProcess;
+  port: number;
+  metricsPort: number;
+  output: () => string;
+  errors: () => string;
+}
+
+async function serve(dir: string): Promise<Serving> {
+  const proc = spawn(
+    process.execPath,
+    ['bin/kube-netsim.js', 'serve', dir, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const deadline = Date.now() + 30_000;
+  while (!/metrics on http:\/\/127\.0\.0\.1:\d+/.test(out)) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`serve did not start:\n${out}\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const port = Number(/listening on udp 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  const metricsPort = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  return { proc, port, metricsPort, output: () => out, errors: () => err };
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+test('serve prints its sockets, serves metrics, reloads its inputs and stops on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-serve-'));
+  cpSync('fixtures/demo', dir, { recursive: true });
+  const s = await serve(dir);
+  try {
+    t.regex(
+      s.output(),
+      new RegExp(`listening on udp 127\\.0\\.0\\.1:${s.port}\\nlistening on tcp 127\\.0\\.0\\.1:${s.port}\\n`),
+    );
+    t.is((await digYaml(s.port, 'web.shop.svc.cluster.local')).status, 'NOERROR');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+    t.regex(metrics, /coredns_dns_requests_total\{[^}]*type="A"[^}]*\} \d+/);
+    t.regex(metrics, /coredns_dns_responses_total\{[^}]*rcode="NOERROR"[^}]*\} \d+/);
+    t.regex(metrics, /coredns_dns_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} \d+/);
+    t.is(await (await fetch(`http://127.0.0.1:${s.metricsPort}/health`)).text(), 'OK');
+    t.is((await fetch(`http://127.0.0.1:${s.metricsPort}/ready`)).status, 200);
+
+    // A new Service in the input shows in the answers without a restart.
+    writeFileSync(
+      join(dir, 'extra.yaml'),
+      'apiVersion: v1\nkind: Service\nmetadata: { name: extra, namespace: shop }\nspec:\n  clusterIP: 10.96.99.99\n  ports: [{ port: 80 }]\n',
+    );
+    t.true(
+      await waitFor(
+        async () => shortLines(await dig(s.port, '+short', 'extra.shop.svc.cluster.local'))[0] === '10.96.99.99',
+      ),
+    );
+
+    // An invalid edit is logged and the last good state keeps serving.
+    writeFileSync(
+      join(dir, 'extra.yaml'),
+      'apiVersion: v1\nkind: Service\nmetadata: { name: extra, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n',
+    );
+    t.true(await waitFor(async () => s.errors().includes('reload rejected')));
+    t.regex(s.errors(), /extra\.yaml:\d+:\d+: Service shop\/extra: spec\.ports\[0\]\.port: /);
+    t.deepEqual(shortLines(await dig(s.port, '+short', 'extra.shop.svc.cluster.local')), ['10.96.99.99']);
+
+    // Removing the file removes the Service.
+    rmSync(join(dir, 'extra.yaml'));
+    t.true(await waitFor(async () => (await digYaml(s.port, 'extra.shop.svc.cluster.local')).status === 'NXDOMAIN'));
+  } finally {
+    s.proc.kill('SIGTERM');
+    const code = await new Promise((r) => s.proc.on('exit', (c) => r(c)));
+    t.is(code, 0);
+    t.regex(s.output(), /stopped\n$/);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve exits 2 with located errors on an invalid input', async (t) => {
+  const proc = spawn(
+    process.execPath,
+    [
+      'bin/kube-netsim.js',
+      'serve',
+      'fixtures/admission/nodeport-taken.yaml',
+      'fixtures/bad/svc-port-range.yaml',
+      '--listen',
+      '127.0.0.1:0',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let err = '';
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise((r) => proc.on('exit', (c) => r(c)));
+  t.is(code, 2);
+  t.regex(
+    err,
+    /fixtures\/bad\/svc-port-range\.yaml:12:7: Service default\/web: spec\.ports\[1\]\.port: must be between 1 and 65535, inclusive, got 70000/,
+  );
+});
