@@ -39,7 +39,7 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
       return undefined;
     }
   } else {
-    const decision = env.scheduler.schedule(pod);
+    const decision = env.scheduler.schedule(pod, env.journal);
     if ('unschedulable' in decision) {
       // kube-scheduler leaves it Pending with the reason; nothing else happens to it.
       const status: PodStatus = {

@@ -4,7 +4,7 @@
  */
 import type { Ipam } from '../cni/ipam.js';
 import type { ControllerContext } from '../controllers/context.js';
-import { reconcileService } from '../controllers/endpointslices.js';
+import { deleteServiceSlices, reconcileService } from '../controllers/endpointslices.js';
 import type { PodIndex } from '../controllers/pod-index.js';
 import type { Scheduler } from '../controllers/scheduler.js';
 import {
@@ -15,7 +15,6 @@ import {
   reconcileStatefulSet,
 } from '../controllers/workloads/index.js';
 import type { Journal } from '../model/journal.js';
-import { matchesMap } from '../model/labels.js';
 import type { Store } from '../model/store.js';
 import type { AnyObject, ClusterConfigSpec, Kind, KindMap, Namespace, Pod, Service } from '../model/types.js';
 import { CLUSTER_SCOPED, KINDS } from '../model/types.js';
@@ -54,6 +53,8 @@ export class Batch {
   /** Pods changed in this batch (old and new versions), by namespace: their Services need their slices again. */
   readonly #changedPods = new Map<string, Pod[]>();
   #nodesChanged = false;
+  /** Workloads whose pods a user deleted in this batch: `Kind/ns/name`. */
+  readonly #ownersToReconcile = new Set<string>();
 
   constructor(parts: ClusterParts, journal: Journal) {
     this.#parts = parts;
@@ -105,8 +106,8 @@ export class Batch {
         const node = admitNode(env, obj, old);
         if (!node) return;
         store.put(node);
-        if (old) this.#parts.scheduler.removeNode(old, this.#journal);
-        this.#parts.scheduler.addNode(node, this.#journal);
+        if (old) this.#parts.scheduler.updateNode(node, this.#journal);
+        else this.#parts.scheduler.addNode(node, this.#journal);
         this.#nodesChanged = true;
         return;
       }
@@ -115,6 +116,7 @@ export class Batch {
         const svc = admitService(env, obj, old);
         if (!svc) return;
         store.put(svc);
+        this.#parts.podIndex.addService(svc, this.#journal);
         this.#dirtyServices.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
         return;
       }
@@ -162,6 +164,7 @@ export class Batch {
     if (old) podIndex.remove(old, this.#journal);
     const stored = store.put(admitted);
     podIndex.add(stored, this.#journal);
+    if (old?.spec.nodeName) this.#parts.scheduler.podChanged(old, stored, this.#journal);
     this.#podChanged(old);
     this.#podChanged(stored);
     return stored;
@@ -208,17 +211,18 @@ export class Batch {
     const { store } = this.#parts;
     const env = this.#env();
     switch (obj.kind) {
-      case 'Pod':
+      case 'Pod': {
         if (force || obj.metadata.deletionTimestamp) this.#removePod(obj);
         else this.#putPod({ ...obj, metadata: { ...obj.metadata, deletionTimestamp: DELETION_TIMESTAMP } }, env);
+        // Its controller notices and replaces it (a ReplicaSet at once, a StatefulSet once the name is free).
+        const owner = obj.metadata.ownerReferences?.find((o) => o.controller);
+        if (owner) this.#ownersToReconcile.add(`${owner.kind}/${obj.metadata.namespace}/${owner.name}`);
         return;
+      }
       case 'Service':
         releaseService(env, obj);
-        for (const slice of store.list('EndpointSlice', obj.metadata.namespace)) {
-          if (slice.metadata.labels?.['kubernetes.io/service-name'] === obj.metadata.name) {
-            store.remove('EndpointSlice', slice.metadata.name, slice.metadata.namespace);
-          }
-        }
+        deleteServiceSlices(this.#ctx, obj);
+        this.#parts.podIndex.removeService(obj, this.#journal);
         store.remove('Service', obj.metadata.name, obj.metadata.namespace);
         return;
       case 'Node':
@@ -256,6 +260,7 @@ export class Batch {
       for (const pod of store.list('Pod')) if (!pod.spec.nodeName) this.#putPod(pod, env);
       syncKubernetesEndpoints(store);
     }
+    for (const key of this.#ownersToReconcile) this.#reconcileOwner(key);
     this.#markServicesOfChangedPods();
     for (const key of this.#dirtyServices) {
       const [ns, name] = key.split('/') as [string, string];
@@ -265,21 +270,35 @@ export class Batch {
     }
   }
 
+  #reconcileOwner(key: string): void {
+    const { store } = this.#parts;
+    const [kind, ns, name] = key.split('/') as [string, string, string];
+    if (kind === 'ReplicaSet') {
+      const rs = store.get('ReplicaSet', name, ns);
+      if (rs) reconcileReplicaSet(this.#ctx, rs);
+    } else if (kind === 'StatefulSet') {
+      const sts = store.get('StatefulSet', name, ns);
+      if (sts) reconcileStatefulSet(this.#ctx, sts);
+    } else if (kind === 'DaemonSet') {
+      const ds = store.get('DaemonSet', name, ns);
+      if (ds) reconcileDaemonSet(this.#ctx, ds);
+    }
+  }
+
   /**
    * Services whose selector matches a changed pod (before or after the change). When a namespace has more changed
    * pods than Services (a bulk load), every Service there is reconciled instead: cheaper than matching each pod.
    */
   #markServicesOfChangedPods(): void {
-    const { store } = this.#parts;
+    const { store, podIndex } = this.#parts;
     for (const [ns, pods] of this.#changedPods) {
       const services: Service[] = store.list('Service', ns);
-      const bulk = pods.length > services.length;
-      for (const svc of services) {
-        const selector = svc.spec.selector;
-        if (!selector) continue;
-        if (bulk || pods.some((p) => matchesMap(p.metadata.labels, selector))) {
-          this.#dirtyServices.add(`${ns}/${svc.metadata.name}`);
-        }
+      if (pods.length > services.length) {
+        for (const svc of services) if (svc.spec.selector) this.#dirtyServices.add(`${ns}/${svc.metadata.name}`);
+        continue;
+      }
+      for (const pod of pods) {
+        for (const svc of podIndex.servicesSelecting(pod)) this.#dirtyServices.add(`${ns}/${svc.metadata.name}`);
       }
     }
   }

@@ -62,7 +62,7 @@ export class FastPath {
   readonly #uses = new Map<number, number>();
   #zoneIds: number[] | undefined;
   #nonPlain: NodeState[] = [];
-  readonly #tolerates = new WeakMap<object, boolean>();
+  #tolerates = new WeakMap<object, boolean>();
   #noTolerationsTolerates: boolean | undefined;
   // Buffers reused by every query.
   readonly #window = new Window();
@@ -81,6 +81,8 @@ export class FastPath {
   /** The visiting order changed (nodes added, removed or updated): every tree is stale. */
   reset(order: Int32Array, states: readonly NodeState[], d: Float64Array): void {
     this.#trees = [];
+    // Which pods tolerate which tainted nodes depends on the nodes: forget it.
+    this.#tolerates = new WeakMap();
     this.#noTolerationsTolerates = undefined;
     this.#nonPlain = [];
     const zones = new Set<number>();

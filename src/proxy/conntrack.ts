@@ -12,122 +12,27 @@
  * ESTABLISHED; `close()` stands for the FIN exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE).
  */
 import type { Protocol } from '../model/types.js';
+import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
+import type {
+  CloseKind,
+  ConntrackEntry,
+  ConntrackHit,
+  ConntrackNat,
+  ConntrackState,
+  EndpointConnections,
+} from './conntrack-types.js';
 import { type Address, familyOf, hostPort, type Packet } from './packet.js';
 import { addressId, PROTO_CODE, TupleTable } from './tuple-table.js';
 
-/**
- * Timeouts in seconds, named after the sysctls (net.netfilter.nf_conntrack_*). Defaults are the kernel's, except the
- * two kube-proxy sets itself: tcp_timeout_established 86400 (conntrack.tcpEstablishedTimeout 24h; kernel 432000) and
- * tcp_timeout_close_wait 3600 (conntrack.tcpCloseWaitTimeout 1h; kernel 60).
- */
-export interface ConntrackTimeouts {
-  /** nf_conntrack_tcp_timeout_syn_sent: a TCP flow that has not been answered yet. Kernel 120. */
-  tcpSynSent: number;
-  /** nf_conntrack_tcp_timeout_established. kube-proxy sets 86400. */
-  tcpEstablished: number;
-  /** nf_conntrack_tcp_timeout_close_wait: after one side closed. kube-proxy sets 3600. */
-  tcpCloseWait: number;
-  /** nf_conntrack_tcp_timeout_time_wait: after both sides closed. Kernel 120. */
-  tcpTimeWait: number;
-  /** nf_conntrack_tcp_timeout_close: after a reset. Kernel 10. */
-  tcpClose: number;
-  /** nf_conntrack_udp_timeout: a UDP flow not (yet) a stream. Kernel 30. */
-  udp: number;
-  /** nf_conntrack_udp_timeout_stream: a UDP flow with replies, still active 2 s after it began. Kernel 120. */
-  udpStream: number;
-  /** SCTP before the association is answered (COOKIE_WAIT). Kernel 3. */
-  sctpCookieWait: number;
-  /** nf_conntrack_sctp_timeout_established. Kernel 210 (since 6.4; 432000 before). */
-  sctpEstablished: number;
-  /** SCTP after SHUTDOWN (SHUTDOWN_SENT/RECD/ACK_SENT, then CLOSED). Kernel 3. */
-  sctpShutdown: number;
-}
-
-/** kube-proxy's defaults on a current kernel. */
-export const DEFAULT_CONNTRACK_TIMEOUTS: Readonly<ConntrackTimeouts> = Object.freeze({
-  tcpSynSent: 120,
-  tcpEstablished: 86400,
-  tcpCloseWait: 3600,
-  tcpTimeWait: 120,
-  tcpClose: 10,
-  udp: 30,
-  udpStream: 120,
-  sctpCookieWait: 3,
-  sctpEstablished: 210,
-  sctpShutdown: 3,
-});
-
-/** The kernel marks a replied UDP flow as a stream only when it is still active this long after it began. */
-const UDP_STREAM_AFTER = 2;
-
-/**
- * A flow's state as `-m conntrack --ctstate` sees it: NEW until the first reply, ESTABLISHED after it, CLOSING once
- * `close()` was called (TCP TIME_WAIT / CLOSE_WAIT / CLOSE, SCTP SHUTDOWN) until it expires.
- */
-export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'CLOSING';
-
-/** How a flow ends: both sides sent FIN (TIME_WAIT), one side did (CLOSE_WAIT), or a reset (CLOSE). */
-export type CloseKind = 'fin' | 'half' | 'rst';
-
-/** One tracked flow. Fields marked readonly never change; the others move with the flow's packets. */
-export interface ConntrackEntry {
-  /** Creation order, unique per table. */
-  readonly id: number;
-  readonly proto: Protocol;
-  /** The tuple as the client sent the first packet. */
-  readonly original: { readonly src: Address; readonly dst: Address };
-  /** The tuple replies carry: from the DNAT target (or the original destination) to the SNAT source (or client). */
-  readonly reply: { readonly src: Address; readonly dst: Address };
-  /** Where DNAT sent the flow, or null when it was not DNATed. */
-  readonly dnat: Address | null;
-  /** The source MASQUERADE gave the flow (node address, port kept unless it clashed), or null. */
-  readonly snat: Address | null;
-  /** The Service port (`ns/name:port`) the flow was DNATed for, or null. */
-  readonly service: string | null;
-  /** `hostPort` of the DNAT target, or null: the key per-endpoint counts use. */
-  readonly endpoint: string | null;
-  readonly created: number;
-  state: ConntrackState;
-  /** The sysctl whose timeout currently applies, e.g. `nf_conntrack_tcp_timeout_established`. */
-  timeout: string;
-  /** Simulated time at which the entry expires unless another packet refreshes it. */
-  expires: number;
-  lastSeen: number;
-  /** A reply has been seen (IPS_SEEN_REPLY). */
-  seenReply: boolean;
-  /** UDP: the flow became a stream (IPS_ASSURED); it keeps the stream timeout. */
-  assured: boolean;
-  packets: number;
-  /**
-   * Free for the engine that owns the table (e.g. its cached verdicts for this flow); conntrack never reads it.
-   * Starts null.
-   */
-  memo: unknown;
-}
-
-/** The result of a lookup: the entry and which way the packet travels in the flow. */
-export interface ConntrackHit {
-  readonly entry: ConntrackEntry;
-  readonly direction: 'original' | 'reply';
-}
-
-/** NAT decided for a new flow. */
-export interface ConntrackNat {
-  /** DNAT target, or null. */
-  readonly dnat?: Address | null;
-  /** MASQUERADE source address (the port is kept when free), or null. */
-  readonly snatIp?: string | null;
-  /** The Service port the flow belongs to (`ns/name:port`), for cleanup and counts. */
-  readonly service?: string | null;
-  /** `hostPort` of the DNAT target when the caller has it at hand (saves building the string). */
-  readonly endpoint?: string | null;
-}
-
-/** Connections per endpoint, in IPVS's terms: active = TCP ESTABLISHED, inactive = every other tracked flow. */
-export interface EndpointConnections {
-  active: number;
-  inactive: number;
-}
+export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
+export type {
+  CloseKind,
+  ConntrackEntry,
+  ConntrackHit,
+  ConntrackNat,
+  ConntrackState,
+  EndpointConnections,
+} from './conntrack-types.js';
 
 /** A conntrack table. One per node (the kernel's table is per network namespace). */
 export class Conntrack {
@@ -385,19 +290,6 @@ export function natPacket(hit: ConntrackHit, p: Packet): Packet {
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.original.dst.ip);
 }
-
-const SYSCTL: Record<keyof ConntrackTimeouts, string> = {
-  tcpSynSent: 'nf_conntrack_tcp_timeout_syn_sent',
-  tcpEstablished: 'nf_conntrack_tcp_timeout_established',
-  tcpCloseWait: 'nf_conntrack_tcp_timeout_close_wait',
-  tcpTimeWait: 'nf_conntrack_tcp_timeout_time_wait',
-  tcpClose: 'nf_conntrack_tcp_timeout_close',
-  udp: 'nf_conntrack_udp_timeout',
-  udpStream: 'nf_conntrack_udp_timeout_stream',
-  sctpCookieWait: 'nf_conntrack_sctp_timeout_cookie_wait',
-  sctpEstablished: 'nf_conntrack_sctp_timeout_established',
-  sctpShutdown: 'nf_conntrack_sctp_timeout_shutdown_sent',
-};
 
 function addTo<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
   let set = index.get(key);

@@ -106,5 +106,21 @@ test('deleting a pod marks it terminating, then removes it; its endpoint follows
   t.is(ep?.conditions.terminating, true);
   t.is(ep?.conditions.ready, false);
   cluster.delete([{ kind: 'Pod', name: pod.metadata.name, namespace: 'shop' }]);
-  t.is(cluster.get('Pod', pod.metadata.name, 'shop'), undefined);
+  // Gone, and its StatefulSet made a new db-0 in its place.
+  const replacement = cluster.get('Pod', pod.metadata.name, 'shop');
+  t.truthy(replacement);
+  t.is(replacement?.metadata.deletionTimestamp, undefined);
+  t.not(replacement?.metadata.resourceVersion, pod.metadata.resourceVersion);
+});
+
+test('a ReplicaSet replaces a deleted pod at once, while the old one terminates', async (t) => {
+  const cluster = await load();
+  const web = cluster.list('Pod', 'shop').filter((p) => p.metadata.name.startsWith('web-'));
+  cluster.delete([{ kind: 'Pod', name: web[0]!.metadata.name, namespace: 'shop' }]);
+  const now = cluster.list('Pod', 'shop').filter((p) => p.metadata.name.startsWith('web-'));
+  t.is(now.length, 4);
+  t.is(now.filter((p) => !p.metadata.deletionTimestamp).length, 3);
+  const endpoints = slicesOf(cluster, 'shop', 'web').flatMap((s) => s.endpoints);
+  t.is(endpoints.filter((e) => e.conditions.ready).length, 3);
+  t.is(endpoints.filter((e) => e.conditions.terminating).length, 1);
 });

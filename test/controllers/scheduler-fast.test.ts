@@ -96,6 +96,7 @@ test('property: the fast path decides exactly as the scan when the search stops 
           group: fc.constantFrom(undefined, 'a', 'b'),
           cpu: fc.constantFrom('100m', '1'),
           deleteOne: fc.nat(),
+          retaint: fc.option(fc.nat(), { freq: 8 }),
         }),
         {
           maxLength: 150,
@@ -136,6 +137,17 @@ test('property: the fast path decides exactly as the scan when the search stops 
             fast.bind(p, a.nodeName, noJournal);
             scan.bind(p, a.nodeName, noJournal);
             bound.push({ ...p, spec: { ...p.spec, nodeName: a.nodeName } });
+          }
+          if (o.retaint !== null) {
+            // A node gains or loses the control-plane taint (and zone): every cached tree must follow.
+            const i = o.retaint % count;
+            const changed = node(`n${i}`, {
+              ...(o.retaint % 2 ? { taints: [CONTROL_PLANE_TAINT] } : {}),
+              ...(zones ? { zone: `z${o.retaint % zones}` } : {}),
+              cpu: i % 3 ? '4' : '2',
+            });
+            fast.updateNode(changed, noJournal);
+            scan.updateNode(changed, noJournal);
           }
           if (o.deleteOne % 5 === 0 && bound.length) {
             const victim = bound.splice(o.deleteOne % bound.length, 1)[0]!;

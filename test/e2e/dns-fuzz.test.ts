@@ -37,9 +37,9 @@ const validQuery = fc
       type: 'query',
       id,
       flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type, name, class: 'IN' }],
+      questions: [{ type: type as unknown as dnsPacket.RecordType, name, class: 'IN' }],
       additionals: edns
-        ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as dnsPacket.Answer]
+        ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer]
         : [],
     }),
   );

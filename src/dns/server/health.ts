@@ -15,7 +15,7 @@ export async function serveMetrics(
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(dns.metrics.render(`dns://${dns.address}`));
+      res.end(dns.metrics.render());
     } else if (path === '/health') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('OK');

@@ -43,7 +43,12 @@ function elapsed(start: bigint): number {
 
 export async function listenUdp(addr: ListenAddress, responder: Responder, observe: Observer): Promise<BoundListener> {
   const family = net.isIPv6(addr.host) ? 2 : 1;
-  const socket = dgram.createSocket({ type: family === 2 ? 'udp6' : 'udp4' });
+  // Replies go back to the address the query came from, always a literal IP: skip dns.lookup and its nextTick.
+  const socket = dgram.createSocket({
+    type: family === 2 ? 'udp6' : 'udp4',
+    lookup: (address, _options, callback) =>
+      (callback as (e: null, a: string, f: number) => void)(null, address, family === 2 ? 6 : 4),
+  });
   const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: bigint) => {
     for (const reply of out.replies) socket.send(reply, rinfo.port, rinfo.address);
     observe('udp', out, elapsed(start), family);

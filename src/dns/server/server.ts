@@ -41,7 +41,8 @@ export class DnsServer {
   async start(): Promise<BoundListener[]> {
     for (const text of this.#listen) {
       const addr = parseListen(text);
-      const server = `dns://${text}`;
+      // CoreDNS labels metrics with the server's address; ours is known once the UDP socket is bound.
+      let server = 0;
       const observe: Observer = (transport, outcome, seconds, family) =>
         this.metrics.observe(
           server,
@@ -54,6 +55,7 @@ export class DnsServer {
           outcome.cacheHit,
         );
       const udp = await listenUdp(addr, this.responder, observe);
+      server = this.metrics.serverId(`dns://${udp.address}`);
       this.listeners.push(udp);
       const port = Number(udp.address.slice(udp.address.lastIndexOf(':') + 1));
       this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe));

@@ -139,6 +139,7 @@ function chainRefusal(st: WalkState, chain: FilterChainName): FilterOutcome | nu
 function findFilter(st: WalkState, chain: FilterChainName, test: (r: FilterRef) => boolean): FilterRef | null {
   const rs = st.env.ruleset;
   const total = rs.chainLengths().filter[chain];
+  if (total === 0) return null; // an empty chain: nothing to evaluate (the common case)
   let best: FilterRef | null = null;
   let bestPos = Number.POSITIVE_INFINITY;
   for (const ref of rs.filterRules(chain, dstPort(st))) {

@@ -2,10 +2,11 @@
  * The state of one packet's walk through the rules, shared by the nat and filter walkers, and the per-Service chain
  * interpreter (jump, return at chain end, MARK, DNAT) that both use.
  */
+
+import type { Rng } from '../../util/rng.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
 import type { Origin, Packet } from '../packet.js';
-import type { Rng } from '../../util/rng.js';
 import type { CompiledService } from './compile.js';
 import type { RecentLists } from './recent.js';
 import {

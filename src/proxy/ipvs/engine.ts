@@ -76,6 +76,11 @@ export class IpvsEngine implements ProxyEngine {
       healthCheck: new Map(),
       nodeAddrs: new Set(),
       mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
+      // Conntrack has no "is this entry still in the table" call: look its original tuple up at a time before any
+      // expiry (so the lookup deletes nothing) and compare identities.
+      tracked: (e) =>
+        this.conntrack.lookup({ proto: e.proto, src: e.original.src, dst: e.original.dst }, Number.NEGATIVE_INFINITY)
+          ?.entry === e,
     };
     this.#unsubscribe = init.table.subscribe((changes) => {
       for (const c of changes) {

@@ -66,10 +66,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const entry = st.conntrack.track(
     packet,
-    { dnat: { ip: dest.addr, port: dest.port }, snatIp, service: spec.service },
+    { dnat: { ip: dest.addr, port: dest.port }, snatIp, service: spec.service, endpoint: dest.key },
     now,
   );
-  vs.flows.set(entry, dest);
+  vs.addFlow(entry, dest, now);
   entry.memo = { vs, dest } satisfies FlowMemo;
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(entry);
   let dnat = c.dnat.get(dest);

@@ -44,7 +44,7 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   for (const spec of after) {
     let vs = st.vs.get(spec.key);
     if (!vs) {
-      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 });
+      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 }, st.tracked);
       st.vs.set(spec.key, vs);
       let ports = st.byAddr.get(spec.addr);
       if (!ports) {

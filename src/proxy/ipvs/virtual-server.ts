@@ -52,7 +52,17 @@ export class LiveVirtualServer {
     dnat: new Map(),
   };
 
-  constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions) {
+  /** Whether conntrack still holds an entry (it may have been flushed or cleaned up before expiring). */
+  readonly #tracked: (e: ConntrackEntry) => boolean;
+  #pruneAt = 1024;
+
+  constructor(
+    spec: VirtualServerSpec,
+    scheduler: SchedulerName,
+    opts: CreateSchedulerOptions,
+    tracked: (e: ConntrackEntry) => boolean,
+  ) {
+    this.#tracked = tracked;
     this.#spec = spec;
     this.schedulerName = scheduler;
     this.#text = this.#render();
@@ -150,6 +160,14 @@ export class LiveVirtualServer {
     this.templates.clear();
   }
 
+  /** Remember a flow scheduled to `d`; flows that ended are dropped once the map has doubled since the last sweep. */
+  addFlow(entry: ConntrackEntry, d: Dest, now: number): void {
+    this.flows.set(entry, d);
+    if (this.flows.size < this.#pruneAt) return;
+    for (const e of this.flows.keys()) if (e.expires <= now || !this.#tracked(e)) this.flows.delete(e);
+    this.#pruneAt = Math.max(1024, this.flows.size * 2);
+  }
+
   /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
   refreshCounts(now: number): void {
     for (const d of this.dests) {
@@ -157,7 +175,7 @@ export class LiveVirtualServer {
       d.inactConns = 0;
     }
     for (const [entry, d] of this.flows) {
-      if (entry.expires <= now) {
+      if (entry.expires <= now || !this.#tracked(entry)) {
         this.flows.delete(entry);
         continue;
       }
@@ -170,7 +188,9 @@ export class LiveVirtualServer {
   /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
   connectionsAt(d: Dest, at: number): number {
     let n = 0;
-    for (const [entry, x] of this.flows) if (x === d && entry.created <= at && entry.expires > at) n++;
+    for (const [entry, x] of this.flows) {
+      if (x === d && entry.created <= at && entry.expires > at && this.#tracked(entry)) n++;
+    }
     return n;
   }
 

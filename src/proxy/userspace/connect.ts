@@ -155,11 +155,8 @@ export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packe
     return verdictFor(leg, 'established', steps);
   }
   leg.lastActivity = now;
-  const hit = st.conntrack.lookup(
-    { proto: leg.backend.proto, src: leg.backend.original.src, dst: leg.backend.original.dst },
-    now,
-  );
-  if (hit) st.conntrack.see(hit, now);
+  // The proxy forwards the bytes on its own connection: that leg's timer moves too (no lookup: the entry is known).
+  st.conntrack.see({ entry: leg.backend, direction: 'original' }, now);
   if (!leg.verdict) {
     leg.verdict = verdictFor(leg, 'established', [
       {

@@ -1,6 +1,7 @@
 /** ClientIP session affinity and its timeout. */
-import { service, slice } from '../fixtures.js';
+
 import { type ConformanceCase, NODE_A, NODE_B, nodes, POD, port, tcp, verdictIs } from '../conformance-world.js';
+import { service, slice } from '../fixtures.js';
 
 function sticky(timeoutSeconds: number) {
   return [

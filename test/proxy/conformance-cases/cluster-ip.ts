@@ -1,5 +1,5 @@
 /** ClusterIP cases: DNAT to an endpoint, masquerade rules (clusterCIDR, masqueradeAll), hairpin. */
-import { service, slice } from '../fixtures.js';
+
 import {
   CLIENT,
   type ConformanceCase,
@@ -15,6 +15,7 @@ import {
   tcp,
   verdictIs,
 } from '../conformance-world.js';
+import { service, slice } from '../fixtures.js';
 
 const EPS = ['10.244.1.10:8080', '10.244.2.10:8080'];
 

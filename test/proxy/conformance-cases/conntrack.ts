@@ -1,5 +1,5 @@
 /** Conntrack: replies un-NATed, established flows pinned, stale UDP entries flushed. */
-import { put, service, slice } from '../fixtures.js';
+
 import {
   CLIENT,
   type ConformanceCase,
@@ -14,6 +14,7 @@ import {
   udp,
   verdictIs,
 } from '../conformance-world.js';
+import { put, service, slice } from '../fixtures.js';
 
 function app(protocol: 'TCP' | 'UDP', ips: string[]) {
   return [

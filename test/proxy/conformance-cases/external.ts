@@ -1,5 +1,5 @@
 /** External entry points: NodePort, LoadBalancer (source ranges, ipMode Proxy), externalIPs. */
-import { service, slice } from '../fixtures.js';
+
 import {
   CLIENT,
   type ConformanceCase,
@@ -14,6 +14,7 @@ import {
   tcp,
   verdictIs,
 } from '../conformance-world.js';
+import { service, slice } from '../fixtures.js';
 
 const EPS = ['10.244.1.10:8080', '10.244.2.10:8080'];
 

@@ -1,6 +1,5 @@
 /** Traffic policies (eTP/iTP Local), no endpoints, terminating-endpoint fallback. */
-import type { EndpointSpec } from '../fixtures.js';
-import { service, slice } from '../fixtures.js';
+
 import {
   CLIENT,
   type ConformanceCase,
@@ -15,6 +14,8 @@ import {
   tcp,
   verdictIs,
 } from '../conformance-world.js';
+import type { EndpointSpec } from '../fixtures.js';
+import { service, slice } from '../fixtures.js';
 
 function svc(eps: EndpointSpec[], extra: Record<string, unknown> = {}) {
   return [

@@ -1,5 +1,5 @@
 /** Packets no Service handles, Services kube-proxy skips, dual-stack. */
-import { service, slice } from '../fixtures.js';
+
 import {
   type ConformanceCase,
   EXTERNAL,
@@ -13,6 +13,7 @@ import {
   tcp,
   verdictIs,
 } from '../conformance-world.js';
+import { service, slice } from '../fixtures.js';
 
 export const specialCases: ConformanceCase[] = [
   {

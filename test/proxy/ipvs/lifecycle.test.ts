@@ -191,3 +191,18 @@ test('per-node decisions: mh tables agree across nodes when real servers are add
     t.is(a.send(pkt, POD, 0).endpoint, b.send(pkt, POD, 0).endpoint);
   }
 });
+
+test('connection counts follow conntrack: flushed or expired flows no longer count', (t) => {
+  const engine = engineOn(webStore());
+  for (let p = 1; p <= 3; p++) {
+    const v = engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
+    engine.reply(replyTo(v.packet), 0);
+  }
+  t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}1 {10}0 /);
+  engine.conntrack.flush();
+  t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}0 {10}0 /);
+  const v = engine.send(tcp('10.244.1.9', 9, '10.96.0.10', 80), POD, 1); // SYN only: inactive until answered
+  t.regex(engine.rules('IPv4'), new RegExp(`-> ${v.endpoint!.replaceAll('.', '\\.')} +Masq {4}1 {6}0 {10}1 `));
+  engine.sync(1 + 121); // the unanswered SYN times out (tcp_timeout_syn_sent 120 s)
+  t.false(/Masq {4}1 {6}\d+ {10}[1-9]/.test(engine.rules('IPv4')));
+});

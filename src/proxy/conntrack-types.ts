@@ -1,0 +1,75 @@
+/**
+ * The shapes of conntrack's records: a tracked flow, a lookup hit, the NAT a new flow gets, per-endpoint counts.
+ * (conntrack.ts re-exports them; import from there.)
+ */
+import type { Protocol } from '../model/types.js';
+import type { Address } from './packet.js';
+
+/**
+ * A flow's state as `-m conntrack --ctstate` sees it: NEW until the first reply, ESTABLISHED after it, CLOSING once
+ * `close()` was called (TCP TIME_WAIT / CLOSE_WAIT / CLOSE, SCTP SHUTDOWN) until it expires.
+ */
+export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'CLOSING';
+
+/** How a flow ends: both sides sent FIN (TIME_WAIT), one side did (CLOSE_WAIT), or a reset (CLOSE). */
+export type CloseKind = 'fin' | 'half' | 'rst';
+
+/** One tracked flow. Fields marked readonly never change; the others move with the flow's packets. */
+export interface ConntrackEntry {
+  /** Creation order, unique per table. */
+  readonly id: number;
+  readonly proto: Protocol;
+  /** The tuple as the client sent the first packet. */
+  readonly original: { readonly src: Address; readonly dst: Address };
+  /** The tuple replies carry: from the DNAT target (or the original destination) to the SNAT source (or client). */
+  readonly reply: { readonly src: Address; readonly dst: Address };
+  /** Where DNAT sent the flow, or null when it was not DNATed. */
+  readonly dnat: Address | null;
+  /** The source MASQUERADE gave the flow (node address, port kept unless it clashed), or null. */
+  readonly snat: Address | null;
+  /** The Service port (`ns/name:port`) the flow was DNATed for, or null. */
+  readonly service: string | null;
+  /** `hostPort` of the DNAT target, or null: the key per-endpoint counts use. */
+  readonly endpoint: string | null;
+  readonly created: number;
+  state: ConntrackState;
+  /** The sysctl whose timeout currently applies, e.g. `nf_conntrack_tcp_timeout_established`. */
+  timeout: string;
+  /** Simulated time at which the entry expires unless another packet refreshes it. */
+  expires: number;
+  lastSeen: number;
+  /** A reply has been seen (IPS_SEEN_REPLY). */
+  seenReply: boolean;
+  /** UDP: the flow became a stream (IPS_ASSURED); it keeps the stream timeout. */
+  assured: boolean;
+  packets: number;
+  /**
+   * Free for the engine that owns the table (e.g. its cached verdicts for this flow); conntrack never reads it.
+   * Starts null.
+   */
+  memo: unknown;
+}
+
+/** The result of a lookup: the entry and which way the packet travels in the flow. */
+export interface ConntrackHit {
+  readonly entry: ConntrackEntry;
+  readonly direction: 'original' | 'reply';
+}
+
+/** NAT decided for a new flow. */
+export interface ConntrackNat {
+  /** DNAT target, or null. */
+  readonly dnat?: Address | null;
+  /** MASQUERADE source address (the port is kept when free), or null. */
+  readonly snatIp?: string | null;
+  /** The Service port the flow belongs to (`ns/name:port`), for cleanup and counts. */
+  readonly service?: string | null;
+  /** `hostPort` of the DNAT target when the caller has it at hand (saves building the string). */
+  readonly endpoint?: string | null;
+}
+
+/** Connections per endpoint, in IPVS's terms: active = TCP ESTABLISHED, inactive = every other tracked flow. */
+export interface EndpointConnections {
+  active: number;
+  inactive: number;
+}

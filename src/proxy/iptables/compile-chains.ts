@@ -1,0 +1,218 @@
+/**
+ * One Service port's own nat chains: KUBE-EXT (masquerade or eTP=Local short-circuits), KUBE-FW (source ranges),
+ * KUBE-SVC / KUBE-SVL (ClusterIP masquerade, ClientIP affinity checks, the random cascade) and one KUBE-SEP per
+ * reachable endpoint (hairpin masquerade, then DNAT). Rules in upstream's order and text.
+ */
+import type { Protocol } from '../../model/types.js';
+import type { EndpointInfo } from '../endpoints.js';
+import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
+import type { RuleContext } from './context.js';
+import type { ServicePlan } from './plan.js';
+import { computeProbability, kernelThreshold } from './probability.js';
+import { ChainRule, type CompiledChain, type Match, type Target } from './rule-types.js';
+
+/** Names of SEP chains are hashes; they are cached per (Service port, protocol, endpoint) across recompiles. */
+export type SepNamer = (servicePortName: string, protocol: Protocol, endpoint: string) => string;
+
+/** The Service port's chains by name, in creation order (EXT, FW, SVC, SVL, SEPs). */
+export function serviceChains(
+  plan: ServicePlan,
+  ctx: RuleContext,
+  sepName: SepNamer,
+  largeClusterMode: boolean,
+): Map<string, CompiledChain> {
+  const info = plan.entry.info;
+  const cat = plan.entry.categorized;
+  const { spn, names, m, hasInternalEndpoints, hasExternalEndpoints, internalChain, externalPolicyChain } = plan;
+  const { usesExternalChain, usesFirewallChain, usesClusterPolicyChain, usesLocalPolicyChain } = plan;
+  const clusterEndpoints = cat.cluster ?? [];
+  const localEndpoints = cat.local ?? [];
+  const chains = new Map<string, ChainRule[]>();
+  const add = (chain: string, rule: ChainRule) => {
+    let rules = chains.get(chain);
+    if (!rules) {
+      rules = [];
+      chains.set(chain, rules);
+    }
+    rules.push(rule);
+  };
+  // Chain creation order as upstream writes them (EXT, FW, SVC, SVL, SEPs); rendering sorts them anyway.
+  if (usesExternalChain) chains.set(names.external, []);
+  if (usesFirewallChain) chains.set(names.firewall, []);
+  if (usesClusterPolicyChain) chains.set(names.cluster, []);
+  if (usesLocalPolicyChain) chains.set(names.local, []);
+
+  // ClusterIP masquerade: off-cluster sources (per the local detector), or everything with --masquerade-all. The
+  // idea upstream: a static route for the Service range to any node lets outsiders in, and the reply must come back.
+  if (hasInternalEndpoints && (ctx.config.masqueradeAll || ctx.localDetector)) {
+    const base = `-A ${internalChain} -m comment --comment "${spn} cluster IP" ${m} -d ${info.clusterIP} --dport ${info.port}`;
+    const notLocal = ctx.config.masqueradeAll ? null : ctx.localDetector;
+    add(
+      internalChain,
+      rule(
+        notLocal ? `${base} ! -s ${notLocal.text} -j KUBE-MARK-MASQ` : `${base} -j KUBE-MARK-MASQ`,
+        { kind: 'cluster-ip', ip: info.clusterIP, port: info.port, notLocal },
+        { kind: 'mark-masq' },
+      ),
+    );
+  }
+
+  if (usesExternalChain) {
+    const ext = names.external;
+    if (!info.externalPolicyLocal) {
+      // Endpoints may be on other nodes: masquerade so replies come back through this node.
+      add(
+        ext,
+        rule(
+          `-A ${ext} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
+          ALWAYS,
+          MARK_MASQ,
+        ),
+      );
+    } else {
+      // Pod → external destination acts as if it went out to the LB and back: neither policy applies.
+      if (ctx.localDetector)
+        add(
+          ext,
+          rule(
+            `-A ${ext} -m comment --comment "pod traffic for ${spn} external destinations" -s ${ctx.localDetector.text} -j ${names.cluster}`,
+            { kind: 'src-cidr', cidr: ctx.localDetector },
+            { kind: 'jump', chain: names.cluster },
+          ),
+        );
+      // Node-originated traffic: its source would be the LB IP itself (a local address), so masquerade it ...
+      add(
+        ext,
+        rule(
+          `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
+          SRC_LOCAL,
+          MARK_MASQ,
+        ),
+      );
+      // ... and send it to the cluster-wide chain.
+      add(
+        ext,
+        rule(
+          `-A ${ext} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${names.cluster}`,
+          SRC_LOCAL,
+          { kind: 'jump', chain: names.cluster },
+        ),
+      );
+    }
+    if (hasExternalEndpoints)
+      add(ext, rule(`-A ${ext} -j ${externalPolicyChain}`, ALWAYS, { kind: 'jump', chain: externalPolicyChain }));
+  }
+
+  if (usesFirewallChain) {
+    const fw = names.firewall;
+    const head = `-A ${fw} -m comment --comment "${spn} loadbalancer IP"`;
+    let allowFromNode = false;
+    for (const range of info.loadBalancerSourceRanges) {
+      const cidr = cidrOf(range);
+      add(
+        fw,
+        rule(
+          `${head} -s ${range} -j ${names.external}`,
+          { kind: 'src-cidr', cidr },
+          { kind: 'jump', chain: names.external },
+        ),
+      );
+      if (ctx.nodeIP && cidr.matches(ctx.nodeIP)) allowFromNode = true;
+    }
+    // The node reaching its own LB IP loops back with the LB IP as source: let that in when the node is allowed.
+    if (allowFromNode)
+      for (const ip of info.loadBalancerVIPs)
+        add(
+          fw,
+          rule(
+            `${head} -s ${ip} -j ${names.external}`,
+            { kind: 'src-ip', ip },
+            { kind: 'jump', chain: names.external },
+          ),
+        );
+    // Falling off the end means "not DNATed": filter KUBE-PROXY-FIREWALL drops it.
+    add(
+      fw,
+      rule(
+        `-A ${fw} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`,
+        ALWAYS,
+        NONE,
+      ),
+    );
+  }
+
+  const affinity = info.affinityTimeoutSeconds;
+  const writeToEndpoints = (chain: string, endpoints: readonly EndpointInfo[]) => {
+    if (affinity !== null)
+      for (const ep of endpoints) {
+        const sep = sepName(spn, info.protocol, ep.address);
+        const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
+        add(
+          chain,
+          rule(
+            `-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`,
+            { kind: 'recent', list: sep, seconds: affinity },
+            { kind: 'jump', chain: sep },
+          ),
+        );
+      }
+    const n = endpoints.length;
+    endpoints.forEach((ep, i) => {
+      const sep = sepName(spn, info.protocol, ep.address);
+      const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
+      if (i < n - 1) {
+        const p = computeProbability(n - i);
+        add(
+          chain,
+          rule(
+            `-A ${chain}${comment} -m statistic --mode random --probability ${p} -j ${sep}`,
+            { kind: 'random', probability: p, threshold: kernelThreshold(p) },
+            { kind: 'jump', chain: sep },
+          ),
+        );
+      } else add(chain, rule(`-A ${chain}${comment} -j ${sep}`, ALWAYS, { kind: 'jump', chain: sep }));
+    });
+  };
+  if (usesClusterPolicyChain) writeToEndpoints(names.cluster, clusterEndpoints);
+  if (usesLocalPolicyChain) writeToEndpoints(names.local, localEndpoints);
+
+  for (const ep of cat.allReachable) {
+    const sep = sepName(spn, info.protocol, ep.address);
+    chains.set(sep, []);
+    const head = largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`;
+    // Hairpin: an endpoint reaching its own Service and landing on itself must see another source.
+    add(sep, rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`, { kind: 'src-ip', ip: ep.ip }, MARK_MASQ));
+    const recent = affinity !== null ? ` -m recent --name ${sep} --set` : '';
+    add(
+      sep,
+      rule(`${head}${recent} ${m} -j DNAT --to-destination ${ep.address}`, ALWAYS, {
+        kind: 'dnat',
+        endpoint: ep,
+        recentSet: affinity !== null ? sep : null,
+      }),
+    );
+  }
+
+  const compiled = new Map<string, CompiledChain>();
+  for (const [name, rules] of chains) compiled.set(name, { name, rules });
+  return compiled;
+}
+
+const ALWAYS: Match = { kind: 'always' };
+const SRC_LOCAL: Match = { kind: 'src-local' };
+const MARK_MASQ: Target = { kind: 'mark-masq' };
+const NONE: Target = { kind: 'none' };
+
+function rule(text: string, match: Match, target: Target): ChainRule {
+  return new ChainRule(text, match, target);
+}
+
+const cidrCache = new Map<string, CidrMatcher>();
+function cidrOf(text: string): CidrMatcher {
+  let c = cidrCache.get(text);
+  if (!c) {
+    c = cidrMatcher(text);
+    cidrCache.set(text, c);
+  }
+  return c;
+}
