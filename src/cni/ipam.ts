@@ -127,6 +127,9 @@ export class Ipam {
   allocatePodIPs(nodeName: string, pinned: readonly string[] | undefined, journal: Journal): string[] {
     const ranges = this.#nodes.get(nodeName);
     if (ranges === undefined) throw new NotFoundError(`node ${nodeName} has no pod CIDR yet`);
+    // The common case, one range and nothing pinned: a single allocation is atomic by itself (it throws before it
+    // takes anything), so it needs no inner journal.
+    if (ranges.pods.length === 1 && !pinned?.length) return [ranges.pods[0]!.allocate(journal)];
     const wanted = new Map<HostLocalAllocator, string>();
     for (const ip of pinned ?? []) {
       const parsed = parseIP(ip);
@@ -278,12 +281,16 @@ function atomically<T>(journal: Journal, work: (inner: Journal) => T): T {
   const inner = new Journal();
   try {
     const result = work(inner);
-    journal.record(() => inner.rollback());
+    journal.recordCall(rollbackInner, inner);
     return result;
   } catch (err) {
     inner.rollback();
     throw err;
   }
+}
+
+function rollbackInner(inner: Journal): void {
+  inner.rollback();
 }
 
 function sameCidrs(pinned: readonly string[], held: readonly string[]): boolean {

@@ -21,15 +21,39 @@ export type WatchHandler<T> = (event: WatchEvent<T>) => void;
 
 type AnyEvent = { kind: Kind } & WatchEvent<KindMap[Kind]>;
 
+/**
+ * What an index needs to follow objects: the current ones, then every change. The Store is one; a DNS worker's relay
+ * of the primary's events (dns/server/replica.ts) is another that keeps no objects at all.
+ */
+export interface WatchSource {
+  each<K extends Kind>(kind: K, namespace?: string): Iterable<KindMap[K]>;
+  watch<K extends Kind>(kind: K, handler: WatchHandler<KindMap[K]>): () => void;
+}
+type AnyObject = KindMap[Kind];
+
 const CLUSTER = '';
 
-export class Store {
+/** Pending events are kept flat, `kind, type, object, old` per event, and built as objects only when delivered. */
+const EVENT_SLOTS = 4;
+
+// Undo steps shared by every write (see Journal.recordCall): no closure per stored object.
+function undoPut(names: Map<string, AnyObject>, name: string, old: AnyObject | undefined): void {
+  if (old) names.set(name, old);
+  else names.delete(name);
+}
+
+function undoRemove(names: Map<string, AnyObject>, name: string, old: AnyObject): void {
+  names.set(name, old);
+}
+
+export class Store implements WatchSource {
   /** kind → namespace ('' for cluster-scoped) → name → object */
   readonly #objects = new Map<Kind, Map<string, Map<string, KindMap[Kind]>>>();
   readonly #watchers = new Map<Kind, Set<WatchHandler<KindMap[Kind]>>>();
   #resourceVersion = 0;
   #journal: Journal | null = null;
-  #pending: AnyEvent[] = [];
+  /** Events of the open batch, flat (see EVENT_SLOTS): a bulk load queues one per object until it commits. */
+  #pending: unknown[] = [];
 
   get resourceVersion(): number {
     return this.#resourceVersion;
@@ -96,7 +120,16 @@ export class Store {
     this.#journal = null;
     const events = this.#pending;
     this.#pending = [];
-    for (const event of events) this.#emit(event);
+    for (let i = 0; i < events.length; i += EVENT_SLOTS) {
+      const kind = events[i] as Kind;
+      const handlers = this.#watchers.get(kind);
+      if (!handlers?.size) continue;
+      const type = events[i + 1] as WatchEventType;
+      const object = events[i + 2] as AnyObject;
+      const old = events[i + 3] as AnyObject | undefined;
+      const event: AnyEvent = old ? { kind, type, object, old } : { kind, type, object };
+      for (const handler of handlers) handler(event);
+    }
     return result;
   }
 
@@ -111,11 +144,8 @@ export class Store {
     this.#resourceVersion++;
     obj.metadata.resourceVersion = String(this.#resourceVersion);
     names.set(name, obj);
-    journal.record(() => {
-      if (old) names.set(name, old);
-      else names.delete(name);
-    });
-    this.#pending.push({ kind, type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}) } as AnyEvent);
+    journal.recordCall(undoPut, names, name, old);
+    this.#pending.push(kind, old ? 'MODIFIED' : 'ADDED', obj, old);
     return obj;
   }
 
@@ -128,8 +158,8 @@ export class Store {
     if (!names || !old) return undefined;
     this.#resourceVersion++;
     names.delete(name);
-    journal.record(() => names.set(name, old));
-    this.#pending.push({ kind, type: 'DELETED', object: old } as AnyEvent);
+    journal.recordCall(undoRemove, names as Map<string, AnyObject>, name, old as AnyObject);
+    this.#pending.push(kind, 'DELETED', old, undefined);
     return old;
   }
 
@@ -142,12 +172,6 @@ export class Store {
     }
     set.add(handler as WatchHandler<KindMap[Kind]>);
     return () => set.delete(handler as WatchHandler<KindMap[Kind]>);
-  }
-
-  #emit(event: AnyEvent): void {
-    const handlers = this.#watchers.get(event.kind);
-    if (!handlers) return;
-    for (const handler of handlers) handler(event);
   }
 
   #names(kind: Kind, ns: string): Map<string, KindMap[Kind]> {

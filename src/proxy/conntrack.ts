@@ -11,16 +11,8 @@
  * Simplifications, because packets carry no TCP flags: a TCP flow is SYN_SENT until its first reply, then
  * ESTABLISHED; `close()` stands for the FIN exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE).
  */
-import type { Protocol } from '../model/types.js';
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
-import type {
-  CloseKind,
-  ConntrackEntry,
-  ConntrackHit,
-  ConntrackNat,
-  ConntrackState,
-  EndpointConnections,
-} from './conntrack-types.js';
+import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { type Address, familyOf, hostPort, type Packet } from './packet.js';
 import { addressId, PROTO_CODE, TupleTable } from './tuple-table.js';
 
@@ -44,6 +36,9 @@ export class Conntrack {
   readonly #udpByDstPort = new Map<number, Set<ConntrackEntry>>();
   readonly #counts = new Map<string, EndpointConnections>();
   #nextId = 1;
+  #lastPacket: Packet | null = null;
+  #lastSrc = 0;
+  #lastDst = 0;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
 
@@ -61,6 +56,10 @@ export class Conntrack {
     const code = PROTO_CODE[p.proto];
     const s = addressId(p.src.ip);
     const d = addressId(p.dst.ip);
+    // A miss is usually followed by track() of the same packet: keep its ids for that.
+    this.#lastPacket = p;
+    this.#lastSrc = s;
+    this.#lastDst = d;
     let entry = this.#byOriginal.getById(code, s, p.src.port, d, p.dst.port);
     let direction: 'original' | 'reply' = 'original';
     if (entry === undefined) {
@@ -117,8 +116,13 @@ export class Conntrack {
     };
     this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');
     const code = PROTO_CODE[p.proto];
-    this.#byOriginal.setById(code, addressId(p.src.ip), p.src.port, addressId(p.dst.ip), p.dst.port, entry);
-    this.#byReply.setById(code, addressId(replySrc.ip), replySrc.port, addressId(replyDst.ip), replyDst.port, entry);
+    const known = this.#lastPacket === p;
+    const s = known ? this.#lastSrc : addressId(p.src.ip);
+    const d = known ? this.#lastDst : addressId(p.dst.ip);
+    this.#byOriginal.setById(code, s, p.src.port, d, p.dst.port, entry);
+    const rs = replySrc === p.dst ? d : addressId(replySrc.ip);
+    const rd = replyDst === p.src ? s : addressId(replyDst.ip);
+    this.#byReply.setById(code, rs, replySrc.port, rd, replyDst.port, entry);
     if (p.proto === 'UDP') {
       addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
       addTo(this.#udpByDstPort, p.dst.port, entry);

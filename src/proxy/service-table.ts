@@ -10,30 +10,16 @@
  * Entry keys, unique within a family: `<ServicePortName>/<protocol>`, e.g. `ns1/svc1:p80/TCP` (upstream's
  * ServicePortName includes the protocol; its String() does not).
  */
-import { parseCIDR, parseIP } from '../cni/ip.js';
 import type { Store } from '../model/store.js';
 import type { EndpointSlice, IPFamily, Node, Service } from '../model/types.js';
 import { type EndpointInfo, mergeSlices, portKey, type SliceData, sliceData, sliceServiceKey } from './endpoints.js';
+import { emptyNode, type NodeView, nodeView } from './node-view.js';
 import { type ServicePortInfo, servicePortsOf } from './service-port.js';
 import { type CategorizedEndpoints, type CategorizeOptions, categorizeEndpoints } from './topology.js';
 
+export { type NodeView, nodeView, ZONE_LABEL } from './node-view.js';
+
 export const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
-
-/** The zone label kube-proxy reads from its Node. */
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
-
-/** What the proxy knows about its own node. */
-export interface NodeView {
-  readonly name: string;
-  /** False until the Node object has been seen. */
-  readonly known: boolean;
-  readonly zone: string;
-  readonly labels: Readonly<Record<string, string>>;
-  /** The node's own addresses per family (InternalIPs, then ExternalIPs), canonical text. */
-  readonly addresses: Readonly<Record<IPFamily, readonly string[]>>;
-  /** spec.podCIDRs (or podCIDR), canonical. */
-  readonly podCIDRs: readonly string[];
-}
 
 /** One Service port of one family, with its endpoints as this node sees them. Immutable; changes replace it. */
 export interface ServicePortEntry {
@@ -261,31 +247,6 @@ export type AttachedServiceTable = ServiceTable & { detach(): void };
 
 function* familySlices(slices: Map<string, SliceData>, family: IPFamily): IterableIterator<SliceData> {
   for (const s of slices.values()) if (s.family === family) yield s;
-}
-
-function emptyNode(name: string): NodeView {
-  return Object.freeze({ name, known: false, zone: '', labels: {}, addresses: { IPv4: [], IPv6: [] }, podCIDRs: [] });
-}
-
-/** NodeView of a Node object. */
-export function nodeView(node: Node): NodeView {
-  const addresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
-  for (const type of ['InternalIP', 'ExternalIP'] as const) {
-    for (const a of node.status?.addresses ?? []) {
-      if (a.type !== type) continue;
-      const parsed = parseIP(a.address);
-      if (parsed && !addresses[parsed.family].includes(parsed.text)) addresses[parsed.family].push(parsed.text);
-    }
-  }
-  const cidrs = node.spec.podCIDRs?.length ? node.spec.podCIDRs : node.spec.podCIDR ? [node.spec.podCIDR] : [];
-  return Object.freeze({
-    name: node.metadata.name,
-    known: true,
-    zone: node.metadata.labels?.[ZONE_LABEL] ?? '',
-    labels: { ...(node.metadata.labels ?? {}) },
-    addresses,
-    podCIDRs: cidrs.map((c) => parseCIDR(c)?.text ?? c),
-  });
 }
 
 function sameInfo(a: ServicePortInfo, b: ServicePortInfo): boolean {

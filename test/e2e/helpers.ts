@@ -23,7 +23,9 @@ export async function startServer(
   options: { dns?: Partial<DnsOptions>; allowTransfer?: boolean; listen?: string } = {},
 ): Promise<Running> {
   const cluster = await Cluster.load(paths);
-  const server = new DnsServer(cluster, {
+  const server = new DnsServer(cluster.store, {
+    clusterDomain: cluster.config.clusterDomain,
+    seed: cluster.config.seed,
     listen: [options.listen ?? '127.0.0.1:0'],
     dns: { ...dnsOptionsOf(cluster.config), ...options.dns },
     allowTransfer: options.allowTransfer ?? false,

@@ -6,10 +6,12 @@ import { watch } from 'node:fs';
 import type { Command } from 'commander';
 import { dnsOptionsOf } from '../../cluster/config-sections.js';
 import type { DnsOptions } from '../../dns/config.js';
-import { serveMetrics } from '../../dns/server/health.js';
-import { DnsServer } from '../../dns/server/server.js';
+import { type MetricsSource, serveMetrics } from '../../dns/server/health.js';
+import { DnsServer, type DnsServerOptions } from '../../dns/server/server.js';
+import { startWorkers } from '../../dns/server/workers.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import { readInputs } from '../../model/load/index.js';
+import type { Store } from '../../model/store.js';
 import { loadCluster } from './load.js';
 
 interface ServeOptions {
@@ -27,6 +29,7 @@ interface ServeOptions {
   allowTransfer?: boolean;
   metrics?: string;
   watch?: boolean;
+  workers?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -50,16 +53,27 @@ export function registerServe(program: Command): void {
     .option('--allow-transfer', 'answer AXFR/IXFR of the cluster zone over TCP')
     .option('--metrics <addr:port>', 'serve /metrics, /health and /ready on this address')
     .option('--no-watch', 'do not follow changes to the input files')
+    .option('--workers <n>', 'DNS worker processes sharing the sockets (1 serves in this process)', '1')
     .action(async (paths: string[], opts: ServeOptions) => {
       const cluster = await loadCluster(paths, opts);
       const dns = dnsOptions(dnsOptionsOf(cluster.config), opts);
-      const server = new DnsServer(cluster, {
+      const workers = Number(opts.workers ?? '1');
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        throw new InvalidArgumentError(`--workers must be 1-64, got "${opts.workers}"`);
+      }
+      const serverOptions = {
         listen: opts.listen?.length ? opts.listen : ['127.0.0.1:5353'],
         dns,
+        clusterDomain: cluster.config.clusterDomain,
+        seed: cluster.config.seed,
         allowTransfer: opts.allowTransfer ?? false,
-      });
-      for (const l of await server.start()) process.stdout.write(`listening on ${l.transport} ${l.address}\n`);
-      const metrics = opts.metrics ? await serveMetrics(opts.metrics, server) : undefined;
+      };
+      const running =
+        workers === 1
+          ? await inProcess(cluster.store, serverOptions)
+          : await inWorkers(cluster.store, serverOptions, workers);
+      for (const l of running.listeners) process.stdout.write(`listening on ${l.transport} ${l.address}\n`);
+      const metrics = opts.metrics ? await serveMetrics(opts.metrics, running) : undefined;
       if (metrics) process.stdout.write(`metrics on http://${metrics.address}/metrics\n`);
       const stopWatching = opts.watch === false ? () => {} : followInputs(paths, cluster);
       await new Promise<void>((resolve) => {
@@ -69,9 +83,30 @@ export function registerServe(program: Command): void {
       });
       stopWatching();
       await metrics?.close();
-      await server.stop();
+      await running.stop();
       process.stdout.write('stopped\n');
     });
+}
+
+interface Running extends MetricsSource {
+  listeners: { transport: string; address: string }[];
+  stop(): Promise<void>;
+}
+
+async function inProcess(store: Store, options: DnsServerOptions): Promise<Running> {
+  const server = new DnsServer(store, options);
+  const listeners = await server.start();
+  return {
+    listeners,
+    metrics: () => server.metrics.render(),
+    ready: () => server.zone.hasSynced,
+    stop: () => server.stop(),
+  };
+}
+
+async function inWorkers(store: Store, options: DnsServerOptions, count: number): Promise<Running> {
+  const pool = await startWorkers(store, options, count);
+  return { listeners: pool.listeners, metrics: () => pool.metrics(), ready: () => true, stop: () => pool.stop() };
 }
 
 /** Command-line flags override the ClusterConfig's `dns:` section. */

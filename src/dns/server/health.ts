@@ -4,23 +4,29 @@
  */
 import http from 'node:http';
 import { formatAddress, parseListen } from './listeners.js';
-import type { DnsServer } from './server.js';
+
+/** Where /metrics and /ready get their answers: one server in process, or the merged state of its workers. */
+export interface MetricsSource {
+  metrics(): string | Promise<string>;
+  ready(): boolean;
+}
 
 export async function serveMetrics(
   address: string,
-  dns: DnsServer,
+  source: MetricsSource,
 ): Promise<{ address: string; close(): Promise<void> }> {
   const addr = parseListen(address);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
+      const text = await source.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(dns.metrics.render());
+      res.end(text);
     } else if (path === '/health') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('OK');
     } else if (path === '/ready') {
-      const ready = dns.zone.hasSynced;
+      const ready = source.ready();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(ready ? 'OK' : 'kubernetes');
     } else {

@@ -44,6 +44,17 @@ function labels(pairs: Record<string, string>): string {
     .join(',')}}`;
 }
 
+/** Counters as plain data: a worker sends its state, the primary merges them for /metrics. */
+export interface MetricsState {
+  servers: string[];
+  plugins: string[];
+  requests: [number, number][];
+  responses: [number, number][];
+  durations: [number, Histogram][];
+  cacheHits: number;
+  cacheMisses: number;
+}
+
 interface Histogram {
   buckets: number[];
   sum: number;
@@ -105,6 +116,49 @@ export class DnsMetrics {
     h.count++;
     if (cacheHit) this.#cacheHits++;
     else this.#cacheMisses++;
+  }
+
+  state(): MetricsState {
+    return {
+      servers: [...this.#servers],
+      plugins: [...this.#plugins],
+      requests: [...this.#requests],
+      responses: [...this.#responses],
+      durations: [...this.#durations],
+      cacheHits: this.#cacheHits,
+      cacheMisses: this.#cacheMisses,
+    };
+  }
+
+  /** Add another process's counters, matching servers and plugins by name. */
+  merge(other: MetricsState): void {
+    const srv = other.servers.map((name) => this.serverId(name));
+    const plg = other.plugins.map((name) => this.#pluginId(name));
+    const add = (map: Map<number, number>, key: number, v: number) => map.set(key, (map.get(key) ?? 0) + v);
+    for (const [key, v] of other.requests) {
+      const server = Math.floor(key / 65536 / 8);
+      add(this.#requests, key + (srv[server]! - server) * 8 * 65536, v);
+    }
+    for (const [key, v] of other.responses) {
+      const server = Math.floor(key / 64 / 4096);
+      const plugin = key % 64;
+      add(this.#responses, (srv[server]! * 4096 + (Math.floor(key / 64) % 4096)) * 64 + plg[plugin]!, v);
+    }
+    for (const [key, h] of other.durations) {
+      const mapped = srv[Math.floor(key / 65536)]! * 65536 + (key % 65536);
+      const mine = this.#durations.get(mapped);
+      if (!mine) {
+        this.#durations.set(mapped, { buckets: [...h.buckets], sum: h.sum, count: h.count });
+        continue;
+      }
+      h.buckets.forEach((b, i) => {
+        mine.buckets[i]! += b;
+      });
+      mine.sum += h.sum;
+      mine.count += h.count;
+    }
+    this.#cacheHits += other.cacheHits;
+    this.#cacheMisses += other.cacheMisses;
   }
 
   /** The Prometheus text exposition format (version 0.0.4). */

@@ -2,7 +2,7 @@
  * The cluster DNS server: a zone index following the cluster's store, a Responder over it, and UDP + TCP listeners on
  * each address it is told (nothing else). Port 0 picks one free port shared by UDP and TCP, as tests need.
  */
-import type { Cluster } from '../../cluster/cluster.js';
+import type { WatchSource } from '../../model/store.js';
 import { Rng } from '../../util/rng.js';
 import type { DnsOptions } from '../config.js';
 import { ZoneIndex } from '../zone/zone-index.js';
@@ -14,8 +14,12 @@ import { UdpTcpUpstream } from './upstream.js';
 export interface DnsServerOptions {
   listen: string[];
   dns: DnsOptions;
+  clusterDomain: string;
+  /** Seed of the loadbalance shuffle. */
+  seed: number;
   allowTransfer?: boolean;
-  seed?: number;
+  /** False while a worker is still receiving its snapshot: cluster names then get SERVFAIL, not NXDOMAIN (dns.md 15.1). */
+  synced?: boolean;
 }
 
 export class DnsServer {
@@ -25,13 +29,18 @@ export class DnsServer {
   readonly listeners: BoundListener[] = [];
   readonly #listen: string[];
 
-  constructor(cluster: Cluster, options: DnsServerOptions) {
-    this.zone = new ZoneIndex(cluster.store, { clusterDomain: cluster.config.clusterDomain, options: options.dns });
+  /** `store` is the cluster's own store, or a replica that a worker process keeps in step (dns/server/replica.ts). */
+  constructor(store: WatchSource, options: DnsServerOptions) {
+    this.zone = new ZoneIndex(store, {
+      clusterDomain: options.clusterDomain,
+      options: options.dns,
+      synced: options.synced ?? true,
+    });
     this.#listen = options.listen;
     this.responder = new Responder({
       zone: this.zone,
       dns: options.dns,
-      rng: new Rng(options.seed ?? cluster.config.seed).fork('dns/loadbalance'),
+      rng: new Rng(options.seed).fork('dns/loadbalance'),
       ...(options.dns.upstream.length ? { upstream: new UdpTcpUpstream(options.dns.upstream) } : {}),
       allowTransfer: options.allowTransfer ?? false,
     });

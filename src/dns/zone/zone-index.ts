@@ -15,7 +15,7 @@
  * Construct it outside a store transaction: it reads the committed state, then follows events.
  */
 
-import type { Store, WatchEvent } from '../../model/store.js';
+import type { WatchEvent, WatchSource } from '../../model/store.js';
 import type { EndpointSlice, Namespace, Pod, Service } from '../../model/types.js';
 import type { DnsOptions } from '../config.js';
 import { MultiMap } from './multi-map.js';
@@ -63,7 +63,7 @@ export class ZoneIndex {
   readonly #podIPs = new Map<string, string>();
   readonly #podsByIP = new MultiMap<string, string>();
 
-  constructor(store: Store, init: ZoneIndexInit) {
+  constructor(store: WatchSource, init: ZoneIndexInit) {
     this.clusterDomain = init.clusterDomain.toLowerCase().replace(/\.$/, '');
     this.options = Object.freeze({ ...init.options });
     this.#now = init.now ?? Date.now;

@@ -10,6 +10,7 @@
  * - Table changes recompile only the changed Service port; UDP Service changes then run kube-proxy's conntrack
  *   cleanup for that Service (conntrack-cleanup.ts).
  */
+import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
 import { Conntrack, type ConntrackEntry, type ConntrackHit } from '../conntrack.js';
@@ -68,7 +69,7 @@ export class IptablesEngine implements ProxyEngine {
   /** The compiled rules of a family (for renderers, tests and benchmarks). */
   ruleset(family: IPFamily): RuleSet {
     const rs = this.#rulesets.get(family);
-    if (!rs) throw new Error(`this engine does not handle ${family}`);
+    if (!rs) throw new InvalidArgumentError(`the iptables proxier of ${this.nodeName} does not handle ${family}`);
     return rs;
   }
 

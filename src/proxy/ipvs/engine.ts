@@ -1,8 +1,8 @@
 /**
  * The IPVS kube-proxy engine for one node (pkg/proxy/ipvs/proxier.go over the kernel's IPVS, in NAT mode).
  *
- * A new flow goes: conntrack miss → nat KUBE-SERVICES marks (ipsets.ts) → filter source-range firewall → IPVS
- * virtual-server lookup (one hash lookup on proto/address/port) → persistence template or scheduler → DNAT to the
+ * A new flow goes: conntrack miss → nat KUBE-SERVICES marks (masquerade.ts, ipsets.ts) → filter source-range firewall → IPVS
+ * virtual-server lookup (address, then port and protocol) → persistence template or scheduler → DNAT to the
  * real server → KUBE-POSTROUTING MASQUERADE for marked or hairpin traffic. Later packets follow the conntrack entry.
  *
  * Verdicts:
@@ -22,6 +22,7 @@
  * shared nf_conntrack model (its timeouts), not IPVS's own (900/120/300 s by default); IPVS-mode iptables/ipset
  * rules appear in traces but are not rendered as a whole (`rules()` is `ipvsadm -Ln`).
  */
+import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack, type ConntrackEntry, natPacket } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
@@ -32,7 +33,7 @@ import { IpvsIpsets } from './ipsets.js';
 import { newFlow, passed } from './new-flow.js';
 import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
-import { isSchedulerName } from './schedulers/index.js';
+import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
 import type { SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { FlowMemo, IpvsEngineOptions, IpvsState } from './state.js';
@@ -58,7 +59,8 @@ export class IpvsEngine implements ProxyEngine {
     this.nodeName = init.table.nodeName;
     this.conntrack = new Conntrack(init.config.conntrack);
     const name = init.config.scheduler === '' ? 'rr' : init.config.scheduler;
-    if (!isSchedulerName(name)) throw new RangeError(`unknown IPVS scheduler "${name}"`);
+    if (!isSchedulerName(name))
+      throw new InvalidArgumentError(`unknown IPVS scheduler "${name}" (known: ${SCHEDULER_NAMES.join(', ')})`);
     this.scheduler = name;
     this.graceful = new GracefulTermination(opts.gracefulCheckInterval);
     this.#st = {

@@ -78,8 +78,13 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     c.dnat.set(dest, dnat);
   }
   steps.push(dnat);
-  if (hairpin) steps.push((c.hairpin ??= postroutingStep(spec.family, true, st.mark, snatIp)));
-  else if (mark) steps.push((c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp)));
+  if (hairpin) {
+    c.hairpin ??= postroutingStep(spec.family, true, st.mark, snatIp);
+    steps.push(c.hairpin);
+  } else if (mark) {
+    c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp);
+    steps.push(c.masq);
+  }
   return {
     verdict: 'DNAT',
     endpoint: dest.key,

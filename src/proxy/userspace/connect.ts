@@ -14,7 +14,7 @@ import { isLoopback } from '../ip-match.js';
 import { familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import type { OpenedPort } from './service-ports.js';
-import type { UserspaceState } from './state.js';
+import type { Portal, UserspaceState } from './state.js';
 
 /** EndpointDialTimeouts: one dial attempt per entry. */
 export const DIAL_TIMEOUTS = [0.25, 0.5, 1, 2] as const;
@@ -39,57 +39,73 @@ export interface BackendLeg {
   reply?: Verdict;
 }
 
-/** The portal (and chain) a new packet hits, or undefined. Host traffic walks OUTPUT, the rest PREROUTING. */
+const PROTO_CODE = { TCP: 0, UDP: 1, SCTP: 2 } as const;
+
+/** The index key of a port and protocol. */
+export function portalKey(proto: Packet['proto'], port: number): number {
+  return port * 4 + PROTO_CODE[proto];
+}
+
+/** The portal rule a new packet hits (as a trace step), or undefined. Host traffic walks OUTPUT, the rest PREROUTING. */
 export function matchPortal(
   st: UserspaceState,
   packet: Packet,
   origin: Origin,
-): { port: OpenedPort; chain: PortalChain; rule: string } | undefined {
+): { port: OpenedPort; step: Step } | undefined {
   const host = origin.from === 'node';
   const dstLocal = st.nodeAddrs.has(packet.dst.ip) || isLoopback(packet.dst.ip);
-  const hit = st.portals.get(`${packet.proto} ${packet.dst.ip} ${packet.dst.port}`);
+  const key = portalKey(packet.proto, packet.dst.port);
+  const hit = st.portals.get(packet.dst.ip)?.get(key);
   if (hit) {
-    const p = hit.port.portal;
-    const hostIP = st.hostIP(p.family);
-    if (!hit.external) {
-      const chain = host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER';
-      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port) };
-    }
+    if (!hit.external)
+      return { port: hit.port, step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', '') };
     if (!host && origin.from === 'external') {
-      const chain = 'KUBE-PORTALS-CONTAINER';
-      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port, PHYSDEV_NOT_BRIDGE) };
+      return { port: hit.port, step: portalStep(st, hit, 'KUBE-PORTALS-CONTAINER', PHYSDEV_NOT_BRIDGE) };
     }
     if (dstLocal) {
-      const chain = host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER';
-      return { port: hit.port, chain, rule: portalRule(chain, p, hostIP, packet.dst.ip, p.port, DST_LOCAL) };
+      return {
+        port: hit.port,
+        step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', DST_LOCAL),
+      };
     }
   }
   if (!dstLocal) return undefined;
-  const np = st.nodePorts.get(`${packet.proto} ${packet.dst.port}`);
+  const np = st.nodePorts.get(key);
   if (!np) return undefined;
-  const chain = host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER';
-  return { port: np, chain, rule: portalRule(chain, np.portal, st.hostIP(np.portal.family), null, packet.dst.port) };
+  return { port: np.port, step: portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', '') };
+}
+
+// The rule text and decision of one portal in one chain, built once.
+function portalStep(st: UserspaceState, portal: Portal, chain: PortalChain, extra: string): Step {
+  const k = chain + extra;
+  let step = portal.steps.get(k);
+  if (!step) {
+    const p = portal.port.portal;
+    const hostIP = st.hostIP(p.family);
+    const destPort = portal.addr === null ? p.nodePort : p.port;
+    step = {
+      where: `nat/${chain}`,
+      rule: portalRule(chain, p, hostIP, portal.addr, destPort, extra),
+      decision: chain.endsWith('CONTAINER')
+        ? `REDIRECT to proxy port ${p.proxyPort}`
+        : `DNAT to ${hostPort(hostIP, p.proxyPort)}`,
+    };
+    portal.steps.set(k, step);
+  }
+  return step;
 }
 
 /** The first packet of a client connection that hit a portal. */
 export function connect(
   st: UserspaceState,
   packet: Packet,
-  portal: { port: OpenedPort; chain: PortalChain; rule: string },
+  portal: { port: OpenedPort; step: Step },
   now: number,
 ): Verdict {
-  const { port, chain, rule } = portal;
+  const port = portal.port;
   const p = port.portal;
   const hostIP = st.hostIP(p.family);
-  const steps: Step[] = [
-    {
-      where: `nat/${chain}`,
-      rule,
-      decision: chain.endsWith('CONTAINER')
-        ? `REDIRECT to proxy port ${p.proxyPort}`
-        : `DNAT to ${hostPort(hostIP, p.proxyPort)}`,
-    },
-  ];
+  const steps: Step[] = [portal.step];
   if (port.ignored.length) {
     steps.push({
       where: 'userspace',
@@ -192,10 +208,9 @@ function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: numbe
       steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
       return undefined;
     }
-    const list = st.lb.state(port.portal.name)?.endpoints ?? [];
     steps.push({
       where: 'userspace/round-robin',
-      rule: `endpoints [${list.join(', ')}] (shuffled)`,
+      rule: st.lb.state(port.portal.name)?.listText ?? '',
       decision:
         next.how === 'affinity'
           ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`

@@ -10,12 +10,14 @@
  * Service-table changes are applied at the simulated time of the next call. `rules()` is the portal chains as
  * `iptables-save` prints them.
  */
+
+import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
-import { type BackendLeg, type ClientLeg, connect, continueClient, matchPortal } from './connect.js';
+import { type BackendLeg, type ClientLeg, connect, continueClient, matchPortal, portalKey } from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
 import { LoadBalancerRR } from './round-robin.js';
 import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
@@ -214,21 +216,38 @@ export class UserspaceEngine implements ProxyEngine {
 
   #index(o: OpenedPort): void {
     const p = o.portal;
-    for (const ip of [p.clusterIP, ...p.loadBalancerIPs])
-      this.#st.portals.set(`${p.protocol} ${ip} ${p.port}`, { port: o, external: false });
-    for (const ip of p.externalIPs) this.#st.portals.set(`${p.protocol} ${ip} ${p.port}`, { port: o, external: true });
-    if (p.nodePort) this.#st.nodePorts.set(`${p.protocol} ${p.nodePort}`, o);
+    const key = portalKey(p.protocol, p.port);
+    const add = (ip: string, external: boolean) => {
+      let ports = this.#st.portals.get(ip);
+      if (!ports) {
+        ports = new Map();
+        this.#st.portals.set(ip, ports);
+      }
+      ports.set(key, { port: o, addr: ip, external, steps: new Map() });
+    };
+    for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) add(ip, false);
+    for (const ip of p.externalIPs) add(ip, true);
+    if (p.nodePort) {
+      this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), {
+        port: o,
+        addr: null,
+        external: false,
+        steps: new Map(),
+      });
+    }
   }
 
   #unindex(o: OpenedPort): void {
     const p = o.portal;
+    const key = portalKey(p.protocol, p.port);
     for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs]) {
-      const key = `${p.protocol} ${ip} ${p.port}`;
-      if (this.#st.portals.get(key)?.port === o) this.#st.portals.delete(key);
+      const ports = this.#st.portals.get(ip);
+      if (ports?.get(key)?.port !== o) continue;
+      ports.delete(key);
+      if (ports.size === 0) this.#st.portals.delete(ip);
     }
-    if (p.nodePort && this.#st.nodePorts.get(`${p.protocol} ${p.nodePort}`) === o) {
-      this.#st.nodePorts.delete(`${p.protocol} ${p.nodePort}`);
-    }
+    const np = portalKey(p.protocol, p.nodePort);
+    if (p.nodePort && this.#st.nodePorts.get(np)?.port === o) this.#st.nodePorts.delete(np);
   }
 
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
@@ -238,7 +257,7 @@ export class UserspaceEngine implements ProxyEngine {
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
       if (!this.conntrack.lookup({ proto, src: { ip: hostIP, port }, dst }, now)) return port;
     }
-    throw new RangeError(`no free local port toward ${dst.ip}:${dst.port}`);
+    throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');
   }
 }
 

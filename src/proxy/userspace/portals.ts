@@ -14,6 +14,8 @@
  *   `--nodeport-addresses` was accepted by NewProxier but never used.
  * Destinations print as `/32` (`/128`), since iptables-save shows them so and old iptables compared rules by text.
  */
+
+import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 
 /** One Service port as the proxier opened it. */
@@ -145,7 +147,7 @@ export class ProxyPortAllocator {
 
   allocate(): number {
     const size = this.last - this.first + 1;
-    if (this.#used.size >= size) throw new RangeError(`proxy port range ${this.first}-${this.last} is exhausted`);
+    if (this.#used.size >= size) throw new RangeExhaustedError('proxy port', `${this.first}-${this.last}`);
     let port = this.first + this.#random(size);
     while (this.#used.has(port)) port = port === this.last ? this.first : port + 1;
     this.#used.add(port);

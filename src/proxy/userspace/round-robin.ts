@@ -28,6 +28,8 @@ interface AffinityRecord {
 export interface BalancerState {
   /** The shuffled endpoint list (`ip:port`). */
   endpoints: string[];
+  /** `endpoints [a, b] (shuffled)`, for traces. */
+  listText: string;
   index: number;
   affinity: 'None' | 'ClientIP';
   ttlSeconds: number;
@@ -57,6 +59,7 @@ export class LoadBalancerRR {
     if (!s) {
       s = {
         endpoints: [],
+        listText: listText([]),
         index: 0,
         affinity: affinity === '' ? 'None' : affinity,
         ttlSeconds: ttlSeconds === 0 ? DEFAULT_AFFINITY_SECONDS : ttlSeconds,
@@ -77,6 +80,7 @@ export class LoadBalancerRR {
       const s = this.#services.get(svcPort);
       if (s) {
         s.endpoints = [];
+        s.listText = listText([]);
         s.index = 0;
         s.affinityMap.clear();
       }
@@ -89,6 +93,7 @@ export class LoadBalancerRR {
     const keep = new Set(sorted);
     for (const [ip, rec] of state.affinityMap) if (!keep.has(rec.endpoint)) state.affinityMap.delete(ip);
     state.endpoints = this.#rng.shuffle(sorted);
+    state.listText = listText(state.endpoints);
     state.index = 0;
     return true;
   }
@@ -126,6 +131,10 @@ export class LoadBalancerRR {
         if (Math.trunc(now - rec.lastUsed) >= s.ttlSeconds) s.affinityMap.delete(ip);
     }
   }
+}
+
+function listText(endpoints: readonly string[]): string {
+  return `endpoints [${endpoints.join(', ')}] (shuffled)`;
 }
 
 function sameMultiset(current: readonly string[], sortedNew: readonly string[]): boolean {

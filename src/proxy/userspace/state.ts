@@ -1,6 +1,7 @@
 /** The state the userspace engine's parts share. */
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Conntrack } from '../conntrack.js';
+import type { Step } from '../engine.js';
 import type { Address } from '../packet.js';
 import type { LoadBalancerRR } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
@@ -17,23 +18,28 @@ export interface UserspaceEngineOptions {
   syncPeriod?: number;
 }
 
+/** One portal (an address:port, or a NodePort) and its trace steps per chain, built on first use. */
+export interface Portal {
+  readonly port: OpenedPort;
+  /** The address for address portals; null for a NodePort. */
+  readonly addr: string | null;
+  /** An externalIP portal (its CONTAINER rules are split by physdev and local destination). */
+  readonly external: boolean;
+  readonly steps: Map<string, Step>;
+}
+
 export interface UserspaceState {
   readonly conntrack: Conntrack;
   readonly lb: LoadBalancerRR;
-  /** Portals with an address (ClusterIP, LB IPs, externalIPs) by `proto ip port`. */
-  readonly portals: Map<string, { port: OpenedPort; external: boolean }>;
-  /** NodePorts by `proto port`. */
-  readonly nodePorts: Map<string, OpenedPort>;
+  /** Portals with an address (ClusterIP, LB IPs, externalIPs): address → `port·4 + protocol code` → portal. */
+  readonly portals: Map<string, Map<number, Portal>>;
+  /** NodePorts by `port·4 + protocol code`. */
+  readonly nodePorts: Map<number, Portal>;
   nodeAddrs: ReadonlySet<string>;
   readonly udpIdleTimeout: number;
   readonly dialable: (endpoint: string, now: number) => boolean;
   /** The node's host IP of a family (upstream: the default-route interface's address). */
   hostIP(family: IPFamily): string;
   /** A free local port for a new backend connection. */
-  ephemeralPort(
-    proto: Address extends never ? never : 'TCP' | 'UDP' | 'SCTP',
-    hostIP: string,
-    dst: Address,
-    now: number,
-  ): number;
+  ephemeralPort(proto: Protocol, hostIP: string, dst: Address, now: number): number;
 }

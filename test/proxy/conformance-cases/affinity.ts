@@ -48,16 +48,18 @@ export const affinityCases: ConformanceCase[] = [
     run(t, h) {
       const rig = h.setup(sticky(30));
       const chosen = new Set<string | null>();
-      // Each round: two connections 10 s apart (sticky), closed at once; the next round starts 40 s after the last
-      // new connection, past the timeout, so it may pick anew. Over many rounds it must, at least once.
+      // Each round: two connections 10 s apart (sticky), closed at once; the next round starts 190 s after the last
+      // new connection: past the 30 s timeout, and past the 120 s a closed TCP flow lingers (TIME_WAIT; IPVS keeps
+      // a persistence template while it still controls a connection). So a round may pick anew; over many rounds it
+      // must, at least once.
       for (let round = 0; round < 40; round++) {
         const p1 = tcp(`10.244.1.5:${port(round)}`, '10.96.0.40:80');
-        const v = rig.send(p1, POD, round * 50);
-        rig.engine.close(p1, round * 50);
+        const v = rig.send(p1, POD, round * 200);
+        rig.engine.close(p1, round * 200);
         chosen.add(v.endpoint);
         const p2 = tcp(`10.244.1.5:${port(round + 1000)}`, '10.96.0.40:80');
-        const again = rig.send(p2, POD, round * 50 + 10);
-        rig.engine.close(p2, round * 50 + 10);
+        const again = rig.send(p2, POD, round * 200 + 10);
+        rig.engine.close(p2, round * 200 + 10);
         t.is(again.endpoint, v.endpoint, 'within the timeout the client sticks');
       }
       t.true(chosen.size > 1, `after timeouts the client was re-balanced (saw ${[...chosen].join(', ')})`);

@@ -1,6 +1,8 @@
 /**
  * Scheduler factory: one instance per virtual server, as the kernel allocates `sched_data` per service.
  */
+
+import { InvalidArgumentError } from '../../../errors.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
@@ -59,7 +61,7 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
 /** A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections. */
 export function newDest(addr: string, port: number, weight = 1): Dest {
   const fold = foldAddress(addr);
-  if (fold === undefined) throw new RangeError(`not an IP address: ${addr}`);
+  if (fold === undefined) throw new InvalidArgumentError(`not an IP address: ${addr}`);
   return {
     addr,
     port,

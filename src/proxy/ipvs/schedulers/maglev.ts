@@ -17,6 +17,8 @@
  * mh). A slot whose destination has weight 0 or is overloaded yields "no destination" unless mh-fallback is set,
  * which probes `hsiphash(srcIP + srcPort + roffset, key1)` for successive offsets.
  */
+
+import { InvalidArgumentError } from '../../../errors.js';
 import { foldAddress, type HsipKey, hsiphashU32, smallKey } from './hash.js';
 import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
 import { DestFlags, SvcFlags } from './types.js';
@@ -31,7 +33,7 @@ export const MH_KEY2: HsipKey = smallKey(2654446892, 2654446892);
 /** Table size for a CONFIG_IP_VS_MH_TAB_INDEX value (8..17). */
 export function mhTableSize(tabIndex = MH_DEFAULT_TAB_INDEX): number {
   const m = MH_PRIMES[tabIndex - 8];
-  if (m === undefined) throw new RangeError(`CONFIG_IP_VS_MH_TAB_INDEX must be 8..17, got ${tabIndex}`);
+  if (m === undefined) throw new InvalidArgumentError(`CONFIG_IP_VS_MH_TAB_INDEX must be 8..17, got ${tabIndex}`);
   return m;
 }
 

@@ -1,0 +1,42 @@
+/**
+ * Entry point of a DNS worker process (`serve --workers N`): it receives the DNS options and a snapshot from the
+ * primary, serves on the shared sockets once synced, and relays the primary's store events to its zone index as they come.
+ */
+import { EventRelay } from './replica.js';
+import { DnsServer } from './server.js';
+import type { ToWorker } from './workers.js';
+
+const relay = new EventRelay();
+let server: DnsServer | undefined;
+
+process.on('message', async (message: ToWorker) => {
+  switch (message.type) {
+    case 'init':
+      server = new DnsServer(relay, message.options);
+      return;
+    case 'synced': {
+      server!.zone.setSynced(true);
+      // The snapshot's messages are garbage now; collect them before serving so RSS shows what serving costs.
+      (globalThis as { gc?: () => void }).gc?.();
+      const listeners = await server!.start();
+      process.send!({
+        type: 'ready',
+        listeners: listeners.map((l) => ({ transport: l.transport, address: l.address })),
+      });
+      return;
+    }
+    case 'events':
+      relay.deliver(message.events);
+      process.send!({ type: 'applied', seq: message.seq });
+      return;
+    case 'metrics':
+      process.send!({ type: 'metrics', id: message.id, state: server?.metrics.state() });
+      return;
+    case 'stop':
+      await server?.stop();
+      process.exit(0);
+  }
+});
+
+// Messages that arrive before a listener exists are lost: only now may the primary send the snapshot.
+process.send!({ type: 'hello' });

@@ -1,0 +1,48 @@
+/**
+ * What kube-proxy knows about its own Node: name, zone label (topology hints), own addresses per family (NodePorts,
+ * MASQUERADE source, --src-type LOCAL) and pod CIDRs.
+ */
+import { parseCIDR, parseIP } from '../cni/ip.js';
+import type { IPFamily, Node } from '../model/types.js';
+
+/** The zone label kube-proxy reads from its Node. */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+/** What the proxy knows about its own node. */
+export interface NodeView {
+  readonly name: string;
+  /** False until the Node object has been seen. */
+  readonly known: boolean;
+  readonly zone: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The node's own addresses per family (InternalIPs, then ExternalIPs), canonical text. */
+  readonly addresses: Readonly<Record<IPFamily, readonly string[]>>;
+  /** spec.podCIDRs (or podCIDR), canonical. */
+  readonly podCIDRs: readonly string[];
+}
+
+/** The view before the Node object is known. */
+export function emptyNode(name: string): NodeView {
+  return Object.freeze({ name, known: false, zone: '', labels: {}, addresses: { IPv4: [], IPv6: [] }, podCIDRs: [] });
+}
+
+/** NodeView of a Node object. */
+export function nodeView(node: Node): NodeView {
+  const addresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
+  for (const type of ['InternalIP', 'ExternalIP'] as const) {
+    for (const a of node.status?.addresses ?? []) {
+      if (a.type !== type) continue;
+      const parsed = parseIP(a.address);
+      if (parsed && !addresses[parsed.family].includes(parsed.text)) addresses[parsed.family].push(parsed.text);
+    }
+  }
+  const cidrs = node.spec.podCIDRs?.length ? node.spec.podCIDRs : node.spec.podCIDR ? [node.spec.podCIDR] : [];
+  return Object.freeze({
+    name: node.metadata.name,
+    known: true,
+    zone: node.metadata.labels?.[ZONE_LABEL] ?? '',
+    labels: { ...(node.metadata.labels ?? {}) },
+    addresses,
+    podCIDRs: cidrs.map((c) => parseCIDR(c)?.text ?? c),
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * Maglev (mh): table sizes, the paper's population example, turns from weights, fill and balance properties, and the
+ * disruption when one of N endpoints goes away (compared with sh).
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { createScheduler, newDest, SvcFlags, setDestWeight } from '../../../src/proxy/ipvs/schedulers/index.js';
+import {
+  type MaglevHash,
+  MH_PRIMES,
+  mhBackends,
+  mhTableSize,
+  mhTurns,
+  populateMaglev,
+} from '../../../src/proxy/ipvs/schedulers/maglev.js';
+import { clientKeys, holds, PKT, service } from './helpers.js';
+
+test('Maglev table sizes follow CONFIG_IP_VS_MH_TAB_INDEX', (t) => {
+  t.is(mhTableSize(), 4093);
+  t.deepEqual(
+    Array.from({ length: 10 }, (_, i) => mhTableSize(i + 8)),
+    MH_PRIMES,
+  );
+  t.throws(() => mhTableSize(18), { code: 'E_INVALID_ARGUMENT' } as never);
+});
+
+test('Maglev population reproduces the paper example (M = 7)', (t) => {
+  const b0 = { offset: 3, skip: 4, turns: 1 };
+  const b1 = { offset: 0, skip: 2, turns: 1 };
+  const b2 = { offset: 3, skip: 1, turns: 1 };
+  t.deepEqual([...populateMaglev([b0, b1, b2], 7)], [1, 0, 1, 0, 2, 2, 0]);
+  // B1 removed: its entries 0 and 2 move, and entry 6 moves from B0 to B2 (more than the minimum).
+  t.deepEqual(
+    [...populateMaglev([b0, b2], 7)].map((i) => [0, 2][i]),
+    [0, 0, 0, 0, 2, 2, 2],
+  );
+});
+
+test('mh turns: gcd reduction and the 6-bit shift; a non-zero weight never rounds to 0', (t) => {
+  t.deepEqual(mhTurns([2, 4, 6]), [1, 2, 3]);
+  t.deepEqual(mhTurns([100, 50]), [2, 1]);
+  t.deepEqual(mhTurns([1000, 1]), [62, 1]);
+  t.deepEqual(mhTurns([192, 1]), [48, 1]);
+  t.deepEqual(mhTurns([0, 5]), [0, 1]);
+  t.deepEqual(mhTurns([0, 0]), [0, 0]);
+});
+
+test('Maglev: every slot filled, equal weights within one slot of M/N, weights proportional', (t) => {
+  holds(
+    t,
+    fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 50 }), (n, base) => {
+      const dests = Array.from({ length: n }, (_, i) => newDest(`10.${base}.${i >> 8}.${i & 0xff}`, 8080));
+      const table = populateMaglev(mhBackends(dests, 4093), 4093);
+      const counts = new Array(n).fill(0);
+      for (const i of table) {
+        if (i < 0) return false;
+        counts[i]++;
+      }
+      return counts.every((c) => c === Math.floor(4093 / n) || c === Math.ceil(4093 / n));
+    }),
+    { seed: 3, numRuns: 40 },
+  );
+  const dests = [newDest('10.0.0.1', 80, 3), newDest('10.0.0.2', 80, 1)];
+  const table = populateMaglev(mhBackends(dests, 4093), 4093);
+  const a = table.filter((i) => i === 0).length;
+  t.true(Math.abs(a - (3 * 4093) / 4) <= 3, `weight 3 got ${a} of 4093 slots`);
+});
+
+function moved(name: 'sh' | 'mh', n: number, flags: number): { moved: number; mustMove: number } {
+  const spec = Array.from({ length: n }, (_, i) => [String.fromCharCode(65 + i), 1] as [string, number]);
+  const before = service(name, spec, { flags });
+  const after = service(name, spec, { flags });
+  const index = Math.floor(n / 2);
+  const [gone] = after.dests.splice(index, 1);
+  after.sched.destsChanged(after.dests, { kind: 'del', dest: gone!, index });
+  let changed = 0;
+  let mustMove = 0;
+  const keys = clientKeys(20000, 99);
+  for (const k of keys) {
+    const x = before.label(before.sched.schedule(before.dests, { ...PKT, ...k }, 0));
+    const y = after.label(after.sched.schedule(after.dests, { ...PKT, ...k }, 0));
+    if (x === String.fromCharCode(65 + index)) mustMove++;
+    if (x !== y) changed++;
+  }
+  return { moved: changed / keys.length, mustMove: mustMove / keys.length };
+}
+
+test('removing one of N endpoints moves about 1/N of keys under mh, most keys under sh', (t) => {
+  for (const n of [5, 10, 20]) {
+    const mh = moved('mh', n, SvcFlags.SCHED2);
+    t.true(mh.moved >= mh.mustMove, `mh N=${n}`);
+    t.true(mh.moved < 1 / n + 0.04, `mh N=${n} moved ${mh.moved.toFixed(3)} (1/N = ${(1 / n).toFixed(3)})`);
+    const sh = moved('sh', n, 0);
+    t.true(sh.moved > 0.5, `sh N=${n} moved ${sh.moved.toFixed(3)}`);
+  }
+});
+
+test('mh keeps a quiesced destination in the table: its keys fail, every other key keeps its endpoint', (t) => {
+  const svc = service(
+    'mh',
+    [
+      ['A', 1],
+      ['B', 1],
+      ['C', 1],
+      ['D', 1],
+    ],
+    { flags: SvcFlags.SCHED2 },
+  );
+  const keys = clientKeys(4000, 5);
+  const before = keys.map((k) => svc.sched.schedule(svc.dests, { ...PKT, ...k }, 0));
+  setDestWeight(svc.byLabel('C'), 0);
+  svc.sched.destsChanged(svc.dests, { kind: 'upd', dest: svc.byLabel('C') });
+  keys.forEach((k, i) => {
+    const now = svc.sched.schedule(svc.dests, { ...PKT, ...k }, 0);
+    t.is(now, before[i] === svc.byLabel('C') ? undefined : before[i]);
+  });
+
+  const fb = service(
+    'mh',
+    [
+      ['A', 1],
+      ['B', 1],
+      ['C', 1],
+      ['D', 1],
+    ],
+    { flags: SvcFlags.SCHED1 | SvcFlags.SCHED2 },
+  );
+  setDestWeight(fb.byLabel('C'), 0);
+  fb.sched.destsChanged(fb.dests, { kind: 'upd', dest: fb.byLabel('C') });
+  for (const k of keys.slice(0, 500)) {
+    const d = fb.sched.schedule(fb.dests, { ...PKT, ...k }, 0);
+    t.truthy(d && d.weight > 0);
+  }
+});
+
+test('mh without mh-port hashes the source address only', (t) => {
+  const svc = service('mh', [
+    ['A', 1],
+    ['B', 1],
+    ['C', 1],
+  ]);
+  const mh = svc.sched as MaglevHash;
+  t.is(mh.size, 4093);
+  const set = new Set(
+    Array.from({ length: 40 }, (_, p) => svc.sched.schedule(svc.dests, { ...PKT, srcPort: p + 1 }, 0)),
+  );
+  t.is(set.size, 1);
+  const trace: string[] = [];
+  svc.sched.schedule(svc.dests, PKT, 0, trace);
+  t.regex(trace[0]!, /^mh: 192\.168\.1\.10 hashes to slot \d+ of 4093 -> 10\.0\.0\.\d:80$/);
+});
+
+test('createScheduler builds an mh with a smaller table on request', (t) => {
+  const s = createScheduler('mh', { mhTabIndex: 8 }) as MaglevHash;
+  t.is(s.size, 251);
+});
