@@ -6,10 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { KubeNetsimError } from '../errors.js';
 import { registerEnv } from './commands/env.js';
 import { registerGet } from './commands/get.js';
+import { registerHealthcheck } from './commands/healthcheck.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerResolvConf } from './commands/resolv-conf.js';
 import { registerResolve } from './commands/resolve.js';
+import { registerRules } from './commands/rules.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrace } from './commands/trace.js';
 import { registerZone } from './commands/zone.js';
 
 export const EXIT_OK = 0;
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerResolvConf(program);
   registerResolve(program);
   registerZone(program);
+  registerTrace(program);
+  registerRules(program);
+  registerHealthcheck(program);
   return program;
 }
 

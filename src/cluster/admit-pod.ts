@@ -5,7 +5,7 @@
  */
 import type { Ipam } from '../cni/ipam.js';
 import type { Scheduler } from '../controllers/scheduler.js';
-import { wasWritten } from '../model/source.js';
+import { type FieldPath, wasWritten } from '../model/source.js';
 import type { Node, Pod, PodCondition, PodStatus } from '../model/types.js';
 import type { AdmissionEnv } from './admission-context.js';
 
@@ -26,6 +26,10 @@ const RUNNING_READY: readonly PodCondition[] = Object.freeze(
 function nodeInternalIPs(node: Node): string[] {
   return node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
 }
+
+// Constant field paths: built once, not per pod.
+const PATH_POD_IPS: FieldPath = ['status', 'podIPs'];
+const PATH_POD_IP: FieldPath = ['status', 'podIP'];
 
 /** Admit a new or changed pod; returns the pod to store, or undefined when it was rejected. */
 export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod | undefined {
@@ -53,10 +57,8 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
     spec.nodeName = decision.nodeName;
   }
   const node = env.store.get('Node', spec.nodeName)!;
-  const placed: Pod = { ...pod, spec };
   const ips = assignIPs(env, pod, node);
   if (!ips || env.issues.issues.length > before) return undefined;
-  env.scheduler.bind(placed, spec.nodeName, env.journal);
   const hostIPs = nodeInternalIPs(node);
   const status: PodStatus = {
     ...pod.status,
@@ -67,7 +69,11 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
     hostIPs: hostIPs.map((ip) => ({ ip })),
     conditions: pod.status.conditions?.length ? pod.status.conditions : [...RUNNING_READY],
   };
-  return { ...placed, status };
+  // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
+  // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
+  const placed: Pod = { ...pod, spec, status };
+  env.scheduler.bind(placed, spec.nodeName, env.journal);
+  return placed;
 }
 
 /** A manifest may say a pod is Pending/Failed/Succeeded; otherwise it runs. */
@@ -79,7 +85,7 @@ function podPhase(pod: Pod): PodStatus['phase'] {
 function assignIPs(env: PodAdmission, pod: Pod, node: Node): string[] | undefined {
   if (pod.spec.hostNetwork) return nodeInternalIPs(node);
   const pinned = pod.status.podIPs?.map((p) => p.ip) ?? (pod.status.podIP ? [pod.status.podIP] : undefined);
-  const path = wasWritten(pod, ['status', 'podIPs']) ? ['status', 'podIPs'] : ['status', 'podIP'];
+  const path = wasWritten(pod, PATH_POD_IPS) ? PATH_POD_IPS : PATH_POD_IP;
   return env.issues.attempt(pod, path, () => env.ipam.allocatePodIPs(node.metadata.name, pinned, env.journal));
 }
 

@@ -11,18 +11,20 @@
 import { Ipam } from '../cni/ipam.js';
 import { PodIndex } from '../controllers/pod-index.js';
 import { Scheduler } from '../controllers/scheduler.js';
-import { BatchRejectedError } from '../errors.js';
+import { BatchRejectedError, NotFoundError } from '../errors.js';
 import { defaultClusterConfig } from '../model/config.js';
 import type { RawDocument } from '../model/load/index.js';
 import { readInputs } from '../model/load/index.js';
 import { Store, type WatchHandler } from '../model/store.js';
 import type { AnyObject, ClusterConfigSpec, Kind, KindMap } from '../model/types.js';
 import { validateObjects } from '../model/validate/index.js';
+import type { ProxyConfigInput, ProxyEngine } from '../proxy/engine.js';
+import { engineForNode } from '../proxy/registry.js';
 import { Rng } from '../util/rng.js';
 import { NodeAddressPool } from './admit-node.js';
 import { Batch, type ClusterParts } from './batch.js';
 import { bootstrapObjects } from './bootstrap.js';
-import { registerFeatureSections } from './config-sections.js';
+import { proxyConfigOf, registerFeatureSections } from './config-sections.js';
 
 registerFeatureSections();
 
@@ -164,6 +166,18 @@ export class Cluster {
 
   watch<K extends Kind>(kind: K, handler: WatchHandler<KindMap[K]>): () => void {
     return this.store.watch(kind, handler);
+  }
+
+  /**
+   * A kube-proxy engine running on one node, following the cluster: `send` packets through it, `reply`, `close`,
+   * and read its rules. Mode, scheduler and the rest default to the ClusterConfig's `proxy:` section.
+   */
+  proxy(options: { node: string } & ProxyConfigInput & { seed?: number }): ProxyEngine {
+    const { node, seed, ...overrides } = options;
+    if (!this.store.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
+    const config = proxyConfigOf(this.config, overrides);
+    const rng = new Rng(seed ?? this.config.seed).fork(`proxy/${node}`);
+    return engineForNode(this.store, node, config, rng);
   }
 
   /** Per-range usage of every address and port range (for `kube-netsim ipam`). */

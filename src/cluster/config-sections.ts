@@ -6,6 +6,8 @@
 import { DNS_DEFAULTS, type DnsOptions, validateDnsSection } from '../dns/config.js';
 import { registerConfigSection } from '../model/config.js';
 import type { ClusterConfigSpec } from '../model/types.js';
+import { validateProxySection } from '../proxy/config.js';
+import { type ProxyConfig, type ProxyConfigInput, proxyConfig } from '../proxy/engine.js';
 
 let registered = false;
 
@@ -17,6 +19,17 @@ export function registerFeatureSections(): void {
     for (const issue of issues) ctx.report.at([...ctx.path, ...issue.path], issue.detail);
     return options as unknown as Record<string, unknown>;
   });
+  registerConfigSection('proxy', (value, ctx) => {
+    const { value: input, issues } = validateProxySection(value);
+    for (const issue of issues) ctx.report.at([...ctx.path, ...issue.path], issue.detail);
+    return input as Record<string, unknown>;
+  });
+}
+
+/** The cluster's kube-proxy configuration: its `proxy:` section over kube-proxy's defaults. */
+export function proxyConfigOf(spec: ClusterConfigSpec, overrides: ProxyConfigInput = {}): ProxyConfig {
+  const section = (spec.proxy ?? {}) as ProxyConfigInput;
+  return proxyConfig({ ...section, ...overrides, conntrack: { ...section.conntrack, ...overrides.conntrack } });
 }
 
 /** The cluster's DNS options: its `dns:` section, validated and defaulted. */

@@ -71,6 +71,7 @@ export class FastPath {
   readonly #marked: number[] = [];
   readonly #markedTotal: number[] = [];
   readonly #markedNorm = new Map<number, number>();
+  readonly #markedTies: number[] = [];
   #zoneCount = new Int32Array(0);
 
   constructor(options: FastPathOptions = {}) {
@@ -197,13 +198,11 @@ export class FastPath {
           ties += zoneMax.maxCount[z]!;
         } else target[z] = -1;
       }
-      // Ties among the siblings' nodes, in window order.
-      const markedTies: number[] = [];
-      marked.forEach((pos, i) => {
-        if (markedTotal[i] === best) markedTies.push(pos);
-      });
-      const rank = (pos: number): number => (pos >= s ? pos - s : pos + n - s);
-      markedTies.sort((x, y) => rank(x) - rank(y));
+      // Ties among the siblings' nodes, in window order (rank: distance from the window's start).
+      const markedTies = this.#markedTies;
+      markedTies.length = 0;
+      for (let i = 0; i < marked.length; i++) if (markedTotal[i] === best) markedTies.push(marked[i]!);
+      if (markedTies.length > 1) markedTies.sort((x, y) => windowRank(x, s, n) - windowRank(y, s, n));
       ties += markedTies.length;
       const pick = ties > 1 ? q.rng.int(ties) : 0;
       for (let i = 0; i < markedTies.length; i++) {
@@ -288,4 +287,9 @@ export class FastPath {
     if (this.#trees.length > MAX_TREES) this.#trees.pop();
     return tree;
   }
+}
+
+/** How far after the window's start `s` position `pos` comes, in an order of `n` positions that wraps. */
+function windowRank(pos: number, s: number, n: number): number {
+  return pos >= s ? pos - s : pos + n - s;
 }

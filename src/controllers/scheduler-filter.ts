@@ -4,7 +4,7 @@
  * (numFeasibleNodesToFind).
  */
 import { matchesMap } from '../model/labels.js';
-import type { Pod } from '../model/types.js';
+import type { OwnerReference, Pod } from '../model/types.js';
 import { F, type NodeState } from './scheduler-nodes.js';
 import type { PodInfo } from './scheduler-score.js';
 import { tolerationsTolerate } from './scheduling-rules.js';
@@ -25,10 +25,24 @@ export function numFeasibleNodesToFind(numAllNodes: number, percentageOfNodesToS
   return Math.max(num, MIN_FEASIBLE_NODES);
 }
 
+/**
+ * The key last computed for an owner-reference array, with the namespace it was computed in. A controller gives
+ * every pod it creates in one sync the same array, so a bulk load builds (and hashes, as a Map key) one string per
+ * ReplicaSet rather than two per pod. Stored objects are not modified, so an array's owners do not change.
+ */
+const ownerKeys = new WeakMap<readonly OwnerReference[], { namespace: string; key: string | undefined }>();
+
 /** The default spread key: `namespace/Kind/name` of the pod's controller owner. */
 export function ownerSpreadKey(pod: Pod): string | undefined {
-  const owner = pod.metadata.ownerReferences?.find((o) => o.controller);
-  return owner ? `${pod.metadata.namespace ?? 'default'}/${owner.kind}/${owner.name}` : undefined;
+  const refs = pod.metadata.ownerReferences;
+  if (!refs) return undefined;
+  const namespace = pod.metadata.namespace ?? 'default';
+  const cached = ownerKeys.get(refs);
+  if (cached?.namespace === namespace) return cached.key;
+  const owner = refs.find((o) => o.controller);
+  const key = owner ? `${namespace}/${owner.kind}/${owner.name}` : undefined;
+  ownerKeys.set(refs, { namespace, key });
+  return key;
 }
 
 /** A node fits, is rejected in a way preemption could resolve, or in a way it cannot. */

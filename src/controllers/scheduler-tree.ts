@@ -35,6 +35,8 @@ export class ClassTree {
   readonly #max: Float64Array;
   readonly #maxCount: Int32Array;
   readonly #masked: Uint8Array;
+  /** Scratch for findTie. */
+  readonly #cover: number[] = [];
 
   constructor(d: Float64Array, order: Int32Array, zoneIds: number[], zoneIdLimit: number, p: PodInfo) {
     this.requestClass = p.requestClass;
@@ -125,13 +127,15 @@ export class ClassTree {
 
   /** The position of the k-th (0-based) tie in [a, b), in position order; k must be below `ties(a, b, target)`. */
   findTie(a: number, b: number, k: number, target: Float64Array): number {
-    const left: number[] = [];
-    const right: number[] = [];
+    // The range's canonical nodes in position order: the left ones as found, then the right ones reversed.
+    const nodes = this.#cover;
+    nodes.length = 0;
+    let rightStart = 0;
     for (let l = this.#size + a, r = this.#size + b; l < r; l >>= 1, r >>= 1) {
-      if (l & 1) left.push(l++);
-      if (r & 1) right.push(--r);
+      if (l & 1) nodes.splice(rightStart++, 0, l++);
+      if (r & 1) nodes.splice(rightStart, 0, --r);
     }
-    for (const v of [...left, ...right.reverse()]) {
+    for (const v of nodes) {
       const c = this.#ties(v, target);
       if (k >= c) {
         k -= c;

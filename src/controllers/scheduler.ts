@@ -61,15 +61,16 @@ export interface SchedulerOptions {
   fastPath?: FastPathOptions | false;
 }
 
+/** What a bound pod holds on its node. `req` is shared by pods of one template (podRequests caches it). */
 interface Binding {
   node: NodeState | undefined;
-  cpu: number;
-  memory: number;
-  nonZeroCpu: number;
-  nonZeroMemory: number;
+  req: PodRequests;
   ports: string[] | undefined;
   group: string | undefined;
 }
+
+/** The taint a cordoned node carries, for the pod's toleration check. */
+const UNSCHEDULABLE_TAINT = { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' } as const;
 
 export class Scheduler {
   readonly #rng: Rng;
@@ -86,7 +87,8 @@ export class Scheduler {
    */
   readonly #detached = new Map<string, NodeState>();
   readonly #tree = new NodeTree();
-  readonly #bound = new Map<string, Binding>();
+  /** Namespace → pod name → binding (nested rather than keyed by `ns/name`: no key string per pod). */
+  readonly #bound = new Map<string, Map<string, Binding>>();
   readonly #spread = new SpreadCounts();
   readonly #scorer = new Scorer();
   readonly #reasons = new Map<string, number>();
@@ -102,6 +104,8 @@ export class Scheduler {
   readonly #feasible = new Feasible();
   /** Request tuple → request class (see PodInfo.requestClass). */
   readonly #requestClasses = new Map<string, number>();
+  /** The class of a (cached, shared) requests object, to skip building the tuple key per pod. */
+  readonly #classOf = new WeakMap<PodRequests, number>();
   /** Whether any node has PreferNoSchedule taints; when none, TaintToleration scores every node alike. */
   #anySoftTaints = false;
 
@@ -198,38 +202,50 @@ export class Scheduler {
 
   /** Count a pod on a node: its requests, host ports and spread group. Terminal pods take nothing. */
   bind(pod: Pod, nodeName: string, journal: Journal): void {
-    const key = podKey(pod);
-    if (this.#bound.has(key)) this.unbind(pod, journal);
+    const namespace = pod.metadata.namespace ?? 'default';
+    const name = pod.metadata.name;
+    if (this.#bound.get(namespace)?.has(name)) this.unbind(pod, journal);
     if (isPodTerminal(pod)) return;
-    const req = podRequests(pod.spec);
     const b: Binding = {
       node: this.#nodes.get(nodeName) ?? this.#detached.get(nodeName),
-      cpu: req.cpu,
-      memory: req.memory,
-      nonZeroCpu: req.nonZeroCpu,
-      nonZeroMemory: req.nonZeroMemory,
+      req: podRequests(pod.spec),
       ports: podHostPorts(pod.spec),
       // Terminating pods still hold resources but no longer count for spreading (countPodsMatchSelector).
       group: pod.metadata.deletionTimestamp ? undefined : this.#spreadKey(pod),
     };
-    this.#apply(b, 1);
-    this.#bound.set(key, b);
-    journal.record(() => {
-      this.#apply(b, -1);
-      this.#bound.delete(key);
-    });
+    this.#hold(namespace, name, b);
+    journal.recordCall(Scheduler.#undoBind, this, namespace, name);
   }
 
   unbind(pod: Pod, journal: Journal): void {
-    const key = podKey(pod);
-    const b = this.#bound.get(key);
+    const namespace = pod.metadata.namespace ?? 'default';
+    const name = pod.metadata.name;
+    const b = this.#bound.get(namespace)?.get(name);
     if (!b) return;
+    this.#drop(namespace, name, b);
+    journal.record(() => this.#hold(namespace, name, b));
+  }
+
+  #hold(namespace: string, name: string, b: Binding): void {
+    this.#apply(b, 1);
+    let names = this.#bound.get(namespace);
+    if (!names) {
+      names = new Map();
+      this.#bound.set(namespace, names);
+    }
+    names.set(name, b);
+  }
+
+  #drop(namespace: string, name: string, b: Binding): void {
     this.#apply(b, -1);
-    this.#bound.delete(key);
-    journal.record(() => {
-      this.#apply(b, 1);
-      this.#bound.set(key, b);
-    });
+    const names = this.#bound.get(namespace)!;
+    names.delete(name);
+    if (names.size === 0) this.#bound.delete(namespace);
+  }
+
+  /** Undo a bind; shared by every bind (Journal.recordCall), so a bulk load makes no closure per pod. */
+  static #undoBind(self: Scheduler, namespace: string, name: string): void {
+    self.#drop(namespace, name, self.#bound.get(namespace)!.get(name)!);
   }
 
   /** Follow a pod write: unbind what was, bind what is (when it has a node). */
@@ -337,7 +353,7 @@ export class Scheduler {
       nonZeroCpu: req.nonZeroCpu,
       nonZeroMemory: req.nonZeroMemory,
       tolerations,
-      toleratesUnschedulable: tolerationsTolerate(tolerations, { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' }),
+      toleratesUnschedulable: tolerationsTolerate(tolerations, UNSCHEDULABLE_TAINT),
       nodeSelector:
         pod.spec.nodeSelector && Object.keys(pod.spec.nodeSelector).length ? pod.spec.nodeSelector : undefined,
       ports: podHostPorts(pod.spec),
@@ -347,12 +363,15 @@ export class Scheduler {
   }
 
   #requestClass(req: PodRequests): number {
+    const known = this.#classOf.get(req);
+    if (known !== undefined) return known;
     const key = `${req.cpu}/${req.memory}/${req.nonZeroCpu}/${req.nonZeroMemory}`;
     let id = this.#requestClasses.get(key);
     if (id === undefined) {
       id = this.#requestClasses.size + 1;
       this.#requestClasses.set(key, id);
     }
+    this.#classOf.set(req, id);
     return id;
   }
 
@@ -361,10 +380,11 @@ export class Scheduler {
     if (!node) return;
     const d = this.#table.data;
     const base = node.slot * STRIDE;
-    d[base + F.reqCpu]! += sign * b.cpu;
-    d[base + F.reqMemory]! += sign * b.memory;
-    d[base + F.nonZeroCpu]! += sign * b.nonZeroCpu;
-    d[base + F.nonZeroMemory]! += sign * b.nonZeroMemory;
+    const req = b.req;
+    d[base + F.reqCpu]! += sign * req.cpu;
+    d[base + F.reqMemory]! += sign * req.memory;
+    d[base + F.nonZeroCpu]! += sign * req.nonZeroCpu;
+    d[base + F.nonZeroMemory]! += sign * req.nonZeroMemory;
     d[base + F.pods]! += sign;
     d[base + F.version]!++;
     this.#fast?.refresh(d, this.#posOf[node.slot] ?? -1);
@@ -391,6 +411,3 @@ export class Scheduler {
   }
 }
 
-function podKey(pod: Pod): string {
-  return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
-}

@@ -154,6 +154,14 @@ export function applyDefaults<T extends AnyObject>(obj: T): T {
   const out = structuredClone(obj);
   const source = sourceOf(obj);
   if (source) attachSource(out, source);
+  return applyDefaultsInPlace(out);
+}
+
+/**
+ * Default an object in place and return it. For callers that already hold a private copy (validation decodes each
+ * document into a fresh copy), which saves a second deep copy per object.
+ */
+export function applyDefaultsInPlace<T extends AnyObject>(out: T): T {
   out.metadata ??= {} as T['metadata'];
   if (CLUSTER_SCOPED.has(out.kind)) delete out.metadata.namespace;
   else if (!out.metadata.namespace) out.metadata.namespace = 'default';

@@ -103,15 +103,23 @@ function matchesScalar(shape: Shape, value: unknown): boolean {
  * API server (a null field decodes to the zero value). Returns whether the value fits.
  */
 export function checkShape(value: unknown, shape: Shape, path: FieldPath, report: Reporter): boolean {
+  return check(value, shape, [...path], report);
+}
+
+/**
+ * checkShape's walk. `path` is one stack, pushed and popped on the way down; a report takes a copy of it. Every
+ * field of every document passes through here, and a fresh path array per field would cost more than the check.
+ */
+function check(value: unknown, shape: Shape, path: (string | number)[], report: Reporter): boolean {
   if (value === null || value === undefined || shape === 'any') return true;
   if (typeof shape === 'string') {
     if (!matchesScalar(shape, value)) {
-      report.invalid(path, value, expectedText(shape), { hint: typeHint(shape, value) });
+      report.invalid([...path], value, expectedText(shape), { hint: typeHint(shape, value) });
       return false;
     }
     if ((shape === 'integer' || shape === 'intOrString') && typeof value === 'number') {
       if (value < INT32_MIN || value > INT32_MAX) {
-        report.invalid(path, value, 'must fit in a 32-bit signed integer');
+        report.invalid([...path], value, 'must fit in a 32-bit signed integer');
         return false;
       }
     }
@@ -119,30 +127,35 @@ export function checkShape(value: unknown, shape: Shape, path: FieldPath, report
   }
   if ('array' in shape) {
     if (!Array.isArray(value)) {
-      report.invalid(path, value, 'must be a list');
+      report.invalid([...path], value, 'must be a list');
       return false;
     }
     let ok = true;
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      path.push(i);
       if (item === null && typeof shape.array !== 'string') {
-        report.invalid([...path, i], item, 'must not be null');
+        report.invalid([...path], item, 'must not be null');
         ok = false;
-      } else if (!checkShape(item, shape.array, [...path, i], report)) ok = false;
-    });
+      } else if (!check(item, shape.array, path, report)) ok = false;
+      path.pop();
+    }
     return ok;
   }
   if (!isPlainObject(value)) {
-    report.invalid(path, value, 'must be a mapping');
+    report.invalid([...path], value, 'must be a mapping');
     return false;
   }
   let ok = true;
   if ('map' in shape) {
-    for (const [key, item] of Object.entries(value)) {
-      if (!checkShape(item, shape.map, [...path, key], report)) ok = false;
+    for (const key of Object.keys(value)) {
+      path.push(key);
+      if (!check(value[key], shape.map, path, report)) ok = false;
+      path.pop();
     }
     return ok;
   }
-  for (const [key, item] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
     const fieldShape = shape.object[key];
     if (fieldShape === undefined) {
       if (shape.strict) {
@@ -152,7 +165,9 @@ export function checkShape(value: unknown, shape: Shape, path: FieldPath, report
       }
       continue;
     }
-    if (!checkShape(item, fieldShape, [...path, key], report)) ok = false;
+    path.push(key);
+    if (!check(value[key], fieldShape, path, report)) ok = false;
+    path.pop();
   }
   return ok;
 }
@@ -162,7 +177,8 @@ export function dropNulls<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => dropNulls(v)) as T;
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const item = value[key];
     if (item !== null && item !== undefined) out[key] = dropNulls(item);
   }
   return out as T;

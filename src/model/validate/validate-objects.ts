@@ -8,7 +8,7 @@
  */
 import type { ManifestIssue } from '../../errors.js';
 import { type ClusterConfigDocument, parseClusterConfig } from '../config.js';
-import { applyDefaults } from '../defaults.js';
+import { applyDefaultsInPlace } from '../defaults.js';
 import type { RawDocument } from '../load/parse.js';
 import { attachSource, positionOf, type SourcePosition, sourceOf } from '../source.js';
 import {
@@ -154,10 +154,11 @@ class BatchValidator {
   #addObject(value: Record<string, unknown>, kind: Kind, target: object, report: Reporter): void {
     const before = this.result.issues.length;
     if (!checkShape(value, KIND_SHAPES[kind], [], report)) return;
+    // dropNulls makes a fresh deep copy, so defaulting may work on it in place: the input is never modified.
     const decoded = dropNulls(value) as unknown as AnyObject;
     const source = sourceOf(target);
     if (source) attachSource(decoded, source);
-    const obj = applyDefaults(decoded);
+    const obj = applyDefaultsInPlace(decoded);
     const objReport = new Reporter(obj, describeObject(obj), this.result.issues, this.result.warnings);
     validateObjectMeta(obj, objReport);
     validateKind(obj, objReport);

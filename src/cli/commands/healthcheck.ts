@@ -1,0 +1,47 @@
+/**
+ * `kube-netsim healthcheck PATH... --node NODE --service NS/NAME`: what kube-proxy's health-check server on the
+ * Service's healthCheckNodePort answers on that node: 200 with the local endpoint count, or 503.
+ */
+import type { Command } from 'commander';
+import { NotFoundError } from '../../errors.js';
+import { serviceHealth } from '../../proxy/healthcheck.js';
+import { ServiceTable } from '../../proxy/service-table.js';
+import { loadCluster, parseNamespacedName } from './load.js';
+import { requireNode } from './proxy-common.js';
+
+const REASONS: Record<number, string> = { 200: 'OK', 503: 'Service Unavailable' };
+
+export function registerHealthcheck(program: Command): void {
+  program
+    .command('healthcheck')
+    .description("print what kube-proxy's health-check server answers for a Service on a node")
+    .argument('<paths...>', 'manifest files or directories')
+    .requiredOption('--node <node>', 'the node')
+    .requiredOption('--service <ns/name>', 'a LoadBalancer Service with externalTrafficPolicy: Local')
+    .option('--json', 'print JSON')
+    .option('--seed <n>', 'seed for every random choice')
+    .action(async (paths: string[], opts: { node: string; service: string; json?: boolean; seed?: string }) => {
+      const cluster = await loadCluster(paths, opts);
+      const node = requireNode(cluster, opts.node);
+      const { namespace, name } = parseNamespacedName(opts.service);
+      const svc = cluster.get('Service', name, namespace);
+      if (!svc) throw new NotFoundError(`service "${name}" not found in namespace "${namespace}"`);
+      const table = ServiceTable.fromStore(cluster.store, node);
+      const answer = serviceHealth(table, `${namespace}/${name}`);
+      table.detach();
+      if (!answer) {
+        throw new NotFoundError(
+          `service ${namespace}/${name} has no healthCheckNodePort (only LoadBalancer Services with externalTrafficPolicy: Local get one)`,
+        );
+      }
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ status: answer.status, headers: answer.headers, body: JSON.parse(answer.body) }, null, 2)}\n`,
+        );
+        return;
+      }
+      process.stdout.write(`HTTP/1.1 ${answer.status} ${REASONS[answer.status]}\n`);
+      for (const [k, v] of Object.entries(answer.headers)) process.stdout.write(`${k}: ${v}\n`);
+      process.stdout.write(`\n${answer.body}\n`);
+    });
+}

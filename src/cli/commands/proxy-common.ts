@@ -1,0 +1,151 @@
+/**
+ * What `trace`, `rules` and `healthcheck` share: the engine for a node, where a packet enters, and names resolved
+ * through cluster DNS as the sending pod's resolver would.
+ */
+import type { Cluster } from '../../cluster/cluster.js';
+import { dnsOptionsOf } from '../../cluster/config-sections.js';
+import { parseIP } from '../../cni/ip.js';
+import { clusterSearches, type ResolvConf, resolveFromPod } from '../../dns/client/index.js';
+import { formatRdata } from '../../dns/resolve/format.js';
+import { resolve as resolveName } from '../../dns/resolve/resolve.js';
+import { ZoneIndex } from '../../dns/zone/zone-index.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import type { Protocol } from '../../model/types.js';
+import type { Verdict } from '../../proxy/engine.js';
+import { type Address, formatAddress, type Origin, type Packet } from '../../proxy/packet.js';
+import { resolvConfOf } from './pod-dns.js';
+
+export const PROTOCOLS: Record<string, Protocol> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+
+export function parseProto(text = 'tcp'): Protocol {
+  const proto = PROTOCOLS[text.toLowerCase()];
+  if (!proto) throw new InvalidArgumentError(`--proto must be tcp, udp or sctp, got "${text}"`);
+  return proto;
+}
+
+export function requireNode(cluster: Cluster, node: string | undefined): string {
+  if (!node) throw new InvalidArgumentError('--node is required');
+  if (!cluster.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
+  return node;
+}
+
+/** `IP`, `IP:PORT`, `[IPv6]:PORT` → address (port from `defaultPort` when absent). */
+export function parseEndpointArg(text: string, defaultPort: number, flag: string): Address {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const plain = /^([^:]+)(?::(\d+))?$/.exec(text);
+  const bare = parseIP(text) ? [text, text, undefined] : null;
+  const m = bracketed ?? bare ?? plain;
+  const ip = m && parseIP(m[1]!);
+  const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
+  if (!ip || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`${flag} takes IP[:PORT] (IPv6 as [addr]:port), got "${text}"`);
+  }
+  return { ip: ip.text, port };
+}
+
+/** Where a packet enters, from its source address: a pod on the node, the node itself, or outside the cluster. */
+export function originOf(cluster: Cluster, node: string, srcIP: string): Origin {
+  for (const pod of cluster.store.each('Pod')) {
+    if (pod.spec.nodeName !== node || pod.spec.hostNetwork) continue;
+    if (pod.status.podIPs?.some((p) => p.ip === srcIP))
+      return { from: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}` };
+  }
+  const own = cluster.get('Node', node)!.status.addresses.some((a) => a.address === srcIP);
+  if (own || srcIP === '::1' || srcIP.startsWith('127.')) return { from: 'node' };
+  return { from: 'external' };
+}
+
+export function describeOrigin(origin: Origin, node: string): string {
+  if (origin.from === 'pod') return `from pod ${origin.pod} on node ${node}`;
+  if (origin.from === 'node') return `from node ${node} itself`;
+  return `from outside the cluster, arriving at node ${node}`;
+}
+
+export interface ResolvedDestination {
+  /** The address to send to, or null when the name is an ExternalName (no proxy rules) or does not resolve. */
+  ip: string | null;
+  lines: string[];
+}
+
+/**
+ * A Service name resolved as the sender would: a pod's own resolv.conf (search path and ndots), or for the node and
+ * outside clients the cluster search list of the default namespace.
+ */
+export async function resolveDestination(cluster: Cluster, origin: Origin, name: string): Promise<ResolvedDestination> {
+  const zone = new ZoneIndex(cluster.store, {
+    clusterDomain: cluster.config.clusterDomain,
+    options: dnsOptionsOf(cluster.config),
+  });
+  try {
+    let resolvConf: ResolvConf;
+    if (origin.from === 'pod') {
+      const [ns, podName] = origin.pod.split('/') as [string, string];
+      resolvConf = resolvConfOf(cluster, cluster.get('Pod', podName, ns)!);
+    } else {
+      resolvConf = {
+        nameservers: [],
+        searches: clusterSearches('default', cluster.config.clusterDomain, []),
+        options: [{ name: 'ndots', value: '5' }],
+      };
+    }
+    const walk = await resolveFromPod(name, {
+      resolvConf,
+      type: 'A',
+      flavor: 'glibc',
+      query: (qname, qtype) => {
+        const r = resolveName({ name: qname, type: qtype }, zone);
+        return {
+          rcode: r.rcode,
+          answers: r.answer.map((rr) => ({ name: rr.name, type: rr.type, ttl: rr.ttl, data: formatRdata(rr) })),
+        };
+      },
+    });
+    const lines = walk.steps.map(
+      (s) =>
+        `dns      ${s.qname} ${s.qtype} ${s.rcode}${s.answers.length ? ` ${s.answers.map((a) => `${a.type} ${a.data}`).join(', ')}` : ''}`,
+    );
+    const answers = walk.result.answers;
+    const address = answers.find((a) => a.type === 'A' || a.type === 'AAAA');
+    const cname = answers.find((a) => a.type === 'CNAME');
+    if (!address && cname) {
+      lines.push(
+        `dns      ${cname.name} is an ExternalName Service: CNAME ${cname.data}; kube-proxy programs no rules for it, the client connects to that name's addresses directly`,
+      );
+    }
+    return { ip: address?.data ?? null, lines };
+  } finally {
+    zone.dispose();
+  }
+}
+
+/** One verdict as JSON: the shape `trace --json` prints. */
+export function verdictJSON(v: Verdict): Record<string, unknown> {
+  return {
+    verdict: v.verdict,
+    endpoint: v.endpoint,
+    packet: packetJSON(v.packet),
+    snat: v.snat,
+    service: v.service,
+    conntrack: v.conntrack,
+    cost: v.cost,
+    steps: v.steps,
+  };
+}
+
+export function packetJSON(p: Packet): { proto: string; src: string; dst: string } {
+  return { proto: p.proto, src: formatAddress(p.src), dst: formatAddress(p.dst) };
+}
+
+/** A verdict as text: each step on its own line, then the outcome. */
+export function verdictText(v: Verdict): string[] {
+  const lines = v.steps.map((s, i) => {
+    return `${String(i + 1).padStart(3)}  ${s.where}  ${s.rule}\n     → ${s.decision}`;
+  });
+  lines.push(
+    `verdict  ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''}${v.service ? `  (Service port ${v.service})` : ''}`,
+  );
+  lines.push(`snat     ${v.snat ?? 'none (client address kept)'}`);
+  lines.push(`packet   ${v.packet.proto} ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}`);
+  lines.push(`cost     ${v.cost} ${v.steps[0]?.where.startsWith('ipvs') ? 'lookups' : 'rules traversed'}`);
+  return lines;
+}

@@ -1,0 +1,45 @@
+/**
+ * `kube-netsim rules PATH... --node NODE --mode iptables|ipvs [--family ipv4|ipv6] [--script FILE]`: what kube-proxy
+ * programs on that node: `iptables-save` (or `ip6tables-save`) text for nat and filter, or `ipvsadm -Ln` with weights
+ * and connection counts of the current state (after the scenario, when a script is given).
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors.js';
+import type { IPFamily } from '../../model/types.js';
+import { loadCluster } from './load.js';
+import { originOf, parseEndpointArg, parseProto } from './proxy-common.js';
+import { engineFor, type ProxyCommandOptions } from './trace.js';
+import { readScript, runScript } from './trace-script.js';
+
+export function registerRules(program: Command): void {
+  program
+    .command('rules')
+    .description('print the rules kube-proxy would program on a node (iptables-save or ipvsadm -Ln)')
+    .argument('<paths...>', 'manifest files or directories')
+    .requiredOption('--node <node>', 'the node')
+    .option('--mode <mode>', 'iptables, ipvs or userspace (default: the ClusterConfig, else iptables)')
+    .option('--family <family>', 'ipv4 or ipv6', 'ipv4')
+    .option('--scheduler <name>', 'IPVS scheduler')
+    .option('--script <file>', 'run a scenario first (see trace --script)')
+    .option('--seed <n>', 'seed for every random choice')
+    .action(async (paths: string[], opts: ProxyCommandOptions & { family: string; script?: string }) => {
+      const family: IPFamily | undefined = { ipv4: 'IPv4', ipv6: 'IPv6' }[opts.family.toLowerCase()] as
+        | IPFamily
+        | undefined;
+      if (!family) throw new InvalidArgumentError(`--family must be ipv4 or ipv6, got "${opts.family}"`);
+      const cluster = await loadCluster(paths, opts);
+      const engine = engineFor(cluster, opts);
+      if (opts.script) {
+        runScript(cluster, engine, readScript(opts.script), (e, src, dst, proto, now) => {
+          const p = {
+            proto: parseProto(proto),
+            src: parseEndpointArg(src, 40000, 'src'),
+            dst: parseEndpointArg(dst, 80, 'dst'),
+          };
+          return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
+        });
+      }
+      const text = engine.rules(family);
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    });
+}

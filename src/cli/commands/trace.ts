@@ -1,0 +1,197 @@
+/**
+ * `kube-netsim trace PATH... --node NODE --src IP[:PORT] --dst IP|NAME:PORT [--proto tcp|udp|sctp]
+ *  [--mode iptables|userspace|ipvs] [--scheduler NAME] [--seed N] [--json] [--count N [--closed]] [--script FILE]`:
+ * a packet through kube-proxy on one node, step by step; a distribution over many flows; or a timed scenario.
+ */
+import type { Command } from 'commander';
+import type { Cluster } from '../../cluster/cluster.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { ProxyConfig, ProxyEngine, Verdict } from '../../proxy/engine.js';
+import { formatAddress, type Origin } from '../../proxy/packet.js';
+import { loadCluster, parseSeed } from './load.js';
+import {
+  describeOrigin,
+  originOf,
+  packetJSON,
+  parseEndpointArg,
+  parseProto,
+  requireNode,
+  resolveDestination,
+  verdictJSON,
+  verdictText,
+} from './proxy-common.js';
+import { readScript, runScript } from './trace-script.js';
+
+export interface ProxyCommandOptions {
+  node?: string;
+  mode?: string;
+  scheduler?: string;
+  seed?: string;
+}
+
+interface TraceOptions extends ProxyCommandOptions {
+  src?: string;
+  dst?: string;
+  proto?: string;
+  json?: boolean;
+  count?: string;
+  closed?: boolean;
+  script?: string;
+}
+
+/** The engine the flags ask for on the node. */
+export function engineFor(cluster: Cluster, opts: ProxyCommandOptions): ProxyEngine {
+  const node = requireNode(cluster, opts.node);
+  if (opts.mode !== undefined && !['iptables', 'ipvs', 'userspace'].includes(opts.mode)) {
+    throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${opts.mode}"`);
+  }
+  return cluster.proxy({
+    node,
+    ...(opts.mode ? { mode: opts.mode as ProxyConfig['mode'] } : {}),
+    ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
+    ...(opts.seed !== undefined ? { seed: parseSeed(opts.seed) } : {}),
+  });
+}
+
+/** A first packet of a flow from `src` to `dst` (a name is resolved as the sender would). */
+async function sendOne(
+  cluster: Cluster,
+  engine: ProxyEngine,
+  src: string,
+  dst: string,
+  protoText: string | undefined,
+  now: number,
+) {
+  const proto = parseProto(protoText);
+  const source = parseEndpointArg(src, 40000, '--src');
+  const origin: Origin = originOf(cluster, engine.nodeName, source.ip);
+  const dns: string[] = [];
+  const portSep = dst.lastIndexOf(':');
+  let destination;
+  const name =
+    portSep > 0 && !dst.startsWith('[') && !/^[\d.]+:\d+$/.test(dst) && /[a-z]/i.test(dst.slice(0, portSep))
+      ? dst.slice(0, portSep)
+      : null;
+  if (name) {
+    const resolved = await resolveDestination(cluster, origin, name);
+    dns.push(...resolved.lines);
+    if (!resolved.ip) return { origin, dns, verdict: null, source };
+    destination = { ip: resolved.ip, port: Number(dst.slice(portSep + 1)) };
+  } else destination = parseEndpointArg(dst, 80, '--dst');
+  return { origin, dns, source, verdict: engine.send({ proto, src: source, dst: destination }, origin, now) };
+}
+
+export function registerTrace(program: Command): void {
+  program
+    .command('trace')
+    .description("follow a packet through kube-proxy's rules on one node")
+    .argument('<paths...>', 'manifest files or directories')
+    .requiredOption('--node <node>', 'the node the packet arrives at')
+    .option('--src <ip[:port]>', 'source: a pod IP on the node, one of its own addresses, or anything else (outside)')
+    .option('--dst <ip|name:port>', 'destination: an address or a Service name with a port')
+    .option('--proto <proto>', 'tcp, udp or sctp', 'tcp')
+    .option('--mode <mode>', 'iptables, userspace or ipvs (default: the ClusterConfig, else iptables)')
+    .option('--scheduler <name>', 'IPVS scheduler (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh)')
+    .option('--seed <n>', 'seed for every random choice')
+    .option('--json', 'print JSON')
+    .option('--count <n>', 'send N new flows from varying source ports and print the distribution')
+    .option('--closed', 'with --count: close each flow after its first packet')
+    .option('--script <file>', 'run a timed scenario (packets, clock steps, cluster changes)')
+    .action(async (paths: string[], opts: TraceOptions) => {
+      const cluster = await loadCluster(paths, opts);
+      const engine = engineFor(cluster, opts);
+      const out = (text: string): void => {
+        process.stdout.write(`${text}\n`);
+      };
+      if (opts.script) {
+        const results = runScript(cluster, engine, readScript(opts.script), (e, src, dst, proto, now) => {
+          const p = {
+            proto: parseProto(proto),
+            src: parseEndpointArg(src, 40000, 'src'),
+            dst: parseEndpointArg(dst, 80, 'dst'),
+          };
+          return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
+        });
+        if (opts.json) {
+          out(
+            JSON.stringify(
+              results.map((r) => ({
+                step: r.step,
+                time: r.time,
+                ...('verdict' in r.verdict ? verdictJSON(r.verdict as Verdict) : r.verdict),
+              })),
+              null,
+              2,
+            ),
+          );
+        } else {
+          for (const r of results) {
+            const v = r.verdict;
+            out(
+              'verdict' in v
+                ? `t=${r.time}s step ${r.step}: ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''} (${v.conntrack}) ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}`
+                : `t=${r.time}s step ${r.step}: close ${v.closed ? 'tracked flow' : '(no flow)'}`,
+            );
+          }
+        }
+        return;
+      }
+      if (!opts.src || !opts.dst) throw new InvalidArgumentError('--src and --dst are required (or --script)');
+      if (opts.count !== undefined) {
+        const n = Number(opts.count);
+        if (!Number.isInteger(n) || n < 1)
+          throw new InvalidArgumentError(`--count must be a positive integer, got "${opts.count}"`);
+        const base = parseEndpointArg(opts.src, 1024, '--src');
+        const endpoints: Record<string, number> = {};
+        let rejected = 0;
+        let dropped = 0;
+        for (let i = 0; i < n; i++) {
+          const port = 1024 + ((base.port - 1024 + i) % 64512);
+          const r = await sendOne(
+            cluster,
+            engine,
+            `${base.ip.includes(':') ? `[${base.ip}]` : base.ip}:${port}`,
+            opts.dst,
+            opts.proto,
+            0,
+          );
+          const v = r.verdict;
+          if (!v) continue;
+          if (v.endpoint) endpoints[v.endpoint] = (endpoints[v.endpoint] ?? 0) + 1;
+          if (v.verdict === 'REJECT') rejected++;
+          if (v.verdict === 'DROP') dropped++;
+          if (opts.closed) engine.close(v.packet, 0);
+        }
+        if (opts.json) out(JSON.stringify({ flows: n, endpoints, rejected, dropped }, null, 2));
+        else {
+          out(`${n} flows, ${engine.mode} mode on ${engine.nodeName}`);
+          for (const [ep, c] of Object.entries(endpoints).sort())
+            out(`  ${ep.padEnd(28)} ${String(c).padStart(8)}  ${((100 * c) / n).toFixed(2)}%`);
+          out(`  rejected ${rejected}, dropped ${dropped}`);
+        }
+        return;
+      }
+      const r = await sendOne(cluster, engine, opts.src, opts.dst, opts.proto, 0);
+      if (opts.json) {
+        out(
+          JSON.stringify(
+            r.verdict
+              ? { ...verdictJSON(r.verdict), dns: r.dns }
+              : { verdict: 'ACCEPT', endpoint: null, packet: null, snat: null, steps: [], dns: r.dns },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      out(`${engine.mode} on ${engine.nodeName}: ${describeOrigin(r.origin, engine.nodeName)}`);
+      for (const line of r.dns) out(line);
+      if (!r.verdict) {
+        out('verdict  none: no packet to a Service address (see dns above)');
+        return;
+      }
+      const first = packetJSON({ ...r.verdict.packet, src: r.source, dst: r.verdict.packet.dst });
+      out(`sent     ${first.proto} ${first.src} -> ${opts.dst}`);
+      for (const line of verdictText(r.verdict)) out(line);
+    });
+}

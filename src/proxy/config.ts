@@ -1,0 +1,111 @@
+/**
+ * The `proxy:` section of ClusterConfig: kube-proxy's flags as far as the engines read them, validated. Unknown keys
+ * are errors, like the rest of the ClusterConfig.
+ */
+import { parseCIDR } from '../cni/ip.js';
+import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack.js';
+import type { ProxyConfigInput } from './engine.js';
+
+export const PROXY_MODES = ['iptables', 'ipvs', 'userspace'] as const;
+/** The IPVS schedulers kube-proxy accepts (`--ipvs-scheduler`), as the kernel names them. */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh'] as const;
+
+export interface SectionIssue {
+  path: (string | number)[];
+  detail: string;
+}
+
+const KEYS = [
+  'mode',
+  'scheduler',
+  'clusterCIDR',
+  'masqueradeAll',
+  'nodePortAddresses',
+  'localhostNodePorts',
+  'conntrack',
+];
+
+export function validateProxySection(raw: unknown): { value: ProxyConfigInput; issues: SectionIssue[] } {
+  const issues: SectionIssue[] = [];
+  const value: { -readonly [K in keyof ProxyConfigInput]: ProxyConfigInput[K] } = {};
+  if (raw === undefined || raw === null) return { value, issues };
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return { value, issues: [{ path: [], detail: 'must be a mapping' }] };
+  const input = raw as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!KEYS.includes(key)) issues.push({ path: [key], detail: `unknown field, known fields: ${KEYS.join(', ')}` });
+  }
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+    const v = input[key];
+    if (v === undefined) return undefined;
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    issues.push({
+      path: [key],
+      detail: `Unsupported value: ${JSON.stringify(v)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`,
+    });
+    return undefined;
+  };
+  const bool = (key: string): boolean | undefined => {
+    const v = input[key];
+    if (v === undefined || typeof v === 'boolean') return v;
+    issues.push({ path: [key], detail: `must be true or false, got ${JSON.stringify(v)}` });
+    return undefined;
+  };
+  const mode = oneOf('mode', PROXY_MODES);
+  if (mode) value.mode = mode;
+  const scheduler = oneOf('scheduler', IPVS_SCHEDULERS);
+  if (scheduler) value.scheduler = scheduler;
+  const cidrs = input.clusterCIDR;
+  if (cidrs !== undefined) {
+    const list = typeof cidrs === 'string' ? cidrs.split(',').filter(Boolean) : Array.isArray(cidrs) ? cidrs : null;
+    if (!list || list.some((c) => typeof c !== 'string' || !parseCIDR(c.trim()))) {
+      issues.push({
+        path: ['clusterCIDR'],
+        detail: `must be CIDRs (a list, or comma-separated as --cluster-cidr), got ${JSON.stringify(cidrs)}`,
+      });
+    } else value.clusterCIDR = (list as string[]).map((c) => c.trim()).join(',');
+  }
+  const masqueradeAll = bool('masqueradeAll');
+  if (masqueradeAll !== undefined) value.masqueradeAll = masqueradeAll;
+  const localhost = bool('localhostNodePorts');
+  if (localhost !== undefined) value.localhostNodePorts = localhost;
+  const npa = input.nodePortAddresses;
+  if (npa !== undefined) {
+    if (!Array.isArray(npa))
+      issues.push({ path: ['nodePortAddresses'], detail: `must be a list, got ${JSON.stringify(npa)}` });
+    else {
+      npa.forEach((c, i) => {
+        if (c !== 'primary' && (typeof c !== 'string' || !parseCIDR(c))) {
+          issues.push({
+            path: ['nodePortAddresses', i],
+            detail: `must be a CIDR or "primary", got ${JSON.stringify(c)}`,
+          });
+        }
+      });
+      value.nodePortAddresses = npa as string[];
+    }
+  }
+  const ct = input.conntrack;
+  if (ct !== undefined) {
+    if (typeof ct !== 'object' || ct === null || Array.isArray(ct))
+      issues.push({ path: ['conntrack'], detail: 'must be a mapping of timeouts in seconds' });
+    else {
+      const timeouts: Partial<ConntrackTimeouts> = {};
+      for (const [k, v] of Object.entries(ct)) {
+        if (!(k in DEFAULT_CONNTRACK_TIMEOUTS)) {
+          issues.push({
+            path: ['conntrack', k],
+            detail: `unknown timeout, known: ${Object.keys(DEFAULT_CONNTRACK_TIMEOUTS).join(', ')}`,
+          });
+        } else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+          issues.push({
+            path: ['conntrack', k],
+            detail: `must be a positive number of seconds, got ${JSON.stringify(v)}`,
+          });
+        } else timeouts[k as keyof ConntrackTimeouts] = v;
+      }
+      value.conntrack = timeouts;
+    }
+  }
+  return { value, issues };
+}

@@ -1,0 +1,191 @@
+/** The CLI's commands on the demo cluster: what a user types, what they read, and the exit codes. */
+import test from 'ava';
+import { cli } from './helpers.js';
+
+const DEMO = 'fixtures/demo';
+
+test('get services: kubectl columns, NodePort and LoadBalancer shapes', async (t) => {
+  const r = await cli('get', 'services', '-n', 'shop', DEMO);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.regex(lines[0]!, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)$/);
+  t.true(lines.some((l) => /^db\s+ClusterIP\s+None\s+<none>\s+5432\/TCP$/.test(l)));
+  t.true(lines.some((l) => /^web-nodeport\s+NodePort\s+10\.96\.\S+\s+<none>\s+80:30080\/TCP$/.test(l)));
+  t.true(lines.some((l) => /^web-lb\s+LoadBalancer\s+10\.96\.\S+\s+172\.18\.255\.200\s+80:\d+\/TCP$/.test(l)));
+  t.true(lines.some((l) => /^payments\s+ExternalName\s+<none>\s+payments\.example\.com\s+<none>$/.test(l)));
+});
+
+test('get all -A -o wide and -o json', async (t) => {
+  const all = await cli('get', 'all', '-A', DEMO);
+  t.is(all.code, 0, all.stderr);
+  t.regex(all.stdout, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS$/m);
+  t.regex(all.stdout, /deployment\.apps\/web\s+3\/3/);
+  t.regex(all.stdout, /statefulset\.apps\/db\s+3\/3/);
+  const json = await cli('get', 'pods', '-n', 'shop', '-o', 'json', DEMO);
+  const list = JSON.parse(json.stdout) as { kind: string; items: { status: { podIP: string } }[] };
+  t.is(list.kind, 'List');
+  t.is(list.items.length, 6);
+  t.true(list.items.every((p) => /^10\.244\./.test(p.status.podIP)));
+});
+
+test('ipam shows node CIDRs and range usage', async (t) => {
+  const r = await cli('ipam', DEMO);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /CLUSTER CIDRS/);
+  t.regex(r.stdout, /kube-netsim-worker\s+10\.244\.\d+\.0\/24\s+10\.244\.\d+\.1\s+253\s+\d+/);
+  t.regex(r.stdout, /10\.96\.0\.0\/16\s+IPv4/);
+  t.regex(r.stdout, /30000-32767/);
+});
+
+test('env: the Service variables kubelet injects', async (t) => {
+  const r = await cli('env', 'shop/db-0', DEMO);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^KUBERNETES_SERVICE_HOST=10\.96\.0\.1$/m);
+  t.regex(r.stdout, /^WEB_SERVICE_PORT_HTTP=80$/m);
+  t.regex(r.stdout, /^WEB_PORT_443_TCP_ADDR=10\.96\.\d+\.\d+$/m);
+  t.notRegex(r.stdout, /^DB_SERVICE_HOST/m, 'headless Services inject nothing');
+});
+
+test('resolv-conf and resolve: the ndots:5 walk', async (t) => {
+  const rc = await cli('resolv-conf', 'shop/db-0', DEMO);
+  t.regex(rc.stdout, /^search shop\.svc\.cluster\.local svc\.cluster\.local cluster\.local$/m);
+  t.regex(rc.stdout, /^nameserver 10\.96\.0\.10$/m);
+  t.regex(rc.stdout, /^options ndots:5$/m);
+  const walk = await cli('resolve', 'web', '--from', 'shop/db-0', '--output', 'json', DEMO);
+  const json = JSON.parse(walk.stdout) as { queries: { qname: string; rcode: string }[] };
+  t.deepEqual(
+    json.queries.map((s) => [s.qname, s.rcode]),
+    [['web.shop.svc.cluster.local.', 'NOERROR']],
+  );
+});
+
+test('zone prints RFC 1035 zone files', async (t) => {
+  const r = await cli('zone', DEMO);
+  t.regex(r.stdout, /^\$ORIGIN cluster\.local\.$/m);
+  t.regex(r.stdout, /^web\.shop\.svc\.cluster\.local\. 30 IN A 10\.96\./m);
+});
+
+test('trace --json: a pod to a Service name, DNATed to an endpoint', async (t) => {
+  const r = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    '10.244.1.4',
+    '--dst',
+    'web.shop:80',
+    '--json',
+  );
+  t.is(r.code, 0, r.stderr);
+  const v = JSON.parse(r.stdout) as {
+    verdict: string;
+    endpoint: string;
+    packet: { dst: string };
+    snat: null;
+    steps: unknown[];
+  };
+  t.is(v.verdict, 'DNAT');
+  t.regex(v.endpoint, /^10\.244\.\d+\.\d+:8080$/);
+  t.is(v.packet.dst, v.endpoint);
+  t.is(v.snat, null);
+  t.true(v.steps.length > 3);
+});
+
+test('trace --count --json: the per-endpoint distribution', async (t) => {
+  const r = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    '10.244.1.4',
+    '--dst',
+    'web.shop:80',
+    '--mode',
+    'ipvs',
+    '--count',
+    '300',
+    '--json',
+  );
+  const d = JSON.parse(r.stdout) as {
+    flows: number;
+    endpoints: Record<string, number>;
+    rejected: number;
+    dropped: number;
+  };
+  t.is(d.flows, 300);
+  t.deepEqual(Object.values(d.endpoints), [100, 100, 100], 'ipvs rr is exactly round-robin');
+  t.is(d.rejected, 0);
+});
+
+test('trace: an ExternalName gets no proxy rules, and the trace says so', async (t) => {
+  const r = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    '10.244.1.4',
+    '--dst',
+    'payments.shop:443',
+  );
+  t.regex(r.stdout, /ExternalName Service: CNAME payments\.example\.com\./);
+});
+
+test('trace --script: ClientIP affinity holds, then times out', async (t) => {
+  const r = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--script',
+    'fixtures/scripts/affinity.yaml',
+    '--json',
+    '--seed',
+    '3',
+  );
+  t.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as { time: number; endpoint: string; verdict: string }[];
+  t.is(results.length, 3);
+  t.true(results.every((x) => x.verdict === 'DNAT'));
+  t.is(results[0]!.endpoint, results[1]!.endpoint);
+  t.is(results[2]!.time, 61);
+});
+
+test('rules: iptables-save with kube-proxy chains, ipvsadm for ipvs', async (t) => {
+  const ipt = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'iptables');
+  t.regex(ipt.stdout, /^\*nat$/m);
+  t.regex(ipt.stdout, /^:KUBE-SERVICES - \[0:0\]$/m);
+  t.regex(ipt.stdout, /^-A KUBE-SVC-\w{16} .*--probability 0\.3333333333/m);
+  t.regex(ipt.stdout, /^COMMIT$/m);
+  const ipvs = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs');
+  t.regex(ipvs.stdout, /^IP Virtual Server version 1\.2\.1 \(size=4096\)$/m);
+  t.regex(ipvs.stdout, /^TCP {2}10\.96\.\d+\.\d+:80 rr$/m);
+});
+
+test('healthcheck: 200 on a node with local endpoints, 503 without', async (t) => {
+  const ok = await cli('healthcheck', DEMO, '--node', 'kube-netsim-worker', '--service', 'shop/web-lb');
+  t.regex(ok.stdout, /^HTTP\/1\.1 200 OK$/m);
+  const none = await cli(
+    'healthcheck',
+    DEMO,
+    '--node',
+    'kube-netsim-control-plane',
+    '--service',
+    'shop/web-lb',
+    '--json',
+  );
+  const json = JSON.parse(none.stdout) as { status: number; body: { localEndpoints: number } };
+  t.is(json.status, 503);
+  t.is(json.body.localEndpoints, 0);
+});
+
+test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {
+  const bad = await cli('get', 'pods', 'fixtures/bad/svc-port-range.yaml');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /svc-port-range\.yaml:12:7: Service default\/web: spec\.ports\[1\]\.port: /);
+  t.is((await cli('get', 'widgets', DEMO)).code, 2);
+  t.is((await cli('get', 'pods', 'no/such/path')).code, 2);
+  t.is((await cli('--help')).code, 0);
+});
