@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ProxyConfig, ProxyEngine, Verdict } from '../../proxy/engine.js';
-import { formatAddress, type Origin } from '../../proxy/packet.js';
+import { type Address, formatAddress, type Origin } from '../../proxy/packet.js';
 import { loadCluster, parseSeed } from './load.js';
 import {
   describeOrigin,
@@ -67,7 +67,7 @@ async function sendOne(
   const origin: Origin = originOf(cluster, engine.nodeName, source.ip);
   const dns: string[] = [];
   const portSep = dst.lastIndexOf(':');
-  let destination;
+  let destination: Address;
   const name =
     portSep > 0 && !dst.startsWith('[') && !/^[\d.]+:\d+$/.test(dst) && /[a-z]/i.test(dst.slice(0, portSep))
       ? dst.slice(0, portSep)
