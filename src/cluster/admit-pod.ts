@@ -23,8 +23,27 @@ const RUNNING_READY: readonly PodCondition[] = Object.freeze(
   ),
 ) as readonly PodCondition[];
 
+/** A node's InternalIPs, per node object (stored objects do not change; an updated node is a new object). */
+const internalIPs = new WeakMap<Node, string[]>();
+
 function nodeInternalIPs(node: Node): string[] {
-  return node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  let ips = internalIPs.get(node);
+  if (!ips) {
+    ips = node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
+    internalIPs.set(node, ips);
+  }
+  return ips;
+}
+
+/**
+ * A shallow copy, as `{ ...obj }` makes it (own enumerable keys, in order), for a copy that gets fields added.
+ * V8 gives an object cloned by spread a map of its own, and adding a field to it (a pod's nodeName, the addresses
+ * of its status) then takes a slow path: copying key by key is several times faster, which counts at 150,000 pods.
+ */
+function copyForAdding<T extends object>(obj: T): T {
+  const out = {} as T;
+  for (const key in obj) if (Object.hasOwn(obj, key)) out[key] = obj[key];
+  return out;
 }
 
 // Constant field paths: built once, not per pod.
@@ -36,7 +55,7 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
   const before = env.issues.issues.length;
   if (old?.spec.nodeName) return keepPlacement(env, pod, old);
 
-  const spec = { ...pod.spec };
+  const spec = copyForAdding(pod.spec);
   if (spec.nodeName) {
     if (!env.store.get('Node', spec.nodeName)) {
       env.issues.reject(pod, ['spec', 'nodeName'], `node "${spec.nodeName}" not found`);
@@ -60,15 +79,14 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
   const ips = assignIPs(env, pod, node);
   if (!ips || env.issues.issues.length > before) return undefined;
   const hostIPs = nodeInternalIPs(node);
-  const status: PodStatus = {
-    ...pod.status,
-    phase: podPhase(pod),
-    podIP: ips[0],
-    podIPs: ips.map((ip) => ({ ip })),
-    hostIP: hostIPs[0],
-    hostIPs: hostIPs.map((ip) => ({ ip })),
-    conditions: pod.status.conditions?.length ? pod.status.conditions : [...RUNNING_READY],
-  };
+  // `{ ...pod.status, phase, podIP, podIPs, hostIP, hostIPs, conditions }`, field by field (see copyForAdding).
+  const status = copyForAdding(pod.status);
+  status.phase = podPhase(pod);
+  status.podIP = ips[0];
+  status.podIPs = ips.map((ip) => ({ ip }));
+  status.hostIP = hostIPs[0];
+  status.hostIPs = hostIPs.map((ip) => ({ ip }));
+  status.conditions = pod.status.conditions?.length ? pod.status.conditions : [...RUNNING_READY];
   // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
   // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
   const placed: Pod = { ...pod, spec, status };
