@@ -249,23 +249,26 @@ export class FastPath {
   /** Whether the pod tolerates some tainted or cordoned node (then the scan must look at those nodes). */
   #toleratesAnyNonPlain(p: PodInfo): boolean {
     if (this.#nonPlain.length === 0) return false;
-    const check = (): boolean =>
-      this.#nonPlain.some(
-        (node) =>
-          (!node.unschedulable || p.toleratesUnschedulable) &&
-          node.hardTaints.every((t) => tolerationsTolerate(p.tolerations, t)),
-      );
     if (!p.tolerations) {
-      this.#noTolerationsTolerates ??= check();
+      this.#noTolerationsTolerates ??= this.#checkTolerates(p);
       return this.#noTolerationsTolerates;
     }
     // Pods of one template share their tolerations array: one check per template.
     let result = this.#tolerates.get(p.tolerations);
     if (result === undefined) {
-      result = check();
+      result = this.#checkTolerates(p);
       this.#tolerates.set(p.tolerations, result);
     }
     return result;
+  }
+
+  /** The check behind #toleratesAnyNonPlain (a method, not a closure made on every call: this runs per pod). */
+  #checkTolerates(p: PodInfo): boolean {
+    return this.#nonPlain.some(
+      (node) =>
+        (!node.unschedulable || p.toleratesUnschedulable) &&
+        node.hardTaints.every((t) => tolerationsTolerate(p.tolerations, t)),
+    );
   }
 
   #tree(q: FastQuery): ClassTree | undefined {

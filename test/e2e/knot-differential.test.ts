@@ -3,12 +3,12 @@
  * same queries to both servers with dig, and compare status and sorted answers. The only differences allowed are the
  * ones listed below, each with its reason.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { freePort, startKnot } from '../../bench/lib/dnsperf.js';
 import { exportZoneFiles } from '../../src/dns/resolve/zone-file.js';
 import { client, type Running, startServer } from './helpers.js';
 
@@ -38,16 +38,6 @@ const ALLOWED: { query: RegExp; reason: string }[] = [
   },
 ];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 let ours: Running;
 let knot: ChildProcess | undefined;
 let knotPort = 0;
@@ -59,34 +49,7 @@ test.before(async () => {
   const exported = exportZoneFiles(ours.server.zone);
   for (const [name, text] of Object.entries(exported.files)) writeFileSync(join(dir, `${name}.zone`), text);
   knotPort = await freePort();
-  const zones = Object.keys(exported.files)
-    .map(
-      (name) =>
-        `  - domain: ${name}\n    file: "${join(dir, `${name}.zone`)}"\n    zonefile-sync: -1\n    journal-content: none\n`,
-    )
-    .join('');
-  writeFileSync(
-    join(dir, 'knot.conf'),
-    `server:\n  listen: 127.0.0.1@${knotPort}\n  rundir: "${dir}"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n` +
-      `log:\n  - target: stderr\n    any: error\ndatabase:\n  storage: "${dir}/db"\ncontrol:\n  listen: "${dir}/knot.sock"\nzone:\n${zones}`,
-  );
-  knot = spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: 'ignore' });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const out = await client('dig', [
-      '@127.0.0.1',
-      '-p',
-      String(knotPort),
-      '+short',
-      '+tries=1',
-      '+time=1',
-      'SOA',
-      'cluster.local',
-    ]).catch(() => '');
-    if (out.includes('hostmaster')) break;
-    if (Date.now() > deadline) throw new Error('knotd did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  knot = await startKnot(dir, Object.keys(exported.files), knotPort);
 });
 
 test.after.always(async () => {

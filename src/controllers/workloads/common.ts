@@ -63,17 +63,16 @@ export function podFromTemplate(
   const templateLabels = template.metadata?.labels;
   const labels = options.labels ? { ...templateLabels, ...options.labels } : templateLabels;
   const annotations = template.metadata?.annotations;
+  // Optional fields are added one by one rather than spread in (`...(x ? { x } : {})`), which V8 runs far slower.
+  const metadata: Pod['metadata'] = { name, namespace: namespaceOf(owner) };
+  if (options.generateName) metadata.generateName = options.generateName;
+  if (labels) metadata.labels = labels;
+  if (annotations) metadata.annotations = annotations;
+  metadata.ownerReferences = options.ownerRefs;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      name,
-      namespace: namespaceOf(owner),
-      ...(options.generateName ? { generateName: options.generateName } : {}),
-      ...(labels ? { labels } : {}),
-      ...(annotations ? { annotations } : {}),
-      ownerReferences: options.ownerRefs,
-    },
+    metadata,
     spec: options.spec ? { ...template.spec, ...options.spec } : template.spec,
     status: { phase: 'Pending' },
   };

@@ -3,33 +3,11 @@
  * Unknown types are welcome as numbers or as RFC 3597 `TYPEnnn`; the resolver answers them NODATA or NXDOMAIN.
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { RRClass, RRType } from '../wire/message.js';
 
-export const QTYPE = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  HINFO: 13,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  NAPTR: 35,
-  OPT: 41,
-  DS: 43,
-  RRSIG: 46,
-  NSEC: 47,
-  DNSKEY: 48,
-  SVCB: 64,
-  HTTPS: 65,
-  IXFR: 251,
-  AXFR: 252,
-  ANY: 255,
-  CAA: 257,
-} as const;
-
-export const QCLASS = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const;
+/** The wire codec's tables: one list of type and class numbers for the whole DNS package. */
+export const QTYPE = RRType;
+export const QCLASS = RRClass;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(QTYPE).map(([name, n]) => [n, name]));
 const CLASS_NAMES = new Map<number, string>(Object.entries(QCLASS).map(([name, n]) => [n, name]));
