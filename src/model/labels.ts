@@ -16,7 +16,10 @@ export function matchesMap(labels: Record<string, string> | undefined, selector:
  * A LabelSelector (workloads, NetworkPolicy). An empty selector `{}` matches everything;
  * an absent one (undefined) matches nothing, as for NetworkPolicy peers and workload selectors.
  */
-export function matchesSelector(labels: Record<string, string> | undefined, selector: LabelSelector | undefined): boolean {
+export function matchesSelector(
+  labels: Record<string, string> | undefined,
+  selector: LabelSelector | undefined,
+): boolean {
   if (!selector) return false;
   if (selector.matchLabels && !matchesMap(labels, selector.matchLabels)) return false;
   for (const req of selector.matchExpressions ?? []) {
@@ -44,7 +47,9 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
 export function formatSelector(selector: LabelSelector | Record<string, string> | undefined): string {
   if (!selector) return '<none>';
   const isLabelSelector = 'matchLabels' in selector || 'matchExpressions' in selector;
-  const map = (isLabelSelector ? (selector as LabelSelector).matchLabels : selector) as Record<string, string> | undefined;
+  const map = (isLabelSelector ? (selector as LabelSelector).matchLabels : selector) as
+    | Record<string, string>
+    | undefined;
   const parts = Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`);
   if (isLabelSelector) {
     for (const req of (selector as LabelSelector).matchExpressions ?? []) {

@@ -38,9 +38,9 @@ function monitoredType(qtype: number): string {
 }
 
 function labels(pairs: Record<string, string>): string {
-  const escape = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+  const escapeValue = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
   return `{${Object.entries(pairs)
-    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .map(([k, v]) => `${k}="${escapeValue(v)}"`)
     .join(',')}}`;
 }
 
