@@ -3,6 +3,8 @@
  * hostNetwork pods take the node's own addresses; a pinned status.podIP(s) is checked and reserved), and the status
  * kubelet would report once the containers run.
  */
+
+import { parseCIDR } from '../cni/ip.js';
 import type { Ipam } from '../cni/ipam.js';
 import type { Scheduler } from '../controllers/scheduler.js';
 import { type FieldPath, wasWritten } from '../model/source.js';
@@ -46,6 +48,19 @@ function copyForAdding<T extends object>(obj: T): T {
   return out;
 }
 
+function pinnedIPs(pod: Pod): string[] | undefined {
+  if (pod.spec.hostNetwork) return undefined;
+  const ips = pod.status.podIPs?.map((p) => p.ip) ?? (pod.status.podIP ? [pod.status.podIP] : []);
+  return ips.length ? ips : undefined;
+}
+
+function nodeHolding(env: PodAdmission, ip: string): string | undefined {
+  for (const node of env.store.each('Node')) {
+    if (node.spec.podCIDRs?.some((cidr) => parseCIDR(cidr)?.contains(ip))) return node.metadata.name;
+  }
+  return undefined;
+}
+
 // Constant field paths: built once, not per pod.
 const PATH_POD_IPS: FieldPath = ['status', 'podIPs'];
 const PATH_POD_IP: FieldPath = ['status', 'podIP'];
@@ -61,6 +76,21 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
       env.issues.reject(pod, ['spec', 'nodeName'], `node "${spec.nodeName}" not found`);
       return undefined;
     }
+  } else if (pinnedIPs(pod)) {
+    // A fixture that pins a pod's IP means the node whose pod CIDR holds it: place it there. (A real scheduler knows
+    // nothing of IPs; the CNI on any other node would refuse the address.)
+    const ip = pinnedIPs(pod)![0]!;
+    const node = nodeHolding(env, ip);
+    if (!node) {
+      env.issues.reject(
+        pod,
+        wasWritten(pod, PATH_POD_IPS) ? PATH_POD_IPS : PATH_POD_IP,
+        `${ip} is not in any node's pod CIDR`,
+        'E_OUT_OF_RANGE',
+      );
+      return undefined;
+    }
+    spec.nodeName = node;
   } else {
     const decision = env.scheduler.schedule(pod, env.journal);
     if ('unschedulable' in decision) {

@@ -82,8 +82,14 @@ export function portsKey(ports: readonly EndpointPort[] | undefined): string {
 
 /** The pod's addresses of one family, from status.podIPs (podIP when podIPs is missing, as the API fills it in). */
 function addressesOf(pod: Pod, addressType: AddressType): string[] {
-  const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  return ips.filter((ip) => isIPv6(ip) === (addressType === 'IPv6'));
+  const v6 = addressType === 'IPv6';
+  const podIPs = pod.status?.podIPs;
+  const out: string[] = [];
+  if (podIPs) {
+    // One pass, no intermediate array: this runs for every pod of every Service.
+    for (const { ip } of podIPs) if (isIPv6(ip) === v6) out.push(ip);
+  } else if (pod.status?.podIP && isIPv6(pod.status.podIP) === v6) out.push(pod.status.podIP);
+  return out;
 }
 
 /**

@@ -28,7 +28,6 @@ import {
   sliceOwnedBy,
 } from './endpointslice-desired.js';
 import { sliceIndex } from './group-index.js';
-import { getOrCreate } from './maps.js';
 import { childPrefix, uniqueGeneratedName } from './names.js';
 
 export interface SliceChanges {
@@ -137,7 +136,11 @@ function planAddressType(
       resolved.set(pod.spec.containers, r);
     }
     const { ports, key } = r;
-    const group = getOrCreate(desired, key, () => ({ ports, endpoints: new Map<string, Endpoint>() }));
+    let group = desired.get(key);
+    if (!group) {
+      group = { ports, endpoints: new Map<string, Endpoint>() };
+      desired.set(key, group);
+    }
     const node = pod.spec.nodeName ? ctx.store.get('Node', pod.spec.nodeName) : undefined;
     // A pod on a node that does not exist is left out, unless the Service publishes not-ready addresses.
     if (!node && !service.spec.publishNotReadyAddresses) continue;
@@ -193,8 +196,11 @@ function planPorts(
     } else if (changed) toUpdate.push(draft);
     else unchanged.push(draft);
   }
+  // Leftover endpoints go out in the order they were desired: one iterator over what is left (a Map iterator
+  // skips entries deleted meanwhile), rather than a new iterator per endpoint.
+  const left = desired.entries();
   const take = (): Endpoint => {
-    const [key, ep] = desired.entries().next().value as [string, Endpoint];
+    const [key, ep] = left.next().value as [string, Endpoint];
     desired.delete(key);
     return ep;
   };

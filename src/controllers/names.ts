@@ -41,12 +41,29 @@ function fnvBytes(h: number, bytes: Uint8Array): number {
   return h;
 }
 
+/**
+ * FNV-1a over the UTF-8 bytes of `text`, continuing from `h`. ASCII text is its own UTF-8, so it is hashed from
+ * the character codes without encoding it first; other text is encoded.
+ */
+function fnvText(h: number, text: string): number {
+  const start = h;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return fnvBytes(start, new TextEncoder().encode(text));
+    h ^= c;
+    h = Math.imul(h, FNV_PRIME) >>> 0;
+  }
+  return h;
+}
+
 /** FNV-1a, 32 bits, over the UTF-8 bytes of `text`. */
 export function fnv32a(text: string): number {
-  return fnvBytes(FNV_OFFSET, new TextEncoder().encode(text));
+  return fnvText(FNV_OFFSET, text);
 }
 
 // Stored objects are immutable, so a template's text is computed once per template object, not once per reconcile.
+// Only the value asked for is cached, not each object inside it: nothing asks for those on their own, and a
+// WeakMap entry per nested object costs more than it saves.
 const stableCache = new WeakMap<object, string>();
 
 /**
@@ -62,14 +79,19 @@ export function stableStringify(value: unknown): string {
   return text;
 }
 
+function stringifyValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  return stringifyObject(value);
+}
+
 function stringifyObject(value: object): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stableStringify(v))).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringifyValue(v))).join(',')}]`;
   const obj = value as Record<string, unknown>;
   const parts: string[] = [];
   for (const key of Object.keys(obj).sort()) {
     const v = obj[key];
     if (v === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${stableStringify(v)}`);
+    parts.push(`${JSON.stringify(key)}:${stringifyValue(v)}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -79,7 +101,7 @@ function stringifyObject(value: object): string {
  * printed in decimal and safe-encoded. 32-bit sums print as up to 10 digits, so hashes are up to 10 characters.
  */
 export function podTemplateHash(template: unknown, collisionCount?: number): string {
-  let h = fnvBytes(FNV_OFFSET, new TextEncoder().encode(stableStringify(template)));
+  let h = fnvText(FNV_OFFSET, stableStringify(template));
   if (collisionCount !== undefined) {
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setUint32(0, collisionCount >>> 0, true);

@@ -33,6 +33,24 @@ interface NamespaceServices {
 const pair = (key: string, value: string): string => `${key}\0${value}`;
 const nsOf = (obj: { metadata: { namespace?: string } }): string => obj.metadata.namespace ?? 'default';
 
+/**
+ * The `key\0value` pairs of a labels object. Pods made from one template share its labels object, so a bulk load
+ * builds the pairs once per template instead of once per pod (and per removal). Stored objects do not change.
+ */
+const labelPairs = new WeakMap<Record<string, string>, string[]>();
+const NO_PAIRS: readonly string[] = [];
+
+function pairsOf(pod: Pod): readonly string[] {
+  const labels = pod.metadata.labels;
+  if (!labels) return NO_PAIRS;
+  let pairs = labelPairs.get(labels);
+  if (!pairs) {
+    pairs = Object.entries(labels).map(([k, v]) => pair(k, v));
+    labelPairs.set(labels, pairs);
+  }
+  return pairs;
+}
+
 export class PodIndex {
   readonly #pods = new Map<string, NamespacePods>();
   readonly #services = new Map<string, NamespaceServices>();
@@ -61,13 +79,17 @@ export class PodIndex {
     if (previous === pod) return;
     if (previous) this.remove(previous, journal);
     ns.byName.set(name, pod);
-    for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) {
-      const key = pair(k, v);
+    for (const key of pairsOf(pod)) {
       const set = ns.byLabel.get(key);
       if (set) set.add(name);
       else ns.byLabel.set(key, new Set([name]));
     }
-    journal.record(() => this.#drop(ns, pod));
+    journal.recordCall(PodIndex.#undoAdd, this, ns, pod);
+  }
+
+  /** Undo an add; shared by every add (Journal.recordCall), so indexing a pod makes no closure. */
+  static #undoAdd(self: PodIndex, ns: NamespacePods, pod: Pod): void {
+    self.#drop(ns, pod);
   }
 
   /** Drop a pod (by name; the object given may be an older or newer version of the indexed one). */
@@ -164,8 +186,7 @@ export class PodIndex {
     const name = pod.metadata.name;
     if (ns.byName.get(name) !== pod) return;
     ns.byName.delete(name);
-    for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) {
-      const key = pair(k, v);
+    for (const key of pairsOf(pod)) {
       const set = ns.byLabel.get(key);
       if (!set) continue;
       set.delete(name);

@@ -160,7 +160,8 @@ export class FastPath {
     }
     let zoneNorm: Float64Array | undefined;
     const markedNorm = this.#markedNorm;
-    markedNorm.clear();
+    // Map.clear allocates a fresh table even when empty, which it mostly is.
+    if (markedNorm.size > 0) markedNorm.clear();
     if (q.group) {
       const limit = zoneIdLimit();
       if (this.#zoneCount.length < limit) this.#zoneCount = new Int32Array(2 * limit);
@@ -240,9 +241,10 @@ export class FastPath {
       };
       this.#stats[which] = stats;
     }
-    stats.count.fill(0);
-    stats.max.fill(-1);
-    stats.maxCount.fill(0);
+    // Only the first `zones` entries are read.
+    stats.count.fill(0, 0, zones);
+    stats.max.fill(-1, 0, zones);
+    stats.maxCount.fill(0, 0, zones);
     return stats;
   }
 

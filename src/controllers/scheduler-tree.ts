@@ -36,7 +36,8 @@ export class ClassTree {
   readonly #maxCount: Int32Array;
   readonly #masked: Uint8Array;
   /** Scratch for findTie. */
-  readonly #cover: number[] = [];
+  readonly #coverLeft: number[] = [];
+  readonly #coverRight: number[] = [];
 
   constructor(d: Float64Array, order: Int32Array, zoneIds: number[], zoneIdLimit: number, p: PodInfo) {
     this.requestClass = p.requestClass;
@@ -128,14 +129,17 @@ export class ClassTree {
   /** The position of the k-th (0-based) tie in [a, b), in position order; k must be below `ties(a, b, target)`. */
   findTie(a: number, b: number, k: number, target: Float64Array): number {
     // The range's canonical nodes in position order: the left ones as found, then the right ones reversed.
-    const nodes = this.#cover;
-    nodes.length = 0;
-    let rightStart = 0;
+    const left = this.#coverLeft;
+    const right = this.#coverRight;
+    left.length = 0;
+    right.length = 0;
     for (let l = this.#size + a, r = this.#size + b; l < r; l >>= 1, r >>= 1) {
-      if (l & 1) nodes.splice(rightStart++, 0, l++);
-      if (r & 1) nodes.splice(rightStart, 0, --r);
+      if (l & 1) left.push(l++);
+      if (r & 1) right.push(--r);
     }
-    for (const v of nodes) {
+    const count = left.length + right.length;
+    for (let i = 0; i < count; i++) {
+      const v = i < left.length ? left[i]! : right[count - 1 - i]!;
       const c = this.#ties(v, target);
       if (k >= c) {
         k -= c;

@@ -214,7 +214,7 @@ export class Scheduler {
       group: pod.metadata.deletionTimestamp ? undefined : this.#spreadKey(pod),
     };
     this.#hold(namespace, name, b);
-    journal.recordCall(Scheduler.#undoBind, this, namespace, name);
+    journal.recordCall(Scheduler.#undoBind, this, pod, b);
   }
 
   unbind(pod: Pod, journal: Journal): void {
@@ -238,14 +238,15 @@ export class Scheduler {
 
   #drop(namespace: string, name: string, b: Binding): void {
     this.#apply(b, -1);
-    const names = this.#bound.get(namespace)!;
+    const names = this.#bound.get(namespace);
+    if (!names) return;
     names.delete(name);
     if (names.size === 0) this.#bound.delete(namespace);
   }
 
   /** Undo a bind; shared by every bind (Journal.recordCall), so a bulk load makes no closure per pod. */
-  static #undoBind(self: Scheduler, namespace: string, name: string): void {
-    self.#drop(namespace, name, self.#bound.get(namespace)!.get(name)!);
+  static #undoBind(self: Scheduler, pod: Pod, b: Binding): void {
+    self.#drop(pod.metadata.namespace ?? 'default', pod.metadata.name, b);
   }
 
   /** Follow a pod write: unbind what was, bind what is (when it has a node). */
@@ -410,4 +411,3 @@ export class Scheduler {
     });
   }
 }
-

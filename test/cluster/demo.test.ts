@@ -124,3 +124,21 @@ test('a ReplicaSet replaces a deleted pod at once, while the old one terminates'
   t.is(endpoints.filter((e) => e.conditions.ready).length, 3);
   t.is(endpoints.filter((e) => e.conditions.terminating).length, 1);
 });
+
+test('a pod that pins its IP lands on the node whose pod CIDR holds it', async (t) => {
+  const cluster = await load();
+  const worker2 = cluster.get('Node', 'kube-netsim-worker2')!;
+  const ip = worker2.spec.podCIDRs![0]!.replace(/0\/24$/, '200');
+  cluster.apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'pinned', namespace: 'shop' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      status: { podIP: ip },
+    },
+  ]);
+  const pod = cluster.get('Pod', 'pinned', 'shop')!;
+  t.is(pod.spec.nodeName, 'kube-netsim-worker2');
+  t.is(pod.status.podIP, ip);
+});

@@ -112,7 +112,9 @@ export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOp
   if (opts.output === 'yaml' || opts.output === 'json') {
     const items = kinds.flatMap(([kind]) => select(kind));
     const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
-    return opts.output === 'json' ? `${JSON.stringify(list, null, 4)}\n` : stringify(list);
+    return opts.output === 'json'
+      ? `${JSON.stringify(list, null, 4)}\n`
+      : stringify(list, { aliasDuplicateObjects: false });
   }
   const wide = opts.output === 'wide';
   const blocks: string[] = [];
