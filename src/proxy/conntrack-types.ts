@@ -66,6 +66,8 @@ export interface ConntrackNat {
   readonly service?: string | null;
   /** `hostPort` of the DNAT target when the caller has it at hand (saves building the string). */
   readonly endpoint?: string | null;
+  /** `addressKey(dnat.ip)` when the caller has it at hand (saves parsing the address again). */
+  readonly dnatKey?: number;
 }
 
 /** Connections per endpoint, in IPVS's terms: active = TCP ESTABLISHED, inactive = every other tracked flow. */

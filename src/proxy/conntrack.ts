@@ -11,10 +11,11 @@
  * Simplifications, because packets carry no TCP flags: a TCP flow is SYN_SENT until its first reply, then
  * ESTABLISHED; `close()` stands for the FIN exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE).
  */
+
+import { FlowIndex } from './conntrack-index.js';
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { type Address, familyOf, hostPort, type Packet } from './packet.js';
-import { addressId, PROTO_CODE, TupleTable } from './tuple-table.js';
 
 export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
 export type {
@@ -29,16 +30,15 @@ export type {
 /** A conntrack table. One per node (the kernel's table is per network namespace). */
 export class Conntrack {
   readonly timeouts: Readonly<ConntrackTimeouts>;
-  readonly #byOriginal = new TupleTable<ConntrackEntry>();
-  readonly #byReply = new TupleTable<ConntrackEntry>();
-  /** UDP entries by original destination `ip:port` and by original destination port: kube-proxy's cleanup filters. */
-  readonly #udpByDst = new Map<string, Set<ConntrackEntry>>();
-  readonly #udpByDstPort = new Map<number, Set<ConntrackEntry>>();
+  /** Entries by original and reply tuple (one probe finds either), and the UDP cleanup indexes. */
+  readonly #flows = new FlowIndex();
+  /**
+   * Per-endpoint counts, rebuilt from the entries when read after a change (#countsStale). Only introspection reads
+   * them, so new flows and state changes do not pay a string-keyed Map update each.
+   */
   readonly #counts = new Map<string, EndpointConnections>();
+  #countsStale = false;
   #nextId = 1;
-  #lastPacket: Packet | null = null;
-  #lastSrc = 0;
-  #lastDst = 0;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
 
@@ -48,30 +48,44 @@ export class Conntrack {
 
   /** Number of entries (expired ones not yet swept included). */
   get size(): number {
-    return this.#byOriginal.size;
+    return this.#flows.size;
   }
 
   /** Find the flow a packet belongs to; an expired entry is deleted and not found. Does not refresh timers. */
   lookup(p: Packet, now: number): ConntrackHit | undefined {
-    const code = PROTO_CODE[p.proto];
-    const s = addressId(p.src.ip);
-    const d = addressId(p.dst.ip);
-    // A miss is usually followed by track() of the same packet: keep its ids for that.
-    this.#lastPacket = p;
-    this.#lastSrc = s;
-    this.#lastDst = d;
-    let entry = this.#byOriginal.getById(code, s, p.src.port, d, p.dst.port);
-    let direction: 'original' | 'reply' = 'original';
-    if (entry === undefined) {
-      entry = this.#byReply.getById(code, s, p.src.port, d, p.dst.port);
-      if (entry === undefined) return undefined;
-      direction = 'reply';
-    }
+    const entry = this.lookupEntry(p, now);
+    return entry === undefined ? undefined : { entry, direction: this.#flows.direction };
+  }
+
+  /**
+   * `lookup` without allocating the hit: the entry, with its direction in `lastDirection` until the next lookup.
+   * Engines use it on the per-packet path.
+   */
+  lookupEntry(p: Packet, now: number): ConntrackEntry | undefined {
+    const entry = this.#flows.find(p);
+    if (entry === undefined) return undefined;
     if (entry.expires <= now) {
       this.delete(entry);
       return undefined;
     }
-    return { entry, direction };
+    return entry;
+  }
+
+  /**
+   * `addressKey` of the last looked-up packet's source and destination (tuple-table.ts): a walk that follows a miss
+   * reads the addresses from here instead of parsing them again.
+   */
+  get lastSrcKey(): number {
+    return this.#flows.lastSrcKey;
+  }
+
+  get lastDstKey(): number {
+    return this.#flows.lastDstKey;
+  }
+
+  /** The direction of the last `lookupEntry` hit. */
+  get lastDirection(): 'original' | 'reply' {
+    return this.#flows.direction;
   }
 
   /**
@@ -88,9 +102,9 @@ export class Conntrack {
     if (nat.snatIp) {
       const ip = nat.snatIp;
       let port = p.src.port;
-      if (this.#taken(p, replySrc, ip, port)) {
+      if (this.#flows.taken(p, replySrc, ip, port)) {
         port = 32768;
-        while (port < 65536 && this.#taken(p, replySrc, ip, port)) port++;
+        while (port < 65536 && this.#flows.taken(p, replySrc, ip, port)) port++;
       }
       snat = { ip, port };
       replyDst = snat;
@@ -115,34 +129,26 @@ export class Conntrack {
       memo: null,
     };
     this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');
-    const code = PROTO_CODE[p.proto];
-    const known = this.#lastPacket === p;
-    const s = known ? this.#lastSrc : addressId(p.src.ip);
-    const d = known ? this.#lastDst : addressId(p.dst.ip);
-    this.#byOriginal.setById(code, s, p.src.port, d, p.dst.port, entry);
-    const rs = replySrc === p.dst ? d : addressId(replySrc.ip);
-    const rd = replyDst === p.src ? s : addressId(replyDst.ip);
-    this.#byReply.setById(code, rs, replySrc.port, rd, replyDst.port, entry);
-    if (p.proto === 'UDP') {
-      addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
-      addTo(this.#udpByDstPort, p.dst.port, entry);
-    }
-    this.#count(entry, +1);
+    this.#flows.insert(p, entry, dnat !== null && nat.dnatKey !== undefined ? nat.dnatKey : -1);
+    this.#countsStale = true;
     return entry;
   }
 
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
   see(hit: ConntrackHit, now: number): void {
-    const { entry } = hit;
+    this.seeEntry(hit.entry, hit.direction, now);
+  }
+
+  /** `see` for an entry and direction (from `lookupEntry`), without a hit object. */
+  seeEntry(entry: ConntrackEntry, direction: 'original' | 'reply', now: number): void {
     entry.packets++;
     entry.lastSeen = now;
     if (entry.state === 'CLOSING') return; // closing timers run out; packets in TIME_WAIT do not extend them
-    if (hit.direction === 'reply' && !entry.seenReply) {
+    if (direction === 'reply' && !entry.seenReply) {
       entry.seenReply = true;
       if (entry.proto !== 'UDP') {
-        this.#count(entry, -1);
         entry.state = 'ESTABLISHED';
-        this.#count(entry, +1);
+        this.#countsStale = true;
         this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpEstablished' : 'sctpEstablished');
         return;
       }
@@ -178,9 +184,8 @@ export class Conntrack {
     const { entry } = hit;
     entry.lastSeen = now;
     if (entry.proto === 'UDP') return true;
-    this.#count(entry, -1);
     entry.state = 'CLOSING';
-    this.#count(entry, +1);
+    this.#countsStale = true;
     if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpShutdown');
     else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');
     return true;
@@ -188,16 +193,7 @@ export class Conntrack {
 
   /** Remove one entry (conntrack -D). */
   delete(entry: ConntrackEntry): void {
-    const o = entry.original;
-    const r = entry.reply;
-    if (this.#byOriginal.get(entry.proto, o.src.ip, o.src.port, o.dst.ip, o.dst.port) !== entry) return;
-    this.#byOriginal.delete(entry.proto, o.src.ip, o.src.port, o.dst.ip, o.dst.port);
-    this.#byReply.delete(entry.proto, r.src.ip, r.src.port, r.dst.ip, r.dst.port);
-    if (entry.proto === 'UDP') {
-      removeFrom(this.#udpByDst, hostPort(o.dst.ip, o.dst.port), entry);
-      removeFrom(this.#udpByDstPort, o.dst.port, entry);
-    }
-    this.#count(entry, -1);
+    if (this.#flows.remove(entry)) this.#countsStale = true;
   }
 
   /** Delete every entry that has expired by `now`; returns how many. Cheap when nothing can have expired yet. */
@@ -205,7 +201,7 @@ export class Conntrack {
     if (now < this.#earliestExpiry) return 0;
     let removed = 0;
     let earliest = Number.POSITIVE_INFINITY;
-    for (const entry of [...this.#byOriginal.values()]) {
+    for (const entry of [...this.#flows.entries()]) {
       if (entry.expires <= now) {
         this.delete(entry);
         removed++;
@@ -215,49 +211,42 @@ export class Conntrack {
     return removed;
   }
 
-  /** Every entry (expired ones not yet swept included; call `expire(now)` first for an exact view). */
+  /**
+   * Every entry in creation order (expired ones not yet swept included; call `expire(now)` first for an exact view).
+   * Sorted rather than in hash-slot order so that listings do not depend on the table's layout.
+   */
   entries(): IterableIterator<ConntrackEntry> {
-    return this.#byOriginal.values();
+    return [...this.#flows.entries()].sort((x, y) => x.id - y.id).values();
   }
 
   /** UDP entries whose original destination is `ip:port` (kube-proxy's `--orig-dst` + `--orig-port-dst` filter). */
   udpEntriesTo(ip: string, port: number): readonly ConntrackEntry[] {
-    return [...(this.#udpByDst.get(hostPort(ip, port)) ?? [])];
+    return this.#flows.udpTo(ip, port);
   }
 
   /** UDP entries whose original destination port is `port`, any address (the NodePort filter). */
   udpEntriesToPort(port: number): readonly ConntrackEntry[] {
-    return [...(this.#udpByDstPort.get(port) ?? [])];
+    return this.#flows.udpToPort(port);
   }
 
   /** Active and inactive flows per endpoint (`ip:port`), after expiring what has timed out by `now`. */
   endpointConnections(now: number): ReadonlyMap<string, Readonly<EndpointConnections>> {
     this.expire(now);
+    if (this.#countsStale) this.#recount();
     return this.#counts;
   }
 
   /** Active and inactive flows of one endpoint (`ip:port`) at `now`. */
   connectionsOf(endpoint: string, now: number): Readonly<EndpointConnections> {
-    this.expire(now);
-    return this.#counts.get(endpoint) ?? { active: 0, inactive: 0 };
+    return this.endpointConnections(now).get(endpoint) ?? { active: 0, inactive: 0 };
   }
 
   /** Remove everything (conntrack -F). */
   flush(): void {
-    this.#byOriginal.clear();
-    this.#byReply.clear();
-    this.#udpByDst.clear();
-    this.#udpByDstPort.clear();
+    this.#flows.clear();
     this.#counts.clear();
+    this.#countsStale = false;
     this.#earliestExpiry = Number.POSITIVE_INFINITY;
-  }
-
-  /** Whether MASQUERADE to `ip:port` would clash with a tracked flow's reply (or original) tuple. */
-  #taken(p: Packet, replySrc: Address, ip: string, port: number): boolean {
-    return (
-      this.#byReply.has(p.proto, replySrc.ip, replySrc.port, ip, port) ||
-      this.#byOriginal.has(p.proto, replySrc.ip, replySrc.port, ip, port)
-    );
   }
 
   #setTimer(entry: ConntrackEntry, now: number, name: keyof ConntrackTimeouts): void {
@@ -266,16 +255,21 @@ export class Conntrack {
     if (entry.expires < this.#earliestExpiry) this.#earliestExpiry = entry.expires;
   }
 
-  #count(entry: ConntrackEntry, delta: 1 | -1): void {
-    if (entry.endpoint === null) return;
-    let c = this.#counts.get(entry.endpoint);
-    if (!c) {
-      c = { active: 0, inactive: 0 };
-      this.#counts.set(entry.endpoint, c);
+  /** Rebuild the per-endpoint counts (in the same Map, so a caller's reference sees them) from the entries. */
+  #recount(): void {
+    const counts = this.#counts;
+    counts.clear();
+    for (const entry of this.#flows.entries()) {
+      if (entry.endpoint === null) continue;
+      let c = counts.get(entry.endpoint);
+      if (!c) {
+        c = { active: 0, inactive: 0 };
+        counts.set(entry.endpoint, c);
+      }
+      if (entry.proto === 'TCP' && entry.state === 'ESTABLISHED') c.active++;
+      else c.inactive++;
     }
-    if (entry.proto === 'TCP' && entry.state === 'ESTABLISHED') c.active += delta;
-    else c.inactive += delta;
-    if (c.active === 0 && c.inactive === 0) this.#counts.delete(entry.endpoint);
+    this.#countsStale = false;
   }
 }
 
@@ -293,20 +287,4 @@ export function natPacket(hit: ConntrackHit, p: Packet): Packet {
 /** The family of a flow. */
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.original.dst.ip);
-}
-
-function addTo<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
-  let set = index.get(key);
-  if (!set) {
-    set = new Set();
-    index.set(key, set);
-  }
-  set.add(entry);
-}
-
-function removeFrom<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(entry);
-  if (set.size === 0) index.delete(key);
 }

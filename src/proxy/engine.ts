@@ -148,6 +148,11 @@ export interface EngineInit {
   readonly config: ProxyConfig;
   /** The engine's own random stream (fork one per node: `rng.fork('proxy/<node>')`). */
   readonly rng: Rng;
+  /**
+   * Record each verdict's `steps` (default true). False is for bulk runs (`trace --count`, benchmarks): verdicts then
+   * carry an empty `steps`, and everything else (verdict, endpoint, packet, cost, the random draws) is unchanged.
+   */
+  readonly explain?: boolean;
 }
 
 /** Builds an engine; each mode exports one. */

@@ -12,6 +12,8 @@ export interface CidrMatcher {
   readonly text: string;
   readonly family: IPFamily;
   matches(ip: string): boolean;
+  /** `matches` for an address already parsed by `ipv4ToInt` (-1, not IPv4, never matches; IPv6 CIDRs never do). */
+  containsV4(value: number): boolean;
 }
 
 /** An IPv4 address as an unsigned 32-bit integer, or -1 when the text is not dotted-quad IPv4. */
@@ -51,9 +53,12 @@ export function cidrMatcher(text: string): CidrMatcher {
         const v = ipv4ToInt(ip);
         return v >= base && v < base + size;
       },
+      containsV4(v: number): boolean {
+        return v >= base && v < base + size;
+      },
     };
   }
-  return { text: cidr.text, family: 'IPv6', matches: (ip: string) => cidr.contains(ip) };
+  return { text: cidr.text, family: 'IPv6', matches: (ip: string) => cidr.contains(ip), containsV4: () => false };
 }
 
 /** Whether the address is loopback: 127.0.0.0/8 or ::1. */

@@ -141,11 +141,21 @@ export function serviceChains(
     );
   }
 
+  // Each endpoint's KUBE-SEP name, looked up once per compile (the cascade and the SEP chain both need it).
+  const seps = new Map<EndpointInfo, string>();
+  const sepOf = (ep: EndpointInfo): string => {
+    let name = seps.get(ep);
+    if (name === undefined) {
+      name = sepName(spn, info.protocol, ep.address);
+      seps.set(ep, name);
+    }
+    return name;
+  };
   const affinity = info.affinityTimeoutSeconds;
   const writeToEndpoints = (chain: string, endpoints: readonly EndpointInfo[]) => {
     if (affinity !== null)
       for (const ep of endpoints) {
-        const sep = sepName(spn, info.protocol, ep.address);
+        const sep = sepOf(ep);
         const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
         add(
           chain,
@@ -158,7 +168,7 @@ export function serviceChains(
       }
     const n = endpoints.length;
     endpoints.forEach((ep, i) => {
-      const sep = sepName(spn, info.protocol, ep.address);
+      const sep = sepOf(ep);
       const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
       if (i < n - 1) {
         const p = computeProbability(n - i);
@@ -177,7 +187,7 @@ export function serviceChains(
   if (usesLocalPolicyChain) writeToEndpoints(names.local, localEndpoints);
 
   for (const ep of cat.allReachable) {
-    const sep = sepName(spn, info.protocol, ep.address);
+    const sep = sepOf(ep);
     chains.set(sep, []);
     const head = largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`;
     // Hairpin: an endpoint reaching its own Service and landing on itself must see another source.

@@ -12,6 +12,7 @@ import { type SepNamer, serviceChains } from './compile-chains.js';
 import { sharedRules } from './compile-shared.js';
 import type { RuleContext } from './context.js';
 import { planService } from './plan.js';
+import { compileProgram, type NatProgram } from './program.js';
 import type { CompiledChain, EntryRule, FilterRule, NodePortRule } from './rule-types.js';
 
 export type { SepNamer } from './compile-chains.js';
@@ -31,6 +32,8 @@ export interface CompiledService {
   readonly filterRules: readonly FilterRule[];
   /** The Service's own nat chains (KUBE-EXT/FW/SVC/SVL/SEP) by name, in creation order. */
   readonly chains: ReadonlyMap<string, CompiledChain>;
+  /** The same chains flattened for the packet walk (program.ts). */
+  readonly program: NatProgram;
   /** Total endpoints (all conditions), for kube-proxy's large-cluster-mode threshold. */
   readonly endpointCount: number;
 }
@@ -47,6 +50,7 @@ export function compileService(
 ): CompiledService {
   const plan = planService(entry);
   const shared = sharedRules(plan, ctx);
+  const chains = serviceChains(plan, ctx, sepName, largeClusterMode);
   return {
     entry,
     names: plan.names,
@@ -56,7 +60,8 @@ export function compileService(
     entryRules: shared.entryRules,
     nodePortRules: shared.nodePortRules,
     filterRules: shared.filterRules,
-    chains: serviceChains(plan, ctx, sepName, largeClusterMode),
+    chains,
+    program: compileProgram(chains, ctx),
     endpointCount: entry.endpoints.length,
   };
 }

@@ -13,7 +13,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
-import { Conntrack, type ConntrackEntry, type ConntrackHit } from '../conntrack.js';
+import { Conntrack, type ConntrackEntry } from '../conntrack.js';
 import { reconcileUdpService } from '../conntrack-cleanup.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { describePacket, familyOf, type Origin, type Packet } from '../packet.js';
@@ -24,7 +24,7 @@ import { natPostrouting, natPrerouting } from './nat-walk.js';
 import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
-import { newWalk, type WalkEnv } from './walk-state.js';
+import { newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
 
 const NEW_FLOW: Step = {
   where: 'conntrack',
@@ -49,12 +49,14 @@ export class IptablesEngine implements ProxyEngine {
   readonly #rng: Rng;
   readonly #rulesets = new Map<IPFamily, RuleSet>();
   readonly #envs = new Map<IPFamily, WalkEnv>();
+  readonly #explain: boolean;
   readonly #unsubscribe: () => void;
 
   constructor(init: EngineInit) {
     this.#table = init.table;
     this.config = init.config;
     this.#rng = init.rng;
+    this.#explain = init.explain ?? true;
     this.nodeName = init.table.nodeName;
     this.conntrack = new Conntrack(init.config.conntrack);
     for (const family of init.table.families) {
@@ -74,13 +76,15 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   send(packet: Packet, origin: Origin, now: number): Verdict {
-    const hit = this.conntrack.lookup(packet, now);
-    if (hit) return this.#tracked(hit, now);
+    const ct = this.conntrack;
+    const tracked = ct.lookupEntry(packet, now);
+    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, now);
     const family = familyOf(packet.dst.ip);
     const env = this.#envs.get(family);
     if (!env) return untracked(packet, `${family} is not handled by this proxier`);
-    const st = newWalk(env, packet, origin, now);
-    st.steps.push(NEW_FLOW);
+    const st = newWalk(env, packet, origin, now, this.#explain);
+    seedAddressKeys(st, ct.lastSrcKey, ct.lastDstKey);
+    if (st.explain) st.steps.push(NEW_FLOW);
     natPrerouting(st);
     const refused = filterNewFlow(st);
     if (refused) {
@@ -102,7 +106,8 @@ export class IptablesEngine implements ProxyEngine {
     // The endpoint record doubles as the DNAT address (it has ip and port), and its address string is shared.
     const dnat = st.dnat;
     const service = dnat && st.service ? st.service.entry.info.name : null;
-    const entry = this.conntrack.track(packet, { dnat, snatIp, service, endpoint: dnat ? dnat.address : null }, now);
+    const nat = { dnat, snatIp, service, endpoint: dnat ? dnat.address : null, dnatKey: st.dnatKey };
+    const entry = ct.track(packet, nat, now);
     return {
       verdict: dnat ? 'DNAT' : 'ACCEPT',
       endpoint: entry.endpoint,
@@ -119,8 +124,9 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   reply(packet: Packet, now: number): Verdict {
-    const hit = this.conntrack.lookup(packet, now);
-    if (hit) return this.#tracked(hit, now);
+    const ct = this.conntrack;
+    const tracked = ct.lookupEntry(packet, now);
+    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, now);
     return untracked(packet, 'no tracked flow for this reply: passes unchanged');
   }
 
@@ -137,18 +143,17 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   /** A packet of a tracked flow: conntrack's NAT, no rules. The verdict is the same object for every such packet. */
-  #tracked(hit: ConntrackHit, now: number): Verdict {
-    const entry = hit.entry;
-    this.conntrack.see(hit, now);
+  #tracked(entry: ConntrackEntry, direction: 'original' | 'reply', now: number): Verdict {
+    this.conntrack.seeEntry(entry, direction, now);
     let memo = entry.memo as FlowMemo | null;
     if (memo === null) {
       memo = {};
       entry.memo = memo;
     }
-    const cached = hit.direction === 'original' ? memo.original : memo.reply;
+    const cached = direction === 'original' ? memo.original : memo.reply;
     if (cached) return cached;
-    const verdict = trackedVerdict(entry, hit.direction);
-    if (hit.direction === 'original') memo.original = verdict;
+    const verdict = trackedVerdict(entry, direction, this.#explain);
+    if (direction === 'original') memo.original = verdict;
     else memo.reply = verdict;
     return verdict;
   }
@@ -169,15 +174,16 @@ export class IptablesEngine implements ProxyEngine {
   }
 }
 
-function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply'): Verdict {
+function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply', explain: boolean): Verdict {
   const o = entry.original;
   const natted = entry.dnat !== null || entry.snat !== null;
   const packet: Packet =
     direction === 'original'
       ? { proto: entry.proto, src: entry.snat ?? o.src, dst: entry.dnat ?? o.dst }
       : { proto: entry.proto, src: o.dst, dst: o.src };
-  const what =
-    direction === 'original'
+  const what = !explain
+    ? ''
+    : direction === 'original'
       ? natted
         ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
         : 'tracked flow without NAT: passes unchanged'
@@ -193,13 +199,15 @@ function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply'):
     snat: direction === 'original' && entry.snat ? entry.snat.ip : null,
     service: entry.service,
     conntrack: direction === 'original' ? 'established' : 'reply',
-    steps: [
-      {
-        where: 'conntrack',
-        rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
-        decision: what,
-      },
-    ],
+    steps: explain
+      ? [
+          {
+            where: 'conntrack',
+            rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
+            decision: what,
+          },
+        ]
+      : [],
     cost: 0,
   };
 }

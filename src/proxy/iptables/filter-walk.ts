@@ -30,71 +30,94 @@ export function filterNewFlow(st: WalkState): FilterOutcome | null {
   const ctx = st.env.ruleset.context;
   const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
   const local = ctx.localAddresses.has(dst);
-  const hooks: Hook[] =
-    st.origin.from === 'node' ? (local ? ['OUTPUT', 'INPUT'] : ['OUTPUT']) : [local ? 'INPUT' : 'FORWARD'];
-  for (const hook of hooks) {
-    const out = runHook(st, hook);
-    if (out) return out;
-  }
-  return null;
+  if (st.origin.from !== 'node') return runHook(st, local ? 'INPUT' : 'FORWARD');
+  return runHook(st, 'OUTPUT') ?? (local ? runHook(st, 'INPUT') : null);
+}
+
+/** Chains the hooks jump to, as small codes (the walk switches on numbers, not on strings). */
+const FIREWALL = 0;
+const FORWARD = 1;
+const NODEPORTS = 2;
+/** Codes from here on are per-Service filter chains (FilterChainName). */
+const SERVICE_CHAIN = 3;
+
+interface HookJump {
+  readonly code: number;
+  /** The chain's name as a literal: a key of `chainLengths().filter` (a sliced string would not be internalized). */
+  readonly chain: FilterChainName;
+  readonly step: Step;
 }
 
 /** kube-proxy's jumps in each built-in filter chain, with their trace steps, built once. */
-const HOOK_JUMPS: Record<Hook, readonly { readonly chain: string; readonly step: Step }[]> = {
+const HOOK_JUMPS: Record<Hook, readonly HookJump[]> = {
   INPUT: jumpsOf('INPUT'),
   FORWARD: jumpsOf('FORWARD'),
   OUTPUT: jumpsOf('OUTPUT'),
 };
 
-function jumpsOf(hook: Hook) {
-  return BASE_JUMPS[`filter/${hook}`]!.map((rule) => ({
-    chain: rule.slice(rule.lastIndexOf(' ') + 1),
-    step: baseJumpStep(`filter/${hook}`, rule),
-  }));
+function jumpsOf(hook: Hook): HookJump[] {
+  const literal: Record<string, [number, FilterChainName]> = {
+    'KUBE-FIREWALL': [FIREWALL, 'KUBE-SERVICES'],
+    'KUBE-FORWARD': [FORWARD, 'KUBE-SERVICES'],
+    'KUBE-NODEPORTS': [NODEPORTS, 'KUBE-NODEPORTS'],
+    'KUBE-SERVICES': [SERVICE_CHAIN, 'KUBE-SERVICES'],
+    'KUBE-EXTERNAL-SERVICES': [SERVICE_CHAIN, 'KUBE-EXTERNAL-SERVICES'],
+    'KUBE-PROXY-FIREWALL': [SERVICE_CHAIN, 'KUBE-PROXY-FIREWALL'],
+  };
+  return BASE_JUMPS[`filter/${hook}`]!.map((rule) => {
+    const [code, chain] = literal[rule.slice(rule.lastIndexOf(' ') + 1)]!;
+    return { code, chain, step: baseJumpStep(`filter/${hook}`, rule) };
+  });
 }
 
 /** Returns a refusal, or null when the hook accepted the packet or let it fall through. */
 function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
   const ctx = st.env.ruleset.context;
   const guard = ctx.family === 'IPv4' && ctx.localhostNodePorts;
-  for (const { chain, step } of HOOK_JUMPS[hook]) {
-    if (chain === 'KUBE-FIREWALL' && !guard) continue;
+  const jumps = HOOK_JUMPS[hook];
+  for (let i = 0; i < jumps.length; i++) {
+    const { code, chain, step } = jumps[i]!;
+    if (code === FIREWALL && !guard) continue;
     st.cost++;
-    st.steps.push(step);
-    switch (chain) {
-      case 'KUBE-FIREWALL': {
+    if (st.explain) st.steps.push(step);
+    switch (code) {
+      case FIREWALL: {
         st.cost++;
         const p = st.packet;
         // CVE-2020-8558: nothing but loopback may reach 127/8 unless it was DNATed (localhost NodePorts).
         if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnat === null) {
-          st.steps.push(GUARD_DROP);
+          if (st.explain) st.steps.push(GUARD_DROP);
           return { verdict: 'DROP', service: null };
         }
         break;
       }
-      case 'KUBE-FORWARD': {
+      case FORWARD: {
         st.cost += 2; // INVALID (a new flow is not), then the mark rule
         if (st.mark) {
-          st.steps.push(forwardAccept(ctx));
+          if (st.explain) st.steps.push(forwardAccept(ctx));
           return null;
         }
         st.cost++; // RELATED,ESTABLISHED: not for a new flow
-        st.steps.push(FORWARD_PASS);
+        if (st.explain) st.steps.push(FORWARD_PASS);
         break;
       }
-      case 'KUBE-NODEPORTS': {
+      case NODEPORTS: {
         // Health-check NodePorts: ACCEPT ends the hook; the health server answers.
-        if (findFilter(st, 'KUBE-NODEPORTS', (r) => r.rule.protocol === st.packet.proto)) return null;
+        if (findFilter(st, 'KUBE-NODEPORTS', HEALTH_CHECK)) return null;
         break;
       }
       default: {
-        const outcome = chainRefusal(st, chain as FilterChainName);
-        if (outcome) return outcome;
+        const ref = findFilter(st, chain, REFUSAL);
+        if (ref && ref.rule.verdict !== 'ACCEPT') return { verdict: ref.rule.verdict, service: ref.svc };
       }
     }
   }
   return null;
 }
+
+/** What `findFilter` looks for: a health-check ACCEPT (protocol and port), or a REJECT/DROP for the destination. */
+const HEALTH_CHECK = 0;
+const REFUSAL = 1;
 
 const GUARD_DROP: Step = {
   where: 'filter/KUBE-FIREWALL',
@@ -120,30 +143,20 @@ function dstPort(st: WalkState): number {
   return st.dnat ? st.dnat.port : st.packet.dst.port;
 }
 
-function chainRefusal(st: WalkState, chain: FilterChainName): FilterOutcome | null {
-  const ctx = st.env.ruleset.context;
-  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
-  const ref = findFilter(
-    st,
-    chain,
-    (r) =>
-      r.rule.protocol === st.packet.proto &&
-      (r.rule.ip === null ? ctx.localAddresses.has(dst) : r.rule.ip === dst) &&
-      r.rule.verdict !== 'ACCEPT',
-  );
-  if (!ref || ref.rule.verdict === 'ACCEPT') return null;
-  return { verdict: ref.rule.verdict, service: ref.svc };
-}
-
-/** The first rule (in chain order) of a filter chain matching the destination port and `test`; counts the scan. */
-function findFilter(st: WalkState, chain: FilterChainName, test: (r: FilterRef) => boolean): FilterRef | null {
+/** The first rule (in chain order) of a filter chain that `kind` selects for the packet; counts the scan. */
+function findFilter(st: WalkState, chain: FilterChainName, kind: number): FilterRef | null {
   const rs = st.env.ruleset;
   const total = rs.chainLengths().filter[chain];
   if (total === 0) return null; // an empty chain: nothing to evaluate (the common case)
+  const proto = st.packet.proto;
+  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
+  const local = st.env.ruleset.context.localAddresses;
   let best: FilterRef | null = null;
   let bestPos = Number.POSITIVE_INFINITY;
   for (const ref of rs.filterRules(chain, dstPort(st))) {
-    if (!test(ref)) continue;
+    const r = ref.rule;
+    if (r.protocol !== proto) continue;
+    if (kind === REFUSAL && ((r.ip === null ? !local.has(dst) : r.ip !== dst) || r.verdict === 'ACCEPT')) continue;
     const pos = rs.filterPosition(ref);
     if (pos < bestPos) {
       best = ref;
@@ -152,11 +165,11 @@ function findFilter(st: WalkState, chain: FilterChainName, test: (r: FilterRef) 
   }
   if (!best) {
     st.cost += total;
-    if (total > 0) st.steps.push(noMatch(chain, total));
+    if (st.explain) st.steps.push(noMatch(chain, total));
     return null;
   }
   st.cost += bestPos + 1;
-  st.steps.push(bestPos > 0 ? { ...best.rule.step, skipped: bestPos } : best.rule.step);
+  if (st.explain) st.steps.push(bestPos > 0 ? { ...best.rule.step, skipped: bestPos } : best.rule.step);
   return best;
 }
 

@@ -9,7 +9,9 @@ import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
-import { runChain, type WalkState } from './walk-state.js';
+import { runProgram } from './program.js';
+import type { EntryRef } from './ruleset.js';
+import type { WalkState } from './walk-state.js';
 
 /** Steps for the fixed nat rules of one context, built once. */
 interface NatFixed {
@@ -26,10 +28,18 @@ interface NatFixed {
 }
 
 const fixedByContext = new WeakMap<RuleContext, NatFixed>();
+/** The last context asked for: every new flow needs its steps, and one node's engine asks with the same context. */
+let lastCtx: RuleContext | null = null;
+let lastFixed: NatFixed | null = null;
 
 function fixed(ctx: RuleContext): NatFixed {
+  if (ctx === lastCtx) return lastFixed!;
   let f = fixedByContext.get(ctx);
-  if (f) return f;
+  if (f) {
+    lastCtx = ctx;
+    lastFixed = f;
+    return f;
+  }
   const tailTexts = nodePortJumpRules(ctx);
   const [ret, xor, masq] = postroutingRules(ctx);
   const w = 'nat/KUBE-SERVICES';
@@ -53,6 +63,8 @@ function fixed(ctx: RuleContext): NatFixed {
     },
   };
   fixedByContext.set(ctx, f);
+  lastCtx = ctx;
+  lastFixed = f;
   return f;
 }
 
@@ -61,44 +73,37 @@ export function natPrerouting(st: WalkState): void {
   const rs = st.env.ruleset;
   const ctx = rs.context;
   const p = st.packet;
-  const hook = st.origin.from === 'node' ? 'nat/OUTPUT' : 'nat/PREROUTING';
-  st.steps.push(baseJumpStep(hook, BASE_JUMPS[hook]![0]!));
+  const explain = st.explain;
+  if (explain) st.steps.push(st.origin.from === 'node' ? OUTPUT_JUMP : PREROUTING_JUMP);
   st.cost++;
   const lengths = rs.chainLengths();
   const ref = rs.entryRule(p.proto, p.dst.ip, p.dst.port);
   if (ref) {
+    // The rule a linear scan of KUBE-SERVICES would reach after `pos` others: counted, not scanned.
     const pos = rs.entryPosition(ref);
     st.cost += pos + 1;
     st.service = ref.svc;
-    let step = ref.step;
-    if (step === null || step.skipped !== pos) {
-      step = {
-        where: 'nat/KUBE-SERVICES',
-        rule: ref.rule.text,
-        decision: `matched after ${pos} other rules: jump ${ref.rule.target}`,
-        skipped: pos,
-      };
-      ref.step = step;
-    }
-    st.steps.push(step);
-    if (runChain(ref.svc, ref.rule.target, st)) return;
+    if (explain) st.steps.push(entryStep(ref, pos));
+    if (runProgram(ref.svc.program, ref.chain.start, ref.chain.end, st)) return;
     // The Service's chain ended without DNAT (a firewall or Local policy refused it): back in KUBE-SERVICES.
     const rest = lengths.natServices - pos - 1;
     st.cost += rest;
-    st.steps.push({
-      where: 'nat/KUBE-SERVICES',
-      rule: `(${rest} later Service rules)`,
-      decision: `returned from ${ref.rule.target} without DNAT; no later Service rule matches`,
-      skipped: rest,
-    });
+    if (explain)
+      st.steps.push({
+        where: 'nat/KUBE-SERVICES',
+        rule: `(${rest} later Service rules)`,
+        decision: `returned from ${ref.rule.target} without DNAT; no later Service rule matches`,
+        skipped: rest,
+      });
   } else {
     st.cost += lengths.natServices;
-    st.steps.push({
-      where: 'nat/KUBE-SERVICES',
-      rule: `(${lengths.natServices} Service rules)`,
-      decision: `no Service rule matches ${p.proto} ${p.dst.ip} port ${p.dst.port}`,
-      skipped: lengths.natServices,
-    });
+    if (explain)
+      st.steps.push({
+        where: 'nat/KUBE-SERVICES',
+        rule: `(${lengths.natServices} Service rules)`,
+        decision: `no Service rule matches ${p.proto} ${p.dst.ip} port ${p.dst.port}`,
+        skipped: lengths.natServices,
+      });
   }
   nodePortTail(st, ctx);
 }
@@ -114,10 +119,10 @@ function nodePortTail(st: WalkState, ctx: RuleContext): void {
           !(ctx.family === 'IPv4' && !ctx.localhostNodePorts && isLoopback(dst))
         : dst === rule.ip;
     if (!hit) {
-      if (rule.ip === null) st.steps.push(rule.miss);
+      if (rule.ip === null && st.explain) st.steps.push(rule.miss);
       continue;
     }
-    st.steps.push(rule.hit);
+    if (st.explain) st.steps.push(rule.hit);
     if (nodePorts(st)) return;
   }
 }
@@ -130,12 +135,13 @@ function nodePorts(st: WalkState): boolean {
   const refs = rs.nodePortRules(p.proto, p.dst.port);
   if (refs.length === 0) {
     st.cost += total;
-    st.steps.push({
-      where: 'nat/KUBE-NODEPORTS',
-      rule: `(${total} NodePort rules)`,
-      decision: `no Service has NodePort ${p.proto} ${p.dst.port}`,
-      skipped: total,
-    });
+    if (st.explain)
+      st.steps.push({
+        where: 'nat/KUBE-NODEPORTS',
+        rule: `(${total} NodePort rules)`,
+        decision: `no Service has NodePort ${p.proto} ${p.dst.port}`,
+        skipped: total,
+      });
     return false;
   }
   const first = rs.nodePortPosition(refs[0]!);
@@ -145,21 +151,23 @@ function nodePorts(st: WalkState): boolean {
     last = rs.nodePortPosition(ref);
     st.cost++;
     if (ref.rule.loopbackOnly && !isLoopback(p.dst.ip)) {
-      st.steps.push({
-        where: 'nat/KUBE-NODEPORTS',
-        rule: ref.rule.text,
-        decision: 'not a loopback destination: not matched',
-      });
+      if (st.explain)
+        st.steps.push({
+          where: 'nat/KUBE-NODEPORTS',
+          rule: ref.rule.text,
+          decision: 'not a loopback destination: not matched',
+        });
       continue;
     }
     st.service = ref.svc;
-    st.steps.push({
-      where: 'nat/KUBE-NODEPORTS',
-      rule: ref.rule.text,
-      decision: `matched: jump ${ref.rule.target}${ref.rule.loopbackOnly ? ' (localhost NodePort, counted by nfacct)' : ''}`,
-      skipped: last === first ? first : undefined,
-    });
-    if (runChain(ref.svc, ref.rule.target, st)) return true;
+    if (st.explain)
+      st.steps.push({
+        where: 'nat/KUBE-NODEPORTS',
+        rule: ref.rule.text,
+        decision: `matched: jump ${ref.rule.target}${ref.rule.loopbackOnly ? ' (localhost NodePort, counted by nfacct)' : ''}`,
+        skipped: last === first ? first : undefined,
+      });
+    if (runProgram(ref.svc.program, ref.chain.start, ref.chain.end, st)) return true;
   }
   st.cost += total - last - 1;
   return false;
@@ -168,15 +176,35 @@ function nodePorts(st: WalkState): boolean {
 /** nat POSTROUTING: MASQUERADE marked packets. Returns the SNAT source address, or null. */
 export function natPostrouting(st: WalkState): string | null {
   const ctx = st.env.ruleset.context;
-  const f = fixed(ctx);
-  st.steps.push(baseJumpStep('nat/POSTROUTING', BASE_JUMPS['nat/POSTROUTING']![0]!));
   st.cost++;
   if (!st.mark) {
     st.cost++;
-    st.steps.push(f.postReturn);
+    if (st.explain) st.steps.push(POSTROUTING_JUMP, fixed(ctx).postReturn);
     return null;
   }
   st.cost += 3;
-  st.steps.push(f.postUnmarkedMiss, f.postXor, f.masquerade);
+  if (st.explain) {
+    const f = fixed(ctx);
+    st.steps.push(POSTROUTING_JUMP, f.postUnmarkedMiss, f.postXor, f.masquerade);
+  }
   return ctx.nodeIP;
+}
+
+const PREROUTING_JUMP = baseJumpStep('nat/PREROUTING', BASE_JUMPS['nat/PREROUTING']![0]!);
+const OUTPUT_JUMP = baseJumpStep('nat/OUTPUT', BASE_JUMPS['nat/OUTPUT']![0]!);
+const POSTROUTING_JUMP = baseJumpStep('nat/POSTROUTING', BASE_JUMPS['nat/POSTROUTING']![0]!);
+
+/** The trace step of a KUBE-SERVICES rule matched at `pos`, cached on the rule until its position changes. */
+function entryStep(ref: EntryRef, pos: number): Step {
+  let step = ref.step;
+  if (step === null || step.skipped !== pos) {
+    step = {
+      where: 'nat/KUBE-SERVICES',
+      rule: ref.rule.text,
+      decision: `matched after ${pos} other rules: jump ${ref.rule.target}`,
+      skipped: pos,
+    };
+    ref.step = step;
+  }
+  return step;
 }

@@ -2,8 +2,8 @@
  * One family's compiled iptables rules for a node (what `iptables-save` or `ip6tables-save` would show), kept current
  * one Service port at a time, with the indexes that make the packet walk a few Map lookups:
  *
- * - nat KUBE-SERVICES by destination port → address → rules (a real kernel scans the chain linearly; the walk still
- *   reports the scan's length through each rule's position, so the cost figure stays honest);
+ * - nat KUBE-SERVICES by destination address → rules (a real kernel scans the chain linearly; the walk still reports
+ *   the scan's length through each rule's position, so the cost figure stays honest);
  * - nat KUBE-NODEPORTS by NodePort; filter rules by chain → port.
  *
  * Services are kept in the order `iptables-save` output shows them here: sorted by `ns/name`, then port name (upstream
@@ -16,6 +16,7 @@ import type { ServicePortEntry } from '../service-table.js';
 import { endpointChainName } from './chain-names.js';
 import { type CompiledService, compileService } from './compile.js';
 import type { RuleContext } from './context.js';
+import { type ChainRange, EMPTY_RANGE } from './program.js';
 import type { EntryRule, FilterRule, NodePortRule } from './rule-types.js';
 
 /** kube-proxy drops per-endpoint comments when the node's table holds more endpoints than this. */
@@ -27,14 +28,21 @@ export interface EntryRef {
   readonly rule: EntryRule;
   /** Index among this Service's KUBE-SERVICES rules. */
   readonly index: number;
+  /** Where the chain the rule jumps to lies in the Service's program (empty when it has none by that name). */
+  readonly chain: ChainRange;
   /** The walk's cached trace step for this rule (rebuilt when the rule's position changes). */
   step: Step | null;
+  /** The rule's position in KUBE-SERVICES, valid while `posStamp` is the rule set's layout stamp. */
+  pos: number;
+  posStamp: number;
 }
 
 export interface NodePortRef {
   readonly svc: CompiledService;
   readonly rule: NodePortRule;
   readonly index: number;
+  /** Where the KUBE-EXT chain the rule jumps to lies in the Service's program. */
+  readonly chain: ChainRange;
 }
 
 export interface FilterRef {
@@ -78,11 +86,18 @@ export class RuleSet {
   /** Compiled services in render order, with their sort keys alongside for binary search. */
   readonly #order: CompiledService[] = [];
   readonly #orderKeys: string[] = [];
-  readonly #entries = new Map<number, Map<string, EntryRef[]>>();
+  /** nat KUBE-SERVICES rules by destination address (a few per address: ports and protocols). */
+  readonly #entries = new Map<string, EntryRef[]>();
   readonly #nodePorts = new Map<number, NodePortRef[]>();
   readonly #filters = new Map<FilterChainName, Map<number, FilterRef[]>>(FILTER_CHAINS.map((c) => [c, new Map()]));
-  readonly #sepNames = new Map<string, string>();
+  /**
+   * KUBE-SEP names by Service port name, then `protocol address`… keyed by the persistent `spn` and endpoint address
+   * strings (whose hashes V8 caches), not by a composite string built per lookup.
+   */
+  readonly #sepNames = new Map<string, Partial<Record<Protocol, Map<string, string>>>>();
   #layout: Layout | null = null;
+  /** Bumped each time the layout is recomputed: EntryRefs cache their position against it. */
+  #layoutStamp = 0;
   #totalEndpoints = 0;
   #largeClusterMode = false;
   /** Bumped on every change; renderers and caches key on it. */
@@ -127,12 +142,13 @@ export class RuleSet {
     const list = [...entries];
     for (const e of list) this.#totalEndpoints += e.endpoints.length;
     this.#largeClusterMode = this.#totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
-    // Bulk insert: compile, then sort once instead of one binary-search insert per Service.
-    const compiled = list.map((e) => this.#compile(e));
-    compiled.sort((a, b) => cmp(sortKey(a.entry), sortKey(b.entry)));
-    for (const svc of compiled) {
+    // Bulk insert: compile, then sort once instead of one binary-search insert per Service (keys built once each,
+    // not per comparison).
+    const compiled = list.map((e) => ({ svc: this.#compile(e), key: sortKey(e) }));
+    compiled.sort((a, b) => cmp(a.key, b.key));
+    for (const { svc, key } of compiled) {
       this.#order.push(svc);
-      this.#orderKeys.push(sortKey(svc.entry));
+      this.#orderKeys.push(key);
       this.#byKey.set(svc.entry.key, svc);
       this.#index(svc, +1);
     }
@@ -174,9 +190,12 @@ export class RuleSet {
 
   /** The nat KUBE-SERVICES rule for a destination, if any. */
   entryRule(protocol: Protocol, ip: string, port: number): EntryRef | undefined {
-    const refs = this.#entries.get(port)?.get(ip);
-    if (!refs) return undefined;
-    for (const ref of refs) if (ref.rule.protocol === protocol) return ref;
+    const refs = this.#entries.get(ip);
+    if (refs === undefined) return undefined;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      if (ref.rule.port === port && ref.rule.protocol === protocol) return ref;
+    }
     return undefined;
   }
 
@@ -196,7 +215,12 @@ export class RuleSet {
 
   /** Position (0-based) of a rule in nat KUBE-SERVICES, and the chain's length without the NodePort jump(s). */
   entryPosition(ref: EntryRef): number {
-    return this.#layoutNow().offsets.get(ref.svc)!.natServices + ref.index;
+    const layout = this.#layoutNow();
+    if (ref.posStamp !== this.#layoutStamp) {
+      ref.pos = layout.offsets.get(ref.svc)!.natServices + ref.index;
+      ref.posStamp = this.#layoutStamp;
+    }
+    return ref.pos;
   }
 
   nodePortPosition(ref: NodePortRef): number {
@@ -221,11 +245,20 @@ export class RuleSet {
   }
 
   readonly #sepName = (spn: string, protocol: Protocol, endpoint: string): string => {
-    const k = `${spn}\u0000${protocol}\u0000${endpoint}`;
-    let name = this.#sepNames.get(k);
+    let byProto = this.#sepNames.get(spn);
+    if (byProto === undefined) {
+      byProto = {};
+      this.#sepNames.set(spn, byProto);
+    }
+    let names = byProto[protocol];
+    if (names === undefined) {
+      names = new Map();
+      byProto[protocol] = names;
+    }
+    let name = names.get(endpoint);
     if (name === undefined) {
       name = endpointChainName(spn, protocol, endpoint);
-      this.#sepNames.set(k, name);
+      names.set(endpoint, name);
     }
     return name;
   };
@@ -245,23 +278,19 @@ export class RuleSet {
 
   #index(svc: CompiledService, dir: 1 | -1): void {
     svc.entryRules.forEach((rule, index) => {
-      let byIp = this.#entries.get(rule.port);
-      if (!byIp) {
-        byIp = new Map();
-        this.#entries.set(rule.port, byIp);
-      }
-      const refs = byIp.get(rule.ip) ?? [];
-      if (dir > 0) byIp.set(rule.ip, [...refs, { svc, rule, index, step: null }]);
-      else {
-        const rest = refs.filter((r) => r.svc !== svc);
-        if (rest.length) byIp.set(rule.ip, rest);
-        else byIp.delete(rule.ip);
-        if (byIp.size === 0) this.#entries.delete(rule.port);
-      }
+      const refs = this.#entries.get(rule.ip) ?? [];
+      const chain = svc.program.ranges.get(rule.target) ?? EMPTY_RANGE;
+      const next =
+        dir > 0
+          ? [...refs, { svc, rule, index, chain, step: null, pos: 0, posStamp: -1 }]
+          : refs.filter((r) => r.svc !== svc);
+      if (next.length) this.#entries.set(rule.ip, next);
+      else this.#entries.delete(rule.ip);
     });
     svc.nodePortRules.forEach((rule, index) => {
       const refs = this.#nodePorts.get(rule.port) ?? [];
-      const next = dir > 0 ? [...refs, { svc, rule, index }] : refs.filter((r) => r.svc !== svc);
+      const chain = svc.program.ranges.get(rule.target) ?? EMPTY_RANGE;
+      const next = dir > 0 ? [...refs, { svc, rule, index, chain }] : refs.filter((r) => r.svc !== svc);
       if (next.length) this.#nodePorts.set(rule.port, next);
       else this.#nodePorts.delete(rule.port);
     });
@@ -300,6 +329,7 @@ export class RuleSet {
       for (const r of svc.filterRules) filter[r.chain]++;
     }
     this.#layout = { offsets, natServices, natNodePorts, filter };
+    this.#layoutStamp++;
     return this.#layout;
   }
 }

@@ -1,12 +1,18 @@
 /**
- * The state of one packet's walk through the rules, shared by the nat and filter walkers, and the per-Service chain
- * interpreter (jump, return at chain end, MARK, DNAT) that both use.
+ * The state of one packet's walk through the rules, shared by the nat and filter walkers, and the rule matches the
+ * chain interpreter (program.ts) evaluates on rule objects.
+ *
+ * With `explain` off the walk records no steps (`steps` stays empty) but evaluates, counts and draws exactly as with
+ * it on: the verdict, `cost` and the random stream do not depend on it.
  */
 
 import type { Rng } from '../../util/rng.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
+import type { CidrMatcher } from '../ip-match.js';
+import { ipv4ToInt } from '../ip-match.js';
 import type { Origin, Packet } from '../packet.js';
+import { canonicalIPv4 } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RecentLists } from './recent.js';
 import {
@@ -18,14 +24,16 @@ import {
   M_SRC_CIDR,
   M_SRC_IP,
   M_SRC_LOCAL,
-  T_DNAT,
-  T_JUMP,
-  T_MARK,
 } from './rule-types.js';
 import type { RuleSet } from './ruleset.js';
 
 /** 2^31: the statistic match compares a 31-bit random number with its threshold. */
-const TWO_31 = 0x80000000;
+export const TWO_31 = 0x80000000;
+
+/** An address key no int32 equals: the packet's address is not canonical IPv4. */
+const NOT_V4 = 0x1_0000_0000;
+/** Not computed yet. */
+const UNKNOWN = -0x1_0000_0000;
 
 export interface WalkEnv {
   readonly ruleset: RuleSet;
@@ -38,6 +46,8 @@ export interface WalkState {
   readonly packet: Packet;
   readonly origin: Origin;
   readonly now: number;
+  /** Record steps (the trace); off for bulk runs. */
+  readonly explain: boolean;
   readonly steps: Step[];
   /** Rules evaluated so far. */
   cost: number;
@@ -45,56 +55,79 @@ export interface WalkState {
   mark: boolean;
   /** The DNAT target, once a KUBE-SEP rule chose one. */
   dnat: EndpointInfo | null;
+  /** `addressKey` of the DNAT target's address when the rule program knew it, else -1 (for conntrack). */
+  dnatKey: number;
   /** The Service whose rules handled the packet (for the verdict's `service`). */
   service: CompiledService | null;
+  /** The source as an IPv4 integer for CIDR matches, parsed on first use (-2: not yet; -1: not IPv4). */
+  srcV4: number;
+  /** Source and destination as int32 for address equality (canonical IPv4 only), parsed on first use. */
+  srcKey: number;
+  dstKey: number;
 }
 
-export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: number): WalkState {
-  return { env, packet, origin, now, steps: [], cost: 0, mark: false, dnat: null, service: null };
+/** The steps of a walk that does not explain: always empty, never pushed to. */
+const NO_STEPS: Step[] = [];
+
+export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: number, explain = true): WalkState {
+  const steps = explain ? [] : NO_STEPS;
+  return {
+    env,
+    packet,
+    origin,
+    now,
+    explain,
+    steps,
+    cost: 0,
+    mark: false,
+    dnat: null,
+    dnatKey: -1,
+    service: null,
+    srcV4: -2,
+    srcKey: UNKNOWN,
+    dstKey: UNKNOWN,
+  };
 }
 
 /**
- * Run one of a Service's nat chains. Returns true when a rule DNATed the packet (a terminal verdict); false when the
- * chain ended, in which case iptables returns to the calling chain and the caller continues after its jump.
+ * Take the packet's addresses as conntrack keyed them (`addressKey`: canonical IPv4 below 2^32) instead of parsing
+ * them again. Other text keeps the lazy parse (a lenient CIDR parse may still read it as IPv4).
  */
-export function runChain(svc: CompiledService, name: string, st: WalkState): boolean {
-  const chain = svc.chains.get(name);
-  if (!chain) return false;
-  const rules = chain.rules;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    st.cost++;
-    if (!matches(rule, st)) {
-      st.steps.push(rule.miss);
-      continue;
-    }
-    st.steps.push(rule.hit);
-    switch (rule.tk) {
-      case T_JUMP:
-        if (runChain(svc, rule.chain, st)) return true;
-        break;
-      case T_MARK:
-        st.cost++; // the MARK rule inside KUBE-MARK-MASQ
-        st.mark = true;
-        break;
-      case T_DNAT:
-        if (rule.recentSet !== null) st.env.recent.set(rule.recentSet, st.packet.src.ip, st.now);
-        st.dnat = rule.endpoint;
-        return true;
-    }
-  }
-  return false;
+export function seedAddressKeys(st: WalkState, srcAddressKey: number, dstAddressKey: number): void {
+  if (srcAddressKey < NOT_V4) {
+    st.srcKey = srcAddressKey | 0;
+    st.srcV4 = srcAddressKey;
+  } else st.srcKey = NOT_V4;
+  st.dstKey = dstAddressKey < NOT_V4 ? dstAddressKey | 0 : NOT_V4;
 }
 
-function matches(rule: ChainRule, st: WalkState): boolean {
+/** The source address as an int32 to compare with a rule's (canonical IPv4) address; NOT_V4 matches none. */
+export function srcKey(st: WalkState): number {
+  if (st.srcKey === UNKNOWN) st.srcKey = addressInt(st.packet.src.ip);
+  return st.srcKey;
+}
+
+/** `srcKey` for the destination. */
+export function dstKey(st: WalkState): number {
+  if (st.dstKey === UNKNOWN) st.dstKey = addressInt(st.packet.dst.ip);
+  return st.dstKey;
+}
+
+function addressInt(ip: string): number {
+  const v = canonicalIPv4(ip);
+  return v < 0 ? NOT_V4 : v | 0;
+}
+
+/** Whether a rule matches the packet, evaluated on the rule object (every match kind). */
+export function matches(rule: ChainRule, st: WalkState): boolean {
   const p = st.packet;
   switch (rule.mk) {
     case M_ALWAYS:
       return true;
     case M_CLUSTER_IP:
-      return p.dst.ip === rule.ip && p.dst.port === rule.port && (rule.cidr === null || !rule.cidr.matches(p.src.ip));
+      return p.dst.ip === rule.ip && p.dst.port === rule.port && (rule.cidr === null || !srcIn(rule.cidr, st));
     case M_SRC_CIDR:
-      return rule.cidr!.matches(p.src.ip);
+      return srcIn(rule.cidr!, st);
     case M_SRC_IP:
       return p.src.ip === rule.ip;
     case M_SRC_LOCAL:
@@ -107,4 +140,11 @@ function matches(rule: ChainRule, st: WalkState): boolean {
     default:
       return false;
   }
+}
+
+/** `-s cidr` for the packet's source; an IPv4 source is parsed once per walk, however many rules test it. */
+export function srcIn(cidr: CidrMatcher, st: WalkState): boolean {
+  if (cidr.family !== 'IPv4') return cidr.matches(st.packet.src.ip);
+  if (st.srcV4 === -2) st.srcV4 = ipv4ToInt(st.packet.src.ip);
+  return cidr.containsV4(st.srcV4);
 }

@@ -78,6 +78,8 @@ export class IpvsEngine implements ProxyEngine {
       healthCheck: new Map(),
       nodeAddrs: new Set(),
       mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
+      explain: init.explain ?? true,
+      schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP' },
       // Conntrack has no "is this entry still in the table" call: look its original tuple up at a time before any
       // expiry (so the lookup deletes nothing) and compare identities.
       tracked: (e) =>
@@ -174,14 +176,15 @@ export class IpvsEngine implements ProxyEngine {
   send(packet: Packet, _origin: Origin, now: number): Verdict {
     // The origin plays no part: IPVS sees every packet at LOCAL_IN/LOCAL_OUT; its source decides masquerading.
     this.sync(now);
-    const hit = this.conntrack.lookup(packet, now);
-    if (!hit) return newFlow(this.#st, packet, now);
-    if (hit.direction === 'reply') return this.#reply(hit.entry, packet, now);
-    const entry = hit.entry;
+    const ct = this.conntrack;
+    const entry = ct.lookupEntry(packet, now);
+    if (entry === undefined) return newFlow(this.#st, packet, now);
+    if (ct.lastDirection === 'reply') return this.#reply(entry, packet, now);
     const memo = entry.memo as FlowMemo | null;
     if (memo && (memo.dest.flags & DestFlags.AVAILABLE) === 0) return this.#noDest(entry, memo, packet);
-    this.conntrack.see(hit, now);
+    ct.seeEntry(entry, 'original', now);
     if (memo?.original) return memo.original;
+    const hit = { entry, direction: 'original' as const };
     const verdict: Verdict = {
       verdict: entry.dnat ? 'DNAT' : 'ACCEPT',
       endpoint: entry.endpoint,
@@ -189,13 +192,15 @@ export class IpvsEngine implements ProxyEngine {
       snat: entry.snat?.ip ?? null,
       service: entry.service,
       conntrack: 'established',
-      steps: [
-        {
-          where: 'conntrack',
-          rule: `flow #${entry.id}`,
-          decision: `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
-        },
-      ],
+      steps: this.#st.explain
+        ? [
+            {
+              where: 'conntrack',
+              rule: `flow #${entry.id}`,
+              decision: `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
+            },
+          ]
+        : [],
       cost: 1,
     };
     if (memo) memo.original = verdict;
@@ -217,7 +222,7 @@ export class IpvsEngine implements ProxyEngine {
 
   #reply(entry: ConntrackEntry, packet: Packet, now: number): Verdict {
     const hit = { entry, direction: 'reply' as const };
-    this.conntrack.see(hit, now);
+    this.conntrack.seeEntry(entry, 'reply', now);
     const memo = entry.memo as FlowMemo | null;
     if (memo?.reply) return memo.reply;
     const verdict: Verdict = {
@@ -238,8 +243,8 @@ export class IpvsEngine implements ProxyEngine {
 
   // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
   #noDest(entry: ConntrackEntry, memo: FlowMemo, packet: Packet): Verdict {
+    // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (it checks conntrack).
     this.conntrack.delete(entry);
-    memo.vs.flows.delete(entry);
     return {
       verdict: 'DROP',
       endpoint: entry.endpoint,

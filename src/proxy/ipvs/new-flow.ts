@@ -23,14 +23,22 @@ const ASYMMETRIC: Step = {
 /** Schedulers that read connection counts, which are refreshed before they run. */
 const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
 
+/** Where steps go when the engine does not explain: pushed to, never read, emptied per packet. */
+const DISCARD: Step[] = [];
+const NO_STEPS: readonly Step[] = Object.freeze([]);
+
 /** Decide a new flow and track it when it is DNATed. */
 export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
-  const steps: Step[] = [];
+  DISCARD.length = 0;
+  const explain = st.explain;
+  // Constant steps are pushed either way (cheap); steps built per packet are guarded by `explain`.
+  const steps: Step[] = explain ? [] : DISCARD;
   const family = familyOf(packet.dst.ip);
   const vs = st.byAddr.get(packet.dst.ip)?.get(portKey(packet.proto, packet.dst.port));
   if (!vs) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, family);
-    if (reject) return { ...passed(packet, [reject]), verdict: 'REJECT' };
+    if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };
+    if (!explain) return passed(packet, NO_STEPS);
     return passed(packet, [
       { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
     ]);
@@ -46,7 +54,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     const fw = st.ipsets.sourceRangeFirewall(spec, packet.src.ip);
     if (fw) {
       steps.push(fw);
-      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, spec, steps);
+      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, spec, explain ? steps : NO_STEPS);
     }
   }
   c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
@@ -60,7 +68,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
       rule: vs.text,
       decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
     });
-    return refused('REJECT', packet, spec, steps);
+    return refused('REJECT', packet, spec, explain ? steps : NO_STEPS);
   }
   const hairpin = packet.src.ip === dest.addr && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
@@ -72,12 +80,14 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   vs.addFlow(entry, dest, now);
   entry.memo = { vs, dest } satisfies FlowMemo;
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(entry);
-  let dnat = c.dnat.get(dest);
-  if (!dnat) {
-    dnat = { where: 'ipvs', rule: `-> ${dest.key} Masq ${dest.weight}`, decision: `DNAT to ${dest.key}` };
-    c.dnat.set(dest, dnat);
+  if (explain) {
+    let dnat = c.dnat.get(dest);
+    if (!dnat) {
+      dnat = { where: 'ipvs', rule: `-> ${dest.key} Masq ${dest.weight}`, decision: `DNAT to ${dest.key}` };
+      c.dnat.set(dest, dnat);
+    }
+    steps.push(dnat);
   }
-  steps.push(dnat);
   if (hairpin) {
     c.hairpin ??= postroutingStep(spec.family, true, st.mark, snatIp);
     steps.push(c.hairpin);
@@ -88,11 +98,11 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   return {
     verdict: 'DNAT',
     endpoint: dest.key,
-    packet: natPacket({ entry, direction: 'original' }, packet),
+    packet: { proto: packet.proto, src: entry.snat ?? packet.src, dst: entry.dnat ?? packet.dst },
     snat: entry.snat?.ip ?? null,
     service: spec.service,
     conntrack: 'new',
-    steps,
+    steps: explain ? steps : NO_STEPS,
     cost: 3,
   };
 }
@@ -118,46 +128,59 @@ function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number,
       const quiesced = (st.opts.expireQuiescentTemplate ?? true) && d.weight === 0;
       if ((d.flags & DestFlags.AVAILABLE) !== 0 && !quiesced) {
         t.expires = now + timeout;
-        steps.push({
-          where: 'ipvs/persistence',
-          rule: `persistent ${timeout}`,
-          decision: `template ${packet.src.ip} -> ${d.key}; timer re-armed to ${timeout} s`,
-        });
+        if (st.explain)
+          steps.push({
+            where: 'ipvs/persistence',
+            rule: `persistent ${timeout}`,
+            decision: `template ${packet.src.ip} -> ${d.key}; timer re-armed to ${timeout} s`,
+          });
         return d;
       }
       vs.dropTemplate(t);
       const why = quiesced ? 'weight 0, expire_quiescent_template=1' : 'real server deleted';
+      if (st.explain)
+        steps.push({
+          where: 'ipvs/persistence',
+          rule: `persistent ${timeout}`,
+          decision: `template ${packet.src.ip} -> ${d.key} invalidated (${why})`,
+        });
+    }
+  }
+  const trace = !st.explain || st.opts.explainScheduler === false ? undefined : ([] as string[]);
+  const sp = st.schedPacket;
+  sp.srcIP = packet.src.ip;
+  sp.srcPort = packet.src.port;
+  sp.dstIP = packet.dst.ip;
+  sp.dstPort = packet.dst.port;
+  sp.proto = packet.proto;
+  const d = vs.scheduler.schedule(vs.dests, sp, now * 1000, trace);
+  const where = schedulerWhere(vs.schedulerName);
+  if (trace) for (const line of trace) steps.push({ where, rule: vs.schedulerName, decision: line });
+  else if (d && st.explain) steps.push({ where, rule: vs.schedulerName, decision: `-> ${d.key}` });
+  if (d && vs.persistent) {
+    vs.newTemplate(packet.src.ip, d, now);
+    if (st.explain)
       steps.push({
         where: 'ipvs/persistence',
         rule: `persistent ${timeout}`,
-        decision: `template ${packet.src.ip} -> ${d.key} invalidated (${why})`,
+        decision: `new template ${packet.src.ip} -> ${d.key} for ${timeout} s`,
       });
-    }
-  }
-  const trace = st.opts.explainScheduler === false ? undefined : ([] as string[]);
-  const sp: SchedPacket = {
-    srcIP: packet.src.ip,
-    srcPort: packet.src.port,
-    dstIP: packet.dst.ip,
-    dstPort: packet.dst.port,
-    proto: packet.proto,
-  };
-  const d = vs.scheduler.schedule(vs.dests, sp, now * 1000, trace);
-  const where = `ipvs/${vs.schedulerName}`;
-  if (trace) for (const line of trace) steps.push({ where, rule: vs.schedulerName, decision: line });
-  else if (d) steps.push({ where, rule: vs.schedulerName, decision: `-> ${d.key}` });
-  if (d && vs.persistent) {
-    vs.newTemplate(packet.src.ip, d, now);
-    steps.push({
-      where: 'ipvs/persistence',
-      rule: `persistent ${timeout}`,
-      decision: `new template ${packet.src.ip} -> ${d.key} for ${timeout} s`,
-    });
   }
   return d;
 }
 
-function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpec, steps: Step[]): Verdict {
+/** `ipvs/rr`, … (built once per scheduler name, not per packet). */
+const WHERE = new Map<SchedulerName, string>();
+function schedulerWhere(name: SchedulerName): string {
+  let where = WHERE.get(name);
+  if (where === undefined) {
+    where = `ipvs/${name}`;
+    WHERE.set(name, where);
+  }
+  return where;
+}
+
+function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpec, steps: readonly Step[]): Verdict {
   return {
     verdict: kind,
     endpoint: null,
@@ -171,6 +194,6 @@ function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpe
 }
 
 /** A packet no Service rewrites. */
-export function passed(packet: Packet, steps: Step[]): Verdict {
+export function passed(packet: Packet, steps: readonly Step[]): Verdict {
   return { verdict: 'ACCEPT', endpoint: null, packet, snat: null, service: null, conntrack: 'none', steps, cost: 2 };
 }

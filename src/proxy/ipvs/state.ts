@@ -9,7 +9,7 @@ import type { ServiceTable } from '../service-table.js';
 import type { GracefulTermination } from './graceful.js';
 import type { IpvsIpsets } from './ipsets.js';
 import type { CreateSchedulerOptions } from './schedulers/index.js';
-import type { Dest, SchedulerName } from './schedulers/types.js';
+import type { Dest, SchedPacket, SchedulerName } from './schedulers/types.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
@@ -52,6 +52,10 @@ export interface IpvsState {
   readonly tracked: (e: ConntrackEntry) => boolean;
   /** The masquerade mark as kube-proxy prints it (`0x4000`). */
   readonly mark: string;
+  /** Record verdict steps (EngineInit.explain). */
+  readonly explain: boolean;
+  /** The scheduler's view of the packet being scheduled, reused (schedulers read it, never keep it). */
+  readonly schedPacket: SchedPacket;
 }
 
 /** What the engine keeps on a conntrack entry it created: its virtual server, real server and cached verdicts. */

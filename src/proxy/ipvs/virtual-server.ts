@@ -44,8 +44,13 @@ export class LiveVirtualServer {
   readonly dests: Dest[] = [];
   readonly #byKey = new Map<string, Dest>();
   readonly #endpointOf = new Map<Dest, EndpointInfo>();
-  /** Flows this virtual server scheduled, with the real server each went to. */
-  readonly flows = new Map<ConntrackEntry, Dest>();
+  /**
+   * Flows this virtual server scheduled and the real server each went to, in scheduling order (parallel arrays:
+   * appending is cheaper per new flow than a Map keyed by entry). Flows conntrack no longer tracks are dropped
+   * lazily by the sweeps below, which is all that reads them.
+   */
+  #flowEntries: ConntrackEntry[] = [];
+  #flowDests: Dest[] = [];
   readonly templates = new Map<string, PersistTemplate>();
   /** Trace steps that stay the same from packet to packet, rebuilt after any change (see new-flow.ts). */
   readonly cache: { plan?: MasqPlan; describe?: Step; masq?: Step; hairpin?: Step; dnat: Map<Dest, Step> } = {
@@ -160,12 +165,18 @@ export class LiveVirtualServer {
     this.templates.clear();
   }
 
-  /** Remember a flow scheduled to `d`; flows that ended are dropped once the map has doubled since the last sweep. */
+  /** Flows remembered (ended ones not yet swept included). */
+  get flowCount(): number {
+    return this.#flowEntries.length;
+  }
+
+  /** Remember a flow scheduled to `d`; flows that ended are dropped once the list has doubled since the last sweep. */
   addFlow(entry: ConntrackEntry, d: Dest, now: number): void {
-    this.flows.set(entry, d);
-    if (this.flows.size < this.#pruneAt) return;
-    for (const e of this.flows.keys()) if (e.expires <= now || !this.#tracked(e)) this.flows.delete(e);
-    this.#pruneAt = Math.max(1024, this.flows.size * 2);
+    this.#flowEntries.push(entry);
+    this.#flowDests.push(d);
+    if (this.#flowEntries.length < this.#pruneAt) return;
+    this.#sweep((e) => e.expires <= now || !this.#tracked(e));
+    this.#pruneAt = Math.max(1024, this.#flowEntries.length * 2);
   }
 
   /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
@@ -174,24 +185,40 @@ export class LiveVirtualServer {
       d.activeConns = 0;
       d.inactConns = 0;
     }
-    for (const [entry, d] of this.flows) {
-      if (entry.expires <= now || !this.#tracked(entry)) {
-        this.flows.delete(entry);
-        continue;
-      }
-      if (entry.created > now) continue;
+    this.#sweep((entry, d) => {
+      if (entry.expires <= now || !this.#tracked(entry)) return true;
+      if (entry.created > now) return false;
       if (entry.state === 'ESTABLISHED' && entry.proto !== 'UDP') d.activeConns++;
       else d.inactConns++;
-    }
+      return false;
+    });
   }
 
   /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
   connectionsAt(d: Dest, at: number): number {
     let n = 0;
-    for (const [entry, x] of this.flows) {
-      if (x === d && entry.created <= at && entry.expires > at && this.#tracked(entry)) n++;
+    const entries = this.#flowEntries;
+    const dests = this.#flowDests;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (dests[i] === d && entry.created <= at && entry.expires > at && this.#tracked(entry)) n++;
     }
     return n;
+  }
+
+  /** Visit every remembered flow in order, dropping those `drop` returns true for (compacting in place). */
+  #sweep(drop: (entry: ConntrackEntry, d: Dest) => boolean): void {
+    const entries = this.#flowEntries;
+    const dests = this.#flowDests;
+    let kept = 0;
+    for (let i = 0; i < entries.length; i++) {
+      if (drop(entries[i]!, dests[i]!)) continue;
+      entries[kept] = entries[i]!;
+      dests[kept] = dests[i]!;
+      kept++;
+    }
+    entries.length = kept;
+    dests.length = kept;
   }
 
   /**
