@@ -5,19 +5,11 @@
  * until the batch commits, so watchers (the DNS zone, the proxy tables) only ever see whole, valid batches.
  */
 import { Journal } from './journal.js';
+import { type WatchEvent, type WatchEventType, Watchers, type WatchHandler } from './watchers.js';
+
+export type { WatchEvent, WatchEventType, WatchHandler } from './watchers.js';
+
 import { CLUSTER_SCOPED, type Kind, type KindMap } from './types.js';
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface WatchEvent<T> {
-  type: WatchEventType;
-  /** The object after the change (for DELETED, the object as it was). */
-  object: T;
-  /** The object before the change, for MODIFIED. */
-  old?: T;
-}
-
-export type WatchHandler<T> = (event: WatchEvent<T>) => void;
 
 type AnyEvent = { kind: Kind } & WatchEvent<KindMap[Kind]>;
 
@@ -49,7 +41,7 @@ function undoRemove(names: Map<string, AnyObject>, name: string, old: AnyObject)
 export class Store implements WatchSource {
   /** kind → namespace ('' for cluster-scoped) → name → object */
   readonly #objects = new Map<Kind, Map<string, Map<string, KindMap[Kind]>>>();
-  readonly #watchers = new Map<Kind, Set<WatchHandler<KindMap[Kind]>>>();
+  readonly #watchers = new Watchers();
   #resourceVersion = 0;
   #journal: Journal | null = null;
   /** Events of the open batch, flat (see EVENT_SLOTS): a bulk load queues one per object until it commits. */
@@ -122,8 +114,8 @@ export class Store implements WatchSource {
     this.#pending = [];
     for (let i = 0; i < events.length; i += EVENT_SLOTS) {
       const kind = events[i] as Kind;
-      const handlers = this.#watchers.get(kind);
-      if (!handlers?.size) continue;
+      const handlers = this.#watchers.of(kind);
+      if (!handlers) continue;
       const type = events[i + 1] as WatchEventType;
       const object = events[i + 2] as AnyObject;
       const old = events[i + 3] as AnyObject | undefined;
@@ -165,13 +157,7 @@ export class Store implements WatchSource {
 
   /** Follow changes of one kind. Returns a function that stops the watch. */
   watch<K extends Kind>(kind: K, handler: WatchHandler<KindMap[K]>): () => void {
-    let set = this.#watchers.get(kind);
-    if (!set) {
-      set = new Set();
-      this.#watchers.set(kind, set);
-    }
-    set.add(handler as WatchHandler<KindMap[Kind]>);
-    return () => set.delete(handler as WatchHandler<KindMap[Kind]>);
+    return this.#watchers.add(kind, handler);
   }
 
   #names(kind: Kind, ns: string): Map<string, KindMap[Kind]> {

@@ -5,6 +5,7 @@
  */
 import type { Store, WatchEventType, WatchHandler, WatchSource } from '../../model/store.js';
 import type { AnyObject, Kind, KindMap } from '../../model/types.js';
+import { Watchers } from '../../model/watchers.js';
 import type { DnsOptions } from '../config.js';
 
 export interface ReplicaEvent {
@@ -54,25 +55,19 @@ export function forwardEvents(
 
 /** The worker's side: events from the primary, delivered to whoever watches, in order. */
 export class EventRelay implements WatchSource {
-  readonly #watchers = new Map<Kind, Set<WatchHandler<KindMap[Kind]>>>();
+  readonly #watchers = new Watchers();
 
   *each<K extends Kind>(_kind: K): IterableIterator<KindMap[K]> {
     // Nothing is kept: a snapshot arrives as ADDED events like any other batch.
   }
 
   watch<K extends Kind>(kind: K, handler: WatchHandler<KindMap[K]>): () => void {
-    let set = this.#watchers.get(kind);
-    if (!set) {
-      set = new Set();
-      this.#watchers.set(kind, set);
-    }
-    set.add(handler as WatchHandler<KindMap[Kind]>);
-    return () => set.delete(handler as WatchHandler<KindMap[Kind]>);
+    return this.#watchers.add(kind, handler);
   }
 
   deliver(events: readonly ReplicaEvent[]): void {
     for (const e of events) {
-      for (const handler of this.#watchers.get(e.kind) ?? [])
+      for (const handler of this.#watchers.of(e.kind) ?? [])
         handler({ type: e.type, object: e.object as KindMap[Kind] });
     }
   }
