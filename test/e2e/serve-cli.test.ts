@@ -17,10 +17,10 @@ interface Serving {
   errors: () => string;
 }
 
-async function serve(dir: string): Promise<Serving> {
+async function serve(dir: string, ...extra: string[]): Promise<Serving> {
   const proc = spawn(
     process.execPath,
-    ['bin/kube-netsim.js', 'serve', dir, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0'],
+    ['bin/kube-netsim.js', 'serve', dir, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -125,4 +125,38 @@ test('serve exits 2 with located errors on an invalid input', async (t) => {
     err,
     /fixtures\/bad\/svc-port-range\.yaml:12:7: Service default\/web: spec\.ports\[1\]\.port: must be between 1 and 65535, inclusive, got 70000/,
   );
+});
+
+test('serve --workers 2: both worker processes answer, follow edits, and their metrics are merged', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-workers-'));
+  cpSync('fixtures/demo', dir, { recursive: true });
+  const s = await serve(dir, '--workers', '2');
+  try {
+    for (let i = 0; i < 6; i++) t.is((await digYaml(s.port, 'web.shop.svc.cluster.local')).status, 'NOERROR');
+    t.is((await digYaml(s.port, '+tcp', 'db.shop.svc.cluster.local')).status, 'NOERROR');
+    writeFileSync(
+      join(dir, 'extra.yaml'),
+      'apiVersion: v1\nkind: Service\nmetadata: { name: extra, namespace: shop }\nspec:\n  clusterIP: 10.96.98.98\n  ports: [{ port: 80 }]\n',
+    );
+    // Every worker must have the change: ask several times, the kernel spreads queries over both.
+    t.true(
+      await waitFor(async () => {
+        for (let i = 0; i < 6; i++) {
+          if (shortLines(await dig(s.port, '+short', 'extra.shop.svc.cluster.local'))[0] !== '10.96.98.98')
+            return false;
+        }
+        return true;
+      }),
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+    const total = [...metrics.matchAll(/^coredns_dns_requests_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    t.true(total >= 13, `${total} requests counted across workers`);
+  } finally {
+    s.proc.kill('SIGTERM');
+    t.is(await new Promise((r) => s.proc.on('exit', (c) => r(c))), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
