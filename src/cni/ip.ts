@@ -7,7 +7,9 @@
  * Strictness follows Kubernetes' KEP-4858 rules for API fields (StrictIPCIDRValidation):
  * - IPv4 only as four decimal parts without leading zeros: `010.0.0.1` is ambiguous (Go reads 10, libc reads 8),
  *   `10.1` and hex parts are classful/legacy forms ipaddr.js would accept.
- * - IPv6 as hex groups only: no zone (`fe80::1%eth0`), no embedded dotted quad (`::ffff:1.2.3.4`).
+ * - IPv6 without a zone (`fe80::1%eth0`); an embedded IPv4 tail only in strict decimal (`64:ff9b::192.0.2.33`), and
+ *   never IPv4-mapped (`::ffff:1.2.3.4` is an IPv4 host: write it as IPv4; API fields reject the hex form too, see
+ *   model/validate/net.ts).
  * - A CIDR with host bits set (`10.96.0.5/12`) parses, but `isCanonical` is false so each caller can decide: flags such
  *   as --service-cluster-ip-range mask it to the network, strict API fields reject it.
  */
@@ -34,6 +36,19 @@ export function bitsOf(family: IPFamily): 32 | 128 {
   return family === 'IPv4' ? 32 : 128;
 }
 
+/**
+ * `64:ff9b::192.0.2.33` → `64:ff9b::c000:221`: an embedded IPv4 tail (RFC 4291 §2.2), itself strict four-part
+ * decimal, rewritten as two hex groups; text without a dotted tail comes back unchanged, a bad tail as undefined.
+ */
+function dottedTailToHex(text: string): string | undefined {
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (!tail.includes('.')) return text;
+  if (lastColon < 0 || !IPV4_STRICT.test(tail)) return undefined;
+  const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
+  return `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 /** Parse one address strictly; `undefined` when it is not an address we accept. */
 export function parseIP(text: string): ParsedIP | undefined {
   if (IPV4_STRICT.test(text)) {
@@ -41,9 +56,12 @@ export function parseIP(text: string): ParsedIP | undefined {
     for (const part of text.split('.')) value = (value << 8n) | BigInt(part);
     return { family: 'IPv4', value, text };
   }
-  if (!IPV6_SHAPE.test(text) || !ipaddr.IPv6.isValid(text)) return undefined;
+  const hex = dottedTailToHex(text);
+  if (hex === undefined || !IPV6_SHAPE.test(hex) || !ipaddr.IPv6.isValid(hex)) return undefined;
   let value = 0n;
-  for (const group of ipaddr.IPv6.parse(text).parts) value = (value << 16n) | BigInt(group);
+  for (const group of ipaddr.IPv6.parse(hex).parts) value = (value << 16n) | BigInt(group);
+  // ::ffff:a.b.c.d names an IPv4 host: Kubernetes wants it written as IPv4 (KEP-4858).
+  if (hex !== text && value >> 32n === 0xffffn) return undefined;
   return { family: 'IPv6', value, text: formatIP(value, 'IPv6') };
 }
 

@@ -8,6 +8,7 @@
  * Addresses are kept as bigints so containment and overlap are plain arithmetic.
  */
 import ipaddr from 'ipaddr.js';
+import { formatIP as formatStrictIP, parseCIDR as parseStrictCIDR, parseIP as parseStrictIP } from '../../cni/ip.js';
 
 export type Family = 'IPv4' | 'IPv6';
 
@@ -31,46 +32,16 @@ export const IP_MESSAGE = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db
 /** Kubernetes' wording for an invalid CIDR (k8s.io/apimachinery IsValidCIDR). */
 export const CIDR_MESSAGE = 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)';
 
-const IPV4_PART = /^(0|[1-9][0-9]{0,2})$/;
-
 export function bitsOf(family: Family): number {
   return family === 'IPv4' ? 32 : 128;
 }
 
-function parseIPv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    if (!IPV4_PART.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
-  }
-  return value;
-}
-
-function parseIPv6(text: string): bigint | undefined {
-  if (text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-  // A dotted tail must itself be a strict IPv4 address (ipaddr.js reads `::ffff:010.0.0.1` leniently).
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.') && parseIPv4(tail) === undefined) return undefined;
-  const parsed = ipaddr.IPv6.parse(text);
-  if (parsed.isIPv4MappedAddress()) return undefined;
-  let value = 0n;
-  for (const byte of parsed.toByteArray()) value = (value << 8n) | BigInt(byte);
-  return value;
-}
-
-/** Parse an IP address strictly; undefined when it is not one. */
+/** Parse an IP address strictly (the CNI's parser: one notion of "a valid IP" for validation and allocation). */
 export function parseIP(text: string): ParsedIP | undefined {
-  if (text.includes(':')) {
-    const value = parseIPv6(text);
-    return value === undefined ? undefined : { family: 'IPv6', value };
-  }
-  const value = parseIPv4(text);
-  return value === undefined ? undefined : { family: 'IPv4', value };
+  const ip = parseStrictIP(text);
+  // API fields refuse IPv4-mapped IPv6 in any spelling (KEP-4858): the host is an IPv4 one.
+  if (!ip || (ip.family === 'IPv6' && ip.value >> 32n === 0xffffn)) return undefined;
+  return { family: ip.family, value: ip.value };
 }
 
 /** Why `text` is not a strict IP address, as a hint for the user (empty when there is nothing useful to add). */
@@ -90,15 +61,9 @@ export function ipHint(text: string): string {
 /** Parse a CIDR strictly (`10.0.0.0/8`, `fd00::/64`); host bits may be set (see `hostBitsSet`). */
 export function parseCIDR(text: string): ParsedCIDR | undefined {
   const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIP(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  const bits = bitsOf(ip.family);
-  if (prefix > bits) return undefined;
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  return { family: ip.family, prefix, network: ip.value & ~hostMask, address: ip.value };
+  if (slash >= 0 && !parseIP(text.slice(0, slash))) return undefined;
+  const cidr = parseStrictCIDR(text);
+  return cidr && { family: cidr.family, prefix: cidr.prefix, network: cidr.base, address: cidr.address };
 }
 
 export function hostBitsSet(cidr: ParsedCIDR): boolean {
@@ -107,12 +72,7 @@ export function hostBitsSet(cidr: ParsedCIDR): boolean {
 
 /** The canonical text of an address (RFC 5952 for IPv6). */
 export function formatIP(family: Family, value: bigint): string {
-  if (family === 'IPv4') {
-    return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
-  }
-  const bytes: number[] = [];
-  for (let shift = 120n; shift >= 0n; shift -= 8n) bytes.push(Number((value >> shift) & 255n));
-  return ipaddr.fromByteArray(bytes).toString();
+  return formatStrictIP(value, family);
 }
 
 export function formatCIDR(cidr: ParsedCIDR): string {
