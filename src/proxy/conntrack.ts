@@ -255,11 +255,14 @@ export class Conntrack {
     if (entry.expires < this.#earliestExpiry) this.#earliestExpiry = entry.expires;
   }
 
-  /** Rebuild the per-endpoint counts (in the same Map, so a caller's reference sees them) from the entries. */
+  /**
+   * Rebuild the per-endpoint counts (in the same Map, so a caller's reference sees them) from the entries, in
+   * creation order (endpoints appear in the order their first live flow was created).
+   */
   #recount(): void {
     const counts = this.#counts;
     counts.clear();
-    for (const entry of this.#flows.entries()) {
+    for (const entry of this.entries()) {
       if (entry.endpoint === null) continue;
       let c = counts.get(entry.endpoint);
       if (!c) {

@@ -108,7 +108,7 @@ export function mergeSlices(slices: Iterable<SliceData>): Map<string, EndpointIn
       for (const ep of slice.endpoints) {
         const address = hostPort(ep.ip, port.port);
         if (set.has(address) && ep.terminating) continue; // the non-terminating copy wins
-        set.set(address, Object.freeze({ ...ep, port: port.port, address }));
+        set.set(address, endpointInfo(ep, port.port, address));
       }
     }
   }
@@ -121,4 +121,26 @@ export function mergeSlices(slices: Iterable<SliceData>): Map<string, EndpointIn
     );
   }
   return out;
+}
+
+/**
+ * An endpoint of one port: the slice endpoint's facts plus port and address, in that property order (as a spread
+ * would give). Written as a literal rather than `{ ...ep, port, address }`: freezing spread copies gave every object
+ * its own hidden class (~400 bytes each, and every read of `ip`/`port`/`address` on a packet path megamorphic).
+ */
+function endpointInfo(ep: Omit<EndpointInfo, 'port' | 'address'>, port: number, address: string): EndpointInfo {
+  return Object.freeze({
+    ip: ep.ip,
+    ready: ep.ready,
+    serving: ep.serving,
+    terminating: ep.terminating,
+    nodeName: ep.nodeName,
+    zone: ep.zone,
+    isLocal: ep.isLocal,
+    zoneHints: ep.zoneHints,
+    nodeHints: ep.nodeHints,
+    target: ep.target,
+    port,
+    address,
+  });
 }

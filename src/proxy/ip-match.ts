@@ -73,12 +73,22 @@ export function isLoopback(ip: string): boolean {
  */
 export class LocalAddresses {
   readonly #set: ReadonlySet<string>;
+  /** The IPv4 members as 32-bit values, for `hasV4`. */
+  readonly #v4: readonly number[];
   constructor(addresses: Iterable<string>) {
     const set = new Set<string>();
     for (const a of addresses) set.add(parseIP(a)?.text ?? a);
     this.#set = set;
+    this.#v4 = [...set].map(ipv4ToInt).filter((v) => v >= 0);
   }
   has(ip: string): boolean {
     return this.#set.has(ip) || isLoopback(ip);
+  }
+  /**
+   * `has` for a canonical IPv4 address already parsed to its value (no string hashing: the packet walk has the
+   * value from conntrack): one of the node's IPv4 addresses, or 127/8.
+   */
+  hasV4(value: number): boolean {
+    return value >>> 24 === 127 || this.#v4.includes(value);
   }
 }

@@ -67,3 +67,30 @@ export function serviceChainNames(servicePortName: string, protocol: Protocol): 
 export function endpointChainName(servicePortName: string, protocol: Protocol, endpoint: string): string {
   return `KUBE-SEP-${chainHash(servicePortName + lowerProtocol(protocol) + endpoint)}`;
 }
+
+/**
+ * KUBE-SEP names already computed, by Service port name, protocol and endpoint: keyed by the persistent `spn` and
+ * endpoint-address strings (whose hashes V8 caches) rather than by a composite string built per lookup.
+ */
+export class SepNameCache {
+  readonly #names = new Map<string, Partial<Record<Protocol, Map<string, string>>>>();
+
+  name(servicePortName: string, protocol: Protocol, endpoint: string): string {
+    let byProto = this.#names.get(servicePortName);
+    if (byProto === undefined) {
+      byProto = {};
+      this.#names.set(servicePortName, byProto);
+    }
+    let names = byProto[protocol];
+    if (names === undefined) {
+      names = new Map();
+      byProto[protocol] = names;
+    }
+    let name = names.get(endpoint);
+    if (name === undefined) {
+      name = endpointChainName(servicePortName, protocol, endpoint);
+      names.set(endpoint, name);
+    }
+    return name;
+  }
+}

@@ -9,7 +9,7 @@ import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
 import type { RuleContext } from './context.js';
 import type { ServicePlan } from './plan.js';
 import { computeProbability, kernelThreshold } from './probability.js';
-import { ChainRule, type CompiledChain, type Match, type Target } from './rule-types.js';
+import { ChainRule, type Match, type Target } from './rule-types.js';
 
 /** Names of SEP chains are hashes; they are cached per (Service port, protocol, endpoint) across recompiles. */
 export type SepNamer = (servicePortName: string, protocol: Protocol, endpoint: string) => string;
@@ -20,7 +20,8 @@ export function serviceChains(
   ctx: RuleContext,
   sepName: SepNamer,
   largeClusterMode: boolean,
-): Map<string, CompiledChain> {
+  withText = true,
+): Map<string, ChainRule[]> {
   const info = plan.entry.info;
   const cat = plan.entry.categorized;
   const { spn, names, m, hasInternalEndpoints, hasExternalEndpoints, internalChain, externalPolicyChain } = plan;
@@ -36,6 +37,11 @@ export function serviceChains(
     }
     rules.push(rule);
   };
+  // Without texts (the rule program's compile) a rule's text is never built: each is a thunk.
+  // Texts are passed as `withText && (() => …)`: without texts the thunk is never even created.
+  const rule = (text: false | (() => string), match: Match, target: Target) =>
+    new ChainRule(text ? text() : '', match, target);
+  const comment = (ep: EndpointInfo) => (largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`);
   // Chain creation order as upstream writes them (EXT, FW, SVC, SVL, SEPs); rendering sorts them anyway.
   if (usesExternalChain) chains.set(names.external, []);
   if (usesFirewallChain) chains.set(names.firewall, []);
@@ -45,12 +51,14 @@ export function serviceChains(
   // ClusterIP masquerade: off-cluster sources (per the local detector), or everything with --masquerade-all. The
   // idea upstream: a static route for the Service range to any node lets outsiders in, and the reply must come back.
   if (hasInternalEndpoints && (ctx.config.masqueradeAll || ctx.localDetector)) {
-    const base = `-A ${internalChain} -m comment --comment "${spn} cluster IP" ${m} -d ${info.clusterIP} --dport ${info.port}`;
+    const base = () =>
+      `-A ${internalChain} -m comment --comment "${spn} cluster IP" ${m} -d ${info.clusterIP} --dport ${info.port}`;
     const notLocal = ctx.config.masqueradeAll ? null : ctx.localDetector;
     add(
       internalChain,
       rule(
-        notLocal ? `${base} ! -s ${notLocal.text} -j KUBE-MARK-MASQ` : `${base} -j KUBE-MARK-MASQ`,
+        withText &&
+          (() => (notLocal ? `${base()} ! -s ${notLocal.text} -j KUBE-MARK-MASQ` : `${base()} -j KUBE-MARK-MASQ`)),
         { kind: 'cluster-ip', ip: info.clusterIP, port: info.port, notLocal },
         { kind: 'mark-masq' },
       ),
@@ -64,19 +72,24 @@ export function serviceChains(
       add(
         ext,
         rule(
-          `-A ${ext} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
+          withText &&
+            (() =>
+              `-A ${ext} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`),
           ALWAYS,
           MARK_MASQ,
         ),
       );
     } else {
       // Pod → external destination acts as if it went out to the LB and back: neither policy applies.
-      if (ctx.localDetector)
+      const detector = ctx.localDetector;
+      if (detector)
         add(
           ext,
           rule(
-            `-A ${ext} -m comment --comment "pod traffic for ${spn} external destinations" -s ${ctx.localDetector.text} -j ${names.cluster}`,
-            { kind: 'src-cidr', cidr: ctx.localDetector },
+            withText &&
+              (() =>
+                `-A ${ext} -m comment --comment "pod traffic for ${spn} external destinations" -s ${detector.text} -j ${names.cluster}`),
+            { kind: 'src-cidr', cidr: detector },
             { kind: 'jump', chain: names.cluster },
           ),
         );
@@ -84,7 +97,9 @@ export function serviceChains(
       add(
         ext,
         rule(
-          `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
+          withText &&
+            (() =>
+              `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`),
           SRC_LOCAL,
           MARK_MASQ,
         ),
@@ -93,26 +108,34 @@ export function serviceChains(
       add(
         ext,
         rule(
-          `-A ${ext} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${names.cluster}`,
+          withText &&
+            (() =>
+              `-A ${ext} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${names.cluster}`),
           SRC_LOCAL,
           { kind: 'jump', chain: names.cluster },
         ),
       );
     }
     if (hasExternalEndpoints)
-      add(ext, rule(`-A ${ext} -j ${externalPolicyChain}`, ALWAYS, { kind: 'jump', chain: externalPolicyChain }));
+      add(
+        ext,
+        rule(withText && (() => `-A ${ext} -j ${externalPolicyChain}`), ALWAYS, {
+          kind: 'jump',
+          chain: externalPolicyChain,
+        }),
+      );
   }
 
   if (usesFirewallChain) {
     const fw = names.firewall;
-    const head = `-A ${fw} -m comment --comment "${spn} loadbalancer IP"`;
+    const head = () => `-A ${fw} -m comment --comment "${spn} loadbalancer IP"`;
     let allowFromNode = false;
     for (const range of info.loadBalancerSourceRanges) {
       const cidr = cidrOf(range);
       add(
         fw,
         rule(
-          `${head} -s ${range} -j ${names.external}`,
+          withText && (() => `${head()} -s ${range} -j ${names.external}`),
           { kind: 'src-cidr', cidr },
           { kind: 'jump', chain: names.external },
         ),
@@ -125,7 +148,7 @@ export function serviceChains(
         add(
           fw,
           rule(
-            `${head} -s ${ip} -j ${names.external}`,
+            withText && (() => `${head()} -s ${ip} -j ${names.external}`),
             { kind: 'src-ip', ip },
             { kind: 'jump', chain: names.external },
           ),
@@ -134,16 +157,22 @@ export function serviceChains(
     add(
       fw,
       rule(
-        `-A ${fw} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`,
+        withText &&
+          (() => `-A ${fw} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`),
         ALWAYS,
         NONE,
       ),
     );
   }
 
-  // Each endpoint's KUBE-SEP name, looked up once per compile (the cascade and the SEP chain both need it).
-  const seps = new Map<EndpointInfo, string>();
+  const affinity = info.affinityTimeoutSeconds;
+  // Each endpoint's KUBE-SEP name, looked up once per compile (the cascade and the SEP chain both need it). Without
+  // texts the chain is only a jump target, so its key is the endpoint address (no hash; it cannot clash with a KUBE-
+  // name); with ClientIP affinity the name is also the recent list's, a runtime identity, so it is always real.
+  let seps: Map<EndpointInfo, string> | null = null;
   const sepOf = (ep: EndpointInfo): string => {
+    if (!withText && affinity === null) return ep.address;
+    seps ??= new Map();
     let name = seps.get(ep);
     if (name === undefined) {
       name = sepName(spn, info.protocol, ep.address);
@@ -151,16 +180,16 @@ export function serviceChains(
     }
     return name;
   };
-  const affinity = info.affinityTimeoutSeconds;
   const writeToEndpoints = (chain: string, endpoints: readonly EndpointInfo[]) => {
     if (affinity !== null)
       for (const ep of endpoints) {
         const sep = sepOf(ep);
-        const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
         add(
           chain,
           rule(
-            `-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`,
+            withText &&
+              (() =>
+                `-A ${chain}${comment(ep)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`),
             { kind: 'recent', list: sep, seconds: affinity },
             { kind: 'jump', chain: sep },
           ),
@@ -169,18 +198,24 @@ export function serviceChains(
     const n = endpoints.length;
     endpoints.forEach((ep, i) => {
       const sep = sepOf(ep);
-      const comment = largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`;
       if (i < n - 1) {
         const p = computeProbability(n - i);
         add(
           chain,
           rule(
-            `-A ${chain}${comment} -m statistic --mode random --probability ${p} -j ${sep}`,
-            { kind: 'random', probability: p, threshold: kernelThreshold(p) },
-            { kind: 'jump', chain: sep },
+            withText && (() => `-A ${chain}${comment(ep)} -m statistic --mode random --probability ${p} -j ${sep}`),
+            randomMatch(p),
+            {
+              kind: 'jump',
+              chain: sep,
+            },
           ),
         );
-      } else add(chain, rule(`-A ${chain}${comment} -j ${sep}`, ALWAYS, { kind: 'jump', chain: sep }));
+      } else
+        add(
+          chain,
+          rule(withText && (() => `-A ${chain}${comment(ep)} -j ${sep}`), ALWAYS, { kind: 'jump', chain: sep }),
+        );
     });
   };
   if (usesClusterPolicyChain) writeToEndpoints(names.cluster, clusterEndpoints);
@@ -189,13 +224,16 @@ export function serviceChains(
   for (const ep of cat.allReachable) {
     const sep = sepOf(ep);
     chains.set(sep, []);
-    const head = largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`;
+    const head = () => (largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`);
     // Hairpin: an endpoint reaching its own Service and landing on itself must see another source.
-    add(sep, rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`, { kind: 'src-ip', ip: ep.ip }, MARK_MASQ));
-    const recent = affinity !== null ? ` -m recent --name ${sep} --set` : '';
     add(
       sep,
-      rule(`${head}${recent} ${m} -j DNAT --to-destination ${ep.address}`, ALWAYS, {
+      rule(withText && (() => `${head()} -s ${ep.ip} -j KUBE-MARK-MASQ`), { kind: 'src-ip', ip: ep.ip }, MARK_MASQ),
+    );
+    const recent = () => (affinity !== null ? ` -m recent --name ${sep} --set` : '');
+    add(
+      sep,
+      rule(withText && (() => `${head()}${recent()} ${m} -j DNAT --to-destination ${ep.address}`), ALWAYS, {
         kind: 'dnat',
         endpoint: ep,
         recentSet: affinity !== null ? sep : null,
@@ -203,19 +241,24 @@ export function serviceChains(
     );
   }
 
-  const compiled = new Map<string, CompiledChain>();
-  for (const [name, rules] of chains) compiled.set(name, { name, rules });
-  return compiled;
+  return chains;
+}
+
+/** `-m statistic` matches, one per probability: every Service's cascade uses the same few. */
+const randomMatches = new Map<string, Match>();
+function randomMatch(probability: string): Match {
+  let m = randomMatches.get(probability);
+  if (m === undefined) {
+    m = { kind: 'random', probability, threshold: kernelThreshold(probability) };
+    randomMatches.set(probability, m);
+  }
+  return m;
 }
 
 const ALWAYS: Match = { kind: 'always' };
 const SRC_LOCAL: Match = { kind: 'src-local' };
 const MARK_MASQ: Target = { kind: 'mark-masq' };
 const NONE: Target = { kind: 'none' };
-
-function rule(text: string, match: Match, target: Target): ChainRule {
-  return new ChainRule(text, match, target);
-}
 
 const cidrCache = new Map<string, CidrMatcher>();
 function cidrOf(text: string): CidrMatcher {

@@ -11,15 +11,17 @@ import type { ServiceChainNames } from './chain-names.js';
 import { type SepNamer, serviceChains } from './compile-chains.js';
 import { sharedRules } from './compile-shared.js';
 import type { RuleContext } from './context.js';
-import { planService } from './plan.js';
+import { planService, type ServicePlan } from './plan.js';
 import { compileProgram, type NatProgram } from './program.js';
-import type { CompiledChain, EntryRule, FilterRule, NodePortRule } from './rule-types.js';
+import type { ChainRule, CompiledChain, EntryRule, FilterRule, NodePortRule } from './rule-types.js';
 
 export type { SepNamer } from './compile-chains.js';
 
 /** Everything one Service port contributes to the node's rules. */
 export interface CompiledService {
   readonly entry: ServicePortEntry;
+  /** `entry.info.name` (ServicePortName.String()), at hand for verdicts. */
+  readonly name: string;
   readonly names: ServiceChainNames;
   readonly hasEndpoints: boolean;
   readonly hasInternalEndpoints: boolean;
@@ -30,10 +32,19 @@ export interface CompiledService {
   readonly nodePortRules: readonly NodePortRule[];
   /** filter rules, per chain, in order. */
   readonly filterRules: readonly FilterRule[];
-  /** The Service's own nat chains (KUBE-EXT/FW/SVC/SVL/SEP) by name, in creation order. */
+  /**
+   * The Service's own nat chains (KUBE-EXT/FW/SVC/SVL/SEP) by name, in creation order, with their rule texts. Built
+   * on first use (rendering, a trace): naming a KUBE-SEP chain takes a SHA-256, and the walk needs neither names nor
+   * texts.
+   */
   readonly chains: ReadonlyMap<string, CompiledChain>;
-  /** The same chains flattened for the packet walk (program.ts). */
+  /** The same chains flattened for the packet walk (program.ts), compiled eagerly without texts. */
   readonly program: NatProgram;
+  /**
+   * Each chain's name and rule texts, for rendering: from `chains` when a trace has built them, else generated
+   * without keeping the rule objects (a render of 10,000 Services should not leave 300,000 of them behind).
+   */
+  chainTexts(): [name: string, texts: string[]][];
   /** Total endpoints (all conditions), for kube-proxy's large-cluster-mode threshold. */
   readonly endpointCount: number;
 }
@@ -48,20 +59,74 @@ export function compileService(
   sepName: SepNamer,
   largeClusterMode: boolean,
 ): CompiledService {
-  const plan = planService(entry);
-  const shared = sharedRules(plan, ctx);
-  const chains = serviceChains(plan, ctx, sepName, largeClusterMode);
-  return {
-    entry,
-    names: plan.names,
-    hasEndpoints: plan.hasEndpoints,
-    hasInternalEndpoints: plan.hasInternalEndpoints,
-    hasExternalEndpoints: plan.hasExternalEndpoints,
-    entryRules: shared.entryRules,
-    nodePortRules: shared.nodePortRules,
-    filterRules: shared.filterRules,
-    chains,
-    program: compileProgram(chains, ctx),
-    endpointCount: entry.endpoints.length,
-  };
+  return new Compiled(entry, ctx, sepName, largeClusterMode);
+}
+
+/** A class (not a literal with a getter, which V8 keeps in dictionary mode): `svc.program` is read per packet. */
+class Compiled implements CompiledService {
+  readonly entry: ServicePortEntry;
+  readonly name: string;
+  readonly names: ServiceChainNames;
+  readonly hasEndpoints: boolean;
+  readonly hasInternalEndpoints: boolean;
+  readonly hasExternalEndpoints: boolean;
+  readonly entryRules: readonly EntryRule[];
+  readonly nodePortRules: readonly NodePortRule[];
+  readonly filterRules: readonly FilterRule[];
+  readonly program: NatProgram;
+  readonly endpointCount: number;
+  readonly #plan: ServicePlan;
+  readonly #ctx: RuleContext;
+  readonly #sepName: SepNamer;
+  readonly #largeClusterMode: boolean;
+  #chains: ReadonlyMap<string, CompiledChain> | null = null;
+  #textRules: readonly ChainRule[] | null = null;
+
+  constructor(entry: ServicePortEntry, ctx: RuleContext, sepName: SepNamer, largeClusterMode: boolean) {
+    const plan = planService(entry);
+    const shared = sharedRules(plan, ctx);
+    this.entry = entry;
+    this.name = entry.info.name;
+    this.names = plan.names;
+    this.hasEndpoints = plan.hasEndpoints;
+    this.hasInternalEndpoints = plan.hasInternalEndpoints;
+    this.hasExternalEndpoints = plan.hasExternalEndpoints;
+    this.entryRules = shared.entryRules;
+    this.nodePortRules = shared.nodePortRules;
+    this.filterRules = shared.filterRules;
+    this.endpointCount = entry.endpoints.length;
+    this.#plan = plan;
+    this.#ctx = ctx;
+    this.#sepName = sepName;
+    this.#largeClusterMode = largeClusterMode;
+    // The same generator twice: without texts now (rule i of the program is rule i of the named chains), with
+    // texts and real KUBE-SEP names when someone reads them.
+    const rules = serviceChains(plan, ctx, sepName, largeClusterMode, false);
+    this.program = compileProgram(rules, ctx, () => this.#flatTextRules());
+  }
+
+  chainTexts(): [name: string, texts: string[]][] {
+    const out: [string, string[]][] = [];
+    if (this.#chains) for (const c of this.#chains.values()) out.push([c.name, c.rules.map((r) => r.text)]);
+    else for (const [name, rules] of this.#generate(true)) out.push([name, rules.map((r) => r.text)]);
+    return out;
+  }
+
+  get chains(): ReadonlyMap<string, CompiledChain> {
+    if (this.#chains === null) {
+      const chains = new Map<string, CompiledChain>();
+      for (const [name, rules] of this.#generate(true)) chains.set(name, { name, rules });
+      this.#chains = chains;
+    }
+    return this.#chains;
+  }
+
+  #generate(withText: boolean): Map<string, ChainRule[]> {
+    return serviceChains(this.#plan, this.#ctx, this.#sepName, this.#largeClusterMode, withText);
+  }
+
+  #flatTextRules(): readonly ChainRule[] {
+    this.#textRules ??= [...this.chains.values()].flatMap((c) => c.rules);
+    return this.#textRules;
+  }
 }

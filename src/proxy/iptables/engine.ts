@@ -9,6 +9,9 @@
  *   entry, so this path is one map lookup.
  * - Table changes recompile only the changed Service port; UDP Service changes then run kube-proxy's conntrack
  *   cleanup for that Service (conntrack-cleanup.ts).
+ * - Steps: a walk records its trace compactly and the verdict resolves it when `steps` is first read (verdict.ts);
+ *   with `explain: false` (EngineInit) nothing is recorded and verdicts carry no steps. Either way the verdict,
+ *   `cost` and the random draws are the same.
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
@@ -16,7 +19,7 @@ import type { Rng } from '../../util/rng.js';
 import { Conntrack, type ConntrackEntry } from '../conntrack.js';
 import { reconcileUdpService } from '../conntrack-cleanup.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
-import { describePacket, familyOf, type Origin, type Packet } from '../packet.js';
+import { familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
 import { ruleContext } from './context.js';
 import { filterNewFlow } from './filter-walk.js';
@@ -24,6 +27,7 @@ import { natPostrouting, natPrerouting } from './nat-walk.js';
 import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
+import { IptablesVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
 import { newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
 
 const NEW_FLOW: Step = {
@@ -89,26 +93,26 @@ export class IptablesEngine implements ProxyEngine {
     const refused = filterNewFlow(st);
     if (refused) {
       const svc = refused.service ?? st.service;
-      return {
+      const fields: VerdictFields = {
         verdict: refused.verdict,
         endpoint: null,
         packet: st.dnat
           ? { proto: packet.proto, src: packet.src, dst: { ip: st.dnat.ip, port: st.dnat.port } }
           : packet,
         snat: null,
-        service: svc ? svc.entry.info.name : null,
+        service: svc ? svc.name : null,
         conntrack: 'none',
-        steps: st.steps,
         cost: st.cost,
       };
+      return new IptablesVerdict(fields, st.steps);
     }
     const snatIp = natPostrouting(st);
     // The endpoint record doubles as the DNAT address (it has ip and port), and its address string is shared.
     const dnat = st.dnat;
-    const service = dnat && st.service ? st.service.entry.info.name : null;
+    const service = dnat && st.service ? st.service.name : null;
     const nat = { dnat, snatIp, service, endpoint: dnat ? dnat.address : null, dnatKey: st.dnatKey };
     const entry = ct.track(packet, nat, now);
-    return {
+    const fields: VerdictFields = {
       verdict: dnat ? 'DNAT' : 'ACCEPT',
       endpoint: entry.endpoint,
       packet:
@@ -118,9 +122,9 @@ export class IptablesEngine implements ProxyEngine {
       snat: entry.snat ? entry.snat.ip : null,
       service,
       conntrack: 'new',
-      steps: st.steps,
       cost: st.cost,
     };
+    return new IptablesVerdict(fields, st.steps);
   }
 
   reply(packet: Packet, now: number): Verdict {
@@ -172,44 +176,6 @@ export class IptablesEngine implements ProxyEngine {
       if (change.current?.info.protocol === 'UDP') reconcileUdpService(this.conntrack, change.current);
     }
   }
-}
-
-function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply', explain: boolean): Verdict {
-  const o = entry.original;
-  const natted = entry.dnat !== null || entry.snat !== null;
-  const packet: Packet =
-    direction === 'original'
-      ? { proto: entry.proto, src: entry.snat ?? o.src, dst: entry.dnat ?? o.dst }
-      : { proto: entry.proto, src: o.dst, dst: o.src };
-  const what = !explain
-    ? ''
-    : direction === 'original'
-      ? natted
-        ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
-        : 'tracked flow without NAT: passes unchanged'
-      : natted
-        ? `reply of a tracked flow: source restored to ${describePacket(packet)
-            .split(' -> ')[0]!
-            .slice(entry.proto.length + 1)}, destination to the client`
-        : 'reply of a tracked flow without NAT: passes unchanged';
-  return {
-    verdict: direction === 'original' && entry.dnat ? 'DNAT' : 'ACCEPT',
-    endpoint: entry.endpoint,
-    packet,
-    snat: direction === 'original' && entry.snat ? entry.snat.ip : null,
-    service: entry.service,
-    conntrack: direction === 'original' ? 'established' : 'reply',
-    steps: explain
-      ? [
-          {
-            where: 'conntrack',
-            rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
-            decision: what,
-          },
-        ]
-      : [],
-    cost: 0,
-  };
 }
 
 function untracked(packet: Packet, why: string): Verdict {

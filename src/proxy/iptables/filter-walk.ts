@@ -28,8 +28,7 @@ type Hook = 'INPUT' | 'FORWARD' | 'OUTPUT';
 /** Run the filter hooks for the packet's (post-DNAT) destination. Returns a refusal, or null when it passes. */
 export function filterNewFlow(st: WalkState): FilterOutcome | null {
   const ctx = st.env.ruleset.context;
-  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
-  const local = ctx.localAddresses.has(dst);
+  const local = destinationIsLocal(st, ctx);
   if (st.origin.from !== 'node') return runHook(st, local ? 'INPUT' : 'FORWARD');
   return runHook(st, 'OUTPUT') ?? (local ? runHook(st, 'INPUT') : null);
 }
@@ -46,6 +45,14 @@ interface HookJump {
   /** The chain's name as a literal: a key of `chainLengths().filter` (a sliced string would not be internalized). */
   readonly chain: FilterChainName;
   readonly step: Step;
+}
+
+/** Whether the (post-DNAT) destination is a local address, from its IPv4 value when the walk has it. */
+function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
+  if (st.dnat !== null)
+    return st.dnatKey >= 0 ? ctx.localAddresses.hasV4(st.dnatKey) : ctx.localAddresses.has(st.dnat.ip);
+  const k = st.dstAddressKey;
+  return k >= 0 && k < 0x1_0000_0000 ? ctx.localAddresses.hasV4(k) : ctx.localAddresses.has(st.packet.dst.ip);
 }
 
 /** kube-proxy's jumps in each built-in filter chain, with their trace steps, built once. */

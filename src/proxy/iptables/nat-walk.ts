@@ -7,6 +7,7 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
+import { addressKey } from '../tuple-table.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
 import { runProgram } from './program.js';
@@ -77,7 +78,8 @@ export function natPrerouting(st: WalkState): void {
   if (explain) st.steps.push(st.origin.from === 'node' ? OUTPUT_JUMP : PREROUTING_JUMP);
   st.cost++;
   const lengths = rs.chainLengths();
-  const ref = rs.entryRule(p.proto, p.dst.ip, p.dst.port);
+  const dstKey = st.dstAddressKey >= 0 ? st.dstAddressKey : addressKey(p.dst.ip);
+  const ref = rs.entryRuleKey(p.proto, dstKey, p.dst.port);
   if (ref) {
     // The rule a linear scan of KUBE-SERVICES would reach after `pos` others: counted, not scanned.
     const pos = rs.entryPosition(ref);

@@ -49,44 +49,68 @@ export const T_DNAT = 2;
 export const T_NONE = 3;
 
 /**
- * A rule inside a per-Service nat chain (KUBE-EXT/FW/SVC/SVL/SEP). `match` and `target` describe it; the flat fields
- * repeat them for the packet walk (every rule has the same shape, so property reads stay monomorphic). Trace steps
- * are built the first time a packet needs them: most rules never appear in a trace.
+ * A rule inside a per-Service nat chain (KUBE-EXT/FW/SVC/SVL/SEP): its text, what it matches and where it goes. A
+ * node holds hundreds of thousands of these, so the object keeps only those (and its trace steps, built the first
+ * time a packet needs them: most rules never appear in a trace); the flat accessors below derive from `match` and
+ * `target` for the rule program's compiler (program.ts) and the rare matches it leaves to the object walk.
  */
 export class ChainRule {
   /** The `-A CHAIN …` line. */
   readonly text: string;
   readonly match: Match;
   readonly target: Target;
-  readonly mk: number;
-  readonly ip: string;
-  readonly port: number;
-  readonly cidr: CidrMatcher | null;
-  readonly threshold: number;
-  readonly list: string;
-  readonly seconds: number;
-  readonly tk: number;
-  readonly chain: string;
-  readonly endpoint: EndpointInfo | null;
-  readonly recentSet: string | null;
   #hit: Step | undefined;
   #miss: Step | undefined;
 
   constructor(text: string, match: Match, target: Target) {
+    // Texts are built by template literals: trees of a few cons-string cells each. Reading a character flattens the
+    // tree into one string now, so the cells die young instead of being copied and kept (a third of the rule set's
+    // memory at 10,000 Services), and rendering reads flat strings.
+    if (text !== '') text.charCodeAt(0);
     this.text = text;
     this.match = match;
     this.target = target;
-    this.ip = match.kind === 'cluster-ip' || match.kind === 'src-ip' ? match.ip : '';
-    this.port = match.kind === 'cluster-ip' ? match.port : 0;
-    this.cidr = match.kind === 'cluster-ip' ? match.notLocal : match.kind === 'src-cidr' ? match.cidr : null;
-    this.threshold = match.kind === 'random' ? match.threshold : 0;
-    this.list = match.kind === 'recent' ? match.list : '';
-    this.seconds = match.kind === 'recent' ? match.seconds : 0;
-    this.mk = MATCH_CODES[match.kind];
-    this.tk = TARGET_CODES[target.kind];
-    this.chain = target.kind === 'jump' ? target.chain : '';
-    this.endpoint = target.kind === 'dnat' ? target.endpoint : null;
-    this.recentSet = target.kind === 'dnat' ? target.recentSet : null;
+  }
+
+  /** Match code (M_*). */
+  get mk(): number {
+    return MATCH_CODES[this.match.kind];
+  }
+  /** Target code (T_*). */
+  get tk(): number {
+    return TARGET_CODES[this.target.kind];
+  }
+  /** The address of a cluster-ip or src-ip match, else ''. */
+  get ip(): string {
+    const m = this.match;
+    return m.kind === 'cluster-ip' || m.kind === 'src-ip' ? m.ip : '';
+  }
+  get port(): number {
+    return this.match.kind === 'cluster-ip' ? this.match.port : 0;
+  }
+  /** The CIDR of a src-cidr match, the detector of a cluster-ip match (null: masqueradeAll), else null. */
+  get cidr(): CidrMatcher | null {
+    const m = this.match;
+    return m.kind === 'cluster-ip' ? m.notLocal : m.kind === 'src-cidr' ? m.cidr : null;
+  }
+  get threshold(): number {
+    return this.match.kind === 'random' ? this.match.threshold : 0;
+  }
+  get list(): string {
+    return this.match.kind === 'recent' ? this.match.list : '';
+  }
+  get seconds(): number {
+    return this.match.kind === 'recent' ? this.match.seconds : 0;
+  }
+  /** A jump's target chain, else ''. */
+  get chain(): string {
+    return this.target.kind === 'jump' ? this.target.chain : '';
+  }
+  get endpoint(): EndpointInfo | null {
+    return this.target.kind === 'dnat' ? this.target.endpoint : null;
+  }
+  get recentSet(): string | null {
+    return this.target.kind === 'dnat' ? this.target.recentSet : null;
   }
 
   /** The trace step when this rule matches. */

@@ -1,9 +1,10 @@
 /**
  * One family's compiled iptables rules for a node (what `iptables-save` or `ip6tables-save` would show), kept current
- * one Service port at a time, with the indexes that make the packet walk a few Map lookups:
+ * one Service port at a time, with the indexes that make the packet walk a few lookups:
  *
- * - nat KUBE-SERVICES by destination address → rules (a real kernel scans the chain linearly; the walk still reports
- *   the scan's length through each rule's position, so the cost figure stays honest);
+ * - nat KUBE-SERVICES by destination (protocol, address, port), a numeric DestIndex probe (a real kernel scans the
+ *   chain linearly; the walk still reports the scan's length through each rule's position, computed from the
+ *   layout, so the cost figure stays honest);
  * - nat KUBE-NODEPORTS by NodePort; filter rules by chain → port.
  *
  * Services are kept in the order `iptables-save` output shows them here: sorted by `ns/name`, then port name (upstream
@@ -11,69 +12,26 @@
  * prefix sums over that order, recomputed lazily after a change (O(services), only when a packet needs them).
  */
 import type { IPFamily, Protocol } from '../../model/types.js';
-import type { Step } from '../engine.js';
+import { DestIndex } from '../dest-index.js';
 import type { ServicePortEntry } from '../service-table.js';
-import { endpointChainName } from './chain-names.js';
+import { SepNameCache } from './chain-names.js';
 import { type CompiledService, compileService } from './compile.js';
 import type { RuleContext } from './context.js';
-import { type ChainRange, EMPTY_RANGE } from './program.js';
-import type { EntryRule, FilterRule, NodePortRule } from './rule-types.js';
+import { EMPTY_RANGE } from './program.js';
+import {
+  computeLayout,
+  type EntryRef,
+  FILTER_CHAINS,
+  type FilterChainName,
+  type FilterRef,
+  type Layout,
+  type NodePortRef,
+} from './ruleset-layout.js';
+
+export type { EntryRef, FilterChainName, FilterRef, NodePortRef } from './ruleset-layout.js';
 
 /** kube-proxy drops per-endpoint comments when the node's table holds more endpoints than this. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
-
-/** A nat KUBE-SERVICES rule and the Service it belongs to. */
-export interface EntryRef {
-  readonly svc: CompiledService;
-  readonly rule: EntryRule;
-  /** Index among this Service's KUBE-SERVICES rules. */
-  readonly index: number;
-  /** Where the chain the rule jumps to lies in the Service's program (empty when it has none by that name). */
-  readonly chain: ChainRange;
-  /** The walk's cached trace step for this rule (rebuilt when the rule's position changes). */
-  step: Step | null;
-  /** The rule's position in KUBE-SERVICES, valid while `posStamp` is the rule set's layout stamp. */
-  pos: number;
-  posStamp: number;
-}
-
-export interface NodePortRef {
-  readonly svc: CompiledService;
-  readonly rule: NodePortRule;
-  readonly index: number;
-  /** Where the KUBE-EXT chain the rule jumps to lies in the Service's program. */
-  readonly chain: ChainRange;
-}
-
-export interface FilterRef {
-  readonly svc: CompiledService;
-  readonly rule: FilterRule;
-  /** Index among this Service's rules in the same filter chain. */
-  readonly index: number;
-}
-
-export type FilterChainName = FilterRule['chain'];
-
-/** Where each Service's rules start inside the shared chains, and how long those chains are. */
-interface Layout {
-  readonly offsets: Map<CompiledService, Offsets>;
-  readonly natServices: number;
-  readonly natNodePorts: number;
-  readonly filter: Record<FilterChainName, number>;
-}
-
-interface Offsets {
-  natServices: number;
-  natNodePorts: number;
-  filter: Record<FilterChainName, number>;
-}
-
-const FILTER_CHAINS: readonly FilterChainName[] = [
-  'KUBE-SERVICES',
-  'KUBE-EXTERNAL-SERVICES',
-  'KUBE-NODEPORTS',
-  'KUBE-PROXY-FIREWALL',
-];
 
 function sortKey(entry: ServicePortEntry): string {
   return `${entry.serviceKey}\u0000${entry.info.portName}\u0000${entry.info.protocol}`;
@@ -86,15 +44,12 @@ export class RuleSet {
   /** Compiled services in render order, with their sort keys alongside for binary search. */
   readonly #order: CompiledService[] = [];
   readonly #orderKeys: string[] = [];
-  /** nat KUBE-SERVICES rules by destination address (a few per address: ports and protocols). */
-  readonly #entries = new Map<string, EntryRef[]>();
+  /** nat KUBE-SERVICES rules by destination (protocol, address, port), in insertion order: the first one wins. */
+  readonly #entries = new DestIndex<EntryRef[]>();
   readonly #nodePorts = new Map<number, NodePortRef[]>();
   readonly #filters = new Map<FilterChainName, Map<number, FilterRef[]>>(FILTER_CHAINS.map((c) => [c, new Map()]));
-  /**
-   * KUBE-SEP names by Service port name, then `protocol address`… keyed by the persistent `spn` and endpoint address
-   * strings (whose hashes V8 caches), not by a composite string built per lookup.
-   */
-  readonly #sepNames = new Map<string, Partial<Record<Protocol, Map<string, string>>>>();
+  /** KUBE-SEP names already hashed, kept across recompiles (an endpoint change renames nothing else). */
+  readonly #sepNames = new SepNameCache();
   #layout: Layout | null = null;
   /** Bumped each time the layout is recomputed: EntryRefs cache their position against it. */
   #layoutStamp = 0;
@@ -190,13 +145,12 @@ export class RuleSet {
 
   /** The nat KUBE-SERVICES rule for a destination, if any. */
   entryRule(protocol: Protocol, ip: string, port: number): EntryRef | undefined {
-    const refs = this.#entries.get(ip);
-    if (refs === undefined) return undefined;
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i]!;
-      if (ref.rule.port === port && ref.rule.protocol === protocol) return ref;
-    }
-    return undefined;
+    return this.#entries.get(protocol, ip, port)?.[0];
+  }
+
+  /** `entryRule` for an address already keyed (`addressKey`, as conntrack computed it for the packet). */
+  entryRuleKey(protocol: Protocol, ipKey: number, port: number): EntryRef | undefined {
+    return this.#entries.getKey(protocol, ipKey, port)?.[0];
   }
 
   /** nat KUBE-NODEPORTS rules for a NodePort and protocol, in chain order. */
@@ -244,24 +198,8 @@ export class RuleSet {
     return compileService(entry, this.#ctx, this.#sepName, this.#largeClusterMode);
   }
 
-  readonly #sepName = (spn: string, protocol: Protocol, endpoint: string): string => {
-    let byProto = this.#sepNames.get(spn);
-    if (byProto === undefined) {
-      byProto = {};
-      this.#sepNames.set(spn, byProto);
-    }
-    let names = byProto[protocol];
-    if (names === undefined) {
-      names = new Map();
-      byProto[protocol] = names;
-    }
-    let name = names.get(endpoint);
-    if (name === undefined) {
-      name = endpointChainName(spn, protocol, endpoint);
-      names.set(endpoint, name);
-    }
-    return name;
-  };
+  readonly #sepName = (spn: string, protocol: Protocol, endpoint: string): string =>
+    this.#sepNames.name(spn, protocol, endpoint);
 
   #remove(key: string, bump = true): void {
     const old = this.#byKey.get(key);
@@ -278,14 +216,14 @@ export class RuleSet {
 
   #index(svc: CompiledService, dir: 1 | -1): void {
     svc.entryRules.forEach((rule, index) => {
-      const refs = this.#entries.get(rule.ip) ?? [];
+      const refs = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? [];
       const chain = svc.program.ranges.get(rule.target) ?? EMPTY_RANGE;
       const next =
         dir > 0
           ? [...refs, { svc, rule, index, chain, step: null, pos: 0, posStamp: -1 }]
           : refs.filter((r) => r.svc !== svc);
-      if (next.length) this.#entries.set(rule.ip, next);
-      else this.#entries.delete(rule.ip);
+      if (next.length) this.#entries.set(rule.protocol, rule.ip, rule.port, next);
+      else this.#entries.delete(rule.protocol, rule.ip, rule.port);
     });
     svc.nodePortRules.forEach((rule, index) => {
       const refs = this.#nodePorts.get(rule.port) ?? [];
@@ -313,22 +251,7 @@ export class RuleSet {
 
   #layoutNow(): Layout {
     if (this.#layout) return this.#layout;
-    const offsets = new Map<CompiledService, Offsets>();
-    let natServices = 0;
-    let natNodePorts = 0;
-    const filter: Record<FilterChainName, number> = {
-      'KUBE-SERVICES': 0,
-      'KUBE-EXTERNAL-SERVICES': 0,
-      'KUBE-NODEPORTS': 0,
-      'KUBE-PROXY-FIREWALL': 0,
-    };
-    for (const svc of this.#order) {
-      offsets.set(svc, { natServices, natNodePorts, filter: { ...filter } });
-      natServices += svc.entryRules.length;
-      natNodePorts += svc.nodePortRules.length;
-      for (const r of svc.filterRules) filter[r.chain]++;
-    }
-    this.#layout = { offsets, natServices, natNodePorts, filter };
+    this.#layout = computeLayout(this.#order);
     this.#layoutStamp++;
     return this.#layout;
   }

@@ -8,7 +8,6 @@
 
 import type { Rng } from '../../util/rng.js';
 import type { EndpointInfo } from '../endpoints.js';
-import type { Step } from '../engine.js';
 import type { CidrMatcher } from '../ip-match.js';
 import { ipv4ToInt } from '../ip-match.js';
 import type { Origin, Packet } from '../packet.js';
@@ -26,6 +25,7 @@ import {
   M_SRC_LOCAL,
 } from './rule-types.js';
 import type { RuleSet } from './ruleset.js';
+import type { Trace } from './verdict.js';
 
 /** 2^31: the statistic match compares a 31-bit random number with its threshold. */
 export const TWO_31 = 0x80000000;
@@ -48,7 +48,8 @@ export interface WalkState {
   readonly now: number;
   /** Record steps (the trace); off for bulk runs. */
   readonly explain: boolean;
-  readonly steps: Step[];
+  /** The trace, recorded compactly (verdict.ts resolves it into steps when read). */
+  readonly steps: Trace;
   /** Rules evaluated so far. */
   cost: number;
   /** The packet carries the masquerade mark (0x4000). */
@@ -64,10 +65,12 @@ export interface WalkState {
   /** Source and destination as int32 for address equality (canonical IPv4 only), parsed on first use. */
   srcKey: number;
   dstKey: number;
+  /** `addressKey` of the destination as conntrack keyed it, or -1. */
+  dstAddressKey: number;
 }
 
-/** The steps of a walk that does not explain: always empty, never pushed to. */
-const NO_STEPS: Step[] = [];
+/** The trace of a walk that does not explain: always empty, never pushed to. */
+const NO_STEPS: Trace = [];
 
 export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: number, explain = true): WalkState {
   const steps = explain ? [] : NO_STEPS;
@@ -86,6 +89,7 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     srcV4: -2,
     srcKey: UNKNOWN,
     dstKey: UNKNOWN,
+    dstAddressKey: -1,
   };
 }
 
@@ -99,6 +103,7 @@ export function seedAddressKeys(st: WalkState, srcAddressKey: number, dstAddress
     st.srcV4 = srcAddressKey;
   } else st.srcKey = NOT_V4;
   st.dstKey = dstAddressKey < NOT_V4 ? dstAddressKey | 0 : NOT_V4;
+  st.dstAddressKey = dstAddressKey;
 }
 
 /** The source address as an int32 to compare with a rule's (canonical IPv4) address; NOT_V4 matches none. */

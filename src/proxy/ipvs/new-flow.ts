@@ -1,13 +1,8 @@
-/**
- * The first packet of a flow in IPVS mode: nat KUBE-SERVICES marks, the source-range firewall, the virtual-server
- * lookup, persistence or the scheduler, DNAT to the chosen real server, and KUBE-POSTROUTING masquerade.
- */
-import { natPacket } from '../conntrack.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, type Packet } from '../packet.js';
 import { applyPlan, buildPlan, postroutingStep } from './masquerade.js';
-import type { Dest, SchedPacket, SchedulerName } from './schedulers/types.js';
+import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { FlowMemo, IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';

@@ -11,7 +11,7 @@
 import type { ConntrackEntry } from '../conntrack.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
-import { familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
+import { type Address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import type { OpenedPort } from './service-ports.js';
 import type { Portal, UserspaceState } from './state.js';
@@ -40,6 +40,24 @@ export interface BackendLeg {
 }
 
 const PROTO_CODE = { TCP: 0, UDP: 1, SCTP: 2 } as const;
+
+/** The steps of every verdict when the engine does not explain (never pushed to: every push is guarded). */
+const NO_STEPS: Step[] = [];
+
+/**
+ * Endpoint text (`ip:port`, as the balancer hands it out) → address, parsed once per endpoint rather than per
+ * connection. Bounded: cleared when it grows past 2^17 endpoints (they churn over a long simulation).
+ */
+const parsedEndpoints = new Map<string, Address>();
+function endpointAddress(endpoint: string): Address {
+  let a = parsedEndpoints.get(endpoint);
+  if (a === undefined) {
+    a = parseHostPort(endpoint)!;
+    if (parsedEndpoints.size >= 1 << 17) parsedEndpoints.clear();
+    parsedEndpoints.set(endpoint, a);
+  }
+  return a;
+}
 
 /** The index key of a port and protocol. */
 export function portalKey(proto: Packet['proto'], port: number): number {
@@ -105,19 +123,21 @@ export function connect(
   const port = portal.port;
   const p = port.portal;
   const hostIP = st.hostIP(p.family);
-  const steps: Step[] = [portal.step];
-  if (port.ignored.length) {
+  const explain = st.explain;
+  const steps: Step[] = explain ? [portal.step] : NO_STEPS;
+  if (port.ignored.length && explain) {
     steps.push({
       where: 'userspace',
       rule: p.name,
       decision: `not supported by the userspace proxier, ignored: ${port.ignored.join(', ')}`,
     });
   }
-  steps.push({
-    where: 'userspace',
-    rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
-    decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
-  });
+  if (explain)
+    steps.push({
+      where: 'userspace',
+      rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
+      decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
+    });
   const client = st.conntrack.track(packet, { dnat: { ip: hostIP, port: p.proxyPort }, service: p.name }, now);
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
@@ -127,7 +147,7 @@ export function connect(
       p.protocol === 'TCP'
         ? 'connection accepted, then closed: no endpoint could be dialled'
         : 'datagram dropped: no endpoint';
-    steps.push({ where: 'userspace', rule: p.name, decision: what });
+    if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
   const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
@@ -141,16 +161,19 @@ export function connect(
 export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packet, now: number): Verdict {
   if (leg.port.portal.protocol === 'UDP' && now - leg.lastActivity >= st.udpIdleTimeout) {
     const hostIP = st.hostIP(familyOf(packet.dst.ip));
-    const steps: Step[] = [
-      {
-        where: 'userspace',
-        rule: `UDP session ${hostPort(packet.src.ip, packet.src.port)} (${leg.port.portal.name})`,
-        decision: `idle for ${(now - leg.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: new backend connection`,
-      },
-    ];
+    const steps: Step[] = st.explain
+      ? [
+          {
+            where: 'userspace',
+            rule: `UDP session ${hostPort(packet.src.ip, packet.src.port)} (${leg.port.portal.name})`,
+            decision: `idle for ${(now - leg.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: new backend connection`,
+          },
+        ]
+      : NO_STEPS;
     const endpoint = dial(st, leg.port, packet.src.ip, now, steps);
     if (endpoint === undefined) {
-      steps.push({ where: 'userspace', rule: leg.port.portal.name, decision: 'datagram dropped: no endpoint' });
+      if (st.explain)
+        steps.push({ where: 'userspace', rule: leg.port.portal.name, decision: 'datagram dropped: no endpoint' });
       return {
         verdict: 'DROP',
         endpoint: null,
@@ -172,15 +195,14 @@ export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packe
   }
   leg.lastActivity = now;
   // The proxy forwards the bytes on its own connection: that leg's timer moves too (no lookup: the entry is known).
-  st.conntrack.see({ entry: leg.backend, direction: 'original' }, now);
+  st.conntrack.seeEntry(leg.backend, 'original', now);
   if (!leg.verdict) {
-    leg.verdict = verdictFor(leg, 'established', [
-      {
-        where: 'conntrack',
-        rule: 'client leg',
-        decision: `established: relayed over the proxy's connection to ${leg.endpoint}`,
-      },
-    ]);
+    const step: Step = {
+      where: 'conntrack',
+      rule: 'client leg',
+      decision: `established: relayed over the proxy's connection to ${leg.endpoint}`,
+    };
+    leg.verdict = verdictFor(leg, 'established', st.explain ? [step] : NO_STEPS);
   }
   return leg.verdict;
 }
@@ -205,23 +227,26 @@ function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: numbe
   for (const timeout of DIAL_TIMEOUTS) {
     const next = st.lb.nextEndpoint(port.portal.name, clientIP, reset, now);
     if (!next.ok) {
-      steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
+      if (st.explain)
+        steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
       return undefined;
     }
-    steps.push({
-      where: 'userspace/round-robin',
-      rule: st.lb.state(port.portal.name)?.listText ?? '',
-      decision:
-        next.how === 'affinity'
-          ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
-          : `index ${next.index} -> ${next.endpoint}`,
-    });
+    if (st.explain)
+      steps.push({
+        where: 'userspace/round-robin',
+        rule: st.lb.state(port.portal.name)?.listText ?? '',
+        decision:
+          next.how === 'affinity'
+            ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
+            : `index ${next.index} -> ${next.endpoint}`,
+      });
     if (st.dialable(next.endpoint, now)) return next.endpoint;
-    steps.push({
-      where: 'userspace',
-      rule: `dial ${next.endpoint}`,
-      decision: `failed after ${timeout * 1000} ms; trying again`,
-    });
+    if (st.explain)
+      steps.push({
+        where: 'userspace',
+        rule: `dial ${next.endpoint}`,
+        decision: `failed after ${timeout * 1000} ms; trying again`,
+      });
     reset = true;
   }
   return undefined;
@@ -235,13 +260,14 @@ function openBackend(
   now: number,
   steps: Step[],
 ): ConntrackEntry {
-  const dst = parseHostPort(endpoint)!;
+  const dst = endpointAddress(endpoint);
   const src = { ip: hostIP, port: st.ephemeralPort(packet.proto, hostIP, dst, now) };
   const entry = st.conntrack.track({ proto: packet.proto, src, dst }, {}, now);
-  steps.push({
-    where: 'userspace',
-    rule: `dial ${endpoint}`,
-    decision: `connected from ${hostPort(src.ip, src.port)}: the endpoint sees the node as the client`,
-  });
+  if (st.explain)
+    steps.push({
+      where: 'userspace',
+      rule: `dial ${endpoint}`,
+      decision: `connected from ${hostPort(src.ip, src.port)}: the endpoint sees the node as the client`,
+    });
   return entry;
 }

@@ -60,6 +60,7 @@ export class UserspaceEngine implements ProxyEngine {
       nodeAddrs: new Set(),
       udpIdleTimeout: opts.udpIdleTimeout ?? 0.25,
       dialable: opts.dialable ?? (() => true),
+      explain: init.explain ?? true,
       hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
       ephemeralPort: (proto, hostIP, dst, now) => this.#nextEphemeral(proto, hostIP, dst, now),
     };
@@ -120,12 +121,14 @@ export class UserspaceEngine implements ProxyEngine {
 
   send(packet: Packet, origin: Origin, now: number): Verdict {
     this.sync(now);
-    const hit = this.conntrack.lookup(packet, now);
-    if (hit) {
-      const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
-      this.conntrack.see(hit, now);
-      if (memo?.kind === 'client' && hit.direction === 'original') return continueClient(this.#st, memo, packet, now);
-      if (memo?.kind === 'backend' && hit.direction === 'reply') return this.#relayReply(memo, packet, now);
+    const ct = this.conntrack;
+    const entry = ct.lookupEntry(packet, now);
+    if (entry !== undefined) {
+      const direction = ct.lastDirection;
+      const memo = entry.memo as ClientLeg | BackendLeg | null;
+      ct.seeEntry(entry, direction, now);
+      if (memo?.kind === 'client' && direction === 'original') return continueClient(this.#st, memo, packet, now);
+      if (memo?.kind === 'backend' && direction === 'reply') return this.#relayReply(memo, packet, now);
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }
     const portal = matchPortal(this.#st, packet, origin);
@@ -255,7 +258,7 @@ export class UserspaceEngine implements ProxyEngine {
     for (let tries = 0; tries < 28232; tries++) {
       const port = this.#ephemeral;
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
-      if (!this.conntrack.lookup({ proto, src: { ip: hostIP, port }, dst }, now)) return port;
+      if (this.conntrack.lookupEntry({ proto, src: { ip: hostIP, port }, dst }, now) === undefined) return port;
     }
     throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');
   }

@@ -38,6 +38,8 @@ export interface UserspaceState {
   nodeAddrs: ReadonlySet<string>;
   readonly udpIdleTimeout: number;
   readonly dialable: (endpoint: string, now: number) => boolean;
+  /** Record verdict steps (EngineInit.explain). */
+  readonly explain: boolean;
   /** The node's host IP of a family (upstream: the default-route interface's address). */
   hostIP(family: IPFamily): string;
   /** A free local port for a new backend connection. */

@@ -1,0 +1,157 @@
+/**
+ * Where conntrack files its entries: every flow under its original tuple and its reply tuple in one TupleTable
+ * (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it travels), plus the UDP
+ * indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
+ */
+import type { ConntrackEntry } from './conntrack-types.js';
+import { type Address, hostPort, type Packet } from './packet.js';
+import { addressKey, PROTO_CODE, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
+
+const ORIGINAL = 0;
+const REPLY = 1;
+
+export class FlowIndex {
+  readonly #table = new TupleTable<ConntrackEntry>();
+  /** Entries (= ORIGINAL keys) in the table. */
+  #size = 0;
+  readonly #udpByDst = new Map<string, Set<ConntrackEntry>>();
+  readonly #udpByDstPort = new Map<number, Set<ConntrackEntry>>();
+  /** Direction of the last `find` hit. */
+  #direction: 'original' | 'reply' = 'original';
+  /** The last packet `find` keyed, and its address keys: `insert` of that packet (after a miss) reuses them. */
+  #lastPacket: Packet | null = null;
+  #lastSrc = 0;
+  #lastDst = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Which way the packet of the last `find` hit travels. */
+  get direction(): 'original' | 'reply' {
+    return this.#direction;
+  }
+
+  /**
+   * The flow a packet belongs to, its original tuple winning when a tuple is both one flow's original and another's
+   * reply (as separate original and reply tables resolved it).
+   */
+  find(p: Packet): ConntrackEntry | undefined {
+    const s = addressKey(p.src.ip);
+    const d = addressKey(p.dst.ip);
+    this.#lastPacket = p;
+    this.#lastSrc = s;
+    this.#lastDst = d;
+    const table = this.#table;
+    const slot = table.find(
+      tupleMeta(PROTO_CODE[p.proto], s, d, ORIGINAL),
+      s,
+      d,
+      tuplePorts(p.src.port, p.dst.port),
+      true,
+    );
+    if (slot < 0) return undefined;
+    this.#direction = table.tagAt(slot) === ORIGINAL ? 'original' : 'reply';
+    return table.valueAt(slot);
+  }
+
+  /** `addressKey` of the source / destination of the last packet `find` looked up. */
+  get lastSrcKey(): number {
+    return this.#lastSrc;
+  }
+
+  get lastDstKey(): number {
+    return this.#lastDst;
+  }
+
+  /**
+   * File a new entry, created for its first packet `p`, under both tuples (replacing whatever held them).
+   * `replySrcKey`: `addressKey(entry.reply.src.ip)` if the caller has it, else -1.
+   */
+  insert(p: Packet, entry: ConntrackEntry, replySrcKey: number): void {
+    const code = PROTO_CODE[p.proto];
+    const known = this.#lastPacket === p;
+    const s = known ? this.#lastSrc : addressKey(p.src.ip);
+    const d = known ? this.#lastDst : addressKey(p.dst.ip);
+    const table = this.#table;
+    if (table.setKey(tupleMeta(code, s, d, ORIGINAL), s, d, tuplePorts(p.src.port, p.dst.port), entry)) this.#size++;
+    const r = entry.reply;
+    const rs = r.src === p.dst ? d : replySrcKey >= 0 ? replySrcKey : addressKey(r.src.ip);
+    const rd = r.dst === p.src ? s : addressKey(r.dst.ip);
+    table.setKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port), entry);
+    if (p.proto === 'UDP') {
+      addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
+      addTo(this.#udpByDstPort, p.dst.port, entry);
+    }
+  }
+
+  /** Unfile an entry; false (and nothing done) when its original tuple holds another entry or none. */
+  remove(entry: ConntrackEntry): boolean {
+    const o = entry.original;
+    const r = entry.reply;
+    const code = PROTO_CODE[entry.proto];
+    const table = this.#table;
+    const os = addressKey(o.src.ip);
+    const od = addressKey(o.dst.ip);
+    const meta = tupleMeta(code, os, od, ORIGINAL);
+    const ports = tuplePorts(o.src.port, o.dst.port);
+    const slot = table.find(meta, os, od, ports, false);
+    if (slot < 0 || table.valueAt(slot) !== entry) return false;
+    table.deleteKey(meta, os, od, ports);
+    this.#size--;
+    // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
+    const rs = addressKey(r.src.ip);
+    const rd = addressKey(r.dst.ip);
+    table.deleteKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port));
+    if (entry.proto === 'UDP') {
+      removeFrom(this.#udpByDst, hostPort(o.dst.ip, o.dst.port), entry);
+      removeFrom(this.#udpByDstPort, o.dst.port, entry);
+    }
+    return true;
+  }
+
+  /** Whether some flow's reply or original tuple is `replySrc → ip:port` (a MASQUERADE port clash). */
+  taken(p: Packet, replySrc: Address, ip: string, port: number): boolean {
+    const s = addressKey(replySrc.ip);
+    const d = addressKey(ip);
+    const meta = tupleMeta(PROTO_CODE[p.proto], s, d, REPLY);
+    return this.#table.find(meta, s, d, tuplePorts(replySrc.port, port), true) >= 0;
+  }
+
+  /** Every entry, in slot order. */
+  entries(): IterableIterator<ConntrackEntry> {
+    return this.#table.values(ORIGINAL);
+  }
+
+  udpTo(ip: string, port: number): readonly ConntrackEntry[] {
+    return [...(this.#udpByDst.get(hostPort(ip, port)) ?? [])];
+  }
+
+  udpToPort(port: number): readonly ConntrackEntry[] {
+    return [...(this.#udpByDstPort.get(port) ?? [])];
+  }
+
+  clear(): void {
+    this.#table.clear();
+    this.#size = 0;
+    this.#udpByDst.clear();
+    this.#udpByDstPort.clear();
+    this.#lastPacket = null;
+  }
+}
+
+function addTo<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+  let set = index.get(key);
+  if (!set) {
+    set = new Set();
+    index.set(key, set);
+  }
+  set.add(entry);
+}
+
+function removeFrom<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(entry);
+  if (set.size === 0) index.delete(key);
+}

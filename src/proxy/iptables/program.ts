@@ -1,0 +1,202 @@
+/**
+ * A Service's nat chains (KUBE-EXT/FW/SVC/SVL/SEP) flattened into one Int32Array the packet walk interprets.
+ *
+ * Why: a node holds tens of thousands of Services and each new flow goes to a different one, so the walk is bound
+ * by cache misses, not by work. Walking ChainRule objects touched one or two cache lines per rule (a 10-endpoint
+ * random cascade is a dozen rules); the program keeps what the common matches need (thresholds, IPv4 addresses as
+ * integers, ports, jump targets as index ranges) in 16 contiguous bytes per rule. The ChainRule objects stay the
+ * source of every rule's text and trace steps, and of the matches the program does not encode (recent lists,
+ * source ranges, IPv6 addresses), which it hands to the object walk (`matches`).
+ *
+ * Rules are evaluated in the same order with the same effects as walking the objects: the same cost, the same
+ * random draws, the same recent-list updates.
+ */
+import type { EndpointInfo } from '../endpoints.js';
+import { canonicalIPv4 } from '../tuple-table.js';
+import type { RuleContext } from './context.js';
+import {
+  type ChainRule,
+  M_ALWAYS,
+  M_CLUSTER_IP,
+  M_RANDOM,
+  M_SRC_IP,
+  M_SRC_LOCAL,
+  T_DNAT,
+  T_JUMP,
+  T_MARK,
+} from './rule-types.js';
+import { dstKey, matches, srcIn, srcKey, TWO_31, type WalkState } from './walk-state.js';
+
+/** Word 0 flag: evaluate the match on the ChainRule object. */
+const OBJECT = 0x100;
+/** Word 0 flag: a DNAT that also records the client in a recent list (read from the rule object). */
+const RECENT_SET = 0x200;
+
+/** Where a chain's rules lie in the program: [start, end). A missing chain is the empty range. */
+export interface ChainRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface NatProgram {
+  /**
+   * Four words per rule: [match code | target code << 4 | OBJECT, arg, arg, arg]. Arguments: M_RANDOM threshold;
+   * M_SRC_IP address; M_CLUSTER_IP address, port, and 1 when the `! -s` detector applies; T_JUMP target range in
+   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet); an unconditional T_DNAT, its
+   * target's IPv4 address and 1.
+   */
+  readonly code: Int32Array;
+  /**
+   * The rule objects the walk still needs, by rule index (compiled without texts): those evaluated on the object
+   * (OBJECT) and DNATs that record a recent list. Null elsewhere, so the rest can be collected young: a node has
+   * hundreds of thousands of rules.
+   */
+  readonly rules: readonly (ChainRule | null)[];
+  /** Each DNAT rule's endpoint (null for other rules): the DNAT reads it without touching the rule objects. */
+  readonly endpoints: readonly (EndpointInfo | null)[];
+  /** Where the chains other rules jump to lie (KUBE-SVC/SVL/EXT/FW: KUBE-SERVICES and KUBE-NODEPORTS targets). */
+  readonly ranges: ReadonlyMap<string, ChainRange>;
+  /** The same rules with their texts and real chain names, built on first call: what trace steps show. */
+  readonly textRules: () => readonly ChainRule[];
+}
+
+export const EMPTY_RANGE: ChainRange = Object.freeze({ start: 0, end: 0 });
+
+/** Flatten a Service's chains (in creation order) for `ctx`. */
+export function compileProgram(
+  chains: ReadonlyMap<string, readonly ChainRule[]>,
+  ctx: RuleContext,
+  textRules: () => readonly ChainRule[],
+): NatProgram {
+  // Each chain's first rule index, in creation order; a chain's range is [its start, the next one's start).
+  const names: string[] = [];
+  const starts: number[] = [];
+  const rules: ChainRule[] = [];
+  for (const [name, chain] of chains) {
+    names.push(name);
+    starts.push(rules.length);
+    for (const r of chain) rules.push(r);
+  }
+  starts.push(rules.length);
+  const kept: (ChainRule | null)[] = new Array(rules.length).fill(null);
+  const code = new Int32Array(rules.length * 4);
+  const endpoints = rules.map((rule) => rule.endpoint);
+  rules.forEach((rule, i) => {
+    const at = i * 4;
+    let op = rule.mk | (rule.tk << 4);
+    if (rule.recentSet !== null) op |= RECENT_SET;
+    let keep = rule.recentSet !== null;
+    if (rule.tk === T_JUMP) {
+      const k = names.indexOf(rule.chain);
+      code[at + 2] = k < 0 ? 0 : starts[k]!;
+      code[at + 3] = k < 0 ? 0 : starts[k + 1]!;
+    }
+    switch (rule.mk) {
+      case M_ALWAYS: {
+        // A DNAT rule keeps its target's address key (IPv4) for conntrack: words 1 and 2 (valid flag).
+        const v = rule.endpoint === null ? -1 : canonicalIPv4(rule.endpoint.ip);
+        if (rule.tk === T_DNAT && v >= 0) {
+          code[at + 1] = v;
+          code[at + 2] = 1;
+        }
+        break;
+      }
+      case M_SRC_LOCAL:
+        break;
+      case M_RANDOM:
+        if (rule.threshold > 0x7fffffff) op |= OBJECT;
+        else code[at + 1] = rule.threshold;
+        break;
+      case M_SRC_IP: {
+        const v = canonicalIPv4(rule.ip);
+        if (v < 0) op |= OBJECT;
+        else code[at + 1] = v;
+        break;
+      }
+      case M_CLUSTER_IP: {
+        const v = canonicalIPv4(rule.ip);
+        // Encodable: IPv4, not a jump, and no detector or exactly the context's (read from there at walk time).
+        if (v < 0 || rule.tk === T_JUMP || (rule.cidr !== null && rule.cidr !== ctx.localDetector)) op |= OBJECT;
+        else {
+          code[at + 1] = v;
+          code[at + 2] = rule.port;
+          code[at + 3] = rule.cidr === null ? 0 : 1;
+        }
+        break;
+      }
+      default:
+        op |= OBJECT;
+    }
+    code[at] = op;
+    if ((op & OBJECT) !== 0 || (op & 15) === M_SRC_LOCAL) keep = true;
+    if (keep) kept[i] = rule;
+  });
+  // Only chains named KUBE-… are jumped to from outside the program (SEP chains may be keyed by placeholders).
+  const outside = new Map<string, ChainRange>();
+  names.forEach((name, k) => {
+    if (name.startsWith('KUBE-') && !name.startsWith('KUBE-SEP-'))
+      outside.set(name, { start: starts[k]!, end: starts[k + 1]! });
+  });
+  return { code, rules: kept, endpoints, ranges: outside, textRules };
+}
+
+/**
+ * Run the program's rules [start, end) (one chain). Returns true when a rule DNATed the packet (a terminal verdict);
+ * false when the chain ended, in which case iptables returns to the calling chain and the caller continues after
+ * its jump.
+ */
+export function runProgram(prog: NatProgram, start: number, end: number, st: WalkState): boolean {
+  const code = prog.code;
+  const explain = st.explain;
+  // The trace records this program, then one number per rule evaluated (verdict.ts turns them into steps).
+  if (explain && start < end) st.steps.push(prog);
+  for (let i = start; i < end; i++) {
+    const at = i << 2;
+    const op = code[at]!;
+    st.cost++;
+    let hit: boolean;
+    if ((op & OBJECT) !== 0) hit = matches(prog.rules[i]!, st);
+    else
+      switch (op & 15) {
+        case M_ALWAYS:
+          hit = true;
+          break;
+        case M_RANDOM:
+          // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < lround(p × 2^31).
+          hit = st.env.rng.int(TWO_31) < code[at + 1]!;
+          break;
+        case M_SRC_IP:
+          hit = srcKey(st) === code[at + 1];
+          break;
+        case M_CLUSTER_IP:
+          hit =
+            dstKey(st) === code[at + 1] &&
+            st.packet.dst.port === code[at + 2] &&
+            (code[at + 3] === 0 || !srcIn(st.env.ruleset.context.localDetector!, st));
+          break;
+        default:
+          hit = matches(prog.rules[i]!, st);
+      }
+    if (!hit) {
+      if (explain) st.steps.push(i * 2);
+      continue;
+    }
+    if (explain) st.steps.push(i * 2 + 1);
+    switch ((op >> 4) & 15) {
+      case T_JUMP:
+        if (runProgram(prog, code[at + 2]!, code[at + 3]!, st)) return true;
+        break;
+      case T_MARK:
+        st.cost++; // the MARK rule inside KUBE-MARK-MASQ
+        st.mark = true;
+        break;
+      case T_DNAT: {
+        if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
+        st.dnat = prog.endpoints[i]!;
+        st.dnatKey = (op & 15) === M_ALWAYS && code[at + 2] === 1 ? code[at + 1]! >>> 0 : -1;
+        return true;
+      }
+    }
+  }
+  return false;
+}

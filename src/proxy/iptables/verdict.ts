@@ -1,0 +1,121 @@
+/**
+ * The iptables engine's verdicts, with `steps` resolved when first read.
+ *
+ * A new flow's walk records its trace compactly: Step objects for the fixed rules, and for a Service's own chains
+ * the rule program followed by one number per rule evaluated (index × 2 + 1 when it matched). Turning those into
+ * steps touches the rules' texts (and names them, a SHA-256 per KUBE-SEP chain, the first time): work a bulk run
+ * that never reads the trace should not pay per packet. A tracked flow's verdict likewise formats its one step on
+ * first read. Reading `steps` gives the same steps, in the same order, as building them eagerly did.
+ *
+ * The getter lives on the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
+ */
+import type { ConntrackEntry } from '../conntrack.js';
+import type { Step, Verdict, VerdictKind } from '../engine.js';
+import { describePacket, type Packet } from '../packet.js';
+import type { NatProgram } from './program.js';
+
+/** A recorded walk: steps, and program rules as a program followed by `index * 2 + matched` numbers. */
+export type Trace = (Step | NatProgram | number)[];
+
+export interface VerdictFields {
+  readonly verdict: VerdictKind;
+  readonly endpoint: string | null;
+  readonly packet: Packet;
+  readonly snat: string | null;
+  readonly service: string | null;
+  readonly conntrack: Verdict['conntrack'];
+  readonly cost: number;
+}
+
+const NONE: readonly Step[] = Object.freeze([]);
+
+export class IptablesVerdict implements Verdict {
+  readonly verdict: VerdictKind;
+  readonly endpoint: string | null;
+  readonly packet: Packet;
+  readonly snat: string | null;
+  readonly service: string | null;
+  readonly conntrack: Verdict['conntrack'];
+  readonly cost: number;
+  /** What `steps` is built from: a recorded trace, or a function building them. */
+  #source: Trace | (() => readonly Step[]) | null;
+  #steps: readonly Step[] | null = null;
+
+  constructor(fields: VerdictFields, source: Trace | (() => readonly Step[]) | null) {
+    this.verdict = fields.verdict;
+    this.endpoint = fields.endpoint;
+    this.packet = fields.packet;
+    this.snat = fields.snat;
+    this.service = fields.service;
+    this.conntrack = fields.conntrack;
+    this.cost = fields.cost;
+    this.#source = source;
+  }
+
+  get steps(): readonly Step[] {
+    if (this.#steps === null) {
+      const source = this.#source;
+      this.#steps = source === null ? NONE : typeof source === 'function' ? source() : resolve(source);
+      this.#source = null;
+    }
+    return this.#steps;
+  }
+
+  toJSON(): Verdict {
+    const { verdict, endpoint, packet, snat, service, conntrack, steps, cost } = this;
+    return { verdict, endpoint, packet, snat, service, conntrack, steps, cost };
+  }
+}
+
+function resolve(trace: Trace): readonly Step[] {
+  if (trace.length === 0) return NONE;
+  const out: Step[] = [];
+  let prog: NatProgram | null = null;
+  for (const x of trace) {
+    if (typeof x === 'number') {
+      const rule = prog!.textRules()[x >> 1]!;
+      out.push((x & 1) === 1 ? rule.hit : rule.miss);
+    } else if ('code' in x) prog = x;
+    else out.push(x);
+  }
+  return out;
+}
+
+/** The verdict for a packet of a tracked flow (conntrack's NAT, no rules); its one step is formatted when read. */
+export function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply', explain: boolean): Verdict {
+  const o = entry.original;
+  const packet: Packet =
+    direction === 'original'
+      ? { proto: entry.proto, src: entry.snat ?? o.src, dst: entry.dnat ?? o.dst }
+      : { proto: entry.proto, src: o.dst, dst: o.src };
+  const fields: VerdictFields = {
+    verdict: direction === 'original' && entry.dnat ? 'DNAT' : 'ACCEPT',
+    endpoint: entry.endpoint,
+    packet,
+    snat: direction === 'original' && entry.snat ? entry.snat.ip : null,
+    service: entry.service,
+    conntrack: direction === 'original' ? 'established' : 'reply',
+    cost: 0,
+  };
+  return new IptablesVerdict(fields, explain ? () => [trackedStep(entry, direction, packet)] : null);
+}
+
+function trackedStep(entry: ConntrackEntry, direction: 'original' | 'reply', packet: Packet): Step {
+  const o = entry.original;
+  const natted = entry.dnat !== null || entry.snat !== null;
+  const what =
+    direction === 'original'
+      ? natted
+        ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
+        : 'tracked flow without NAT: passes unchanged'
+      : natted
+        ? `reply of a tracked flow: source restored to ${describePacket(packet)
+            .split(' -> ')[0]!
+            .slice(entry.proto.length + 1)}, destination to the client`
+        : 'reply of a tracked flow without NAT: passes unchanged';
+  return {
+    where: 'conntrack',
+    rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
+    decision: what,
+  };
+}
