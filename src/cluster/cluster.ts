@@ -172,12 +172,13 @@ export class Cluster {
    * A kube-proxy engine running on one node, following the cluster: `send` packets through it, `reply`, `close`,
    * and read its rules. Mode, scheduler and the rest default to the ClusterConfig's `proxy:` section.
    */
-  proxy(options: { node: string } & ProxyConfigInput & { seed?: number }): ProxyEngine {
-    const { node, seed, ...overrides } = options;
+  proxy(options: { node: string } & ProxyConfigInput & { seed?: number; explain?: boolean }): ProxyEngine {
+    const { node, seed, explain, ...overrides } = options;
     if (!this.store.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
     const config = proxyConfigOf(this.config, overrides);
     const rng = new Rng(seed ?? this.config.seed).fork(`proxy/${node}`);
-    return engineForNode(this.store, node, config, rng);
+    // explain: false skips building each verdict's steps (bulk runs such as trace --count); choices are the same.
+    return engineForNode(this.store, node, config, rng, explain ?? true);
   }
 
   /** Per-range usage of every address and port range (for `kube-netsim ipam`). */

@@ -14,9 +14,15 @@ export const ENGINES: Record<ProxyConfig['mode'], EngineFactory> = {
 };
 
 /** An engine for `nodeName`, following the store through its own service table (detached on dispose). */
-export function engineForNode(store: Store, nodeName: string, config: ProxyConfig, rng: Rng): ProxyEngine {
+export function engineForNode(
+  store: Store,
+  nodeName: string,
+  config: ProxyConfig,
+  rng: Rng,
+  explain = true,
+): ProxyEngine {
   const table = ServiceTable.fromStore(store, nodeName);
-  const engine = ENGINES[config.mode]({ table, config, rng });
+  const engine = ENGINES[config.mode]({ table, config, rng, explain });
   const dispose = engine.dispose.bind(engine);
   engine.dispose = () => {
     dispose();

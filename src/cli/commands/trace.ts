@@ -40,7 +40,7 @@ interface TraceOptions extends ProxyCommandOptions {
 }
 
 /** The engine the flags ask for on the node. */
-export function engineFor(cluster: Cluster, opts: ProxyCommandOptions): ProxyEngine {
+export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain = true): ProxyEngine {
   const node = requireNode(cluster, opts.node);
   if (opts.mode !== undefined && !['iptables', 'ipvs', 'userspace'].includes(opts.mode)) {
     throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${opts.mode}"`);
@@ -50,6 +50,7 @@ export function engineFor(cluster: Cluster, opts: ProxyCommandOptions): ProxyEng
     ...(opts.mode ? { mode: opts.mode as ProxyConfig['mode'] } : {}),
     ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
     ...(opts.seed !== undefined ? { seed: parseSeed(opts.seed) } : {}),
+    explain,
   });
 }
 
@@ -99,7 +100,8 @@ export function registerTrace(program: Command): void {
     .option('--script <file>', 'run a timed scenario (packets, clock steps, cluster changes)')
     .action(async (paths: string[], opts: TraceOptions) => {
       const cluster = await loadCluster(paths, opts);
-      const engine = engineFor(cluster, opts);
+      // --count only tallies endpoints: no need to explain every flow.
+      const engine = engineFor(cluster, opts, opts.count === undefined);
       const out = (text: string): void => {
         process.stdout.write(`${text}\n`);
       };
