@@ -16,26 +16,11 @@ import type { Packet } from '../src/proxy/packet.js';
 import { ServiceTable } from '../src/proxy/service-table.js';
 import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
 import { Rng } from '../src/util/rng.js';
+import { clusterIP, endpointIP, fmt, ms, now } from './lib/proxy-workload.js';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);
 const ENDPOINTS = Number(process.argv[3] ?? 10);
 const NODE = 'node-a';
-
-const ms = (ns: bigint) => Number(ns) / 1e6;
-/** CPU time of this process in ns: rates are "on one core" even when other processes share the machine. */
-const now = () => {
-  const u = process.cpuUsage();
-  return BigInt(u.user + u.system) * 1000n;
-};
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-function clusterIP(i: number): string {
-  return `10.96.${(i >> 8) & 255}.${i & 255}`;
-}
-function endpointIP(i: number, j: number): string {
-  const n = i * ENDPOINTS + j;
-  return `10.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`;
-}
 
 function serviceObj(i: number): Service {
   const nodePort = i % 10 === 0 ? { nodePort: 30000 + i / 10 } : {};
@@ -61,7 +46,7 @@ function sliceObj(i: number, shift = 0): EndpointSlice {
     metadata: { name: `svc${i}-abc`, namespace: `ns${i % 100}`, labels: { 'kubernetes.io/service-name': `svc${i}` } },
     addressType: 'IPv4',
     endpoints: Array.from({ length: ENDPOINTS }, (_, j) => ({
-      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j)],
+      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j, ENDPOINTS)],
       conditions: { ready: true },
       nodeName: j % 3 === 0 ? NODE : 'node-b',
     })),
