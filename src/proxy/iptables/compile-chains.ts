@@ -28,20 +28,8 @@ export function serviceChains(
   const { usesExternalChain, usesFirewallChain, usesClusterPolicyChain, usesLocalPolicyChain } = plan;
   const clusterEndpoints = cat.cluster ?? [];
   const localEndpoints = cat.local ?? [];
-  const chains = new Map<string, ChainRule[]>();
-  const add = (chain: string, rule: ChainRule) => {
-    let rules = chains.get(chain);
-    if (!rules) {
-      rules = [];
-      chains.set(chain, rules);
-    }
-    rules.push(rule);
-  };
-  // Without texts (the rule program's compile) a rule's text is never built: each is a thunk.
-  // Texts are passed as `withText && (() => …)`: without texts the thunk is never even created.
-  const rule = (text: false | (() => string), match: Match, target: Target) =>
-    new ChainRule(text ? text() : '', match, target);
-  const comment = (ep: EndpointInfo) => (largeClusterMode ? '' : ` -m comment --comment "${spn} -> ${ep.address}"`);
+  const w = new ChainWriter(plan, sepName, largeClusterMode, withText);
+  const chains = w.chains;
   // Chain creation order as upstream writes them (EXT, FW, SVC, SVL, SEPs); rendering sorts them anyway.
   if (usesExternalChain) chains.set(names.external, []);
   if (usesFirewallChain) chains.set(names.firewall, []);
@@ -51,14 +39,13 @@ export function serviceChains(
   // ClusterIP masquerade: off-cluster sources (per the local detector), or everything with --masquerade-all. The
   // idea upstream: a static route for the Service range to any node lets outsiders in, and the reply must come back.
   if (hasInternalEndpoints && (ctx.config.masqueradeAll || ctx.localDetector)) {
-    const base = () =>
-      `-A ${internalChain} -m comment --comment "${spn} cluster IP" ${m} -d ${info.clusterIP} --dport ${info.port}`;
     const notLocal = ctx.config.masqueradeAll ? null : ctx.localDetector;
-    add(
+    w.add(
       internalChain,
       rule(
         withText &&
-          (() => (notLocal ? `${base()} ! -s ${notLocal.text} -j KUBE-MARK-MASQ` : `${base()} -j KUBE-MARK-MASQ`)),
+          (() =>
+            `-A ${internalChain} -m comment --comment "${spn} cluster IP" ${m} -d ${info.clusterIP} --dport ${info.port}${notLocal ? ` ! -s ${notLocal.text}` : ''} -j KUBE-MARK-MASQ`),
         { kind: 'cluster-ip', ip: info.clusterIP, port: info.port, notLocal },
         { kind: 'mark-masq' },
       ),
@@ -69,7 +56,7 @@ export function serviceChains(
     const ext = names.external;
     if (!info.externalPolicyLocal) {
       // Endpoints may be on other nodes: masquerade so replies come back through this node.
-      add(
+      w.add(
         ext,
         rule(
           withText &&
@@ -83,7 +70,7 @@ export function serviceChains(
       // Pod → external destination acts as if it went out to the LB and back: neither policy applies.
       const detector = ctx.localDetector;
       if (detector)
-        add(
+        w.add(
           ext,
           rule(
             withText &&
@@ -94,7 +81,7 @@ export function serviceChains(
           ),
         );
       // Node-originated traffic: its source would be the LB IP itself (a local address), so masquerade it ...
-      add(
+      w.add(
         ext,
         rule(
           withText &&
@@ -105,7 +92,7 @@ export function serviceChains(
         ),
       );
       // ... and send it to the cluster-wide chain.
-      add(
+      w.add(
         ext,
         rule(
           withText &&
@@ -117,7 +104,7 @@ export function serviceChains(
       );
     }
     if (hasExternalEndpoints)
-      add(
+      w.add(
         ext,
         rule(withText && (() => `-A ${ext} -j ${externalPolicyChain}`), ALWAYS, {
           kind: 'jump',
@@ -128,14 +115,13 @@ export function serviceChains(
 
   if (usesFirewallChain) {
     const fw = names.firewall;
-    const head = () => `-A ${fw} -m comment --comment "${spn} loadbalancer IP"`;
     let allowFromNode = false;
     for (const range of info.loadBalancerSourceRanges) {
       const cidr = cidrOf(range);
-      add(
+      w.add(
         fw,
         rule(
-          withText && (() => `${head()} -s ${range} -j ${names.external}`),
+          withText && (() => `-A ${fw} -m comment --comment "${spn} loadbalancer IP" -s ${range} -j ${names.external}`),
           { kind: 'src-cidr', cidr },
           { kind: 'jump', chain: names.external },
         ),
@@ -145,16 +131,16 @@ export function serviceChains(
     // The node reaching its own LB IP loops back with the LB IP as source: let that in when the node is allowed.
     if (allowFromNode)
       for (const ip of info.loadBalancerVIPs)
-        add(
+        w.add(
           fw,
           rule(
-            withText && (() => `${head()} -s ${ip} -j ${names.external}`),
+            withText && (() => `-A ${fw} -m comment --comment "${spn} loadbalancer IP" -s ${ip} -j ${names.external}`),
             { kind: 'src-ip', ip },
             { kind: 'jump', chain: names.external },
           ),
         );
     // Falling off the end means "not DNATed": filter KUBE-PROXY-FIREWALL drops it.
-    add(
+    w.add(
       fw,
       rule(
         withText &&
@@ -166,82 +152,136 @@ export function serviceChains(
   }
 
   const affinity = info.affinityTimeoutSeconds;
-  // Each endpoint's KUBE-SEP name, looked up once per compile (the cascade and the SEP chain both need it). Without
-  // texts the chain is only a jump target, so its key is the endpoint address (no hash; it cannot clash with a KUBE-
-  // name); with ClientIP affinity the name is also the recent list's, a runtime identity, so it is always real.
-  let seps: Map<EndpointInfo, string> | null = null;
-  const sepOf = (ep: EndpointInfo): string => {
-    if (!withText && affinity === null) return ep.address;
-    seps ??= new Map();
-    let name = seps.get(ep);
+  if (usesClusterPolicyChain) w.toEndpoints(names.cluster, clusterEndpoints);
+  if (usesLocalPolicyChain) w.toEndpoints(names.local, localEndpoints);
+
+  for (const ep of cat.allReachable) {
+    const sep = w.sepOf(ep);
+    chains.set(sep, []);
+    // Hairpin: an endpoint reaching its own Service and landing on itself must see another source.
+    w.add(
+      sep,
+      rule(
+        withText && (() => `${sepHead(sep, spn, largeClusterMode)} -s ${ep.ip} -j KUBE-MARK-MASQ`),
+        { kind: 'src-ip', ip: ep.ip },
+        MARK_MASQ,
+      ),
+    );
+    w.add(
+      sep,
+      rule(
+        withText &&
+          (() =>
+            `${sepHead(sep, spn, largeClusterMode)}${affinity !== null ? ` -m recent --name ${sep} --set` : ''} ${m} -j DNAT --to-destination ${ep.address}`),
+        ALWAYS,
+        {
+          kind: 'dnat',
+          endpoint: ep,
+          recentSet: affinity !== null ? sep : null,
+        },
+      ),
+    );
+  }
+
+  return chains;
+}
+
+/** A rule; its text is built only when a thunk is given (the rule program's compile passes none). */
+function rule(text: false | (() => string), match: Match, target: Target): ChainRule {
+  return new ChainRule(text ? text() : '', match, target);
+}
+
+function sepHead(sep: string, spn: string, largeClusterMode: boolean): string {
+  return largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`;
+}
+
+/**
+ * The chains being written and the per-compile state the rules share. A class rather than closures inside
+ * serviceChains: tsx (esbuild keepNames) wraps every named closure in a defineProperty call, which ten thousand
+ * Services × a dozen closures made a tenth of a cold build.
+ */
+class ChainWriter {
+  readonly chains = new Map<string, ChainRule[]>();
+  /** Each endpoint's KUBE-SEP name, looked up once per compile (the cascade and the SEP chain both need it). */
+  #seps: Map<EndpointInfo, string> | null = null;
+
+  constructor(
+    private readonly plan: ServicePlan,
+    private readonly sepName: SepNamer,
+    private readonly largeClusterMode: boolean,
+    private readonly withText: boolean,
+  ) {}
+
+  add(chain: string, r: ChainRule): void {
+    let rules = this.chains.get(chain);
+    if (!rules) {
+      rules = [];
+      this.chains.set(chain, rules);
+    }
+    rules.push(r);
+  }
+
+  comment(ep: EndpointInfo): string {
+    return this.largeClusterMode ? '' : ` -m comment --comment "${this.plan.spn} -> ${ep.address}"`;
+  }
+
+  /**
+   * Without texts the SEP chain is only a jump target, so its key is the endpoint address (no hash; it cannot clash
+   * with a KUBE- name); with ClientIP affinity the name is also the recent list's, a runtime identity, so it is always
+   * real.
+   */
+  sepOf(ep: EndpointInfo): string {
+    const info = this.plan.entry.info;
+    if (!this.withText && info.affinityTimeoutSeconds === null) return ep.address;
+    this.#seps ??= new Map();
+    let name = this.#seps.get(ep);
     if (name === undefined) {
-      name = sepName(spn, info.protocol, ep.address);
-      seps.set(ep, name);
+      name = this.sepName(this.plan.spn, info.protocol, ep.address);
+      this.#seps.set(ep, name);
     }
     return name;
-  };
-  const writeToEndpoints = (chain: string, endpoints: readonly EndpointInfo[]) => {
+  }
+
+  /** KUBE-SVC / KUBE-SVL: affinity checks, then the random cascade to the endpoints' SEP chains. */
+  toEndpoints(chain: string, endpoints: readonly EndpointInfo[]): void {
+    const affinity = this.plan.entry.info.affinityTimeoutSeconds;
+    const withText = this.withText;
     if (affinity !== null)
       for (const ep of endpoints) {
-        const sep = sepOf(ep);
-        add(
+        const sep = this.sepOf(ep);
+        this.add(
           chain,
           rule(
             withText &&
               (() =>
-                `-A ${chain}${comment(ep)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`),
+                `-A ${chain}${this.comment(ep)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`),
             { kind: 'recent', list: sep, seconds: affinity },
             { kind: 'jump', chain: sep },
           ),
         );
       }
     const n = endpoints.length;
-    endpoints.forEach((ep, i) => {
-      const sep = sepOf(ep);
+    for (let i = 0; i < n; i++) {
+      const ep = endpoints[i]!;
+      const sep = this.sepOf(ep);
       if (i < n - 1) {
         const p = computeProbability(n - i);
-        add(
+        this.add(
           chain,
           rule(
-            withText && (() => `-A ${chain}${comment(ep)} -m statistic --mode random --probability ${p} -j ${sep}`),
+            withText &&
+              (() => `-A ${chain}${this.comment(ep)} -m statistic --mode random --probability ${p} -j ${sep}`),
             randomMatch(p),
-            {
-              kind: 'jump',
-              chain: sep,
-            },
+            { kind: 'jump', chain: sep },
           ),
         );
       } else
-        add(
+        this.add(
           chain,
-          rule(withText && (() => `-A ${chain}${comment(ep)} -j ${sep}`), ALWAYS, { kind: 'jump', chain: sep }),
+          rule(withText && (() => `-A ${chain}${this.comment(ep)} -j ${sep}`), ALWAYS, { kind: 'jump', chain: sep }),
         );
-    });
-  };
-  if (usesClusterPolicyChain) writeToEndpoints(names.cluster, clusterEndpoints);
-  if (usesLocalPolicyChain) writeToEndpoints(names.local, localEndpoints);
-
-  for (const ep of cat.allReachable) {
-    const sep = sepOf(ep);
-    chains.set(sep, []);
-    const head = () => (largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${spn}`);
-    // Hairpin: an endpoint reaching its own Service and landing on itself must see another source.
-    add(
-      sep,
-      rule(withText && (() => `${head()} -s ${ep.ip} -j KUBE-MARK-MASQ`), { kind: 'src-ip', ip: ep.ip }, MARK_MASQ),
-    );
-    const recent = () => (affinity !== null ? ` -m recent --name ${sep} --set` : '');
-    add(
-      sep,
-      rule(withText && (() => `${head()}${recent()} ${m} -j DNAT --to-destination ${ep.address}`), ALWAYS, {
-        kind: 'dnat',
-        endpoint: ep,
-        recentSet: affinity !== null ? sep : null,
-      }),
-    );
+    }
   }
-
-  return chains;
 }
 
 /** `-m statistic` matches, one per probability: every Service's cascade uses the same few. */
