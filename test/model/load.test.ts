@@ -149,6 +149,43 @@ mode: 0777
   t.deepEqual(documents[0]!.source.locate(['ports', 0, 'name']), { file: 'y.yaml', document: 1, line: 6, column: 5 });
 });
 
+// go-yaml v2 (kubectl's decoder) resolves fewer plain scalars than the YAML 1.1 spec: numbers need digits, there is
+// no base 60, and timestamps stay strings in untyped decoding.
+const KUBECTL_SCALARS: readonly [text: string, value: unknown][] = [
+  ['e1', 'e1'],
+  ['E5', 'E5'],
+  ['-e3', '-e3'],
+  ['+e2', '+e2'],
+  ['.', '.'],
+  ['-.', '-.'],
+  ['1:20', '1:20'],
+  ['190:20:30.15', '190:20:30.15'],
+  ['2001-12-14', '2001-12-14'],
+  ['2001-12-14 21:59:43.10 -5', '2001-12-14 21:59:43.10 -5'],
+  ['1e3', 1000],
+  ['.5e3', 500],
+  ['1.5e-3', 0.0015],
+  ['1_000', 1000],
+  ['1.', 1],
+  ['.5', 0.5],
+  ['0x1F', 31],
+  ['0b101', 5],
+  ['0777', 511],
+  ['-.inf', Number.NEGATIVE_INFINITY],
+];
+for (const [text, value] of KUBECTL_SCALARS) {
+  test(`plain scalar ${text} reads as kubectl reads it: ${JSON.stringify(value) ?? String(value)}`, (t) => {
+    const { documents, issues } = parseManifestText(`k: ${text}\n`, 's.yaml');
+    t.deepEqual(issues, []);
+    t.is((documents[0]!.value as { k: unknown }).k, value);
+  });
+}
+
+test('a name like e1 is a name, not a number', (t) => {
+  const { documents } = parseManifestText('kind: Service\nmetadata: {name: e1, labels: {app: e5}}\n', 'svc.yaml');
+  t.deepEqual((documents[0]!.value as { metadata: unknown }).metadata, { name: 'e1', labels: { app: 'e5' } });
+});
+
 test('an unresolvable alias is a syntax issue for its document only', (t) => {
   const { documents, issues } = parseManifestText('a: *nowhere\n---\nb: 1\n', 'alias.yaml');
   t.is(issues.length, 1);

@@ -43,7 +43,7 @@ const cases: FixtureCase[] = [
     'common-wrong-types.yaml',
     [
       '6:5: Service default/web: metadata.labels.enabled: must be a string, got true (YAML 1.1 reads unquoted y/n/yes/no/on/off/true/false as booleans and kubectl fails to decode them here too: quote the value) (document 1)',
-      '7:5: Service default/web: metadata.labels.version: must be a string, got 2 (kubectl fails to decode an unquoted number or date here too: quote the value) (document 1)',
+      '7:5: Service default/web: metadata.labels.version: must be a string, got 2 (kubectl fails to decode an unquoted number here too: quote the value) (document 1)',
       '10:7: Service default/web: spec.ports[0].port: must be an integer, got "80" (kubectl fails too: "cannot unmarshal string into" an integer field; remove the quotes) (document 1)',
       '11:7: Service default/web: spec.ports[1].port: must be an integer, got 80.5 (document 1)',
       '12:3: Service default/web: spec.selector: must be a mapping, got ["app"] (document 1)',

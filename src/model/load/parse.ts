@@ -1,7 +1,7 @@
 /**
  * Text → documents. One file may hold many YAML documents (`---`), or one JSON object; both go through the same
  * YAML parser, in YAML 1.1 mode with merge keys, which is how kubectl's decoder reads manifests (`on`/`yes` are
- * booleans, `0777` is octal).
+ * booleans, `0777` is octal), with go-yaml's narrower number and timestamp rules (yaml-schema.ts).
  *
  * A syntax error spoils only its own document: the others are still returned, and every error is reported.
  * Empty documents are skipped but still counted, so `document N` always matches the file as the user sees it.
@@ -11,6 +11,7 @@ import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import { ErrorCodes, type ManifestIssue } from '../../errors.js';
 import { attachSource, type SourceRef } from '../source.js';
 import { makeSourceRef } from './source-map.js';
+import { kubectlScalarTags } from './yaml-schema.js';
 
 /** One object as read from a file, before validation. */
 export interface RawDocument {
@@ -64,7 +65,13 @@ function documentsOf(doc: Document, file: string, document: number, lineCounter:
 export function parseManifestText(text: string, fileName: string): LoadResult {
   const lineCounter = new LineCounter();
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const docs = parseAllDocuments(body, { version: '1.1', merge: true, lineCounter, prettyErrors: true });
+  const docs = parseAllDocuments(body, {
+    version: '1.1',
+    merge: true,
+    customTags: kubectlScalarTags,
+    lineCounter,
+    prettyErrors: true,
+  });
   const result: LoadResult = { documents: [], issues: [] };
   // A stream that is not even a sequence of documents comes back as an empty collection with no errors.
   const list = Array.isArray(docs) ? docs : [];

@@ -58,8 +58,8 @@ function typeHint(expected: Shape, value: unknown): string {
   if (expected === 'string' && typeof value === 'boolean') {
     return 'YAML 1.1 reads unquoted y/n/yes/no/on/off/true/false as booleans and kubectl fails to decode them here too: quote the value';
   }
-  if (expected === 'string' && (typeof value === 'number' || value instanceof Date)) {
-    return 'kubectl fails to decode an unquoted number or date here too: quote the value';
+  if (expected === 'string' && typeof value === 'number') {
+    return 'kubectl fails to decode an unquoted number here too: quote the value';
   }
   return '';
 }
