@@ -119,6 +119,47 @@ test('trace --count --json: the per-endpoint distribution', async (t) => {
   t.is(d.rejected, 0);
 });
 
+// --count flows are answered, so they are established (active) unless --closed leaves them in TIME_WAIT (inactive).
+// lc and wlc weigh inactive connections too (active·256 + inactive); sed and nq count only active ones, so closed
+// flows leave every server tied and the first one takes them all (ip_vs_sed.c, ip_vs_nq.c).
+const COUNTING_SCHEDULERS: readonly [scheduler: string, closed: boolean, spread: number[]][] = [
+  ['lc', false, [100, 100, 100]],
+  ['wlc', false, [100, 100, 100]],
+  ['sed', false, [100, 100, 100]],
+  ['nq', false, [100, 100, 100]],
+  ['lc', true, [100, 100, 100]],
+  ['sed', true, [300]],
+  ['nq', true, [300]],
+];
+for (const [scheduler, closed, spread] of COUNTING_SCHEDULERS) {
+  test(`trace --count 300 --scheduler ${scheduler}${closed ? ' --closed' : ''}: ${spread.join('/')}`, async (t) => {
+    const r = await cli(
+      'trace',
+      DEMO,
+      '--node',
+      'kube-netsim-worker',
+      '--src',
+      '10.244.1.4',
+      '--dst',
+      'web.shop:80',
+      '--mode',
+      'ipvs',
+      '--scheduler',
+      scheduler,
+      '--count',
+      '300',
+      ...(closed ? ['--closed'] : []),
+      '--json',
+    );
+    t.is(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout) as { endpoints: Record<string, number> };
+    t.deepEqual(
+      Object.values(d.endpoints).sort((a, b) => b - a),
+      spread,
+    );
+  });
+}
+
 test('trace: an ExternalName gets no proxy rules, and the trace says so', async (t) => {
   const r = await cli(
     'trace',

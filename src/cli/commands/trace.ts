@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ProxyConfig, ProxyEngine, Verdict } from '../../proxy/engine.js';
-import { type Address, formatAddress, type Origin } from '../../proxy/packet.js';
+import { type Address, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
 import { loadCluster, parseSeed } from './load.js';
 import {
   describeOrigin,
@@ -162,7 +162,13 @@ export function registerTrace(program: Command): void {
           if (v.endpoint) endpoints[v.endpoint] = (endpoints[v.endpoint] ?? 0) + 1;
           if (v.verdict === 'REJECT') rejected++;
           if (v.verdict === 'DROP') dropped++;
-          if (opts.closed) engine.close(v.packet, 0);
+          if (v.conntrack === 'new') {
+            // The endpoint answers, so the flow is established (an active connection for lc, wlc, sed, nq, lblc,
+            // lblcr) before the next one is scheduled; --closed then ends it (TIME_WAIT: inactive).
+            const answer = reversed(v.packet);
+            engine.reply(answer, 0);
+            if (opts.closed) engine.close(answer, 0);
+          }
         }
         if (opts.json) out(JSON.stringify({ flows: n, endpoints, rejected, dropped }, null, 2));
         else {
