@@ -2,13 +2,14 @@
  * kube-proxy's graceful termination of IPVS real servers (pkg/proxy/ipvs/graceful_termination.go):
  *
  * - When an endpoint leaves a virtual server, kube-proxy first tries to delete the real server outright: it succeeds
- *   for UDP (existing UDP flows are then expired on their next packet, expire_nodest_conn = 1) and for a real server
- *   with ActiveConn + InActConn = 0. Otherwise it sets the weight to 0 (quiesced: schedulers skip it, established
+ *   for UDP and SCTP (existing flows are then expired on their next packet, expire_nodest_conn = 1) and for a real
+ *   server with ActiveConn + InActConn = 0. Otherwise it sets the weight to 0 (quiesced: schedulers skip it, established
  *   connections continue) and puts it on a list.
  * - Every minute (rsCheckDeleteInterval; the first check runs when the proxier starts) each listed real server is
  *   deleted once its connections are gone.
- * - If the endpoint comes back while listed, the quiesced real server is deleted at once and a fresh one (weight 1)
- *   added, which the kernel puts at the head of the list.
+ * - If the endpoint comes back while listed, the quiesced real server is deleted at once and added again (weight 1):
+ *   the kernel takes the same destination back out of its trash and puts it at the head of the list, so its
+ *   connections carry on.
  *
  * Checks run on the simulated clock: each due minute is replayed with the connection counts as they stood then.
  */
@@ -60,7 +61,7 @@ export class GracefulTermination {
     return 'quiesced';
   }
 
-  /** MoveRSOutofGracefulDeleteList: the endpoint is back; delete the quiesced real server right away. */
+  /** MoveRSOutofGracefulDeleteList: the endpoint is back; delete the quiesced real server (the add revives it). */
   moveOut(vs: LiveVirtualServer, dest: Dest): void {
     vs.deleteDest(dest);
     this.#list.delete(GracefulTermination.key(vs, dest));
@@ -86,7 +87,9 @@ export class GracefulTermination {
   }
 
   #tryDelete(vs: LiveVirtualServer, dest: Dest, at: number): boolean {
-    if (vs.spec.proto !== 'UDP' && vs.connectionsAt(dest, at) !== 0) return false;
+    // IsRsGracefulTerminationNeeded: UDP and SCTP real servers are deleted at once, connections or not.
+    const graceful = vs.spec.proto !== 'UDP' && vs.spec.proto !== 'SCTP';
+    if (graceful && vs.connectionsAt(dest, at) !== 0) return false;
     vs.deleteDest(dest);
     return true;
   }

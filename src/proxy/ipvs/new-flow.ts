@@ -122,12 +122,13 @@ function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number,
       const d = t.dest;
       const quiesced = (st.opts.expireQuiescentTemplate ?? true) && d.weight === 0;
       if ((d.flags & DestFlags.AVAILABLE) !== 0 && !quiesced) {
-        t.expires = now + timeout;
+        // ip_vs_conn_put: a use re-arms the template by its own timeout (60 s once it has outlived its first).
+        t.expires = now + t.timeout;
         if (st.explain)
           steps.push({
             where: 'ipvs/persistence',
             rule: `persistent ${timeout}`,
-            decision: `template ${packet.src.ip} -> ${d.key}; timer re-armed to ${timeout} s`,
+            decision: `template ${packet.src.ip} -> ${d.key}; timer re-armed to ${t.timeout} s`,
           });
         return d;
       }

@@ -25,11 +25,19 @@ import { DestFlags, SvcFlags } from './schedulers/types.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
 /** A persistence template. */
+/** ip_vs_conn_expire: a template that still controls connections when its timer fires is re-armed for 60 s. */
+export const EXPIRE_LATER = 60;
+
 export interface PersistTemplate {
   readonly client: string;
   readonly dest: Dest;
   /** Simulated seconds at which the template's timer fires next. */
   expires: number;
+  /**
+   * What a use re-arms the timer by: the persistence timeout, until the timer once fires while the template still
+   * controls connections; from then on 60 s (ip_vs_conn_expire's expire_later).
+   */
+  timeout: number;
   /** Connections created through the template. */
   readonly controls: Set<ConntrackEntry>;
 }
@@ -44,6 +52,12 @@ export class LiveVirtualServer {
   readonly dests: Dest[] = [];
   readonly #byKey = new Map<string, Dest>();
   readonly #endpointOf = new Map<Dest, EndpointInfo>();
+  /**
+   * Deleted real servers by key: the kernel keeps a deleted destination in its trash while connections or templates
+   * hold it, and reuses it when the same real server is added again (one never referenced is indistinguishable from
+   * a new one, so every deleted one is kept).
+   */
+  readonly #trash = new Map<string, Dest>();
   /**
    * Flows this virtual server scheduled and the real server each went to, in scheduling order (parallel arrays:
    * appending is cheaper per new flow than a Map keyed by entry). Flows conntrack no longer tracks are dropped
@@ -125,9 +139,19 @@ export class LiveVirtualServer {
     return this.#endpointOf.get(dest);
   }
 
-  /** ipvsadm -a: a new real server with weight 1 at the head of the list. */
+  /**
+   * ipvsadm -a: a real server with weight 1 at the head of the list. One deleted earlier comes back out of the
+   * kernel's trash (ip_vs_add_dest → ip_vs_trash_get_dest): the same destination, so the connections and persistence
+   * templates that still point at it carry on with their counts.
+   */
   addDest(ep: EndpointInfo): Dest {
-    const d = newDest(ep.ip, ep.port, 1);
+    const key = ep.address;
+    let d = this.#trash.get(key);
+    if (d) {
+      this.#trash.delete(key);
+      d.flags |= DestFlags.AVAILABLE;
+      setDestWeight(d, 1);
+    } else d = newDest(ep.ip, ep.port, 1);
     this.dests.unshift(d);
     this.#byKey.set(d.key, d);
     this.#endpointOf.set(d, ep);
@@ -147,6 +171,7 @@ export class LiveVirtualServer {
     if (index < 0) return;
     this.dests.splice(index, 1);
     this.#byKey.delete(d.key);
+    this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
     this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
     this.#invalidate();
@@ -163,6 +188,7 @@ export class LiveVirtualServer {
   clear(): void {
     for (const d of [...this.dests]) this.deleteDest(d);
     this.templates.clear();
+    this.#trash.clear();
   }
 
   /** Flows remembered (ended ones not yet swept included). */
@@ -223,7 +249,7 @@ export class LiveVirtualServer {
 
   /**
    * The template for a client, after replaying its timer up to `now`; undefined when there is none or it expired.
-   * A firing at time T re-arms for another `timeout` when some controlled connection is alive at T.
+   * A firing at time T while some controlled connection is alive re-arms for 60 s (and later uses re-arm by 60 s).
    */
   template(client: string, now: number): PersistTemplate | undefined {
     const t = this.templates.get(client);
@@ -239,7 +265,8 @@ export class LiveVirtualServer {
         this.dropTemplate(t);
         return undefined;
       }
-      t.expires += timeout;
+      t.timeout = EXPIRE_LATER;
+      t.expires += EXPIRE_LATER;
     }
     return t;
   }
@@ -250,7 +277,8 @@ export class LiveVirtualServer {
   }
 
   newTemplate(client: string, dest: Dest, now: number): PersistTemplate {
-    const t: PersistTemplate = { client, dest, expires: now + this.spec.timeout, controls: new Set() };
+    const timeout = this.spec.timeout;
+    const t: PersistTemplate = { client, dest, expires: now + timeout, timeout, controls: new Set() };
     this.templates.set(client, t);
     dest.persistConns++;
     return t;

@@ -91,7 +91,7 @@ test('an established flow to a real server deleted under it is dropped (expire_n
   t.is(engine.send(flow, POD, 2).verdict, 'REJECT', 'the next packet is a new connection to an empty service');
 });
 
-test('an endpoint that returns while quiesced gets a fresh real server (weight 1, list head)', (t) => {
+test('an endpoint that returns while quiesced comes back out of the trash: same real server, weight 1, list head', (t) => {
   const store = webStore();
   const engine = engineOn(store);
   const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
@@ -103,13 +103,61 @@ test('an endpoint that returns while quiesced gets a fresh real server (weight 1
   t.is(old.weight, 0);
   put(store, slice('default', 'web', EPS, [{ port: 80 }]));
   engine.sync(6);
-  const fresh = vs.dest('10.244.2.7:80')!;
-  t.not(fresh, old);
-  t.is(fresh.weight, 1);
-  t.is(vs.dests[0], fresh);
+  // kube-proxy deletes it (MoveRSOutofGracefulDeleteList) and adds it; ip_vs_add_dest finds it in the trash.
+  const back = vs.dest('10.244.2.7:80')!;
+  t.is(back, old);
+  t.is(back.weight, 1);
+  t.is(vs.dests[0], back);
   t.is(engine.graceful.size, 0);
-  // The old connection's real server is gone: its next packet is dropped.
-  t.is(engine.send(flow, POD, 7).verdict, 'DROP');
+  // Its connection carries on, and still counts.
+  const next = engine.send(flow, POD, 7);
+  t.is(next.verdict, 'DNAT');
+  t.is(next.endpoint, '10.244.2.7:80');
+  t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}1 {10}0 /);
+});
+
+test('SCTP real servers are deleted at once, like UDP (IsRsGracefulTerminationNeeded)', (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'SCTP' }] }),
+    slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]),
+  );
+  const engine = engineOn(store);
+  const flow = { ...tcp('10.244.1.9', 5000, '10.96.0.10', 80), proto: 'SCTP' as const };
+  const first = engine.send(flow, POD, 0);
+  t.is(first.verdict, 'DNAT');
+  engine.reply(replyTo(first.packet), 0);
+  const kept = EPS.filter((e) => `${e.ip}:80` !== first.endpoint);
+  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
+  engine.sync(1);
+  const vs = engine.virtualServer('SCTP', '10.96.0.10', 80)!;
+  t.is(vs.dest(first.endpoint!), undefined, 'not quiesced: deleted with its connection live');
+  t.is(engine.graceful.size, 0);
+  t.is(engine.send(flow, POD, 2).verdict, 'DROP', 'expire_nodest_conn');
+});
+
+test('a template that outlives its timeout while it controls connections is re-armed by 60 s from then on', (t) => {
+  const store = webStore('TCP', {
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } },
+  });
+  const engine = engineOn(store);
+  const client = '10.244.1.9';
+  const long = tcp(client, 1, '10.96.0.10', 80);
+  const first = engine.send(long, POD, 0);
+  engine.reply(replyTo(first.packet), 0);
+  // The template fires at 10 with the connection alive: re-armed for 60 s (70, 130, 190, …), not for 10.
+  engine.send(long, POD, 100);
+  engine.close(long, 100); // TIME_WAIT until 220
+  // Fires at 130 and 190 (connection in TIME_WAIT, still controlled), then 250 with nothing left: gone at 250.
+  const at230 = engine.send(tcp(client, 2, '10.96.0.10', 80), POD, 230);
+  t.is(at230.endpoint, first.endpoint);
+  t.true(at230.steps.some((s) => /re-armed to 60 s/.test(s.decision)));
+  engine.close(tcp(client, 2, '10.96.0.10', 80), 230); // controls a flow until 350; the template fires at 290, 350
+  const at411 = engine.send(tcp(client, 3, '10.96.0.10', 80), POD, 411);
+  t.true(
+    at411.steps.some((s) => s.decision.startsWith('new template')),
+    'the template expired at 350, when nothing it controlled was alive',
+  );
 });
 
 test('ClientIP affinity: a persistence template pins a client; it lives while it controls connections', (t) => {
