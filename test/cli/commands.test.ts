@@ -203,6 +203,16 @@ test('rules: iptables-save with kube-proxy chains, ipvsadm for ipvs', async (t) 
   const ipvs = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs');
   t.regex(ipvs.stdout, /^IP Virtual Server version 1\.2\.1 \(size=4096\)$/m);
   t.regex(ipvs.stdout, /^TCP {2}10\.96\.\d+\.\d+:80 rr$/m);
+  // A dual-stack node's ipvsadm -Ln lists both families, IPv4 first; --family narrows it.
+  const lastV4 = ipvs.stdout.lastIndexOf('TCP  10.96.');
+  const firstV6 = ipvs.stdout.indexOf('TCP  [fd00:10:96::');
+  t.true(lastV4 > 0 && firstV6 > lastV4, 'IPv4 virtual servers, then IPv6');
+  const v6 = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs', '--family', 'ipv6');
+  t.regex(v6.stdout, /^TCP {2}\[fd00:10:96::[0-9a-f:]+\]:80 rr$/m);
+  t.false(v6.stdout.includes('TCP  10.96.'));
+  const ipt6 = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'iptables', '--family', 'ipv6');
+  t.regex(ipt6.stdout, /fd00:10:96::/);
+  t.false(ipt.stdout.includes('fd00:10:96::'), 'iptables-save without --family is IPv4 only');
 });
 
 test('healthcheck: 200 on a node with local endpoints, 503 without', async (t) => {

@@ -1,11 +1,13 @@
 /**
  * `kube-netsim rules PATH... --node NODE --mode iptables|ipvs [--family ipv4|ipv6] [--script FILE]`: what kube-proxy
  * programs on that node: `iptables-save` (or `ip6tables-save`) text for nat and filter, or `ipvsadm -Ln` with weights
- * and connection counts of the current state (after the scenario, when a script is given).
+ * and connection counts of the current state (after the scenario, when a script is given). Without `--family`,
+ * iptables mode prints IPv4 (iptables-save) and ipvs mode both families in one listing, as `ipvsadm -Ln` does.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
+import type { IpvsEngine } from '../../proxy/ipvs/engine.js';
 import { loadCluster } from './load.js';
 import { originOf, parseEndpointArg, parseProto } from './proxy-common.js';
 import { engineFor, type ProxyCommandOptions } from './trace.js';
@@ -18,15 +20,17 @@ export function registerRules(program: Command): void {
     .argument('<paths...>', 'manifest files or directories')
     .requiredOption('--node <node>', 'the node')
     .option('--mode <mode>', 'iptables, ipvs or userspace (default: the ClusterConfig, else iptables)')
-    .option('--family <family>', 'ipv4 or ipv6', 'ipv4')
+    .option('--family <family>', 'ipv4 or ipv6 (default: ipv4; ipvs lists both)')
     .option('--scheduler <name>', 'IPVS scheduler')
     .option('--script <file>', 'run a scenario first (see trace --script)')
     .option('--seed <n>', 'seed for every random choice')
-    .action(async (paths: string[], opts: ProxyCommandOptions & { family: string; script?: string }) => {
-      const family: IPFamily | undefined = { ipv4: 'IPv4', ipv6: 'IPv6' }[opts.family.toLowerCase()] as
-        | IPFamily
-        | undefined;
-      if (!family) throw new InvalidArgumentError(`--family must be ipv4 or ipv6, got "${opts.family}"`);
+    .action(async (paths: string[], opts: ProxyCommandOptions & { family?: string; script?: string }) => {
+      const family: IPFamily | undefined =
+        opts.family === undefined
+          ? undefined
+          : ({ ipv4: 'IPv4', ipv6: 'IPv6' }[opts.family.toLowerCase()] as IPFamily | undefined);
+      if (opts.family !== undefined && !family)
+        throw new InvalidArgumentError(`--family must be ipv4 or ipv6, got "${opts.family}"`);
       const cluster = await loadCluster(paths, opts);
       const engine = engineFor(cluster, opts);
       if (opts.script) {
@@ -39,7 +43,11 @@ export function registerRules(program: Command): void {
           return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
         });
       }
-      const text = engine.rules(family);
+      // ipvsadm lists every family; iptables-save is per family (ip6tables-save for IPv6).
+      const text =
+        engine.mode === 'ipvs' && family === undefined
+          ? (engine as IpvsEngine).rules()
+          : engine.rules(family ?? 'IPv4');
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     });
 }

@@ -145,12 +145,15 @@ export class IpvsEngine implements ProxyEngine {
     return this.#st.vs.get(vsKey(proto, addr, port));
   }
 
-  /** `ipvsadm -Ln` for the virtual servers of one family, counts as of the latest time seen. */
-  rules(family: IPFamily): string {
+  /**
+   * `ipvsadm -Ln` for the virtual servers of one family, or of both (IPv4 first, as libipvs sorts them), counts as of
+   * the latest time seen.
+   */
+  rules(family?: IPFamily): string {
     this.sync();
     const services: IpvsadmService[] = [];
     for (const vs of this.#st.vs.values()) {
-      if (vs.spec.family !== family) continue;
+      if (family !== undefined && vs.spec.family !== family) continue;
       vs.refreshCounts(this.#now);
       const { proto, addr, port, flags, timeout } = vs.spec;
       services.push({
