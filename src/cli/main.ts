@@ -57,7 +57,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `kube-netsim … | head`: once the reader has gone, further writes fail with EPIPE. Like a Unix tool killed by
+ * SIGPIPE, stop quietly instead of dying with an unhandled stream error.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('kube-netsim.js')) {
+  exitQuietlyOnClosedPipe(process.stdout);
   const code = await main(process.argv.slice(2));
   // Commands that keep running (serve) set process.exitCode themselves and never resolve here.
   process.exitCode = code;

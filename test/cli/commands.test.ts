@@ -1,4 +1,5 @@
 /** The CLI's commands on the demo cluster: what a user types, what they read, and the exit codes. */
+import { spawn } from 'node:child_process';
 import test from 'ava';
 import { cli } from './helpers.js';
 
@@ -239,4 +240,18 @@ test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {
   t.is((await cli('get', 'widgets', DEMO)).code, 2);
   t.is((await cli('get', 'pods', 'no/such/path')).code, 2);
   t.is((await cli('--help')).code, 0);
+});
+
+test('output piped into a reader that stops early (| head): a quiet exit 0, no EPIPE trace', async (t) => {
+  const args = ['bin/kube-netsim.js', 'get', 'all', '-A', '-o', 'yaml', DEMO];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // The reader is gone before the first line is written, as when `head` has already exited.
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.is(code, 0);
+  t.false(stderr.includes('EPIPE'), stderr);
 });

@@ -7,6 +7,7 @@ import type { Protocol } from '../../model/types.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
 import type { CidrMatcher } from '../ip-match.js';
+import { hostPort } from '../packet.js';
 import { savedProbability } from './probability.js';
 
 /** What a rule inside a per-Service chain matches. */
@@ -174,9 +175,11 @@ function missStep(where: string, text: string, match: Match): Step {
   if (match.kind === 'random') decision = `random draw not below ${match.probability}: not matched`;
   else if (match.kind === 'recent') decision = `client not in ${match.list} within ${match.seconds}s: not matched`;
   else if (match.kind === 'cluster-ip')
+    // One step text serves every packet that misses this rule (steps are built once per rule), so it names both
+    // reasons: a packet that reached the chain through a NodePort, LB or external IP is not addressed to the ClusterIP.
     decision = match.notLocal
-      ? `source inside ${match.notLocal.text} (pod traffic): no masquerade`
-      : 'not the ClusterIP';
+      ? `not matched: not addressed to ${hostPort(match.ip, match.port)}, or the source is inside ${match.notLocal.text} (pod traffic): no masquerade here`
+      : `not matched: not addressed to ${hostPort(match.ip, match.port)}`;
   else if (match.kind === 'src-cidr') decision = `source not in ${match.cidr.text}: not matched`;
   else if (match.kind === 'src-ip') decision = `source is not ${match.ip}: not matched`;
   else if (match.kind === 'src-local') decision = 'source is not a local address: not matched';
