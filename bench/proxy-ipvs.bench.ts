@@ -9,66 +9,15 @@
  * runs do. Times are this process's CPU time (as bench/proxy.bench.ts), so other processes on the machine do not
  * count against it.
  */
-import type { EndpointSlice, Service } from '../src/model/types.js';
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
 import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
-import { ServiceTable } from '../src/proxy/service-table.js';
 import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
 import { Rng } from '../src/util/rng.js';
-import { clusterIP, endpointIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
+import { benchSlice, benchTable, clusterIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);
 const ENDPOINTS = Number(process.argv[3] ?? 10);
-const NODE = 'node-a';
-
-function serviceObj(i: number): Service {
-  const nodePort = i % 10 === 0 ? { nodePort: 30000 + i / 10 } : {};
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `svc${i}`, namespace: `ns${i % 100}` },
-    spec: {
-      type: i % 10 === 0 ? 'NodePort' : 'ClusterIP',
-      clusterIP: clusterIP(i),
-      clusterIPs: [clusterIP(i)],
-      sessionAffinity: 'None',
-      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, ...nodePort }],
-    },
-    status: { loadBalancer: {} },
-  };
-}
-
-function sliceObj(i: number, shift = 0): EndpointSlice {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `svc${i}-abc`, namespace: `ns${i % 100}`, labels: { 'kubernetes.io/service-name': `svc${i}` } },
-    addressType: 'IPv4',
-    endpoints: Array.from({ length: ENDPOINTS }, (_, j) => ({
-      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j, ENDPOINTS)],
-      conditions: { ready: true },
-      nodeName: j % 3 === 0 ? NODE : 'node-b',
-    })),
-    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-  };
-}
-
-function buildTable(): ServiceTable {
-  const table = new ServiceTable(NODE, { families: ['IPv4'] });
-  table.applyNode({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: NODE },
-    spec: {},
-    status: { addresses: [{ type: 'InternalIP', address: '192.168.0.2' }], allocatable: {}, conditions: [] },
-  });
-  for (let i = 0; i < SERVICES; i++) {
-    table.applyService(serviceObj(i));
-    table.applySlice(sliceObj(i));
-  }
-  return table;
-}
 
 const ROUND = 200_000;
 const rng = new Rng(7);
@@ -90,7 +39,7 @@ interface Figures {
 }
 
 function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?: number): void }): Figures {
-  const table = buildTable();
+  const table = benchTable(SERVICES, ENDPOINTS);
   const config = proxyConfig({ mode: name.startsWith('ipvs') ? 'ipvs' : 'userspace', clusterCIDR: '10.64.0.0/10' });
   let t0 = now();
   const w0 = wallNow();
@@ -123,7 +72,7 @@ function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?
   const CHANGES = 200;
   t0 = now();
   for (let c = 0; c < CHANGES; c++) {
-    table.applySlice(sliceObj((c * 37) % SERVICES, c + 1));
+    table.applySlice(benchSlice((c * 37) % SERVICES, ENDPOINTS, c + 1));
     engine.sync(20 + c / 1000);
   }
   const change = ms(now() - t0) / CHANGES;

@@ -9,71 +9,18 @@
  * full scan of every nat rule, and IPVS's constant hash lookup. Targets (issue): ≥1,000,000 new flows/s,
  * ≥5,000,000 established packets/s, build ≤ 1 s, endpoint change ≤ 1 ms, render ≤ 2 s.
  */
-import type { EndpointSlice, Service } from '../src/model/types.js';
 import { proxyConfig } from '../src/proxy/engine.js';
 import { IptablesEngine } from '../src/proxy/iptables/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
-import { ServiceTable } from '../src/proxy/service-table.js';
 import { Rng } from '../src/util/rng.js';
-import { clusterIP, endpointIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
+import { benchSlice, benchTable, clusterIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);
 const ENDPOINTS = Number(process.argv[3] ?? 10);
-const NODE = 'node-a';
-
-function serviceObj(i: number): Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `svc${i}`, namespace: `ns${i % 100}` },
-    spec: {
-      type: i % 10 === 0 ? 'NodePort' : 'ClusterIP',
-      clusterIP: clusterIP(i),
-      clusterIPs: [clusterIP(i)],
-      sessionAffinity: 'None',
-      ports: [
-        {
-          name: 'http',
-          protocol: 'TCP',
-          port: 80,
-          targetPort: 8080,
-          ...(i % 10 === 0 ? { nodePort: 30000 + i / 10 } : {}),
-        },
-      ],
-    },
-    status: { loadBalancer: {} },
-  };
-}
-
-function sliceObj(i: number, shift = 0): EndpointSlice {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `svc${i}-abc`, namespace: `ns${i % 100}`, labels: { 'kubernetes.io/service-name': `svc${i}` } },
-    addressType: 'IPv4',
-    endpoints: Array.from({ length: ENDPOINTS }, (_, j) => ({
-      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j, ENDPOINTS)],
-      conditions: { ready: true },
-      nodeName: j % 3 === 0 ? NODE : 'node-b',
-    })),
-    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-  };
-}
 
 console.log(`kube-proxy iptables model: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
 let t0 = now();
-const table = new ServiceTable(NODE, { families: ['IPv4'] });
-table.applyNode({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: { name: NODE },
-  spec: {},
-  status: { addresses: [{ type: 'InternalIP', address: '192.168.0.2' }], allocatable: {}, conditions: [] },
-});
-for (let i = 0; i < SERVICES; i++) {
-  table.applyService(serviceObj(i));
-  table.applySlice(sliceObj(i));
-}
+const table = benchTable(SERVICES, ENDPOINTS);
 console.log(
   `service table build            ${ms(now() - t0)
     .toFixed(0)
@@ -158,7 +105,7 @@ if (untraced.cost !== traced.cost) console.log(`  !! rules traversed differ: ${u
 // One endpoint change: replace one endpoint of one Service, through the table (as a watch event would).
 const CHANGES = 200;
 t0 = now();
-for (let c = 0; c < CHANGES; c++) table.applySlice(sliceObj((c * 37) % SERVICES, c + 1));
+for (let c = 0; c < CHANGES; c++) table.applySlice(benchSlice((c * 37) % SERVICES, ENDPOINTS, c + 1));
 console.log(`one endpoint change            ${(ms(now() - t0) / CHANGES).toFixed(3).padStart(8)} ms   target ≤ 1 ms`);
 
 t0 = now();

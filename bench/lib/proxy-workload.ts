@@ -2,7 +2,9 @@
  * What both proxy benches share: CPU-time measurement, number formatting, the synthetic address plan, and the
  * machine-floor probe.
  */
+import type { EndpointSlice, Service } from '../../src/model/types.js';
 import type { Packet } from '../../src/proxy/packet.js';
+import { ServiceTable } from '../../src/proxy/service-table.js';
 import { canonicalIPv4 } from '../../src/proxy/tuple-table.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -34,6 +36,63 @@ export function clusterIP(i: number): string {
 export function endpointIP(i: number, j: number, perService: number): string {
   const n = i * perService + j;
   return `10.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** The node the benches' engines run on. */
+export const BENCH_NODE = 'node-a';
+
+/** Service i: ClusterIP on port 80 (every tenth a NodePort), target port 8080. */
+export function benchService(i: number): Service {
+  const nodePort = i % 10 === 0 ? { nodePort: 30000 + i / 10 } : {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc${i}`, namespace: `ns${i % 100}` },
+    spec: {
+      type: i % 10 === 0 ? 'NodePort' : 'ClusterIP',
+      clusterIP: clusterIP(i),
+      clusterIPs: [clusterIP(i)],
+      sessionAffinity: 'None',
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, ...nodePort }],
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+/**
+ * Service i's EndpointSlice with `perService` ready endpoints, a third of them on the bench node; `shift` > 0
+ * replaces the first endpoint's address (one endpoint change).
+ */
+export function benchSlice(i: number, perService: number, shift = 0): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `svc${i}-abc`, namespace: `ns${i % 100}`, labels: { 'kubernetes.io/service-name': `svc${i}` } },
+    addressType: 'IPv4',
+    endpoints: Array.from({ length: perService }, (_, j) => ({
+      addresses: [j === 0 && shift ? `10.127.${shift >> 8}.${shift & 255}` : endpointIP(i, j, perService)],
+      conditions: { ready: true },
+      nodeName: j % 3 === 0 ? BENCH_NODE : 'node-b',
+    })),
+    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  };
+}
+
+/** The bench node's service table holding `services` Services × `perService` endpoints. */
+export function benchTable(services: number, perService: number): ServiceTable {
+  const table = new ServiceTable(BENCH_NODE, { families: ['IPv4'] });
+  table.applyNode({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: BENCH_NODE },
+    spec: {},
+    status: { addresses: [{ type: 'InternalIP', address: '192.168.0.2' }], allocatable: {}, conditions: [] },
+  });
+  for (let i = 0; i < services; i++) {
+    table.applyService(benchService(i));
+    table.applySlice(benchSlice(i, perService));
+  }
+  return table;
 }
 
 /**

@@ -93,7 +93,8 @@ test('trace --json: a pod to a Service name, DNATed to an endpoint', async (t) =
   t.true(v.steps.length > 3);
 });
 
-test('trace --count --json: the per-endpoint distribution', async (t) => {
+/** `trace --count N --json` from pod 10.244.1.4 on the worker to web.shop:80, in ipvs mode. */
+async function countFlows(n: number, ...flags: string[]) {
   const r = await cli(
     'trace',
     DEMO,
@@ -106,15 +107,19 @@ test('trace --count --json: the per-endpoint distribution', async (t) => {
     '--mode',
     'ipvs',
     '--count',
-    '300',
+    String(n),
+    ...flags,
     '--json',
   );
-  const d = JSON.parse(r.stdout) as {
-    flows: number;
-    endpoints: Record<string, number>;
-    rejected: number;
-    dropped: number;
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    ...(JSON.parse(r.stdout || '{}') as { flows: number; endpoints: Record<string, number>; rejected: number }),
   };
+}
+
+test('trace --count --json: the per-endpoint distribution', async (t) => {
+  const d = await countFlows(300);
   t.is(d.flows, 300);
   t.deepEqual(Object.values(d.endpoints), [100, 100, 100], 'ipvs rr is exactly round-robin');
   t.is(d.rejected, 0);
@@ -134,26 +139,8 @@ const COUNTING_SCHEDULERS: readonly [scheduler: string, closed: boolean, spread:
 ];
 for (const [scheduler, closed, spread] of COUNTING_SCHEDULERS) {
   test(`trace --count 300 --scheduler ${scheduler}${closed ? ' --closed' : ''}: ${spread.join('/')}`, async (t) => {
-    const r = await cli(
-      'trace',
-      DEMO,
-      '--node',
-      'kube-netsim-worker',
-      '--src',
-      '10.244.1.4',
-      '--dst',
-      'web.shop:80',
-      '--mode',
-      'ipvs',
-      '--scheduler',
-      scheduler,
-      '--count',
-      '300',
-      ...(closed ? ['--closed'] : []),
-      '--json',
-    );
-    t.is(r.code, 0, r.stderr);
-    const d = JSON.parse(r.stdout) as { endpoints: Record<string, number> };
+    const d = await countFlows(300, '--scheduler', scheduler, ...(closed ? ['--closed'] : []));
+    t.is(d.code, 0, d.stderr);
     t.deepEqual(
       Object.values(d.endpoints).sort((a, b) => b - a),
       spread,
