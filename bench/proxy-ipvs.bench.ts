@@ -14,7 +14,17 @@ import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
 import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
 import { Rng } from '../src/util/rng.js';
-import { benchSlice, benchTable, clusterIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
+import {
+  benchSlice,
+  benchTable,
+  clusterIP,
+  fmt,
+  measureRates,
+  ms,
+  now,
+  printMachineFloor,
+  wallNow,
+} from './lib/proxy-workload.js';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);
 const ENDPOINTS = Number(process.argv[3] ?? 10);
@@ -48,27 +58,7 @@ function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?
   const build = ms(now() - t0);
   const buildWall = ms(wallNow() - w0);
 
-  // New flows: distinct tuples to random Services, 200k per round; conntrack flushed between rounds (untimed).
-  let decided = 0;
-  let newNs = 0n;
-  for (let round = 0; round < 6; round++) {
-    engine.conntrack.flush();
-    const start = now();
-    for (let k = 0; k < ROUND; k++) engine.send(packets[k]!, pod, round);
-    const took = now() - start;
-    if (round > 0) {
-      newNs += took;
-      decided += ROUND;
-    }
-  }
-  let estNs = 0n;
-  let est = 0;
-  for (let round = 0; round < 10; round++) {
-    const start = now();
-    for (let k = 0; k < ROUND; k++) engine.send(packets[k]!, pod, 10 + round);
-    estNs += now() - start;
-    est += ROUND;
-  }
+  const { newFlows, established } = measureRates(engine, packets, pod);
   const CHANGES = 200;
   t0 = now();
   for (let c = 0; c < CHANGES; c++) {
@@ -80,8 +70,8 @@ function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?
   return {
     build,
     buildWall,
-    newFlows: decided / (Number(newNs) / 1e9),
-    established: est / (Number(estNs) / 1e9),
+    newFlows,
+    established,
     change,
   };
 }

@@ -13,7 +13,17 @@ import { proxyConfig } from '../src/proxy/engine.js';
 import { IptablesEngine } from '../src/proxy/iptables/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
 import { Rng } from '../src/util/rng.js';
-import { benchSlice, benchTable, clusterIP, fmt, ms, now, printMachineFloor, wallNow } from './lib/proxy-workload.js';
+import {
+  benchSlice,
+  benchTable,
+  clusterIP,
+  fmt,
+  measureRates,
+  ms,
+  now,
+  printMachineFloor,
+  wallNow,
+} from './lib/proxy-workload.js';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);
 const ENDPOINTS = Number(process.argv[3] ?? 10);
@@ -52,36 +62,7 @@ const packets: Packet[] = Array.from({ length: ROUND }, (_, k) => ({
 const pod = { from: 'pod', pod: 'default/client' } as const;
 printMachineFloor(packets);
 
-/**
- * New-flow decisions/s (rounds 1-5 of 6; round 0 warms up), then established packets/s replaying the last round's
- * flows; and the rules traversed by all 6 rounds of first packets.
- */
-function rates(e: IptablesEngine): { newFlows: number; established: number; cost: number } {
-  let cost = 0;
-  let newNs = 0n;
-  let decided = 0;
-  for (let round = 0; round < 6; round++) {
-    e.conntrack.flush();
-    const start = now();
-    for (let k = 0; k < ROUND; k++) cost += e.send(packets[k]!, pod, round).cost;
-    const took = now() - start;
-    if (round > 0) {
-      newNs += took;
-      decided += ROUND;
-    }
-  }
-  let estNs = 0n;
-  let est = 0;
-  for (let round = 0; round < 10; round++) {
-    const start = now();
-    for (let k = 0; k < ROUND; k++) e.send(packets[k]!, pod, 10 + round);
-    estNs += now() - start;
-    est += ROUND;
-  }
-  return { newFlows: decided / (Number(newNs) / 1e9), established: est / (Number(estNs) / 1e9), cost };
-}
-
-const traced = rates(engine);
+const traced = measureRates(engine, packets, pod);
 console.log(`new-flow decisions             ${fmt(traced.newFlows).padStart(12)} /s   target ≥ 1,000,000`);
 console.log(`established-flow packets       ${fmt(traced.established).padStart(12)} /s   target ≥ 5,000,000`);
 // The same walk without recording steps (`trace --count`, bulk runs): same verdicts, costs and random draws. The
@@ -96,7 +77,7 @@ const bulk = new IptablesEngine({
   rng: new Rng(1),
   explain: false,
 });
-const untraced = rates(bulk);
+const untraced = measureRates(bulk, packets, pod);
 console.log(
   `  with explain: false          ${fmt(untraced.newFlows).padStart(12)} /s new, ${fmt(untraced.established)} /s established`,
 );

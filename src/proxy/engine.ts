@@ -94,8 +94,11 @@ export interface ProxyEngine {
   reply(packet: Packet, now: number): Verdict;
   /** The flow `packet` belongs to (either direction) is closed; returns whether one was tracked. */
   close(packet: Packet, now: number): boolean;
-  /** The rules as people read them on a node: `iptables-save` (nat + filter) for iptables; `ipvsadm -Ln` for ipvs. */
-  rules(family: IPFamily): string;
+  /**
+   * The rules as people read them on a node: `iptables-save` (nat + filter) for iptables; `ipvsadm -Ln` for ipvs.
+   * Without a family: what the mode's tool lists by default (ipvsadm: every family; iptables-save: IPv4).
+   */
+  rules(family?: IPFamily): string;
   /** Stop following the service table. */
   dispose(): void;
 }

@@ -66,18 +66,13 @@ test('zone prints RFC 1035 zone files', async (t) => {
   t.regex(r.stdout, /^web\.shop\.svc\.cluster\.local\. 30 IN A 10\.96\./m);
 });
 
+/** `trace` on the demo worker from pod 10.244.1.4 (shop/db-1) to `dst`. */
+function traceFromPod(dst: string, ...flags: string[]) {
+  return cli('trace', DEMO, '--node', 'kube-netsim-worker', '--src', '10.244.1.4', '--dst', dst, ...flags);
+}
+
 test('trace --json: a pod to a Service name, DNATed to an endpoint', async (t) => {
-  const r = await cli(
-    'trace',
-    DEMO,
-    '--node',
-    'kube-netsim-worker',
-    '--src',
-    '10.244.1.4',
-    '--dst',
-    'web.shop:80',
-    '--json',
-  );
+  const r = await traceFromPod('web.shop:80', '--json');
   t.is(r.code, 0, r.stderr);
   const v = JSON.parse(r.stdout) as {
     verdict: string;
@@ -95,22 +90,7 @@ test('trace --json: a pod to a Service name, DNATed to an endpoint', async (t) =
 
 /** `trace --count N --json` from pod 10.244.1.4 on the worker to web.shop:80, in ipvs mode. */
 async function countFlows(n: number, ...flags: string[]) {
-  const r = await cli(
-    'trace',
-    DEMO,
-    '--node',
-    'kube-netsim-worker',
-    '--src',
-    '10.244.1.4',
-    '--dst',
-    'web.shop:80',
-    '--mode',
-    'ipvs',
-    '--count',
-    String(n),
-    ...flags,
-    '--json',
-  );
+  const r = await traceFromPod('web.shop:80', '--mode', 'ipvs', '--count', String(n), ...flags, '--json');
   return {
     code: r.code,
     stderr: r.stderr,
@@ -149,16 +129,7 @@ for (const [scheduler, closed, spread] of COUNTING_SCHEDULERS) {
 }
 
 test('trace: an ExternalName gets no proxy rules, and the trace says so', async (t) => {
-  const r = await cli(
-    'trace',
-    DEMO,
-    '--node',
-    'kube-netsim-worker',
-    '--src',
-    '10.244.1.4',
-    '--dst',
-    'payments.shop:443',
-  );
+  const r = await traceFromPod('payments.shop:443');
   t.regex(r.stdout, /ExternalName Service: CNAME payments\.example\.com\./);
 });
 

@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import type { IpvsEngine } from '../../proxy/ipvs/engine.js';
 import { loadCluster } from './load.js';
 import { originOf, parseEndpointArg, parseProto } from './proxy-common.js';
 import { engineFor, type ProxyCommandOptions } from './trace.js';
@@ -43,11 +42,7 @@ export function registerRules(program: Command): void {
           return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
         });
       }
-      // ipvsadm lists every family; iptables-save is per family (ip6tables-save for IPv6).
-      const text =
-        engine.mode === 'ipvs' && family === undefined
-          ? (engine as IpvsEngine).rules()
-          : engine.rules(family ?? 'IPv4');
+      const text = engine.rules(family);
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     });
 }

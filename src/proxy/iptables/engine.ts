@@ -138,7 +138,7 @@ export class IptablesEngine implements ProxyEngine {
     return this.conntrack.close(packet, now);
   }
 
-  rules(family: IPFamily, options: RenderOptions = {}): string {
+  rules(family: IPFamily = 'IPv4', options: RenderOptions = {}): string {
     return renderIptablesSave(this.ruleset(family), options);
   }
 

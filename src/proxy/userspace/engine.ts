@@ -113,7 +113,7 @@ export class UserspaceEngine implements ProxyEngine {
     return [...this.#opened.values()];
   }
 
-  rules(family: IPFamily): string {
+  rules(family: IPFamily = 'IPv4'): string {
     this.sync();
     const services = [...this.#opened.values()].filter((o) => o.portal.family === family).map((o) => o.portal);
     return renderPortals(services, this.#st.hostIP(family));
