@@ -6,7 +6,7 @@
  * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), and one endpoint change (table
  * update + that Service's resync). Targets (issue, one core): ≥1,000,000 new flows/s, ≥5,000,000 established
  * packets/s, build ≤ 1 s, endpoint change ≤ 1 ms. Rows marked `explain: false` build verdicts without steps, as bulk
- * runs do. Times are this process's CPU time (as bench/proxy.bench.ts), so other processes on the machine do not
+ * runs do; `keyed`: the same flows from keyed addresses (packet.ts `address()`), so no address text is read per packet. Times are this process's CPU time (as bench/proxy.bench.ts), so other processes on the machine do not
  * count against it.
  */
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
@@ -19,6 +19,7 @@ import {
   benchTable,
   clusterIP,
   fmt,
+  keyedPackets,
   measureRates,
   ms,
   now,
@@ -36,6 +37,7 @@ const packets: Packet[] = Array.from({ length: ROUND }, (_, k) => ({
   src: { ip: `10.${64 + (k % 60)}.${(k >> 8) & 255}.${k & 255}`, port: 1024 + (k % 60000) },
   dst: { ip: clusterIP(rng.int(SERVICES)), port: 80 },
 }));
+const keyed = keyedPackets(packets);
 const pod = { from: 'pod', pod: 'default/client' } as const;
 
 interface Figures {
@@ -48,7 +50,9 @@ interface Figures {
   change: number;
 }
 
-function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?: number): void }): Figures {
+type Make = (init: EngineInit) => ProxyEngine & { sync(now?: number): void };
+
+function run(name: string, make: Make, flows: readonly Packet[]): Figures {
   const table = benchTable(SERVICES, ENDPOINTS);
   const config = proxyConfig({ mode: name.startsWith('ipvs') ? 'ipvs' : 'userspace', clusterCIDR: '10.64.0.0/10' });
   let t0 = now();
@@ -58,7 +62,8 @@ function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?
   const build = ms(now() - t0);
   const buildWall = ms(wallNow() - w0);
 
-  const { newFlows, established } = measureRates(engine, packets, pod);
+  const { newFlows, established, toEndpoint, sent } = measureRates(engine, flows, pod);
+  if (toEndpoint !== sent) console.log(`  !! ${sent - toEndpoint} established packets reached no endpoint`);
   const CHANGES = 200;
   t0 = now();
   for (let c = 0; c < CHANGES; c++) {
@@ -79,25 +84,28 @@ function run(name: string, make: (init: EngineInit) => ProxyEngine & { sync(now?
 console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
 printMachineFloor(packets);
 console.log(
-  `${'engine'.padEnd(30)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)}`,
+  `${'engine'.padEnd(34)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)}`,
 );
-const engines: [string, (init: EngineInit) => ProxyEngine & { sync(now?: number): void }][] = [
-  ['ipvs rr', (init) => createIpvsEngine(init)],
-  ['ipvs rr (no scheduler trace)', (init) => createIpvsEngine(init, { explainScheduler: false })],
-  ['ipvs rr (explain: false)', (init) => createIpvsEngine({ ...init, explain: false })],
-  ['ipvs mh', (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' } })],
-  [
-    'ipvs mh (explain: false)',
-    (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' }, explain: false }),
-  ],
-  ['userspace', (init) => createUserspaceEngine(init)],
-  ['userspace (explain: false)', (init) => createUserspaceEngine({ ...init, explain: false })],
+const rr: Make = (init) => createIpvsEngine({ ...init, explain: false });
+const mh: Make = (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' }, explain: false });
+const userspace: Make = (init) => createUserspaceEngine({ ...init, explain: false });
+const engines: [string, Make, readonly Packet[]][] = [
+  ['ipvs rr', (init) => createIpvsEngine(init), packets],
+  ['ipvs rr (no scheduler trace)', (init) => createIpvsEngine(init, { explainScheduler: false }), packets],
+  ['ipvs rr (explain: false)', rr, packets],
+  ['ipvs rr (explain: false, keyed)', rr, keyed],
+  ['ipvs mh', (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' } }), packets],
+  ['ipvs mh (explain: false)', mh, packets],
+  ['ipvs mh (explain: false, keyed)', mh, keyed],
+  ['userspace', (init) => createUserspaceEngine(init), packets],
+  ['userspace (explain: false)', userspace, packets],
+  ['userspace (explain: false, keyed)', userspace, keyed],
 ];
-for (const [name, make] of engines) {
-  const f = run(name, make);
+for (const [name, make, flows] of engines) {
+  const f = run(name, make, flows);
   console.log(
-    `${name.padEnd(30)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)}`,
+    `${name.padEnd(34)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)}`,
   );
 }
-console.log('\ntargets (one core):                ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
+console.log('\ntargets (one core):                    ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
 console.log('build ms: CPU time of every thread of the process (V8 helper threads included); (elapsed): wall clock');

@@ -5,7 +5,7 @@
  */
 import type { ConntrackEntry } from './conntrack-types.js';
 import { type Address, hostPort, type Packet } from './packet.js';
-import { addressKey, PROTO_CODE, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
+import { addressKey, keyOf, protoCode, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
 
 const ORIGINAL = 0;
 const REPLY = 1;
@@ -37,14 +37,14 @@ export class FlowIndex {
    * reply (as separate original and reply tables resolved it).
    */
   find(p: Packet): ConntrackEntry | undefined {
-    const s = addressKey(p.src.ip);
-    const d = addressKey(p.dst.ip);
+    const s = keyOf(p.src);
+    const d = keyOf(p.dst);
     this.#lastPacket = p;
     this.#lastSrc = s;
     this.#lastDst = d;
     const table = this.#table;
     const slot = table.find(
-      tupleMeta(PROTO_CODE[p.proto], s, d, ORIGINAL),
+      tupleMeta(protoCode(p.proto), s, d, ORIGINAL),
       s,
       d,
       tuplePorts(p.src.port, p.dst.port),
@@ -69,15 +69,15 @@ export class FlowIndex {
    * `replySrcKey`: `addressKey(entry.reply.src.ip)` if the caller has it, else -1.
    */
   insert(p: Packet, entry: ConntrackEntry, replySrcKey: number): void {
-    const code = PROTO_CODE[p.proto];
+    const code = protoCode(p.proto);
     const known = this.#lastPacket === p;
-    const s = known ? this.#lastSrc : addressKey(p.src.ip);
-    const d = known ? this.#lastDst : addressKey(p.dst.ip);
+    const s = known ? this.#lastSrc : keyOf(p.src);
+    const d = known ? this.#lastDst : keyOf(p.dst);
     const table = this.#table;
     if (table.setKey(tupleMeta(code, s, d, ORIGINAL), s, d, tuplePorts(p.src.port, p.dst.port), entry)) this.#size++;
     const r = entry.reply;
-    const rs = r.src === p.dst ? d : replySrcKey >= 0 ? replySrcKey : addressKey(r.src.ip);
-    const rd = r.dst === p.src ? s : addressKey(r.dst.ip);
+    const rs = r.src === p.dst ? d : replySrcKey >= 0 ? replySrcKey : keyOf(r.src);
+    const rd = r.dst === p.src ? s : keyOf(r.dst);
     table.setKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port), entry);
     if (p.proto === 'UDP') {
       addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
@@ -89,10 +89,10 @@ export class FlowIndex {
   remove(entry: ConntrackEntry): boolean {
     const o = entry.original;
     const r = entry.reply;
-    const code = PROTO_CODE[entry.proto];
+    const code = protoCode(entry.proto);
     const table = this.#table;
-    const os = addressKey(o.src.ip);
-    const od = addressKey(o.dst.ip);
+    const os = keyOf(o.src);
+    const od = keyOf(o.dst);
     const meta = tupleMeta(code, os, od, ORIGINAL);
     const ports = tuplePorts(o.src.port, o.dst.port);
     const slot = table.find(meta, os, od, ports, false);
@@ -100,8 +100,8 @@ export class FlowIndex {
     table.deleteKey(meta, os, od, ports);
     this.#size--;
     // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
-    const rs = addressKey(r.src.ip);
-    const rd = addressKey(r.dst.ip);
+    const rs = keyOf(r.src);
+    const rd = keyOf(r.dst);
     table.deleteKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port));
     if (entry.proto === 'UDP') {
       removeFrom(this.#udpByDst, hostPort(o.dst.ip, o.dst.port), entry);
@@ -112,9 +112,9 @@ export class FlowIndex {
 
   /** Whether some flow's reply or original tuple is `replySrc → ip:port` (a MASQUERADE port clash). */
   taken(p: Packet, replySrc: Address, ip: string, port: number): boolean {
-    const s = addressKey(replySrc.ip);
+    const s = keyOf(replySrc);
     const d = addressKey(ip);
-    const meta = tupleMeta(PROTO_CODE[p.proto], s, d, REPLY);
+    const meta = tupleMeta(protoCode(p.proto), s, d, REPLY);
     return this.#table.find(meta, s, d, tuplePorts(replySrc.port, port), true) >= 0;
   }
 

@@ -277,13 +277,9 @@ export class Conntrack {
 }
 
 /** The packet after conntrack's NAT for a tracked flow: original direction DNAT+SNAT, reply direction undone. */
-export function natPacket(hit: ConntrackHit, p: Packet): Packet {
-  const { entry } = hit;
-  if (hit.direction === 'original') {
-    if (entry.dnat === null && entry.snat === null) return p;
-    return { proto: p.proto, src: entry.snat ?? p.src, dst: entry.dnat ?? p.dst };
-  }
+export function natPacket(entry: ConntrackEntry, direction: 'original' | 'reply', p: Packet): Packet {
   if (entry.dnat === null && entry.snat === null) return p;
+  if (direction === 'original') return { proto: p.proto, src: entry.snat ?? p.src, dst: entry.dnat ?? p.dst };
   return { proto: p.proto, src: entry.original.dst, dst: entry.original.src };
 }
 

@@ -5,7 +5,7 @@
  * instead of a string-keyed Map's bucket, key string and value.
  */
 import type { Protocol } from '../model/types.js';
-import { addressKey, PROTO_CODE, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
+import { addressKey, protoCode, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
 
 export class DestIndex<V> {
   readonly #table = new TupleTable<V>(64);
@@ -13,7 +13,7 @@ export class DestIndex<V> {
   /** The value for a destination whose address is already keyed (`addressKey`). */
   getKey(proto: Protocol, ipKey: number, port: number): V | undefined {
     const table = this.#table;
-    const slot = table.find(tupleMeta(PROTO_CODE[proto], ipKey, 0, 0), ipKey, 0, tuplePorts(0, port), false);
+    const slot = table.find(tupleMeta(protoCode(proto), ipKey, 0, 0), ipKey, 0, tuplePorts(0, port), false);
     return slot < 0 ? undefined : table.valueAt(slot);
   }
 
@@ -23,12 +23,12 @@ export class DestIndex<V> {
 
   set(proto: Protocol, ip: string, port: number, value: V): void {
     const k = addressKey(ip);
-    this.#table.setKey(tupleMeta(PROTO_CODE[proto], k, 0, 0), k, 0, tuplePorts(0, port), value);
+    this.#table.setKey(tupleMeta(protoCode(proto), k, 0, 0), k, 0, tuplePorts(0, port), value);
   }
 
   delete(proto: Protocol, ip: string, port: number): boolean {
     const k = addressKey(ip);
-    return this.#table.deleteKey(tupleMeta(PROTO_CODE[proto], k, 0, 0), k, 0, tuplePorts(0, port));
+    return this.#table.deleteKey(tupleMeta(protoCode(proto), k, 0, 0), k, 0, tuplePorts(0, port));
   }
 
   clear(): void {

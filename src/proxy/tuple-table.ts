@@ -15,8 +15,13 @@
  */
 import type { Protocol } from '../model/types.js';
 
-/** Protocol → the small code tables store. */
-export const PROTO_CODE: Readonly<Record<Protocol, number>> = { TCP: 1, UDP: 2, SCTP: 3 };
+/**
+ * Protocol → the small code tables store (TCP 1, UDP 2, SCTP 3). Compares, not a lookup in a record: on the
+ * per-packet path a keyed load by a varying string costs more than two pointer compares of interned strings.
+ */
+export function protoCode(proto: Protocol): number {
+  return proto === 'TCP' ? 1 : proto === 'UDP' ? 2 : 3;
+}
 
 /** Keys at or above this are interned ids (non-IPv4 text); below it, an IPv4 address's 32-bit value. */
 const INTERNED = 0x1_0000_0000;
@@ -38,6 +43,12 @@ export function addressKey(ip: string): number {
     ids.set(ip, id);
   }
   return INTERNED + id;
+}
+
+/** `addressKey` of an address, from its precomputed `key` when it has one (packet.ts `address()`). */
+export function keyOf(a: { readonly ip: string; readonly key?: number }): number {
+  const k = a.key;
+  return k !== undefined ? k : addressKey(a.ip);
 }
 
 /** The key of an address already seen, or -1 (for deletes: an address never keyed is in no table). */
@@ -121,7 +132,7 @@ export class TupleTable<V> {
   get(proto: Protocol, srcIp: string, srcPort: number, dstIp: string, dstPort: number): V | undefined {
     const s = addressKey(srcIp);
     const d = addressKey(dstIp);
-    const i = this.find(tupleMeta(PROTO_CODE[proto], s, d, 0), s, d, tuplePorts(srcPort, dstPort), false);
+    const i = this.find(tupleMeta(protoCode(proto), s, d, 0), s, d, tuplePorts(srcPort, dstPort), false);
     return i < 0 ? undefined : this.valueAt(i);
   }
 
@@ -133,7 +144,7 @@ export class TupleTable<V> {
   set(proto: Protocol, srcIp: string, srcPort: number, dstIp: string, dstPort: number, value: V): void {
     const s = addressKey(srcIp);
     const d = addressKey(dstIp);
-    this.setKey(tupleMeta(PROTO_CODE[proto], s, d, 0), s, d, tuplePorts(srcPort, dstPort), value);
+    this.setKey(tupleMeta(protoCode(proto), s, d, 0), s, d, tuplePorts(srcPort, dstPort), value);
   }
 
   /** Remove (tag 0); returns whether the tuple was present. */
@@ -141,7 +152,7 @@ export class TupleTable<V> {
     const s = knownKey(srcIp);
     const d = knownKey(dstIp);
     if (s < 0 || d < 0) return false;
-    return this.deleteKey(tupleMeta(PROTO_CODE[proto], s, d, 0), s, d, tuplePorts(srcPort, dstPort));
+    return this.deleteKey(tupleMeta(protoCode(proto), s, d, 0), s, d, tuplePorts(srcPort, dstPort));
   }
 
   /**

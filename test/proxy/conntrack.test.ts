@@ -31,11 +31,11 @@ test('a flow is found from both directions and rewritten consistently', (t) => {
   t.deepEqual(e.reply, { src: EP, dst: { ip: '192.168.0.2', port: 40000 } });
   const fwd = ct.lookup(out, 1)!;
   t.is(fwd.direction, 'original');
-  t.deepEqual(natPacket(fwd, out), p('TCP', '192.168.0.2', 40000, '10.244.2.10', 8080));
+  t.deepEqual(natPacket(fwd.entry, fwd.direction, out), p('TCP', '192.168.0.2', 40000, '10.244.2.10', 8080));
   const back = p('TCP', '10.244.2.10', 8080, '192.168.0.2', 40000);
   const rev = ct.lookup(back, 1)!;
   t.is(rev.direction, 'reply');
-  t.deepEqual(natPacket(rev, back), p('TCP', '10.96.0.10', 80, '10.244.1.5', 40000));
+  t.deepEqual(natPacket(rev.entry, rev.direction, back), p('TCP', '10.96.0.10', 80, '10.244.1.5', 40000));
 });
 
 test('TCP: SYN_SENT until answered, then ESTABLISHED with 86400 s; closing runs the close timers', (t) => {

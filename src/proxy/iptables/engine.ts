@@ -36,12 +36,6 @@ const NEW_FLOW: Step = {
   decision: 'NEW connection: the nat table sees it',
 };
 
-/** Cached verdicts of one tracked flow. */
-interface FlowMemo {
-  original?: Verdict;
-  reply?: Verdict;
-}
-
 export class IptablesEngine implements ProxyEngine {
   readonly mode = 'iptables';
   readonly nodeName: string;
@@ -82,7 +76,7 @@ export class IptablesEngine implements ProxyEngine {
   send(packet: Packet, origin: Origin, now: number): Verdict {
     const ct = this.conntrack;
     const tracked = ct.lookupEntry(packet, now);
-    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, now);
+    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, packet, now);
     const family = familyOf(packet.dst.ip);
     const env = this.#envs.get(family);
     if (!env) return untracked(packet, `${family} is not handled by this proxier`);
@@ -130,7 +124,7 @@ export class IptablesEngine implements ProxyEngine {
   reply(packet: Packet, now: number): Verdict {
     const ct = this.conntrack;
     const tracked = ct.lookupEntry(packet, now);
-    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, now);
+    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, packet, now);
     return untracked(packet, 'no tracked flow for this reply: passes unchanged');
   }
 
@@ -146,20 +140,10 @@ export class IptablesEngine implements ProxyEngine {
     this.#unsubscribe();
   }
 
-  /** A packet of a tracked flow: conntrack's NAT, no rules. The verdict is the same object for every such packet. */
-  #tracked(entry: ConntrackEntry, direction: 'original' | 'reply', now: number): Verdict {
+  /** A packet of a tracked flow: conntrack's NAT, no rules; the verdict is a view of the entry (tracked-verdict.ts). */
+  #tracked(entry: ConntrackEntry, direction: 'original' | 'reply', packet: Packet, now: number): Verdict {
     this.conntrack.seeEntry(entry, direction, now);
-    let memo = entry.memo as FlowMemo | null;
-    if (memo === null) {
-      memo = {};
-      entry.memo = memo;
-    }
-    const cached = direction === 'original' ? memo.original : memo.reply;
-    if (cached) return cached;
-    const verdict = trackedVerdict(entry, direction, this.#explain);
-    if (direction === 'original') memo.original = verdict;
-    else memo.reply = verdict;
-    return verdict;
+    return trackedVerdict(entry, direction === 'reply', packet, this.#explain);
   }
 
   #apply(changes: readonly TableChange[]): void {

@@ -12,6 +12,7 @@
 import type { ConntrackEntry } from '../conntrack.js';
 import type { Step, Verdict, VerdictKind } from '../engine.js';
 import { describePacket, type Packet } from '../packet.js';
+import { TrackedVerdict } from '../tracked-verdict.js';
 import type { NatProgram } from './program.js';
 
 /** A recorded walk: steps, and program rules as a program followed by `index * 2 + matched` numbers. */
@@ -82,37 +83,22 @@ function resolve(trace: Trace): readonly Step[] {
 }
 
 /** The verdict for a packet of a tracked flow (conntrack's NAT, no rules); its one step is formatted when read. */
-export function trackedVerdict(entry: ConntrackEntry, direction: 'original' | 'reply', explain: boolean): Verdict {
-  const o = entry.original;
-  const packet: Packet =
-    direction === 'original'
-      ? { proto: entry.proto, src: entry.snat ?? o.src, dst: entry.dnat ?? o.dst }
-      : { proto: entry.proto, src: o.dst, dst: o.src };
-  const fields: VerdictFields = {
-    verdict: direction === 'original' && entry.dnat ? 'DNAT' : 'ACCEPT',
-    endpoint: entry.endpoint,
-    packet,
-    snat: direction === 'original' && entry.snat ? entry.snat.ip : null,
-    service: entry.service,
-    conntrack: direction === 'original' ? 'established' : 'reply',
-    cost: 0,
-  };
-  return new IptablesVerdict(fields, explain ? () => [trackedStep(entry, direction, packet)] : null);
+export function trackedVerdict(entry: ConntrackEntry, reply: boolean, packet: Packet, explain: boolean): Verdict {
+  return new TrackedVerdict(entry, reply, packet, 0, explain ? trackedStep : null);
 }
 
-function trackedStep(entry: ConntrackEntry, direction: 'original' | 'reply', packet: Packet): Step {
+function trackedStep(entry: ConntrackEntry, reply: boolean, packet: Packet): Step {
   const o = entry.original;
   const natted = entry.dnat !== null || entry.snat !== null;
-  const what =
-    direction === 'original'
-      ? natted
-        ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
-        : 'tracked flow without NAT: passes unchanged'
-      : natted
-        ? `reply of a tracked flow: source restored to ${describePacket(packet)
-            .split(' -> ')[0]!
-            .slice(entry.proto.length + 1)}, destination to the client`
-        : 'reply of a tracked flow without NAT: passes unchanged';
+  const what = !reply
+    ? natted
+      ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
+      : 'tracked flow without NAT: passes unchanged'
+    : natted
+      ? `reply of a tracked flow: source restored to ${describePacket(packet)
+          .split(' -> ')[0]!
+          .slice(entry.proto.length + 1)}, destination to the client`
+      : 'reply of a tracked flow without NAT: passes unchanged';
   return {
     where: 'conntrack',
     rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,

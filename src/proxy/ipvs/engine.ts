@@ -24,10 +24,11 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry, natPacket } from '../conntrack.js';
-import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
+import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import type { Origin, Packet } from '../packet.js';
 import type { TableChange } from '../service-table.js';
+import { TrackedVerdict } from '../tracked-verdict.js';
 import { GracefulTermination } from './graceful.js';
 import { IpvsIpsets } from './ipsets.js';
 import { newFlow, passed } from './new-flow.js';
@@ -186,28 +187,7 @@ export class IpvsEngine implements ProxyEngine {
     const memo = entry.memo as FlowMemo | null;
     if (memo && (memo.dest.flags & DestFlags.AVAILABLE) === 0) return this.#noDest(entry, memo, packet);
     ct.seeEntry(entry, 'original', now);
-    if (memo?.original) return memo.original;
-    const hit = { entry, direction: 'original' as const };
-    const verdict: Verdict = {
-      verdict: entry.dnat ? 'DNAT' : 'ACCEPT',
-      endpoint: entry.endpoint,
-      packet: natPacket(hit, packet),
-      snat: entry.snat?.ip ?? null,
-      service: entry.service,
-      conntrack: 'established',
-      steps: this.#st.explain
-        ? [
-            {
-              where: 'conntrack',
-              rule: `flow #${entry.id}`,
-              decision: `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
-            },
-          ]
-        : [],
-      cost: 1,
-    };
-    if (memo) memo.original = verdict;
-    return verdict;
+    return new TrackedVerdict(entry, false, packet, 1, this.#st.explain ? trackedStep : null);
   }
 
   reply(packet: Packet, now: number): Verdict {
@@ -224,24 +204,8 @@ export class IpvsEngine implements ProxyEngine {
   }
 
   #reply(entry: ConntrackEntry, packet: Packet, now: number): Verdict {
-    const hit = { entry, direction: 'reply' as const };
     this.conntrack.seeEntry(entry, 'reply', now);
-    const memo = entry.memo as FlowMemo | null;
-    if (memo?.reply) return memo.reply;
-    const verdict: Verdict = {
-      verdict: 'ACCEPT',
-      endpoint: entry.endpoint,
-      packet: natPacket(hit, packet),
-      snat: null,
-      service: entry.service,
-      conntrack: 'reply',
-      steps: [
-        { where: 'conntrack', rule: `flow #${entry.id}`, decision: 'reply: source restored to the virtual server' },
-      ],
-      cost: 1,
-    };
-    if (memo) memo.reply = verdict;
-    return verdict;
+    return new TrackedVerdict(entry, true, packet, 1, this.#st.explain ? trackedStep : null);
   }
 
   // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
@@ -265,6 +229,17 @@ export class IpvsEngine implements ProxyEngine {
       cost: 1,
     };
   }
+}
+
+/** The step of a packet IPVS's connection table carries (no scheduling). */
+function trackedStep(entry: ConntrackEntry, reply: boolean): Step {
+  return {
+    where: 'conntrack',
+    rule: `flow #${entry.id}`,
+    decision: reply
+      ? 'reply: source restored to the virtual server'
+      : `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
+  };
 }
 
 /** Build an IPVS engine with IPVS-specific options. */

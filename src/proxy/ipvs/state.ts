@@ -4,7 +4,7 @@
  */
 import type { Rng } from '../../util/rng.js';
 import type { Conntrack, ConntrackEntry } from '../conntrack.js';
-import type { ProxyConfig, Verdict } from '../engine.js';
+import type { ProxyConfig } from '../engine.js';
 import type { ServiceTable } from '../service-table.js';
 import type { GracefulTermination } from './graceful.js';
 import type { IpvsIpsets } from './ipsets.js';
@@ -58,10 +58,8 @@ export interface IpvsState {
   readonly schedPacket: SchedPacket;
 }
 
-/** What the engine keeps on a conntrack entry it created: its virtual server, real server and cached verdicts. */
+/** What the engine keeps on a conntrack entry it created: its virtual server and real server. */
 export interface FlowMemo {
   readonly vs: LiveVirtualServer;
   readonly dest: Dest;
-  original?: Verdict;
-  reply?: Verdict;
 }

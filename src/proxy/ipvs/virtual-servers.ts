@@ -21,6 +21,7 @@ import type { IPFamily, Protocol } from '../../model/types.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
 import type { NodeView, ServicePortEntry } from '../service-table.js';
+import { protoCode } from '../tuple-table.js';
 import { SvcFlags } from './schedulers/types.js';
 
 export type VirtualServerKind = 'ClusterIP' | 'ExternalIP' | 'LoadBalancer' | 'NodePort';
@@ -53,11 +54,9 @@ export interface VirtualServerSpec {
   readonly allowFromNode: boolean;
 }
 
-const PROTO_CODE = { TCP: 0, UDP: 1, SCTP: 2 } as const;
-
 /** The per-address index key of a port and protocol. */
 export function portKey(proto: Protocol, port: number): number {
-  return port * 4 + PROTO_CODE[proto];
+  return port * 4 + protoCode(proto);
 }
 
 /** The IPVS lookup key of a packet's destination. */

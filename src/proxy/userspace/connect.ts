@@ -12,6 +12,7 @@ import type { ConntrackEntry } from '../conntrack.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
+import { protoCode } from '../tuple-table.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import type { OpenedPort } from './service-ports.js';
 import type { Portal, UserspaceState } from './state.js';
@@ -39,8 +40,6 @@ export interface BackendLeg {
   reply?: Verdict;
 }
 
-const PROTO_CODE = { TCP: 0, UDP: 1, SCTP: 2 } as const;
-
 /** The steps of every verdict when the engine does not explain (never pushed to: every push is guarded). */
 const NO_STEPS: Step[] = [];
 
@@ -61,7 +60,7 @@ function endpointAddress(endpoint: string): Address {
 
 /** The index key of a port and protocol. */
 export function portalKey(proto: Packet['proto'], port: number): number {
-  return port * 4 + PROTO_CODE[proto];
+  return port * 4 + protoCode(proto);
 }
 
 /** The portal rule a new packet hits (as a trace step), or undefined. Host traffic walks OUTPUT, the rest PREROUTING. */

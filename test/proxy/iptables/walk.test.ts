@@ -53,7 +53,9 @@ test('established packets and replies traverse no rules', (t) => {
   t.is(again.cost, 0);
   t.is(again.steps.length, 1);
   t.is(again.steps[0]!.where, 'conntrack');
-  t.is(e.send(p, POD, 2), again, 'the verdict of a tracked flow is computed once');
+  const later = e.send(p, POD, 2);
+  t.deepEqual(JSON.parse(JSON.stringify(later)), JSON.parse(JSON.stringify(again)), 'every packet of the flow: same');
+  t.deepEqual(later.packet, { proto: 'TCP', src: p.src, dst: first.packet.dst });
   const back = e.reply({ proto: 'TCP', src: first.packet.dst, dst: first.packet.src }, 3);
   t.is(back.cost, 0);
   t.deepEqual(back.packet, { proto: 'TCP', src: p.dst, dst: p.src });
