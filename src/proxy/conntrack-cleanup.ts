@@ -26,7 +26,7 @@ export function reconcileUdpService(ct: Conntrack, entry: ServicePortEntry): Con
   if (serving.size === 0) return [];
   const stale: ConntrackEntry[] = [];
   const consider = (e: ConntrackEntry) => {
-    if (!serving.has(e.reply.src.ip) && !stale.includes(e)) stale.push(e);
+    if (!serving.has(e.replySrc.ip) && !stale.includes(e)) stale.push(e);
   };
   for (const ip of [info.clusterIP, ...info.loadBalancerVIPs, ...info.externalIPs])
     for (const e of ct.udpEntriesTo(ip, info.port)) consider(e);

@@ -64,21 +64,19 @@ export class FlowIndex {
     return this.#lastDst;
   }
 
-  /**
-   * File a new entry, created for its first packet `p`, under both tuples (replacing whatever held them).
-   * `replySrcKey`: `addressKey(entry.reply.src.ip)` if the caller has it, else -1.
-   */
-  insert(p: Packet, entry: ConntrackEntry, replySrcKey: number): void {
+  /** File a new entry, created for its first packet `p`, under both tuples (replacing whatever held them). */
+  insert(p: Packet, entry: ConntrackEntry): void {
     const code = protoCode(p.proto);
     const known = this.#lastPacket === p;
     const s = known ? this.#lastSrc : keyOf(p.src);
     const d = known ? this.#lastDst : keyOf(p.dst);
     const table = this.#table;
     if (table.setKey(tupleMeta(code, s, d, ORIGINAL), s, d, tuplePorts(p.src.port, p.dst.port), entry)) this.#size++;
-    const r = entry.reply;
-    const rs = r.src === p.dst ? d : replySrcKey >= 0 ? replySrcKey : keyOf(r.src);
-    const rd = r.dst === p.src ? s : keyOf(r.dst);
-    table.setKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port), entry);
+    const rSrc = entry.replySrc;
+    const rDst = entry.replyDst;
+    const rs = rSrc === p.dst ? d : keyOf(rSrc);
+    const rd = rDst === p.src ? s : keyOf(rDst);
+    table.setKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(rSrc.port, rDst.port), entry);
     if (p.proto === 'UDP') {
       addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
       addTo(this.#udpByDstPort, p.dst.port, entry);
@@ -87,25 +85,27 @@ export class FlowIndex {
 
   /** Unfile an entry; false (and nothing done) when its original tuple holds another entry or none. */
   remove(entry: ConntrackEntry): boolean {
-    const o = entry.original;
-    const r = entry.reply;
     const code = protoCode(entry.proto);
     const table = this.#table;
-    const os = keyOf(o.src);
-    const od = keyOf(o.dst);
+    const oSrc = entry.originalSrc;
+    const oDst = entry.originalDst;
+    const os = keyOf(oSrc);
+    const od = keyOf(oDst);
     const meta = tupleMeta(code, os, od, ORIGINAL);
-    const ports = tuplePorts(o.src.port, o.dst.port);
+    const ports = tuplePorts(oSrc.port, oDst.port);
     const slot = table.find(meta, os, od, ports, false);
     if (slot < 0 || table.valueAt(slot) !== entry) return false;
     table.deleteKey(meta, os, od, ports);
     this.#size--;
     // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
-    const rs = keyOf(r.src);
-    const rd = keyOf(r.dst);
-    table.deleteKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(r.src.port, r.dst.port));
+    const rSrc = entry.replySrc;
+    const rDst = entry.replyDst;
+    const rs = keyOf(rSrc);
+    const rd = keyOf(rDst);
+    table.deleteKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(rSrc.port, rDst.port));
     if (entry.proto === 'UDP') {
-      removeFrom(this.#udpByDst, hostPort(o.dst.ip, o.dst.port), entry);
-      removeFrom(this.#udpByDstPort, o.dst.port, entry);
+      removeFrom(this.#udpByDst, hostPort(oDst.ip, oDst.port), entry);
+      removeFrom(this.#udpByDstPort, oDst.port, entry);
     }
     return true;
   }

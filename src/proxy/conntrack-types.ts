@@ -19,10 +19,16 @@ export interface ConntrackEntry {
   /** Creation order, unique per table. */
   readonly id: number;
   readonly proto: Protocol;
-  /** The tuple as the client sent the first packet. */
-  readonly original: { readonly src: Address; readonly dst: Address };
-  /** The tuple replies carry: from the DNAT target (or the original destination) to the SNAT source (or client). */
-  readonly reply: { readonly src: Address; readonly dst: Address };
+  /**
+   * The original tuple: the first packet's source and destination, as the client sent it. (The tuples are fields of
+   * the entry, not objects of their own: a busy node tracks hundreds of thousands of flows, and each object per
+   * flow is one more for the garbage collector to copy.)
+   */
+  readonly originalSrc: Address;
+  readonly originalDst: Address;
+  /** The reply tuple: from the DNAT target (or the original destination) to the SNAT source (or the client). */
+  readonly replySrc: Address;
+  readonly replyDst: Address;
   /** Where DNAT sent the flow, or null when it was not DNATed. */
   readonly dnat: Address | null;
   /** The source MASQUERADE gave the flow (node address, port kept unless it clashed), or null. */
@@ -58,7 +64,10 @@ export interface ConntrackHit {
 
 /** NAT decided for a new flow. */
 export interface ConntrackNat {
-  /** DNAT target, or null. */
+  /**
+   * DNAT target, or null. Kept as given (not copied): pass a plain or keyed address (an endpoint's `destination`),
+   * not a richer record.
+   */
   readonly dnat?: Address | null;
   /** MASQUERADE source address (the port is kept when free), or null. */
   readonly snatIp?: string | null;
@@ -66,8 +75,6 @@ export interface ConntrackNat {
   readonly service?: string | null;
   /** `hostPort` of the DNAT target when the caller has it at hand (saves building the string). */
   readonly endpoint?: string | null;
-  /** `addressKey(dnat.ip)` when the caller has it at hand (saves parsing the address again). */
-  readonly dnatKey?: number;
 }
 
 /** Connections per endpoint, in IPVS's terms: active = TCP ESTABLISHED, inactive = every other tracked flow. */

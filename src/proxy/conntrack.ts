@@ -94,8 +94,7 @@ export class Conntrack {
    * picks a free one too; which one is an implementation detail).
    */
   track(p: Packet, nat: ConntrackNat, now: number): ConntrackEntry {
-    // Copy the DNAT target: callers may pass a richer record (an endpoint) that happens to have ip and port.
-    const dnat = nat.dnat ? { ip: nat.dnat.ip, port: nat.dnat.port } : null;
+    const dnat = nat.dnat ?? null;
     const replySrc = dnat ?? p.dst;
     let snat: Address | null = null;
     let replyDst: Address = p.src;
@@ -112,8 +111,10 @@ export class Conntrack {
     const entry: ConntrackEntry = {
       id: this.#nextId++,
       proto: p.proto,
-      original: { src: p.src, dst: p.dst },
-      reply: { src: replySrc, dst: replyDst },
+      originalSrc: p.src,
+      originalDst: p.dst,
+      replySrc,
+      replyDst,
       dnat,
       snat,
       service: nat.service ?? null,
@@ -129,7 +130,7 @@ export class Conntrack {
       memo: null,
     };
     this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');
-    this.#flows.insert(p, entry, dnat !== null && nat.dnatKey !== undefined ? nat.dnatKey : -1);
+    this.#flows.insert(p, entry);
     this.#countsStale = true;
     return entry;
   }
@@ -280,10 +281,15 @@ export class Conntrack {
 export function natPacket(entry: ConntrackEntry, direction: 'original' | 'reply', p: Packet): Packet {
   if (entry.dnat === null && entry.snat === null) return p;
   if (direction === 'original') return { proto: p.proto, src: entry.snat ?? p.src, dst: entry.dnat ?? p.dst };
-  return { proto: p.proto, src: entry.original.dst, dst: entry.original.src };
+  return { proto: p.proto, src: entry.originalDst, dst: entry.originalSrc };
+}
+
+/** The flow's first packet as the client sent it (its original tuple). */
+export function originalPacket(entry: ConntrackEntry): Packet {
+  return { proto: entry.proto, src: entry.originalSrc, dst: entry.originalDst };
 }
 
 /** The family of a flow. */
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
-  return familyOf(entry.original.dst.ip);
+  return familyOf(entry.originalDst.ip);
 }

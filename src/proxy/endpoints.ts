@@ -13,7 +13,7 @@
  */
 import { parseIP } from '../cni/ip.js';
 import type { EndpointSlice, IPFamily, Protocol } from '../model/types.js';
-import { hostPort } from './packet.js';
+import { type Address, address, hostPort } from './packet.js';
 
 /** One endpoint of one Service port, as seen from one node. Immutable. */
 export interface EndpointInfo {
@@ -34,14 +34,22 @@ export interface EndpointInfo {
   readonly nodeHints: ReadonlySet<string> | null;
   /** `ns/name` of the targetRef (usually the Pod), or null. */
   readonly target: string | null;
+  /**
+   * The endpoint as a packet address (`{ ip, port }`, keyed: packet.ts `address()`), one per endpoint: every flow
+   * DNATed to it shares this object instead of a copy of its own.
+   */
+  readonly destination: Address;
 }
+
+/** A slice endpoint's facts, before a port makes it an EndpointInfo. */
+export type SliceEndpoint = Omit<EndpointInfo, 'port' | 'address' | 'destination'>;
 
 /** What the cache keeps of one slice: its family, ports and parsed endpoints (without the port number yet). */
 export interface SliceData {
   readonly name: string;
   readonly family: IPFamily;
   readonly ports: readonly { readonly name: string; readonly protocol: Protocol; readonly port: number }[];
-  readonly endpoints: readonly Omit<EndpointInfo, 'port' | 'address'>[];
+  readonly endpoints: readonly SliceEndpoint[];
 }
 
 /** The Service (`ns/name`) a slice belongs to, or undefined when it names none. */
@@ -60,7 +68,7 @@ export function sliceData(slice: EndpointSlice, nodeName: string): SliceData | u
     if (!p.port) continue; // upstream: "Ignoring invalid endpoint port"
     ports.push({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port });
   }
-  const endpoints: Omit<EndpointInfo, 'port' | 'address'>[] = [];
+  const endpoints: SliceEndpoint[] = [];
   for (const ep of slice.endpoints ?? []) {
     const first = ep.addresses[0];
     if (first === undefined) continue;
@@ -128,7 +136,7 @@ export function mergeSlices(slices: Iterable<SliceData>): Map<string, EndpointIn
  * would give). Written as a literal rather than `{ ...ep, port, address }`: freezing spread copies gave every object
  * its own hidden class (~400 bytes each, and every read of `ip`/`port`/`address` on a packet path megamorphic).
  */
-function endpointInfo(ep: Omit<EndpointInfo, 'port' | 'address'>, port: number, address: string): EndpointInfo {
+function endpointInfo(ep: SliceEndpoint, port: number, text: string): EndpointInfo {
   return Object.freeze({
     ip: ep.ip,
     ready: ep.ready,
@@ -141,6 +149,7 @@ function endpointInfo(ep: Omit<EndpointInfo, 'port' | 'address'>, port: number, 
     nodeHints: ep.nodeHints,
     target: ep.target,
     port,
-    address,
+    address: text,
+    destination: address(ep.ip, port),
   });
 }

@@ -28,7 +28,7 @@ test('a flow is found from both directions and rewritten consistently', (t) => {
   const out = p('TCP', '10.244.1.5', 40000, '10.96.0.10', 80);
   const e = ct.track(out, { dnat: EP, snatIp: '192.168.0.2', service: 'ns/web:http' }, 0);
   t.is(e.endpoint, '10.244.2.10:8080');
-  t.deepEqual(e.reply, { src: EP, dst: { ip: '192.168.0.2', port: 40000 } });
+  t.deepEqual([e.replySrc, e.replyDst], [EP, { ip: '192.168.0.2', port: 40000 }]);
   const fwd = ct.lookup(out, 1)!;
   t.is(fwd.direction, 'original');
   t.deepEqual(natPacket(fwd.entry, fwd.direction, out), p('TCP', '192.168.0.2', 40000, '10.244.2.10', 8080));

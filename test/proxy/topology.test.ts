@@ -1,6 +1,7 @@
 /** CategorizeEndpoints (pkg/proxy/topology.go), table-driven. */
 import test from 'ava';
 import type { EndpointInfo } from '../../src/proxy/endpoints.js';
+import { address } from '../../src/proxy/packet.js';
 import { servicePortsOf } from '../../src/proxy/service-port.js';
 import { categorizeEndpoints } from '../../src/proxy/topology.js';
 import { service } from './fixtures.js';
@@ -21,6 +22,7 @@ function ep(ip: string, o: Partial<EndpointInfo> = {}): EndpointInfo {
     zoneHints: null,
     nodeHints: null,
     target: null,
+    destination: address(ip, 80),
     ...o,
   };
 }

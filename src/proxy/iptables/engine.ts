@@ -101,10 +101,10 @@ export class IptablesEngine implements ProxyEngine {
       return new IptablesVerdict(fields, st.steps);
     }
     const snatIp = natPostrouting(st);
-    // The endpoint record doubles as the DNAT address (it has ip and port), and its address string is shared.
+    // The endpoint's own address object and `ip:port` text are shared by every flow DNATed to it.
     const dnat = st.dnat;
     const service = dnat && st.service ? st.service.name : null;
-    const nat = { dnat, snatIp, service, endpoint: dnat ? dnat.address : null, dnatKey: st.dnatKey };
+    const nat = { dnat: dnat ? dnat.destination : null, snatIp, service, endpoint: dnat ? dnat.address : null };
     const entry = ct.track(packet, nat, now);
     const fields: VerdictFields = {
       verdict: dnat ? 'DNAT' : 'ACCEPT',

@@ -12,6 +12,7 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
+import { keyOf } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
@@ -49,10 +50,15 @@ interface HookJump {
 
 /** Whether the (post-DNAT) destination is a local address, from its IPv4 value when the walk has it. */
 function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
-  if (st.dnat !== null)
-    return st.dnatKey >= 0 ? ctx.localAddresses.hasV4(st.dnatKey) : ctx.localAddresses.has(st.dnat.ip);
-  const k = st.dstAddressKey;
-  return k >= 0 && k < 0x1_0000_0000 ? ctx.localAddresses.hasV4(k) : ctx.localAddresses.has(st.packet.dst.ip);
+  if (st.dnat !== null) return isLocalKey(ctx, keyOf(st.dnat.destination), st.dnat.ip);
+  return st.dstAddressKey >= 0
+    ? isLocalKey(ctx, st.dstAddressKey, st.packet.dst.ip)
+    : ctx.localAddresses.has(st.packet.dst.ip);
+}
+
+/** Whether an address (its `addressKey` and text) is the node's: by value when it is IPv4, else by text. */
+function isLocalKey(ctx: RuleContext, key: number, ip: string): boolean {
+  return key < 0x1_0000_0000 ? ctx.localAddresses.hasV4(key) : ctx.localAddresses.has(ip);
 }
 
 /** kube-proxy's jumps in each built-in filter chain, with their trace steps, built once. */

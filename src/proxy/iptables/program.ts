@@ -42,8 +42,7 @@ export interface NatProgram {
   /**
    * Four words per rule: [match code | target code << 4 | OBJECT, arg, arg, arg]. Arguments: M_RANDOM threshold;
    * M_SRC_IP address; M_CLUSTER_IP address, port, and 1 when the `! -s` detector applies; T_JUMP target range in
-   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet); an unconditional T_DNAT, its
-   * target's IPv4 address and 1.
+   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet).
    */
   readonly code: Int32Array;
   /**
@@ -92,15 +91,7 @@ export function compileProgram(
       code[at + 3] = k < 0 ? 0 : starts[k + 1]!;
     }
     switch (rule.mk) {
-      case M_ALWAYS: {
-        // A DNAT rule keeps its target's address key (IPv4) for conntrack: words 1 and 2 (valid flag).
-        const v = rule.endpoint === null ? -1 : canonicalIPv4(rule.endpoint.ip);
-        if (rule.tk === T_DNAT && v >= 0) {
-          code[at + 1] = v;
-          code[at + 2] = 1;
-        }
-        break;
-      }
+      case M_ALWAYS:
       case M_SRC_LOCAL:
         break;
       case M_RANDOM:
@@ -193,7 +184,6 @@ export function runProgram(prog: NatProgram, start: number, end: number, st: Wal
       case T_DNAT: {
         if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
         st.dnat = prog.endpoints[i]!;
-        st.dnatKey = (op & 15) === M_ALWAYS && code[at + 2] === 1 ? code[at + 1]! >>> 0 : -1;
         return true;
       }
     }

@@ -9,7 +9,7 @@
  *
  * The getter lives on the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
  */
-import type { ConntrackEntry } from '../conntrack.js';
+import { type ConntrackEntry, originalPacket } from '../conntrack.js';
 import type { Step, Verdict, VerdictKind } from '../engine.js';
 import { describePacket, type Packet } from '../packet.js';
 import { TrackedVerdict } from '../tracked-verdict.js';
@@ -88,7 +88,6 @@ export function trackedVerdict(entry: ConntrackEntry, reply: boolean, packet: Pa
 }
 
 function trackedStep(entry: ConntrackEntry, reply: boolean, packet: Packet): Step {
-  const o = entry.original;
   const natted = entry.dnat !== null || entry.snat !== null;
   const what = !reply
     ? natted
@@ -101,7 +100,7 @@ function trackedStep(entry: ConntrackEntry, reply: boolean, packet: Packet): Ste
       : 'reply of a tracked flow without NAT: passes unchanged';
   return {
     where: 'conntrack',
-    rule: `flow #${entry.id} (${describePacket({ proto: entry.proto, ...o })})`,
+    rule: `flow #${entry.id} (${describePacket(originalPacket(entry))})`,
     decision: what,
   };
 }

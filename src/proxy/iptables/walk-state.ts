@@ -56,8 +56,6 @@ export interface WalkState {
   mark: boolean;
   /** The DNAT target, once a KUBE-SEP rule chose one. */
   dnat: EndpointInfo | null;
-  /** `addressKey` of the DNAT target's address when the rule program knew it, else -1 (for conntrack). */
-  dnatKey: number;
   /** The Service whose rules handled the packet (for the verdict's `service`). */
   service: CompiledService | null;
   /** The source as an IPv4 integer for CIDR matches, parsed on first use (-2: not yet; -1: not IPv4). */
@@ -84,7 +82,6 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     cost: 0,
     mark: false,
     dnat: null,
-    dnatKey: -1,
     service: null,
     srcV4: -2,
     srcKey: UNKNOWN,

@@ -24,7 +24,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import type { Origin, Packet } from '../packet.js';
 import type { TableChange } from '../service-table.js';
@@ -83,9 +83,7 @@ export class IpvsEngine implements ProxyEngine {
       schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP' },
       // Conntrack has no "is this entry still in the table" call: look its original tuple up at a time before any
       // expiry (so the lookup deletes nothing) and compare identities.
-      tracked: (e) =>
-        this.conntrack.lookup({ proto: e.proto, src: e.original.src, dst: e.original.dst }, Number.NEGATIVE_INFINITY)
-          ?.entry === e,
+      tracked: (e) => this.conntrack.lookup(originalPacket(e), Number.NEGATIVE_INFINITY)?.entry === e,
     };
     this.#unsubscribe = init.table.subscribe((changes) => {
       for (const c of changes) {

@@ -69,7 +69,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const entry = st.conntrack.track(
     packet,
-    { dnat: { ip: dest.addr, port: dest.port }, snatIp, service: spec.service, endpoint: dest.key },
+    { dnat: dest.destination, snatIp, service: spec.service, endpoint: dest.key },
     now,
   );
   vs.addFlow(entry, dest, now);

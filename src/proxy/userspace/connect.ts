@@ -8,7 +8,7 @@
  * No endpoint: TCP connections are accepted, then closed at once (the client sees its connect succeed, then EOF);
  * reported as REJECT. UDP datagrams are read and dropped.
  */
-import type { ConntrackEntry } from '../conntrack.js';
+import { type ConntrackEntry, originalPacket } from '../conntrack.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
@@ -207,12 +207,12 @@ export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packe
 }
 
 function verdictFor(leg: ClientLeg, conntrack: Verdict['conntrack'], steps: Step[]): Verdict {
-  const b = leg.backend.original;
+  const b = leg.backend;
   return {
     verdict: 'DNAT',
     endpoint: leg.endpoint,
-    packet: { proto: leg.backend.proto, src: b.src, dst: b.dst },
-    snat: b.src.ip,
+    packet: originalPacket(b),
+    snat: b.originalSrc.ip,
     service: leg.port.portal.name,
     conntrack,
     steps,

@@ -13,7 +13,7 @@
 
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack } from '../conntrack.js';
+import { Conntrack, originalPacket } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
@@ -156,7 +156,7 @@ export class UserspaceEngine implements ProxyEngine {
     if (!client) return this.conntrack.close(packet, now);
     // The proxy closes its side of both connections together.
     for (const e of [client.client, client.backend]) {
-      this.conntrack.close({ proto: e.proto, src: e.original.src, dst: e.original.dst }, now);
+      this.conntrack.close(originalPacket(e), now);
     }
     return true;
   }
@@ -166,11 +166,11 @@ export class UserspaceEngine implements ProxyEngine {
     const leg = backend.client.memo as ClientLeg;
     leg.lastActivity = now;
     if (backend.reply) return backend.reply;
-    const o = backend.client.original;
+    const client = backend.client;
     backend.reply = {
       verdict: 'ACCEPT',
       endpoint: leg.endpoint,
-      packet: { proto: packet.proto, src: o.dst, dst: o.src },
+      packet: { proto: packet.proto, src: client.originalDst, dst: client.originalSrc },
       snat: null,
       service: leg.port.portal.name,
       conntrack: 'reply',
@@ -178,7 +178,7 @@ export class UserspaceEngine implements ProxyEngine {
         {
           where: 'userspace',
           rule: `proxy socket ${leg.port.portal.protocol} :${leg.port.portal.proxyPort}`,
-          decision: `copied the endpoint's reply to the client from ${o.dst.ip}:${o.dst.port}`,
+          decision: `copied the endpoint's reply to the client from ${client.originalDst.ip}:${client.originalDst.port}`,
         },
       ],
       cost: 1,

@@ -3,6 +3,7 @@
  */
 
 import { InvalidArgumentError } from '../../../errors.js';
+import { address } from '../../packet.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
@@ -68,6 +69,7 @@ export function newDest(addr: string, port: number, weight = 1): Dest {
     family: addr.includes(':') ? 'IPv6' : 'IPv4',
     fold,
     key: hostPort(addr, port),
+    destination: address(addr, port),
     weight,
     lastWeight: weight,
     activeConns: 0,

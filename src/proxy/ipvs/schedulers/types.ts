@@ -9,6 +9,7 @@
  *   quiesced destination keeps its table slots and lookups landing there fail.
  */
 import type { Protocol } from '../../../model/types.js';
+import type { Address } from '../../packet.js';
 
 /** Scheduler names kube-proxy passes through from `--ipvs-scheduler`. */
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'mh';
@@ -54,6 +55,8 @@ export interface Dest {
   readonly fold: number;
   /** `addr:port`, or `[addr]:port` for IPv6. */
   readonly key: string;
+  /** The real server as a packet address (keyed, packet.ts `address()`): what its connections are DNATed to. */
+  readonly destination: Address;
   weight: number;
   lastWeight: number;
   /** TCP connections in ESTABLISHED. */
