@@ -25,6 +25,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
+import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import type { Origin, Packet } from '../packet.js';
 import type { TableChange } from '../service-table.js';
@@ -74,7 +75,7 @@ export class IpvsEngine implements ProxyEngine {
       ipsets: new IpvsIpsets(init.config.clusterCIDR, init.config.masqueradeAll),
       graceful: this.graceful,
       vs: new Map(),
-      byAddr: new Map(),
+      byDestination: new DestIndex(),
       specsByEntry: new Map(),
       healthCheck: new Map(),
       nodeAddrs: new Set(),

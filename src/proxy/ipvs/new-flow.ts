@@ -1,12 +1,13 @@
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, type Packet } from '../packet.js';
+import { keyOf } from '../tuple-table.js';
 import { applyPlan, buildPlan, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { FlowMemo, IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
-import { portKey, type VirtualServerSpec } from './virtual-servers.js';
+import type { VirtualServerSpec } from './virtual-servers.js';
 
 const ASYMMETRIC: Step = {
   where: 'ipvs',
@@ -29,7 +30,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
   // Constant steps are pushed either way (cheap); steps built per packet are guarded by `explain`.
   const steps: Step[] = explain ? [] : DISCARD;
   const family = familyOf(packet.dst.ip);
-  const vs = st.byAddr.get(packet.dst.ip)?.get(portKey(packet.proto, packet.dst.port));
+  const vs = st.byDestination.getKey(packet.proto, keyOf(packet.dst), packet.dst.port);
   if (!vs) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, family);
     if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };

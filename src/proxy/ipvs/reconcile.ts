@@ -9,7 +9,7 @@ import { reconcileUdpService } from '../conntrack-cleanup.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { IpvsState } from './state.js';
 import { LiveVirtualServer } from './virtual-server.js';
-import { portKey, virtualServersOf } from './virtual-servers.js';
+import { virtualServersOf } from './virtual-servers.js';
 
 /** Bring the virtual servers of one service-table entry (`family`, `key`) in line with the table. */
 export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: number): void {
@@ -37,21 +37,14 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
     st.graceful.forget(vs);
     vs.clear();
     st.vs.delete(s.key);
-    const ports = st.byAddr.get(s.addr);
-    ports?.delete(portKey(s.proto, s.port));
-    if (ports?.size === 0) st.byAddr.delete(s.addr);
+    st.byDestination.delete(s.proto, s.addr, s.port);
   }
   for (const spec of after) {
     let vs = st.vs.get(spec.key);
     if (!vs) {
       vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 }, st.tracked);
       st.vs.set(spec.key, vs);
-      let ports = st.byAddr.get(spec.addr);
-      if (!ports) {
-        ports = new Map();
-        st.byAddr.set(spec.addr, ports);
-      }
-      ports.set(portKey(spec.proto, spec.port), vs);
+      st.byDestination.set(spec.proto, spec.addr, spec.port, vs);
     } else vs.spec = spec;
     syncRealServers(st, vs, now);
   }

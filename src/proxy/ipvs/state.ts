@@ -4,6 +4,7 @@
  */
 import type { Rng } from '../../util/rng.js';
 import type { Conntrack, ConntrackEntry } from '../conntrack.js';
+import type { DestIndex } from '../dest-index.js';
 import type { ProxyConfig } from '../engine.js';
 import type { ServiceTable } from '../service-table.js';
 import type { GracefulTermination } from './graceful.js';
@@ -40,8 +41,8 @@ export interface IpvsState {
   readonly graceful: GracefulTermination;
   /** Live virtual servers by `vsKey`. */
   readonly vs: Map<string, LiveVirtualServer>;
-  /** The same, for packet lookups: address → (port·4 + protocol code) → virtual server. No string is built per packet. */
-  readonly byAddr: Map<string, Map<number, LiveVirtualServer>>;
+  /** The same, for packet lookups: by (protocol, address key, port), one numeric probe and no string per packet. */
+  readonly byDestination: DestIndex<LiveVirtualServer>;
   /** Specs per `family|entryKey`, to diff against on the next change. */
   readonly specsByEntry: Map<string, VirtualServerSpec[]>;
   /** Health-check node port per `family|entryKey`. */

@@ -21,7 +21,6 @@ import type { IPFamily, Protocol } from '../../model/types.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
 import type { NodeView, ServicePortEntry } from '../service-table.js';
-import { protoCode } from '../tuple-table.js';
 import { SvcFlags } from './schedulers/types.js';
 
 export type VirtualServerKind = 'ClusterIP' | 'ExternalIP' | 'LoadBalancer' | 'NodePort';
@@ -52,11 +51,6 @@ export interface VirtualServerSpec {
   readonly sourceRanges: readonly CidrMatcher[];
   /** LoadBalancer with source ranges: some range contains the node IP (KUBE-LOAD-BALANCER-SOURCE-IP entry). */
   readonly allowFromNode: boolean;
-}
-
-/** The per-address index key of a port and protocol. */
-export function portKey(proto: Protocol, port: number): number {
-  return port * 4 + protoCode(proto);
 }
 
 /** The IPVS lookup key of a packet's destination. */
