@@ -78,6 +78,15 @@ export interface Verdict {
   readonly cost: number;
 }
 
+/**
+ * A verdict as a plain object with every field read: what a verdict class whose fields are getters (steps built on
+ * first read, a view of a conntrack entry) returns from `toJSON`.
+ */
+export function plainVerdict(v: Verdict): Verdict {
+  const { verdict, endpoint, packet, snat, service, conntrack, steps, cost } = v;
+  return { verdict, endpoint, packet, snat, service, conntrack, steps, cost };
+}
+
 /** One kube-proxy mode running on one node. */
 export interface ProxyEngine {
   /** `iptables`, `ipvs`, `userspace`. */

@@ -9,7 +9,7 @@
  * tuples, NAT, endpoint and Service are fixed for its life. `packet` and `steps` are built on first read and kept.
  */
 import { type ConntrackEntry, natPacket } from './conntrack.js';
-import type { Step, Verdict, VerdictKind } from './engine.js';
+import { plainVerdict, type Step, type Verdict, type VerdictKind } from './engine.js';
 import type { Packet } from './packet.js';
 
 /** Builds a view's one step, in the engine's words (only when `steps` is read, and only if the engine explains). */
@@ -72,7 +72,6 @@ export class TrackedVerdict implements Verdict {
   }
 
   toJSON(): Verdict {
-    const { verdict, endpoint, packet, snat, service, conntrack, steps, cost } = this;
-    return { verdict, endpoint, packet, snat, service, conntrack, steps, cost };
+    return plainVerdict(this);
   }
 }

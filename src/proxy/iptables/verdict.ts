@@ -10,7 +10,7 @@
  * The getter lives on the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
  */
 import { type ConntrackEntry, originalPacket } from '../conntrack.js';
-import type { Step, Verdict, VerdictKind } from '../engine.js';
+import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
 import { describePacket, type Packet } from '../packet.js';
 import { TrackedVerdict } from '../tracked-verdict.js';
 import type { NatProgram } from './program.js';
@@ -63,8 +63,7 @@ export class IptablesVerdict implements Verdict {
   }
 
   toJSON(): Verdict {
-    const { verdict, endpoint, packet, snat, service, conntrack, steps, cost } = this;
-    return { verdict, endpoint, packet, snat, service, conntrack, steps, cost };
+    return plainVerdict(this);
   }
 }
 
