@@ -4,7 +4,7 @@
  */
 import type { EndpointSlice, Service } from '../../src/model/types.js';
 import type { ProxyEngine } from '../../src/proxy/engine.js';
-import { address, type Origin, type Packet } from '../../src/proxy/packet.js';
+import { keyedPacket, type Origin, type Packet } from '../../src/proxy/packet.js';
 import { ServiceTable } from '../../src/proxy/service-table.js';
 import { canonicalIPv4 } from '../../src/proxy/tuple-table.js';
 import { Rng } from '../../src/util/rng.js';
@@ -101,11 +101,7 @@ export function benchTable(services: number, perService: number): ServiceTable {
  * traffic generator builds a flow's tuple once, so no engine reads address text per packet.
  */
 export function keyedPackets(packets: readonly Packet[]): Packet[] {
-  return packets.map((p) => ({
-    proto: p.proto,
-    src: address(p.src.ip, p.src.port),
-    dst: address(p.dst.ip, p.dst.port),
-  }));
+  return packets.map(keyedPacket);
 }
 
 /**

@@ -92,6 +92,11 @@ export function parseHostPort(text: string): Address | undefined {
   return { ip, port };
 }
 
+/** The same packet with keyed addresses (`address()`). */
+export function keyedPacket(p: Packet): Packet {
+  return { proto: p.proto, src: address(p.src.ip, p.src.port), dst: address(p.dst.ip, p.dst.port) };
+}
+
 /** A packet from parts. */
 export function packet(proto: Protocol, src: Address, dst: Address): Packet {
   return { proto, src, dst };

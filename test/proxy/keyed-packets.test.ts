@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { type EngineFactory, proxyConfig } from '../../src/proxy/engine.js';
 import { createIptablesEngine } from '../../src/proxy/iptables/engine.js';
 import { createIpvsEngine } from '../../src/proxy/ipvs/engine.js';
-import { address, type Origin, type Packet, reversed } from '../../src/proxy/packet.js';
+import { address, keyedPacket, type Origin, type Packet, reversed } from '../../src/proxy/packet.js';
 import { addressKey } from '../../src/proxy/tuple-table.js';
 import { createUserspaceEngine } from '../../src/proxy/userspace/engine.js';
 import { Rng } from '../../src/util/rng.js';
@@ -64,13 +64,8 @@ for (const [mode, make] of ENGINES) {
           let b: string;
           if (s.reply && lastPlain && lastKeyed) {
             const back = reversed(lastPlain);
-            const keyedBack: Packet = {
-              proto: back.proto,
-              src: address(back.src.ip, back.src.port),
-              dst: address(back.dst.ip, back.dst.port),
-            };
             a = JSON.stringify(plain.reply(back, i));
-            b = JSON.stringify(keyed.reply(keyedBack, i));
+            b = JSON.stringify(keyed.reply(keyedPacket(back), i));
           } else {
             const vp = plain.send(
               { proto: 'TCP', src: { ip: src, port: s.port }, dst: { ip: s.to, port: 80 } },
