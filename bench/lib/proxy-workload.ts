@@ -147,6 +147,23 @@ export function measureRates(
 }
 
 /**
+ * One endpoint change, `count` times (`apply(c)` makes change c): the median and the slowest, in CPU ms. The median
+ * is the figure for "one change": a mean over a few hundred sub-millisecond changes is dominated by whichever one a
+ * full garbage collection (of the flows the rate rounds left behind) happened to land in; the slowest is printed
+ * beside it so such a pause is not hidden.
+ */
+export function measureChanges(count: number, apply: (c: number) => void): { median: number; max: number } {
+  const times: number[] = [];
+  for (let c = 0; c < count; c++) {
+    const start = now();
+    apply(c);
+    times.push(ms(now() - start));
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[times.length >> 1]!, max: times[times.length - 1]! };
+}
+
+/**
  * What this machine charges for the two things no established-flow lookup can skip, measured here so the rates below
  * can be read against them: reading a packet's two addresses (text → number, `canonicalIPv4`), and one dependent
  * random read in a table as large as the conntrack table of a 200,000-flow round (16 MB). Their sum bounds the
