@@ -5,8 +5,8 @@
  *
  * - New flow: conntrack miss → nat (KUBE-SERVICES …, DNAT) → filter (REJECT/DROP rules) → nat POSTROUTING
  *   (MASQUERADE) → tracked. Refused packets are not tracked (the kernel never confirms their entries).
- * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict object is cached on the
- *   entry, so this path is one map lookup.
+ * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict is a view of the
+ *   entry (flow-verdict.ts), so this path is one table lookup. A new flow that conntrack tracks gets the same view.
  * - Table changes recompile only the changed Service port; UDP Service changes then run kube-proxy's conntrack
  *   cleanup for that Service (conntrack-cleanup.ts).
  * - Steps: a walk records its trace compactly and the verdict resolves it when `steps` is first read (verdict.ts);
@@ -27,7 +27,7 @@ import { natPostrouting, natPrerouting } from './nat-walk.js';
 import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
-import { IptablesVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
+import { IptablesVerdict, newFlowVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
 import { newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
 
 const NEW_FLOW: Step = {
@@ -106,19 +106,7 @@ export class IptablesEngine implements ProxyEngine {
     const service = dnat && st.service ? st.service.name : null;
     const nat = { dnat: dnat ? dnat.destination : null, snatIp, service, endpoint: dnat ? dnat.address : null };
     const entry = ct.track(packet, nat, now);
-    const fields: VerdictFields = {
-      verdict: dnat ? 'DNAT' : 'ACCEPT',
-      endpoint: entry.endpoint,
-      packet:
-        entry.dnat || entry.snat
-          ? { proto: packet.proto, src: entry.snat ?? packet.src, dst: entry.dnat ?? packet.dst }
-          : packet,
-      snat: entry.snat ? entry.snat.ip : null,
-      service,
-      conntrack: 'new',
-      cost: st.cost,
-    };
-    return new IptablesVerdict(fields, st.steps);
+    return newFlowVerdict(entry, packet, st.cost, st.explain ? st.steps : null);
   }
 
   reply(packet: Packet, now: number): Verdict {
@@ -140,7 +128,7 @@ export class IptablesEngine implements ProxyEngine {
     this.#unsubscribe();
   }
 
-  /** A packet of a tracked flow: conntrack's NAT, no rules; the verdict is a view of the entry (tracked-verdict.ts). */
+  /** A packet of a tracked flow: conntrack's NAT, no rules; the verdict is a view of the entry (flow-verdict.ts). */
   #tracked(entry: ConntrackEntry, direction: 'original' | 'reply', packet: Packet, now: number): Verdict {
     this.conntrack.seeEntry(entry, direction, now);
     return trackedVerdict(entry, direction === 'reply', packet, this.#explain);

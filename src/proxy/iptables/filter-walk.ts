@@ -12,7 +12,6 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
-import { keyOf } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
@@ -50,7 +49,7 @@ interface HookJump {
 
 /** Whether the (post-DNAT) destination is a local address, from its IPv4 value when the walk has it. */
 function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
-  if (st.dnat !== null) return isLocalKey(ctx, keyOf(st.dnat.destination), st.dnat.ip);
+  if (st.dnat !== null) return st.dnatLocal;
   return st.dstAddressKey >= 0
     ? isLocalKey(ctx, st.dstAddressKey, st.packet.dst.ip)
     : ctx.localAddresses.has(st.packet.dst.ip);

@@ -31,6 +31,11 @@ import { dstKey, matches, srcIn, srcKey, TWO_31, type WalkState } from './walk-s
 const OBJECT = 0x100;
 /** Word 0 flag: a DNAT that also records the client in a recent list (read from the rule object). */
 const RECENT_SET = 0x200;
+/**
+ * Word 0 flag: a DNAT to one of the node's own addresses (a host-network endpoint here). The filter walk routes by
+ * it (INPUT or FORWARD); knowing it from the rule saves reading the endpoint's record on every new flow.
+ */
+const DNAT_LOCAL = 0x400;
 
 /** Where a chain's rules lie in the program: [start, end). A missing chain is the empty range. */
 export interface ChainRange {
@@ -84,6 +89,7 @@ export function compileProgram(
     const at = i * 4;
     let op = rule.mk | (rule.tk << 4);
     if (rule.recentSet !== null) op |= RECENT_SET;
+    if (rule.tk === T_DNAT && rule.endpoint !== null && ctx.localAddresses.has(rule.endpoint.ip)) op |= DNAT_LOCAL;
     let keep = rule.recentSet !== null;
     if (rule.tk === T_JUMP) {
       const k = names.indexOf(rule.chain);
@@ -184,6 +190,7 @@ export function runProgram(prog: NatProgram, start: number, end: number, st: Wal
       case T_DNAT: {
         if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
         st.dnat = prog.endpoints[i]!;
+        st.dnatLocal = (op & DNAT_LOCAL) !== 0;
         return true;
       }
     }

@@ -11,8 +11,8 @@
  */
 import { type ConntrackEntry, originalPacket } from '../conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
+import { FlowVerdict } from '../flow-verdict.js';
 import { describePacket, type Packet } from '../packet.js';
-import { TrackedVerdict } from '../tracked-verdict.js';
 import type { NatProgram } from './program.js';
 
 /** A recorded walk: steps, and program rules as a program followed by `index * 2 + matched` numbers. */
@@ -83,7 +83,19 @@ function resolve(trace: Trace): readonly Step[] {
 
 /** The verdict for a packet of a tracked flow (conntrack's NAT, no rules); its one step is formatted when read. */
 export function trackedVerdict(entry: ConntrackEntry, reply: boolean, packet: Packet, explain: boolean): Verdict {
-  return new TrackedVerdict(entry, reply, packet, 0, explain ? trackedStep : null);
+  return new FlowVerdict(entry, reply ? 'reply' : 'established', packet, 0, explain ? trackedSteps : null);
+}
+
+/**
+ * The verdict for a new flow's first packet once conntrack tracks it: a view of its entry, with the walk's trace
+ * (resolved when read) as its steps.
+ */
+export function newFlowVerdict(entry: ConntrackEntry, packet: Packet, cost: number, trace: Trace | null): Verdict {
+  return new FlowVerdict(entry, 'new', packet, cost, trace === null ? null : () => resolve(trace));
+}
+
+function trackedSteps(entry: ConntrackEntry, reply: boolean, packet: Packet): Step[] {
+  return [trackedStep(entry, reply, packet)];
 }
 
 function trackedStep(entry: ConntrackEntry, reply: boolean, packet: Packet): Step {

@@ -56,6 +56,8 @@ export interface WalkState {
   mark: boolean;
   /** The DNAT target, once a KUBE-SEP rule chose one. */
   dnat: EndpointInfo | null;
+  /** The DNAT target is one of the node's addresses (meaningful once `dnat` is set). */
+  dnatLocal: boolean;
   /** The Service whose rules handled the packet (for the verdict's `service`). */
   service: CompiledService | null;
   /** The source as an IPv4 integer for CIDR matches, parsed on first use (-2: not yet; -1: not IPv4). */
@@ -82,6 +84,7 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     cost: 0,
     mark: false,
     dnat: null,
+    dnatLocal: false,
     service: null,
     srcV4: -2,
     srcKey: UNKNOWN,

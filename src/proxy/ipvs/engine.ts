@@ -27,9 +27,9 @@ import type { IPFamily } from '../../model/types.js';
 import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
+import { FlowVerdict } from '../flow-verdict.js';
 import type { Origin, Packet } from '../packet.js';
 import type { TableChange } from '../service-table.js';
-import { TrackedVerdict } from '../tracked-verdict.js';
 import { GracefulTermination } from './graceful.js';
 import { IpvsIpsets } from './ipsets.js';
 import { newFlow, passed } from './new-flow.js';
@@ -37,9 +37,8 @@ import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
 import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
 import type { SchedulerName } from './schedulers/types.js';
-import { DestFlags } from './schedulers/types.js';
-import type { FlowMemo, IpvsEngineOptions, IpvsState } from './state.js';
-import type { LiveVirtualServer } from './virtual-server.js';
+import type { IpvsEngineOptions, IpvsState } from './state.js';
+import { DEST_DELETED, type LiveVirtualServer } from './virtual-server.js';
 import { vsKey } from './virtual-servers.js';
 
 export type { IpvsEngineOptions } from './state.js';
@@ -183,10 +182,9 @@ export class IpvsEngine implements ProxyEngine {
     const entry = ct.lookupEntry(packet, now);
     if (entry === undefined) return newFlow(this.#st, packet, now);
     if (ct.lastDirection === 'reply') return this.#reply(entry, packet, now);
-    const memo = entry.memo as FlowMemo | null;
-    if (memo && (memo.dest.flags & DestFlags.AVAILABLE) === 0) return this.#noDest(entry, memo, packet);
+    if (entry.memo === DEST_DELETED) return this.#noDest(entry, packet);
     ct.seeEntry(entry, 'original', now);
-    return new TrackedVerdict(entry, false, packet, 1, this.#st.explain ? trackedStep : null);
+    return new FlowVerdict(entry, 'established', packet, 1, this.#st.explain ? trackedSteps : null);
   }
 
   reply(packet: Packet, now: number): Verdict {
@@ -204,11 +202,11 @@ export class IpvsEngine implements ProxyEngine {
 
   #reply(entry: ConntrackEntry, packet: Packet, now: number): Verdict {
     this.conntrack.seeEntry(entry, 'reply', now);
-    return new TrackedVerdict(entry, true, packet, 1, this.#st.explain ? trackedStep : null);
+    return new FlowVerdict(entry, 'reply', packet, 1, this.#st.explain ? trackedSteps : null);
   }
 
   // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
-  #noDest(entry: ConntrackEntry, memo: FlowMemo, packet: Packet): Verdict {
+  #noDest(entry: ConntrackEntry, packet: Packet): Verdict {
     // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (it checks conntrack).
     this.conntrack.delete(entry);
     return {
@@ -221,7 +219,7 @@ export class IpvsEngine implements ProxyEngine {
       steps: [
         {
           where: 'ipvs',
-          rule: `connection to ${memo.dest.key}`,
+          rule: `connection to ${entry.endpoint}`,
           decision: 'DROP: real server deleted (expire_nodest_conn=1); the connection is expired',
         },
       ],
@@ -230,15 +228,17 @@ export class IpvsEngine implements ProxyEngine {
   }
 }
 
-/** The step of a packet IPVS's connection table carries (no scheduling). */
-function trackedStep(entry: ConntrackEntry, reply: boolean): Step {
-  return {
-    where: 'conntrack',
-    rule: `flow #${entry.id}`,
-    decision: reply
-      ? 'reply: source restored to the virtual server'
-      : `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
-  };
+/** The one step of a packet IPVS's connection table carries (no scheduling). */
+function trackedSteps(entry: ConntrackEntry, reply: boolean): Step[] {
+  return [
+    {
+      where: 'conntrack',
+      rule: `flow #${entry.id}`,
+      decision: reply
+        ? 'reply: source restored to the virtual server'
+        : `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
+    },
+  ];
 }
 
 /** Build an IPVS engine with IPVS-specific options. */

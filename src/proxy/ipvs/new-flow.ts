@@ -1,11 +1,12 @@
 import type { Step, Verdict } from '../engine.js';
+import { FlowVerdict } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, type Packet } from '../packet.js';
 import { keyOf } from '../tuple-table.js';
 import { applyPlan, buildPlan, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
-import type { FlowMemo, IpvsState } from './state.js';
+import type { IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
@@ -74,7 +75,6 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     now,
   );
   vs.addFlow(entry, dest, now);
-  entry.memo = { vs, dest } satisfies FlowMemo;
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(entry);
   if (explain) {
     let dnat = c.dnat.get(dest);
@@ -91,16 +91,8 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp);
     steps.push(c.masq);
   }
-  return {
-    verdict: 'DNAT',
-    endpoint: dest.key,
-    packet: { proto: packet.proto, src: entry.snat ?? packet.src, dst: entry.dnat ?? packet.dst },
-    snat: entry.snat?.ip ?? null,
-    service: spec.service,
-    conntrack: 'new',
-    steps: explain ? steps : NO_STEPS,
-    cost: 3,
-  };
+  // The entry holds what the verdict reports (DNAT to dest.key, the SNAT, spec.service): a view of it.
+  return new FlowVerdict(entry, 'new', packet, 3, explain ? steps : null);
 }
 
 function describe(vs: LiveVirtualServer): string {

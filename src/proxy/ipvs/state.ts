@@ -10,7 +10,7 @@ import type { ServiceTable } from '../service-table.js';
 import type { GracefulTermination } from './graceful.js';
 import type { IpvsIpsets } from './ipsets.js';
 import type { CreateSchedulerOptions } from './schedulers/index.js';
-import type { Dest, SchedPacket, SchedulerName } from './schedulers/types.js';
+import type { SchedPacket, SchedulerName } from './schedulers/types.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
@@ -57,10 +57,4 @@ export interface IpvsState {
   readonly explain: boolean;
   /** The scheduler's view of the packet being scheduled, reused (schedulers read it, never keep it). */
   readonly schedPacket: SchedPacket;
-}
-
-/** What the engine keeps on a conntrack entry it created: its virtual server and real server. */
-export interface FlowMemo {
-  readonly vs: LiveVirtualServer;
-  readonly dest: Dest;
 }

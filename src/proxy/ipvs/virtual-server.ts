@@ -24,6 +24,13 @@ import type { Dest, Scheduler, SchedulerName } from './schedulers/types.js';
 import { DestFlags, SvcFlags } from './schedulers/types.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
+/**
+ * What a conntrack entry's `memo` holds once the real server its flow was scheduled to is deleted (null before): the
+ * engine's per-packet expire_nodest_conn test is then one identity compare on the entry it already holds, instead
+ * of reading the real server's flags (another object per packet) or keeping a record per flow.
+ */
+export const DEST_DELETED: unique symbol = Symbol('real server deleted');
+
 /** A persistence template. */
 /** ip_vs_conn_expire: a template that still controls connections when its timer fires is re-armed for 60 s. */
 export const EXPIRE_LATER = 60;
@@ -151,6 +158,7 @@ export class LiveVirtualServer {
       this.#trash.delete(key);
       d.flags |= DestFlags.AVAILABLE;
       setDestWeight(d, 1);
+      this.#markFlows(d, null);
     } else d = newDest(ep.ip, ep.port, 1);
     this.dests.unshift(d);
     this.#byKey.set(d.key, d);
@@ -173,6 +181,7 @@ export class LiveVirtualServer {
     this.#byKey.delete(d.key);
     this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
+    this.#markFlows(d, DEST_DELETED);
     this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
     this.#invalidate();
   }
@@ -230,6 +239,13 @@ export class LiveVirtualServer {
       if (dests[i] === d && entry.created <= at && entry.expires > at && this.#tracked(entry)) n++;
     }
     return n;
+  }
+
+  /** Set the memo of every remembered flow to `d` (DEST_DELETED when it goes, null when it comes back). */
+  #markFlows(d: Dest, memo: typeof DEST_DELETED | null): void {
+    const entries = this.#flowEntries;
+    const dests = this.#flowDests;
+    for (let i = 0; i < entries.length; i++) if (dests[i] === d) entries[i]!.memo = memo;
   }
 
   /** Visit every remembered flow in order, dropping those `drop` returns true for (compacting in place). */

@@ -135,6 +135,31 @@ test('SCTP real servers are deleted at once, like UDP (IsRsGracefulTerminationNe
   t.is(engine.send(flow, POD, 2).verdict, 'DROP', 'expire_nodest_conn');
 });
 
+test('a real server deleted and added back before the next packet of its flow: the flow carries on (out of the trash)', (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'SCTP' }] }),
+    slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]),
+  );
+  const engine = engineOn(store);
+  const flow = { ...tcp('10.244.1.9', 5000, '10.96.0.10', 80), proto: 'SCTP' as const };
+  const first = engine.send(flow, POD, 0);
+  engine.reply(replyTo(first.packet), 0);
+  const kept = EPS.filter((e) => `${e.ip}:80` !== first.endpoint);
+  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
+  engine.sync(1);
+  const vs = engine.virtualServer('SCTP', '10.96.0.10', 80)!;
+  t.is(vs.dest(first.endpoint!), undefined, 'deleted (SCTP: at once)');
+  put(store, slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]));
+  engine.sync(2);
+  const next = engine.send(flow, POD, 3);
+  t.is(next.verdict, 'DNAT', 'its real server is available again: expire_nodest_conn does not apply');
+  t.is(next.conntrack, 'established');
+  t.is(next.endpoint, first.endpoint);
+  // Deleted again, and this time a packet comes while it is gone.
+  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
+  t.is(engine.send(flow, POD, 4).verdict, 'DROP', 'expire_nodest_conn');
+});
+
 test('a template that outlives its timeout while it controls connections is re-armed by 60 s from then on', (t) => {
   const store = webStore('TCP', {
     sessionAffinity: 'ClientIP',
