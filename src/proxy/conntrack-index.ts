@@ -97,6 +97,7 @@ export class FlowIndex {
     if (slot < 0 || table.valueAt(slot) !== entry) return false;
     table.deleteKey(meta, os, od, ports);
     this.#size--;
+    entry.live = false;
     // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
     const rSrc = entry.replySrc;
     const rDst = entry.replyDst;
@@ -132,6 +133,7 @@ export class FlowIndex {
   }
 
   clear(): void {
+    for (const entry of this.#table.values(ORIGINAL)) entry.live = false;
     this.#table.clear();
     this.#size = 0;
     this.#udpByDst.clear();

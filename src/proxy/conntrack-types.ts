@@ -50,6 +50,11 @@ export interface ConntrackEntry {
   assured: boolean;
   packets: number;
   /**
+   * In the table: false once the entry has left it (deleted, expired, flushed). Holders of an entry (an engine's
+   * per-service flow list, a caller of `entries()`) can ask this instead of looking the tuple up again.
+   */
+  live: boolean;
+  /**
    * Free for the engine that owns the table (e.g. its cached verdicts for this flow); conntrack never reads it.
    * Starts null.
    */

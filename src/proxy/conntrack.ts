@@ -127,6 +127,7 @@ export class Conntrack {
       seenReply: false,
       assured: false,
       packets: 1,
+      live: true,
       memo: null,
     };
     this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');

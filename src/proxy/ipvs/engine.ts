@@ -24,7 +24,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
+import { Conntrack, type ConntrackEntry } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
@@ -81,9 +81,6 @@ export class IpvsEngine implements ProxyEngine {
       mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
       explain: init.explain ?? true,
       schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP' },
-      // Conntrack has no "is this entry still in the table" call: look its original tuple up at a time before any
-      // expiry (so the lookup deletes nothing) and compare identities.
-      tracked: (e) => this.conntrack.lookup(originalPacket(e), Number.NEGATIVE_INFINITY)?.entry === e,
     };
     this.#unsubscribe = init.table.subscribe((changes) => {
       for (const c of changes) {
@@ -180,7 +177,7 @@ export class IpvsEngine implements ProxyEngine {
     this.sync(now);
     const ct = this.conntrack;
     const entry = ct.lookupEntry(packet, now);
-    if (entry === undefined) return newFlow(this.#st, packet, now);
+    if (entry === undefined) return newFlow(this.#st, packet, now, ct.lastSrcKey);
     if (ct.lastDirection === 'reply') return this.#reply(entry, packet, now);
     if (entry.memo === DEST_DELETED) return this.#noDest(entry, packet);
     ct.seeEntry(entry, 'original', now);

@@ -141,9 +141,13 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
   return plan;
 }
 
-/** Walk the plan for one packet source; pushes the steps that decided and returns whether the packet is marked. */
-export function applyPlan(sets: IpvsIpsets, plan: MasqPlan, srcIP: string, steps: Step[]): boolean {
-  if (isLoopback(srcIP)) {
+/**
+ * Walk the plan for one packet source (its text and `addressKey`: canonical IPv4 is tested by value); pushes the
+ * steps that decided and returns whether the packet is marked.
+ */
+export function applyPlan(sets: IpvsIpsets, plan: MasqPlan, srcIP: string, srcKey: number, steps: Step[]): boolean {
+  const v4 = srcKey < 0x1_0000_0000;
+  if (v4 ? srcKey >>> 24 === 127 : isLoopback(srcIP)) {
     steps.push(LOOPBACK[plan.family]);
     return false;
   }
@@ -160,7 +164,8 @@ export function applyPlan(sets: IpvsIpsets, plan: MasqPlan, srcIP: string, steps
   } else if (plan.clusterOffCluster) {
     if (plan.clusterDst) {
       let fromPods = false;
-      for (const d of sets.detector) if (d.family === plan.family && d.matches(srcIP)) fromPods = true;
+      for (const d of sets.detector)
+        if (d.family === plan.family && (v4 ? d.containsV4(srcKey) : d.matches(srcIP))) fromPods = true;
       steps.push(fromPods ? plan.clusterFromPods! : plan.clusterOffCluster);
       if (!fromPods) mark = true;
     }

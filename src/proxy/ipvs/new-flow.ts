@@ -24,8 +24,11 @@ const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 
 const DISCARD: Step[] = [];
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
-/** Decide a new flow and track it when it is DNATed. */
-export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
+/**
+ * Decide a new flow and track it when it is DNATed. `srcKey`: `addressKey` of the packet's source (conntrack's
+ * lookup computed it).
+ */
+export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: number): Verdict {
   DISCARD.length = 0;
   const explain = st.explain;
   // Constant steps are pushed either way (cheap); steps built per packet are guarded by `explain`.
@@ -41,12 +44,13 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     ]);
   }
   const spec = vs.spec;
-  const c = vs.cache;
-  if (c.plan === undefined || c.plan.version !== st.ipsets.version) {
+  let plan = vs.plan;
+  if (plan === undefined || plan.version !== st.ipsets.version) {
     const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
-    c.plan = buildPlan(st.ipsets, spec, dstLocal);
+    plan = buildPlan(st.ipsets, spec, dstLocal);
+    vs.plan = plan;
   }
-  const mark = applyPlan(st.ipsets, c.plan, packet.src.ip, steps);
+  const mark = applyPlan(st.ipsets, plan, packet.src.ip, srcKey, steps);
   if (spec.sourceRanges.length > 0) {
     const fw = st.ipsets.sourceRangeFirewall(spec, packet.src.ip);
     if (fw) {
@@ -54,8 +58,11 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
       if (fw.decision.startsWith('DROP')) return refused('DROP', packet, spec, explain ? steps : NO_STEPS);
     }
   }
-  c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
-  steps.push(c.describe);
+  const c = vs.cache;
+  if (explain) {
+    c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
+    steps.push(c.describe);
+  }
   if (spec.localFallback && spec.kind !== 'ClusterIP' && !mark) steps.push(ASYMMETRIC);
   if (COUNTING.has(vs.schedulerName)) vs.refreshCounts(now);
   const dest = pick(st, vs, packet, now, steps);
@@ -67,7 +74,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number): Verdict {
     });
     return refused('REJECT', packet, spec, explain ? steps : NO_STEPS);
   }
-  const hairpin = packet.src.ip === dest.addr && (vs.endpointOf(dest)?.isLocal ?? false);
+  const hairpin = srcKey === keyOf(dest.destination) && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const entry = st.conntrack.track(
     packet,

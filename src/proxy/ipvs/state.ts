@@ -3,7 +3,7 @@
  * ipsets, the graceful-termination list, the specs each service-table entry produced, and the options.
  */
 import type { Rng } from '../../util/rng.js';
-import type { Conntrack, ConntrackEntry } from '../conntrack.js';
+import type { Conntrack } from '../conntrack.js';
 import type { DestIndex } from '../dest-index.js';
 import type { ProxyConfig } from '../engine.js';
 import type { ServiceTable } from '../service-table.js';
@@ -49,8 +49,6 @@ export interface IpvsState {
   readonly healthCheck: Map<string, number>;
   /** The node's own addresses (both families). */
   nodeAddrs: ReadonlySet<string>;
-  /** Whether conntrack still holds an entry. */
-  readonly tracked: (e: ConntrackEntry) => boolean;
   /** The masquerade mark as kube-proxy prints it (`0x4000`). */
   readonly mark: string;
   /** Record verdict steps (EngineInit.explain). */
