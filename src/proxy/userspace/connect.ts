@@ -8,37 +8,21 @@
  * No endpoint: TCP connections are accepted, then closed at once (the client sees its connect succeed, then EOF);
  * reported as REJECT. UDP datagrams are read and dropped.
  */
-import { type ConntrackEntry, originalPacket } from '../conntrack.js';
+import type { ConntrackEntry } from '../conntrack.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
-import { type Address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
+import { type Address, address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
 import { protoCode } from '../tuple-table.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
+import { RelayVerdict } from './relay-verdict.js';
 import type { OpenedPort } from './service-ports.js';
-import type { Portal, UserspaceState } from './state.js';
+import type { Portal, Relay, UserspaceState } from './state.js';
 
 /** EndpointDialTimeouts: one dial attempt per entry. */
 export const DIAL_TIMEOUTS = [0.25, 0.5, 1, 2] as const;
 
-/** Memo on the client leg's conntrack entry. */
-export interface ClientLeg {
-  readonly kind: 'client';
-  readonly port: OpenedPort;
-  /** The client leg's own entry. */
-  readonly client: ConntrackEntry;
-  backend: ConntrackEntry;
-  endpoint: string;
-  /** Last packet either way, for the UDP session idle timeout. */
-  lastActivity: number;
-  verdict?: Verdict;
-}
-
-/** Memo on the backend leg's conntrack entry. */
-export interface BackendLeg {
-  readonly kind: 'backend';
-  readonly client: ConntrackEntry;
-  reply?: Verdict;
-}
+/** What `portalStep` returns when the engine does not explain (never shown: no step is recorded). */
+const UNEXPLAINED: Step = Object.freeze({ where: '', rule: '', decision: '' });
 
 /** The steps of every verdict when the engine does not explain (never pushed to: every push is guarded). */
 const NO_STEPS: Step[] = [];
@@ -51,7 +35,8 @@ const parsedEndpoints = new Map<string, Address>();
 function endpointAddress(endpoint: string): Address {
   let a = parsedEndpoints.get(endpoint);
   if (a === undefined) {
-    a = parseHostPort(endpoint)!;
+    const parsed = parseHostPort(endpoint)!;
+    a = address(parsed.ip, parsed.port);
     if (parsedEndpoints.size >= 1 << 17) parsedEndpoints.clear();
     parsedEndpoints.set(endpoint, a);
   }
@@ -63,19 +48,23 @@ export function portalKey(proto: Packet['proto'], port: number): number {
   return port * 4 + protoCode(proto);
 }
 
-/** The portal rule a new packet hits (as a trace step), or undefined. Host traffic walks OUTPUT, the rest PREROUTING. */
+/**
+ * The portal rule a new packet hits (as a trace step; a placeholder when the engine does not explain), or undefined.
+ * Host traffic walks OUTPUT, the rest PREROUTING. `dstKey`: `addressKey` of the destination (conntrack's lookup
+ * computed it).
+ */
 export function matchPortal(
   st: UserspaceState,
   packet: Packet,
   origin: Origin,
+  dstKey: number,
 ): { port: OpenedPort; step: Step } | undefined {
   const host = origin.from === 'node';
+  const hit = st.portals.getKey(packet.proto, dstKey, packet.dst.port);
+  if (hit && !hit.external)
+    return { port: hit.port, step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', '') };
   const dstLocal = st.nodeAddrs.has(packet.dst.ip) || isLoopback(packet.dst.ip);
-  const key = portalKey(packet.proto, packet.dst.port);
-  const hit = st.portals.get(packet.dst.ip)?.get(key);
   if (hit) {
-    if (!hit.external)
-      return { port: hit.port, step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', '') };
     if (!host && origin.from === 'external') {
       return { port: hit.port, step: portalStep(st, hit, 'KUBE-PORTALS-CONTAINER', PHYSDEV_NOT_BRIDGE) };
     }
@@ -87,13 +76,14 @@ export function matchPortal(
     }
   }
   if (!dstLocal) return undefined;
-  const np = st.nodePorts.get(key);
+  const np = st.nodePorts.get(portalKey(packet.proto, packet.dst.port));
   if (!np) return undefined;
   return { port: np.port, step: portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', '') };
 }
 
 // The rule text and decision of one portal in one chain, built once.
 function portalStep(st: UserspaceState, portal: Portal, chain: PortalChain, extra: string): Step {
+  if (!st.explain) return UNEXPLAINED;
   const k = chain + extra;
   let step = portal.steps.get(k);
   if (!step) {
@@ -150,74 +140,69 @@ export function connect(
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
   const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
-  const leg: ClientLeg = { kind: 'client', port, client, backend, endpoint, lastActivity: now };
-  client.memo = leg;
-  backend.memo = { kind: 'backend', client } satisfies BackendLeg;
-  return verdictFor(leg, 'new', steps);
+  const relay: Relay = {
+    port,
+    service: p.name,
+    udp: p.protocol === 'UDP',
+    client,
+    backend,
+    endpoint,
+    lastActivity: now,
+  };
+  client.memo = relay;
+  backend.memo = relay;
+  return new RelayVerdict(relay, 'new', 3, explain ? steps : null);
 }
 
 /** A later client packet; UDP sessions idle for udpIdleTimeout get a new backend connection. */
-export function continueClient(st: UserspaceState, leg: ClientLeg, packet: Packet, now: number): Verdict {
-  if (leg.port.portal.protocol === 'UDP' && now - leg.lastActivity >= st.udpIdleTimeout) {
+export function continueClient(st: UserspaceState, relay: Relay, packet: Packet, now: number): Verdict {
+  if (relay.udp && now - relay.lastActivity >= st.udpIdleTimeout) {
     const hostIP = st.hostIP(familyOf(packet.dst.ip));
     const steps: Step[] = st.explain
       ? [
           {
             where: 'userspace',
-            rule: `UDP session ${hostPort(packet.src.ip, packet.src.port)} (${leg.port.portal.name})`,
-            decision: `idle for ${(now - leg.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: new backend connection`,
+            rule: `UDP session ${hostPort(packet.src.ip, packet.src.port)} (${relay.service})`,
+            decision: `idle for ${(now - relay.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: new backend connection`,
           },
         ]
       : NO_STEPS;
-    const endpoint = dial(st, leg.port, packet.src.ip, now, steps);
+    const endpoint = dial(st, relay.port, packet.src.ip, now, steps);
     if (endpoint === undefined) {
       if (st.explain)
-        steps.push({ where: 'userspace', rule: leg.port.portal.name, decision: 'datagram dropped: no endpoint' });
+        steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
       return {
         verdict: 'DROP',
         endpoint: null,
         packet,
         snat: null,
-        service: leg.port.portal.name,
+        service: relay.service,
         conntrack: 'established',
         steps,
         cost: 2,
       };
     }
     const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
-    backend.memo = { kind: 'backend', client: leg.client } satisfies BackendLeg;
-    leg.backend = backend;
-    leg.endpoint = endpoint;
-    leg.lastActivity = now;
-    leg.verdict = undefined;
-    return verdictFor(leg, 'established', steps);
+    backend.memo = relay;
+    relay.backend = backend;
+    relay.endpoint = endpoint;
+    relay.lastActivity = now;
+    return new RelayVerdict(relay, 'established', 1, st.explain ? steps : null);
   }
-  leg.lastActivity = now;
+  relay.lastActivity = now;
   // The proxy forwards the bytes on its own connection: that leg's timer moves too (no lookup: the entry is known).
-  st.conntrack.seeEntry(leg.backend, 'original', now);
-  if (!leg.verdict) {
-    const step: Step = {
-      where: 'conntrack',
-      rule: 'client leg',
-      decision: `established: relayed over the proxy's connection to ${leg.endpoint}`,
-    };
-    leg.verdict = verdictFor(leg, 'established', st.explain ? [step] : NO_STEPS);
-  }
-  return leg.verdict;
+  st.conntrack.seeEntry(relay.backend, 'original', now);
+  return new RelayVerdict(relay, 'established', 1, st.explain ? relayedStep : null);
 }
 
-function verdictFor(leg: ClientLeg, conntrack: Verdict['conntrack'], steps: Step[]): Verdict {
-  const b = leg.backend;
-  return {
-    verdict: 'DNAT',
-    endpoint: leg.endpoint,
-    packet: originalPacket(b),
-    snat: b.originalSrc.ip,
-    service: leg.port.portal.name,
-    conntrack,
-    steps,
-    cost: conntrack === 'new' ? 3 : 1,
-  };
+function relayedStep(_relay: Relay, verdict: Verdict): Step[] {
+  return [
+    {
+      where: 'conntrack',
+      rule: 'client leg',
+      decision: `established: relayed over the proxy's connection to ${verdict.endpoint}`,
+    },
+  ];
 }
 
 // TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt.
@@ -259,9 +244,9 @@ function openBackend(
   now: number,
   steps: Step[],
 ): ConntrackEntry {
-  const dst = endpointAddress(endpoint);
-  const src = { ip: hostIP, port: st.ephemeralPort(packet.proto, hostIP, dst, now) };
-  const entry = st.conntrack.track({ proto: packet.proto, src, dst }, {}, now);
+  const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
+  const entry = st.conntrack.track(tuple, {}, now);
+  const src = tuple.src;
   if (st.explain)
     steps.push({
       where: 'userspace',

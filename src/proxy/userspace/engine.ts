@@ -14,14 +14,16 @@
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack, originalPacket } from '../conntrack.js';
-import type { EngineFactory, EngineInit, ProxyEngine, Verdict } from '../engine.js';
-import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
+import { DestIndex } from '../dest-index.js';
+import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
+import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
-import { type BackendLeg, type ClientLeg, connect, continueClient, matchPortal, portalKey } from './connect.js';
+import { connect, continueClient, matchPortal, portalKey } from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
+import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
 import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
-import type { UserspaceEngineOptions, UserspaceState } from './state.js';
+import type { Relay, UserspaceEngineOptions, UserspaceState } from './state.js';
 
 export type { UserspaceEngineOptions } from './state.js';
 
@@ -55,14 +57,14 @@ export class UserspaceEngine implements ProxyEngine {
     this.#st = {
       conntrack: this.conntrack,
       lb: this.lb,
-      portals: new Map(),
+      portals: new DestIndex(),
       nodePorts: new Map(),
       nodeAddrs: new Set(),
       udpIdleTimeout: opts.udpIdleTimeout ?? 0.25,
       dialable: opts.dialable ?? (() => true),
       explain: init.explain ?? true,
       hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
-      ephemeralPort: (proto, hostIP, dst, now) => this.#nextEphemeral(proto, hostIP, dst, now),
+      backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
     };
     this.#unsubscribe = table.subscribe((changes) => {
       for (const c of changes) {
@@ -125,13 +127,17 @@ export class UserspaceEngine implements ProxyEngine {
     const entry = ct.lookupEntry(packet, now);
     if (entry !== undefined) {
       const direction = ct.lastDirection;
-      const memo = entry.memo as ClientLeg | BackendLeg | null;
+      const relay = entry.memo as Relay | null;
       ct.seeEntry(entry, direction, now);
-      if (memo?.kind === 'client' && direction === 'original') return continueClient(this.#st, memo, packet, now);
-      if (memo?.kind === 'backend' && direction === 'reply') return this.#relayReply(memo, packet, now);
+      if (relay !== null) {
+        // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client.
+        const onClientLeg = relay.client === entry;
+        if (onClientLeg && direction === 'original') return continueClient(this.#st, relay, packet, now);
+        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, now);
+      }
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }
-    const portal = matchPortal(this.#st, packet, origin);
+    const portal = matchPortal(this.#st, packet, origin, ct.lastDstKey);
     if (!portal) return passed(packet, 'none', 'no portal rule matches: not a proxied Service');
     return connect(this.#st, packet, portal, now);
   }
@@ -140,9 +146,9 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync(now);
     const hit = this.conntrack.lookup(packet, now);
     if (!hit) return passed(packet, 'none', 'no tracked flow');
-    const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
+    const relay = hit.entry.memo as Relay | null;
     this.conntrack.see(hit, now);
-    if (memo?.kind === 'backend' && hit.direction === 'reply') return this.#relayReply(memo, packet, now);
+    if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply') return this.#relayReply(relay, now);
     return passed(packet, 'reply', 'reply of a flow the proxy does not relay');
   }
 
@@ -150,40 +156,19 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync(now);
     const hit = this.conntrack.lookup(packet, now);
     if (!hit) return false;
-    const memo = hit.entry.memo as ClientLeg | BackendLeg | null;
-    const client =
-      memo?.kind === 'client' ? memo : memo?.kind === 'backend' ? (memo.client.memo as ClientLeg | null) : null;
-    if (!client) return this.conntrack.close(packet, now);
+    const relay = hit.entry.memo as Relay | null;
+    if (!relay) return this.conntrack.close(packet, now);
     // The proxy closes its side of both connections together.
-    for (const e of [client.client, client.backend]) {
+    for (const e of [relay.client, relay.backend]) {
       this.conntrack.close(originalPacket(e), now);
     }
     return true;
   }
 
   // The proxy writes the endpoint's answer back to the client from the portal address it connected to.
-  #relayReply(backend: BackendLeg, packet: Packet, now: number): Verdict {
-    const leg = backend.client.memo as ClientLeg;
-    leg.lastActivity = now;
-    if (backend.reply) return backend.reply;
-    const client = backend.client;
-    backend.reply = {
-      verdict: 'ACCEPT',
-      endpoint: leg.endpoint,
-      packet: { proto: packet.proto, src: client.originalDst, dst: client.originalSrc },
-      snat: null,
-      service: leg.port.portal.name,
-      conntrack: 'reply',
-      steps: [
-        {
-          where: 'userspace',
-          rule: `proxy socket ${leg.port.portal.protocol} :${leg.port.portal.proxyPort}`,
-          decision: `copied the endpoint's reply to the client from ${client.originalDst.ip}:${client.originalDst.port}`,
-        },
-      ],
-      cost: 1,
-    };
-    return backend.reply;
+  #relayReply(relay: Relay, now: number): Verdict {
+    relay.lastActivity = now;
+    return new RelayVerdict(relay, 'reply', 1, this.#st.explain ? relayReplySteps : null);
   }
 
   // mergeService / unmergeService and the balancer's endpoint update for one table entry.
@@ -219,14 +204,8 @@ export class UserspaceEngine implements ProxyEngine {
 
   #index(o: OpenedPort): void {
     const p = o.portal;
-    const key = portalKey(p.protocol, p.port);
     const add = (ip: string, external: boolean) => {
-      let ports = this.#st.portals.get(ip);
-      if (!ports) {
-        ports = new Map();
-        this.#st.portals.set(ip, ports);
-      }
-      ports.set(key, { port: o, addr: ip, external, steps: new Map() });
+      this.#st.portals.set(p.protocol, ip, p.port, { port: o, addr: ip, external, steps: new Map() });
     };
     for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) add(ip, false);
     for (const ip of p.externalIPs) add(ip, true);
@@ -242,23 +221,21 @@ export class UserspaceEngine implements ProxyEngine {
 
   #unindex(o: OpenedPort): void {
     const p = o.portal;
-    const key = portalKey(p.protocol, p.port);
     for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs]) {
-      const ports = this.#st.portals.get(ip);
-      if (ports?.get(key)?.port !== o) continue;
-      ports.delete(key);
-      if (ports.size === 0) this.#st.portals.delete(ip);
+      if (this.#st.portals.get(p.protocol, ip, p.port)?.port === o) this.#st.portals.delete(p.protocol, ip, p.port);
     }
     const np = portalKey(p.protocol, p.nodePort);
     if (p.nodePort && this.#st.nodePorts.get(np)?.port === o) this.#st.nodePorts.delete(np);
   }
 
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
-  #nextEphemeral(proto: Packet['proto'], hostIP: string, dst: Address, now: number): number {
+  // The probe that missed is the tuple returned: tracking that same packet reuses the keys its lookup computed.
+  #backendTuple(proto: Packet['proto'], hostIP: string, dst: Address, now: number): Packet {
     for (let tries = 0; tries < 28232; tries++) {
       const port = this.#ephemeral;
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
-      if (this.conntrack.lookupEntry({ proto, src: { ip: hostIP, port }, dst }, now) === undefined) return port;
+      const probe: Packet = { proto, src: address(hostIP, port), dst };
+      if (this.conntrack.lookupEntry(probe, now) === undefined) return probe;
     }
     throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');
   }
@@ -284,3 +261,16 @@ export function createUserspaceEngine(init: EngineInit, opts: UserspaceEngineOpt
 
 /** The EngineFactory for `mode: userspace`. */
 export const userspaceEngine: EngineFactory = (init) => new UserspaceEngine(init);
+
+/** The step of a relayed reply. */
+function relayReplySteps(relay: Relay): Step[] {
+  const portal = relay.port.portal;
+  const to = relay.client.originalDst;
+  return [
+    {
+      where: 'userspace',
+      rule: `proxy socket ${portal.protocol} :${portal.proxyPort}`,
+      decision: `copied the endpoint's reply to the client from ${to.ip}:${to.port}`,
+    },
+  ];
+}

@@ -1,8 +1,9 @@
 /** The state the userspace engine's parts share. */
 import type { IPFamily, Protocol } from '../../model/types.js';
-import type { Conntrack } from '../conntrack.js';
+import type { Conntrack, ConntrackEntry } from '../conntrack.js';
+import type { DestIndex } from '../dest-index.js';
 import type { Step } from '../engine.js';
-import type { Address } from '../packet.js';
+import type { Address, Packet } from '../packet.js';
 import type { LoadBalancerRR } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
 
@@ -31,8 +32,8 @@ export interface Portal {
 export interface UserspaceState {
   readonly conntrack: Conntrack;
   readonly lb: LoadBalancerRR;
-  /** Portals with an address (ClusterIP, LB IPs, externalIPs): address → `port·4 + protocol code` → portal. */
-  readonly portals: Map<string, Map<number, Portal>>;
+  /** Portals with an address (ClusterIP, LB IPs, externalIPs), by protocol, address and port. */
+  readonly portals: DestIndex<Portal>;
   /** NodePorts by `port·4 + protocol code`. */
   readonly nodePorts: Map<number, Portal>;
   nodeAddrs: ReadonlySet<string>;
@@ -42,6 +43,24 @@ export interface UserspaceState {
   readonly explain: boolean;
   /** The node's host IP of a family (upstream: the default-route interface's address). */
   hostIP(family: IPFamily): string;
-  /** A free local port for a new backend connection. */
-  ephemeralPort(proto: Protocol, hostIP: string, dst: Address, now: number): number;
+  /** The first packet of a new backend connection from `hostIP` to `dst`: its local port is free toward `dst`. */
+  backendTuple(proto: Protocol, hostIP: string, dst: Address, now: number): Packet;
+}
+
+/**
+ * One connection through the proxy: the client's leg and the proxy's own leg to the endpoint. Both legs' conntrack
+ * entries carry it as their memo (a packet on `client` is the client's; on any other entry, a backend leg's).
+ */
+export interface Relay {
+  readonly port: OpenedPort;
+  /** The Service port (`ns/name:port`), and whether it is UDP: read on every relayed packet, so kept here. */
+  readonly service: string;
+  readonly udp: boolean;
+  /** The client leg's own entry. */
+  readonly client: ConntrackEntry;
+  /** The current backend leg (a UDP session idle past udpIdleTimeout gets a new one). */
+  backend: ConntrackEntry;
+  endpoint: string;
+  /** Last packet either way, for the UDP session idle timeout. */
+  lastActivity: number;
 }
