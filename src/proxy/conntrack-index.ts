@@ -133,8 +133,9 @@ export class FlowIndex {
   }
 
   clear(): void {
-    for (const entry of this.#table.values(ORIGINAL)) entry.live = false;
-    this.#table.clear();
+    this.#table.clear((entry) => {
+      entry.live = false;
+    });
     this.#size = 0;
     this.#udpByDst.clear();
     this.#udpByDstPort.clear();

@@ -259,8 +259,9 @@ export class TupleTable<V> {
     }
   }
 
-  /** Remove everything. */
-  clear(): void {
+  /** Remove everything; `each` (if given) sees every value removed, once per key holding it. */
+  clear(each?: (value: V) => void): void {
+    if (each) for (const v of this.#values) if (v !== undefined) each(v);
     this.#keys.fill(0);
     this.#values = [];
     this.#free = [];
