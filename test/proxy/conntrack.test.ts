@@ -133,3 +133,20 @@ test('UDP indexes by original destination and by port', (t) => {
   ct.delete(e);
   t.deepEqual(ct.udpEntriesTo('10.96.0.10', 53), []);
 });
+
+test('an entry says whether it is still in the table: deleted, expired (found or swept) and flushed entries are not', (t) => {
+  const ct = new Conntrack();
+  const flows = [1, 2, 3, 4].map((port) => p('UDP', '10.0.0.1', port, '10.96.0.10', 53));
+  const [deleted, found, swept, flushed] = flows.map((f) => ct.track(f, { dnat: EP }, 0));
+  t.true([deleted, found, swept, flushed].every((e) => e!.live));
+  ct.delete(deleted!);
+  t.false(deleted!.live);
+  ct.see(ct.lookup(flows[3]!, 10)!, 10); // keeps the flushed one alive past the others' timeout
+  t.is(ct.lookup(flows[1]!, 30), undefined, 'expired at 30 s (udp timeout)');
+  t.false(found!.live);
+  t.is(ct.expire(30), 1);
+  t.false(swept!.live);
+  t.true(flushed!.live);
+  ct.flush();
+  t.false(flushed!.live);
+});

@@ -102,6 +102,25 @@ test('UDP: a client session keeps its backend until idle for udpIdleTimeout', (t
   t.not(later.endpoint, first, 'idle 0.4 s: a new backend connection, next in round-robin');
 });
 
+test('UDP: verdicts handed out before a session gets a new backend keep the connection they reported', (t) => {
+  const e = engine({ ports: [{ name: 'http', port: 80, protocol: 'UDP' }] }, { udpIdleTimeout: 0.25 });
+  const p = udp('10.244.1.9', 5353, '10.96.0.10', 80);
+  const first = e.send(p, POD, 0);
+  const established = e.send(p, POD, 0.1);
+  const relayed = e.reply(replyTo(first.packet), 0.1);
+  // Read nothing yet: the session goes idle and is redialled, then the earlier verdicts are read.
+  const later = e.send(p, POD, 1);
+  t.not(later.endpoint, first.endpoint, 'a new backend connection');
+  t.not(later.packet.src.port, first.packet.src.port, 'from a new ephemeral port');
+  for (const v of [first, established]) {
+    t.is(v.endpoint, first.endpoint);
+    t.deepEqual(v.packet, first.packet, 'the old backend connection');
+  }
+  t.is(relayed.endpoint, first.endpoint);
+  t.deepEqual(relayed.packet, { proto: 'UDP', src: { ip: '10.96.0.10', port: 80 }, dst: p.src });
+  t.like(JSON.parse(JSON.stringify(relayed)), { verdict: 'ACCEPT', conntrack: 'reply', snat: null, cost: 1 });
+});
+
 test('a failed dial retries the next endpoint (TryConnectEndpoints)', (t) => {
   const e = engine({}, { dialable: (ep) => ep !== '10.244.2.6:8080' });
   e.sync(0);
