@@ -21,6 +21,8 @@ export interface EntryRef {
   /** The rule's position in KUBE-SERVICES, valid while `posStamp` is the rule set's layout stamp. */
   pos: number;
   posStamp: number;
+  /** The next rule for the same destination (another Service's, later in KUBE-SERVICES), or null. */
+  next: EntryRef | null;
 }
 
 export interface NodePortRef {

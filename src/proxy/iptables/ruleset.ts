@@ -44,8 +44,11 @@ export class RuleSet {
   /** Compiled services in render order, with their sort keys alongside for binary search. */
   readonly #order: CompiledService[] = [];
   readonly #orderKeys: string[] = [];
-  /** nat KUBE-SERVICES rules by destination (protocol, address, port), in insertion order: the first one wins. */
-  readonly #entries = new DestIndex<EntryRef[]>();
+  /**
+   * nat KUBE-SERVICES rules by destination (protocol, address, port): the first in chain order, which is the one a
+   * packet matches; rules of other Services for the same destination follow it through `next`, in chain order.
+   */
+  readonly #entries = new DestIndex<EntryRef>();
   readonly #nodePorts = new Map<number, NodePortRef[]>();
   readonly #filters = new Map<FilterChainName, Map<number, FilterRef[]>>(FILTER_CHAINS.map((c) => [c, new Map()]));
   /** KUBE-SEP names already hashed, kept across recompiles (an endpoint change renames nothing else). */
@@ -145,12 +148,12 @@ export class RuleSet {
 
   /** The nat KUBE-SERVICES rule for a destination, if any. */
   entryRule(protocol: Protocol, ip: string, port: number): EntryRef | undefined {
-    return this.#entries.get(protocol, ip, port)?.[0];
+    return this.#entries.get(protocol, ip, port);
   }
 
   /** `entryRule` for an address already keyed (`addressKey`, as conntrack computed it for the packet). */
   entryRuleKey(protocol: Protocol, ipKey: number, port: number): EntryRef | undefined {
-    return this.#entries.getKey(protocol, ipKey, port)?.[0];
+    return this.#entries.getKey(protocol, ipKey, port);
   }
 
   /** nat KUBE-NODEPORTS rules for a NodePort and protocol, in chain order. */
@@ -216,13 +219,21 @@ export class RuleSet {
 
   #index(svc: CompiledService, dir: 1 | -1): void {
     svc.entryRules.forEach((rule, index) => {
-      const refs = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? [];
-      const chain = svc.program.ranges.get(rule.target) ?? EMPTY_RANGE;
-      const next =
+      const first = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? null;
+      const head =
         dir > 0
-          ? [...refs, { svc, rule, index, chain, step: null, pos: 0, posStamp: -1 }]
-          : refs.filter((r) => r.svc !== svc);
-      if (next.length) this.#entries.set(rule.protocol, rule.ip, rule.port, next);
+          ? insertInChainOrder(first, {
+              svc,
+              rule,
+              index,
+              chain: svc.program.ranges.get(rule.target) ?? EMPTY_RANGE,
+              step: null,
+              pos: 0,
+              posStamp: -1,
+              next: null,
+            })
+          : withoutService(first, svc);
+      if (head) this.#entries.set(rule.protocol, rule.ip, rule.port, head);
       else this.#entries.delete(rule.protocol, rule.ip, rule.port);
     });
     svc.nodePortRules.forEach((rule, index) => {
@@ -258,6 +269,36 @@ export class RuleSet {
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
+
+/** Link `ref` into a destination's list (head `first`) by KUBE-SERVICES order; returns the new head. */
+function insertInChainOrder(first: EntryRef | null, ref: EntryRef): EntryRef {
+  const key = sortKey(ref.svc.entry);
+  const before = (r: EntryRef) => {
+    const k = sortKey(r.svc.entry);
+    return k < key || (k === key && r.index < ref.index);
+  };
+  if (first === null || !before(first)) {
+    ref.next = first;
+    return ref;
+  }
+  let at = first;
+  while (at.next !== null && before(at.next)) at = at.next;
+  ref.next = at.next;
+  at.next = ref;
+  return first;
+}
+
+/** A destination's list without the rules of `svc`; returns the new head (null when none is left). */
+function withoutService(first: EntryRef | null, svc: CompiledService): EntryRef | null {
+  let head = first;
+  while (head !== null && head.svc === svc) head = head.next;
+  let at = head;
+  while (at !== null) {
+    while (at.next !== null && at.next.svc === svc) at.next = at.next.next;
+    at = at.next;
+  }
+  return head;
+}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -8,7 +8,7 @@ import { proxyConfig } from '../../../src/proxy/engine.js';
 import { IptablesEngine } from '../../../src/proxy/iptables/engine.js';
 import type { Origin } from '../../../src/proxy/packet.js';
 import { Rng } from '../../../src/util/rng.js';
-import { node, service, slice, storeWith, tableFor } from '../fixtures.js';
+import { node, put, service, slice, storeWith, tableFor } from '../fixtures.js';
 import { NODE, objects } from './upstream-overall.js';
 
 const POD: Origin = { from: 'pod', pod: 'ns/c' };
@@ -35,6 +35,36 @@ test('cost grows with the position of the Service in KUBE-SERVICES', (t) => {
     0,
   ).steps;
   t.is(steps.find((s) => s.where === 'nat/KUBE-SERVICES')!.skipped, 2);
+});
+
+test('two Services on one external IP and port: the packet takes the rule KUBE-SERVICES lists first, whatever the order they came in', (t) => {
+  const shared = (name: string, ep: string) => [
+    service('ns', name, {
+      clusterIP: name === 'a' ? '172.30.0.1' : '172.30.0.2',
+      externalIPs: ['192.0.2.10'],
+      ports: [{ port: 80 }],
+    }),
+    slice('ns', name, [ep], [{ port: 80 }]),
+  ];
+  const store = storeWith(node('n1', ['192.168.0.2']), ...shared('b', '10.180.0.2'));
+  const e = new IptablesEngine({
+    table: tableFor(store, 'n1', { families: ['IPv4'] }),
+    config: proxyConfig({ clusterCIDR: '10.0.0.0/8' }),
+    rng: new Rng(1),
+  });
+  const toExternal = (port: number) =>
+    e.send({ proto: 'TCP', src: { ip: '10.0.0.9', port }, dst: { ip: '192.0.2.10', port: 80 } }, POD, 0);
+  t.is(toExternal(1).service, 'ns/b');
+  put(store, ...shared('a', '10.180.0.1')); // sorts before b: its rules come first in KUBE-SERVICES
+  const rules = e
+    .rules('IPv4')
+    .split('\n')
+    .filter((l) => l.startsWith('-A KUBE-SERVICES') && l.includes('192.0.2.10'));
+  t.regex(rules[0]!, /ns\/a/);
+  t.is(toExternal(2).service, 'ns/a');
+  t.is(toExternal(2).endpoint, '10.180.0.1:80');
+  put(store, ...shared('c', '10.180.0.3'));
+  t.is(toExternal(3).service, 'ns/a');
 });
 
 test('a packet no Service matches scans all of KUBE-SERVICES', (t) => {
