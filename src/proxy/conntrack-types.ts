@@ -55,8 +55,8 @@ export interface ConntrackEntry {
    */
   live: boolean;
   /**
-   * Free for the engine that owns the table (e.g. its cached verdicts for this flow); conntrack never reads it.
-   * Starts null.
+   * Free for the engine that owns the table (the userspace proxy's relay, IPVS's mark of a deleted real server);
+   * conntrack never reads it. Starts null.
    */
   memo: unknown;
 }
