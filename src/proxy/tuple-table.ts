@@ -26,6 +26,11 @@ export function protoCode(proto: Protocol): number {
 /** Keys at or above this are interned ids (non-IPv4 text); below it, an IPv4 address's 32-bit value. */
 const INTERNED = 0x1_0000_0000;
 
+/** Whether an `addressKey` is an IPv4 address's 32-bit value (else it is an interned id). */
+export function isIPv4Key(key: number): boolean {
+  return key < INTERNED;
+}
+
 /** Address text that is not canonical IPv4 → small integer, shared by every table (ids are never reused). */
 const ids = new Map<string, number>();
 let nextId = 1;

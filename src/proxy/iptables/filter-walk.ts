@@ -12,6 +12,7 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
+import { isIPv4Key } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
@@ -57,7 +58,7 @@ function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
 
 /** Whether an address (its `addressKey` and text) is the node's: by value when it is IPv4, else by text. */
 function isLocalKey(ctx: RuleContext, key: number, ip: string): boolean {
-  return key < 0x1_0000_0000 ? ctx.localAddresses.hasV4(key) : ctx.localAddresses.has(ip);
+  return isIPv4Key(key) ? ctx.localAddresses.hasV4(key) : ctx.localAddresses.has(ip);
 }
 
 /** kube-proxy's jumps in each built-in filter chain, with their trace steps, built once. */

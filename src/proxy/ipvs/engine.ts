@@ -204,7 +204,7 @@ export class IpvsEngine implements ProxyEngine {
 
   // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
   #noDest(entry: ConntrackEntry, packet: Packet): Verdict {
-    // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (it checks conntrack).
+    // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (the entry is not live).
     this.conntrack.delete(entry);
     return {
       verdict: 'DROP',

@@ -7,6 +7,7 @@
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
+import { isIPv4Key } from '../tuple-table.js';
 import { COMMENT, type IpvsIpsets, setName } from './ipsets.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
@@ -146,7 +147,7 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
  * steps that decided and returns whether the packet is marked.
  */
 export function applyPlan(sets: IpvsIpsets, plan: MasqPlan, srcIP: string, srcKey: number, steps: Step[]): boolean {
-  const v4 = srcKey < 0x1_0000_0000;
+  const v4 = isIPv4Key(srcKey);
   if (v4 ? srcKey >>> 24 === 127 : isLoopback(srcIP)) {
     steps.push(LOOPBACK[plan.family]);
     return false;
