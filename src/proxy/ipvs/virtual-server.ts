@@ -156,7 +156,7 @@ export class LiveVirtualServer {
       d.flags |= DestFlags.AVAILABLE;
       setDestWeight(d, 1);
       this.#markFlows(d, null);
-    } else d = newDest(ep.ip, ep.port, 1);
+    } else d = newDest(ep.ip, ep.port, 1, ep.destination);
     this.dests.unshift(d);
     this.#byKey.set(d.key, d);
     this.#endpointOf.set(d, ep);

@@ -16,7 +16,7 @@ import type { IPFamily } from '../../model/types.js';
 import { Conntrack, originalPacket } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
-import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
+import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
 import { connect, continueClient, matchPortal, portalKey } from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
@@ -229,12 +229,13 @@ export class UserspaceEngine implements ProxyEngine {
   }
 
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
-  // The probe that missed is the tuple returned: tracking that same packet reuses the keys its lookup computed.
+  // The probe that missed is the tuple returned: tracking that same packet reuses the keys its lookup computed. Its
+  // source is a plain address (building a keyed one costs more than the one parse conntrack makes of it).
   #backendTuple(proto: Packet['proto'], hostIP: string, dst: Address, now: number): Packet {
     for (let tries = 0; tries < 28232; tries++) {
       const port = this.#ephemeral;
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
-      const probe: Packet = { proto, src: address(hostIP, port), dst };
+      const probe: Packet = { proto, src: { ip: hostIP, port }, dst };
       if (this.conntrack.lookupEntry(probe, now) === undefined) return probe;
     }
     throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');

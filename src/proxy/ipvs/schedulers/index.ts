@@ -3,7 +3,7 @@
  */
 
 import { InvalidArgumentError } from '../../../errors.js';
-import { address } from '../../packet.js';
+import { type Address, address } from '../../packet.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
@@ -59,8 +59,11 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
   }
 }
 
-/** A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections. */
-export function newDest(addr: string, port: number, weight = 1): Dest {
+/**
+ * A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections. `destination`: the real
+ * server as a keyed packet address, when the caller already has one (an endpoint's), else built here.
+ */
+export function newDest(addr: string, port: number, weight = 1, destination?: Address): Dest {
   const fold = foldAddress(addr);
   if (fold === undefined) throw new InvalidArgumentError(`not an IP address: ${addr}`);
   return {
@@ -69,7 +72,7 @@ export function newDest(addr: string, port: number, weight = 1): Dest {
     family: addr.includes(':') ? 'IPv6' : 'IPv4',
     fold,
     key: hostPort(addr, port),
-    destination: address(addr, port),
+    destination: destination ?? address(addr, port),
     weight,
     lastWeight: weight,
     activeConns: 0,
