@@ -116,47 +116,46 @@ test('an endpoint that returns while quiesced comes back out of the trash: same 
   t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}1 {10}0 /);
 });
 
-test('SCTP real servers are deleted at once, like UDP (IsRsGracefulTerminationNeeded)', (t) => {
+/**
+ * An SCTP web Service with one established flow, whose endpoint is then removed from the slice (synced at t=1):
+ * SCTP real servers are deleted at once, connections or not.
+ */
+function sctpFlowWithEndpointRemoved() {
+  const sctpSlice = (eps: typeof EPS) => slice('default', 'web', eps, [{ port: 80, protocol: 'SCTP' }]);
   const store = storeOf(
     service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'SCTP' }] }),
-    slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]),
+    sctpSlice(EPS),
   );
   const engine = engineOn(store);
   const flow = { ...tcp('10.244.1.9', 5000, '10.96.0.10', 80), proto: 'SCTP' as const };
   const first = engine.send(flow, POD, 0);
-  t.is(first.verdict, 'DNAT');
   engine.reply(replyTo(first.packet), 0);
   const kept = EPS.filter((e) => `${e.ip}:80` !== first.endpoint);
-  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
+  put(store, sctpSlice(kept));
   engine.sync(1);
   const vs = engine.virtualServer('SCTP', '10.96.0.10', 80)!;
+  return { engine, flow, first, vs, withEndpoints: (eps: typeof EPS) => put(store, sctpSlice(eps)), kept };
+}
+
+test('SCTP real servers are deleted at once, like UDP (IsRsGracefulTerminationNeeded)', (t) => {
+  const { engine, flow, first, vs } = sctpFlowWithEndpointRemoved();
+  t.is(first.verdict, 'DNAT');
   t.is(vs.dest(first.endpoint!), undefined, 'not quiesced: deleted with its connection live');
   t.is(engine.graceful.size, 0);
   t.is(engine.send(flow, POD, 2).verdict, 'DROP', 'expire_nodest_conn');
 });
 
 test('a real server deleted and added back before the next packet of its flow: the flow carries on (out of the trash)', (t) => {
-  const store = storeOf(
-    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'SCTP' }] }),
-    slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]),
-  );
-  const engine = engineOn(store);
-  const flow = { ...tcp('10.244.1.9', 5000, '10.96.0.10', 80), proto: 'SCTP' as const };
-  const first = engine.send(flow, POD, 0);
-  engine.reply(replyTo(first.packet), 0);
-  const kept = EPS.filter((e) => `${e.ip}:80` !== first.endpoint);
-  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
-  engine.sync(1);
-  const vs = engine.virtualServer('SCTP', '10.96.0.10', 80)!;
+  const { engine, flow, first, vs, withEndpoints, kept } = sctpFlowWithEndpointRemoved();
   t.is(vs.dest(first.endpoint!), undefined, 'deleted (SCTP: at once)');
-  put(store, slice('default', 'web', EPS, [{ port: 80, protocol: 'SCTP' }]));
+  withEndpoints(EPS);
   engine.sync(2);
   const next = engine.send(flow, POD, 3);
   t.is(next.verdict, 'DNAT', 'its real server is available again: expire_nodest_conn does not apply');
   t.is(next.conntrack, 'established');
   t.is(next.endpoint, first.endpoint);
   // Deleted again, and this time a packet comes while it is gone.
-  put(store, slice('default', 'web', kept, [{ port: 80, protocol: 'SCTP' }]));
+  withEndpoints(kept);
   t.is(engine.send(flow, POD, 4).verdict, 'DROP', 'expire_nodest_conn');
 });
 
