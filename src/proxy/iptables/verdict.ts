@@ -18,15 +18,8 @@ import type { NatProgram } from './program.js';
 /** A recorded walk: steps, and program rules as a program followed by `index * 2 + matched` numbers. */
 export type Trace = (Step | NatProgram | number)[];
 
-export interface VerdictFields {
-  readonly verdict: VerdictKind;
-  readonly endpoint: string | null;
-  readonly packet: Packet;
-  readonly snat: string | null;
-  readonly service: string | null;
-  readonly conntrack: Verdict['conntrack'];
-  readonly cost: number;
-}
+/** A verdict's fields but its steps (which the verdict resolves from its trace when read). */
+export type VerdictFields = Omit<Verdict, 'steps'>;
 
 const NONE: readonly Step[] = Object.freeze([]);
 
