@@ -6,7 +6,9 @@
  * full rule walk + conntrack insert), established-flow packets/s (conntrack hit), the same two rates for an engine
  * built with `explain: false` (verdicts without steps, as bulk runs use it), the same from packets with keyed addresses
  * (packet.ts `address()`: a kernel never reads address text, so this is the per-packet work the model shares with
- * it; the text rows add reading two addresses per packet), one endpoint change (table update +
+ * it; the text rows add reading two addresses per packet), the keyed rates again with every flow sent to one of
+ * 100 Services (a diagnostic, not the target workload: the Services' rules stay in the CPU cache, so the gap to the
+ * uniform row is what cache misses on the rules cost), one endpoint change (table update +
  * recompile of that Service), iptables-save render, and rules traversed per new flow against the baselines: a naive
  * full scan of every nat rule, and IPVS's constant hash lookup. Targets (issue): ≥1,000,000 new flows/s,
  * ≥5,000,000 established packets/s, build ≤ 1 s, endpoint change ≤ 1 ms, render ≤ 2 s.
@@ -20,12 +22,14 @@ import {
   benchTable,
   clusterIP,
   fmt,
+  HOT_SERVICES,
   keyedPackets,
   measureChanges,
   measureRates,
   ms,
   now,
   printMachineFloor,
+  toHotServices,
   wallNow,
 } from './lib/proxy-workload.js';
 
@@ -91,7 +95,11 @@ const keyed = measureRates(bulk, keyedPackets(packets), pod);
 console.log(
   `  explain: false, keyed        ${fmt(keyed.newFlows).padStart(12)} /s new, ${fmt(keyed.established)} /s established`,
 );
-for (const r of [traced, untraced, keyed])
+const hot = measureRates(bulk, toHotServices(packets, HOT_SERVICES), pod);
+console.log(
+  `  keyed, ${HOT_SERVICES} hot Services       ${fmt(hot.newFlows).padStart(12)} /s new, ${fmt(hot.established)} /s established (diagnostic: rules in cache)`,
+);
+for (const r of [traced, untraced, keyed, hot])
   if (r.toEndpoint !== r.sent) console.log(`  !! ${r.sent - r.toEndpoint} established packets reached no endpoint`);
 
 // One endpoint change: replace one endpoint of one Service, through the table (as a watch event would).

@@ -203,3 +203,16 @@ export function printMachineFloor(packets: readonly Packet[]): void {
     `  → at most ${fmt(1e9 / (parseNs + missNs))} established packets/s for a text-packet, one-hash-table design (before any other work)\n`,
   );
 }
+
+/** How many Services the cache-resident diagnostic rows send to. */
+export const HOT_SERVICES = 100;
+
+/**
+ * The same flows (same sources), each sent to one of the first `hot` Services instead of any of them. Not the
+ * target workload: a diagnostic that keeps the rules of the Services in use in the CPU cache, so the gap between
+ * this row and the uniform one is what cache misses on the rules cost, and the rest is the engine's own work.
+ */
+export function toHotServices(packets: readonly Packet[], hot: number): Packet[] {
+  const rng = new Rng(11);
+  return keyedPackets(packets.map((p) => ({ ...p, dst: { ip: clusterIP(rng.int(hot)), port: p.dst.port } })));
+}
