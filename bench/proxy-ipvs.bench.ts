@@ -6,10 +6,10 @@
  * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), and one endpoint change (table
  * update + that Service's resync). Targets (issue, one core): ≥1,000,000 new flows/s, ≥5,000,000 established
  * packets/s, build ≤ 1 s, endpoint change ≤ 1 ms. Rows marked `explain: false` build verdicts without steps, as bulk
- * runs do; `keyed`: the same flows from keyed addresses (packet.ts `address()`), so no address text is read per packet;
- * `hot Services`: keyed flows sent to 100 of the Services only (a diagnostic, not the target workload: their state
- * stays in the CPU cache, so the gap to the uniform row is what cache misses cost). Times are this process's CPU time (as bench/proxy.bench.ts), so other processes on the machine do not
- * count against it.
+ * runs do; `keyed`: the same flows from keyed addresses (packet.ts `address()`), so no address text is read per
+ * packet; `hot Services`: keyed flows sent to 100 of the Services only (a diagnostic, not the target workload: their
+ * state stays in the CPU cache, so the gap to the uniform row is what cache misses cost). Times are this process's
+ * CPU time (as bench/proxy.bench.ts), so other processes on the machine do not count against it.
  */
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
 import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
