@@ -62,6 +62,25 @@ test('AXFR of the cluster zone over TCP when allowed: SOA first and last', async
   }
 });
 
+test('IXFR with the current serial gets the SOA alone; with an older one, the whole zone (dns.md 1.11)', async (t) => {
+  const open = await startServer(['fixtures/demo'], { allowTransfer: true });
+  try {
+    const serial = Number(shortLines(await dig(open.port, '+short', 'SOA', 'cluster.local'))[0]!.split(' ')[2]);
+    const records = async (arg: string) =>
+      (await dig(open.port, arg, 'cluster.local')).split('\n').filter((l) => l && !l.startsWith(';'));
+    const current = await records(`IXFR=${serial}`);
+    t.is(current.length, 1, current.join('\n'));
+    t.regex(current[0]!, new RegExp(`^cluster\\.local\\.\\s+\\d+\\s+IN\\s+SOA\\s.*\\s${serial}\\s`));
+    const older = await records(`IXFR=${serial - 1}`);
+    t.true(
+      older.some((l) => /^web\.shop\.svc\.cluster\.local\.\s+\d+\s+IN\s+A\s/.test(l)),
+      older.join('\n'),
+    );
+  } finally {
+    await open.stop();
+  }
+});
+
 test('IPv6 loopback works too', async (t) => {
   const six = await startServer(['fixtures/demo'], { listen: '[::1]:0' });
   try {

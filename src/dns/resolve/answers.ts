@@ -1,14 +1,14 @@
 /**
- * From rows to records, one builder per query type, after CoreDNS's plugin/backend_lookup.go: A/AAAA/TXT chase
- * ExternalName CNAMEs, SRV computes weights and glue, PTR reads the reverse indexes, NS and SOA describe the zone.
+ * From rows to records, one builder per query type, after CoreDNS's plugin/backend_lookup.go: A/AAAA chase
+ * ExternalName CNAMEs, TXT holds only the schema version, SRV computes weights and glue, PTR reads the reverse indexes, NS and SOA describe the zone.
  * Each returns `{ ok: false }` for a name error, or the records (possibly none: NODATA).
  */
 import { parseReverseName } from '../../cni/ip.js';
 import { endpointName } from '../zone/projections.js';
 import type { ZoneIndex } from '../zone/zone-index.js';
 import { QTYPE } from './qtype.js';
-import { lookupRows, nameServers } from './records.js';
-import { absolute, isSubdomain, type Request, withQuestion } from './request.js';
+import { DNS_SCHEMA_VERSION, kubernetesRows, lookupRows, nameServers } from './records.js';
+import { absolute, isSubdomain, labelsBelowZone, type Request, withQuestion } from './request.js';
 import type { Rr } from './types.js';
 
 export type Built =
@@ -19,7 +19,7 @@ export type Built =
 const MAX_CHAIN = 7;
 
 /**
- * A, AAAA and TXT: records of that type, with ExternalName CNAMEs followed. An in-zone target is resolved here and
+ * A and AAAA: records of that type, with ExternalName CNAMEs followed. An in-zone target is resolved here and
  * kept only when it yields records (a dangling in-zone CNAME gives NODATA); an out-of-zone target keeps its CNAME and
  * asks the server to chase it upstream (dns.md 6.1, 6.2).
  */
@@ -48,21 +48,12 @@ export function chasedRecords(zone: ZoneIndex, req: Request, trace: string[], pr
           records.push(cname, ...next.records);
           chase ??= next.chase;
         } else {
-          trace.push(
-            `CNAME target ${target} has no ${req.qtype === QTYPE.TXT ? 'TXT' : 'address'} records: dropped (dns.md 6.1)`,
-          );
+          trace.push(`CNAME target ${target} has no address records: dropped (dns.md 6.1)`);
         }
         continue;
       }
       records.push(cname);
       chase ??= { name: target, type: req.qtype };
-      continue;
-    }
-    if (row.kind === 'txt') {
-      if (req.qtype === QTYPE.TXT && !seen.has(row.text)) {
-        seen.add(row.text);
-        records.push({ name: req.qname, ttl: row.ttl, type: 'TXT', text: [row.text] });
-      }
       continue;
     }
     const wanted = req.qtype === QTYPE.A ? !row.v6 : req.qtype === QTYPE.AAAA ? row.v6 : false;
@@ -72,6 +63,34 @@ export function chasedRecords(zone: ZoneIndex, req: Request, trace: string[], pr
     }
   }
   return chase ? { ok: true, records, extra: [], chase } : { ok: true, records, extra: [] };
+}
+
+const DNS_VERSION_TTL = 28800;
+
+/**
+ * TXT (CoreDNS Services(), TXT branch, since coredns#5737): `dns-version.<zone>` holds the schema version; anywhere
+ * else there is no TXT record, and the answer is NODATA where the Kubernetes lookup finds something of another type,
+ * NXDOMAIN otherwise. So, unlike A, the apex, `svc`, a namespace and `ns.dns` are NXDOMAIN for TXT, and an
+ * ExternalName's CNAME is neither returned nor chased.
+ */
+export function txtRecords(zone: ZoneIndex, req: Request, trace: string[]): Built {
+  const labels = labelsBelowZone(req);
+  if (labels.length === 1 && labels[0] === 'dns-version') {
+    trace.push('dns-version: the schema version TXT record (dns.md 1.2)');
+    return {
+      ok: true,
+      records: [{ name: req.qname, ttl: DNS_VERSION_TTL, type: 'TXT', text: [DNS_SCHEMA_VERSION] }],
+      extra: [],
+    };
+  }
+  const found = kubernetesRows(zone, req, trace);
+  if (found.ok && found.rows.length > 0) return { ok: true, records: [], extra: [] };
+  return {
+    ok: false,
+    reason: found.ok
+      ? 'TXT: nothing of any type at this name (CoreDNS answers NXDOMAIN here, coredns#5737)'
+      : found.reason,
+  };
 }
 
 /**

@@ -13,26 +13,20 @@ import { labelsBelowZone, type Request } from './request.js';
 
 /**
  * One backend row. `address` rows carry the port they were found through (-1: the no-ports sentinel) and the name
- * an SRV record would target; `cname` rows are ExternalName services; `txt` is the dns-version record.
+ * an SRV record would target; `cname` rows are ExternalName services.
  */
 export type Row =
   | { kind: 'address'; address: string; v6: boolean; port: number; target: string; ttl: number }
-  | { kind: 'cname'; host: string; ttl: number }
-  | { kind: 'txt'; text: string; ttl: number };
-
-export type Lookup = { ok: true; rows: Row[] } | { ok: false; reason: string };
+  | { kind: 'cname'; host: string; ttl: number };
 
 /** The schema version CoreDNS publishes at `dns-version.<zone>` (kubernetes/dns specification 1.1.0). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
-const DNS_VERSION_TTL = 28800;
 
-/** CoreDNS Services(): the rows for a question, with the TXT, NS and `ns.dns` special cases first. */
+export type Lookup = { ok: true; rows: Row[] } | { ok: false; reason: string };
+
+/** CoreDNS Services() for every type but TXT (./answers.ts `txtRecords`): the `ns.dns` special case first. */
 export function lookupRows(zone: ZoneIndex, req: Request, trace: string[]): Lookup {
   const labels = labelsBelowZone(req);
-  if (req.qtype === QTYPE.TXT && labels.length === 1 && labels[0] === 'dns-version') {
-    trace.push('dns-version: the schema version TXT record (dns.md 1.2)');
-    return { ok: true, rows: [{ kind: 'txt', text: DNS_SCHEMA_VERSION, ttl: DNS_VERSION_TTL }] };
-  }
   if (labels.length === 2 && labels[0] === 'ns' && labels[1] === 'dns') {
     // The SOA MNAME: answers with the NS glue addresses for A/AAAA, NODATA for anything else (dns.md 1.9).
     trace.push('ns.dns.<zone>: the name server name from the SOA (dns.md 1.9)');
@@ -51,15 +45,15 @@ export function lookupRows(zone: ZoneIndex, req: Request, trace: string[]): Look
     }
     return { ok: true, rows };
   }
-  const found = kubernetesRows(zone, req, labels, trace);
+  const found = kubernetesRows(zone, req, trace);
   // CoreDNS has no SRV for ExternalName services: their rows are dropped, leaving NODATA (dns.md 6.4).
   if (found.ok && req.qtype === QTYPE.SRV) return { ok: true, rows: found.rows.filter((r) => r.kind !== 'cname') };
   return found;
 }
 
 /** CoreDNS Records(): parse the name and look it up. */
-function kubernetesRows(zone: ZoneIndex, req: Request, labels: string[], trace: string[]): Lookup {
-  const parsed = parseName(labels);
+export function kubernetesRows(zone: ZoneIndex, req: Request, trace: string[]): Lookup {
+  const parsed = parseName(labelsBelowZone(req));
   if (parsed.kind === 'invalid') return { ok: false, reason: `grammar: ${parsed.reason} (dns.md 8)` };
   if (parsed.kind === 'schema') {
     trace.push('grammar: apex or schema node (svc, pod): exists, holds no records (dns.md 8)');

@@ -17,7 +17,16 @@
  * has none; NXDOMAIN when it does not exist. CoreDNS itself answers ANY NODATA for every existing name (dns.md 2.10).
  */
 import type { ZoneIndex } from '../zone/zone-index.js';
-import { type Built, chasedRecords, cnameRecords, nsRecords, ptrRecords, soaRecord, srvRecords } from './answers.js';
+import {
+  type Built,
+  chasedRecords,
+  cnameRecords,
+  nsRecords,
+  ptrRecords,
+  soaRecord,
+  srvRecords,
+  txtRecords,
+} from './answers.js';
 import { roundRobin } from './loadbalance.js';
 import { QCLASS, QTYPE, qclassName, qclassNumber, qtypeName, qtypeNumber } from './qtype.js';
 import { absolute, isSubdomain, makeRequest, matchZone, type Request, withQuestion } from './request.js';
@@ -97,8 +106,9 @@ function dispatch(zone: ZoneIndex, req: Request, trace: string[]): Built {
   switch (req.qtype) {
     case QTYPE.A:
     case QTYPE.AAAA:
-    case QTYPE.TXT:
       return chasedRecords(zone, req, trace);
+    case QTYPE.TXT:
+      return txtRecords(zone, req, trace);
     case QTYPE.SRV:
       return srvRecords(zone, req, trace);
     case QTYPE.CNAME:

@@ -124,6 +124,10 @@ function unexpressible(zone: ZoneIndex): ZoneFileExport['unexpressible'] {
   const notes = [
     { row: '1.6', note: 'SOA queries below the apex: CoreDNS answers NODATA even for names that do not exist' },
     { row: '1.2', note: 'dns-version with a type other than TXT: CoreDNS answers NXDOMAIN, a static zone NODATA' },
+    {
+      row: '1.3',
+      note: 'TXT elsewhere: CoreDNS answers NXDOMAIN at names holding no records (the apex, svc, a namespace) and NODATA at an ExternalName, where a static zone gives NODATA and the CNAME',
+    },
     { row: '8', note: '_proto.<svc> (parent of an SRV name): CoreDNS answers NXDOMAIN, a static zone NODATA' },
     {
       row: '2.4',

@@ -116,7 +116,13 @@ export class Responder {
     const qtype = query.question.type;
     const refuse = () => single(encodeError(query, Rcode.REFUSED), qtype, Rcode.REFUSED);
     if (!this.#opts.allowTransfer || transport !== 'tcp') return refuse();
-    const records = zoneTransfer(this.#opts.zone, { zone: spelledName(query) });
+    // IXFR (RFC 1995): the client's serial rides in the authority SOA; CoreDNS answers a current one with the SOA
+    // alone (xfr.go), and anything older with the whole zone, as we keep no history to send differences from.
+    const serial = qtype === RRType.IXFR && query.authoritySerial !== null ? query.authoritySerial : undefined;
+    const records = zoneTransfer(
+      this.#opts.zone,
+      serial === undefined ? { zone: spelledName(query) } : { zone: spelledName(query), serial },
+    );
     if (!records) return refuse();
     // RFC 5936 §2.2: as many messages as needed, each a full reply with the question in the first.
     const replies: Buffer[] = [];

@@ -46,6 +46,8 @@ export interface ParsedQuery extends QueryInfo {
   question: QueryQuestion;
   /** Octets after the last record (ignored). */
   trailing: number;
+  /** The serial of the SOA in the authority section (an IXFR query's, RFC 1995 §3), or null. */
+  authoritySerial: number | null;
 }
 
 export type FormErrDetail =
@@ -106,6 +108,7 @@ export function parseQuery(buf: Uint8Array): QueryParseResult {
   let question: QueryQuestion | null = null;
   let edns: Edns | null = null;
   let problem: FormErrDetail | null = null;
+  let authoritySerial: number | null = null;
   let pos = 12;
   // Questions: keep the first; each further one still has to be walked to reach the records.
   for (let i = 0; i < qdcount; i++) {
@@ -136,6 +139,9 @@ export function parseQuery(buf: Uint8Array): QueryParseResult {
       problem = 'record';
       break;
     }
+    if (type === 6 && authoritySerial === null && i >= ancount && i < ancount + nscount) {
+      authoritySerial = soaSerial(buf, rdata, rdata + rdlength);
+    }
     if (type === 41) {
       if (i < ancount + nscount) problem = 'opt-section';
       else if (edns !== null) problem = 'multiple-opt';
@@ -164,6 +170,17 @@ export function parseQuery(buf: Uint8Array): QueryParseResult {
   else if (arcount > 2) detail = 'arcount';
   else detail = problem;
   if (detail !== null || question === null) return { ok: false, reason: 'formerr', info, detail: detail ?? 'question' };
-  const query: ParsedQuery = { id, flags, opcode, question, edns, trailing: n - pos };
+  const query: ParsedQuery = { id, flags, opcode, question, edns, trailing: n - pos, authoritySerial };
   return { ok: true, query };
+}
+
+/** An SOA's SERIAL: after MNAME and RNAME (either may be compressed), or null when the RDATA is too short. */
+function soaSerial(buf: Uint8Array, start: number, end: number): number | null {
+  const afterMname = walkName(buf, start, false, false);
+  if (afterMname < 0 || afterMname >= end) return null;
+  const afterRname = walkName(buf, afterMname, false, false);
+  if (afterRname < 0 || afterRname + 4 > end) return null;
+  return (
+    ((buf[afterRname]! << 24) >>> 0) + (buf[afterRname + 1]! << 16) + (buf[afterRname + 2]! << 8) + buf[afterRname + 3]!
+  );
 }

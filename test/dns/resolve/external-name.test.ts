@@ -10,7 +10,8 @@ const cases: Case[] = [
   { row: '6.1', name: EXT, type: 'CNAME', rcode: 'NOERROR', answer: [`${EXT} 30 IN CNAME ext.interwebs.test.`] },
   // No upstream resolvers: the CNAME alone, as CoreDNS whose self-lookup finds nothing to forward to.
   { row: '6.1', name: EXT, type: 'A', rcode: 'NOERROR', answer: [`${EXT} 30 IN CNAME ext.interwebs.test.`] },
-  { row: '6.1', name: EXT, type: 'TXT', rcode: 'NOERROR', answer: [`${EXT} 30 IN CNAME ext.interwebs.test.`] },
+  // TXT: CoreDNS's TXT branch returns no rows for an ExternalName (coredns#5737), so nothing is chased: NODATA.
+  { row: '1.3', name: EXT, type: 'TXT', rcode: 'NOERROR', ns: [SOA] },
   {
     row: '6.1',
     name: 'external-to-service.testns.svc.cluster.local',

@@ -29,6 +29,10 @@ const headlessCases: Case[] = [
   NX('3.4', 'hdls-noslice.testns.svc.cluster.local.', 'A'),
   NX('3.4', 'hdls-noslice.testns.svc.cluster.local.', 'SRV'),
   NODATA('3.4', 'hdlsprtls.testns.svc.cluster.local.', 'AAAA'),
+  // TXT follows the same lookup (coredns#5737): NODATA with ready endpoints, NXDOMAIN without.
+  NODATA('1.3', 'hdls1.testns.svc.cluster.local.', 'TXT'),
+  NODATA('1.3', '10-244-1-2.hdls1.testns.svc.cluster.local.', 'TXT'),
+  NX('1.3', 'hdls-unready.testns.svc.cluster.local.', 'TXT'),
   {
     row: '3.5',
     name: '10-244-1-2.hdls1.testns.svc.cluster.local.',

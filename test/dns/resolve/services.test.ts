@@ -20,6 +20,15 @@ const zoneCases: Case[] = [
   NX('1.2', 'dns-version.cluster.local.', 'A'),
   NODATA('1.3', 'svc1.testns.svc.cluster.local.', 'TXT'),
   NX('1.3', 'svc0.testns.svc.cluster.local.', 'TXT'),
+  // TXT is NXDOMAIN wherever the Kubernetes lookup finds no records of any type, even at names that exist for A
+  // (coredns#5737): the apex, the schema nodes, a namespace, the SOA's name server name.
+  NX('1.3', 'cluster.local.', 'TXT'),
+  NX('1.3', 'svc.cluster.local.', 'TXT'),
+  NX('1.3', 'testns.svc.cluster.local.', 'TXT'),
+  NX('1.3', 'pod.cluster.local.', 'TXT'),
+  NX('1.3', 'ns.dns.cluster.local.', 'TXT'),
+  NODATA('1.3', 'svc.cluster.local.', 'A'),
+  NODATA('1.3', '1-2-3-4.testns.pod.cluster.local.', 'TXT'),
   { row: '1.4', name: 'cluster.local.', type: 'SOA', rcode: 'NOERROR', answer: [SOA] },
   NODATA('1.6', 'svc1.testns.svc.cluster.local.', 'SOA'),
   NODATA('1.6', 'does-not-exist.testns.svc.cluster.local.', 'SOA'),
