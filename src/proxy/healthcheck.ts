@@ -5,8 +5,8 @@
  *
  * - 200 when the Service has at least one local *ready* endpoint on this node and kube-proxy is healthy, else 503.
  *   Terminating endpoints do not count, even serving ones (TestHealthCheckNodePortWhenTerminating).
- * - The count is EndpointsMap.LocalReadyEndpoints(): local ready endpoints summed over the Service's ports (an
- *   endpoint backing two ports counts twice), in one IP family.
+ * - The count is EndpointsMap.LocalReadyEndpoints(): the distinct IPs of local ready endpoints over all the Service's
+ *   ports (10.0.0.1:80 and 10.0.0.1:443 are one endpoint, as upstream's comment says), in one IP family.
  * - Headers: Content-Type application/json, X-Content-Type-Options nosniff, X-Load-Balancing-Endpoint-Weight = count.
  * - Body: the JSON below, tab-indented, without a trailing newline (upstream dedents a Go template).
  */
@@ -66,9 +66,10 @@ function respond(
   family: IPFamily,
   options: HealthCheckOptions,
 ): HealthCheckResponse {
-  let count = 0;
+  const localIPs = new Set<string>();
   for (const entry of table.portsOfService(family, serviceKey))
-    for (const ep of entry.endpoints) if (ep.isLocal && ep.ready) count++;
+    for (const ep of entry.endpoints) if (ep.isLocal && ep.ready) localIPs.add(ep.ip);
+  const count = localIPs.size;
   const healthy = options.proxyHealthy ?? true;
   const slash = serviceKey.indexOf('/');
   const namespace = serviceKey.slice(0, slash);

@@ -73,3 +73,39 @@ test('no listener: unknown port, or a Service that needs no health check', (t) =
   t.is(serviceHealth(table([{ ip: '10.1.0.1', node: 'n1' }], { externalTrafficPolicy: 'Cluster' }), 'ns/web'), null);
   t.is(serviceHealth(table([{ ip: '10.1.0.1', node: 'n1' }]), 'ns/web')!.status, 200);
 });
+
+test('an endpoint backing two ports counts once: the count is of distinct local IPs (LocalReadyEndpoints)', (t) => {
+  const ports = [
+    { name: 'http', port: 80, nodePort: 30080 },
+    { name: 'https', port: 443, nodePort: 30443 },
+  ];
+  const twoPorts = tableFor(
+    storeWith(
+      node('n1', ['192.168.0.2']),
+      service('ns', 'web', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.10',
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: 32000,
+        ports,
+      }),
+      slice(
+        'ns',
+        'web',
+        [
+          { ip: '10.1.0.1', node: 'n1' },
+          { ip: '10.1.0.2', node: 'n1' },
+          { ip: '10.1.0.3', node: 'n2' },
+        ],
+        [
+          { name: 'http', port: 8080 },
+          { name: 'https', port: 8443 },
+        ],
+      ),
+    ),
+    'n1',
+  );
+  const r = healthCheck(twoPorts, 32000)!;
+  t.is(r.localEndpoints, 2);
+  t.is(r.headers['X-Load-Balancing-Endpoint-Weight'], '2');
+});

@@ -4,8 +4,8 @@
  *
  * - `--set` (in the SEP chain, on a new connection DNATed to the endpoint) records the source address with the
  *   current time, refreshing an existing record.
- * - `--rcheck --seconds T --reap` (in the SVC/SVL chain) matches when the source was recorded less than T seconds
- *   ago; it does not refresh the record, so stickiness lasts T seconds after the client's last *new* connection.
+ * - `--rcheck --seconds T --reap` (in the SVC/SVL chain) matches when the source was recorded at most T seconds ago
+ *   (a stamp is skipped only when `time_after(now - T, stamp)`, so one exactly T seconds old still matches); it does not refresh the record, so stickiness lasts T seconds after the client's last *new* connection.
  *   `--reap` purges the stale record it finds.
  * - A list holds at most 100 addresses (module parameter ip_list_tot); adding one more evicts the least recently
  *   updated, so with more than 100 concurrent clients per endpoint some lose stickiness.
@@ -41,13 +41,13 @@ export class RecentLists {
     }
   }
 
-  /** `--rcheck --seconds T --reap`: recorded within the last T seconds? A stale record is purged. */
+  /** `--rcheck --seconds T --reap`: recorded at most T seconds ago? A stale record is purged. */
   check(list: string, source: string, seconds: number, now: number): boolean {
     const entries = this.#lists.get(list);
     if (!entries) return false;
     const stamp = entries.get(source);
     if (stamp === undefined) return false;
-    if (stamp > now - seconds) return true;
+    if (stamp >= now - seconds) return true;
     entries.delete(source);
     return false;
   }

@@ -7,7 +7,8 @@ test('--rcheck matches within the window and does not refresh', (t) => {
   r.set('KUBE-SEP-A', '10.0.0.1', 100);
   t.true(r.check('KUBE-SEP-A', '10.0.0.1', 30, 129));
   t.is(r.lastSeen('KUBE-SEP-A', '10.0.0.1'), 100, 'rcheck leaves the stamp alone');
-  t.false(r.check('KUBE-SEP-A', '10.0.0.1', 30, 130), 'exactly T seconds later it no longer matches');
+  t.true(r.check('KUBE-SEP-A', '10.0.0.1', 30, 130), 'exactly T seconds later it still matches (time_after is strict)');
+  t.false(r.check('KUBE-SEP-A', '10.0.0.1', 30, 130.5), 'past T seconds it no longer matches');
   t.is(r.lastSeen('KUBE-SEP-A', '10.0.0.1'), undefined, '--reap purged the stale record');
 });
 
