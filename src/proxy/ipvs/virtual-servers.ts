@@ -61,21 +61,28 @@ export function vsKey(proto: Protocol, addr: string, port: number): string {
 /**
  * The node addresses that get NodePort virtual servers: all of the node's addresses of the family (the proxier uses
  * every local address except those on kube-ipvs0 and loopback), or those inside `--nodeport-addresses` CIDRs;
- * `primary` selects the node's first address of the family.
+ * `primary` selects the node's first address of the family. As NewNodePortAddresses does, CIDRs of the other family
+ * are ignored, and when none of this family is left every address qualifies (a zero CIDR).
  */
 export function nodePortIPs(node: NodeView, family: IPFamily, nodePortAddresses: readonly string[]): string[] {
   const all = node.addresses[family];
-  if (nodePortAddresses.length === 0) return [...all];
   const out = new Set<string>();
+  let ofFamily = 0;
   for (const spec of nodePortAddresses) {
-    if (spec === 'primary') {
-      if (all[0] !== undefined) out.add(all[0]);
+    if (spec.trim() === 'primary') {
+      // kube-proxy turns `primary` into the node IP's /32 or /128, for the families the node has an IP in.
+      if (all[0] !== undefined) {
+        ofFamily++;
+        out.add(all[0]);
+      }
       continue;
     }
     const cidr = parseCIDR(spec.trim());
     if (!cidr || cidr.family !== family) continue;
+    ofFamily++;
     for (const a of all) if (cidr.contains(a)) out.add(a);
   }
+  if (ofFamily === 0) return [...all];
   return all.filter((a) => out.has(a));
 }
 

@@ -72,6 +72,14 @@ export const externalCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'NodePort > nodePortAddresses of the other family only: every address of this family answers',
+    run(t, h) {
+      // NewNodePortAddresses keeps only CIDRs of the proxier's family; none left means the zero CIDR.
+      const rig = h.setup(lb(), { config: { nodePortAddresses: ['fd00:1::/64'] } });
+      verdictIs(t, rig.send(tcp(`${CLIENT}:40000`, `${NODE_A_IP}:30080`), EXTERNAL), 'DNAT');
+    },
+  },
+  {
     name: 'LoadBalancer > client inside loadBalancerSourceRanges reaches an endpoint',
     run(t, h) {
       const rig = h.setup(lb({ loadBalancerSourceRanges: ['203.0.113.0/25'] }));
