@@ -18,13 +18,15 @@ import { readInputs } from '../model/load/index.js';
 import { Store, type WatchHandler } from '../model/store.js';
 import type { AnyObject, ClusterConfigSpec, Kind, KindMap } from '../model/types.js';
 import { validateObjects } from '../model/validate/index.js';
-import type { ProxyConfigInput, ProxyEngine } from '../proxy/engine.js';
+import type { ProxyConfigInput } from '../proxy/engine.js';
 import { engineForNode } from '../proxy/registry.js';
 import { Rng } from '../util/rng.js';
 import { NodeAddressPool } from './admit-node.js';
 import { Batch, type ClusterParts } from './batch.js';
 import { bootstrapObjects } from './bootstrap.js';
 import { proxyConfigOf, registerFeatureSections } from './config-sections.js';
+import { NodeProxy } from './node-proxy.js';
+import { originOf } from './packet-origin.js';
 
 registerFeatureSections();
 
@@ -170,15 +172,17 @@ export class Cluster {
 
   /**
    * A kube-proxy engine running on one node, following the cluster: `send` packets through it, `reply`, `close`,
-   * and read its rules. Mode, scheduler and the rest default to the ClusterConfig's `proxy:` section.
+   * `advance` its clock, and read its rules. Mode, scheduler and the rest default to the ClusterConfig's `proxy:`
+   * section; `seed` seeds the engine's random choices only (default: the cluster's seed).
    */
-  proxy(options: { node: string } & ProxyConfigInput & { seed?: number; explain?: boolean }): ProxyEngine {
+  proxy(options: { node: string } & ProxyConfigInput & { seed?: number; explain?: boolean }): NodeProxy {
     const { node, seed, explain, ...overrides } = options;
     if (!this.store.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
     const config = proxyConfigOf(this.config, overrides);
     const rng = new Rng(seed ?? this.config.seed).fork(`proxy/${node}`);
     // explain: false skips building each verdict's steps (bulk runs such as trace --count); choices are the same.
-    return engineForNode(this.store, node, config, rng, explain ?? true);
+    const engine = engineForNode(this.store, node, config, rng, explain ?? true);
+    return new NodeProxy(engine, (srcIP) => originOf(this.store, node, srcIP));
   }
 
   /** Per-range usage of every address and port range (for `kube-netsim ipam`). */

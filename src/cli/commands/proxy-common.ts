@@ -4,6 +4,7 @@
  */
 import type { Cluster } from '../../cluster/cluster.js';
 import { dnsOptionsOf } from '../../cluster/config-sections.js';
+import { originOf as originFromStore } from '../../cluster/packet-origin.js';
 import { parseIP } from '../../cni/ip.js';
 import { clusterSearches, type ResolvConf, resolveFromPod } from '../../dns/client/index.js';
 import { formatRdata } from '../../dns/resolve/format.js';
@@ -45,14 +46,7 @@ export function parseEndpointArg(text: string, defaultPort: number, flag: string
 
 /** Where a packet enters, from its source address: a pod on the node, the node itself, or outside the cluster. */
 export function originOf(cluster: Cluster, node: string, srcIP: string): Origin {
-  for (const pod of cluster.store.each('Pod')) {
-    if (pod.spec.nodeName !== node || pod.spec.hostNetwork) continue;
-    if (pod.status.podIPs?.some((p) => p.ip === srcIP))
-      return { from: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}` };
-  }
-  const own = cluster.get('Node', node)!.status.addresses.some((a) => a.address === srcIP);
-  if (own || srcIP === '::1' || srcIP.startsWith('127.')) return { from: 'node' };
-  return { from: 'external' };
+  return originFromStore(cluster.store, node, srcIP);
 }
 
 export function describeOrigin(origin: Origin, node: string): string {

@@ -1,0 +1,42 @@
+/** The package entry point as a user imports it, and the node proxy's one-argument calls and clock. */
+import test from 'ava';
+import { Cluster, InvalidArgumentError, originOf, reversed } from 'kube-netsim';
+
+const NODE = 'kube-netsim-worker';
+
+test('import { Cluster } from "kube-netsim": load, then send a packet with only the packet', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const web = cluster.get('Service', 'web', 'shop')!.spec.clusterIP!;
+  const client = cluster.list('Pod', 'shop').find((p) => p.spec.nodeName === NODE)!;
+  const clientIP = client.status.podIP!;
+  const proxy = cluster.proxy({ node: NODE, seed: 3 });
+  const packet = { proto: 'TCP' as const, src: { ip: clientIP, port: 40000 }, dst: { ip: web, port: 80 } };
+  const v = proxy.send(packet);
+  t.is(v.verdict, 'DNAT');
+  t.is(v.conntrack, 'new');
+  t.is(proxy.now, 0);
+  // The clock: advance, then a reply and a second packet at the new time follow the tracked flow.
+  t.is(proxy.advance(5), 5);
+  t.is(proxy.reply(reversed(v.packet)).conntrack, 'reply');
+  const again = proxy.send(packet);
+  t.is(again.conntrack, 'established');
+  t.is(again.endpoint, v.endpoint);
+  t.throws(() => proxy.send(packet, undefined, 1), { instanceOf: InvalidArgumentError });
+  t.throws(() => proxy.advance(-1), { instanceOf: InvalidArgumentError });
+});
+
+test('origin from the source address: a pod on the node, the node itself, anything else outside', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const pods = cluster.list('Pod', 'shop');
+  const here = pods.find((p) => p.spec.nodeName === NODE)!;
+  const there = pods.find((p) => p.spec.nodeName !== NODE)!;
+  const nodeIP = cluster.get('Node', NODE)!.status.addresses[0]!.address;
+  t.deepEqual(originOf(cluster.store, NODE, here.status.podIP!), {
+    from: 'pod',
+    pod: `shop/${here.metadata.name}`,
+  });
+  t.deepEqual(originOf(cluster.store, NODE, there.status.podIP!), { from: 'external' });
+  t.deepEqual(originOf(cluster.store, NODE, nodeIP), { from: 'node' });
+  t.deepEqual(originOf(cluster.store, NODE, '127.0.0.1'), { from: 'node' });
+  t.deepEqual(originOf(cluster.store, NODE, '192.0.2.7'), { from: 'external' });
+});
