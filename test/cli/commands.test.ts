@@ -88,6 +88,43 @@ test('trace --json: a pod to a Service name, DNATed to an endpoint', async (t) =
   t.true(v.steps.length > 3);
 });
 
+test('trace --json: the DNS lookups are the first steps; an IPv6 sender asks for AAAA', async (t) => {
+  const v4 = JSON.parse((await traceFromPod('web.shop:80', '--json')).stdout) as { steps: { where: string }[] };
+  t.is(v4.steps[0]!.where, 'dns');
+  // db-1's IPv6 address (the demo is dual-stack; host-local gives it the host part of 10.244.1.4).
+  const six = 'fd00:10:244:1::4';
+  const r = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    `[${six}]:5555`,
+    '--dst',
+    'web-dual.shop:80',
+    '--json',
+  );
+  t.is(r.code, 0, r.stderr);
+  const v = JSON.parse(r.stdout) as { verdict: string; endpoint: string; steps: { where: string; rule: string }[] };
+  t.is(v.verdict, 'DNAT');
+  t.regex(v.endpoint, /^\[[0-9a-f:]+\]:8080$/);
+  t.true(v.steps.filter((s) => s.where === 'dns').every((s) => s.rule.endsWith(' AAAA')));
+});
+
+const TRACE_INPUT_ERRORS: readonly [dst: string, src: string, message: RegExp][] = [
+  ['nosuch.shop:80', '10.244.1.4', /"nosuch\.shop" has no A record/],
+  ['web.shop:http', '10.244.1.4', /NAME:PORT/],
+  ['web.shop:70000', '10.244.1.4', /NAME:PORT/],
+  ['10.96.0.1:443', '[fd00::1]:5', /one IP family/],
+];
+for (const [dst, src, message] of TRACE_INPUT_ERRORS) {
+  test(`trace --src ${src} --dst ${dst}: exit 2 with the reason`, async (t) => {
+    const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--src', src, '--dst', dst);
+    t.is(r.code, 2);
+    t.regex(r.stderr, message);
+  });
+}
+
 /** `trace --count N --json` from pod 10.244.1.4 on the worker to web.shop:80, in ipvs mode. */
 async function countFlows(n: number, ...flags: string[]) {
   const r = await traceFromPod('web.shop:80', '--mode', 'ipvs', '--count', String(n), ...flags, '--json');

@@ -11,8 +11,8 @@ import { formatRdata } from '../../dns/resolve/format.js';
 import { resolve as resolveName } from '../../dns/resolve/resolve.js';
 import { ZoneIndex } from '../../dns/zone/zone-index.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import type { Protocol } from '../../model/types.js';
-import type { Verdict } from '../../proxy/engine.js';
+import type { IPFamily, Protocol } from '../../model/types.js';
+import type { Step, Verdict } from '../../proxy/engine.js';
 import { type Address, formatAddress, type Origin, type Packet } from '../../proxy/packet.js';
 import { resolvConfOf } from './pod-dns.js';
 
@@ -56,20 +56,29 @@ export function describeOrigin(origin: Origin, node: string): string {
 }
 
 export interface ResolvedDestination {
-  /** The address to send to, or null when the name is an ExternalName (no proxy rules) or does not resolve. */
+  /** The address to send to, or null when the name is an ExternalName (no proxy rules). */
   ip: string | null;
   lines: string[];
+  /** The same lookups as steps (`where: 'dns'`), for `trace --json`. */
+  steps: Step[];
 }
 
 /**
  * A Service name resolved as the sender would: a pod's own resolv.conf (search path and ndots), or for the node and
- * outside clients the cluster search list of the default namespace.
+ * outside clients the cluster search list of the default namespace; A for an IPv4 sender, AAAA for an IPv6 one. A
+ * name that resolves to nothing is an error (NotFoundError), not a packet.
  */
-export async function resolveDestination(cluster: Cluster, origin: Origin, name: string): Promise<ResolvedDestination> {
+export async function resolveDestination(
+  cluster: Cluster,
+  origin: Origin,
+  name: string,
+  family: IPFamily,
+): Promise<ResolvedDestination> {
   const zone = new ZoneIndex(cluster.store, {
     clusterDomain: cluster.config.clusterDomain,
     options: dnsOptionsOf(cluster.config),
   });
+  const qtype = family === 'IPv6' ? 'AAAA' : 'A';
   try {
     let resolvConf: ResolvConf;
     if (origin.from === 'pod') {
@@ -84,29 +93,36 @@ export async function resolveDestination(cluster: Cluster, origin: Origin, name:
     }
     const walk = await resolveFromPod(name, {
       resolvConf,
-      type: 'A',
+      type: qtype,
       flavor: 'glibc',
-      query: (qname, qtype) => {
-        const r = resolveName({ name: qname, type: qtype }, zone);
+      query: (qname, type) => {
+        const r = resolveName({ name: qname, type }, zone);
         return {
           rcode: r.rcode,
           answers: r.answer.map((rr) => ({ name: rr.name, type: rr.type, ttl: rr.ttl, data: formatRdata(rr) })),
         };
       },
     });
-    const lines = walk.steps.map(
-      (s) =>
-        `dns      ${s.qname} ${s.qtype} ${s.rcode}${s.answers.length ? ` ${s.answers.map((a) => `${a.type} ${a.data}`).join(', ')}` : ''}`,
-    );
+    const steps: Step[] = walk.steps.map((s) => ({
+      where: 'dns',
+      rule: `${s.qname} ${s.qtype}`,
+      decision: `${s.rcode}${s.answers.length ? ` ${s.answers.map((a) => `${a.type} ${a.data}`).join(', ')}` : ''}`,
+    }));
     const answers = walk.result.answers;
-    const address = answers.find((a) => a.type === 'A' || a.type === 'AAAA');
+    const address = answers.find((a) => a.type === qtype);
     const cname = answers.find((a) => a.type === 'CNAME');
     if (!address && cname) {
-      lines.push(
-        `dns      ${cname.name} is an ExternalName Service: CNAME ${cname.data}; kube-proxy programs no rules for it, the client connects to that name's addresses directly`,
-      );
+      steps.push({
+        where: 'dns',
+        rule: `${cname.name} CNAME`,
+        decision: `ExternalName Service: CNAME ${cname.data}; kube-proxy programs no rules for it, the client connects to that name's addresses directly`,
+      });
+    } else if (!address) {
+      const tried = walk.steps.map((s) => `${s.qname} ${s.rcode}`).join(', ');
+      throw new NotFoundError(`"${name}" has no ${qtype} record in cluster DNS (${tried || 'no query made'})`);
     }
-    return { ip: address?.data ?? null, lines };
+    const lines = steps.map((s) => `dns      ${s.rule} ${s.decision}`);
+    return { ip: address?.data ?? null, lines, steps };
   } finally {
     zone.dispose();
   }

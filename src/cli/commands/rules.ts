@@ -22,7 +22,7 @@ export function registerRules(program: Command): void {
     .option('--family <family>', 'ipv4 or ipv6 (default: ipv4; ipvs lists both)')
     .option('--scheduler <name>', 'IPVS scheduler')
     .option('--script <file>', 'run a scenario first (see trace --script)')
-    .option('--seed <n>', 'seed for every random choice')
+    .option('--seed <n>', "seed for the engine's random choices (default: the ClusterConfig's seed)")
     .action(async (paths: string[], opts: ProxyCommandOptions & { family?: string; script?: string }) => {
       const family: IPFamily | undefined =
         opts.family === undefined
@@ -30,7 +30,8 @@ export function registerRules(program: Command): void {
           : ({ ipv4: 'IPv4', ipv6: 'IPv6' }[opts.family.toLowerCase()] as IPFamily | undefined);
       if (opts.family !== undefined && !family)
         throw new InvalidArgumentError(`--family must be ipv4 or ipv6, got "${opts.family}"`);
-      const cluster = await loadCluster(paths, opts);
+      // --seed seeds the engine only: the cluster (ClusterIPs, pod names) stays what `get` shows without it.
+      const cluster = await loadCluster(paths);
       const engine = engineFor(cluster, opts);
       if (opts.script) {
         runScript(cluster, engine, readScript(opts.script), (e, src, dst, proto, now) => {

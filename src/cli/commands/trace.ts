@@ -5,9 +5,10 @@
  */
 import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
+import { parseIP } from '../../cni/ip.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { ProxyConfig, ProxyEngine, Verdict } from '../../proxy/engine.js';
-import { type Address, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
+import type { ProxyConfig, ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
+import { type Address, familyOf, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
 import { loadCluster, parseSeed } from './load.js';
 import {
   describeOrigin,
@@ -54,7 +55,20 @@ export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain =
   });
 }
 
-/** A first packet of a flow from `src` to `dst` (a name is resolved as the sender would). */
+/** `NAME:PORT` → the name and port, or null when `dst` is an address (`IP`, `IP:PORT`, `[IPv6]:PORT`). */
+function splitName(dst: string): { name: string; port: number } | null {
+  if (dst.startsWith('[') || parseIP(dst)) return null;
+  const sep = dst.lastIndexOf(':');
+  const host = sep > 0 ? dst.slice(0, sep) : dst;
+  if (parseIP(host) || !/[a-z]/i.test(host)) return null;
+  const portText = sep > 0 ? dst.slice(sep + 1) : '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    throw new InvalidArgumentError(`--dst takes NAME:PORT with a port from 0 to 65535, got "${dst}"`);
+  return { name: host, port };
+}
+
+/** A first packet of a flow from `src` to `dst` (a name is resolved as the sender would, in the sender's family). */
 async function sendOne(
   cluster: Cluster,
   engine: ProxyEngine,
@@ -65,21 +79,31 @@ async function sendOne(
 ) {
   const proto = parseProto(protoText);
   const source = parseEndpointArg(src, 40000, '--src');
+  const family = familyOf(source.ip);
   const origin: Origin = originOf(cluster, engine.nodeName, source.ip);
   const dns: string[] = [];
-  const portSep = dst.lastIndexOf(':');
+  const dnsSteps: Step[] = [];
   let destination: Address;
-  const name =
-    portSep > 0 && !dst.startsWith('[') && !/^[\d.]+:\d+$/.test(dst) && /[a-z]/i.test(dst.slice(0, portSep))
-      ? dst.slice(0, portSep)
-      : null;
-  if (name) {
-    const resolved = await resolveDestination(cluster, origin, name);
+  const named = splitName(dst);
+  if (named) {
+    const resolved = await resolveDestination(cluster, origin, named.name, family);
     dns.push(...resolved.lines);
-    if (!resolved.ip) return { origin, dns, verdict: null, source };
-    destination = { ip: resolved.ip, port: Number(dst.slice(portSep + 1)) };
+    dnsSteps.push(...resolved.steps);
+    if (!resolved.ip) return { origin, dns, dnsSteps, verdict: null, source };
+    destination = { ip: resolved.ip, port: named.port };
   } else destination = parseEndpointArg(dst, 80, '--dst');
-  return { origin, dns, source, verdict: engine.send({ proto, src: source, dst: destination }, origin, now) };
+  if (familyOf(destination.ip) !== family) {
+    throw new InvalidArgumentError(
+      `--src ${formatAddress(source)} is ${family} and --dst ${formatAddress(destination)} is not: a packet has one IP family`,
+    );
+  }
+  return {
+    origin,
+    dns,
+    dnsSteps,
+    source,
+    verdict: engine.send({ proto, src: source, dst: destination }, origin, now),
+  };
 }
 
 export function registerTrace(program: Command): void {
@@ -93,13 +117,14 @@ export function registerTrace(program: Command): void {
     .option('--proto <proto>', 'tcp, udp or sctp', 'tcp')
     .option('--mode <mode>', 'iptables, userspace or ipvs (default: the ClusterConfig, else iptables)')
     .option('--scheduler <name>', 'IPVS scheduler (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh)')
-    .option('--seed <n>', 'seed for every random choice')
+    .option('--seed <n>', "seed for the engine's random choices (default: the ClusterConfig's seed)")
     .option('--json', 'print JSON')
     .option('--count <n>', 'send N new flows from varying source ports and print the distribution')
     .option('--closed', 'with --count: close each flow after its first packet')
     .option('--script <file>', 'run a timed scenario (packets, clock steps, cluster changes)')
     .action(async (paths: string[], opts: TraceOptions) => {
-      const cluster = await loadCluster(paths, opts);
+      // --seed seeds the engine only: the cluster (ClusterIPs, pod names) stays what `get` shows without it.
+      const cluster = await loadCluster(paths);
       // --count only tallies endpoints: no need to explain every flow.
       const engine = engineFor(cluster, opts, opts.count === undefined);
       const out = (text: string): void => {
@@ -184,8 +209,8 @@ export function registerTrace(program: Command): void {
         out(
           JSON.stringify(
             r.verdict
-              ? { ...verdictJSON(r.verdict), dns: r.dns }
-              : { verdict: 'ACCEPT', endpoint: null, packet: null, snat: null, steps: [], dns: r.dns },
+              ? { ...verdictJSON(r.verdict), steps: [...r.dnsSteps, ...r.verdict.steps], dns: r.dns }
+              : { verdict: 'ACCEPT', endpoint: null, packet: null, snat: null, steps: r.dnsSteps, dns: r.dns },
             null,
             2,
           ),
