@@ -1,5 +1,8 @@
 /** The CLI's commands on the demo cluster: what a user types, what they read, and the exit codes. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { cli } from './helpers.js';
 
@@ -189,6 +192,27 @@ test('trace --script: ClientIP affinity holds, then times out', async (t) => {
   t.is(results[0]!.endpoint, results[1]!.endpoint);
   t.is(results[2]!.time, 61);
 });
+
+const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegExp][] = [
+  ['a step that is not a mapping', '- hello\n', /step 1: expected a mapping/],
+  ['an unknown field', '- {advance: 3, foo: 1}\n', /step 1: unknown field foo/],
+  ['not YAML', 'x: [\n', /not YAML/],
+  ['an infinite advance', '- {advance: 1e400}\n', /step 1: advance takes a finite number/],
+  ['a packet without dst', '- {src: "10.244.1.4:1000"}\n', /step 1: a packet needs src and dst/],
+  ['a delete of nothing', '- {advance: 1}\n- {delete: service/shop/nosuch}\n', /step 2:[\s\S]*not found/],
+  ['a missing file', null, /ENOENT/],
+];
+for (const [name, text, message] of SCRIPT_ERRORS) {
+  test(`trace --script with ${name}: exit 2, the file and step named`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+    const file = join(dir, 'steps.yaml');
+    if (text !== null) writeFileSync(file, text);
+    const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stderr, /internal error/);
+  });
+}
 
 test('rules: iptables-save with kube-proxy chains, ipvsadm for ipvs', async (t) => {
   const ipt = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'iptables');

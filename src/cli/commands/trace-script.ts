@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { Cluster } from '../../cluster/cluster.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
 import { parseEndpointArg, parseProto } from './proxy-common.js';
@@ -22,24 +22,73 @@ export type ScriptStep =
   | { apply: unknown }
   | { delete: string; force?: boolean };
 
+/** The keys each kind of step may have (a typo is an error, not a silently ignored field). */
+const STEP_KEYS: readonly (readonly string[])[] = [
+  ['src', 'dst', 'proto', 'reply', 'close'],
+  ['advance'],
+  ['apply'],
+  ['delete', 'force'],
+];
+
 export function readScript(file: string): ScriptStep[] {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`--script ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
   const trimmed = text.trim();
+  let steps: unknown;
   if (trimmed.startsWith('{')) {
-    return trimmed
+    steps = trimmed
       .split('\n')
       .filter((l) => l.trim())
       .map((l, i) => {
         try {
-          return JSON.parse(l) as ScriptStep;
+          return JSON.parse(l) as unknown;
         } catch {
           throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
         }
       });
+  } else {
+    try {
+      steps = parse(text) as unknown;
+    } catch (err) {
+      throw new InvalidArgumentError(`${file}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
-  const steps = parse(text) as unknown;
   if (!Array.isArray(steps)) throw new InvalidArgumentError(`${file}: expected a list of steps`);
+  steps.forEach((step, i) => {
+    checkStep(file, i, step);
+  });
   return steps as ScriptStep[];
+}
+
+function checkStep(file: string, i: number, step: unknown): void {
+  const where = `${file}: step ${i + 1}`;
+  if (step === null || typeof step !== 'object' || Array.isArray(step))
+    throw new InvalidArgumentError(
+      `${where}: expected a mapping (a packet, advance, apply or delete), got ${JSON.stringify(step)}`,
+    );
+  const keys = Object.keys(step);
+  const shape = STEP_KEYS.find((allowed) => keys.includes(allowed[0]!));
+  if (!shape)
+    throw new InvalidArgumentError(`${where}: not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
+  const unknown = keys.filter((k) => !shape.includes(k));
+  if (unknown.length)
+    throw new InvalidArgumentError(`${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  const s = step as Record<string, unknown>;
+  if (shape[0] === 'src') {
+    if (typeof s.src !== 'string' || typeof s.dst !== 'string')
+      throw new InvalidArgumentError(`${where}: a packet needs src and dst as IP:PORT text`);
+    for (const flag of ['reply', 'close'] as const)
+      if (s[flag] !== undefined && typeof s[flag] !== 'boolean')
+        throw new InvalidArgumentError(`${where}: ${flag} is true or false`);
+  }
+  if (shape[0] === 'advance' && (typeof s.advance !== 'number' || !Number.isFinite(s.advance) || s.advance < 0))
+    throw new InvalidArgumentError(`${where}: advance takes a finite number of seconds ≥ 0`);
+  if (shape[0] === 'delete' && typeof s.delete !== 'string')
+    throw new InvalidArgumentError(`${where}: delete takes KIND/NS/NAME (or KIND/NAME)`);
 }
 
 const KINDS: Record<string, Kind> = {
@@ -72,16 +121,24 @@ export function runScript(
   const results: ScriptResult[] = [];
   steps.forEach((step, i) => {
     if ('advance' in step) {
-      if (typeof step.advance !== 'number' || step.advance < 0)
-        throw new InvalidArgumentError(`step ${i + 1}: advance takes seconds`);
       now += step.advance;
     } else if ('apply' in step) {
-      cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]);
+      atStep(i, () => cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]));
     } else if ('delete' in step) {
-      const [kind, a, b] = String(step.delete).split('/');
-      const k = KINDS[kind?.toLowerCase() ?? ''];
-      if (!k || !a) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
-      cluster.delete([b ? { kind: k, namespace: a, name: b } : { kind: k, name: a }], { force: step.force ?? false });
+      const parts = String(step.delete).split('/');
+      const k = KINDS[parts[0]?.toLowerCase() ?? ''];
+      const clusterScoped = k === 'Node' || k === 'Namespace';
+      // kubectl's KIND/NAME is in the default namespace; KIND/NS/NAME names it.
+      const ref =
+        k && clusterScoped && parts.length === 2 && parts[1]
+          ? { kind: k, name: parts[1] }
+          : k && !clusterScoped && parts.length === 2 && parts[1]
+            ? { kind: k, namespace: 'default', name: parts[1] }
+            : k && !clusterScoped && parts.length === 3 && parts[1] && parts[2]
+              ? { kind: k, namespace: parts[1], name: parts[2] }
+              : null;
+      if (!ref) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
+      atStep(i, () => cluster.delete([ref], { force: step.force ?? false }));
     } else if ('src' in step && 'dst' in step) {
       if (step.reply) {
         const proto = parseProto(step.proto);
@@ -103,4 +160,14 @@ export function runScript(
     }
   });
   return results;
+}
+
+/** A cluster change of step `i`: its error says which step. */
+function atStep(i: number, change: () => void): void {
+  try {
+    change();
+  } catch (err) {
+    if (err instanceof KubeNetsimError) err.message = `step ${i + 1}: ${err.message}`;
+    throw err;
+  }
 }
