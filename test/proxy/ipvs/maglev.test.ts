@@ -43,6 +43,9 @@ test('mh turns: gcd reduction and the 6-bit shift; a non-zero weight never round
   t.deepEqual(mhTurns([192, 1]), [48, 1]);
   t.deepEqual(mhTurns([0, 5]), [0, 1]);
   t.deepEqual(mhTurns([0, 0]), [0, 0]);
+  // CONFIG_IP_VS_MH_TAB_INDEX 8 (M = 251): IP_VS_MH_TAB_BITS is 4, so max turns stay within 4 bits.
+  t.deepEqual(mhTurns([100, 1], 8), [12, 1]);
+  t.deepEqual(mhTurns([1000, 1], 17), [1000 >> 2, 1]);
 });
 
 test('Maglev: every slot filled, equal weights within one slot of M/N, weights proportional', (t) => {

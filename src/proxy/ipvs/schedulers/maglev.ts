@@ -25,8 +25,10 @@ import { DestFlags, SvcFlags } from './types.js';
 
 export const MH_PRIMES: readonly number[] = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071];
 export const MH_DEFAULT_TAB_INDEX = 12;
-/** `IP_VS_MH_TAB_BITS` = CONFIG_IP_VS_MH_TAB_INDEX / 2: the weight shift keeps max turns within 6 bits. */
-const MH_TAB_BITS = 6;
+/** `IP_VS_MH_TAB_BITS` = CONFIG_IP_VS_MH_TAB_INDEX / 2 (integer division): max turns stay within that many bits. */
+function mhTabBits(tabIndex: number): number {
+  return Math.trunc(tabIndex / 2);
+}
 export const MH_KEY1: HsipKey = smallKey(2654435761, 2654435761);
 export const MH_KEY2: HsipKey = smallKey(2654446892, 2654446892);
 
@@ -84,8 +86,8 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-/** Turns per destination from their last weights (gcd reduction, then the 6-bit shift). */
-export function mhTurns(lastWeights: readonly number[]): number[] {
+/** Turns per destination from their last weights (gcd reduction, then the IP_VS_MH_TAB_BITS shift: 6 by default). */
+export function mhTurns(lastWeights: readonly number[], tabIndex = MH_DEFAULT_TAB_INDEX): number[] {
   let g = 0;
   let max = 0;
   for (const w of lastWeights) {
@@ -93,13 +95,16 @@ export function mhTurns(lastWeights: readonly number[]): number[] {
     if (w > max) max = w;
   }
   if (g < 1) return lastWeights.map(() => 0);
-  const shift = Math.max(0, 32 - Math.clz32(Math.trunc(max / g)) - MH_TAB_BITS);
+  const shift = Math.max(0, 32 - Math.clz32(Math.trunc(max / g)) - mhTabBits(tabIndex));
   return lastWeights.map((w) => Math.trunc(w / g) >> shift || (w !== 0 ? 1 : 0));
 }
 
 /** Maglev backends for a destination list, in list order. */
-export function mhBackends(dests: readonly Dest[], size: number): MaglevBackend[] {
-  const turns = mhTurns(dests.map((d) => d.lastWeight));
+export function mhBackends(dests: readonly Dest[], size: number, tabIndex = MH_DEFAULT_TAB_INDEX): MaglevBackend[] {
+  const turns = mhTurns(
+    dests.map((d) => d.lastWeight),
+    tabIndex,
+  );
   return dests.map((d, i) => ({
     offset: mhHashKey(d.fold, d.port, MH_KEY1) % size,
     skip: (mhHashKey(d.fold, d.port, MH_KEY2) % (size - 1)) + 1,
@@ -113,6 +118,7 @@ const NOT_BUILT = new Int32Array(0);
 export class MaglevHash implements Scheduler {
   readonly name = 'mh' as const;
   readonly size: number;
+  readonly #tabIndex: number;
   readonly #flags: number;
   #slots: Int32Array;
   #slotDests: Dest[] = [];
@@ -120,7 +126,8 @@ export class MaglevHash implements Scheduler {
 
   constructor(opts: SchedulerOptions & { tabIndex?: number } = {}) {
     this.#flags = opts.flags ?? 0;
-    this.size = mhTableSize(opts.tabIndex);
+    this.#tabIndex = opts.tabIndex ?? MH_DEFAULT_TAB_INDEX;
+    this.size = mhTableSize(this.#tabIndex);
     // Filled on first use (#dirty starts true): allocating M slots per virtual server up front cost 16 KB each, at
     // 10,000 Services most of a second, for a table every first lookup replaced anyway.
     this.#slots = NOT_BUILT;
@@ -178,7 +185,7 @@ export class MaglevHash implements Scheduler {
   #ensure(dests: readonly Dest[]): void {
     if (!this.#dirty) return;
     this.#slotDests = dests.slice();
-    this.#slots = populateMaglev(mhBackends(dests, this.size), this.size);
+    this.#slots = populateMaglev(mhBackends(dests, this.size, this.#tabIndex), this.size);
     this.#dirty = false;
   }
 }
