@@ -193,6 +193,31 @@ test('trace --script: ClientIP affinity holds, then times out', async (t) => {
   t.is(results[2]!.time, 61);
 });
 
+test('trace --script: a close step passes through its flow, then closes it; one result per packet', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+  const file = join(dir, 'close.yaml');
+  writeFileSync(
+    file,
+    [
+      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',
+      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp, close: true}',
+      '- {src: "10.244.1.4:1001", dst: "10.96.0.10:53", proto: udp, close: true}',
+      '',
+    ].join('\n'),
+  );
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  t.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as { step: number; verdict?: string; conntrack?: string; closed?: boolean }[];
+  t.deepEqual(
+    results.map((x) => [x.step, x.verdict ?? null, x.conntrack ?? null, x.closed ?? null]),
+    [
+      [1, 'DNAT', 'new', null],
+      [2, 'DNAT', 'established', true],
+      [3, null, null, false],
+    ],
+  );
+});
+
 const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegExp][] = [
   ['a step that is not a mapping', '- hello\n', /step 1: expected a mapping/],
   ['an unknown field', '- {advance: 3, foo: 1}\n', /step 1: unknown field foo/],

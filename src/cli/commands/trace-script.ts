@@ -107,7 +107,10 @@ const KINDS: Record<string, Kind> = {
 export interface ScriptResult {
   step: number;
   time: number;
+  /** The packet's verdict; `{ closed: false }` for a close of a flow that is not tracked. */
   verdict: Verdict | { closed: boolean };
+  /** For `close: true` steps: whether a tracked flow was closed. */
+  closed?: boolean;
 }
 
 /** Run the steps; `origin` decides where each packet enters (see proxy-common.ts). */
@@ -146,12 +149,20 @@ export function runScript(
         const dst = parseEndpointArg(step.dst, 0, 'dst');
         results.push({ step: i + 1, time: now, verdict: engine.reply({ proto, src, dst }, now) });
       } else if (step.close) {
+        // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed;
+        // for a flow that is not tracked there is nothing to pass through or close.
         const p = {
           proto: parseProto(step.proto),
           src: parseEndpointArg(step.src, 0, 'src'),
           dst: parseEndpointArg(step.dst, 0, 'dst'),
         };
-        results.push({ step: i + 1, time: now, verdict: { closed: engine.close(p, now) } });
+        const tracked = engine.conntrack.lookup(p, now) !== undefined;
+        const verdict = !tracked
+          ? { closed: false }
+          : step.reply
+            ? engine.reply(p, now)
+            : send(engine, step.src, step.dst, step.proto, now);
+        results.push({ step: i + 1, time: now, verdict, closed: tracked && engine.close(p, now) });
       } else {
         results.push({ step: i + 1, time: now, verdict: send(engine, step.src, step.dst, step.proto, now) });
       }

@@ -146,6 +146,7 @@ export function registerTrace(program: Command): void {
                 step: r.step,
                 time: r.time,
                 ...('verdict' in r.verdict ? verdictJSON(r.verdict as Verdict) : r.verdict),
+                ...(r.closed !== undefined ? { closed: r.closed } : {}),
               })),
               null,
               2,
@@ -156,7 +157,7 @@ export function registerTrace(program: Command): void {
             const v = r.verdict;
             out(
               'verdict' in v
-                ? `t=${r.time}s step ${r.step}: ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''} (${v.conntrack}) ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}`
+                ? `t=${r.time}s step ${r.step}: ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''} (${v.conntrack}) ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}${r.closed ? ', then closed' : ''}`
                 : `t=${r.time}s step ${r.step}: close ${v.closed ? 'tracked flow' : '(no flow)'}`,
             );
           }
