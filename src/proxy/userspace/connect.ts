@@ -155,9 +155,9 @@ export function connect(
 }
 
 /**
- * A later client packet; UDP sessions idle for udpIdleTimeout get a new backend connection. That is a new decision
- * (round-robin or affinity picks the endpoint again), so its verdict says `new` although the client's own conntrack
- * entry to the proxy port lives on.
+ * A later client packet; UDP sessions idle for udpIdleTimeout get a new backend connection. The verdict still says
+ * `established`: `conntrack` reports the kernel's view, and the client's entry to the proxy port lives on (the new
+ * endpoint choice is in the steps).
  */
 export function continueClient(st: UserspaceState, relay: Relay, packet: Packet, now: number): Verdict {
   if (relay.udp && now - relay.lastActivity >= st.udpIdleTimeout) {
@@ -181,7 +181,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
         packet,
         snat: null,
         service: relay.service,
-        conntrack: 'new',
+        conntrack: 'established',
         steps,
         cost: 2,
       };
@@ -191,7 +191,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
     relay.backend = backend;
     relay.endpoint = endpoint;
     relay.lastActivity = now;
-    return new RelayVerdict(relay, 'new', 1, st.explain ? steps : null);
+    return new RelayVerdict(relay, 'established', 1, st.explain ? steps : null);
   }
   relay.lastActivity = now;
   // The proxy forwards the bytes on its own connection: that leg's timer moves too (no lookup: the entry is known).

@@ -98,7 +98,7 @@ test('UDP: a client session keeps its backend until idle for udpIdleTimeout', (t
   e.reply(replyTo(e.send(p, POD, 0.4).packet), 0.6);
   t.is(e.send(p, POD, 0.8).endpoint, first, 'the reply at 0.6 kept the session alive');
   const later = e.send(p, POD, 1.2);
-  t.is(later.conntrack, 'new', 'the endpoint is decided anew (the client leg itself is still tracked)');
+  t.is(later.conntrack, 'established', 'the client leg is still tracked');
   t.not(later.endpoint, first, 'idle 0.4 s: a new backend connection, next in round-robin');
 });
 
