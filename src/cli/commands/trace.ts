@@ -68,42 +68,32 @@ function splitName(dst: string): { name: string; port: number } | null {
   return { name: host, port };
 }
 
-/** A first packet of a flow from `src` to `dst` (a name is resolved as the sender would, in the sender's family). */
-async function sendOne(
-  cluster: Cluster,
-  engine: ProxyEngine,
-  src: string,
-  dst: string,
-  protoText: string | undefined,
-  now: number,
-) {
+/**
+ * Where a flow from `src` to `dst` goes before any rule: its origin, its protocol and addresses (a name resolved as
+ * the sender would, in the sender's family), and the DNS lookups that took; `destination` is null for an
+ * ExternalName, which has no proxy rules.
+ */
+async function prepareFlow(cluster: Cluster, engine: ProxyEngine, src: string, dst: string, protoText?: string) {
   const proto = parseProto(protoText);
   const source = parseEndpointArg(src, 40000, '--src');
   const family = familyOf(source.ip);
   const origin: Origin = originOf(cluster, engine.nodeName, source.ip);
   const dns: string[] = [];
   const dnsSteps: Step[] = [];
-  let destination: Address;
+  let destination: Address | null;
   const named = splitName(dst);
   if (named) {
     const resolved = await resolveDestination(cluster, origin, named.name, family);
     dns.push(...resolved.lines);
     dnsSteps.push(...resolved.steps);
-    if (!resolved.ip) return { origin, dns, dnsSteps, verdict: null, source };
-    destination = { ip: resolved.ip, port: named.port };
+    destination = resolved.ip === null ? null : { ip: resolved.ip, port: named.port };
   } else destination = parseEndpointArg(dst, 80, '--dst');
-  if (familyOf(destination.ip) !== family) {
+  if (destination && familyOf(destination.ip) !== family) {
     throw new InvalidArgumentError(
       `--src ${formatAddress(source)} is ${family} and --dst ${formatAddress(destination)} is not: a packet has one IP family`,
     );
   }
-  return {
-    origin,
-    dns,
-    dnsSteps,
-    source,
-    verdict: engine.send({ proto, src: source, dst: destination }, origin, now),
-  };
+  return { proto, source, origin, destination, dns, dnsSteps };
 }
 
 export function registerTrace(program: Command): void {
@@ -169,22 +159,15 @@ export function registerTrace(program: Command): void {
         const n = Number(opts.count);
         if (!Number.isInteger(n) || n < 1)
           throw new InvalidArgumentError(`--count must be a positive integer, got "${opts.count}"`);
-        const base = parseEndpointArg(opts.src, 1024, '--src');
+        const flow = await prepareFlow(cluster, engine, opts.src, opts.dst, opts.proto);
         const endpoints: Record<string, number> = {};
         let rejected = 0;
         let dropped = 0;
-        for (let i = 0; i < n; i++) {
-          const port = 1024 + ((base.port - 1024 + i) % 64512);
-          const r = await sendOne(
-            cluster,
-            engine,
-            `${base.ip.includes(':') ? `[${base.ip}]` : base.ip}:${port}`,
-            opts.dst,
-            opts.proto,
-            0,
-          );
-          const v = r.verdict;
-          if (!v) continue;
+        const firstPort = parseEndpointArg(opts.src, 1024, '--src').port;
+        for (let i = 0; flow.destination && i < n; i++) {
+          const port = 1024 + ((firstPort - 1024 + i) % 64512);
+          const src = { ip: flow.source.ip, port };
+          const v = engine.send({ proto: flow.proto, src, dst: flow.destination }, flow.origin, 0);
           if (v.endpoint) endpoints[v.endpoint] = (endpoints[v.endpoint] ?? 0) + 1;
           if (v.verdict === 'REJECT') rejected++;
           if (v.verdict === 'DROP') dropped++;
@@ -205,7 +188,13 @@ export function registerTrace(program: Command): void {
         }
         return;
       }
-      const r = await sendOne(cluster, engine, opts.src, opts.dst, opts.proto, 0);
+      const flow = await prepareFlow(cluster, engine, opts.src, opts.dst, opts.proto);
+      const r = {
+        ...flow,
+        verdict: flow.destination
+          ? engine.send({ proto: flow.proto, src: flow.source, dst: flow.destination }, flow.origin, 0)
+          : null,
+      };
       if (opts.json) {
         out(
           JSON.stringify(
