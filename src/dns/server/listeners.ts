@@ -29,7 +29,13 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export type Observer = (transport: Transport, outcome: Outcome, seconds: number, family: 1 | 2) => void;
+export type Observer = (
+  transport: Transport,
+  outcome: Outcome,
+  seconds: number,
+  family: 1 | 2,
+  requestSize: number,
+) => void;
 
 export interface BoundListener {
   transport: Transport;
@@ -50,9 +56,9 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
     lookup: (address, _options, callback) =>
       (callback as (e: null, a: string, f: number) => void)(null, address, family === 2 ? 6 : 4),
   });
-  const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: number) => {
+  const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: number, requestSize: number) => {
     for (const reply of out.replies) socket.send(reply, rinfo.port, rinfo.address);
-    observe('udp', out, elapsed(start), family);
+    observe('udp', out, elapsed(start), family, requestSize);
   };
   socket.on('message', (msg, rinfo) => {
     const start = performance.now();
@@ -64,10 +70,10 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
     }
     if (out === null) return;
     if (out instanceof Promise) {
-      out.then((o) => o && send(o, rinfo, start)).catch(() => {});
+      out.then((o) => o && send(o, rinfo, start, msg.length)).catch(() => {});
       return;
     }
-    send(out, rinfo, start);
+    send(out, rinfo, start, msg.length);
   });
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
@@ -116,7 +122,7 @@ export async function listenTcp(addr: ListenAddress, responder: Responder, obser
           }
           if (!out || conn.destroyed) return;
           for (const reply of out.replies) conn.write(frameMessage(reply));
-          observe('tcp', out, elapsed(start), family);
+          observe('tcp', out, elapsed(start), family, copy.length);
         });
       }
     });

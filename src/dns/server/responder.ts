@@ -46,6 +46,8 @@ export interface Outcome {
   qtype: number;
   rcode: number;
   cacheHit: boolean;
+  /** The query asked for DNSSEC records (the OPT DO bit): CoreDNS counts these (coredns_dns_do_requests_total). */
+  dnssecOk?: boolean;
 }
 
 const DROP = null;
@@ -74,7 +76,13 @@ export class Responder {
           return single(encodeError(parsed.info, Rcode.FORMERR), parsed.info.question?.type ?? 0, Rcode.FORMERR);
       }
     }
-    const query = parsed.query;
+    const outcome = this.#answer(parsed.query, transport);
+    if (parsed.query.edns?.do !== true) return outcome;
+    if (outcome instanceof Promise) return outcome.then((o) => o && { ...o, dnssecOk: true });
+    return outcome && { ...outcome, dnssecOk: true };
+  }
+
+  #answer(query: ParsedQuery, transport: Transport): Outcome | null | Promise<Outcome | null> {
     const qtype = query.question.type;
     if (isUnsupportedVersion(query.edns)) return single(encodeError(query, Rcode.BADVERS), qtype, Rcode.BADVERS);
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) return this.#transfer(query, transport);
@@ -85,7 +93,8 @@ export class Responder {
     const cached = this.cache.get(key, zone.generation);
     if (cached) {
       const reply = replyFromCache(cached, query, limit);
-      if (reply) return { replies: [reply], qtype, rcode: cached.rcode, cacheHit: true };
+      // The answer cache is ours, not CoreDNS's cache plugin, which kubeadm's Corefile disables for the cluster zone.
+      if (reply) return { replies: [reply], qtype, rcode: cached.rcode, cacheHit: false };
     }
     const result = resolve({ name: spelledName(query), type: qtype, class: query.question.class }, zone, {
       rng: this.#opts.rng,
@@ -141,10 +150,14 @@ export class Responder {
   async #viaUpstream(query: ParsedQuery, result: ResolveResult, work: UpstreamWork, limit: number): Promise<Outcome> {
     const qtype = query.question.type;
     let content: ReplyContent;
+    // A forwarded answer served again within its TTL is what CoreDNS's cache plugin counts as a hit; answers for
+    // cluster names (an ExternalName chased upstream) are never cached there (kubeadm: `disable success cluster.local`).
+    let fromCache = true;
     try {
-      const upstream = await this.#upstreamCache.fetch(work.name, work.type, () =>
-        this.#opts.upstream!.exchange(work.name, work.type),
-      );
+      const upstream = await this.#upstreamCache.fetch(work.name, work.type, () => {
+        fromCache = false;
+        return this.#opts.upstream!.exchange(work.name, work.type);
+      });
       content =
         work.mode === 'forward'
           ? {
@@ -165,7 +178,8 @@ export class Responder {
       content = contentOf({ ...result, ...work.onFailure });
     }
     const message = replyMessage(query, content);
-    return single(encodeMessage(message, { limit }), qtype, message.header.rcode);
+    const outcome = single(encodeMessage(message, { limit }), qtype, message.header.rcode);
+    return fromCache && work.mode === 'forward' ? { ...outcome, cacheHit: true } : outcome;
   }
 }
 

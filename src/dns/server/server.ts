@@ -52,17 +52,26 @@ export class DnsServer {
       const addr = parseListen(text);
       // CoreDNS labels metrics with the server's address; ours is known once the UDP socket is bound.
       let server = 0;
-      const observe: Observer = (transport, outcome, seconds, family) =>
-        this.metrics.observe(
+      const observe: Observer = (transport, outcome, seconds, family, requestSize) => {
+        let responseSize = 0;
+        for (const reply of outcome.replies) responseSize += reply.length;
+        const first = outcome.replies[0];
+        this.metrics.observe({
           server,
-          transport,
+          proto: transport,
           family,
-          outcome.qtype,
-          outcome.rcode,
-          'kubernetes',
+          qtype: outcome.qtype,
+          rcode: outcome.rcode,
+          plugin: 'kubernetes',
           seconds,
-          outcome.cacheHit,
-        );
+          requestSize,
+          responseSize,
+          dnssecOk: outcome.dnssecOk === true,
+          cacheHit: outcome.cacheHit,
+          // NXDOMAIN, or NOERROR with an empty answer section (ANCOUNT, octets 6-7): the cache's "denial" type.
+          denial: outcome.rcode === 3 || (outcome.rcode === 0 && first !== undefined && first.readUInt16BE(6) === 0),
+        });
+      };
       const udp = await listenUdp(addr, this.responder, observe);
       server = this.metrics.serverId(`dns://${udp.address}`);
       this.listeners.push(udp);
