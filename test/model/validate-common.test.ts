@@ -235,7 +235,7 @@ kind: Pod
 metadata: {name: client, namespace: shop}
 spec:
   dnsPolicy: None
-  dnsConfig: {nameservers: [10.96.0.10], searches: [shop.svc.cluster.local, svc.cluster.local.], options: [{name: ndots, value: "2"}]}
+  dnsConfig: {nameservers: [10.96.0.10], searches: [shop.svc.cluster.local, svc.cluster.local., _tcp.example.com], options: [{name: ndots, value: "2"}]}
   containers: [{name: c, image: busybox}]
 status:
   phase: Running

@@ -55,7 +55,7 @@ const podCases: FixtureCase[] = [
     [
       '7:5: Pod default/client: spec.dnsConfig.nameservers: must not have more than 3 nameservers, got ["1.1.1.1","8.8.8.8","9.9.9.9","10.0.0.256"] (document 1)',
       `7:46: Pod default/client: spec.dnsConfig.nameservers[3]: ${MSG.ip}, got "10.0.0.256" (document 1)`,
-      `8:35: Pod default/client: spec.dnsConfig.searches[1]: ${MSG.dns1123Subdomain}, got "Bad_Domain" (document 1)`,
+      `8:35: Pod default/client: spec.dnsConfig.searches[1]: ${MSG.dns1123SubdomainWithUnderscore}, got "Bad_Domain" (document 1)`,
     ],
   ],
   [

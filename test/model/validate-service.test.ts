@@ -170,6 +170,12 @@ const cases: FixtureCase[] = [
     ],
   ],
   [
+    'svc-lb-kubelet-port.yaml',
+    [
+      '9:7: Service default/web: spec.ports[1]: may not expose port 10250 externally since it is used by kubelet, got 10250 (document 1)',
+    ],
+  ],
+  [
     'svc-external-ips.yaml',
     [
       `8:7: Service default/web: spec.externalIPs[1]: ${MSG.ip}, got "203.0.113.300" (document 1)`,

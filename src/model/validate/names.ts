@@ -53,6 +53,24 @@ export function dns1123Subdomain(value: string): string[] {
   return errs;
 }
 
+const DNS1123_LABEL_UNDERSCORE = '_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?';
+const DNS1123_SUBDOMAIN_UNDERSCORE = `${DNS1123_LABEL_UNDERSCORE}(\\.${DNS1123_LABEL_UNDERSCORE})*`;
+const DNS1123_SUBDOMAIN_UNDERSCORE_RE = new RegExp(`^${DNS1123_SUBDOMAIN_UNDERSCORE}$`);
+const DNS1123_SUBDOMAIN_UNDERSCORE_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+
+/**
+ * An RFC 1123 subdomain whose labels may hold underscores (`_sip._tcp.example.com`): pod `dnsConfig.searches` under
+ * relaxed DNS search validation (KEP-4427, on by default since Kubernetes 1.33).
+ */
+export function dns1123SubdomainWithUnderscore(value: string): string[] {
+  const errs: string[] = [];
+  if (value.length > 253) errs.push(maxLenError(253));
+  if (!DNS1123_SUBDOMAIN_UNDERSCORE_RE.test(value))
+    errs.push(regexError(DNS1123_SUBDOMAIN_UNDERSCORE_MSG, DNS1123_SUBDOMAIN_UNDERSCORE, 'example.com'));
+  return errs;
+}
+
 /** RFC 1035 label: Service names (they become DNS labels that must not start with a digit). */
 export function dns1035Label(value: string): string[] {
   const errs: string[] = [];

@@ -7,7 +7,7 @@ import type { FieldPath } from '../source.js';
 import type { PodSpec } from '../types.js';
 import { validateContainers } from './container.js';
 import { checkIP } from './ip-fields.js';
-import { dns1123Label, dns1123Subdomain, labelValue, qualifiedName } from './names.js';
+import { dns1123Label, dns1123Subdomain, dns1123SubdomainWithUnderscore, labelValue, qualifiedName } from './names.js';
 import type { Reporter } from './reporter.js';
 import { validateLabels } from './selector.js';
 
@@ -55,9 +55,9 @@ function validateDNS(spec: PodSpec, at: FieldPath, report: Reporter): void {
     );
   }
   searches.forEach((search, i) => {
-    // A trailing dot marks a search domain as fully qualified; "." alone is allowed by relaxed DNS search validation.
+    // Relaxed DNS search validation (KEP-4427): "." alone, a trailing dot (fully qualified), underscores in labels.
     if (search === '.') return;
-    report.invalidEach([...cfg, 'searches', i], search, dns1123Subdomain(search.replace(/\.$/, '')));
+    report.invalidEach([...cfg, 'searches', i], search, dns1123SubdomainWithUnderscore(search.replace(/\.$/, '')));
   });
   (config.options ?? []).forEach((option, i) => {
     if (!option.name) report.required([...cfg, 'options', i], 'must not be empty');

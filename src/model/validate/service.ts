@@ -109,6 +109,8 @@ function validateAffinity(svc: Service, report: Reporter): void {
   }
 }
 
+const KUBELET_PORT = 10250;
+
 function validateLoadBalancerFields(svc: Service, report: Reporter): void {
   const { spec } = svc;
   const isLB = spec.type === 'LoadBalancer';
@@ -118,6 +120,17 @@ function validateLoadBalancerFields(svc: Service, report: Reporter): void {
     // Historical accident kept by the API server: these values may be space-padded.
     spec.loadBalancerSourceRanges.forEach((range, i) => {
       checkCIDR(['spec', 'loadBalancerSourceRanges', i], range.trim(), report);
+    });
+  }
+  if (isLB) {
+    // kubelet's port: upstream refuses to expose it through a cloud load balancer (ValidateService).
+    (spec.ports ?? []).forEach((port, i) => {
+      if (port.port === KUBELET_PORT)
+        report.invalid(
+          ['spec', 'ports', i],
+          port.port,
+          `may not expose port ${KUBELET_PORT} externally since it is used by kubelet`,
+        );
     });
   }
   if (spec.allocateLoadBalancerNodePorts !== undefined && !isLB) {
