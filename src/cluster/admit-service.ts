@@ -5,6 +5,7 @@
  * Everything a manifest pins is honoured and validated, so fixtures can know their addresses.
  */
 import type { Ipam } from '../cni/ipam.js';
+import { RangeExhaustedError } from '../errors.js';
 import { wasWritten } from '../model/source.js';
 import type { IPFamily, Service, ServicePort } from '../model/types.js';
 import type { AdmissionEnv } from './admission-context.js';
@@ -143,28 +144,49 @@ function needsNodePorts(spec: Service['spec']): boolean {
   return spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
 }
 
+/**
+ * NodePorts as the API server's initNodePorts assigns them: ports with the same number share one NodePort (53/TCP and
+ * 53/UDP), a NodePort the user pinned is reserved even where none would be allocated (a LoadBalancer with
+ * allocateLoadBalancerNodePorts false), and an update keeps the NodePort a port already had.
+ */
 function allocateNodePorts(env: ServiceAdmission, svc: Service, spec: Service['spec'], old: Service | undefined): void {
   const oldPorts = old?.spec.ports ?? [];
   const kept = new Set<number>();
+  /** Port number → the NodePort this Service gave it. */
+  const byNumber = new Map<number, number>();
+  const allocate = (i: number, requested: number | undefined): number | undefined =>
+    env.issues.attempt(svc, ['spec', 'ports', i, 'nodePort'], () => env.ipam.allocateNodePort(requested, env.journal));
   if (spec.ports) {
-    spec.ports = spec.ports.map((port, i): ServicePort => {
+    const ports = spec.ports;
+    spec.ports = ports.map((port, i): ServicePort => {
       const previous = oldPorts.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
-      if (!needsNodePorts(spec) && port.nodePort === undefined) {
-        const { nodePort: _dropped, ...rest } = port;
-        return rest;
+      if (!needsNodePorts(spec)) {
+        if (port.nodePort === undefined) {
+          const { nodePort: _dropped, ...rest } = port;
+          return rest;
+        }
+        if (port.nodePort === previous || byNumber.get(port.port) === port.nodePort) kept.add(port.nodePort);
+        else if (allocate(i, port.nodePort) !== undefined) byNumber.set(port.port, port.nodePort);
+        return port;
       }
-      if (!needsNodePorts(spec)) return port; // a pinned nodePort on LoadBalancer without allocation: kept as given
       if (previous !== undefined && (port.nodePort === undefined || port.nodePort === previous)) {
         kept.add(previous);
+        byNumber.set(port.port, previous);
         return { ...port, nodePort: previous };
       }
-      // The same nodePort may serve the same port number over two protocols (e.g. DNS on 53/TCP and 53/UDP).
-      const twin = spec.ports!.slice(0, i).find((p) => p.nodePort !== undefined && p.nodePort === port.nodePort);
-      if (twin && twin.protocol !== port.protocol) return port;
-      const nodePort = env.issues.attempt(svc, ['spec', 'ports', i, 'nodePort'], () =>
-        env.ipam.allocateNodePort(port.nodePort, env.journal),
-      );
-      return nodePort === undefined ? port : { ...port, nodePort };
+      const shared = byNumber.get(port.port);
+      if (shared !== undefined && (port.nodePort === undefined || port.nodePort === shared))
+        return { ...port, nodePort: shared };
+      // The first port of a number takes a NodePort pinned on a later port of the same number (findRequestedNodePort).
+      const requested =
+        port.nodePort ??
+        (shared === undefined
+          ? ports.slice(i + 1).find((p) => p.port === port.port && p.nodePort !== undefined)?.nodePort
+          : undefined);
+      const nodePort = allocate(i, requested);
+      if (nodePort === undefined) return port;
+      if (shared === undefined) byNumber.set(port.port, nodePort);
+      return { ...port, nodePort };
     });
   }
   for (const p of oldPorts) if (p.nodePort && !kept.has(p.nodePort)) env.ipam.releaseNodePort(p.nodePort, env.journal);
@@ -221,16 +243,19 @@ function allocateLoadBalancer(env: ServiceAdmission, svc: Service, out: Service,
     );
     if (ip) ingress.push({ ip, ipMode: 'VIP' });
   } else {
+    // Nothing in the API server hands out these addresses: with no pool of a family, or a full one, the Service is
+    // created all the same and waits, EXTERNAL-IP <pending>, as it would for a cloud controller.
     for (const family of spec.ipFamilies ?? []) {
-      const ip = env.issues.attempt(svc, ['spec', 'type'], () =>
-        env.ipam.allocateLoadBalancerIP(family, undefined, env.journal),
-      );
-      if (ip) ingress.push({ ip, ipMode: 'VIP' });
+      try {
+        ingress.push({ ip: env.ipam.allocateLoadBalancerIP(family, undefined, env.journal), ipMode: 'VIP' });
+      } catch (err) {
+        if (!(err instanceof RangeExhaustedError)) throw err;
+      }
     }
   }
   if (ingress.length === 0)
     env.issues.warn(
-      `${svc.metadata.namespace}/${svc.metadata.name}: no LoadBalancer pool for its IP families; EXTERNAL-IP stays <pending>`,
+      `${svc.metadata.namespace}/${svc.metadata.name}: no free LoadBalancer IP in a pool of its IP families; EXTERNAL-IP stays <pending>`,
     );
   out.status = { loadBalancer: ingress.length ? { ingress } : {} };
 }

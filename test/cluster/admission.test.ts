@@ -57,6 +57,20 @@ const cases: { file: string; line: number; field: string; detail: RegExp; code: 
     detail: /already allocated/,
     code: 'E_ALREADY_ALLOCATED',
   },
+  {
+    file: 'nodeport-pinned-without-allocation.yaml',
+    line: 21,
+    field: 'spec.ports[0].nodePort',
+    detail: /already allocated/,
+    code: 'E_ALREADY_ALLOCATED',
+  },
+  {
+    file: 'nodeport-two-numbers.yaml',
+    line: 10,
+    field: 'spec.ports[1].nodePort',
+    detail: /already allocated/,
+    code: 'E_ALREADY_ALLOCATED',
+  },
   { file: 'podip-outside.yaml', line: 9, field: 'status.podIP', detail: /10\.244\.2\.7/, code: 'E_OUT_OF_RANGE' },
   {
     file: 'podip-taken.yaml',
@@ -144,4 +158,43 @@ test('an exhausted range is an error that names the range', (t) => {
   };
   const err = t.throws(() => Cluster.create([config, ...services]), { instanceOf: BatchRejectedError });
   t.true(err.issues.some((i) => i.code === 'E_RANGE_EXHAUSTED' && i.detail.includes('10.96.0.0/24')));
+});
+
+test('ports with the same number share one NodePort, as the API server assigns them (53/UDP and 53/TCP)', async (t) => {
+  const cluster = await base();
+  cluster.apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'dns-np', namespace: 'default' },
+      spec: {
+        type: 'NodePort',
+        ports: [
+          { name: 'dns-udp', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          { name: 'metrics', port: 9153, protocol: 'TCP' },
+        ],
+      },
+    },
+  ]);
+  const ports = cluster.get('Service', 'dns-np', 'default')!.spec.ports!;
+  t.truthy(ports[0]!.nodePort);
+  t.is(ports[1]!.nodePort, ports[0]!.nodePort);
+  t.not(ports[2]!.nodePort, ports[0]!.nodePort);
+});
+
+test('a LoadBalancer with no free pool address is created all the same: EXTERNAL-IP pending, with a warning', async (t) => {
+  const cluster = await base();
+  cluster.apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'lb-pending', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    },
+  ]);
+  const svc = cluster.get('Service', 'lb-pending', 'default')!;
+  t.deepEqual(svc.status.loadBalancer, {});
+  t.truthy(svc.spec.ports![0]!.nodePort);
+  t.true(cluster.warnings.some((w) => w.includes('default/lb-pending') && w.includes('<pending>')));
 });
