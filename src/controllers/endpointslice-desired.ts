@@ -4,6 +4,7 @@
  */
 import {
   type AddressType,
+  type Container,
   ENDPOINTSLICE_CONTROLLER_NAME,
   type Endpoint,
   type EndpointPort,
@@ -55,7 +56,9 @@ export function endpointPorts(service: Service, pod: Pod): EndpointPort[] {
     let port: number | undefined;
     if (typeof sp.targetPort === 'number') port = sp.targetPort;
     else {
-      outer: for (const c of pod.spec.containers) {
+      // FindPort: the containers first, then sidecars (init containers with restartPolicy Always).
+      const candidates = [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter(isSidecar)];
+      outer: for (const c of candidates) {
         for (const cp of c.ports ?? []) {
           if (cp.name === sp.targetPort && (cp.protocol ?? 'TCP') === sp.protocol) {
             port = cp.containerPort;
@@ -70,6 +73,11 @@ export function endpointPorts(service: Service, pod: Pod): EndpointPort[] {
     out.push(ep);
   }
   return out;
+}
+
+/** A restartable init container: it keeps running beside the app containers and may serve ports. */
+export function isSidecar(container: Container): boolean {
+  return container.restartPolicy === 'Always';
 }
 
 /** Identity of a port list regardless of order (upstream PortMapKey). */

@@ -76,7 +76,16 @@ export interface Node extends KubeObject<'Node'> {
     allocatable: Record<string, string>;
     capacity?: Record<string, string>;
     conditions: NodeCondition[];
+    /** What the node's kubelet reports about itself (kubectl's VERSION and wide columns). */
+    nodeInfo?: NodeSystemInfo;
   };
+}
+
+export interface NodeSystemInfo {
+  kubeletVersion?: string;
+  osImage?: string;
+  kernelVersion?: string;
+  containerRuntimeVersion?: string;
 }
 
 // ---------------------------------------------------------------- Pod
@@ -91,6 +100,8 @@ export interface ContainerPort {
 export interface Container {
   name: string;
   image?: string;
+  /** Init containers only: `Always` makes it a sidecar (restartable init container) that runs beside the others. */
+  restartPolicy?: 'Always';
   ports?: ContainerPort[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   env?: { name: string; value?: string }[];

@@ -170,6 +170,34 @@ test('named targetPorts resolve per pod: one slice per distinct port mapping', (
   ]);
 });
 
+test('a named targetPort resolves on a sidecar (init container with restartPolicy Always), not a plain init container', (t) => {
+  const c = setup();
+  const initWith = (name: string, restartPolicy?: 'Always') =>
+    pod(name, {
+      labels: { app: 'web' },
+      nodeName: 'w1',
+      initContainers: [
+        {
+          name: 'proxy',
+          image: 'envoy',
+          ...(restartPolicy ? { restartPolicy } : {}),
+          ports: [{ name: 'web', containerPort: 9000, protocol: 'TCP' }],
+        },
+      ],
+    });
+  addPod(c, initWith('sidecar', 'Always'));
+  addPod(c, initWith('plain-init'));
+  const svc = service('web', { ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'web' }] });
+  sync(c, svc);
+  const byPods = slicesOf(c, svc)
+    .map((s) => [s.endpoints.map((e) => e.targetRef?.name).join(','), s.ports?.map((p) => p.port).join(',')])
+    .sort();
+  t.deepEqual(byPods, [
+    ['plain-init', ''],
+    ['sidecar', '9000'],
+  ]);
+});
+
 test('a named port only matches a container port of the same protocol', (t) => {
   const c = setup();
   addPod(

@@ -38,6 +38,13 @@ const podCases: FixtureCase[] = [
     ],
   ],
   [
+    'pod-container-restart-policy.yaml',
+    [
+      '7:35: Pod default/client: spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always" (document 1)',
+      '9:33: Pod default/client: spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers (document 1)',
+    ],
+  ],
+  [
     'pod-hostname.yaml',
     [
       `6:3: Pod default/client: spec.hostname: ${MSG.dns1123Label}, got "My_Host" (document 1)`,

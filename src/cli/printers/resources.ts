@@ -14,7 +14,7 @@ import type {
   StatefulSet,
 } from '../../model/types.js';
 
-/** Version the emulated kubelets report. */
+/** Version the emulated kubelets report when a Node does not say (status.nodeInfo.kubeletVersion). */
 export const KUBELET_VERSION = 'v1.33.0';
 
 export interface Columns<T> {
@@ -37,7 +37,9 @@ export const podColumns: Columns<Pod> = {
   headers: ['NAME', 'READY', 'STATUS', 'RESTARTS'],
   wide: ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'],
   row(pod, wide) {
-    const total = pod.spec.containers.length;
+    // printPod counts sidecars (restartable init containers) with the app containers.
+    const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').length;
+    const total = pod.spec.containers.length + sidecars;
     const ready = isPodReady(pod) ? total : 0;
     const base = [pod.metadata.name, `${ready}/${total}`, podStatus(pod), '0'];
     if (!wide) return base;
@@ -52,8 +54,22 @@ export function servicePorts(svc: Service): string {
   return ports.map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol}` : `${p.port}/${p.protocol}`)).join(',');
 }
 
+/** kubectl's loadBalancerWidth: without -o wide, longer ingress lists are cut to this many characters. */
+const LOAD_BALANCER_WIDTH = 16;
+
+/** kubectl's loadBalancerStatusStringer: ingress IPs (or hostnames), sorted, deduplicated, cut unless wide. */
+function loadBalancerIngress(svc: Service, wide: boolean): string {
+  const names = new Set<string>();
+  for (const i of svc.status.loadBalancer.ingress ?? []) {
+    if (i.ip) names.add(i.ip);
+    else if (i.hostname) names.add(i.hostname);
+  }
+  const text = [...names].sort().join(',');
+  return !wide && text.length > LOAD_BALANCER_WIDTH ? `${text.slice(0, LOAD_BALANCER_WIDTH - 3)}...` : text;
+}
+
 /** kubectl's getServiceExternalIP. */
-export function serviceExternalIP(svc: Service): string {
+export function serviceExternalIP(svc: Service, wide = false): string {
   const externalIPs = svc.spec.externalIPs ?? [];
   switch (svc.spec.type) {
     case 'ClusterIP':
@@ -62,8 +78,8 @@ export function serviceExternalIP(svc: Service): string {
     case 'ExternalName':
       return svc.spec.externalName ?? '<none>';
     case 'LoadBalancer': {
-      const ingress = (svc.status.loadBalancer.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '');
-      const all = [...ingress, ...externalIPs];
+      const ingress = loadBalancerIngress(svc, wide);
+      const all = [...(ingress ? ingress.split(',') : []), ...externalIPs];
       return all.length ? all.join(',') : '<pending>';
     }
   }
@@ -74,53 +90,66 @@ export const serviceColumns: Columns<Service> = {
   wide: ['SELECTOR'],
   row(svc, wide) {
     const clusterIP = svc.spec.type === 'ExternalName' ? '<none>' : (svc.spec.clusterIP ?? '<none>');
-    const base = [svc.metadata.name, svc.spec.type, clusterIP, serviceExternalIP(svc), servicePorts(svc)];
+    const base = [svc.metadata.name, svc.spec.type, clusterIP, serviceExternalIP(svc, wide), servicePorts(svc)];
     return wide ? [...base, formatSelector(svc.spec.selector)] : base;
   },
 };
+
+/** kubectl's listWithMoreString: the first three, then `+ N more...`; `<unset>` for none. */
+function firstThree(items: readonly string[]): string {
+  if (items.length === 0) return '<unset>';
+  const shown = items.slice(0, 3).join(',');
+  return items.length > 3 ? `${shown} + ${items.length - 3} more...` : shown;
+}
 
 export const endpointSliceColumns: Columns<EndpointSlice> = {
   headers: ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],
   wide: [],
   row(slice) {
-    const ports = slice.ports?.length ? slice.ports.map((p) => String(p.port ?? '<unset>')).join(',') : '<unset>';
+    // formatDiscoveryPorts: a port without a number shows its name, or `*`.
+    const ports = (slice.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : p.name || '*'));
     const addresses = slice.endpoints.flatMap((e) => e.addresses);
-    let endpoints = '<unset>';
-    if (addresses.length) {
-      endpoints = addresses.slice(0, 3).join(',');
-      if (addresses.length > 3) endpoints += ` + ${addresses.length - 3} more...`;
-    }
-    return [slice.metadata.name, slice.addressType, ports, endpoints];
+    return [slice.metadata.name, slice.addressType, firstThree(ports), firstThree(addresses)];
   },
 };
 
+/** kubectl's findNodeRoles: `node-role.kubernetes.io/<role>` keys and the older `kubernetes.io/role` value. */
 function nodeRoles(node: Node): string {
-  const roles = Object.keys(node.metadata.labels ?? {})
-    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
-    .map((k) => k.slice('node-role.kubernetes.io/'.length))
-    .filter(Boolean)
-    .sort();
-  return roles.length ? roles.join(',') : '<none>';
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/')) {
+      const role = k.slice('node-role.kubernetes.io/'.length);
+      if (role) roles.add(role);
+    } else if (k === 'kubernetes.io/role' && v) roles.add(v);
+  }
+  return roles.size ? [...roles].sort().join(',') : '<none>';
 }
 
+/** printNode: Ready or NotReady from the Ready condition (any status but True is NotReady); Unknown without one. */
 function nodeStatus(node: Node): string {
   const ready = node.status.conditions.find((c) => c.type === 'Ready');
-  const status = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  const status = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
   return node.spec.unschedulable ? `${status},SchedulingDisabled` : status;
 }
 
 export const nodeColumns: Columns<Node> = {
   headers: ['NAME', 'STATUS', 'ROLES', 'VERSION'],
-  wide: ['INTERNAL-IP', 'EXTERNAL-IP', 'POD-CIDRS'],
+  wide: ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'],
   row(node, wide) {
-    const base = [node.metadata.name, nodeStatus(node), nodeRoles(node), KUBELET_VERSION];
+    const info = node.status.nodeInfo ?? {};
+    const base = [node.metadata.name, nodeStatus(node), nodeRoles(node), info.kubeletVersion || KUBELET_VERSION];
     if (!wide) return base;
-    const addr = (type: string) =>
-      node.status.addresses
-        .filter((a) => a.type === type)
-        .map((a) => a.address)
-        .join(',') || '<none>';
-    return [...base, addr('InternalIP'), addr('ExternalIP'), (node.spec.podCIDRs ?? []).join(',') || '<none>'];
+    // getNodeInternalIP / getNodeExternalIP: the first address of the type.
+    const first = (type: string) => node.status.addresses.find((a) => a.type === type)?.address ?? '<none>';
+    const known = (v: string | undefined) => v || '<unknown>';
+    return [
+      ...base,
+      first('InternalIP'),
+      first('ExternalIP'),
+      known(info.osImage),
+      known(info.kernelVersion),
+      known(info.containerRuntimeVersion),
+    ];
   },
 };
 

@@ -106,6 +106,13 @@ export function validateContainers(
         else names.set(container.name, `${list}[${i}]`);
       }
       if (container.image === undefined || container.image === '') report.required([...at, 'image']);
+      // Sidecars (KEP-753): an init container may say `restartPolicy: Always`; other containers may not set it.
+      if (container.restartPolicy !== undefined) {
+        if (list !== 'initContainers')
+          report.forbidden([...at, 'restartPolicy'], 'may not be set for non-init containers');
+        else if (container.restartPolicy !== 'Always')
+          report.notSupported([...at, 'restartPolicy'], container.restartPolicy, ['Always']);
+      }
       validatePorts(container, at, report);
       validateResources(container, at, report);
       (container.env ?? []).forEach((env, j) => {

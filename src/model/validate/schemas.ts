@@ -41,6 +41,7 @@ const container: Shape = {
   object: {
     name: 'string',
     image: 'string',
+    restartPolicy: 'string',
     ports: { array: containerPort },
     resources: { object: { requests: { map: 'quantity' }, limits: { map: 'quantity' } } },
     env: { array: { object: { name: 'string', value: 'string' } } },
@@ -207,6 +208,14 @@ export const KIND_SHAPES: Record<Kind, Shape> = {
         allocatable: { map: 'quantity' },
         capacity: { map: 'quantity' },
         conditions: { array: { object: { type: 'string', status: 'string', reason: 'string' } } },
+        nodeInfo: {
+          object: {
+            kubeletVersion: 'string',
+            osImage: 'string',
+            kernelVersion: 'string',
+            containerRuntimeVersion: 'string',
+          },
+        },
       },
     },
   }),
