@@ -48,9 +48,13 @@ export function kubernetesService(firstServiceIPs: string[]): Service {
   };
 }
 
-/** kubeadm's kube-dns Service: the tenth address of the service CIDR, DNS on 53/UDP and 53/TCP, metrics on 9153. */
+/**
+ * kubeadm's kube-dns Service: the tenth address of the first service CIDR (kubeadm's DNSIP), DNS on 53/UDP and
+ * 53/TCP, metrics on 9153. Its manifest sets only `clusterIP`, so it is single-stack even on a dual-stack cluster,
+ * and kubelet's clusterDNS (every pod's nameserver line) is that one address.
+ */
 export function kubeDnsService(tenthServiceIPs: string[]): Service {
-  const dualStack = tenthServiceIPs.length > 1;
+  const dnsIP = tenthServiceIPs[0]!;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -63,10 +67,10 @@ export function kubeDnsService(tenthServiceIPs: string[]): Service {
     spec: {
       type: 'ClusterIP',
       selector: { ...KUBE_DNS_LABELS },
-      clusterIP: tenthServiceIPs[0],
-      clusterIPs: [...tenthServiceIPs],
-      ipFamilies: tenthServiceIPs.map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4')),
-      ipFamilyPolicy: dualStack ? 'PreferDualStack' : 'SingleStack',
+      clusterIP: dnsIP,
+      clusterIPs: [dnsIP],
+      ipFamilies: [dnsIP.includes(':') ? 'IPv6' : 'IPv4'],
+      ipFamilyPolicy: 'SingleStack',
       ports: [
         { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 },
         { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53 },

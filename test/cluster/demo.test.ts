@@ -15,7 +15,9 @@ test('kubeadm built-ins: namespaces, the kubernetes and kube-dns Services, CoreD
     t.truthy(cluster.get('Namespace', ns), ns);
   t.is(cluster.get('Service', 'kubernetes', 'default')?.spec.clusterIP, '10.96.0.1');
   const dns = cluster.get('Service', 'kube-dns', 'kube-system')!;
-  t.deepEqual(dns.spec.clusterIPs, ['10.96.0.10', 'fd00:10:96::a']);
+  // kubeadm's manifest sets only clusterIP: single-stack, on the first service CIDR, even on a dual-stack cluster.
+  t.deepEqual(dns.spec.clusterIPs, ['10.96.0.10']);
+  t.is(dns.spec.ipFamilyPolicy, 'SingleStack');
   t.deepEqual(
     dns.spec.ports?.map((p) => `${p.name}:${p.port}/${p.protocol}`),
     ['dns:53/UDP', 'dns-tcp:53/TCP', 'metrics:9153/TCP'],
