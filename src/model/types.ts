@@ -121,6 +121,11 @@ export interface PodDNSConfig {
   options?: { name: string; value?: string }[];
 }
 
+export interface HostAlias {
+  ip: string;
+  hostnames?: string[];
+}
+
 export type DNSPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
 
 export interface PodSpec {
@@ -131,6 +136,8 @@ export interface PodSpec {
   tolerations?: Toleration[];
   hostname?: string;
   subdomain?: string;
+  /** Extra /etc/hosts lines kubelet writes into the pod's managed hosts file. */
+  hostAliases?: HostAlias[];
   hostNetwork?: boolean;
   dnsPolicy: DNSPolicy;
   dnsConfig?: PodDNSConfig;

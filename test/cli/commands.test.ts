@@ -218,6 +218,21 @@ test('trace --script: a close step passes through its flow, then closes it; one 
   );
 });
 
+test('resolve: /etc/hosts answers first; a pod whose nameserver is not cluster DNS cannot resolve Services', async (t) => {
+  const local = await cli('resolve', 'localhost', '--type', 'ADDR', '--from', 'shop/db-0', DEMO, '-o', 'json');
+  t.is(local.code, 0, local.stderr);
+  const hosts = JSON.parse(local.stdout) as { queries: unknown[] };
+  t.deepEqual(hosts.queries, []);
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-resolve-'));
+  writeFileSync(
+    join(dir, 'pod.yaml'),
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: def, namespace: shop}\nspec:\n  dnsPolicy: Default\n  containers: [{name: c, image: busybox}]\n',
+  );
+  const r = await cli('resolve', 'web.shop.svc.cluster.local', '--from', 'shop/def', DEMO, dir);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /HOST_NOT_FOUND/);
+});
+
 const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegExp][] = [
   ['a step that is not a mapping', '- hello\n', /step 1: expected a mapping/],
   ['an unknown field', '- {advance: 3, foo: 1}\n', /step 1: unknown field foo/],

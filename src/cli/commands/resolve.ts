@@ -17,6 +17,7 @@ import { formatRdata } from '../../dns/resolve/format.js';
 import { resolve as resolveName } from '../../dns/resolve/resolve.js';
 import { ZoneIndex } from '../../dns/zone/zone-index.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { podHostsLines } from '../../kubelet/hosts-file.js';
 import { loadCluster } from './load.js';
 import { findPod, resolvConfOf } from './pod-dns.js';
 
@@ -51,11 +52,13 @@ export function registerResolve(program: Command): void {
         clusterDomain: cluster.config.clusterDomain,
         options: dnsOptionsOf(cluster.config),
       });
+      const resolvConf = resolvConfOf(cluster, pod);
       const walk = await resolveFromPod(name, {
-        resolvConf: resolvConfOf(cluster, pod),
+        resolvConf,
         type: type as LookupType,
         flavor: opts.musl ? 'musl' : 'glibc',
-        query: inProcessQuery(cluster, zone),
+        query: inProcessQuery(zone, reachesClusterDns(cluster, resolvConf.nameservers)),
+        hosts: podHostsLines(pod, cluster.config.clusterDomain),
       });
       zone.dispose();
       process.stdout.write(
@@ -64,12 +67,26 @@ export function registerResolve(program: Command): void {
     });
 }
 
+/** Whether a resolv.conf's nameservers include cluster DNS (a ClusterIP of kube-system/kube-dns). */
+function reachesClusterDns(cluster: Cluster, nameservers: readonly string[]): boolean {
+  const kubeDns = cluster.get('Service', 'kube-dns', 'kube-system')?.spec.clusterIPs ?? [];
+  return nameservers.some((ns) => kubeDns.includes(ns));
+}
+
 /**
- * Each query goes to the cluster DNS the pod's resolv.conf names, answered in process by the same resolver the server
- * uses. Names that belong upstream get the answer the server would give without upstream resolvers.
+ * Each query goes to the nameserver the pod's resolv.conf names. Cluster DNS is answered in process by the resolver
+ * the server uses (names that belong upstream get the answer it gives without upstream resolvers). A pod whose
+ * resolv.conf names only other servers (dnsPolicy Default, a hostNetwork pod on ClusterFirst, None) asks the node's
+ * resolver, which knows nothing of the cluster zone: its names are NXDOMAIN there, and other names are not emulated.
  */
-function inProcessQuery(_cluster: Cluster, zone: ZoneIndex): QueryFn {
+function inProcessQuery(zone: ZoneIndex, clusterDns: boolean): QueryFn {
+  const clusterSuffix = `.${zone.clusterDomain}.`.toLowerCase();
   return (qname, qtype): Answer => {
+    if (!clusterDns) {
+      const lower = qname.toLowerCase();
+      const inCluster = lower.endsWith(clusterSuffix) || lower === clusterSuffix.slice(1);
+      return { rcode: inCluster ? 'NXDOMAIN' : 'REFUSED', answers: [] };
+    }
     const result = resolveName({ name: qname, type: qtype }, zone);
     return {
       rcode: result.rcode,

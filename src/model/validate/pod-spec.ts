@@ -124,6 +124,12 @@ export function validatePodSpec(spec: PodSpec, at: FieldPath, report: Reporter, 
   validateDNS(spec, at, report);
   if (spec.hostname) report.invalidEach([...at, 'hostname'], spec.hostname, dns1123Label(spec.hostname));
   if (spec.subdomain) report.invalidEach([...at, 'subdomain'], spec.subdomain, dns1123Label(spec.subdomain));
+  (spec.hostAliases ?? []).forEach((alias, i) => {
+    checkIP([...at, 'hostAliases', i, 'ip'], alias.ip, report);
+    (alias.hostnames ?? []).forEach((name, j) => {
+      report.invalidEach([...at, 'hostAliases', i, 'hostnames', j], name, dns1123Subdomain(name));
+    });
+  });
   if (spec.nodeName) report.invalidEach([...at, 'nodeName'], spec.nodeName, dns1123Subdomain(spec.nodeName));
   if (spec.schedulerName) {
     report.invalidEach([...at, 'schedulerName'], spec.schedulerName, dns1123Subdomain(spec.schedulerName));

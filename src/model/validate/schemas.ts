@@ -67,6 +67,7 @@ export const podSpecShape: Shape = {
     },
     hostname: 'string',
     subdomain: 'string',
+    hostAliases: { array: { object: { ip: 'string', hostnames: strings } } },
     hostNetwork: 'boolean',
     dnsPolicy: 'string',
     dnsConfig: {
