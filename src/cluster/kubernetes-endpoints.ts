@@ -1,6 +1,7 @@
 /**
- * The `kubernetes` Service has no selector: kube-apiserver itself keeps its endpoints, the control-plane nodes'
- * addresses on 6443, and the EndpointSlice mirroring controller publishes them as the `kubernetes` EndpointSlice.
+ * The `kubernetes` Service has no selector: kube-apiserver's endpoint reconciler keeps its endpoints itself, each
+ * control-plane node's advertise address (its first InternalIP of the Service's family) on 6443, and writes them as
+ * the `kubernetes` EndpointSlice with only the service-name label (endpointsadapter.go endpointSliceFromEndpoints).
  */
 import type { Store } from '../model/store.js';
 import type { EndpointSlice } from '../model/types.js';
@@ -14,9 +15,10 @@ export function syncKubernetesEndpoints(store: Store): void {
   const addresses: string[] = [];
   for (const node of store.each('Node')) {
     if (!node.metadata.labels || !(CONTROL_PLANE_LABEL in node.metadata.labels)) continue;
-    for (const a of node.status.addresses) {
-      if (a.type === 'InternalIP' && (a.address.includes(':') ? 'IPv6' : 'IPv4') === family) addresses.push(a.address);
-    }
+    const advertised = node.status.addresses.find(
+      (a) => a.type === 'InternalIP' && (a.address.includes(':') ? 'IPv6' : 'IPv4') === family,
+    );
+    if (advertised) addresses.push(advertised.address);
   }
   const slice: EndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1',
@@ -24,10 +26,7 @@ export function syncKubernetesEndpoints(store: Store): void {
     metadata: {
       name: 'kubernetes',
       namespace: 'default',
-      labels: {
-        'kubernetes.io/service-name': 'kubernetes',
-        'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
-      },
+      labels: { 'kubernetes.io/service-name': 'kubernetes' },
     },
     addressType: family,
     endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
