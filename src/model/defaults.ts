@@ -84,13 +84,13 @@ function defaultService(svc: Service): void {
   if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
   if (spec.type !== 'ExternalName' && spec.ipFamilyPolicy === undefined) {
     // The registry's inference (initIPFamilyFields): two families or two IPs ask for dual-stack, a headless Service
-    // without a selector prefers it, anything else is single-stack.
+    // without a selector requires it (whatever the cluster serves), anything else is single-stack.
     const ips = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []);
     const headlessNoSelector =
       ips[0] === 'None' && Object.keys(spec.selector ?? {}).length === 0 && spec.type === 'ClusterIP';
     if ((spec.ipFamilies?.length ?? 0) === 2 || ips.length === 2) {
       spec.ipFamilyPolicy = 'RequireDualStack';
-    } else if (headlessNoSelector) spec.ipFamilyPolicy = 'PreferDualStack';
+    } else if (headlessNoSelector) spec.ipFamilyPolicy = 'RequireDualStack';
     else spec.ipFamilyPolicy = 'SingleStack';
   }
   svc.status ??= { loadBalancer: {} };

@@ -198,3 +198,26 @@ test('a LoadBalancer with no free pool address is created all the same: EXTERNAL
   t.truthy(svc.spec.ports![0]!.nodePort);
   t.true(cluster.warnings.some((w) => w.includes('default/lb-pending') && w.includes('<pending>')));
 });
+
+const HEADLESS_SELECTORLESS: [name: string, spec: Record<string, unknown>, policy: string, families: string[]][] = [
+  ['nothing asked', {}, 'RequireDualStack', ['IPv4', 'IPv6']],
+  ['IPv6 asked, on an IPv4-only cluster', { ipFamilies: ['IPv6'] }, 'RequireDualStack', ['IPv6', 'IPv4']],
+  ['PreferDualStack on a single-stack cluster', { ipFamilyPolicy: 'PreferDualStack' }, 'PreferDualStack', ['IPv4']],
+  ['SingleStack', { ipFamilyPolicy: 'SingleStack' }, 'SingleStack', ['IPv4']],
+];
+for (const [name, extra, policy, families] of HEADLESS_SELECTORLESS) {
+  test(`a headless Service without selector (${name}): ${policy} ${families.join(',')}`, async (t) => {
+    const cluster = await base(); // single-stack IPv4
+    cluster.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'ext', namespace: 'default' },
+        spec: { clusterIP: 'None', ports: [{ port: 80 }], ...extra },
+      },
+    ]);
+    const spec = cluster.get('Service', 'ext', 'default')!.spec;
+    t.is(spec.ipFamilyPolicy, policy);
+    t.deepEqual(spec.ipFamilies, families);
+  });
+}

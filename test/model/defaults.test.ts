@@ -115,9 +115,9 @@ const cases: [string, unknown, unknown][] = [
     { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] },
   ],
   [
-    'Service: headless without selector prefers dual-stack; with a selector it is single-stack',
+    'Service: headless without selector requires dual-stack (initIPFamilyFields); with a selector it is single-stack',
     { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { clusterIP: 'None' } },
-    { ipFamilyPolicy: 'PreferDualStack', clusterIP: 'None' },
+    { ipFamilyPolicy: 'RequireDualStack', clusterIP: 'None' },
   ],
   [
     'Service: an explicit ipFamilyPolicy is kept',

@@ -40,8 +40,8 @@ const podCases: FixtureCase[] = [
   [
     'pod-container-restart-policy.yaml',
     [
-      '7:35: Pod default/client: spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always" (document 1)',
-      '9:33: Pod default/client: spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers (document 1)',
+      '7:36: Pod default/client: spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always" (document 1)',
+      '9:34: Pod default/client: spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers (document 1)',
     ],
   ],
   [
