@@ -1,7 +1,13 @@
 /** `get` columns as kubectl's printers (pkg/printers/internalversion/printers.go) write them. */
 import test from 'ava';
-import { endpointSliceColumns, nodeColumns, podColumns, serviceColumns } from '../../src/cli/printers/resources.js';
-import type { EndpointSlice, Node, Pod, Service } from '../../src/model/types.js';
+import {
+  deploymentColumns,
+  endpointSliceColumns,
+  nodeColumns,
+  podColumns,
+  serviceColumns,
+} from '../../src/cli/printers/resources.js';
+import type { Deployment, EndpointSlice, Node, Pod, Service } from '../../src/model/types.js';
 
 function lb(ingress: string[], externalIPs: string[] = []): Service {
   return {
@@ -108,4 +114,29 @@ test('pods: READY counts sidecars (restartable init containers) with the contain
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   } as Pod;
   t.is(podColumns.row(pod, false)[1], '2/2');
+});
+
+test('workloads -o wide: CONTAINERS and IMAGES of the template, then the selector', (t) => {
+  const d = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          dnsPolicy: 'ClusterFirst',
+          containers: [
+            { name: 'nginx', image: 'nginx:1.27' },
+            { name: 'log', image: 'fluent-bit:3' },
+          ],
+        },
+      },
+    },
+  } as Deployment;
+  const columns = deploymentColumns(() => ({ current: 3, ready: 2 }));
+  t.deepEqual(columns.wide, ['CONTAINERS', 'IMAGES', 'SELECTOR']);
+  t.deepEqual(columns.row(d, true), ['web', '2/3', '3', '2', 'nginx,log', 'nginx:1.27,fluent-bit:3', 'app=web']);
 });

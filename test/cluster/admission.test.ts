@@ -6,6 +6,7 @@ import test from 'ava';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { BatchRejectedError, type ErrorCode } from '../../src/errors.js';
 import { readInputs } from '../../src/model/load/index.js';
+import type { IPFamilyPolicy } from '../../src/model/types.js';
 
 const dir = 'fixtures/admission';
 
@@ -199,7 +200,12 @@ test('a LoadBalancer with no free pool address is created all the same: EXTERNAL
   t.true(cluster.warnings.some((w) => w.includes('default/lb-pending') && w.includes('<pending>')));
 });
 
-const HEADLESS_SELECTORLESS: [name: string, spec: Record<string, unknown>, policy: string, families: string[]][] = [
+const HEADLESS_SELECTORLESS: [
+  name: string,
+  spec: Record<string, unknown>,
+  policy: IPFamilyPolicy,
+  families: string[],
+][] = [
   ['nothing asked', {}, 'RequireDualStack', ['IPv4', 'IPv6']],
   ['IPv6 asked, on an IPv4-only cluster', { ipFamilies: ['IPv6'] }, 'RequireDualStack', ['IPv6', 'IPv4']],
   ['PreferDualStack on a single-stack cluster', { ipFamilyPolicy: 'PreferDualStack' }, 'PreferDualStack', ['IPv4']],

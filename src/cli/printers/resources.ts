@@ -159,14 +159,19 @@ export interface WorkloadCounts {
   ready: number;
 }
 
+/** kubectl's layoutContainerCells: the pod template's container names and images, comma-separated. */
+function containerCells(spec: { containers: readonly { name: string; image?: string }[] }): [string, string] {
+  return [spec.containers.map((c) => c.name).join(','), spec.containers.map((c) => c.image ?? '').join(',')];
+}
+
 export function deploymentColumns(counts: (d: Deployment) => WorkloadCounts): Columns<Deployment> {
   return {
     headers: ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE'],
-    wide: ['SELECTOR'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
     row(d, wide) {
       const c = counts(d);
       const base = [d.metadata.name, `${c.ready}/${d.spec.replicas}`, String(c.current), String(c.ready)];
-      return wide ? [...base, formatSelector(d.spec.selector)] : base;
+      return wide ? [...base, ...containerCells(d.spec.template.spec), formatSelector(d.spec.selector)] : base;
     },
   };
 }
@@ -174,11 +179,11 @@ export function deploymentColumns(counts: (d: Deployment) => WorkloadCounts): Co
 export function replicaSetColumns(counts: (rs: ReplicaSet) => WorkloadCounts): Columns<ReplicaSet> {
   return {
     headers: ['NAME', 'DESIRED', 'CURRENT', 'READY'],
-    wide: ['SELECTOR'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
     row(rs, wide) {
       const c = counts(rs);
       const base = [rs.metadata.name, String(rs.spec.replicas), String(c.current), String(c.ready)];
-      return wide ? [...base, formatSelector(rs.spec.selector)] : base;
+      return wide ? [...base, ...containerCells(rs.spec.template.spec), formatSelector(rs.spec.selector)] : base;
     },
   };
 }
@@ -186,20 +191,23 @@ export function replicaSetColumns(counts: (rs: ReplicaSet) => WorkloadCounts): C
 export function statefulSetColumns(counts: (s: StatefulSet) => WorkloadCounts): Columns<StatefulSet> {
   return {
     headers: ['NAME', 'READY'],
-    wide: [],
-    row: (s) => [s.metadata.name, `${counts(s).ready}/${s.spec.replicas}`],
+    wide: ['CONTAINERS', 'IMAGES'],
+    row(s, wide) {
+      const base = [s.metadata.name, `${counts(s).ready}/${s.spec.replicas}`];
+      return wide ? [...base, ...containerCells(s.spec.template.spec)] : base;
+    },
   };
 }
 
 export function daemonSetColumns(counts: (ds: DaemonSet) => WorkloadCounts & { desired: number }): Columns<DaemonSet> {
   return {
     headers: ['NAME', 'DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'NODE SELECTOR'],
-    wide: [],
-    row(ds) {
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    row(ds, wide) {
       const c = counts(ds);
       const selector = ds.spec.template.spec.nodeSelector;
       const sel = selector && Object.keys(selector).length ? formatSelector(selector) : '<none>';
-      return [
+      const base = [
         ds.metadata.name,
         String(c.desired),
         String(c.current),
@@ -208,6 +216,7 @@ export function daemonSetColumns(counts: (ds: DaemonSet) => WorkloadCounts & { d
         String(c.ready),
         sel,
       ];
+      return wide ? [...base, ...containerCells(ds.spec.template.spec), formatSelector(ds.spec.selector)] : base;
     },
   };
 }
