@@ -95,7 +95,7 @@ export async function walkGlibc(
         : `${dots} dot(s) >= ndots:${ndots}: glibc tries the name as is first, then the search list`,
     );
     const r = await attempt(name);
-    if (r.ok) return answered(rec, r.steps, type, 'NO_DATA');
+    if (r.ok) return answered(rec, r.steps, type, cnameOnlyError(type));
     if (trailingDot) return finish(r.herrno);
     saved = r.herrno;
     last = r.herrno;
@@ -109,7 +109,7 @@ export async function walkGlibc(
     const suffix = domain.startsWith('.') ? domain.slice(1) : domain;
     if (suffix === '') rootOnList = true;
     const r = await attempt(suffix === '' ? `${name}.` : `${name}.${suffix}`);
-    if (r.ok) return answered(rec, r.steps, type, 'NO_DATA');
+    if (r.ok) return answered(rec, r.steps, type, cnameOnlyError(type));
     last = r.herrno;
     if (r.herrno === 'NO_DATA') gotNodata = true;
     else if (r.herrno === 'TRY_AGAIN' && r.servfail) gotServfail = true;
@@ -122,7 +122,7 @@ export async function walkGlibc(
   if (saved === undefined && !rootOnList) {
     if (dots > 0 || !searched || !settings.noTldQuery) {
       const r = await attempt(name);
-      if (r.ok) return answered(rec, r.steps, type, 'NO_DATA');
+      if (r.ok) return answered(rec, r.steps, type, cnameOnlyError(type));
       last = r.herrno;
     } else {
       rec.note('options no-tld-query: glibc does not query a single-label name as is');
@@ -138,4 +138,15 @@ export async function walkGlibc(
   }
   if (gotServfail) return finish('TRY_AGAIN');
   return finish(last);
+}
+
+/**
+ * What glibc reports when the server answered with a CNAME but no record of the type: getaddrinfo's
+ * gaih_getanswer_slice fails with HOST_NOT_FOUND ("only contains a CNAME"), gethostbyname's getanswer_r with
+ * NO_RECOVERY; for other types the application gets the reply and finds no data in it.
+ */
+function cnameOnlyError(type: LookupType): GlibcHErrno {
+  if (type === 'ADDR') return 'HOST_NOT_FOUND';
+  if (type === 'A' || type === 'AAAA') return 'NO_RECOVERY';
+  return 'NO_DATA';
 }

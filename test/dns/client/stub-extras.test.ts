@@ -42,6 +42,27 @@ test('a CNAME without its target ends the walk without data', async (t) => {
   t.like(walk.result, { ok: false, status: 'nodata', finalName: 'alias.app.svc.cluster.local.' });
 });
 
+// glibc: getaddrinfo's gaih_getanswer_slice turns a CNAME-only answer into HOST_NOT_FOUND; gethostbyname's
+// getanswer_r into NO_RECOVERY; musl reports EAI_NODATA.
+const CNAME_ONLY_ERRORS: [type: 'ADDR' | 'A' | 'AAAA', flavor: Flavor, error: string][] = [
+  ['ADDR', 'glibc', 'HOST_NOT_FOUND'],
+  ['A', 'glibc', 'NO_RECOVERY'],
+  ['AAAA', 'glibc', 'NO_RECOVERY'],
+  ['ADDR', 'musl', 'EAI_NODATA'],
+];
+for (const [type, flavor, error] of CNAME_ONLY_ERRORS) {
+  test(`a CNAME-only answer to ${type} is ${error} (${flavor})`, async (t) => {
+    const names = { 'alias.app.svc.cluster.local': { CNAME: 'elsewhere.example' } };
+    const walk = await resolveFromPod('alias', {
+      resolvConf: CLUSTER_FIRST_APP,
+      type,
+      flavor,
+      query: fakeDns({ ...CLUSTER, ...names }).query,
+    });
+    t.like(walk.result, { ok: false, error });
+  });
+}
+
 test('dropped replies carry a note saying why', async (t) => {
   const names: Record<string, FakeName> = { 'example.com.svc.cluster.local': { rcode: 'SERVFAIL' } };
   for (const flavor of ['glibc', 'musl'] as Flavor[]) {
