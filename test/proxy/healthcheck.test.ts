@@ -3,7 +3,11 @@ import test from 'ava';
 import { healthCheck, serviceHealth } from '../../src/proxy/healthcheck.js';
 import { node, service, slice, storeWith, tableFor } from './fixtures.js';
 
-function table(eps: Parameters<typeof slice>[2], extra: Record<string, unknown> = {}) {
+function table(
+  eps: Parameters<typeof slice>[2],
+  extra: Record<string, unknown> = {},
+  slicePorts: Parameters<typeof slice>[3] = [{ name: 'http', port: 8080 }],
+) {
   return tableFor(
     storeWith(
       node('n1', ['192.168.0.2']),
@@ -15,7 +19,7 @@ function table(eps: Parameters<typeof slice>[2], extra: Record<string, unknown> 
         ports: [{ name: 'http', port: 80, nodePort: 30080 }],
         ...extra,
       }),
-      slice('ns', 'web', eps, [{ name: 'http', port: 8080 }]),
+      slice('ns', 'web', eps, slicePorts),
     ),
     'n1',
   );
@@ -75,35 +79,22 @@ test('no listener: unknown port, or a Service that needs no health check', (t) =
 });
 
 test('an endpoint backing two ports counts once: the count is of distinct local IPs (LocalReadyEndpoints)', (t) => {
-  const ports = [
-    { name: 'http', port: 80, nodePort: 30080 },
-    { name: 'https', port: 443, nodePort: 30443 },
-  ];
-  const twoPorts = tableFor(
-    storeWith(
-      node('n1', ['192.168.0.2']),
-      service('ns', 'web', {
-        type: 'LoadBalancer',
-        clusterIP: '10.96.0.10',
-        externalTrafficPolicy: 'Local',
-        healthCheckNodePort: 32000,
-        ports,
-      }),
-      slice(
-        'ns',
-        'web',
-        [
-          { ip: '10.1.0.1', node: 'n1' },
-          { ip: '10.1.0.2', node: 'n1' },
-          { ip: '10.1.0.3', node: 'n2' },
-        ],
-        [
-          { name: 'http', port: 8080 },
-          { name: 'https', port: 8443 },
-        ],
-      ),
-    ),
-    'n1',
+  const twoPorts = table(
+    [
+      { ip: '10.1.0.1', node: 'n1' },
+      { ip: '10.1.0.2', node: 'n1' },
+      { ip: '10.1.0.3', node: 'n2' },
+    ],
+    {
+      ports: [
+        { name: 'http', port: 80, nodePort: 30080 },
+        { name: 'https', port: 443, nodePort: 30443 },
+      ],
+    },
+    [
+      { name: 'http', port: 8080 },
+      { name: 'https', port: 8443 },
+    ],
   );
   const r = healthCheck(twoPorts, 32000)!;
   t.is(r.localEndpoints, 2);
