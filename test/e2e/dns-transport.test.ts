@@ -141,3 +141,84 @@ test('malformed packets: FORMERR when the header is readable, silence when it is
   // The server still answers properly afterwards.
   t.is(shortLines(await dig(running.port, '+short', 'kubernetes.default.svc.cluster.local'))[0], '10.96.0.1');
 });
+
+/** The replies of one TCP connection, read until `count` arrive or `wait` ms pass. */
+async function tcpExchange(port: number, frames: Buffer[], count: number, wait = 2000): Promise<Buffer[]> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const replies: Buffer[] = [];
+    let buffered = Buffer.alloc(0);
+    const socket = connect(port, '127.0.0.1', () => {
+      for (const f of frames) socket.write(Buffer.concat([Buffer.from([f.length >> 8, f.length & 0xff]), f]));
+    });
+    const done = () => {
+      socket.destroy();
+      resolve(replies);
+    };
+    const timer = setTimeout(done, wait);
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        replies.push(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
+      }
+      if (replies.length >= count) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    socket.on('error', done);
+  });
+}
+
+/** A query for `name` type A, id `id`, as a plain wire message. */
+function aQuery(id: number, name: string): Buffer {
+  const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
+
+test('a TCP query whose reply cannot be framed (over 65535 octets) gets no answer, and the server lives on', async (t) => {
+  // The question name is a pointer to offset 0: its labels run through the header into an EDNS PADDING option, so the
+  // echoed reply (name expanded to 255 octets, padding kept) outgrows what a 2-octet length can frame.
+  const total = 65535;
+  const padLength = total - 33;
+  const pad = Buffer.alloc(padLength);
+  for (const [offset, length] of [
+    [64, 63],
+    [128, 63],
+    [192, 61],
+  ] as const)
+    pad[offset - 33] = length;
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(0x3f41, 0); // ID whose first octet reads as a 63-octet label
+  head.writeUInt16BE(0x0100, 2);
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(1, 10);
+  const question = Buffer.from([0xc0, 0x00, 0, 1, 0, 1]);
+  const opt = Buffer.alloc(11 + 4);
+  opt.writeUInt16BE(41, 1);
+  opt.writeUInt16BE(1232, 3);
+  opt.writeUInt16BE(4 + padLength, 9);
+  opt.writeUInt16BE(12, 11);
+  opt.writeUInt16BE(padLength, 13);
+  const huge = Buffer.concat([head, question, opt, pad]);
+  t.is(huge.length, total);
+  const replies = await tcpExchange(running.port, [huge, aQuery(0x7777, 'kubernetes.default.svc.cluster.local')], 1);
+  t.is(replies.length, 1, 'only the ordinary query is answered');
+  t.is(replies[0]!.readUInt16BE(0), 0x7777);
+  t.is(shortLines(await dig(running.port, '+short', 'kubernetes.default.svc.cluster.local'))[0], '10.96.0.1');
+});
+
+test('TCP: a client that sends many queries before reading gets every answer, in order', async (t) => {
+  const frames = Array.from({ length: 300 }, (_, i) => aQuery(i + 1, 'many.big.svc.cluster.local'));
+  const replies = await tcpExchange(running.port, frames, 300, 10_000);
+  t.is(replies.length, 300);
+  t.deepEqual(
+    replies.map((r) => r.readUInt16BE(0)),
+    frames.map((_, i) => i + 1),
+  );
+});

@@ -3,7 +3,7 @@
  * input files (an invalid edit keeps the last good state), and a clean stop on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -39,6 +39,32 @@ async function serve(dir: string, ...extra: string[]): Promise<Serving> {
   const port = Number(/listening on udp 127\.0\.0\.1:(\d+)/.exec(out)![1]);
   const metricsPort = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   return { proc, port, metricsPort, output: () => out, errors: () => err };
+}
+
+/** The pids of the DNS worker processes below `root`, from /proc (field 4 of /proc/PID/stat is the parent). */
+function workerPids(root: number): string[] {
+  const parents = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(entry, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const below = (pid: string): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(String(p))) if (p === root) return true;
+    return false;
+  };
+  return [...parents.keys()].filter((pid) => {
+    if (!below(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker-main');
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
@@ -154,6 +180,20 @@ test('serve --workers 2: both worker processes answer, follow edits, and their m
       0,
     );
     t.true(total >= 13, `${total} requests counted across workers`);
+    // A worker that dies (as a CoreDNS pod may crash) is replaced; scrapes and queries go on meanwhile.
+    const scrape = async () => {
+      const res = await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      await res.text(); // a body left unread keeps the connection busy, and the server's close would wait on it
+      return res.status;
+    };
+    const children = async () => workerPids(s.proc.pid!);
+    const before = await children();
+    t.is(before.length, 2);
+    process.kill(Number(before[0]), 'SIGKILL');
+    t.is(await scrape(), 200);
+    t.true(await waitFor(async () => (await children()).length === 2 && !(await children()).includes(before[0]!)));
+    for (let i = 0; i < 6; i++) t.is((await digYaml(s.port, 'web.shop.svc.cluster.local')).status, 'NOERROR');
+    t.is(await scrape(), 200);
   } finally {
     s.proc.kill('SIGTERM');
     t.is(await new Promise((r) => s.proc.on('exit', (c) => r(c))), 0);

@@ -9,6 +9,10 @@ import { frameMessage, TcpFrameReader } from '../wire/tcp-framing.js';
 import type { Outcome, Responder, Transport } from './responder.js';
 
 export const TCP_IDLE_TIMEOUT_MS = 8000;
+/** Queries of one TCP connection read ahead of their replies before the connection stops being read. */
+const MAX_PENDING_TCP_QUERIES = 64;
+
+function ignoreSendError(): void {}
 
 export interface ListenAddress {
   host: string;
@@ -57,7 +61,15 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
       (callback as (e: null, a: string, f: number) => void)(null, address, family === 2 ? 6 : 4),
   });
   const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: number, requestSize: number) => {
-    for (const reply of out.replies) socket.send(reply, rinfo.port, rinfo.address);
+    for (const reply of out.replies) {
+      // A reply that cannot be sent (a datagram from port 0, an address the socket rejects) is dropped, as a Go
+      // server's failed write is: one bad packet must not take the server down.
+      try {
+        socket.send(reply, rinfo.port, rinfo.address, ignoreSendError);
+      } catch {
+        return;
+      }
+    }
     observe('udp', out, elapsed(start), family, requestSize);
   };
   socket.on('message', (msg, rinfo) => {
@@ -102,6 +114,24 @@ export async function listenTcp(addr: ListenAddress, responder: Responder, obser
     const reader = new TcpFrameReader();
     // Replies go out in query order even when one of them waits on upstream.
     let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
+    const answer = async (msg: Buffer, start: number): Promise<void> => {
+      let out: Outcome | null;
+      try {
+        out = await responder.respond(msg, 'tcp');
+      } catch {
+        out = null;
+      }
+      if (!out || conn.destroyed) return;
+      let framed: Buffer[];
+      try {
+        framed = out.replies.map(frameMessage);
+      } catch {
+        return; // a reply over 65535 octets cannot be framed: no answer, as miekg's failed write
+      }
+      for (const reply of framed) conn.write(reply);
+      observe('tcp', out, elapsed(start), family, msg.length);
+    };
     conn.on('data', (chunk) => {
       let messages: Buffer[];
       try {
@@ -113,18 +143,26 @@ export async function listenTcp(addr: ListenAddress, responder: Responder, obser
       for (const msg of messages) {
         const start = performance.now();
         const copy = Buffer.from(msg);
-        queue = queue.then(async () => {
-          let out: Outcome | null;
-          try {
-            out = await responder.respond(copy, 'tcp');
-          } catch {
-            out = null;
-          }
-          if (!out || conn.destroyed) return;
-          for (const reply of out.replies) conn.write(frameMessage(reply));
-          observe('tcp', out, elapsed(start), family, copy.length);
-        });
+        pending++;
+        queue = queue
+          .then(() => answer(copy, start))
+          .catch(() => {})
+          .then(() => {
+            pending--;
+            if (
+              conn.isPaused() &&
+              pending < MAX_PENDING_TCP_QUERIES &&
+              conn.writableLength < conn.writableHighWaterMark
+            )
+              conn.resume();
+          });
       }
+      // Backpressure: a client that sends but does not read its replies stops being read, as a Go server's blocking
+      // write stops it, instead of having its replies pile up in memory.
+      if (pending >= MAX_PENDING_TCP_QUERIES || conn.writableLength >= conn.writableHighWaterMark) conn.pause();
+    });
+    conn.on('drain', () => {
+      if (conn.isPaused() && pending < MAX_PENDING_TCP_QUERIES) conn.resume();
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -33,6 +33,9 @@ process.on('message', async (message: ToWorker) => {
       process.send!({ type: 'metrics', id: message.id, state: server?.metrics.state() });
       return;
     case 'stop':
+      // Closing waits on the sockets; a socket that never finishes closing must not keep the worker (and with it the
+      // primary) alive.
+      setTimeout(() => process.exit(0), 2000).unref();
       await server?.stop();
       process.exit(0);
   }

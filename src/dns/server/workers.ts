@@ -25,6 +25,8 @@ export type FromWorker =
 
 const SNAPSHOT_CHUNK = 500;
 
+function ignoreSendError(): void {}
+
 export interface WorkerPool {
   listeners: { transport: 'udp' | 'tcp'; address: string }[];
   pids: number[];
@@ -52,43 +54,71 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
   };
   const stopForwarding = forwardEvents(store, kinds, (events) => {
     seq++;
-    for (const w of workers) w.send({ type: 'events', seq, events } satisfies ToWorker);
+    for (const w of workers) sendTo(w, { type: 'events', seq, events });
   });
   let listeners: WorkerPool['listeners'] = [];
-  const metricReplies = new Map<number, MetricsState[]>();
-  const metricWaiters = new Map<number, () => void>();
-  await Promise.all(
-    Array.from({ length: count }, (_, i) => {
-      const worker = cluster.fork({ KUBE_NETSIM_WORKER: String(i) });
-      return new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: FromWorker) => {
-          if (m.type === 'hello') {
-            // From the snapshot on, the worker gets every batch: nothing is sent to it before, so nothing is replayed twice.
-            worker.send({ type: 'init', options: { ...options, synced: false } } satisfies ToWorker);
-            // The snapshot goes in chunks, so neither side ever holds one message the size of the whole cluster.
-            const snapshot = snapshotEvents(store, kinds);
-            for (let at = 0; at < snapshot.length; at += SNAPSHOT_CHUNK) {
-              worker.send({ type: 'events', seq, events: snapshot.slice(at, at + SNAPSHOT_CHUNK) } satisfies ToWorker);
-            }
-            worker.send({ type: 'synced' } satisfies ToWorker);
-            workers.push(worker);
-            appliedBy.set(worker, seq);
-          } else if (m.type === 'ready') {
-            listeners = m.listeners;
-            resolve();
-          } else if (m.type === 'applied') {
-            appliedBy.set(worker, m.seq);
-            checkSynced();
-          } else if (m.type === 'metrics') {
-            const list = metricReplies.get(m.id);
-            list?.push(m.state);
-            if (list && list.length === count) metricWaiters.get(m.id)?.();
+  const metricReplies = new Map<number, { expected: number; states: MetricsState[]; done: () => void }>();
+  let stopping = false;
+  /** Every worker process alive, serving or still starting. */
+  const forked = new Set<Worker>();
+  /** Send without throwing: a worker that has just died must not take the primary down with it. */
+  const sendTo = (w: Worker, message: ToWorker) => {
+    if (!w.isConnected()) return;
+    try {
+      w.send(message, undefined, ignoreSendError);
+    } catch {
+      // the IPC channel closed between the check and the send; the 'exit' handler replaces the worker
+    }
+  };
+  /** Fork worker `i`; resolves once it serves. A worker that dies later is replaced, as a crashed CoreDNS pod is. */
+  const spawn = (i: number): Promise<void> => {
+    const worker = cluster.fork({ KUBE_NETSIM_WORKER: String(i) });
+    forked.add(worker);
+    let ready = false;
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'hello') {
+          if (stopping) return; // a replacement that came up while the pool stops: stop() ends it
+          // From the snapshot on, the worker gets every batch: nothing is sent to it before, so nothing is replayed twice.
+          sendTo(worker, { type: 'init', options: { ...options, synced: false } });
+          // The snapshot goes in chunks, so neither side ever holds one message the size of the whole cluster.
+          const snapshot = snapshotEvents(store, kinds);
+          for (let at = 0; at < snapshot.length; at += SNAPSHOT_CHUNK) {
+            sendTo(worker, { type: 'events', seq, events: snapshot.slice(at, at + SNAPSHOT_CHUNK) });
           }
-        });
-        worker.once('exit', (code) => reject(new Error(`DNS worker ${i} exited with code ${code}`)));
+          sendTo(worker, { type: 'synced' });
+          workers.push(worker);
+          appliedBy.set(worker, seq);
+        } else if (m.type === 'ready') {
+          listeners = m.listeners;
+          ready = true;
+          resolve();
+        } else if (m.type === 'applied') {
+          appliedBy.set(worker, m.seq);
+          checkSynced();
+        } else if (m.type === 'metrics') {
+          const pending = metricReplies.get(m.id);
+          pending?.states.push(m.state);
+          if (pending && pending.states.length >= pending.expected) pending.done();
+        }
       });
-    }),
-  );
+      worker.once('exit', (code) => {
+        forked.delete(worker);
+        const at = workers.indexOf(worker);
+        if (at >= 0) workers.splice(at, 1);
+        appliedBy.delete(worker);
+        checkSynced();
+        // A scrape waiting on this worker's counters gets the others' (its own died with it).
+        for (const pending of metricReplies.values()) {
+          pending.expected--;
+          if (pending.states.length >= pending.expected) pending.done();
+        }
+        if (!ready) reject(new Error(`DNS worker ${i} exited with code ${code}`));
+        else if (!stopping) spawn(i).catch(() => {});
+      });
+    });
+  };
+  await Promise.all(Array.from({ length: count }, (_, i) => spawn(i)));
   let metricId = 0;
   return {
     listeners,
@@ -100,26 +130,34 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
       }),
     async metrics() {
       const id = ++metricId;
-      metricReplies.set(id, []);
+      const asked = workers.filter((w) => w.isConnected());
+      const states: MetricsState[] = [];
       await new Promise<void>((resolve) => {
-        metricWaiters.set(id, resolve);
-        for (const w of workers) w.send({ type: 'metrics', id } satisfies ToWorker);
+        metricReplies.set(id, { expected: asked.length, states, done: resolve });
+        if (asked.length === 0) resolve();
+        for (const w of asked) sendTo(w, { type: 'metrics', id });
       });
-      const merged = new DnsMetrics();
-      for (const state of metricReplies.get(id)!) merged.merge(state);
       metricReplies.delete(id);
-      metricWaiters.delete(id);
+      const merged = new DnsMetrics();
+      for (const state of states) merged.merge(state);
       return merged.render();
     },
     async stop() {
+      stopping = true;
       stopForwarding();
+      // Every process, including a replacement still starting: the primary cannot exit while one is connected.
       await Promise.all(
-        workers.map(
+        [...forked].map(
           (w) =>
             new Promise<void>((resolve) => {
               w.removeAllListeners('exit');
               w.once('exit', () => resolve());
-              w.send({ type: 'stop' } satisfies ToWorker);
+              if (w.isDead()) return resolve();
+              // One still loading has no message listener yet and would not hear 'stop'.
+              if (!workers.includes(w)) w.process.kill('SIGTERM');
+              else sendTo(w, { type: 'stop' });
+              // A worker that does not stop within a few seconds (or never got far enough to hear) is killed.
+              setTimeout(() => w.process.kill('SIGKILL'), 5000).unref();
             }),
         ),
       );
