@@ -197,6 +197,40 @@ test('an unresolvable alias is a syntax issue for its document only', (t) => {
   );
 });
 
+test('an alias inside its own anchor is a syntax issue, not an endless value (go-yaml: contains itself)', (t) => {
+  const { documents, issues } = parseManifestText(
+    'apiVersion: v1\nkind: Service\nmetadata: &m\n  name: x\n  self: *m\n---\nb: 1\n',
+    'cyclic.yaml',
+  );
+  t.is(issues.length, 1);
+  t.is(issues[0]?.code, 'E_MANIFEST_SYNTAX');
+  t.like(issues[0]?.position, { document: 1, line: 5 });
+  t.regex(issues[0]!.detail, /anchor 'm' value contains itself/);
+  t.deepEqual(
+    documents.map((d) => d.value),
+    [{ b: 1 }],
+  );
+});
+
+test('a List inside a List contributes its items, each located by its full path', (t) => {
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '- apiVersion: v1',
+    '  kind: List',
+    '  items:',
+    '  - apiVersion: v1',
+    '    kind: Service',
+    '    metadata: {name: nested}',
+  ].join('\n');
+  const { documents, issues } = parseManifestText(text, 'nested.yaml');
+  t.deepEqual(issues, []);
+  t.is(documents.length, 1);
+  t.like(documents[0]!.value, { kind: 'Service', metadata: { name: 'nested' } });
+  t.is(documents[0]!.source.locate(['metadata', 'name']).line, 9);
+});
+
 test('a byte-order mark does not shift positions', (t) => {
   const { documents } = parseManifestText('\uFEFFkind: Service\nmetadata: {name: x}\n', 'bom.yaml');
   t.deepEqual(documents[0]!.source.locate(['metadata']), { file: 'bom.yaml', document: 1, line: 2, column: 1 });

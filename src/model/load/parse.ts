@@ -7,7 +7,7 @@
  * Empty documents are skipped but still counted, so `document N` always matches the file as the user sees it.
  * A `kind: List` (or any `*List` with `items`) expands into its items, each located under `items[i]`.
  */
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { ErrorCodes, type ManifestIssue } from '../../errors.js';
 import { attachSource, type SourceRef } from '../source.js';
 import { makeSourceRef } from './source-map.js';
@@ -55,10 +55,31 @@ function withSource(value: unknown, source: SourceRef): RawDocument {
 function documentsOf(doc: Document, file: string, document: number, lineCounter: LineCounter): RawDocument[] {
   const value: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (value === null || value === undefined) return [];
-  if (!isListKind(value)) return [withSource(value, makeSourceRef({ file, document, doc, lineCounter }))];
-  return value.items.map((item, i) =>
-    withSource(item, makeSourceRef({ file, document, doc, lineCounter, prefix: ['items', i] })),
-  );
+  // kubectl flattens Lists recursively (FlattenListVisitor): a List inside a List contributes its items.
+  const flatten = (v: unknown, prefix: (string | number)[]): RawDocument[] => {
+    if (!isListKind(v)) return [withSource(v, makeSourceRef({ file, document, doc, lineCounter, prefix }))];
+    return v.items.flatMap((item, i) => flatten(item, [...prefix, 'items', i]));
+  };
+  return flatten(value, []);
+}
+
+/**
+ * An alias inside the node its anchor names (`a: &m {b: *m}`) would make the manifest an infinite value; go-yaml, as
+ * kubectl uses it, refuses it ("anchor 'm' value contains itself"). Returns the offending alias's offset and name.
+ */
+function selfContainedAlias(doc: Document): { offset: number; name: string } | null {
+  let found: { offset: number; name: string } | null = null;
+  visit(doc, {
+    Alias(_key, node, path) {
+      const target = node.resolve(doc);
+      if (target && (path as readonly unknown[]).includes(target)) {
+        found = { offset: node.range?.[0] ?? 0, name: node.source };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Parse the text of one file. `fileName` is only used to name positions. */
@@ -82,6 +103,12 @@ export function parseManifestText(text: string, fileName: string): LoadResult {
         const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
         result.issues.push(syntaxIssue(fileName, document, pos.line, pos.col, firstLine(error.message)));
       }
+      return;
+    }
+    const cycle = selfContainedAlias(doc);
+    if (cycle) {
+      const { line, col } = lineCounter.linePos(cycle.offset);
+      result.issues.push(syntaxIssue(fileName, document, line, col, `anchor '${cycle.name}' value contains itself`));
       return;
     }
     try {
