@@ -81,6 +81,29 @@ test('an unknown kind is a warning naming the kind and where it is; the rest of 
   );
 });
 
+const KIND_CASES: [apiVersion: string, kind: string, outcome: 'skipped' | 'rejected'][] = [
+  ['v1', 'ConfigMap', 'skipped'],
+  ['rbac.authorization.k8s.io/v1', 'Role', 'skipped'],
+  ['gateway.networking.k8s.io/v1', 'HTTPRoute', 'skipped'], // a custom resource's group: not judged
+  ['v1', 'Sevice', 'rejected'],
+  ['apps/v1', 'Deploymnet', 'rejected'],
+  ['networking.k8s.io/v1', 'NetworkPolcy', 'rejected'],
+];
+for (const [apiVersion, kind, outcome] of KIND_CASES) {
+  test(`kind ${kind} in ${apiVersion}: ${outcome}`, (t) => {
+    const { lines, result } = checkText(`apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: x}\n`);
+    if (outcome === 'skipped') {
+      t.deepEqual(lines, []);
+      t.is(result.warnings.length, 1);
+    } else {
+      t.deepEqual(lines, [
+        `inline.yaml:2:1: ${kind} default/x: kind: no matches for kind "${kind}" in version "${apiVersion}" (document 1)`,
+      ]);
+    }
+    t.deepEqual(result.objects, []);
+  });
+}
+
 test('duplicates are per kind, namespace and name: the same name in another namespace or kind is fine', async (t) => {
   const { result } = await checkFixture('common-duplicate.yaml');
   t.deepEqual(

@@ -7,6 +7,7 @@
  * kind/namespace/name twice is an error at the second one, and at most one ClusterConfig may appear.
  */
 import type { ManifestIssue } from '../../errors.js';
+import { isUnknownBuiltinKind } from '../builtin-kinds.js';
 import { type ClusterConfigDocument, parseClusterConfig } from '../config.js';
 import { applyDefaultsInPlace } from '../defaults.js';
 import type { RawDocument } from '../load/parse.js';
@@ -130,6 +131,10 @@ class BatchValidator {
       return;
     }
     if (!(KINDS as readonly string[]).includes(kind)) {
+      if (isUnknownBuiltinKind(apiVersion, kind)) {
+        report.at(['kind'], `no matches for kind ${JSON.stringify(kind)} in version ${JSON.stringify(apiVersion)}`);
+        return;
+      }
       const pos = positionOf(target, ['kind']);
       const doc = pos.document > 0 ? ` (document ${pos.document})` : '';
       this.result.warnings.push(
