@@ -113,7 +113,7 @@ test('empty documents are skipped but counted, so document numbers match the fil
 test('a syntax error spoils only its document: every error is reported and the other documents still parse', async (t) => {
   const read = await readInputs(['fixtures/bad/load-syntax.yaml.txt']);
   t.deepEqual(read.issues.map(formatIssue), [
-    'fixtures/bad/load-syntax.yaml.txt:15:1: Flow sequence in block collection must be sufficiently indented and end with a ] (document 2)',
+    'fixtures/bad/load-syntax.yaml.txt:14:21: Flow sequence in block collection must be sufficiently indented and end with a ] (document 2)',
     'fixtures/bad/load-syntax.yaml.txt:22:5: Map keys must be unique (document 3)',
   ]);
   t.true(read.issues.every((i) => i.code === 'E_MANIFEST_SYNTAX'));
@@ -229,6 +229,17 @@ test('a List inside a List contributes its items, each located by its full path'
   t.is(documents.length, 1);
   t.like(documents[0]!.value, { kind: 'Service', metadata: { name: 'nested' } });
   t.is(documents[0]!.source.locate(['metadata', 'name']).line, 9);
+});
+
+test("an unterminated quote spoils its own document only: the file is cut at its '---' lines first", (t) => {
+  const text =
+    'apiVersion: v1\nkind: Service\nmetadata:\n  name: "broken\n---\napiVersion: v1\nkind: Service\nmetadata: {name: ok}\n';
+  const { documents, issues } = parseManifestText(text, 'quote.yaml');
+  t.is(issues.length, 1);
+  t.like(issues[0]?.position, { document: 1 });
+  t.is(documents.length, 1);
+  t.like(documents[0]!.value, { metadata: { name: 'ok' } });
+  t.like(documents[0]!.source.locate(['metadata', 'name']), { document: 2, line: 8 });
 });
 
 test('a byte-order mark does not shift positions', (t) => {

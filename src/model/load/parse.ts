@@ -3,7 +3,8 @@
  * YAML parser, in YAML 1.1 mode with merge keys, which is how kubectl's decoder reads manifests (`on`/`yes` are
  * booleans, `0777` is octal), with go-yaml's narrower number and timestamp rules (yaml-schema.ts).
  *
- * A syntax error spoils only its own document: the others are still returned, and every error is reported.
+ * The file is cut at its `---` lines first, as kubectl does: a syntax error spoils only its own document, the others
+ * are still returned, and every error is reported.
  * Empty documents are skipped but still counted, so `document N` always matches the file as the user sees it.
  * A `kind: List` (or any `*List` with `items`) expands into its items, each located under `items[i]`.
  */
@@ -82,43 +83,84 @@ function selfContainedAlias(doc: Document): { offset: number; name: string } | n
   return found;
 }
 
+/**
+ * The file cut at its `---` lines, as kubectl's YAML reader cuts it before decoding each piece: a syntax error (an
+ * unterminated quote, say) then spoils its own document and cannot swallow the ones after it. Each piece keeps its
+ * `---` line and knows the line it starts on, so positions stay those of the file.
+ */
+function pieces(body: string): { text: string; firstLine: number }[] {
+  const out: { text: string; firstLine: number }[] = [];
+  const lines = body.split('\n');
+  let start = 0;
+  for (let i = 1; i <= lines.length; i++) {
+    if (i === lines.length || /^---[ \t]*(#.*)?\r?$/.test(lines[i]!)) {
+      out.push({ text: lines.slice(start, i).join('\n'), firstLine: start });
+      start = i;
+    }
+  }
+  return out;
+}
+
+/** Line numbers of a piece, shifted to the file's. */
+function shifted(counter: LineCounter, firstLine: number): LineCounter {
+  return {
+    linePos: (offset: number) => {
+      const { line, col } = counter.linePos(offset);
+      return { line: line + firstLine, col };
+    },
+  } as LineCounter;
+}
+
 /** Parse the text of one file. `fileName` is only used to name positions. */
 export function parseManifestText(text: string, fileName: string): LoadResult {
-  const lineCounter = new LineCounter();
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const docs = parseAllDocuments(body, {
-    version: '1.1',
-    merge: true,
-    customTags: kubectlScalarTags,
-    lineCounter,
-    prettyErrors: true,
-  });
   const result: LoadResult = { documents: [], issues: [] };
-  // A stream that is not even a sequence of documents comes back as an empty collection with no errors.
-  const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, index) => {
-    const document = index + 1;
-    if (doc.errors.length > 0) {
-      for (const error of doc.errors) {
-        const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
-        result.issues.push(syntaxIssue(fileName, document, pos.line, pos.col, firstLine(error.message)));
-      }
-      return;
+  let document = 0;
+  for (const piece of pieces(body)) {
+    const counter = new LineCounter();
+    const docs = parseAllDocuments(piece.text, {
+      version: '1.1',
+      merge: true,
+      customTags: kubectlScalarTags,
+      lineCounter: counter,
+      prettyErrors: true,
+    });
+    const lineCounter = shifted(counter, piece.firstLine);
+    // A stream that is not even a sequence of documents comes back as an empty collection with no errors.
+    for (const doc of Array.isArray(docs) ? docs : []) {
+      document++;
+      parseDocument(doc, fileName, document, lineCounter, result);
     }
-    const cycle = selfContainedAlias(doc);
-    if (cycle) {
-      const { line, col } = lineCounter.linePos(cycle.offset);
-      result.issues.push(syntaxIssue(fileName, document, line, col, `anchor '${cycle.name}' value contains itself`));
-      return;
-    }
-    try {
-      result.documents.push(...documentsOf(doc, fileName, document, lineCounter));
-    } catch (err) {
-      // toJS throws for unresolvable aliases and alias bombs; report it like any other syntax error.
-      const { line, col } = lineCounter.linePos(doc.range[0]);
-      const detail = err instanceof Error ? firstLine(err.message) : String(err);
-      result.issues.push(syntaxIssue(fileName, document, line, col, detail));
-    }
-  });
+  }
   return result;
+}
+
+function parseDocument(
+  doc: Document,
+  fileName: string,
+  document: number,
+  lineCounter: LineCounter,
+  result: LoadResult,
+) {
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      result.issues.push(syntaxIssue(fileName, document, pos.line, pos.col, firstLine(error.message)));
+    }
+    return;
+  }
+  const cycle = selfContainedAlias(doc);
+  if (cycle) {
+    const { line, col } = lineCounter.linePos(cycle.offset);
+    result.issues.push(syntaxIssue(fileName, document, line, col, `anchor '${cycle.name}' value contains itself`));
+    return;
+  }
+  try {
+    result.documents.push(...documentsOf(doc, fileName, document, lineCounter));
+  } catch (err) {
+    // toJS throws for unresolvable aliases and alias bombs; report it like any other syntax error.
+    const { line, col } = lineCounter.linePos(doc.range?.[0] ?? 0);
+    const detail = err instanceof Error ? firstLine(err.message) : String(err);
+    result.issues.push(syntaxIssue(fileName, document, line, col, detail));
+  }
 }
