@@ -26,6 +26,9 @@ import { admitService, releaseService, type ServiceAdmission } from './admit-ser
 import type { ObjectRef } from './cluster.js';
 import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
 
+/** Namespaces the API server never deletes (NamespaceLifecycle's immortal namespaces). */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 export interface ClusterParts {
   readonly store: Store;
   readonly config: ClusterConfigSpec;
@@ -201,6 +204,17 @@ export class Batch {
         object: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`,
         field: '',
         detail: 'not found',
+      });
+      return;
+    }
+    if (obj.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(obj.metadata.name)) {
+      // The NamespaceLifecycle admission plugin refuses these outright.
+      this.issues.issues.push({
+        code: 'E_MANIFEST_INVALID',
+        position: { file: '<input>', document: 0, line: 0, column: 0 },
+        object: `Namespace ${obj.metadata.name}`,
+        field: '',
+        detail: `namespaces "${obj.metadata.name}" is forbidden: this namespace may not be deleted`,
       });
       return;
     }

@@ -227,3 +227,13 @@ for (const [name, extra, policy, families] of HEADLESS_SELECTORLESS) {
     t.deepEqual(spec.ipFamilies, families);
   });
 }
+
+test('default, kube-system and kube-public may not be deleted; the batch changes nothing', async (t) => {
+  const cluster = await base();
+  for (const name of ['default', 'kube-system', 'kube-public']) {
+    const err = t.throws(() => cluster.delete([{ kind: 'Namespace', name }]), { instanceOf: BatchRejectedError });
+    t.regex(err!.issues[0]!.detail, /this namespace may not be deleted/);
+    t.truthy(cluster.get('Namespace', name));
+  }
+  t.truthy(cluster.get('Service', 'kubernetes', 'default'));
+});
