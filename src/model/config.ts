@@ -21,7 +21,7 @@ import {
   type NamedRange,
 } from './validate/config-networks.js';
 import { dns1123Label, dns1123Subdomain } from './validate/names.js';
-import { type Family, lastAddress, type ParsedCIDR, rangesOverlap } from './validate/net.js';
+import { type Family, lastAddress, type ParsedCIDR, parseCIDR, rangesOverlap } from './validate/net.js';
 import { Reporter } from './validate/reporter.js';
 import { checkShape, dropNulls, isPlainObject, type Shape } from './validate/shape.js';
 
@@ -238,6 +238,60 @@ function checkScalars(raw: Record<string, unknown>, spec: ClusterConfigSpec, rep
   } else if (typeof seed === 'number') spec.seed = seed;
 }
 
+/**
+ * Whether the networks can hold the cluster the config describes, checked here so that a too-small range is one error
+ * at its field instead of a failure per node or per built-in Service during bootstrap: the first service CIDR must
+ * have a 10th address (kube-dns, kubeadm's DNS IP), every pod CIDR a node CIDR per node with room for pods, every
+ * node network an address per node (after its network address and gateway).
+ */
+function checkCapacity(spec: ClusterConfigSpec, report: Reporter): void {
+  const nodes = spec.nodes.controlPlane + spec.nodes.workers;
+  spec.serviceCIDRs.forEach((text, i) => {
+    const cidr = parseCIDR(text);
+    const need = i === 0 ? 11n : 2n; // kube-dns at index 10 of the first; `kubernetes` at index 1 of each
+    if (cidr && sizeOf(cidr) < need) {
+      report.invalid(['spec', 'serviceCIDRs', i], text, `is too small: it has ${sizeOf(cidr)} addresses`, {
+        hint:
+          i === 0
+            ? 'the kubernetes Service takes its 1st address and kube-dns its 10th'
+            : 'the kubernetes Service takes its 1st address',
+      });
+    }
+  });
+  spec.podCIDRs.forEach((text, i) => {
+    const cidr = parseCIDR(text);
+    if (!cidr) return;
+    const key = cidr.family === 'IPv4' ? 'ipv4' : 'ipv6';
+    const mask = spec.nodeCIDRMaskSize[key];
+    const bits = cidr.family === 'IPv4' ? 32 : 128;
+    if (bits - mask < 2) {
+      report.invalid(['spec', 'nodeCIDRMaskSize', key], mask, `leaves no address for pods in a node CIDR`, {
+        hint: `a /${mask} holds ${2 ** (bits - mask)} addresses; host-local keeps the network address and the gateway`,
+      });
+    } else if (mask - cidr.prefix < 31 && 2 ** (mask - cidr.prefix) < nodes) {
+      report.invalid(
+        ['spec', 'nodeCIDRMaskSize', key],
+        mask,
+        `leaves room for ${2 ** (mask - cidr.prefix)} node CIDRs in spec.podCIDRs[${i}] (${text}), fewer than the ${nodes} nodes`,
+      );
+    }
+  });
+  spec.nodeNetworks.forEach((text, i) => {
+    const cidr = parseCIDR(text);
+    if (cidr && sizeOf(cidr) - 3n < BigInt(nodes)) {
+      report.invalid(
+        ['spec', 'nodeNetworks', i],
+        text,
+        `has room for ${sizeOf(cidr) > 3n ? sizeOf(cidr) - 3n : 0n} node addresses, fewer than the ${nodes} nodes`,
+      );
+    }
+  });
+}
+
+function sizeOf(cidr: ParsedCIDR): bigint {
+  return 1n << BigInt((cidr.family === 'IPv4' ? 32 : 128) - cidr.prefix);
+}
+
 function checkSections(raw: Record<string, unknown>, spec: ClusterConfigSpec, report: Reporter): void {
   const out = spec as unknown as Record<string, unknown>;
   for (const name of sectionNames()) {
@@ -286,6 +340,8 @@ export function parseClusterConfig(value: unknown): ClusterConfigDocument {
   };
   checkOverlaps(checkNetworks(raw, spec, report), report);
   checkScalars(raw, spec, report);
+  if (report.issues.length > 0) return { issues: report.issues };
+  checkCapacity(spec, report);
   if (report.issues.length > 0) return { issues: report.issues };
   checkSections(raw, spec, report);
   if (report.issues.length > 0) return { issues: report.issues };

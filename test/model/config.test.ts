@@ -244,3 +244,30 @@ test('pools and port ranges: syntax errors name what is wrong', (t) => {
     'c.yaml:5:42: ClusterConfig kube-netsim: spec.nodePortRange.size: unknown field "size" (known fields: first, last) (document 1)',
   ]);
 });
+
+const CAPACITY_CASES: [title: string, spec: string, problem: RegExp][] = [
+  [
+    'a service CIDR without a 10th address',
+    '  serviceCIDRs: [10.96.0.0/29]\n',
+    /serviceCIDRs\[0\]: is too small: it has 8/,
+  ],
+  [
+    'fewer node CIDRs than nodes',
+    '  podCIDRs: [10.244.0.0/24]\n  nodeCIDRMaskSize: {ipv4: 26}\n  nodes: {workers: 5}\n',
+    /nodeCIDRMaskSize\.ipv4: leaves room for 4 node CIDRs .* fewer than the 6 nodes/,
+  ],
+  ['a node CIDR with no room for pods', '  nodeCIDRMaskSize: {ipv4: 31}\n', /leaves no address for pods/],
+  [
+    'a node network too small for the nodes',
+    '  nodeNetworks: [172.18.0.0/30]\n  nodes: {workers: 2}\n',
+    /nodeNetworks\[0\]: has room for 1 node addresses, fewer than the 3 nodes/,
+  ],
+];
+for (const [title, spec, problem] of CAPACITY_CASES) {
+  test(`capacity: ${title} is one error at its field, not a failure per node at bootstrap`, (t) => {
+    const { lines } = checkText(`${HEAD}spec:\n${spec}`, 'c.yaml');
+    t.is(lines.length, 1, lines.join('\n'));
+    t.regex(lines[0]!, problem);
+    t.regex(lines[0]!, /^c\.yaml:\d+:\d+: ClusterConfig kube-netsim: spec\./);
+  });
+}
