@@ -222,3 +222,19 @@ test('TCP: a client that sends many queries before reading gets every answer, in
     frames.map((_, i) => i + 1),
   );
 });
+
+test('EDNS version 1: BADVERS for class IN, REFUSED for another class (CoreDNS checks the class first)', async (t) => {
+  const withOpt = (qclass: number) => {
+    const q = aQuery(0x4242, 'kubernetes.default.svc.cluster.local');
+    q.writeUInt16BE(qclass, q.length - 2);
+    q.writeUInt16BE(1, 10); // ARCOUNT
+    const opt = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 1, 0, 0, 0, 0]); // root, OPT, 1232, rcode 0, version 1
+    return Buffer.concat([q, opt]);
+  };
+  const rcodeOf = (reply: Buffer | null) => (reply ? reply.readUInt16BE(2) & 0xf : -1);
+  const inClass = await sendRaw(running.port, withOpt(1));
+  t.is(inClass?.readUInt16BE(0), 0x4242);
+  t.is(rcodeOf(inClass), 0, 'BADVERS (16) keeps 0 in the header; its upper bits are in the OPT');
+  t.true(inClass!.length > 12 + 4, 'an OPT carries the extended rcode');
+  t.is(rcodeOf(await sendRaw(running.port, withOpt(3))), 5, 'CH: REFUSED');
+});

@@ -51,6 +51,7 @@ export interface Outcome {
 }
 
 const DROP = null;
+const QCLASS_IN = 1;
 
 export class Responder {
   readonly #opts: ResponderOptions;
@@ -84,7 +85,9 @@ export class Responder {
 
   #answer(query: ParsedQuery, transport: Transport): Outcome | null | Promise<Outcome | null> {
     const qtype = query.question.type;
-    if (isUnsupportedVersion(query.edns)) return single(encodeError(query, Rcode.BADVERS), qtype, Rcode.BADVERS);
+    // CoreDNS's ServeDNS refuses a class other than IN before it looks at the EDNS version (core/dnsserver/server.go).
+    if (isUnsupportedVersion(query.edns) && query.question.class === QCLASS_IN)
+      return single(encodeError(query, Rcode.BADVERS), qtype, Rcode.BADVERS);
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) return this.#transfer(query, transport);
 
     const limit = responseLimit(transport, query.edns);
