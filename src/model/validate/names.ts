@@ -47,9 +47,14 @@ export function dns1123Label(value: string): string[] {
 
 /** RFC 1123 subdomain: most object names, Node names, ExternalName targets, DNS search domains. */
 export function dns1123Subdomain(value: string): string[] {
+  return subdomainErrors(value, DNS1123_SUBDOMAIN_RE, DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN);
+}
+
+/** At most 253 characters, matching `re` (its source `format`, named in the message as upstream names it). */
+function subdomainErrors(value: string, re: RegExp, msg: string, format: string): string[] {
   const errs: string[] = [];
   if (value.length > 253) errs.push(maxLenError(253));
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN, 'example.com'));
+  if (!re.test(value)) errs.push(regexError(msg, format, 'example.com'));
   return errs;
 }
 
@@ -64,11 +69,12 @@ const DNS1123_SUBDOMAIN_UNDERSCORE_MSG =
  * relaxed DNS search validation (KEP-4427, on by default since Kubernetes 1.33).
  */
 export function dns1123SubdomainWithUnderscore(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 253) errs.push(maxLenError(253));
-  if (!DNS1123_SUBDOMAIN_UNDERSCORE_RE.test(value))
-    errs.push(regexError(DNS1123_SUBDOMAIN_UNDERSCORE_MSG, DNS1123_SUBDOMAIN_UNDERSCORE, 'example.com'));
-  return errs;
+  return subdomainErrors(
+    value,
+    DNS1123_SUBDOMAIN_UNDERSCORE_RE,
+    DNS1123_SUBDOMAIN_UNDERSCORE_MSG,
+    DNS1123_SUBDOMAIN_UNDERSCORE,
+  );
 }
 
 /** RFC 1035 label: Service names (they become DNS labels that must not start with a digit). */
