@@ -12,8 +12,6 @@ export const TCP_IDLE_TIMEOUT_MS = 8000;
 /** Queries of one TCP connection read ahead of their replies before the connection stops being read. */
 const MAX_PENDING_TCP_QUERIES = 64;
 
-function ignoreSendError(): void {}
-
 export interface ListenAddress {
   host: string;
   port: number;
@@ -62,10 +60,10 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
   });
   const send = (out: Outcome, rinfo: dgram.RemoteInfo, start: number, requestSize: number) => {
     for (const reply of out.replies) {
-      // A reply that cannot be sent (a datagram from port 0, an address the socket rejects) is dropped, as a Go
-      // server's failed write is: one bad packet must not take the server down.
+      // A reply that cannot be sent is dropped, as a Go server's failed write is: one bad packet must not take the
+      // server down. Bad arguments (a datagram from port 0) throw here; failures later go to the socket's 'error'.
       try {
-        socket.send(reply, rinfo.port, rinfo.address, ignoreSendError);
+        socket.send(reply, rinfo.port, rinfo.address);
       } catch {
         return;
       }

@@ -65,6 +65,22 @@ interface Histogram {
 type Counters = [number, number][];
 type Histograms = [number, Histogram][];
 
+/** One answered query, for `observe` (a caller may reuse one object: nothing keeps it). */
+export interface QueryObservation {
+  server: number;
+  proto: 'udp' | 'tcp';
+  family: 1 | 2;
+  qtype: number;
+  rcode: number;
+  plugin: string;
+  seconds: number;
+  requestSize: number;
+  responseSize: number;
+  dnssecOk: boolean;
+  cacheHit: boolean;
+  denial: boolean;
+}
+
 /** Counters as plain data: a worker sends its state, the primary merges them for /metrics. */
 export interface MetricsState {
   servers: string[];
@@ -121,20 +137,7 @@ export class DnsMetrics {
    * CoreDNS's `cache` plugin would have served (kubeadm's Corefile disables it for the cluster zone, so only
    * forwarded names can hit); `denial` says whether the answer was NXDOMAIN or NODATA.
    */
-  observe(q: {
-    server: number;
-    proto: 'udp' | 'tcp';
-    family: 1 | 2;
-    qtype: number;
-    rcode: number;
-    plugin: string;
-    seconds: number;
-    requestSize: number;
-    responseSize: number;
-    dnssecOk: boolean;
-    cacheHit: boolean;
-    denial: boolean;
-  }): void {
+  observe(q: Readonly<QueryObservation>): void {
     const proto = q.proto === 'udp' ? 0 : 1;
     bump(this.#requests, ((q.server * 2 + proto) * 4 + q.family) * TYPE_SLOTS + typeSlot(q.qtype), 1);
     bump(this.#responses, (q.server * 4096 + q.rcode) * 64 + this.#pluginId(q.plugin), 1);

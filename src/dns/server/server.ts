@@ -7,7 +7,7 @@ import { Rng } from '../../util/rng.js';
 import type { DnsOptions } from '../config.js';
 import { ZoneIndex } from '../zone/zone-index.js';
 import { type BoundListener, listenTcp, listenUdp, type Observer, parseListen } from './listeners.js';
-import { DnsMetrics } from './metrics.js';
+import { DnsMetrics, type QueryObservation } from './metrics.js';
 import { Responder } from './responder.js';
 import { UdpTcpUpstream } from './upstream.js';
 
@@ -52,25 +52,38 @@ export class DnsServer {
       const addr = parseListen(text);
       // CoreDNS labels metrics with the server's address; ours is known once the UDP socket is bound.
       let server = 0;
+      // One observation object per listener, refilled per query: observe runs once per query and keeps nothing.
+      const q: QueryObservation = {
+        server: 0,
+        proto: 'udp',
+        family: 1,
+        qtype: 0,
+        rcode: 0,
+        plugin: 'kubernetes',
+        seconds: 0,
+        requestSize: 0,
+        responseSize: 0,
+        dnssecOk: false,
+        cacheHit: false,
+        denial: false,
+      };
       const observe: Observer = (transport, outcome, seconds, family, requestSize) => {
         let responseSize = 0;
         for (const reply of outcome.replies) responseSize += reply.length;
         const first = outcome.replies[0];
-        this.metrics.observe({
-          server,
-          proto: transport,
-          family,
-          qtype: outcome.qtype,
-          rcode: outcome.rcode,
-          plugin: 'kubernetes',
-          seconds,
-          requestSize,
-          responseSize,
-          dnssecOk: outcome.dnssecOk === true,
-          cacheHit: outcome.cacheHit,
-          // NXDOMAIN, or NOERROR with an empty answer section (ANCOUNT, octets 6-7): the cache's "denial" type.
-          denial: outcome.rcode === 3 || (outcome.rcode === 0 && first !== undefined && first.readUInt16BE(6) === 0),
-        });
+        q.server = server;
+        q.proto = transport;
+        q.family = family;
+        q.qtype = outcome.qtype;
+        q.rcode = outcome.rcode;
+        q.seconds = seconds;
+        q.requestSize = requestSize;
+        q.responseSize = responseSize;
+        q.dnssecOk = outcome.dnssecOk === true;
+        q.cacheHit = outcome.cacheHit;
+        // NXDOMAIN, or NOERROR with an empty answer section (ANCOUNT, octets 6-7): the cache's "denial" type.
+        q.denial = outcome.rcode === 3 || (outcome.rcode === 0 && first !== undefined && first.readUInt16BE(6) === 0);
+        this.metrics.observe(q);
       };
       const udp = await listenUdp(addr, this.responder, observe);
       server = this.metrics.serverId(`dns://${udp.address}`);
