@@ -113,7 +113,7 @@ test('empty documents are skipped but counted, so document numbers match the fil
 test('a syntax error spoils only its document: every error is reported and the other documents still parse', async (t) => {
   const read = await readInputs(['fixtures/bad/load-syntax.yaml.txt']);
   t.deepEqual(read.issues.map(formatIssue), [
-    'fixtures/bad/load-syntax.yaml.txt:14:21: Flow sequence in block collection must be sufficiently indented and end with a ] (document 2)',
+    'fixtures/bad/load-syntax.yaml.txt:15:1: Flow sequence in block collection must be sufficiently indented and end with a ] (document 2)',
     'fixtures/bad/load-syntax.yaml.txt:22:5: Map keys must be unique (document 3)',
   ]);
   t.true(read.issues.every((i) => i.code === 'E_MANIFEST_SYNTAX'));
@@ -288,4 +288,14 @@ test('readInputs: a missing path is an INPUT_UNREADABLE issue, and the other pat
   ]);
   t.is(formatIssue(read.issues[0]!), 'fixtures/bad/does-not-exist.yaml: cannot read input: no such file or directory');
   t.is(read.documents.length, 1);
+});
+
+test('CRLF line endings: every document reads the same as with LF', (t) => {
+  const lf = 'apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 80\n---\napiVersion: v1\nkind: Namespace\n';
+  const crlf = lf.replaceAll('\n', '\r\n');
+  t.deepEqual(
+    parseManifestText(crlf, 'crlf.yaml').documents.map((d) => d.value),
+    parseManifestText(lf, 'lf.yaml').documents.map((d) => d.value),
+  );
+  t.deepEqual(parseManifestText(crlf, 'crlf.yaml').issues, []);
 });

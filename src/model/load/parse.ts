@@ -94,7 +94,8 @@ function pieces(body: string): { text: string; firstLine: number }[] {
   let start = 0;
   for (let i = 1; i <= lines.length; i++) {
     if (i === lines.length || /^---[ \t]*(#.*)?\r?$/.test(lines[i]!)) {
-      out.push({ text: lines.slice(start, i).join('\n'), firstLine: start });
+      // Each piece keeps its final line break: without it a CRLF file's last value would end in a bare '\r'.
+      out.push({ text: lines.slice(start, i).join('\n') + (i < lines.length ? '\n' : ''), firstLine: start });
       start = i;
     }
   }
