@@ -160,21 +160,32 @@ function allocateNodePorts(env: ServiceAdmission, svc: Service, spec: Service['s
   const kept = new Set<number>();
   /** Port number → the NodePort this Service gave it. */
   const byNumber = new Map<number, number>();
-  const allocate = (i: number, requested: number | undefined): number | undefined =>
-    env.issues.attempt(svc, ['spec', 'ports', i, 'nodePort'], () => env.ipam.allocateNodePort(requested, env.journal));
+  const oldNodePorts = new Set(oldPorts.flatMap((p) => (p.nodePort ? [p.nodePort] : [])));
+  const previousOf = (port: ServicePort) =>
+    oldPorts.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
+  /** A NodePort for port i: one this Service already holds is kept (updateNodePorts), any other is allocated. */
+  const take = (i: number, requested: number | undefined): number | undefined => {
+    if (requested !== undefined && oldNodePorts.has(requested)) {
+      kept.add(requested);
+      return requested;
+    }
+    return env.issues.attempt(svc, ['spec', 'ports', i, 'nodePort'], () =>
+      env.ipam.allocateNodePort(requested, env.journal),
+    );
+  };
   if (spec.ports) {
     const ports = spec.ports;
     spec.ports = ports.map((port, i): ServicePort => {
-      const previous = oldPorts.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
       if (!needsNodePorts(spec)) {
         if (port.nodePort === undefined) {
           const { nodePort: _dropped, ...rest } = port;
           return rest;
         }
-        if (port.nodePort === previous || byNumber.get(port.port) === port.nodePort) kept.add(port.nodePort);
-        else if (allocate(i, port.nodePort) !== undefined) byNumber.set(port.port, port.nodePort);
+        if (byNumber.get(port.port) !== port.nodePort && take(i, port.nodePort) !== undefined)
+          byNumber.set(port.port, port.nodePort);
         return port;
       }
+      const previous = previousOf(port);
       if (previous !== undefined && (port.nodePort === undefined || port.nodePort === previous)) {
         kept.add(previous);
         byNumber.set(port.port, previous);
@@ -183,13 +194,18 @@ function allocateNodePorts(env: ServiceAdmission, svc: Service, spec: Service['s
       const shared = byNumber.get(port.port);
       if (shared !== undefined && (port.nodePort === undefined || port.nodePort === shared))
         return { ...port, nodePort: shared };
-      // The first port of a number takes a NodePort pinned on a later port of the same number (findRequestedNodePort).
+      // The first port of a number takes a NodePort pinned on a later port of the same number, or one that port had
+      // before this update (findRequestedNodePort, after patchAllocatedValues copied the old values in).
+      const later = (p: ServicePort) => p.nodePort ?? previousOf(p);
       const requested =
         port.nodePort ??
         (shared === undefined
-          ? ports.slice(i + 1).find((p) => p.port === port.port && p.nodePort !== undefined)?.nodePort
+          ? ports
+              .slice(i + 1)
+              .map((p) => (p.port === port.port ? later(p) : undefined))
+              .find((n) => n !== undefined)
           : undefined);
-      const nodePort = allocate(i, requested);
+      const nodePort = take(i, requested);
       if (nodePort === undefined) return port;
       if (shared === undefined) byNumber.set(port.port, nodePort);
       return { ...port, nodePort };

@@ -237,3 +237,50 @@ test('default, kube-system and kube-public may not be deleted; the batch changes
   }
   t.truthy(cluster.get('Service', 'kubernetes', 'default'));
 });
+
+const svc = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec,
+});
+
+test('updates keep NodePorts the Service holds: a twin added before or after, pinned or not, shares them', async (t) => {
+  const cluster = await base();
+  const tcp = { name: 't', port: 53, protocol: 'TCP' };
+  const udp = { name: 'u', port: 53, protocol: 'UDP' };
+  cluster.apply([svc('np', { type: 'NodePort', ports: [tcp] })]);
+  const held = cluster.get('Service', 'np', 'default')!.spec.ports![0]!.nodePort!;
+  cluster.apply([svc('np', { type: 'NodePort', ports: [udp, tcp] })]);
+  t.deepEqual(
+    cluster.get('Service', 'np', 'default')!.spec.ports!.map((p) => p.nodePort),
+    [held, held],
+  );
+  // The same NodePort pinned on both, the new twin listed first.
+  cluster.apply([
+    svc('np', {
+      type: 'NodePort',
+      ports: [
+        { ...udp, nodePort: held },
+        { ...tcp, nodePort: held },
+      ],
+    }),
+  ]);
+  t.deepEqual(
+    cluster.get('Service', 'np', 'default')!.spec.ports!.map((p) => p.nodePort),
+    [held, held],
+  );
+  // Without NodePort allocation, pinned ones are still the Service's own.
+  const lb = (ports: unknown[]) => svc('lb', { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports });
+  cluster.apply([lb([{ ...tcp, nodePort: 30053 }])]);
+  cluster.apply([
+    lb([
+      { ...tcp, nodePort: 30053 },
+      { ...udp, nodePort: 30053 },
+    ]),
+  ]);
+  t.deepEqual(
+    cluster.get('Service', 'lb', 'default')!.spec.ports!.map((p) => p.nodePort),
+    [30053, 30053],
+  );
+});
