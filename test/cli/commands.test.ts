@@ -233,6 +233,38 @@ test('resolve: /etc/hosts answers first; a pod whose nameserver is not cluster D
   t.regex(r.stdout, /HOST_NOT_FOUND/);
 });
 
+test('trace --script: a reply may close the flow; ports left out are the client 40000 and the Service 80', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+  const file = join(dir, 'reply-close.yaml');
+  writeFileSync(
+    file,
+    [
+      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp}',
+      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp, close: true}',
+      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',
+      '',
+    ].join('\n'),
+  );
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  t.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as { packet?: { dst: string }; closed?: boolean }[];
+  t.true(results[1]!.closed, 'the flow the first packet made (from port 40000) is the one closed');
+  // The same first packet in a new run makes the same choice (same seed): its endpoint answers, and closes.
+  const endpoint = results[0]!.packet!.dst;
+  writeFileSync(
+    file,
+    [
+      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp}',
+      `- {src: "${endpoint}", dst: "10.244.1.4", proto: udp, reply: true, close: true}`,
+      '',
+    ].join('\n'),
+  );
+  const again = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  const replyClose = (JSON.parse(again.stdout) as { conntrack?: string; closed?: boolean }[])[1]!;
+  t.is(replyClose.conntrack, 'reply');
+  t.true(replyClose.closed);
+});
+
 const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegExp][] = [
   ['a step that is not a mapping', '- hello\n', /step 1: expected a mapping/],
   ['an unknown field', '- {advance: 3, foo: 1}\n', /step 1: unknown field foo/],

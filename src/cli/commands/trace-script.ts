@@ -143,19 +143,16 @@ export function runScript(
       if (!ref) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
       atStep(i, () => cluster.delete([ref], { force: step.force ?? false }));
     } else if ('src' in step && 'dst' in step) {
-      if (step.reply) {
-        const proto = parseProto(step.proto);
-        const src = parseEndpointArg(step.src, 0, 'src');
-        const dst = parseEndpointArg(step.dst, 0, 'dst');
-        results.push({ step: i + 1, time: now, verdict: engine.reply({ proto, src, dst }, now) });
-      } else if (step.close) {
+      // Ports left out are those `send` uses: the client's 40000 and the Service's 80 (a reply's endpoint port has no
+      // default: 0).
+      const p = {
+        proto: parseProto(step.proto),
+        src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
+        dst: parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
+      };
+      if (step.close) {
         // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed;
         // for a flow that is not tracked there is nothing to pass through or close.
-        const p = {
-          proto: parseProto(step.proto),
-          src: parseEndpointArg(step.src, 0, 'src'),
-          dst: parseEndpointArg(step.dst, 0, 'dst'),
-        };
         const tracked = engine.conntrack.lookup(p, now) !== undefined;
         const verdict = !tracked
           ? { closed: false }
@@ -163,6 +160,8 @@ export function runScript(
             ? engine.reply(p, now)
             : send(engine, step.src, step.dst, step.proto, now);
         results.push({ step: i + 1, time: now, verdict, closed: tracked && engine.close(p, now) });
+      } else if (step.reply) {
+        results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
       } else {
         results.push({ step: i + 1, time: now, verdict: send(engine, step.src, step.dst, step.proto, now) });
       }

@@ -29,7 +29,8 @@ function ignoreSendError(): void {}
 
 export interface WorkerPool {
   listeners: { transport: 'udp' | 'tcp'; address: string }[];
-  pids: number[];
+  /** The serving workers' process ids (replacements included). */
+  readonly pids: number[];
   /** Resolves once every worker has applied every batch sent so far. */
   synced(): Promise<void>;
   metrics(): Promise<string>;
@@ -57,7 +58,11 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
     for (const w of workers) sendTo(w, { type: 'events', seq, events });
   });
   let listeners: WorkerPool['listeners'] = [];
-  const metricReplies = new Map<number, { expected: number; states: MetricsState[]; done: () => void }>();
+  /** Scrapes in flight: the workers still owing their counters, and what came back. */
+  const metricReplies = new Map<number, { owed: Set<Worker>; states: MetricsState[]; done: () => void }>();
+  const settle = (pending: { owed: Set<Worker>; done: () => void }) => {
+    if (pending.owed.size === 0) pending.done();
+  };
   let stopping = false;
   /** Every worker process alive, serving or still starting. */
   const forked = new Set<Worker>();
@@ -71,7 +76,7 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
     }
   };
   /** Fork worker `i`; resolves once it serves. A worker that dies later is replaced, as a crashed CoreDNS pod is. */
-  const spawn = (i: number): Promise<void> => {
+  const spawn = (i: number, replacing = false): Promise<void> => {
     const worker = cluster.fork({ KUBE_NETSIM_WORKER: String(i) });
     forked.add(worker);
     let ready = false;
@@ -98,8 +103,10 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
           checkSynced();
         } else if (m.type === 'metrics') {
           const pending = metricReplies.get(m.id);
-          pending?.states.push(m.state);
-          if (pending && pending.states.length >= pending.expected) pending.done();
+          if (pending?.owed.delete(worker)) {
+            pending.states.push(m.state);
+            settle(pending);
+          }
         }
       });
       worker.once('exit', (code) => {
@@ -109,12 +116,11 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
         appliedBy.delete(worker);
         checkSynced();
         // A scrape waiting on this worker's counters gets the others' (its own died with it).
-        for (const pending of metricReplies.values()) {
-          pending.expected--;
-          if (pending.states.length >= pending.expected) pending.done();
-        }
-        if (!ready) reject(new Error(`DNS worker ${i} exited with code ${code}`));
-        else if (!stopping) spawn(i).catch(() => {});
+        for (const pending of metricReplies.values()) if (pending.owed.delete(worker)) settle(pending);
+        if (stopping) return;
+        if (!ready && !replacing) reject(new Error(`DNS worker ${i} exited with code ${code}`));
+        // A replacement that dies while starting is tried again, a second later so a crash loop stays slow.
+        else setTimeout(() => spawn(i, true).catch(() => {}), ready ? 0 : 1000).unref();
       });
     });
   };
@@ -122,7 +128,9 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
   let metricId = 0;
   return {
     listeners,
-    pids: workers.map((w) => w.process.pid!),
+    get pids() {
+      return workers.map((w) => w.process.pid!);
+    },
     synced: () =>
       new Promise<void>((resolve) => {
         waiters.push(resolve);
@@ -133,9 +141,10 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
       const asked = workers.filter((w) => w.isConnected());
       const states: MetricsState[] = [];
       await new Promise<void>((resolve) => {
-        metricReplies.set(id, { expected: asked.length, states, done: resolve });
-        if (asked.length === 0) resolve();
+        const pending = { owed: new Set(asked), states, done: resolve };
+        metricReplies.set(id, pending);
         for (const w of asked) sendTo(w, { type: 'metrics', id });
+        settle(pending);
       });
       metricReplies.delete(id);
       const merged = new DnsMetrics();
@@ -145,6 +154,8 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
     async stop() {
       stopping = true;
       stopForwarding();
+      // Scrapes in flight answer with what they have: the workers are about to go.
+      for (const pending of metricReplies.values()) pending.done();
       // Every process, including a replacement still starting: the primary cannot exit while one is connected.
       await Promise.all(
         [...forked].map(
