@@ -193,21 +193,21 @@ test('trace --script: ClientIP affinity holds, then times out', async (t) => {
   t.is(results[2]!.time, 61);
 });
 
-test('trace --script: a close step passes through its flow, then closes it; one result per packet', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
-  const file = join(dir, 'close.yaml');
-  writeFileSync(
-    file,
-    [
-      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',
-      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp, close: true}',
-      '- {src: "10.244.1.4:1001", dst: "10.96.0.10:53", proto: udp, close: true}',
-      '',
-    ].join('\n'),
-  );
+/** One JSON result per packet of `trace --script` on the demo worker, the steps given as YAML flow lines. */
+async function scriptResults<T>(lines: string[]): Promise<T[]> {
+  const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
+  writeFileSync(file, lines.map((l) => `- ${l}\n`).join(''));
   const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
-  t.is(r.code, 0, r.stderr);
-  const results = JSON.parse(r.stdout) as { step: number; verdict?: string; conntrack?: string; closed?: boolean }[];
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as T[];
+}
+
+test('trace --script: a close step passes through its flow, then closes it; one result per packet', async (t) => {
+  const results = await scriptResults<{ step: number; verdict?: string; conntrack?: string; closed?: boolean }>([
+    '{src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',
+    '{src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp, close: true}',
+    '{src: "10.244.1.4:1001", dst: "10.96.0.10:53", proto: udp, close: true}',
+  ]);
   t.deepEqual(
     results.map((x) => [x.step, x.verdict ?? null, x.conntrack ?? null, x.closed ?? null]),
     [
@@ -234,35 +234,20 @@ test('resolve: /etc/hosts answers first; a pod whose nameserver is not cluster D
 });
 
 test('trace --script: a reply may close the flow; ports left out are the client 40000 and the Service 80', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
-  const file = join(dir, 'reply-close.yaml');
-  writeFileSync(
-    file,
-    [
-      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp}',
-      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp, close: true}',
-      '- {src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',
-      '',
-    ].join('\n'),
-  );
-  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
-  t.is(r.code, 0, r.stderr);
-  const results = JSON.parse(r.stdout) as { packet?: { dst: string }; closed?: boolean }[];
+  const first = '{src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp}';
+  const results = await scriptResults<{ packet?: { dst: string }; closed?: boolean }>([
+    first,
+    '{src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp, close: true}',
+  ]);
   t.true(results[1]!.closed, 'the flow the first packet made (from port 40000) is the one closed');
   // The same first packet in a new run makes the same choice (same seed): its endpoint answers, and closes.
   const endpoint = results[0]!.packet!.dst;
-  writeFileSync(
-    file,
-    [
-      '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: udp}',
-      `- {src: "${endpoint}", dst: "10.244.1.4", proto: udp, reply: true, close: true}`,
-      '',
-    ].join('\n'),
-  );
-  const again = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
-  const replyClose = (JSON.parse(again.stdout) as { conntrack?: string; closed?: boolean }[])[1]!;
-  t.is(replyClose.conntrack, 'reply');
-  t.true(replyClose.closed);
+  const again = await scriptResults<{ conntrack?: string; closed?: boolean }>([
+    first,
+    `{src: "${endpoint}", dst: "10.244.1.4", proto: udp, reply: true, close: true}`,
+  ]);
+  t.is(again[1]!.conntrack, 'reply');
+  t.true(again[1]!.closed);
 });
 
 const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegExp][] = [
