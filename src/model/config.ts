@@ -21,7 +21,7 @@ import {
   type NamedRange,
 } from './validate/config-networks.js';
 import { dns1123Label, dns1123Subdomain } from './validate/names.js';
-import { type Family, lastAddress, type ParsedCIDR, parseCIDR, rangesOverlap } from './validate/net.js';
+import { bitsOf, type Family, lastAddress, type ParsedCIDR, parseCIDR, rangesOverlap } from './validate/net.js';
 import { Reporter } from './validate/reporter.js';
 import { checkShape, dropNulls, isPlainObject, type Shape } from './validate/shape.js';
 
@@ -263,7 +263,7 @@ function checkCapacity(spec: ClusterConfigSpec, report: Reporter): void {
     if (!cidr) return;
     const key = cidr.family === 'IPv4' ? 'ipv4' : 'ipv6';
     const mask = spec.nodeCIDRMaskSize[key];
-    const bits = cidr.family === 'IPv4' ? 32 : 128;
+    const bits = bitsOf(cidr.family);
     if (bits - mask < 2) {
       report.invalid(['spec', 'nodeCIDRMaskSize', key], mask, `leaves no address for pods in a node CIDR`, {
         hint: `a /${mask} holds ${2 ** (bits - mask)} addresses; host-local keeps the network address and the gateway`,
@@ -289,7 +289,7 @@ function checkCapacity(spec: ClusterConfigSpec, report: Reporter): void {
 }
 
 function sizeOf(cidr: ParsedCIDR): bigint {
-  return 1n << BigInt((cidr.family === 'IPv4' ? 32 : 128) - cidr.prefix);
+  return lastAddress(cidr) - cidr.network + 1n;
 }
 
 function checkSections(raw: Record<string, unknown>, spec: ClusterConfigSpec, report: Reporter): void {

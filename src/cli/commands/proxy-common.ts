@@ -4,7 +4,6 @@
  */
 import type { Cluster } from '../../cluster/cluster.js';
 import { dnsOptionsOf } from '../../cluster/config-sections.js';
-import { originOf as originFromStore } from '../../cluster/packet-origin.js';
 import { parseIP } from '../../cni/ip.js';
 import { clusterSearches, type ResolvConf, resolveFromPod } from '../../dns/client/index.js';
 import { formatRdata } from '../../dns/resolve/format.js';
@@ -42,11 +41,6 @@ export function parseEndpointArg(text: string, defaultPort: number, flag: string
     throw new InvalidArgumentError(`${flag} takes IP[:PORT] (IPv6 as [addr]:port), got "${text}"`);
   }
   return { ip: ip.text, port };
-}
-
-/** Where a packet enters, from its source address: a pod on the node, the node itself, or outside the cluster. */
-export function originOf(cluster: Cluster, node: string, srcIP: string): Origin {
-  return originFromStore(cluster.store, node, srcIP);
 }
 
 export function describeOrigin(origin: Origin, node: string): string {

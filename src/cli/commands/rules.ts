@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { loadCluster } from './load.js';
-import { originOf, parseEndpointArg, parseProto } from './proxy-common.js';
 import { engineFor, type ProxyCommandOptions } from './trace.js';
 import { readScript, runScript } from './trace-script.js';
 
@@ -34,14 +33,7 @@ export function registerRules(program: Command): void {
       const cluster = await loadCluster(paths);
       const engine = engineFor(cluster, opts);
       if (opts.script) {
-        runScript(cluster, engine, readScript(opts.script), (e, src, dst, proto, now) => {
-          const p = {
-            proto: parseProto(proto),
-            src: parseEndpointArg(src, 40000, 'src'),
-            dst: parseEndpointArg(dst, 80, 'dst'),
-          };
-          return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
-        });
+        runScript(cluster, engine, readScript(opts.script));
       }
       const text = engine.rules(family);
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

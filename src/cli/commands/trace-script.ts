@@ -11,9 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { Cluster } from '../../cluster/cluster.js';
+import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
+import type { Packet } from '../../proxy/packet.js';
 import { parseEndpointArg, parseProto } from './proxy-common.js';
 
 export type ScriptStep =
@@ -113,13 +115,9 @@ export interface ScriptResult {
   closed?: boolean;
 }
 
-/** Run the steps; `origin` decides where each packet enters (see proxy-common.ts). */
-export function runScript(
-  cluster: Cluster,
-  engine: ProxyEngine,
-  steps: ScriptStep[],
-  send: (engine: ProxyEngine, src: string, dst: string, proto: string | undefined, now: number) => Verdict,
-): ScriptResult[] {
+/** Run the steps; each packet enters where its source says (cluster/packet-origin.ts). */
+export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptStep[]): ScriptResult[] {
+  const send = (p: Packet, now: number) => engine.send(p, originOf(cluster.store, engine.nodeName, p.src.ip), now);
   let now = 0;
   const results: ScriptResult[] = [];
   steps.forEach((step, i) => {
@@ -143,8 +141,7 @@ export function runScript(
       if (!ref) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
       atStep(i, () => cluster.delete([ref], { force: step.force ?? false }));
     } else if ('src' in step && 'dst' in step) {
-      // Ports left out are those `send` uses: the client's 40000 and the Service's 80 (a reply's endpoint port has no
-      // default: 0).
+      // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
       const p = {
         proto: parseProto(step.proto),
         src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
@@ -154,16 +151,12 @@ export function runScript(
         // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed;
         // for a flow that is not tracked there is nothing to pass through or close.
         const tracked = engine.conntrack.lookup(p, now) !== undefined;
-        const verdict = !tracked
-          ? { closed: false }
-          : step.reply
-            ? engine.reply(p, now)
-            : send(engine, step.src, step.dst, step.proto, now);
+        const verdict = !tracked ? { closed: false } : step.reply ? engine.reply(p, now) : send(p, now);
         results.push({ step: i + 1, time: now, verdict, closed: tracked && engine.close(p, now) });
       } else if (step.reply) {
         results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
       } else {
-        results.push({ step: i + 1, time: now, verdict: send(engine, step.src, step.dst, step.proto, now) });
+        results.push({ step: i + 1, time: now, verdict: send(p, now) });
       }
     } else {
       throw new InvalidArgumentError(`step ${i + 1}: not a packet, advance, apply or delete: ${JSON.stringify(step)}`);

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
+import { originOf } from '../../cluster/packet-origin.js';
 import { parseIP } from '../../cni/ip.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ProxyConfig, ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
@@ -12,7 +13,6 @@ import { type Address, familyOf, formatAddress, type Origin, reversed } from '..
 import { loadCluster, parseSeed } from './load.js';
 import {
   describeOrigin,
-  originOf,
   packetJSON,
   parseEndpointArg,
   parseProto,
@@ -77,7 +77,7 @@ async function prepareFlow(cluster: Cluster, engine: ProxyEngine, src: string, d
   const proto = parseProto(protoText);
   const source = parseEndpointArg(src, 40000, '--src');
   const family = familyOf(source.ip);
-  const origin: Origin = originOf(cluster, engine.nodeName, source.ip);
+  const origin: Origin = originOf(cluster.store, engine.nodeName, source.ip);
   const dns: string[] = [];
   const dnsSteps: Step[] = [];
   let destination: Address | null;
@@ -121,14 +121,7 @@ export function registerTrace(program: Command): void {
         process.stdout.write(`${text}\n`);
       };
       if (opts.script) {
-        const results = runScript(cluster, engine, readScript(opts.script), (e, src, dst, proto, now) => {
-          const p = {
-            proto: parseProto(proto),
-            src: parseEndpointArg(src, 40000, 'src'),
-            dst: parseEndpointArg(dst, 80, 'dst'),
-          };
-          return e.send(p, originOf(cluster, e.nodeName, p.src.ip), now);
-        });
+        const results = runScript(cluster, engine, readScript(opts.script));
         if (opts.json) {
           out(
             JSON.stringify(
