@@ -4,7 +4,8 @@
  */
 import type { Ipam } from '../cni/ipam.js';
 import type { ControllerContext } from '../controllers/context.js';
-import { deleteServiceSlices, reconcileService } from '../controllers/endpointslices.js';
+import { hintsOverloaded, topologyAnnotationAuto, zoneCPURatios } from '../controllers/endpointslice-hints.js';
+import { deleteServiceSlices, managedSlices, reconcileService } from '../controllers/endpointslices.js';
 import type { PodIndex } from '../controllers/pod-index.js';
 import type { Scheduler } from '../controllers/scheduler.js';
 import {
@@ -273,6 +274,7 @@ export class Batch {
       const env = this.#env();
       for (const pod of store.list('Pod')) if (!pod.spec.nodeName) this.#putPod(pod, env);
       syncKubernetesEndpoints(store);
+      this.#markServicesWithOverloadedHints();
     }
     for (const key of this.#ownersToReconcile) this.#reconcileOwner(key);
     this.#markServicesOfChangedPods();
@@ -281,6 +283,17 @@ export class Batch {
       const svc = store.get('Service', name, ns);
       if (!svc?.spec.selector) continue;
       reconcileService(this.#ctx, svc, this.#parts.podIndex.select(ns, svc.spec.selector));
+    }
+  }
+
+  /** After node changes, the Services whose topology-annotation hints no longer fit the zones' CPU shares. */
+  #markServicesWithOverloadedHints(): void {
+    const { store } = this.#parts;
+    const ratios = zoneCPURatios(store.list('Node'));
+    for (const svc of store.list('Service')) {
+      if (!topologyAnnotationAuto(svc)) continue;
+      if (hintsOverloaded(managedSlices(this.#ctx, svc), ratios))
+        this.#dirtyServices.add(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`);
     }
   }
 

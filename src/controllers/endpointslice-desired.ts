@@ -135,7 +135,7 @@ export function endpointKey(ep: Endpoint): string {
   return `${addresses.join(',')}\0${ep.hostname ?? ''}\0${ep.targetRef?.namespace ?? ''}/${ep.targetRef?.name ?? ''}`;
 }
 
-/** EndpointsEqualBeyondHash: same conditions, node and zone (hints are not produced here). */
+/** EndpointsEqualBeyondHash: same conditions, node and zone (hints are not compared: endpointslice-hints.ts). */
 export function endpointsEqualBeyondKey(a: Endpoint, b: Endpoint): boolean {
   return (
     a.conditions.ready === b.conditions.ready &&

@@ -10,7 +10,8 @@
  *
  * Where upstream picks "any" endpoint from a set, we take them in pod-name order; written slices list their endpoints
  * by pod name. Slices of selector-less Services, and slices managed by anyone else, are never touched; ExternalName
- * Services get no slices.
+ * Services get no slices. Topology hints follow the Service's trafficDistribution or topology annotation
+ * (endpointslice-hints.ts).
  */
 import { matchesMap } from '../model/labels.js';
 import type { AddressType, Container, Endpoint, EndpointPort, EndpointSlice, Pod, Service } from '../model/types.js';
@@ -27,6 +28,7 @@ import {
   sliceLabels,
   sliceOwnedBy,
 } from './endpointslice-desired.js';
+import { reconcileHints } from './endpointslice-hints.js';
 import { sliceIndex } from './group-index.js';
 import { childPrefix, uniqueGeneratedName } from './names.js';
 
@@ -51,6 +53,8 @@ interface Plan {
   create: Draft[];
   update: Draft[];
   delete: EndpointSlice[];
+  /** Slices the endpoints leave as they are (hints may still change them). */
+  unchanged: Draft[];
 }
 
 /** Whether the controller manages slices for this Service at all. */
@@ -113,7 +117,7 @@ function planAddressType(
   existing: readonly EndpointSlice[],
   type: AddressType,
 ): Plan {
-  const plan: Plan = { create: [], update: [], delete: [] };
+  const plan: Plan = { create: [], update: [], delete: [], unchanged: [] };
   const existingByPorts = new Map<string, EndpointSlice[]>();
   for (const slice of existing) {
     if (!sliceOwnedBy(slice, service)) {
@@ -156,6 +160,7 @@ function planAddressType(
     if (plan.delete.length === 1 && isPlaceholder(plan.delete[0]!, placeholder)) plan.delete = [];
     else plan.create.push(placeholder);
   }
+  reconcileHints(service, ctx.store.list('Node'), plan);
   return plan;
 }
 
@@ -182,15 +187,17 @@ function planPorts(
       desired.delete(key);
     }
     const { labels, changed } = sliceLabels(service, slice);
+    const endpointsChanged = endpointChanged || kept.length !== slice.endpoints.length;
     const draft: Draft = {
       name: slice.metadata.name,
       base: slice,
       addressType: type,
       ports: slice.ports ?? [],
-      endpoints: kept,
+      // A slice whose endpoints change takes the desired ones; otherwise it keeps its own (and their hints).
+      endpoints: endpointsChanged ? kept : [...slice.endpoints],
       labels,
     };
-    if (endpointChanged || kept.length !== slice.endpoints.length) {
+    if (endpointsChanged) {
       if (kept.length === 0) plan.delete.push(slice);
       else toUpdate.push(draft);
     } else if (changed) toUpdate.push(draft);
@@ -223,6 +230,7 @@ function planPorts(
     while (desired.size > 0 && draft.endpoints.length < MAX_ENDPOINTS_PER_SLICE) draft.endpoints.push(take());
   }
   plan.update.push(...toUpdate);
+  plan.unchanged.push(...unchanged);
 }
 
 /** getSliceToFill: the unchanged slice that the remaining endpoints would fill most exactly without overflowing. */
