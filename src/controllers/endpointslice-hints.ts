@@ -179,7 +179,10 @@ function addProportionalHints<D extends { endpoints: Endpoint[] }>(
   const all = [...drafts.create, ...drafts.update, ...drafts.unchanged];
   const ready = all.reduce((n, d) => n + d.endpoints.filter(isReady).length, 0);
   const plan = allocations(ratios, ready);
-  if (plan === null) return removeHints(drafts);
+  if (plan === null) {
+    removeHints(drafts);
+    return;
+  }
   const allocated = new Map<string, number>();
   takeStale(drafts, (d) => {
     const counts = hintsByZone(d.endpoints, allocated, plan);
@@ -189,7 +192,10 @@ function addProportionalHints<D extends { endpoints: Endpoint[] }>(
   });
   const changing = [...drafts.create, ...drafts.update];
   // Step 1: every ready endpoint hinted for its own zone; one without a zone turns hints off.
-  if (changing.some((d) => d.endpoints.some((ep) => isReady(ep) && !ep.zone))) return removeHints(drafts);
+  if (changing.some((d) => d.endpoints.some((ep) => isReady(ep) && !ep.zone))) {
+    removeHints(drafts);
+    return;
+  }
   for (const d of changing) {
     d.endpoints = d.endpoints.map((ep) => {
       // Not-ready endpoints keep what they had: upstream clears a copy, not the slice's endpoint.
@@ -255,7 +261,10 @@ export function hintsOverloaded(slices: readonly EndpointSlice[], ratios: Readon
   const byType = new Map<string, Map<string, number>>();
   for (const slice of slices) {
     let counts = byType.get(slice.addressType);
-    if (!counts) byType.set(slice.addressType, (counts = new Map()));
+    if (!counts) {
+      counts = new Map();
+      byType.set(slice.addressType, counts);
+    }
     for (const ep of slice.endpoints)
       if (isReady(ep)) for (const { name } of ep.hints?.forZones ?? []) counts.set(name, (counts.get(name) ?? 0) + 1);
   }

@@ -3,7 +3,6 @@
  * node's proxy keeps traffic in its zone (kube-proxy's side of hints is test/proxy/topology.test.ts).
  */
 import test from 'ava';
-import { parseAllDocuments } from 'yaml';
 import { Cluster } from '../../src/cluster/cluster.js';
 
 const NODES = [
