@@ -23,12 +23,14 @@ export interface ConntrackTimeouts {
   udp: number;
   /** nf_conntrack_udp_timeout_stream: a UDP flow with replies, still active 2 s after it began. Kernel 120. */
   udpStream: number;
-  /** SCTP before the association is answered (COOKIE_WAIT). Kernel 3. */
-  sctpCookieWait: number;
-  /** nf_conntrack_sctp_timeout_established. Kernel 210 (since 6.4; 432000 before). */
+  /**
+   * nf_conntrack_sctp_timeout_closed: SCTP before the association is answered (an INIT moves NONE to CLOSED, since
+   * Linux 5.5) and after it shut down. Kernel 10. (The model has no chunk types: the first reply stands for the
+   * INIT_ACK/COOKIE exchange, a close for the SHUTDOWN exchange, so COOKIE_WAIT and SHUTDOWN_* have no timer here.)
+   */
+  sctpClosed: number;
+  /** nf_conntrack_sctp_timeout_established. Kernel 210 (since 6.2 and its stable backports; 432000 before). */
   sctpEstablished: number;
-  /** SCTP after SHUTDOWN (SHUTDOWN_SENT/RECD/ACK_SENT, then CLOSED). Kernel 3. */
-  sctpShutdown: number;
 }
 
 /** kube-proxy's defaults on a current kernel. */
@@ -40,12 +42,11 @@ export const DEFAULT_CONNTRACK_TIMEOUTS: Readonly<ConntrackTimeouts> = Object.fr
   tcpClose: 10,
   udp: 30,
   udpStream: 120,
-  sctpCookieWait: 3,
+  sctpClosed: 10,
   sctpEstablished: 210,
-  sctpShutdown: 3,
 });
 
-/** The kernel marks a replied UDP flow as a stream only when it is still active this long after it began. */
+/** The kernel marks a replied UDP flow as a stream only when it is still active more than this long after it began. */
 export const UDP_STREAM_AFTER = 2;
 
 /** The sysctl each timeout stands for, for traces. */
@@ -57,7 +58,6 @@ export const SYSCTL: Record<keyof ConntrackTimeouts, string> = {
   tcpClose: 'nf_conntrack_tcp_timeout_close',
   udp: 'nf_conntrack_udp_timeout',
   udpStream: 'nf_conntrack_udp_timeout_stream',
-  sctpCookieWait: 'nf_conntrack_sctp_timeout_cookie_wait',
+  sctpClosed: 'nf_conntrack_sctp_timeout_closed',
   sctpEstablished: 'nf_conntrack_sctp_timeout_established',
-  sctpShutdown: 'nf_conntrack_sctp_timeout_shutdown_sent',
 };

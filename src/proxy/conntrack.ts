@@ -64,11 +64,25 @@ export class Conntrack {
   lookupEntry(p: Packet, now: number): ConntrackEntry | undefined {
     const entry = this.#flows.find(p);
     if (entry === undefined) return undefined;
-    if (entry.expires <= now) {
+    if (entry.expires <= now || this.#reopens(entry)) {
       this.delete(entry);
       return undefined;
     }
     return entry;
+  }
+
+  /**
+   * A client packet on a TCP flow that both sides closed (TIME_WAIT) or that was reset (CLOSE). Without flags it
+   * stands for a new SYN on the same tuple, and the kernel kills the old entry so the SYN is tracked (and NATed)
+   * anew (nf_conntrack_tcp_packet: "attempt to reopen a closed/aborted connection"). A half-closed flow keeps going.
+   */
+  #reopens(entry: ConntrackEntry): boolean {
+    return (
+      entry.state === 'CLOSING' &&
+      entry.proto === 'TCP' &&
+      entry.timeout !== SYSCTL.tcpCloseWait &&
+      this.#flows.direction === 'original'
+    );
   }
 
   /**
@@ -130,7 +144,8 @@ export class Conntrack {
       live: true,
       memo: null,
     };
-    this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpCookieWait');
+    // An SCTP INIT moves the entry from NONE to CLOSED (10 s) until it is answered.
+    this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpClosed');
     this.#flows.insert(p, entry);
     this.#countsStale = true;
     return entry;
@@ -145,35 +160,35 @@ export class Conntrack {
   seeEntry(entry: ConntrackEntry, direction: 'original' | 'reply', now: number): void {
     entry.packets++;
     entry.lastSeen = now;
-    if (entry.state === 'CLOSING') return; // closing timers run out; packets in TIME_WAIT do not extend them
-    if (direction === 'reply' && !entry.seenReply) {
-      entry.seenReply = true;
-      if (entry.proto !== 'UDP') {
-        entry.state = 'ESTABLISHED';
-        this.#countsStale = true;
-        this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpEstablished' : 'sctpEstablished');
-        return;
-      }
-      entry.state = 'ESTABLISHED';
-    }
     if (entry.proto === 'UDP') {
-      // nf_conntrack_proto_udp: replied and still going 2 s after the start → stream (assured), longer timeout.
-      const stream = entry.seenReply && now >= entry.created + UDP_STREAM_AFTER;
+      // nf_conntrack_udp_packet runs before nf_conntrack_in sets the seen-reply bit, so the first reply still gets
+      // the unreplied timeout; a stream (assured, longer timeout) is a replied flow still going more than 2 s in.
+      const replied = entry.seenReply;
+      if (direction === 'reply' && !replied) {
+        entry.seenReply = true;
+        entry.state = 'ESTABLISHED';
+      }
+      const stream = replied && now > entry.created + UDP_STREAM_AFTER;
       if (stream) entry.assured = true;
       this.#setTimer(entry, now, stream || entry.assured ? 'udpStream' : 'udp');
       return;
     }
-    this.#setTimer(
-      entry,
-      now,
-      entry.state === 'ESTABLISHED'
-        ? entry.proto === 'TCP'
-          ? 'tcpEstablished'
-          : 'sctpEstablished'
-        : entry.proto === 'TCP'
-          ? 'tcpSynSent'
-          : 'sctpCookieWait',
-    );
+    if (entry.state === 'CLOSING') {
+      // In CLOSE_WAIT packets keep the flow alive; TIME_WAIT and CLOSE run out (a client packet there reopens the
+      // tuple: lookupEntry), and so does SCTP's CLOSED after a shutdown (a new INIT does not renew it).
+      if (entry.timeout === SYSCTL.tcpCloseWait) this.#setTimer(entry, now, 'tcpCloseWait');
+      else if (entry.timeout === SYSCTL.tcpTimeWait && direction === 'reply') this.#setTimer(entry, now, 'tcpTimeWait');
+      return;
+    }
+    if (direction === 'reply' && !entry.seenReply) {
+      entry.seenReply = true;
+      entry.state = 'ESTABLISHED';
+      this.#countsStale = true;
+    }
+    // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT, and
+    // an INIT on a CLOSED SCTP entry does not renew it either.
+    if (!entry.seenReply) return;
+    this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpEstablished' : 'sctpEstablished');
   }
 
   /**
@@ -186,9 +201,15 @@ export class Conntrack {
     const { entry } = hit;
     entry.lastSeen = now;
     if (entry.proto === 'UDP') return true;
+    if (entry.proto === 'TCP' && kind === 'rst' && !entry.seenReply) {
+      // "If only reply is a RST, we can consider ourselves not to have an established connection": deleted at once.
+      this.delete(entry);
+      return true;
+    }
     entry.state = 'CLOSING';
     this.#countsStale = true;
-    if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpShutdown');
+    // SCTP: the model's close is the whole SHUTDOWN exchange, which ends in CLOSED.
+    if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpClosed');
     else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');
     return true;
   }

@@ -56,7 +56,7 @@ test('TCP: SYN_SENT until answered, then ESTABLISHED with 86400 s; closing runs 
   t.is(ct.size, 0);
 });
 
-test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s', (t) => {
+test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s; a reset as the only reply deletes the entry', (t) => {
   for (const [kind, timeout] of [
     ['half', 3600],
     ['rst', 10],
@@ -64,10 +64,134 @@ test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s', (t) => {
     const ct = new Conntrack();
     const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
     const e = ct.track(out, {}, 0);
+    ct.see(ct.lookup(p('TCP', '10.96.0.1', 80, '10.0.0.1', 1), 1)!, 1);
     ct.close(out, 5, kind);
     t.is(e.expires, 5 + timeout, kind);
   }
+  const ct = new Conntrack();
+  const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  ct.track(out, {}, 0);
+  t.true(ct.close(out, 1, 'rst'));
+  t.is(ct.size, 0, 'unanswered, then reset: gone at once, so the retried SYN is a new flow');
 });
+
+// nf_conntrack_tcp_packet / nf_conntrack_udp_packet / the SCTP state table, one row per rule the model follows.
+const timerCases: {
+  title: string;
+  proto: 'TCP' | 'UDP' | 'SCTP';
+  /** Packets after the first (at t=0): o = client, r = reply, c = close (fin), h = half close. */
+  steps: [number, 'o' | 'r' | 'c' | 'h'][];
+  /** When the entry expires after the last step, or null when a client packet at the last step reopened it. */
+  expires: number | null;
+}[] = [
+  {
+    title: 'TCP: an unanswered SYN retransmit does not renew SYN_SENT',
+    proto: 'TCP',
+    steps: [[100, 'o']],
+    expires: 120,
+  },
+  {
+    title: 'TCP: answered, every packet renews ESTABLISHED',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [50, 'o'],
+    ],
+    expires: 50 + 86400,
+  },
+  {
+    title: 'TCP: CLOSE_WAIT is renewed by packets',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [10, 'h'],
+      [3000, 'o'],
+    ],
+    expires: 6600,
+  },
+  {
+    title: "TCP: TIME_WAIT is renewed by the server's packets",
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [10, 'c'],
+      [100, 'r'],
+    ],
+    expires: 220,
+  },
+  {
+    title: 'TCP: a client packet in TIME_WAIT reopens the tuple',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [10, 'c'],
+      [100, 'o'],
+    ],
+    expires: null,
+  },
+  { title: 'UDP: unreplied, every client packet renews 30 s', proto: 'UDP', steps: [[20, 'o']], expires: 50 },
+  { title: 'UDP: the first reply still gets 30 s, even after 2 s', proto: 'UDP', steps: [[3, 'r']], expires: 33 },
+  {
+    title: 'UDP: replied, a packet more than 2 s in makes a stream (120 s)',
+    proto: 'UDP',
+    steps: [
+      [1, 'r'],
+      [3, 'o'],
+    ],
+    expires: 123,
+  },
+  {
+    title: 'UDP: a packet exactly 2 s in is not yet a stream',
+    proto: 'UDP',
+    steps: [
+      [1, 'r'],
+      [2, 'o'],
+    ],
+    expires: 32,
+  },
+  {
+    title: 'SCTP: an INIT waits in CLOSED for 10 s; a retransmit does not renew it',
+    proto: 'SCTP',
+    steps: [[5, 'o']],
+    expires: 10,
+  },
+  { title: 'SCTP: answered, ESTABLISHED for 210 s', proto: 'SCTP', steps: [[1, 'r']], expires: 211 },
+  {
+    title: 'SCTP: after a shutdown, CLOSED for 10 s, not renewed by a new INIT',
+    proto: 'SCTP',
+    steps: [
+      [1, 'r'],
+      [4, 'c'],
+      [8, 'o'],
+    ],
+    expires: 14,
+  },
+];
+
+for (const c of timerCases) {
+  test(c.title, (t) => {
+    const ct = new Conntrack();
+    const out = p(c.proto, '10.0.0.1', 1, '10.96.0.1', 80);
+    const back = p(c.proto, '10.96.0.1', 80, '10.0.0.1', 1);
+    const e = ct.track(out, {}, 0);
+    let reopened = false;
+    for (const [at, what] of c.steps) {
+      if (what === 'c' || what === 'h') ct.close(out, at, what === 'c' ? 'fin' : 'half');
+      else {
+        const hit = ct.lookup(what === 'o' ? out : back, at);
+        if (hit) ct.see(hit, at);
+        else reopened = true;
+      }
+    }
+    if (c.expires === null) {
+      t.true(reopened);
+      t.false(e.live);
+    } else {
+      t.false(reopened);
+      t.is(e.expires, c.expires);
+    }
+  });
+}
 
 test('UDP: 30 s unreplied; a stream (replied, still active after 2 s) gets 120 s', (t) => {
   const ct = new Conntrack();
@@ -77,6 +201,7 @@ test('UDP: 30 s unreplied; a stream (replied, still active after 2 s) gets 120 s
   ct.see(ct.lookup(p('UDP', EP.ip, EP.port, '10.0.0.1', 5000), 0.5)!, 0.5);
   t.is(e.expires, 30.5, 'replied, but within the first 2 s: still the short timeout');
   ct.see(ct.lookup(out, 3)!, 3);
+  t.true(e.seenReply);
   t.true(e.assured);
   t.is(e.timeout, 'nf_conntrack_udp_timeout_stream');
   t.is(e.expires, 123);

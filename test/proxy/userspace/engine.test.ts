@@ -76,7 +76,7 @@ test('replies are relayed back from the portal address; established packets keep
   t.is(again.conntrack, 'established');
   t.deepEqual(again.packet, v.packet);
   t.true(e.close(p, 3));
-  t.is(e.send(p, POD, 3.5).conntrack, 'established', 'TIME_WAIT still holds the tuple');
+  t.is(e.send(p, POD, 3.5).conntrack, 'new', 'a client packet after both sides closed is a new SYN: the tuple reopens');
 });
 
 test('no endpoints: TCP is accepted then closed (REJECT); UDP datagrams are dropped', (t) => {
