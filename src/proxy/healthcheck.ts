@@ -6,7 +6,8 @@
  * - 200 when the Service has at least one local *ready* endpoint on this node and kube-proxy is healthy, else 503.
  *   Terminating endpoints do not count, even serving ones (TestHealthCheckNodePortWhenTerminating).
  * - The count is EndpointsMap.LocalReadyEndpoints(): the distinct IPs of local ready endpoints over all the Service's
- *   ports (10.0.0.1:80 and 10.0.0.1:443 are one endpoint, as upstream's comment says), in one IP family.
+ *   ports (10.0.0.1:80 and 10.0.0.1:443 are one endpoint, as upstream's comment says), in one IP family. The ports
+ *   are the slices' own, so a port only the slices list counts too.
  * - Headers: Content-Type application/json, X-Content-Type-Options nosniff, X-Load-Balancing-Endpoint-Weight = count.
  * - Body: the JSON below, tab-indented, without a trailing newline (upstream dedents a Go template).
  */
@@ -66,10 +67,7 @@ function respond(
   family: IPFamily,
   options: HealthCheckOptions,
 ): HealthCheckResponse {
-  const localIPs = new Set<string>();
-  for (const entry of table.portsOfService(family, serviceKey))
-    for (const ep of entry.endpoints) if (ep.isLocal && ep.ready) localIPs.add(ep.ip);
-  const count = localIPs.size;
+  const count = table.localReadyEndpointIPs(family, serviceKey).size;
   const healthy = options.proxyHealthy ?? true;
   const slash = serviceKey.indexOf('/');
   const namespace = serviceKey.slice(0, slash);

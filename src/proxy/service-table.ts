@@ -198,6 +198,19 @@ export class ServiceTable {
     this.#emit(changes);
   }
 
+  /**
+   * EndpointsMap.LocalReadyEndpoints for one Service and family: the distinct IPs of local ready endpoints over every
+   * port its slices list, including ports the Service does not declare (the endpoints map is built from slices alone).
+   */
+  localReadyEndpointIPs(family: IPFamily, serviceKey: string): Set<string> {
+    const ips = new Set<string>();
+    const slices = this.#slices.get(serviceKey);
+    if (!slices) return ips;
+    for (const endpoints of mergeSlices(familySlices(slices, family)).values())
+      for (const ep of endpoints) if (ep.isLocal && ep.ready) ips.add(ep.ip);
+    return ips;
+  }
+
   /** Rebuild one Service's entries in every family from its Service object and slices; report what changed. */
   #recompute(serviceKey: string): void {
     const svc = this.#services.get(serviceKey);

@@ -1,7 +1,7 @@
-/** kube-proxy's UDP conntrack reconciliation (pkg/proxy/conntrack/cleanup.go). */
+/** kube-proxy's UDP conntrack reconciliation (pkg/proxy/conntrack/cleanup.go, main branch). */
 import test from 'ava';
 import { Conntrack } from '../../src/proxy/conntrack.js';
-import { reconcileUdpService } from '../../src/proxy/conntrack-cleanup.js';
+import { cleanStaleUdpEntries } from '../../src/proxy/conntrack-cleanup.js';
 import type { Packet } from '../../src/proxy/packet.js';
 import { node, service, slice, storeWith, tableFor } from './fixtures.js';
 
@@ -49,22 +49,32 @@ test('entries to a frontend whose reply source is not a serving endpoint are del
     0,
   );
   const otherPort = ct.track(udp('10.0.0.1', 7, '10.96.0.10', 54), { dnat: { ip: '10.244.9.9', port: 5353 } }, 0);
-  const deleted = reconcileUdpService(ct, entry([{ ip: '10.244.1.1' }, { ip: '10.244.1.2', serving: false }]));
+  const deleted = cleanStaleUdpEntries(ct, [entry([{ ip: '10.244.1.1' }, { ip: '10.244.1.2', serving: false }])]);
   t.deepEqual(new Set(deleted), new Set([stale, blackhole, viaLb, viaExt, viaNodePort]));
   t.deepEqual(new Set(ct.entries()), new Set([keep, otherPort]));
 });
 
-test('only endpoint IPs are compared, not ports', (t) => {
+test('endpoint ports are compared too (a changed targetPort moves its flows, kubernetes#130542)', (t) => {
   const ct = new Conntrack();
   ct.track(udp('10.0.0.1', 1, '10.96.0.10', 53), { dnat: { ip: '10.244.1.1', port: 9999 } }, 0);
-  t.is(reconcileUdpService(ct, entry([{ ip: '10.244.1.1' }])).length, 0);
+  const same = ct.track(udp('10.0.0.1', 2, '10.96.0.10', 53), { dnat: { ip: '10.244.1.1', port: 5353 } }, 0);
+  t.is(cleanStaleUdpEntries(ct, [entry([{ ip: '10.244.1.1' }])]).length, 1);
+  t.deepEqual([...ct.entries()], [same]);
 });
 
-test('a Service without serving endpoints is left alone', (t) => {
+test('a Service port without serving endpoints has all its flows flushed (kubernetes#139629)', (t) => {
   const ct = new Conntrack();
   ct.track(udp('10.0.0.1', 1, '10.96.0.10', 53), { dnat: { ip: '10.244.9.9', port: 5353 } }, 0);
-  t.is(reconcileUdpService(ct, entry([{ ip: '10.244.1.1', serving: false }])).length, 0);
-  t.is(ct.size, 1);
+  t.is(cleanStaleUdpEntries(ct, [entry([{ ip: '10.244.1.1', serving: false }])]).length, 1);
+  t.is(ct.size, 0);
+});
+
+test('a deleted Service port has all its flows flushed (kubernetes#141371); live ports are swept on every pass', (t) => {
+  const ct = new Conntrack();
+  const gone = ct.track(udp('10.0.0.1', 1, '10.96.0.10', 53), { dnat: { ip: '10.244.1.1', port: 5353 } }, 0);
+  // A NodePort on an address that is no Service's: not NATed, so its reply source is no endpoint.
+  const stray = ct.track(udp('10.0.0.1', 2, '192.0.2.50', 30053), {}, 0);
+  t.deepEqual(new Set(cleanStaleUdpEntries(ct, [], [entry([{ ip: '10.244.1.1' }])])), new Set([gone, stray]));
 });
 
 test('TCP Services are never reconciled', (t) => {
@@ -81,5 +91,5 @@ test('TCP Services are never reconciled', (t) => {
     { dnat: { ip: '10.244.9.9', port: 80 } },
     0,
   );
-  t.is(reconcileUdpService(ct, table.get('IPv4', 'ns/web/TCP')!).length, 0);
+  t.is(cleanStaleUdpEntries(ct, [table.get('IPv4', 'ns/web/TCP')!]).length, 0);
 });

@@ -100,3 +100,9 @@ test('an endpoint backing two ports counts once: the count is of distinct local 
   t.is(r.localEndpoints, 2);
   t.is(r.headers['X-Load-Balancing-Endpoint-Weight'], '2');
 });
+
+test('a local endpoint listed only under a port the Service does not declare still counts (the map is built from slices)', (t) => {
+  const r = healthCheck(table([{ ip: '10.1.0.1', node: 'n1' }], {}, [{ name: 'metrics', port: 9090 }]), 32000)!;
+  t.is(r.status, 200);
+  t.is(r.localEndpoints, 1);
+});

@@ -7,8 +7,8 @@
  *   (MASQUERADE) → tracked. Refused packets are not tracked (the kernel never confirms their entries).
  * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict is a view of the
  *   entry (flow-verdict.ts), so this path is one table lookup. A new flow that conntrack tracks gets the same view.
- * - Table changes recompile only the changed Service port; UDP Service changes then run kube-proxy's conntrack
- *   cleanup for that Service (conntrack-cleanup.ts).
+ * - Table changes recompile only the changed Service port; then comes kube-proxy's UDP conntrack
+ *   cleanup pass over every UDP Service port, as each kube-proxy sync does (conntrack-cleanup.ts).
  * - Steps: a walk records its trace compactly and the verdict resolves it when `steps` is first read (verdict.ts);
  *   with `explain: false` (EngineInit) nothing is recorded and verdicts carry no steps. Either way the verdict,
  *   `cost` and the random draws are the same.
@@ -17,10 +17,10 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
 import { Conntrack, type ConntrackEntry } from '../conntrack.js';
-import { reconcileUdpService } from '../conntrack-cleanup.js';
+import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { familyOf, type Origin, type Packet } from '../packet.js';
-import type { ServiceTable, TableChange } from '../service-table.js';
+import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import { ruleContext } from './context.js';
 import { filterNewFlow } from './filter-walk.js';
 import { natPostrouting, natPrerouting } from './nat-walk.js';
@@ -135,6 +135,7 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   #apply(changes: readonly TableChange[]): void {
+    const deleted: Record<IPFamily, ServicePortEntry[]> = { IPv4: [], IPv6: [] };
     for (const change of changes) {
       if (change.kind === 'node') {
         for (const [family, rs] of this.#rulesets)
@@ -144,9 +145,13 @@ export class IptablesEngine implements ProxyEngine {
       const rs = this.#rulesets.get(change.family);
       if (!rs) continue;
       if (change.current) rs.upsert(change.current);
-      else rs.remove(change.key);
-      if (change.current?.info.protocol === 'UDP') reconcileUdpService(this.conntrack, change.current);
+      else {
+        rs.remove(change.key);
+        if (change.previous) deleted[change.family].push(change.previous);
+      }
     }
+    for (const family of this.#rulesets.keys())
+      cleanStaleUdpEntries(this.conntrack, this.#table.ports(family), deleted[family]);
   }
 }
 

@@ -25,11 +25,12 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
 import type { Origin, Packet } from '../packet.js';
-import type { TableChange } from '../service-table.js';
+import type { ServicePortEntry, TableChange } from '../service-table.js';
 import { GracefulTermination } from './graceful.js';
 import { IpvsIpsets } from './ipsets.js';
 import { newFlow, passed } from './new-flow.js';
@@ -53,6 +54,8 @@ export class IpvsEngine implements ProxyEngine {
   readonly #st: IpvsState;
   readonly #unsubscribe: () => void;
   #pending: TableChange[] = [];
+  /** Service ports deleted since the last sync (the cleanup flushes their UDP flows). */
+  #deleted: { family: IPFamily; entry: ServicePortEntry }[] = [];
   #resyncAll = true;
   #now = 0;
 
@@ -85,7 +88,10 @@ export class IpvsEngine implements ProxyEngine {
     this.#unsubscribe = init.table.subscribe((changes) => {
       for (const c of changes) {
         if (c.kind === 'node') this.#resyncAll = true;
-        else this.#pending.push(c);
+        else {
+          this.#pending.push(c);
+          if (!c.current && c.previous) this.#deleted.push({ family: c.family, entry: c.previous });
+        }
       }
     });
   }
@@ -98,6 +104,7 @@ export class IpvsEngine implements ProxyEngine {
   sync(now: number = this.#now): void {
     if (now > this.#now) this.#now = now;
     const st = this.#st;
+    const synced = this.#resyncAll || this.#pending.length > 0;
     if (this.#resyncAll) {
       this.#resyncAll = false;
       this.#pending = [];
@@ -127,7 +134,19 @@ export class IpvsEngine implements ProxyEngine {
         syncEntry(st, c.family, c.key, now);
       }
     }
+    if (synced) this.#cleanStaleUdp();
     this.graceful.advance(now);
+  }
+
+  /** kube-proxy's UDP conntrack cleanup after a sync: every live UDP port, and those deleted since the last sync. */
+  #cleanStaleUdp(): void {
+    const table = this.#st.table;
+    const deleted = this.#deleted;
+    this.#deleted = [];
+    for (const family of table.families) {
+      const gone = deleted.filter((d) => d.family === family && !table.get(family, d.entry.key)).map((d) => d.entry);
+      cleanStaleUdpEntries(this.#st.conntrack, table.ports(family), gone);
+    }
   }
 
   /** The live virtual servers (for introspection and tests). */

@@ -1,11 +1,10 @@
 /**
  * Reconciling the IPVS table with the service table, as kube-proxy's syncProxyRules does per Service port:
  * syncService (create, update or delete virtual servers) and syncEndpoint (add new real servers, hand removed ones
- * to graceful termination, bring back a quiesced one as a fresh real server). UDP Service ports also get kube-proxy's
- * stale-conntrack cleanup.
+ * to graceful termination, bring back a quiesced one as a fresh real server). The engine's sync then runs kube-proxy's
+ * UDP conntrack cleanup over every Service port (conntrack-cleanup.ts).
  */
 import type { IPFamily } from '../../model/types.js';
-import { reconcileUdpService } from '../conntrack-cleanup.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { IpvsState } from './state.js';
 import { LiveVirtualServer } from './virtual-server.js';
@@ -27,7 +26,6 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   if (after.length) st.specsByEntry.set(k, after);
   else st.specsByEntry.delete(k);
 
-  if (entry?.info.protocol === 'UDP') reconcileUdpService(st.conntrack, entry);
   const keep = new Set(after.map((s) => s.key));
   for (const s of before) {
     if (keep.has(s.key)) continue;
