@@ -17,23 +17,36 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   /** The node's own addresses per family (InternalIPs, then ExternalIPs), canonical text. */
   readonly addresses: Readonly<Record<IPFamily, readonly string[]>>;
+  /** The family of its first address (the node IP a single-stack proxier takes its family from), or null. */
+  readonly primaryFamily: IPFamily | null;
   /** spec.podCIDRs (or podCIDR), canonical. */
   readonly podCIDRs: readonly string[];
 }
 
 /** The view before the Node object is known. */
 export function emptyNode(name: string): NodeView {
-  return Object.freeze({ name, known: false, zone: '', labels: {}, addresses: { IPv4: [], IPv6: [] }, podCIDRs: [] });
+  return Object.freeze({
+    name,
+    known: false,
+    zone: '',
+    labels: {},
+    addresses: { IPv4: [], IPv6: [] },
+    primaryFamily: null,
+    podCIDRs: [],
+  });
 }
 
 /** NodeView of a Node object. */
 export function nodeView(node: Node): NodeView {
   const addresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
+  let primaryFamily: IPFamily | null = null;
   for (const type of ['InternalIP', 'ExternalIP'] as const) {
     for (const a of node.status?.addresses ?? []) {
       if (a.type !== type) continue;
       const parsed = parseIP(a.address);
-      if (parsed && !addresses[parsed.family].includes(parsed.text)) addresses[parsed.family].push(parsed.text);
+      if (!parsed) continue;
+      primaryFamily ??= parsed.family;
+      if (!addresses[parsed.family].includes(parsed.text)) addresses[parsed.family].push(parsed.text);
     }
   }
   const cidrs = node.spec.podCIDRs?.length ? node.spec.podCIDRs : node.spec.podCIDR ? [node.spec.podCIDR] : [];
@@ -43,6 +56,7 @@ export function nodeView(node: Node): NodeView {
     zone: node.metadata.labels?.[ZONE_LABEL] ?? '',
     labels: { ...(node.metadata.labels ?? {}) },
     addresses,
+    primaryFamily,
     podCIDRs: cidrs.map((c) => parseCIDR(c)?.text ?? c),
   });
 }

@@ -24,12 +24,16 @@ export interface ServicePortInfo {
   readonly type: ServiceType;
   /** The ClusterIP of this family (canonical text). */
   readonly clusterIP: string;
+  /** This family's ClusterIP is `spec.clusterIP` (the Service's primary family). */
+  readonly primary: boolean;
   readonly port: number;
   /** 0 when the port has no NodePort (as upstream: `NodePort() != 0` is the test). */
   readonly nodePort: number;
   readonly externalIPs: readonly string[];
   /** LB ingress IPs of this family whose ipMode is VIP (or unset). */
   readonly loadBalancerVIPs: readonly string[];
+  /** Every LB ingress IP of this family, whatever its ipMode (proxiers older than ipMode read them all). */
+  readonly loadBalancerIPs: readonly string[];
   /** Source ranges of this family, canonical `net/prefix`, in spec order (whitespace trimmed). */
   readonly loadBalancerSourceRanges: readonly string[];
   /** ClientIP affinity timeout in seconds, or null without affinity. */
@@ -93,10 +97,16 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
       ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS)
       : null;
   const externalIPs = ofFamily(spec.externalIPs ?? [], family);
+  const ingress = (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip);
   const loadBalancerVIPs = ofFamily(
-    (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && i.ipMode !== 'Proxy').map((i) => i.ip!),
+    ingress.filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip!),
     family,
   );
+  const loadBalancerIPs = ofFamily(
+    ingress.map((i) => i.ip!),
+    family,
+  );
+  const primary = parseIP(spec.clusterIP ?? '')?.text === clusterIP;
   const loadBalancerSourceRanges: string[] = [];
   for (const raw of spec.loadBalancerSourceRanges ?? []) {
     const cidr = parseCIDR(raw.trim());
@@ -115,10 +125,12 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
       family,
       type: spec.type,
       clusterIP,
+      primary,
       port: port.port,
       nodePort,
       externalIPs,
       loadBalancerVIPs,
+      loadBalancerIPs,
       loadBalancerSourceRanges,
       affinityTimeoutSeconds,
       externalPolicyLocal,

@@ -1,6 +1,6 @@
 /** The CLI's commands on the demo cluster: what a user types, what they read, and the exit codes. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -307,6 +307,17 @@ test('healthcheck: 200 on a node with local endpoints, 503 without', async (t) =
   const json = JSON.parse(none.stdout) as { status: number; body: { localEndpoints: number } };
   t.is(json.status, 503);
   t.is(json.body.localEndpoints, 0);
+});
+
+test('healthcheck in userspace mode: nothing listens (that proxier had no health server), exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-userspace-'));
+  for (const f of readdirSync(DEMO)) {
+    const text = readFileSync(join(DEMO, f), 'utf8');
+    writeFileSync(join(dir, f), f === 'cluster.yaml' ? `${text.trimEnd()}\n  proxy: { mode: userspace }\n` : text);
+  }
+  const r = await cli('healthcheck', dir, '--node', 'kube-netsim-worker', '--service', 'shop/web-lb');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /userspace proxier runs no health-check server/);
 });
 
 test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {

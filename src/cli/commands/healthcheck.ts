@@ -1,8 +1,10 @@
 /**
  * `kube-netsim healthcheck PATH... --node NODE --service NS/NAME`: what kube-proxy's health-check server on the
- * Service's healthCheckNodePort answers on that node: 200 with the local endpoint count, or 503.
+ * Service's healthCheckNodePort answers on that node: 200 with the local endpoint count, or 503. In userspace mode
+ * nothing listens there (that proxier had no health server): an error, exit 2.
  */
 import type { Command } from 'commander';
+import { proxyConfigOf } from '../../cluster/config-sections.js';
 import { NotFoundError } from '../../errors.js';
 import { serviceHealth } from '../../proxy/healthcheck.js';
 import { ServiceTable } from '../../proxy/service-table.js';
@@ -26,6 +28,12 @@ export function registerHealthcheck(program: Command): void {
       const { namespace, name } = parseNamespacedName(opts.service);
       const svc = cluster.get('Service', name, namespace);
       if (!svc) throw new NotFoundError(`service "${name}" not found in namespace "${namespace}"`);
+      if (proxyConfigOf(cluster.config).mode === 'userspace') {
+        // Only the iptables and ipvs proxiers run a service health server.
+        throw new NotFoundError(
+          `the userspace proxier runs no health-check server: nothing listens on the healthCheckNodePort of ${namespace}/${name} (connection refused)`,
+        );
+      }
       const table = ServiceTable.fromStore(cluster.store, node);
       const answer = serviceHealth(table, `${namespace}/${name}`);
       table.detach();

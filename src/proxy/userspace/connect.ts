@@ -77,7 +77,8 @@ export function matchPortal(
   }
   if (!dstLocal) return undefined;
   const np = st.nodePorts.get(portalKey(packet.proto, packet.dst.port));
-  if (!np) return undefined;
+  // NodePort rules exist in the proxier's one family only (iptables or ip6tables, not both).
+  if (!np || familyOf(packet.dst.ip) !== np.port.portal.family) return undefined;
   return { port: np.port, step: portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', '') };
 }
 

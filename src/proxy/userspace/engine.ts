@@ -193,7 +193,16 @@ export class UserspaceEngine implements ProxyEngine {
         this.#unindex(before);
         this.#ports.release(before.portal.proxyPort);
       }
-      next = openedPort(family, entry, this.#ports.allocate());
+      const proxyPort = this.#ports.allocate();
+      if (proxyPort === null) {
+        // mergeService logs "failed to allocate proxy port" and goes on without this port.
+        if (before) {
+          this.lb.deleteService(before.portal.name);
+          this.#opened.delete(k);
+        }
+        return;
+      }
+      next = openedPort(family, entry, proxyPort);
       this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
     }
     if (before) this.#unindex(before);

@@ -15,7 +15,6 @@
  * Destinations print as `/32` (`/128`), since iptables-save shows them so and old iptables compared rules by text.
  */
 
-import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 
 /** One Service port as the proxier opened it. */
@@ -77,15 +76,18 @@ export function renderPortals(services: readonly PortalService[], hostIP: string
   const npHost: string[] = [];
   const nonLocal: string[] = [];
   for (const s of sorted) {
-    for (const ip of [s.clusterIP, ...s.loadBalancerIPs]) {
+    // openPortal's order: the ClusterIP, then externalIPs, then LB ingress IPs.
+    const plain = (ip: string): void => {
       container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port));
       host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port));
-    }
+    };
+    plain(s.clusterIP);
     for (const ip of s.externalIPs) {
       container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, PHYSDEV_NOT_BRIDGE));
       container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, DST_LOCAL));
       host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port, DST_LOCAL));
     }
+    for (const ip of s.loadBalancerIPs) plain(ip);
     if (s.nodePort !== 0) {
       npContainer.push(portalRule('KUBE-NODEPORT-CONTAINER', s, hostIP, null, s.nodePort));
       npHost.push(portalRule('KUBE-NODEPORT-HOST', s, hostIP, null, s.nodePort));
@@ -145,9 +147,10 @@ export class ProxyPortAllocator {
     this.#random = random;
   }
 
-  allocate(): number {
+  /** A free port, or null when the range is full. */
+  allocate(): number | null {
     const size = this.last - this.first + 1;
-    if (this.#used.size >= size) throw new RangeExhaustedError('proxy port', `${this.first}-${this.last}`);
+    if (this.#used.size >= size) return null;
     let port = this.first + this.#random(size);
     while (this.#used.has(port)) port = port === this.last ? this.first : port + 1;
     this.#used.add(port);

@@ -7,8 +7,11 @@
  * - No traffic policies (eTP/iTP), no loadBalancerSourceRanges, no health-check node ports: such fields are noted
  *   for traces but change nothing.
  * - Proxy sockets exist for TCP and UDP only; an SCTP port gets no socket and so no portal.
- * - It proxied `spec.clusterIP` only, so a dual-stack Service is served in one family. The table does not say which
- *   ClusterIP is primary; IPv4 is taken when the Service has one (an IPv6-only Service is served over IPv6).
+ * - It ran in one family, its node IP's (no EndpointSlices, one iptables interface), and proxied `spec.clusterIP`
+ *   only: a Service whose primary ClusterIP is of the other family got a socket but no portal (the rule failed), so
+ *   it is not served at all; a dual-stack Service is served in the node's family only when that is its primary one.
+ * - Every LB ingress IP gets a portal: `ipMode` came after the userspace proxier was removed.
+ * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
 import type { IPFamily } from '../../model/types.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
@@ -29,9 +32,9 @@ export interface OpenedPort {
 /** Why a table entry gets no proxy socket, or null when it gets one. */
 export function skipReason(table: ServiceTable, family: IPFamily, entry: ServicePortEntry): string | null {
   if (entry.info.protocol === 'SCTP') return 'the userspace proxier has no SCTP proxy socket ("unknown protocol")';
-  if (family === 'IPv6' && table.portsOfService('IPv4', entry.serviceKey).length > 0) {
-    return 'the userspace proxier proxies only the primary ClusterIP (taken to be the IPv4 one)';
-  }
+  const proxierFamily = table.node.primaryFamily ?? 'IPv4';
+  if (family !== proxierFamily) return `the userspace proxier runs in its node IP's family only (${proxierFamily})`;
+  if (!entry.info.primary) return 'the userspace proxier proxies spec.clusterIP only, which is of the other family';
   return null;
 }
 
@@ -52,7 +55,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
       port: info.port,
       nodePort: info.nodePort,
       externalIPs: info.externalIPs,
-      loadBalancerIPs: info.loadBalancerVIPs,
+      loadBalancerIPs: info.loadBalancerIPs,
       proxyPort,
     },
     affinity: info.affinityTimeoutSeconds === null ? 'None' : 'ClientIP',
