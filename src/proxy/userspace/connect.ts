@@ -16,7 +16,7 @@ import { protoCode } from '../tuple-table.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
 import type { OpenedPort } from './service-ports.js';
-import type { Portal, Relay, UserspaceState } from './state.js';
+import type { Portal, Relay, Unbound, UserspaceState } from './state.js';
 
 /** EndpointDialTimeouts: one dial attempt per entry. */
 export const DIAL_TIMEOUTS = [0.25, 0.5, 1, 2] as const;
@@ -132,14 +132,31 @@ export function connect(
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
+    else client.memo = { unbound: port } satisfies Unbound;
     const verdict = p.protocol === 'TCP' ? 'REJECT' : 'DROP';
     const what =
       p.protocol === 'TCP'
         ? 'connection accepted, then closed: no endpoint could be dialled'
-        : 'datagram dropped: no endpoint';
+        : 'datagram dropped: no endpoint (the next one is dialled again)';
     if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
+  return relayed(st, port, client, packet, hostIP, endpoint, now, steps, 'new');
+}
+
+/** A new relay from the client leg `client` to `endpoint`, the proxy's connection opened. */
+function relayed(
+  st: UserspaceState,
+  port: OpenedPort,
+  client: ConntrackEntry,
+  packet: Packet,
+  hostIP: string,
+  endpoint: string,
+  now: number,
+  steps: Step[],
+  kind: 'new' | 'established',
+): Verdict {
+  const p = port.portal;
   const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
   const relay: Relay = {
     port,
@@ -152,7 +169,67 @@ export function connect(
   };
   client.memo = relay;
   backend.memo = relay;
-  return new RelayVerdict(relay, 'new', 3, explain ? steps : null);
+  return new RelayVerdict(relay, kind, 3, st.explain ? steps : null);
+}
+
+/** The next datagram of an unbound UDP client (engine.send): the proxy dials again, if its socket is still open. */
+export function rebind(
+  st: UserspaceState,
+  client: ConntrackEntry,
+  unbound: Unbound,
+  packet: Packet,
+  now: number,
+): Verdict {
+  const port = unbound.unbound;
+  const p = port.portal;
+  if (!st.isOpen(port)) return socketClosed(st, p.name, packet);
+  const steps: Step[] = st.explain
+    ? [
+        {
+          where: 'userspace',
+          rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
+          decision: 'read the datagram',
+        },
+      ]
+    : NO_STEPS;
+  const endpoint = dial(st, port, packet.src.ip, now, steps);
+  if (endpoint === undefined) {
+    if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
+    return dropped(packet, p.name, 'established', steps);
+  }
+  return relayed(st, port, client, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
+}
+
+/** A UDP packet for a proxy socket stopProxy closed: nothing reads it. */
+export function socketClosed(st: UserspaceState, service: string, packet: Packet): Verdict {
+  const steps: Step[] = st.explain
+    ? [
+        {
+          where: 'userspace',
+          rule: service,
+          decision: 'the proxy socket was closed (its Service changed or was deleted): the datagram is dropped',
+        },
+      ]
+    : NO_STEPS;
+  return dropped(packet, service, 'established', steps);
+}
+
+/** An endpoint's UDP answer after the session went idle: proxyClient closed that connection at its read deadline. */
+export function idleReply(st: UserspaceState, relay: Relay, packet: Packet, now: number): Verdict {
+  const steps: Step[] = st.explain
+    ? [
+        {
+          where: 'userspace',
+          rule: `UDP session ${hostPort(relay.client.originalSrc.ip, relay.client.originalSrc.port)} (${relay.service})`,
+          decision: `idle for ${(now - relay.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: the proxy closed this connection, nothing reads the answer`,
+        },
+      ]
+    : NO_STEPS;
+  return dropped(packet, relay.service, 'reply', steps);
+}
+
+function dropped(packet: Packet, service: string, conntrack: 'established' | 'reply', steps: Step[]): Verdict {
+  return { verdict: 'DROP', endpoint: null, packet, snat: null, service, conntrack, steps, cost: 2 };
 }
 
 /**
@@ -161,6 +238,8 @@ export function connect(
  * endpoint choice is in the steps).
  */
 export function continueClient(st: UserspaceState, relay: Relay, packet: Packet, now: number): Verdict {
+  // A closed UDP socket breaks its sessions; accepted TCP connections outlive their listener.
+  if (relay.udp && !st.isOpen(relay.port)) return socketClosed(st, relay.service, packet);
   if (relay.udp && now - relay.lastActivity >= st.udpIdleTimeout) {
     const hostIP = st.hostIP(familyOf(packet.dst.ip));
     const steps: Step[] = st.explain
@@ -176,16 +255,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
     if (endpoint === undefined) {
       if (st.explain)
         steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
-      return {
-        verdict: 'DROP',
-        endpoint: null,
-        packet,
-        snat: null,
-        service: relay.service,
-        conntrack: 'established',
-        steps,
-        cost: 2,
-      };
+      return dropped(packet, relay.service, 'established', steps);
     }
     const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
     backend.memo = relay;

@@ -18,12 +18,12 @@ import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
-import { connect, continueClient, matchPortal, portalKey } from './connect.js';
+import { connect, continueClient, idleReply, matchPortal, portalKey, rebind, socketClosed } from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
 import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
-import type { Relay, UserspaceEngineOptions, UserspaceState } from './state.js';
+import type { Relay, Unbound, UserspaceEngineOptions, UserspaceState } from './state.js';
 
 export type { UserspaceEngineOptions } from './state.js';
 
@@ -65,6 +65,7 @@ export class UserspaceEngine implements ProxyEngine {
       explain: init.explain ?? true,
       hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
       backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
+      isOpen: (port) => this.#opened.get(port.key)?.portal.proxyPort === port.portal.proxyPort,
     };
     this.#unsubscribe = table.subscribe((changes) => {
       for (const c of changes) {
@@ -127,13 +128,15 @@ export class UserspaceEngine implements ProxyEngine {
     const entry = ct.lookupEntry(packet, now);
     if (entry !== undefined) {
       const direction = ct.lastDirection;
-      const relay = entry.memo as Relay | null;
+      const memo = entry.memo as Relay | Unbound | null;
       ct.seeEntry(entry, direction, now);
+      if (memo !== null && 'unbound' in memo) return rebind(this.#st, entry, memo, packet, now);
+      const relay = memo;
       if (relay !== null) {
         // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client.
         const onClientLeg = relay.client === entry;
         if (onClientLeg && direction === 'original') return continueClient(this.#st, relay, packet, now);
-        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, now);
+        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, packet, now);
       }
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }
@@ -148,7 +151,8 @@ export class UserspaceEngine implements ProxyEngine {
     if (!hit) return passed(packet, 'none', 'no tracked flow');
     const relay = hit.entry.memo as Relay | null;
     this.conntrack.see(hit, now);
-    if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply') return this.#relayReply(relay, now);
+    if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply')
+      return this.#relayReply(relay, packet, now);
     return passed(packet, 'reply', 'reply of a flow the proxy does not relay');
   }
 
@@ -165,8 +169,13 @@ export class UserspaceEngine implements ProxyEngine {
     return true;
   }
 
-  // The proxy writes the endpoint's answer back to the client from the portal address it connected to.
-  #relayReply(relay: Relay, now: number): Verdict {
+  // The proxy writes the endpoint's answer back to the client from the portal address it connected to. A UDP
+  // session idle past udpIdleTimeout, or whose socket was closed, has no reader left: the answer goes nowhere.
+  #relayReply(relay: Relay, packet: Packet, now: number): Verdict {
+    if (relay.udp) {
+      if (!this.#st.isOpen(relay.port)) return socketClosed(this.#st, relay.service, packet);
+      if (now - relay.lastActivity >= this.#st.udpIdleTimeout) return idleReply(this.#st, relay, packet, now);
+    }
     relay.lastActivity = now;
     return new RelayVerdict(relay, 'reply', 1, this.#st.explain ? relayReplySteps : null);
   }
@@ -184,6 +193,7 @@ export class UserspaceEngine implements ProxyEngine {
         this.#ports.release(before.portal.proxyPort);
         this.lb.deleteService(before.portal.name);
         this.#opened.delete(k);
+        if (entry === undefined && before.portal.protocol === 'UDP') this.#clearUdpEntriesFor(before.portal.clusterIP);
       }
       return;
     }
@@ -209,6 +219,12 @@ export class UserspaceEngine implements ProxyEngine {
     this.#opened.set(k, next);
     this.#index(next);
     this.lb.setEndpoints(next.portal.name, next.endpoints);
+  }
+
+  /** unmergeService's conntrack.ClearEntriesForIP(serviceIP, UDP): every UDP flow to the deleted ClusterIP. */
+  #clearUdpEntriesFor(ip: string): void {
+    const doomed = [...this.conntrack.entries()].filter((e) => e.proto === 'UDP' && e.originalDst.ip === ip);
+    for (const e of doomed) this.conntrack.delete(e);
   }
 
   #index(o: OpenedPort): void {

@@ -45,6 +45,16 @@ export interface UserspaceState {
   hostIP(family: IPFamily): string;
   /** The first packet of a new backend connection from `hostIP` to `dst`: its local port is free toward `dst`. */
   backendTuple(proto: Protocol, hostIP: string, dst: Address, now: number): Packet;
+  /** Whether the proxy socket of `port` is still open (stopProxy closes it when its Service changes or goes). */
+  isOpen(port: OpenedPort): boolean;
+}
+
+/**
+ * A UDP client whose datagram the proxy read but could not relay (no endpoint): it is not an active client, so the
+ * proxy dials again for its next datagram. Its conntrack entry (the REDIRECT to the proxy port) carries this memo.
+ */
+export interface Unbound {
+  readonly unbound: OpenedPort;
 }
 
 /**

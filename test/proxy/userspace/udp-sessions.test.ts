@@ -1,0 +1,99 @@
+/**
+ * The userspace proxy's UDP sessions as udpProxySocket ran them: a datagram it could not relay leaves no session (the
+ * next one is dialled again), an answer after the idle timeout has no reader, and a proxy socket closed by a Service
+ * change or deletion breaks its sessions (deletion also clears the ClusterIP's UDP conntrack entries).
+ */
+import test from 'ava';
+import { proxyConfig } from '../../../src/proxy/engine.js';
+import { createUserspaceEngine } from '../../../src/proxy/userspace/engine.js';
+import { Rng } from '../../../src/util/rng.js';
+import { put, remove, service, slice, tableFor } from '../fixtures.js';
+import { POD, replyTo, storeOf, tcp, udp } from '../ipvs/engine-helpers.js';
+
+const PORTS = [{ name: 'dns', port: 53, protocol: 'UDP' as const }];
+const svc = (extra = {}) => service('default', 'dns', { clusterIP: '10.96.0.10', ports: PORTS, ...extra });
+const eps = (...ips: string[]) =>
+  slice(
+    'default',
+    'dns',
+    ips.map((ip) => ({ ip, node: 'node-b' })),
+    [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+  );
+
+function rig(withEndpoints = true) {
+  const store = storeOf(svc(), eps(...(withEndpoints ? ['10.244.2.6'] : [])));
+  const engine = createUserspaceEngine({
+    table: tableFor(store, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(5),
+  });
+  return { store, engine };
+}
+
+const CLIENT = udp('10.244.1.9', 5000, '10.96.0.10', 53);
+
+test('no endpoints: the datagram is dropped and leaves no session; the next one is dialled again', (t) => {
+  const { store, engine } = rig(false);
+  const first = engine.send(CLIENT, POD, 0);
+  t.is(first.verdict, 'DROP');
+  t.is(engine.send(CLIENT, POD, 0.1).verdict, 'DROP', 'still no endpoint');
+  put(store, eps('10.244.2.6'));
+  const third = engine.send(CLIENT, POD, 0.2);
+  t.is(third.verdict, 'DNAT');
+  t.is(third.endpoint, '10.244.2.6:5353');
+  t.is(third.conntrack, 'established', 'the REDIRECT entry to the proxy port was there all along');
+  t.is(engine.reply(replyTo(third.packet), 0.21).conntrack, 'reply', 'the answer is relayed back');
+});
+
+test('an answer arriving after udpIdleTimeout has no reader: dropped', (t) => {
+  const { engine } = rig();
+  const v = engine.send(CLIENT, POD, 0);
+  t.is(engine.reply(replyTo(v.packet), 0.1).conntrack, 'reply');
+  const late = engine.reply(replyTo(v.packet), 0.5);
+  t.is(late.verdict, 'DROP');
+  t.regex(late.steps[0]!.decision, /udpIdleTimeout/);
+});
+
+test('a Service change that closes the proxy socket breaks its UDP sessions; TCP connections live on', (t) => {
+  const { store, engine } = rig();
+  const tcpStore = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
+    slice('default', 'web', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 8080 }]),
+  );
+  const tcpEngine = createUserspaceEngine({
+    table: tableFor(tcpStore, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(5),
+  });
+  t.is(engine.send(CLIENT, POD, 0).verdict, 'DNAT');
+  const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
+  t.is(tcpEngine.send(conn, POD, 0).verdict, 'DNAT');
+  // An externalIP changes sameConfig: a new socket on a new proxy port.
+  put(store, svc({ externalIPs: ['198.51.100.1'] }));
+  put(
+    tcpStore,
+    service('default', 'web', {
+      clusterIP: '10.96.0.20',
+      externalIPs: ['198.51.100.1'],
+      ports: [{ name: 'http', port: 80 }],
+    }),
+  );
+  const after = engine.send(CLIENT, POD, 0.1);
+  t.is(after.verdict, 'DROP');
+  t.regex(after.steps[0]!.decision, /socket was closed/);
+  t.is(
+    engine.send(udp('10.244.1.9', 5001, '10.96.0.10', 53), POD, 0.1).verdict,
+    'DNAT',
+    'a new client reaches the new socket',
+  );
+  t.is(tcpEngine.send(conn, POD, 0.1).conntrack, 'established');
+});
+
+test('deleting a UDP Service clears the conntrack entries of its ClusterIP (ClearEntriesForIP)', (t) => {
+  const { store, engine } = rig();
+  t.is(engine.send(CLIENT, POD, 0).verdict, 'DNAT');
+  remove(store, svc());
+  const v = engine.send(CLIENT, POD, 0.1);
+  t.is(v.conntrack, 'none');
+  t.is(v.endpoint, null);
+});
