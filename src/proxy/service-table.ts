@@ -60,6 +60,8 @@ export class ServiceTable {
   readonly #slices = new Map<string, Map<string, SliceData>>();
   readonly #ports: Record<IPFamily, Map<string, ServicePortEntry>> = { IPv4: new Map(), IPv6: new Map() };
   readonly #keysByService: Record<IPFamily, Map<string, string[]>> = { IPv4: new Map(), IPv6: new Map() };
+  /** Keys of the UDP entries: kube-proxy's conntrack cleanup visits them on every sync. */
+  readonly #udpKeys: Record<IPFamily, Set<string>> = { IPv4: new Set(), IPv6: new Set() };
   readonly #listeners = new Set<TableListener>();
   #generation = 0;
 
@@ -118,6 +120,12 @@ export class ServiceTable {
   /** Number of entries in a family. */
   size(family: IPFamily): number {
     return this.#ports[family].size;
+  }
+
+  /** The UDP entries of a family. */
+  *udpPorts(family: IPFamily): IterableIterator<ServicePortEntry> {
+    const ports = this.#ports[family];
+    for (const key of this.#udpKeys[family]) yield ports.get(key)!;
   }
 
   get(family: IPFamily, key: string): ServicePortEntry | undefined {
@@ -230,12 +238,14 @@ export class ServiceTable {
         if (previous && sameInfo(previous.info, info) && sameEndpoints(previous.endpoints, endpoints)) continue;
         const current = this.#entry(serviceKey, info, endpoints);
         table.set(key, current);
+        if (info.protocol === 'UDP') this.#udpKeys[family].add(key);
         changes.push({ kind: 'service-port', family, key, previous, current });
       }
       for (const key of oldKeys) {
         if (newKeys.includes(key)) continue;
         const previous = table.get(key);
         table.delete(key);
+        this.#udpKeys[family].delete(key);
         changes.push({ kind: 'service-port', family, key, previous, current: undefined });
       }
       if (newKeys.length) this.#keysByService[family].set(serviceKey, newKeys);

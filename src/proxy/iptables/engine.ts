@@ -151,7 +151,7 @@ export class IptablesEngine implements ProxyEngine {
       }
     }
     for (const family of this.#rulesets.keys())
-      cleanStaleUdpEntries(this.conntrack, this.#table.ports(family), deleted[family]);
+      cleanStaleUdpEntries(this.conntrack, this.#table.udpPorts(family), deleted[family]);
   }
 }
 

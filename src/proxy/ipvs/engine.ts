@@ -145,7 +145,7 @@ export class IpvsEngine implements ProxyEngine {
     this.#deleted = [];
     for (const family of table.families) {
       const gone = deleted.filter((d) => d.family === family && !table.get(family, d.entry.key)).map((d) => d.entry);
-      cleanStaleUdpEntries(this.#st.conntrack, table.ports(family), gone);
+      cleanStaleUdpEntries(this.#st.conntrack, table.udpPorts(family), gone);
     }
   }
 
