@@ -7,7 +7,7 @@ import type { Address } from './packet.js';
 
 /**
  * A flow's state as `-m conntrack --ctstate` sees it: NEW until the first reply, ESTABLISHED after it, CLOSING once
- * `close()` was called (TCP TIME_WAIT / CLOSE_WAIT / CLOSE, SCTP SHUTDOWN) until it expires.
+ * `close()` was called (TCP TIME_WAIT / CLOSE_WAIT / CLOSE, SCTP CLOSED after SHUTDOWN) until it expires.
  */
 export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'CLOSING';
 

@@ -8,8 +8,10 @@
  * Time is the caller's simulated clock, in seconds. Entries expire lazily (a lookup of an expired entry deletes it)
  * and in sweeps (`expire(now)`, run before counts are read).
  *
- * Simplifications, because packets carry no TCP flags: a TCP flow is SYN_SENT until its first reply, then
- * ESTABLISHED; `close()` stands for the FIN exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE).
+ * Simplifications, because packets carry no TCP flags or SCTP chunks: a TCP flow is SYN_SENT (SCTP: CLOSED) until
+ * its first reply, its client packets before that being retransmits; then ESTABLISHED. `close()` stands for the FIN
+ * exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and
+ * for SCTP the SHUTDOWN exchange (CLOSED). A client packet on a closed or reset TCP flow is a new SYN on the tuple.
  */
 
 import { FlowIndex } from './conntrack-index.js';
