@@ -36,7 +36,10 @@ export type VerdictKind =
   | 'DNAT'
   /** Passed on without a Service rewrite: no Service matched, or a reply un-NATed by conntrack. */
   | 'ACCEPT'
-  /** Refused with ICMP port-unreachable (TCP clients see "connection refused"): a Service with no endpoints. */
+  /**
+   * Refused: a Service with no endpoints. iptables and IPVS answer ICMP port-unreachable (TCP clients see "connection
+   * refused"); the userspace proxy accepts a TCP connection and closes it at once (the client sees end of file).
+   */
   | 'REJECT'
   /** Silently dropped: no local endpoints under a Local policy, a source-range firewall, an INVALID packet… */
   | 'DROP';
