@@ -14,7 +14,7 @@
  * - The pass covers every UDP Service port at each sync, so an entry created since the last one (to a NodePort on
  *   an address that is no Service's, say) goes at the next change of any Service.
  */
-import type { Conntrack, ConntrackEntry } from './conntrack.js';
+import { type Conntrack, type ConntrackEntry, entryFamily } from './conntrack.js';
 import type { ServicePortEntry } from './service-table.js';
 
 const NONE: ReadonlySet<string> = new Set();
@@ -33,6 +33,8 @@ export function cleanStaleUdpEntries(
   const sweep = (entry: ServicePortEntry, serving: ReadonlySet<string>): void => {
     const info = entry.info;
     const consider = (e: ConntrackEntry): void => {
+      // One pass per family, as upstream lists one family's entries (a NodePort is shared by both).
+      if (entryFamily(e) !== info.family) return;
       if (!serving.has(endpointKey(e.replySrc.ip, e.replySrc.port))) stale.add(e);
     };
     for (const ip of [info.clusterIP, ...info.loadBalancerVIPs, ...info.externalIPs])

@@ -11,7 +11,8 @@
  * Simplifications, because packets carry no TCP flags or SCTP chunks: a TCP flow is SYN_SENT (SCTP: CLOSED) until
  * its first reply, its client packets before that being retransmits; then ESTABLISHED. `close()` stands for the FIN
  * exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and
- * for SCTP the SHUTDOWN exchange (CLOSED). A client packet on a closed or reset TCP flow is a new SYN on the tuple.
+ * for SCTP the SHUTDOWN exchange (CLOSED). A client packet on a closed TCP flow, or one the client reset, is a new
+ * SYN on the tuple.
  */
 
 import { FlowIndex } from './conntrack-index.js';
@@ -43,6 +44,8 @@ export class Conntrack {
   #nextId = 1;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
+  /** Flows the client reset (the kernel's last_dir/last_index for an RST): only those reopen on its next SYN. */
+  readonly #clientResets = new WeakSet<ConntrackEntry>();
 
   constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
     this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...timeouts });
@@ -79,12 +82,10 @@ export class Conntrack {
    * anew (nf_conntrack_tcp_packet: "attempt to reopen a closed/aborted connection"). A half-closed flow keeps going.
    */
   #reopens(entry: ConntrackEntry): boolean {
-    return (
-      entry.state === 'CLOSING' &&
-      entry.proto === 'TCP' &&
-      entry.timeout !== SYSCTL.tcpCloseWait &&
-      this.#flows.direction === 'original'
-    );
+    if (entry.state !== 'CLOSING' || entry.proto !== 'TCP' || this.#flows.direction !== 'original') return false;
+    // A FIN was seen (TIME_WAIT), or the client itself reset the flow; after the server's reset the SYN goes through
+    // on the old entry.
+    return entry.timeout === SYSCTL.tcpTimeWait || this.#clientResets.has(entry);
   }
 
   /**
@@ -210,6 +211,7 @@ export class Conntrack {
     }
     entry.state = 'CLOSING';
     this.#countsStale = true;
+    if (kind === 'rst' && hit.direction === 'original') this.#clientResets.add(entry);
     // SCTP: the model's close is the whole SHUTDOWN exchange, which ends in CLOSED.
     if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpClosed');
     else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');

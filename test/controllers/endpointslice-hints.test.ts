@@ -58,8 +58,8 @@ const closeCases: {
   {
     title: 'not-ready endpoints are left as they are',
     td: 'PreferClose',
-    create: [ep('10.0.0.1', 'a', { ready: false }), ep('10.0.0.2', 'b')],
-    want: [undefined, 'b'],
+    create: [ep('10.0.0.1', 'a', { ready: false, hints: ['z'] }), ep('10.0.0.2', 'b')],
+    want: ['z', 'b'],
   },
   {
     title: 'PreferSameNode adds the node hint',

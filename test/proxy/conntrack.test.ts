@@ -75,6 +75,22 @@ test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s; a reset as 
   t.is(ct.size, 0, 'unanswered, then reset: gone at once, so the retried SYN is a new flow');
 });
 
+test('after a reset, only the side that sent it reopens the tuple with its next SYN', (t) => {
+  for (const [who, reopens] of [
+    ['client', true],
+    ['server', false],
+  ] as const) {
+    const ct = new Conntrack();
+    const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+    const back = p('TCP', '10.96.0.1', 80, '10.0.0.1', 1);
+    const e = ct.track(out, {}, 0);
+    ct.see(ct.lookup(back, 1)!, 1);
+    ct.close(who === 'client' ? out : back, 5, 'rst');
+    t.is(ct.lookup(out, 6) === undefined, reopens, who);
+    t.is(e.live, !reopens, who);
+  }
+});
+
 // nf_conntrack_tcp_packet / nf_conntrack_udp_packet / the SCTP state table, one row per rule the model follows.
 const timerCases: {
   title: string;

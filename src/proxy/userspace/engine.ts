@@ -13,7 +13,7 @@
 
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, originalPacket } from '../conntrack.js';
+import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
@@ -43,6 +43,8 @@ export class UserspaceEngine implements ProxyEngine {
   #now = 0;
   #nextCleanup = 0;
   #ephemeral: number;
+  /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
+  #sockets = 0;
 
   constructor(init: EngineInit, opts: UserspaceEngineOptions = {}) {
     this.nodeName = init.table.nodeName;
@@ -65,7 +67,7 @@ export class UserspaceEngine implements ProxyEngine {
       explain: init.explain ?? true,
       hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
       backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
-      isOpen: (port) => this.#opened.get(port.key)?.portal.proxyPort === port.portal.proxyPort,
+      isOpen: (port) => this.#opened.get(port.key)?.socket === port.socket,
     };
     this.#unsubscribe = table.subscribe((changes) => {
       for (const c of changes) {
@@ -130,7 +132,10 @@ export class UserspaceEngine implements ProxyEngine {
       const direction = ct.lastDirection;
       const memo = entry.memo as Relay | Unbound | null;
       ct.seeEntry(entry, direction, now);
-      if (memo !== null && 'unbound' in memo) return rebind(this.#st, entry, memo, packet, now);
+      if (memo !== null && 'unbound' in memo) {
+        if (direction === 'original') return rebind(this.#st, entry, memo, packet, now);
+        return passed(packet, 'established', 'tracked flow without a userspace proxy');
+      }
       const relay = memo;
       if (relay !== null) {
         // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client.
@@ -149,7 +154,7 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync(now);
     const hit = this.conntrack.lookup(packet, now);
     if (!hit) return passed(packet, 'none', 'no tracked flow');
-    const relay = hit.entry.memo as Relay | null;
+    const relay = relayOf(hit.entry);
     this.conntrack.see(hit, now);
     if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply')
       return this.#relayReply(relay, packet, now);
@@ -160,7 +165,7 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync(now);
     const hit = this.conntrack.lookup(packet, now);
     if (!hit) return false;
-    const relay = hit.entry.memo as Relay | null;
+    const relay = relayOf(hit.entry);
     if (!relay) return this.conntrack.close(packet, now);
     // The proxy closes its side of both connections together.
     for (const e of [relay.client, relay.backend]) {
@@ -197,7 +202,7 @@ export class UserspaceEngine implements ProxyEngine {
       }
       return;
     }
-    let next = openedPort(family, entry, before?.portal.proxyPort ?? 0);
+    let next = openedPort(family, entry, before?.portal.proxyPort ?? 0, before?.socket ?? 0);
     if (!before || !samePortConfig(before, next)) {
       if (before) {
         this.#unindex(before);
@@ -212,7 +217,7 @@ export class UserspaceEngine implements ProxyEngine {
         }
         return;
       }
-      next = openedPort(family, entry, proxyPort);
+      next = openedPort(family, entry, proxyPort, ++this.#sockets);
       this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
     }
     if (before) this.#unindex(before);
@@ -265,6 +270,12 @@ export class UserspaceEngine implements ProxyEngine {
     }
     throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');
   }
+}
+
+/** The relay an entry belongs to, or null (no relay, or an unbound UDP client). */
+function relayOf(entry: ConntrackEntry): Relay | null {
+  const memo = entry.memo as Relay | Unbound | null;
+  return memo === null || 'unbound' in memo ? null : memo;
 }
 
 function passed(packet: Packet, conntrack: Verdict['conntrack'], why: string): Verdict {

@@ -20,6 +20,8 @@ import type { PortalService } from './portals.js';
 /** What the proxier keeps of one opened Service port. */
 export interface OpenedPort {
   readonly key: string;
+  /** Which proxy socket serves it (engine-wide serial): kept while sameConfig holds, new when the socket reopens. */
+  readonly socket: number;
   readonly portal: PortalService;
   readonly affinity: 'None' | 'ClientIP';
   readonly ttlSeconds: number;
@@ -39,7 +41,7 @@ export function skipReason(table: ServiceTable, family: IPFamily, entry: Service
 }
 
 /** The port as the proxier would open it, on `proxyPort`. */
-export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number): OpenedPort {
+export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number, socket: number): OpenedPort {
   const info = entry.info;
   const ignored: string[] = [];
   if (info.externalPolicyLocal) ignored.push('externalTrafficPolicy: Local');
@@ -47,6 +49,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
   if (info.loadBalancerSourceRanges.length) ignored.push('loadBalancerSourceRanges');
   return {
     key: `${family}|${entry.key}`,
+    socket,
     portal: {
       name: info.name,
       protocol: info.protocol,

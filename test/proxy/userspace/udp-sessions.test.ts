@@ -97,3 +97,25 @@ test('deleting a UDP Service clears the conntrack entries of its ClusterIP (Clea
   t.is(v.conntrack, 'none');
   t.is(v.endpoint, null);
 });
+
+test('an unbound UDP client (its datagram found no endpoint): replies pass, close works, reverse packets are not dialled', (t) => {
+  const { engine } = rig(false);
+  t.is(engine.send(CLIENT, POD, 0).verdict, 'DROP');
+  const proxyPort = engine.openedPorts()[0]!.portal.proxyPort;
+  const back = udp('172.18.0.2', proxyPort, '10.244.1.9', 5000);
+  t.is(engine.reply(back, 0.1).endpoint, null);
+  t.is(engine.send(back, POD, 0.1).endpoint, null);
+  t.true(engine.close(CLIENT, 0.2));
+});
+
+test('a socket reopened on the same proxy port is a new socket: the old sessions stay broken', (t) => {
+  const store = storeOf(svc(), eps('10.244.2.6'));
+  const engine = createUserspaceEngine(
+    { table: tableFor(store, 'node-a'), config: proxyConfig({ mode: 'userspace' }), rng: new Rng(5) },
+    { proxyPortRange: { first: 40000, last: 40000 } },
+  );
+  t.is(engine.send(CLIENT, POD, 0).verdict, 'DNAT');
+  put(store, svc({ externalIPs: ['198.51.100.1'] }), eps('10.244.3.7'));
+  t.is(engine.openedPorts()[0]!.portal.proxyPort, 40000);
+  t.is(engine.send(CLIENT, POD, 0.1).verdict, 'DROP');
+});
