@@ -60,8 +60,15 @@ export class NodeProxy implements ProxyEngine {
     return this.engine.close(packet, this.#at(now));
   }
 
+  /** The rules as of the clock (IPVS connection counts age with it). */
   rules(family?: IPFamily): string {
+    this.engine.sync?.(this.#now);
     return this.engine.rules(family);
+  }
+
+  /** Move the clock to `now` (default: where it is) and let the engine run what is due by then. */
+  sync(now?: number): void {
+    this.engine.sync?.(this.#at(now));
   }
 
   dispose(): void {

@@ -111,6 +111,12 @@ export interface ProxyEngine {
    * Without a family: what the mode's tool lists by default (ipvsadm: every family; iptables-save: IPv4).
    */
   rules(family?: IPFamily): string;
+  /**
+   * Move the engine's clock to `now` with no packet (a script's closing `advance`): the periodic work due by then
+   * runs, so what `rules` shows next (IPVS connection counts) is of that time. Engines whose rules do not depend on
+   * time leave it out.
+   */
+  sync?(now: number): void;
   /** Stop following the service table. */
   dispose(): void;
 }

@@ -213,7 +213,7 @@ test('trace --script: a close step passes through its flow, then closes it; one 
     [
       [1, 'DNAT', 'new', null],
       [2, 'DNAT', 'established', true],
-      [3, null, null, false],
+      [3, 'DROP', 'none', false],
     ],
   );
 });
@@ -341,4 +341,57 @@ test('output piped into a reader that stops early (| head): a quiet exit 0, no E
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   t.is(code, 0);
   t.false(stderr.includes('EPIPE'), stderr);
+});
+
+test('trace --script: a packet mixing IPv4 and IPv6 is an error naming the step (exit 2)', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
+  writeFileSync(file, '- {src: "[fd00:10:244:1::4]:1000", dst: "10.96.0.10:53", proto: udp}\n');
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /step 1: a packet has one IP family/);
+});
+
+test('rules --mode ipvs --script: counts are of the script end, a trailing advance included; huge advances are quick', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+  const file = join(dir, 'steps.yaml');
+  writeFileSync(file, '- {src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: udp}\n- {advance: 31}\n');
+  const expired = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs', '--script', file);
+  t.is(expired.code, 0, expired.stderr);
+  writeFileSync(
+    join(dir, 'live.yaml'),
+    '- {src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: udp}\n- {advance: 29}\n',
+  );
+  const live = await cli(
+    'rules',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--mode',
+    'ipvs',
+    '--script',
+    join(dir, 'live.yaml'),
+  );
+  const inactive = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.includes('->') && l.includes(':53 '))
+      .reduce((n, l) => n + Number(l.trim().split(/\s+/).at(-1)), 0);
+  t.is(inactive(live.stdout), 1, 'the UDP flow is there at 29 s');
+  t.is(inactive(expired.stdout), 0, 'and gone at 31 s');
+  writeFileSync(
+    join(dir, 'huge.yaml'),
+    '- {src: "10.244.1.4:1", dst: "10.96.0.10:53", proto: udp}\n- {advance: 1e17}\n- {src: "10.244.1.4:2", dst: "10.96.0.10:53", proto: udp}\n',
+  );
+  const huge = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--mode',
+    'ipvs',
+    '--script',
+    join(dir, 'huge.yaml'),
+    '--json',
+  );
+  t.is(huge.code, 0, huge.stderr);
 });

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { loadCluster } from './load.js';
 import { engineFor, type ProxyCommandOptions } from './trace.js';
-import { readScript, runScript } from './trace-script.js';
+import { readScript, runScript, scriptEndTime } from './trace-script.js';
 
 export function registerRules(program: Command): void {
   program
@@ -33,7 +33,10 @@ export function registerRules(program: Command): void {
       const cluster = await loadCluster(paths);
       const engine = engineFor(cluster, opts);
       if (opts.script) {
-        runScript(cluster, engine, readScript(opts.script));
+        const steps = readScript(opts.script);
+        runScript(cluster, engine, steps);
+        // The script's clock moves only by its advance steps: counts are shown as of its end, trailing ones included.
+        engine.sync?.(scriptEndTime(steps));
       }
       const text = engine.rules(family);
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

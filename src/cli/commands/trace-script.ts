@@ -15,7 +15,7 @@ import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
-import type { Packet } from '../../proxy/packet.js';
+import { familyOf, type Packet } from '../../proxy/packet.js';
 import { parseEndpointArg, parseProto } from './proxy-common.js';
 
 export type ScriptStep =
@@ -109,8 +109,7 @@ const KINDS: Record<string, Kind> = {
 export interface ScriptResult {
   step: number;
   time: number;
-  /** The packet's verdict; `{ closed: false }` for a close of a flow that is not tracked. */
-  verdict: Verdict | { closed: boolean };
+  verdict: Verdict;
   /** For `close: true` steps: whether a tracked flow was closed. */
   closed?: boolean;
 }
@@ -123,6 +122,8 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   steps.forEach((step, i) => {
     if ('advance' in step) {
       now += step.advance;
+      if (!Number.isFinite(now))
+        throw new InvalidArgumentError(`step ${i + 1}: the clock would pass ${Number.MAX_VALUE} s`);
     } else if ('apply' in step) {
       atStep(i, () => cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]));
     } else if ('delete' in step) {
@@ -147,11 +148,13 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
         src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
         dst: parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
       };
+      if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
+        throw new InvalidArgumentError(`step ${i + 1}: a packet has one IP family: ${step.src} -> ${step.dst}`);
       if (step.close) {
-        // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed;
-        // for a flow that is not tracked there is nothing to pass through or close.
+        // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed; a
+        // FIN of no tracked connection is INVALID to conntrack, and kube-proxy drops INVALID packets.
         const tracked = engine.conntrack.lookup(p, now) !== undefined;
-        const verdict = !tracked ? { closed: false } : step.reply ? engine.reply(p, now) : send(p, now);
+        const verdict = !tracked ? invalid(p) : step.reply ? engine.reply(p, now) : send(p, now);
         results.push({ step: i + 1, time: now, verdict, closed: tracked && engine.close(p, now) });
       } else if (step.reply) {
         results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
@@ -163,6 +166,33 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
     }
   });
   return results;
+}
+
+/** A closing packet of no tracked connection: conntrack calls it INVALID, and kube-proxy's rules drop it. */
+function invalid(packet: Packet): Verdict {
+  return {
+    verdict: 'DROP',
+    endpoint: null,
+    packet,
+    snat: null,
+    service: null,
+    conntrack: 'none',
+    steps: [
+      {
+        where: 'conntrack',
+        rule: 'no entry for this tuple',
+        decision: 'a closing packet of no tracked connection is INVALID: dropped (-m conntrack --ctstate INVALID -j DROP)',
+      },
+    ],
+    cost: 0,
+  };
+}
+
+/** The script's clock at its end: the sum of its advance steps. */
+export function scriptEndTime(steps: readonly ScriptStep[]): number {
+  let now = 0;
+  for (const step of steps) if ('advance' in step) now += step.advance;
+  return now;
 }
 
 /** A cluster change of step `i`: its error says which step. */

@@ -8,7 +8,7 @@ import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
 import { parseIP } from '../../cni/ip.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { ProxyConfig, ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
+import type { ProxyConfig, ProxyEngine, Step } from '../../proxy/engine.js';
 import { type Address, familyOf, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
 import { loadCluster, parseSeed } from './load.js';
 import {
@@ -128,7 +128,7 @@ export function registerTrace(program: Command): void {
               results.map((r) => ({
                 step: r.step,
                 time: r.time,
-                ...('verdict' in r.verdict ? verdictJSON(r.verdict as Verdict) : r.verdict),
+                ...verdictJSON(r.verdict),
                 ...(r.closed !== undefined ? { closed: r.closed } : {}),
               })),
               null,
@@ -139,9 +139,7 @@ export function registerTrace(program: Command): void {
           for (const r of results) {
             const v = r.verdict;
             out(
-              'verdict' in v
-                ? `t=${r.time}s step ${r.step}: ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''} (${v.conntrack}) ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}${r.closed ? ', then closed' : ''}`
-                : `t=${r.time}s step ${r.step}: close ${v.closed ? 'tracked flow' : '(no flow)'}`,
+              `t=${r.time}s step ${r.step}: ${v.verdict}${v.endpoint ? ` to ${v.endpoint}` : ''} (${v.conntrack}) ${formatAddress(v.packet.src)} -> ${formatAddress(v.packet.dst)}${r.closed ? ', then closed' : ''}`,
             );
           }
         }

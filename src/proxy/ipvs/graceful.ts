@@ -72,18 +72,21 @@ export class GracefulTermination {
     for (const [k, item] of this.#list) if (item.vs === vs) this.#list.delete(k);
   }
 
-  /** Run the periodic checks due by `now` (the first one at the first time seen, as the manager starts with it). */
+  /**
+   * Run the periodic checks due by `now` (the first one at the first time seen, as the manager starts with it). Only
+   * the last check due is run: between two calls no packet arrives, so connections only expire, and a real server
+   * with none left at an earlier check has none at the last one either (and nothing observes which check took it).
+   */
   advance(now: number): void {
     if (this.#nextCheck === undefined) this.#nextCheck = now;
-    while (this.#nextCheck <= now) {
-      const at = this.#nextCheck;
-      for (const [k, item] of this.#list) {
-        if (!item.vs.dest(item.dest.key))
-          this.#list.delete(k); // gone with its virtual server
-        else if (this.#tryDelete(item.vs, item.dest, at)) this.#list.delete(k);
-      }
-      this.#nextCheck += this.interval;
+    if (this.#nextCheck > now) return;
+    const at = this.#nextCheck + Math.floor((now - this.#nextCheck) / this.interval) * this.interval;
+    for (const [k, item] of this.#list) {
+      if (!item.vs.dest(item.dest.key))
+        this.#list.delete(k); // gone with its virtual server
+      else if (this.#tryDelete(item.vs, item.dest, at)) this.#list.delete(k);
     }
+    this.#nextCheck = at + this.interval;
   }
 
   #tryDelete(vs: LiveVirtualServer, dest: Dest, at: number): boolean {
