@@ -154,6 +154,18 @@ export class Conntrack {
     return entry;
   }
 
+  /**
+   * A TCP flow whose handshake a local socket completed (the userspace proxy accepting a client, or its own dial
+   * answered): ESTABLISHED at once, as the kernel's own packets of the handshake would leave it.
+   */
+  handshakeDone(entry: ConntrackEntry, now: number): void {
+    if (entry.proto !== 'TCP') return;
+    entry.seenReply = true;
+    entry.state = 'ESTABLISHED';
+    this.#countsStale = true;
+    this.#setTimer(entry, now, 'tcpEstablished');
+  }
+
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
   see(hit: ConntrackHit, now: number): void {
     this.seeEntry(hit.entry, hit.direction, now);

@@ -181,7 +181,8 @@ function invalid(packet: Packet): Verdict {
       {
         where: 'conntrack',
         rule: 'no entry for this tuple',
-        decision: 'a closing packet of no tracked connection is INVALID: dropped (-m conntrack --ctstate INVALID -j DROP)',
+        decision:
+          'a closing packet of no tracked connection is INVALID: dropped (-m conntrack --ctstate INVALID -j DROP)',
       },
     ],
     cost: 0,

@@ -158,6 +158,9 @@ function relayed(
 ): Verdict {
   const p = port.portal;
   const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
+  // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
+  st.conntrack.handshakeDone(client, now);
+  st.conntrack.handshakeDone(backend, now);
   const relay: Relay = {
     port,
     service: p.name,
@@ -222,6 +225,20 @@ export function idleReply(st: UserspaceState, relay: Relay, packet: Packet, now:
           where: 'userspace',
           rule: `UDP session ${hostPort(relay.client.originalSrc.ip, relay.client.originalSrc.port)} (${relay.service})`,
           decision: `idle for ${(now - relay.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: the proxy closed this connection, nothing reads the answer`,
+        },
+      ]
+    : NO_STEPS;
+  return dropped(packet, relay.service, 'reply', steps);
+}
+
+/** An endpoint's packet to a proxy connection that is closed (replaced after an idle timeout, or closed): no reader. */
+export function legClosed(st: UserspaceState, relay: Relay, packet: Packet): Verdict {
+  const steps: Step[] = st.explain
+    ? [
+        {
+          where: 'userspace',
+          rule: `proxy connection ${hostPort(packet.dst.ip, packet.dst.port)} (${relay.service})`,
+          decision: 'closed by the proxy: nothing reads this packet, it is not relayed to the client',
         },
       ]
     : NO_STEPS;

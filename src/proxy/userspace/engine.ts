@@ -18,7 +18,16 @@ import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
-import { connect, continueClient, idleReply, matchPortal, portalKey, rebind, socketClosed } from './connect.js';
+import {
+  connect,
+  continueClient,
+  idleReply,
+  legClosed,
+  matchPortal,
+  portalKey,
+  rebind,
+  socketClosed,
+} from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
@@ -141,7 +150,7 @@ export class UserspaceEngine implements ProxyEngine {
         // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client.
         const onClientLeg = relay.client === entry;
         if (onClientLeg && direction === 'original') return continueClient(this.#st, relay, packet, now);
-        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, packet, now);
+        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, entry, packet, now);
       }
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }
@@ -157,7 +166,7 @@ export class UserspaceEngine implements ProxyEngine {
     const relay = relayOf(hit.entry);
     this.conntrack.see(hit, now);
     if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply')
-      return this.#relayReply(relay, packet, now);
+      return this.#relayReply(relay, hit.entry, packet, now);
     return passed(packet, 'reply', 'reply of a flow the proxy does not relay');
   }
 
@@ -176,12 +185,16 @@ export class UserspaceEngine implements ProxyEngine {
 
   // The proxy writes the endpoint's answer back to the client from the portal address it connected to. A UDP
   // session idle past udpIdleTimeout, or whose socket was closed, has no reader left: the answer goes nowhere.
-  #relayReply(relay: Relay, packet: Packet, now: number): Verdict {
+  #relayReply(relay: Relay, leg: ConntrackEntry, packet: Packet, now: number): Verdict {
+    // An earlier backend leg (replaced after an idle timeout) or a closed connection: the proxy's socket is closed.
+    if (leg !== relay.backend || relay.client.state === 'CLOSING') return legClosed(this.#st, relay, packet);
     if (relay.udp) {
       if (!this.#st.isOpen(relay.port)) return socketClosed(this.#st, relay.service, packet);
       if (now - relay.lastActivity >= this.#st.udpIdleTimeout) return idleReply(this.#st, relay, packet, now);
     }
     relay.lastActivity = now;
+    // The proxy writes the answer to the client: a reply on the client's own leg.
+    this.conntrack.seeEntry(relay.client, 'reply', now);
     return new RelayVerdict(relay, 'reply', 1, this.#st.explain ? relayReplySteps : null);
   }
 

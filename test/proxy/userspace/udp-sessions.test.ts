@@ -119,3 +119,41 @@ test('a socket reopened on the same proxy port is a new socket: the old sessions
   t.is(engine.openedPorts()[0]!.portal.proxyPort, 40000);
   t.is(engine.send(CLIENT, POD, 0.1).verdict, 'DROP');
 });
+
+test('TCP through the proxy: both handshakes are done at once, so a quiet connection outlives SYN_SENT (120 s)', (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
+    slice(
+      'default',
+      'web',
+      [
+        { ip: '10.244.2.6', node: 'node-b' },
+        { ip: '10.244.2.7', node: 'node-b' },
+      ],
+      [{ name: 'http', port: 8080 }],
+    ),
+  );
+  const engine = createUserspaceEngine({
+    table: tableFor(store, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(5),
+  });
+  const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
+  const first = engine.send(conn, POD, 0);
+  const later = engine.send(conn, POD, 500);
+  t.is(later.conntrack, 'established');
+  t.is(later.endpoint, first.endpoint);
+  t.is(engine.reply(replyTo(later.packet), 501).conntrack, 'reply');
+  engine.close(conn, 502);
+  t.is(engine.reply(replyTo(later.packet), 503).verdict, 'DROP', 'after the close nothing relays the endpoint');
+});
+
+test('UDP: an answer on a backend leg the proxy replaced after an idle timeout is not relayed', (t) => {
+  const { engine } = rig();
+  const first = engine.send(CLIENT, POD, 0);
+  const second = engine.send(CLIENT, POD, 1);
+  t.not(second.packet.src.port, first.packet.src.port, 'a new backend connection');
+  const stale = engine.reply(replyTo(first.packet), 1.1);
+  t.is(stale.verdict, 'DROP');
+  t.is(engine.reply(replyTo(second.packet), 1.1).conntrack, 'reply');
+});
