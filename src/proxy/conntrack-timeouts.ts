@@ -11,6 +11,8 @@
 export interface ConntrackTimeouts {
   /** nf_conntrack_tcp_timeout_syn_sent: a TCP flow that has not been answered yet. Kernel 120. */
   tcpSynSent: number;
+  /** nf_conntrack_tcp_timeout_syn_recv: answered (SYN-ACK) but not yet acknowledged by the client. Kernel 60. */
+  tcpSynRecv: number;
   /** nf_conntrack_tcp_timeout_established. kube-proxy sets 86400. */
   tcpEstablished: number;
   /** nf_conntrack_tcp_timeout_close_wait: after one side closed. kube-proxy sets 3600. */
@@ -36,6 +38,7 @@ export interface ConntrackTimeouts {
 /** kube-proxy's defaults on a current kernel. */
 export const DEFAULT_CONNTRACK_TIMEOUTS: Readonly<ConntrackTimeouts> = Object.freeze({
   tcpSynSent: 120,
+  tcpSynRecv: 60,
   tcpEstablished: 86400,
   tcpCloseWait: 3600,
   tcpTimeWait: 120,
@@ -52,6 +55,7 @@ export const UDP_STREAM_AFTER = 2;
 /** The sysctl each timeout stands for, for traces. */
 export const SYSCTL: Record<keyof ConntrackTimeouts, string> = {
   tcpSynSent: 'nf_conntrack_tcp_timeout_syn_sent',
+  tcpSynRecv: 'nf_conntrack_tcp_timeout_syn_recv',
   tcpEstablished: 'nf_conntrack_tcp_timeout_established',
   tcpCloseWait: 'nf_conntrack_tcp_timeout_close_wait',
   tcpTimeWait: 'nf_conntrack_tcp_timeout_time_wait',

@@ -9,7 +9,8 @@
  * and in sweeps (`expire(now)`, run before counts are read).
  *
  * Simplifications, because packets carry no TCP flags or SCTP chunks: a TCP flow is SYN_SENT (SCTP: CLOSED) until
- * its first reply, its client packets before that being retransmits; then ESTABLISHED. `close()` stands for the FIN
+ * its first reply, its client packets before that being retransmits; the reply is the SYN-ACK (SYN_RECV, 60 s) and
+ * the client's next packet its ACK (ESTABLISHED); SCTP is ESTABLISHED from the first reply. `close()` stands for the FIN
  * exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and
  * for SCTP the SHUTDOWN exchange (CLOSED). A client packet on a closed TCP flow, or one the client reset, is a new
  * SYN on the tuple.
@@ -199,11 +200,20 @@ export class Conntrack {
       entry.seenReply = true;
       entry.state = 'ESTABLISHED';
       this.#countsStale = true;
+      // TCP: the answer is the SYN-ACK; SYN_RECV until the client's ACK (its next packet).
+      this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpSynRecv' : 'sctpEstablished');
+      return;
     }
     // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT, and
     // an INIT on a CLOSED SCTP entry does not renew it either.
     if (!entry.seenReply) return;
-    this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpEstablished' : 'sctpEstablished');
+    if (entry.proto === 'SCTP') return this.#setTimer(entry, now, 'sctpEstablished');
+    if (entry.timeout === SYSCTL.tcpSynRecv) {
+      // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
+      if (direction === 'reply') return this.#setTimer(entry, now, 'tcpSynRecv');
+      this.#countsStale = true;
+    }
+    this.#setTimer(entry, now, 'tcpEstablished');
   }
 
   /**
@@ -308,7 +318,7 @@ export class Conntrack {
         c = { active: 0, inactive: 0 };
         counts.set(entry.endpoint, c);
       }
-      if (entry.proto === 'TCP' && entry.state === 'ESTABLISHED') c.active++;
+      if (entry.proto === 'TCP' && handshakeComplete(entry)) c.active++;
       else c.inactive++;
     }
     this.#countsStale = false;
@@ -328,6 +338,14 @@ export function originalPacket(entry: ConntrackEntry): Packet {
 }
 
 /** The family of a flow. */
+/**
+ * The connection is established in the protocol's sense: ESTABLISHED, and for TCP past SYN_RECV (the client has
+ * acknowledged the SYN-ACK). What IPVS counts as an active connection.
+ */
+export function handshakeComplete(entry: ConntrackEntry): boolean {
+  return entry.state === 'ESTABLISHED' && entry.timeout !== SYSCTL.tcpSynRecv;
+}
+
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.originalDst.ip);
 }

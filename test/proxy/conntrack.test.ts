@@ -38,7 +38,7 @@ test('a flow is found from both directions and rewritten consistently', (t) => {
   t.deepEqual(natPacket(rev.entry, rev.direction, back), p('TCP', '10.96.0.10', 80, '10.244.1.5', 40000));
 });
 
-test('TCP: SYN_SENT until answered, then ESTABLISHED with 86400 s; closing runs the close timers', (t) => {
+test('TCP: SYN_SENT until answered, SYN_RECV (60 s) until the client acknowledges, then ESTABLISHED with 86400 s; closing runs the close timers', (t) => {
   const ct = new Conntrack();
   const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
   const e = ct.track(out, { dnat: EP }, 0);
@@ -46,8 +46,12 @@ test('TCP: SYN_SENT until answered, then ESTABLISHED with 86400 s; closing runs 
   t.is(e.timeout, 'nf_conntrack_tcp_timeout_syn_sent');
   t.is(e.expires, 120);
   ct.see(ct.lookup(p('TCP', EP.ip, EP.port, '10.0.0.1', 1), 1)!, 1);
-  t.is(e.state, 'ESTABLISHED');
-  t.is(e.expires, 1 + 86400);
+  t.is(e.state, 'ESTABLISHED', 'ctstate ESTABLISHED from the first reply');
+  t.is(e.timeout, 'nf_conntrack_tcp_timeout_syn_recv');
+  t.is(e.expires, 1 + 60);
+  ct.see(ct.lookup(out, 2)!, 2);
+  t.is(e.timeout, 'nf_conntrack_tcp_timeout_established');
+  t.is(e.expires, 2 + 86400);
   t.true(ct.close(out, 10));
   t.is(e.state, 'CLOSING');
   t.is(e.timeout, 'nf_conntrack_tcp_timeout_time_wait');
@@ -114,6 +118,15 @@ const timerCases: {
       [50, 'o'],
     ],
     expires: 50 + 86400,
+  },
+  {
+    title: 'TCP: answered but never acknowledged, SYN_RECV (renewed by the server) runs out in 60 s',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [30, 'r'],
+    ],
+    expires: 90,
   },
   {
     title: 'TCP: CLOSE_WAIT is renewed by packets',
@@ -248,7 +261,9 @@ test('per-endpoint counts: active = TCP ESTABLISHED, inactive = the rest; expiry
   ct.track(p('UDP', '10.0.0.1', 2, '10.96.0.1', 53), { dnat: EP }, 0);
   t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 0), { active: 0, inactive: 2 });
   ct.see(ct.lookup(p('TCP', EP.ip, EP.port, '10.0.0.1', 1), 1)!, 1);
-  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 1), { active: 1, inactive: 1 });
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 1), { active: 0, inactive: 2 }, 'SYN_RECV is not active yet');
+  ct.see(ct.lookup(f1, 1.5)!, 1.5);
+  t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 1.5), { active: 1, inactive: 1 });
   ct.close(f1, 2);
   t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 2), { active: 0, inactive: 2 });
   t.deepEqual(ct.connectionsOf('10.244.2.10:8080', 200), { active: 0, inactive: 0 });

@@ -163,10 +163,12 @@ export function registerTrace(program: Command): void {
           if (v.verdict === 'REJECT') rejected++;
           if (v.verdict === 'DROP') dropped++;
           if (v.conntrack === 'new') {
-            // The endpoint answers, so the flow is established (an active connection for lc, wlc, sed, nq, lblc,
-            // lblcr) before the next one is scheduled; --closed then ends it (TIME_WAIT: inactive).
+            // The endpoint answers (SYN-ACK) and the client acknowledges, so the flow is established (an active
+            // connection for lc, wlc, sed, nq, lblc, lblcr) before the next one is scheduled; --closed then ends it
+            // (TIME_WAIT: inactive).
             const answer = reversed(v.packet);
             engine.reply(answer, 0);
+            engine.send({ proto: flow.proto, src, dst: flow.destination }, flow.origin, 0);
             if (opts.closed) engine.close(answer, 0);
           }
         }

@@ -13,7 +13,7 @@
  * was deleted, or has weight 0 while `expire_quiescent_template` = 1 (kube-proxy sets it), is dropped and the client
  * rescheduled: affinity to a terminating pod ends at once.
  */
-import type { ConntrackEntry } from '../conntrack.js';
+import { type ConntrackEntry, handshakeComplete } from '../conntrack.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
 import type { MasqPlan } from './masquerade.js';
@@ -220,7 +220,7 @@ export class LiveVirtualServer {
     this.#sweep((entry, d) => {
       if (entry.expires <= now || !entry.live) return true;
       if (entry.created > now) return false;
-      if (entry.state === 'ESTABLISHED' && entry.proto !== 'UDP') d.activeConns++;
+      if (entry.proto !== 'UDP' && handshakeComplete(entry)) d.activeConns++;
       else d.inactConns++;
       return false;
     });

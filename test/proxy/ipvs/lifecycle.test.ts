@@ -26,7 +26,8 @@ test('graceful termination: a removed TCP endpoint with a live connection is qui
   const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
   const first = engine.send(flow, POD, 0);
   t.is(first.endpoint, '10.244.2.7:80');
-  engine.reply(replyTo(first.packet), 0); // ESTABLISHED: one active connection
+  engine.reply(replyTo(first.packet), 0);
+  engine.send(flow, POD, 0); // the client's ACK: ESTABLISHED, one active connection
   put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80 }]));
 
   // Applied at the next call: weight 0, still listed, with its active connection.
@@ -110,6 +111,7 @@ test('an endpoint that returns while quiesced comes back out of the trash: same 
   const engine = engineOn(store);
   const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
   engine.reply(replyTo(engine.send(flow, POD, 0).packet), 0);
+  engine.send(flow, POD, 0);
   put(store, slice('default', 'web', EPS.slice(0, 2), [{ port: 80 }]));
   engine.sync(5);
   const vs = engine.virtualServer('TCP', '10.96.0.10', 80)!;
@@ -183,6 +185,7 @@ test('a template that outlives its timeout while it controls connections is re-a
   const long = tcp(client, 1, '10.96.0.10', 80);
   const first = engine.send(long, POD, 0);
   engine.reply(replyTo(first.packet), 0);
+  engine.send(long, POD, 0);
   // The template fires at 10 with the connection alive: re-armed for 60 s (70, 130, 190, …), not for 10.
   engine.send(long, POD, 100);
   engine.close(long, 100); // TIME_WAIT until 220
@@ -229,6 +232,7 @@ test('a template pointing at a quiesced real server is invalidated (expire_quies
   const engine = engineOn(store);
   const v = engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 0);
   engine.reply(replyTo(v.packet), 0);
+  engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 0);
   const pinned = v.endpoint!;
   put(
     store,
@@ -250,6 +254,7 @@ test('wlc reads the virtual server’s own connection counts', (t) => {
   for (let p = 1; p <= 6; p++) {
     const v = engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
     engine.reply(replyTo(v.packet), 0);
+    engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
     picks.push(v.endpoint!);
   }
   // Each new connection goes to the least loaded; ties keep list order (newest first: .7, .6, .5).
@@ -283,6 +288,7 @@ test('connection counts follow conntrack: flushed or expired flows no longer cou
   for (let p = 1; p <= 3; p++) {
     const v = engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
     engine.reply(replyTo(v.packet), 0);
+    engine.send(tcp('10.244.1.9', p, '10.96.0.10', 80), POD, 0);
   }
   t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}1 {10}0 /);
   engine.conntrack.flush();
