@@ -207,13 +207,13 @@ export class Conntrack {
     // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT, and
     // an INIT on a CLOSED SCTP entry does not renew it either.
     if (!entry.seenReply) return;
-    if (entry.proto === 'SCTP') return this.#setTimer(entry, now, 'sctpEstablished');
-    if (entry.timeout === SYSCTL.tcpSynRecv) {
+    let timer: keyof ConntrackTimeouts = entry.proto === 'SCTP' ? 'sctpEstablished' : 'tcpEstablished';
+    if (entry.proto === 'TCP' && entry.timeout === SYSCTL.tcpSynRecv) {
       // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
-      if (direction === 'reply') return this.#setTimer(entry, now, 'tcpSynRecv');
-      this.#countsStale = true;
+      if (direction === 'reply') timer = 'tcpSynRecv';
+      else this.#countsStale = true;
     }
-    this.#setTimer(entry, now, 'tcpEstablished');
+    this.#setTimer(entry, now, timer);
   }
 
   /**
