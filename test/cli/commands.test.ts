@@ -353,24 +353,14 @@ test('trace --script: a packet mixing IPv4 and IPv6 is an error naming the step 
 
 test('rules --mode ipvs --script: counts are of the script end, a trailing advance included; huge advances are quick', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
-  const file = join(dir, 'steps.yaml');
-  writeFileSync(file, '- {src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: udp}\n- {advance: 31}\n');
-  const expired = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs', '--script', file);
+  const ipvs = (command: string, name: string, steps: string, ...extra: string[]) => {
+    writeFileSync(join(dir, name), steps);
+    return cli(command, DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs', '--script', join(dir, name), ...extra);
+  };
+  const flow = '- {src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: udp}\n';
+  const expired = await ipvs('rules', 'expired.yaml', `${flow}- {advance: 31}\n`);
   t.is(expired.code, 0, expired.stderr);
-  writeFileSync(
-    join(dir, 'live.yaml'),
-    '- {src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: udp}\n- {advance: 29}\n',
-  );
-  const live = await cli(
-    'rules',
-    DEMO,
-    '--node',
-    'kube-netsim-worker',
-    '--mode',
-    'ipvs',
-    '--script',
-    join(dir, 'live.yaml'),
-  );
+  const live = await ipvs('rules', 'live.yaml', `${flow}- {advance: 29}\n`);
   const inactive = (text: string) =>
     text
       .split('\n')
@@ -378,19 +368,10 @@ test('rules --mode ipvs --script: counts are of the script end, a trailing advan
       .reduce((n, l) => n + Number(l.trim().split(/\s+/).at(-1)), 0);
   t.is(inactive(live.stdout), 1, 'the UDP flow is there at 29 s');
   t.is(inactive(expired.stdout), 0, 'and gone at 31 s');
-  writeFileSync(
-    join(dir, 'huge.yaml'),
-    '- {src: "10.244.1.4:1", dst: "10.96.0.10:53", proto: udp}\n- {advance: 1e17}\n- {src: "10.244.1.4:2", dst: "10.96.0.10:53", proto: udp}\n',
-  );
-  const huge = await cli(
+  const huge = await ipvs(
     'trace',
-    DEMO,
-    '--node',
-    'kube-netsim-worker',
-    '--mode',
-    'ipvs',
-    '--script',
-    join(dir, 'huge.yaml'),
+    'huge.yaml',
+    '- {src: "10.244.1.4:1", dst: "10.96.0.10:53", proto: udp}\n- {advance: 1e17}\n- {src: "10.244.1.4:2", dst: "10.96.0.10:53", proto: udp}\n',
     '--json',
   );
   t.is(huge.code, 0, huge.stderr);
