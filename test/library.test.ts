@@ -40,3 +40,23 @@ test('origin from the source address: a pod on the node, the node itself, anythi
   t.deepEqual(originOf(cluster.store, NODE, '127.0.0.1'), { from: 'node' });
   t.deepEqual(originOf(cluster.store, NODE, '192.0.2.7'), { from: 'external' });
 });
+
+test('NodeProxy: rules() are as of the clock (IPVS counts age with advance); the clock cannot overflow', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const dns = cluster.get('Service', 'kube-dns', 'kube-system')!.spec.clusterIP!;
+  const client = cluster.list('Pod', 'shop').find((p) => p.spec.nodeName === NODE)!.status.podIP!;
+  const proxy = cluster.proxy({ node: NODE, mode: 'ipvs', seed: 1 });
+  proxy.send({ proto: 'UDP', src: { ip: client, port: 40000 }, dst: { ip: dns, port: 53 } });
+  const inactive = () =>
+    proxy
+      .rules()
+      .split('\n')
+      .filter((l) => l.includes('->') && l.includes(':53 '))
+      .reduce((n, l) => n + Number(l.trim().split(/\s+/).at(-1)), 0);
+  t.is(inactive(), 1);
+  proxy.advance(31);
+  t.is(inactive(), 0, 'the UDP flow expired at 30 s');
+  t.throws(() => proxy.advance(Number.MAX_VALUE) && proxy.advance(Number.MAX_VALUE), {
+    instanceOf: InvalidArgumentError,
+  });
+});

@@ -106,9 +106,10 @@ export function keyedPackets(packets: readonly Packet[]): Packet[] {
 
 /**
  * New-flow decisions/s (rounds 1-5 of 6 over `packets`, round 0 warms up; conntrack is flushed between rounds, untimed,
- * so memory stays bounded), then established packets/s replaying the last round's flows, each answered once, 10 times;
- * the rules traversed (`cost`) by all 6 rounds of first packets; and how many established packets went to an endpoint
- * (each verdict is read, so its work cannot be skipped; every one should have).
+ * so memory stays bounded), then established packets/s replaying the last round's flows, each answered and
+ * acknowledged first, 10 times; the rules traversed (`cost`) by all 6 rounds of first packets; and how many
+ * established packets went to an endpoint (each verdict is read, so its work cannot be skipped; every one should
+ * have).
  */
 export function measureRates(
   engine: ProxyEngine,
@@ -128,9 +129,12 @@ export function measureRates(
       decided += packets.length;
     }
   }
-  // Each flow is answered once (untimed), so the packets timed below are those of established connections: an
-  // unanswered flow's packets are SYN retransmits, which the kernel does not even refresh.
-  for (const p of packets) engine.reply(reversed(engine.send(p, origin, 6).packet), 6);
+  // Each flow is answered and acknowledged once (untimed), so the packets timed below are those of established
+  // connections: an unanswered flow's packets are SYN retransmits, which the kernel does not even refresh.
+  for (const p of packets) {
+    engine.reply(reversed(engine.send(p, origin, 6).packet), 6);
+    engine.send(p, origin, 6);
+  }
   let estNs = 0n;
   let est = 0;
   let toEndpoint = 0;

@@ -43,6 +43,8 @@ export class NodeProxy implements ProxyEngine {
   advance(seconds: number): number {
     if (!Number.isFinite(seconds) || seconds < 0)
       throw new InvalidArgumentError(`advance takes a finite number of seconds ≥ 0, got ${seconds}`);
+    if (!Number.isFinite(this.#now + seconds))
+      throw new InvalidArgumentError(`advance: the clock would pass ${Number.MAX_VALUE} s`);
     this.#now += seconds;
     return this.#now;
   }

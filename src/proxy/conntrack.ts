@@ -45,8 +45,13 @@ export class Conntrack {
   #nextId = 1;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
-  /** Flows the client reset (the kernel's last_dir/last_index for an RST): only those reopen on its next SYN. */
-  readonly #clientResets = new WeakSet<ConntrackEntry>();
+  /**
+   * Closed flows a client SYN may reopen from CLOSE: a FIN was seen (IP_CT_TCP_FLAG_CLOSE_INIT), or the client sent
+   * the reset (the kernel's last_dir/last_index).
+   */
+  readonly #reopenable = new WeakSet<ConntrackEntry>();
+  /** Depth of `closing()` calls: packets sent meanwhile are FINs or RSTs. */
+  #closingPackets = 0;
 
   constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
     this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...timeouts });
@@ -59,7 +64,7 @@ export class Conntrack {
 
   /** Find the flow a packet belongs to; an expired entry is deleted and not found. Does not refresh timers. */
   lookup(p: Packet, now: number): ConntrackHit | undefined {
-    const entry = this.lookupEntry(p, now);
+    const entry = this.#find(p, now, false);
     return entry === undefined ? undefined : { entry, direction: this.#flows.direction };
   }
 
@@ -68,9 +73,26 @@ export class Conntrack {
    * Engines use it on the per-packet path.
    */
   lookupEntry(p: Packet, now: number): ConntrackEntry | undefined {
+    return this.#find(p, now, this.#closingPackets === 0);
+  }
+
+  /**
+   * Run `fn` with its packets taken as closing ones (FIN or RST), not data: none of them reopens a closed tuple, as
+   * only a SYN does. (A script's `close: true` packet passes through the engine this way.)
+   */
+  closing<T>(fn: () => T): T {
+    this.#closingPackets++;
+    try {
+      return fn();
+    } finally {
+      this.#closingPackets--;
+    }
+  }
+
+  #find(p: Packet, now: number, synMayReopen: boolean): ConntrackEntry | undefined {
     const entry = this.#flows.find(p);
     if (entry === undefined) return undefined;
-    if (entry.expires <= now || this.#reopens(entry)) {
+    if (entry.expires <= now || (synMayReopen && this.#reopens(entry))) {
       this.delete(entry);
       return undefined;
     }
@@ -84,9 +106,10 @@ export class Conntrack {
    */
   #reopens(entry: ConntrackEntry): boolean {
     if (entry.state !== 'CLOSING' || entry.proto !== 'TCP' || this.#flows.direction !== 'original') return false;
-    // A FIN was seen (TIME_WAIT), or the client itself reset the flow; after the server's reset the SYN goes through
-    // on the old entry.
-    return entry.timeout === SYSCTL.tcpTimeWait || this.#clientResets.has(entry);
+    // Only from TIME_WAIT or CLOSE, and only once a FIN was seen (either side) or the client itself reset the flow;
+    // after a reset by the server alone the SYN goes through on the old entry.
+    if (entry.timeout === SYSCTL.tcpCloseWait) return false;
+    return entry.timeout === SYSCTL.tcpTimeWait || this.#reopenable.has(entry);
   }
 
   /**
@@ -233,7 +256,7 @@ export class Conntrack {
     }
     entry.state = 'CLOSING';
     this.#countsStale = true;
-    if (kind === 'rst' && hit.direction === 'original') this.#clientResets.add(entry);
+    if (kind !== 'rst' || hit.direction === 'original') this.#reopenable.add(entry);
     // SCTP: the model's close is the whole SHUTDOWN exchange, which ends in CLOSED.
     if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpClosed');
     else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');
@@ -337,7 +360,6 @@ export function originalPacket(entry: ConntrackEntry): Packet {
   return { proto: entry.proto, src: entry.originalSrc, dst: entry.originalDst };
 }
 
-/** The family of a flow. */
 /**
  * The connection is established in the protocol's sense: ESTABLISHED, and for TCP past SYN_RECV (the client has
  * acknowledged the SYN-ACK). What IPVS counts as an active connection.
@@ -346,6 +368,7 @@ export function handshakeComplete(entry: ConntrackEntry): boolean {
   return entry.state === 'ESTABLISHED' && entry.timeout !== SYSCTL.tcpSynRecv;
 }
 
+/** The family of a flow. */
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.originalDst.ip);
 }

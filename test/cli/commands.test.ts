@@ -208,12 +208,13 @@ test('trace --script: a close step passes through its flow, then closes it; one 
     '{src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp, close: true}',
     '{src: "10.244.1.4:1001", dst: "10.96.0.10:53", proto: udp, close: true}',
   ]);
+  // (A UDP close of no tracked flow is an ordinary datagram: UDP has no close, nothing makes it INVALID.)
   t.deepEqual(
     results.map((x) => [x.step, x.verdict ?? null, x.conntrack ?? null, x.closed ?? null]),
     [
       [1, 'DNAT', 'new', null],
       [2, 'DNAT', 'established', true],
-      [3, 'DROP', 'none', false],
+      [3, 'DNAT', 'new', true],
     ],
   );
 });
@@ -375,4 +376,27 @@ test('rules --mode ipvs --script: counts are of the script end, a trailing advan
     '--json',
   );
   t.is(huge.code, 0, huge.stderr);
+});
+
+test('trace --script: a retransmitted FIN in TIME_WAIT keeps the flow; a FIN of no flow is dropped only when forwarded', async (t) => {
+  const syn = '{src: "10.244.1.4:41000", dst: "10.96.0.10:53", proto: tcp';
+  const [first] = await scriptResults<{ packet: { dst: string } }>([`${syn}}`]);
+  const endpoint = first!.packet.dst;
+  const answer = `{src: "${endpoint}", dst: "10.244.1.4:41000", proto: tcp, reply: true}`;
+  const results = await scriptResults<{ verdict: string; conntrack: string; steps: { where: string }[] }>([
+    `${syn}}`,
+    answer,
+    `${syn}}`,
+    `${syn}, close: true}`,
+    '{advance: 1}',
+    `${syn}, close: true}`,
+    answer,
+    '{src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: tcp, close: true}',
+    '{src: "172.18.0.3:41002", dst: "10.96.0.10:53", proto: tcp, close: true}',
+  ]);
+  t.is(results[4]!.conntrack, 'established', 'the second FIN passes through the TIME_WAIT entry');
+  t.is(results[5]!.conntrack, 'reply', 'and the reply is still un-NATed');
+  t.is(results[6]!.verdict, 'DROP', 'a FIN of no flow, forwarded from a pod');
+  t.is(results[6]!.steps[0]!.where, 'filter/KUBE-FORWARD');
+  t.is(results[7]!.verdict, 'ACCEPT', 'from the node itself: no INVALID rule on its path');
 });

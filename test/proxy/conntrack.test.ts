@@ -79,6 +79,32 @@ test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s; a reset as 
   t.is(ct.size, 0, 'unanswered, then reset: gone at once, so the retried SYN is a new flow');
 });
 
+test('a closing packet never reopens a tuple: lookup() and closing() see the entry, only a SYN (lookupEntry) reopens', (t) => {
+  const ct = new Conntrack();
+  const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  const e = ct.track(out, {}, 0);
+  ct.see(ct.lookup(p('TCP', '10.96.0.1', 80, '10.0.0.1', 1), 1)!, 1);
+  ct.close(out, 2);
+  t.is(ct.lookup(out, 3)?.entry, e, 'a retransmitted FIN in TIME_WAIT');
+  t.is(
+    ct.closing(() => ct.lookupEntry(out, 3)),
+    e,
+  );
+  t.true(ct.close(out, 3));
+  t.is(ct.lookupEntry(out, 4), undefined, 'a SYN reopens');
+});
+
+test('a reset after a half close reopens the tuple (a FIN was seen)', (t) => {
+  const ct = new Conntrack();
+  const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  const back = p('TCP', '10.96.0.1', 80, '10.0.0.1', 1);
+  ct.track(out, {}, 0);
+  ct.see(ct.lookup(back, 1)!, 1);
+  ct.close(out, 2, 'half');
+  ct.close(back, 3, 'rst');
+  t.is(ct.lookupEntry(out, 4), undefined);
+});
+
 test('after a reset, only the side that sent it reopens the tuple with its next SYN', (t) => {
   for (const [who, reopens] of [
     ['client', true],
@@ -90,7 +116,7 @@ test('after a reset, only the side that sent it reopens the tuple with its next 
     const e = ct.track(out, {}, 0);
     ct.see(ct.lookup(back, 1)!, 1);
     ct.close(who === 'client' ? out : back, 5, 'rst');
-    t.is(ct.lookup(out, 6) === undefined, reopens, who);
+    t.is(ct.lookupEntry(out, 6) === undefined, reopens, who);
     t.is(e.live, !reopens, who);
   }
 });
@@ -207,8 +233,9 @@ for (const c of timerCases) {
     for (const [at, what] of c.steps) {
       if (what === 'c' || what === 'h') ct.close(out, at, what === 'c' ? 'fin' : 'half');
       else {
-        const hit = ct.lookup(what === 'o' ? out : back, at);
-        if (hit) ct.see(hit, at);
+        // A packet as engines look it up (lookupEntry: a client packet on a closed tuple is a SYN).
+        const entry = ct.lookupEntry(what === 'o' ? out : back, at);
+        if (entry) ct.seeEntry(entry, ct.lastDirection, at);
         else reopened = true;
       }
     }

@@ -15,6 +15,7 @@ import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
+import { isLoopback } from '../../proxy/ip-match.js';
 import { familyOf, type Packet } from '../../proxy/packet.js';
 import { parseEndpointArg, parseProto } from './proxy-common.js';
 
@@ -151,11 +152,19 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
       if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
         throw new InvalidArgumentError(`step ${i + 1}: a packet has one IP family: ${step.src} -> ${step.dst}`);
       if (step.close) {
-        // The closing packet (FIN) of a tracked flow passes through the flow's mapping, then the flow is closed; a
-        // FIN of no tracked connection is INVALID to conntrack, and kube-proxy drops INVALID packets.
         const tracked = engine.conntrack.lookup(p, now) !== undefined;
-        const verdict = !tracked ? invalid(p) : step.reply ? engine.reply(p, now) : send(p, now);
-        results.push({ step: i + 1, time: now, verdict, closed: tracked && engine.close(p, now) });
+        const pass = () => (step.reply ? engine.reply(p, now) : send(p, now));
+        let verdict: Verdict;
+        if (tracked) {
+          // The closing packet (FIN) passes through the flow's mapping (a FIN never reopens a closed tuple).
+          verdict = engine.conntrack.closing(pass);
+        } else if (p.proto === 'TCP') {
+          verdict = untrackedFin(cluster, engine, p);
+        } else {
+          // UDP has no close, and an SCTP SHUTDOWN with no entry starts one: an ordinary packet.
+          verdict = pass();
+        }
+        results.push({ step: i + 1, time: now, verdict, closed: verdict.conntrack !== 'none' && engine.close(p, now) });
       } else if (step.reply) {
         results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
       } else {
@@ -168,23 +177,35 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   return results;
 }
 
-/** A closing packet of no tracked connection: conntrack calls it INVALID, and kube-proxy's rules drop it. */
-function invalid(packet: Packet): Verdict {
+/**
+ * A FIN of no tracked connection: INVALID to conntrack. kube-proxy drops INVALID packets in KUBE-FORWARD (iptables and
+ * IPVS modes), so a forwarded one is dropped; one the node sends or receives itself, or any in userspace mode (which
+ * has no such rule), passes unchanged.
+ */
+function untrackedFin(cluster: Cluster, engine: ProxyEngine, packet: Packet): Verdict {
+  const origin = originOf(cluster.store, engine.nodeName, packet.src.ip);
+  const nodeAddresses = cluster.get('Node', engine.nodeName)?.status.addresses.map((a) => a.address) ?? [];
+  const local = nodeAddresses.includes(packet.dst.ip) || isLoopback(packet.dst.ip);
+  const forwarded = engine.mode !== 'userspace' && origin.from !== 'node' && !local;
+  const step = forwarded
+    ? {
+        where: 'filter/KUBE-FORWARD',
+        rule: '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+        decision: 'a FIN of no tracked connection is INVALID: dropped',
+      }
+    : {
+        where: 'conntrack',
+        rule: 'no entry for this tuple',
+        decision: 'a FIN of no tracked connection is INVALID; no rule on its path drops it: passes unchanged',
+      };
   return {
-    verdict: 'DROP',
+    verdict: forwarded ? 'DROP' : 'ACCEPT',
     endpoint: null,
     packet,
     snat: null,
     service: null,
     conntrack: 'none',
-    steps: [
-      {
-        where: 'conntrack',
-        rule: 'no entry for this tuple',
-        decision:
-          'a closing packet of no tracked connection is INVALID: dropped (-m conntrack --ctstate INVALID -j DROP)',
-      },
-    ],
+    steps: [step],
     cost: 0,
   };
 }

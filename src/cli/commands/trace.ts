@@ -110,7 +110,7 @@ export function registerTrace(program: Command): void {
     .option('--seed <n>', "seed for the engine's random choices (default: the ClusterConfig's seed)")
     .option('--json', 'print JSON')
     .option('--count <n>', 'send N new flows from varying source ports and print the distribution')
-    .option('--closed', 'with --count: close each flow after its first packet')
+    .option('--closed', 'with --count: close each flow once answered and acknowledged')
     .option('--script <file>', 'run a timed scenario (packets, clock steps, cluster changes)')
     .action(async (paths: string[], opts: TraceOptions) => {
       // --seed seeds the engine only: the cluster (ClusterIPs, pod names) stays what `get` shows without it.

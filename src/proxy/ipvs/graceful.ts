@@ -11,7 +11,7 @@
  *   the kernel takes the same destination back out of its trash and puts it at the head of the list, so its
  *   connections carry on.
  *
- * Checks run on the simulated clock: each due minute is replayed with the connection counts as they stood then.
+ * Checks run on the simulated clock, every minute; between two calls only the last due check runs (see `advance`).
  */
 import type { Dest } from './schedulers/types.js';
 import type { LiveVirtualServer } from './virtual-server.js';

@@ -298,3 +298,18 @@ test('connection counts follow conntrack: flushed or expired flows no longer cou
   engine.sync(1 + 121); // the unanswered SYN times out (tcp_timeout_syn_sent 120 s)
   t.false(/Masq {4}1 {6}\d+ {10}[1-9]/.test(engine.rules('IPv4')));
 });
+
+test('a TCP connection is active only once the client acknowledges the answer (SYN_RECV is inactive)', (t) => {
+  const engine = engineOn(webStore());
+  const flow = tcp('10.244.1.9', 1, '10.96.0.10', 80);
+  const v = engine.send(flow, POD, 0);
+  engine.reply(replyTo(v.packet), 0);
+  const counts = () => {
+    const d = engine.virtualServer('TCP', '10.96.0.10', 80)!.dest(v.endpoint!)!;
+    engine.rules('IPv4');
+    return [d.activeConns, d.inactConns];
+  };
+  t.deepEqual(counts(), [0, 1]);
+  engine.send(flow, POD, 1);
+  t.deepEqual(counts(), [1, 0]);
+});

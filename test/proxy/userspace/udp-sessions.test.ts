@@ -157,3 +157,27 @@ test('UDP: an answer on a backend leg the proxy replaced after an idle timeout i
   t.is(stale.verdict, 'DROP');
   t.is(engine.reply(replyTo(second.packet), 1.1).conntrack, 'reply');
 });
+
+test("relayed answers keep the client leg alive; an unbound client's reverse packets are never dialled", (t) => {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
+    slice('default', 'web', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 8080 }]),
+  );
+  const engine = createUserspaceEngine({
+    table: tableFor(store, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(5),
+  });
+  const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
+  const v = engine.send(conn, POD, 0);
+  t.is(engine.reply(replyTo(v.packet), 50000).conntrack, 'reply');
+  t.is(engine.reply(replyTo(v.packet), 100000).conntrack, 'reply');
+  t.is(engine.send(conn, POD, 100001).conntrack, 'established', 'the answers refreshed the client leg past 86400 s');
+
+  const udpRig = rig(false);
+  t.is(udpRig.engine.send(CLIENT, POD, 0).verdict, 'DROP');
+  put(udpRig.store, eps('10.244.2.6'));
+  const proxyPort = udpRig.engine.openedPorts()[0]!.portal.proxyPort;
+  const reverse = udp('172.18.0.2', proxyPort, '10.244.1.9', 5000);
+  t.is(udpRig.engine.send(reverse, POD, 0.1).endpoint, null, 'an endpoint exists, yet a reverse packet is not dialled');
+});
