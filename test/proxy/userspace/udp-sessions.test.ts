@@ -30,6 +30,25 @@ function rig(withEndpoints = true) {
   return { store, engine };
 }
 
+/** A TCP Service web (10.96.0.20:80 → :8080) on the given endpoints, and a userspace engine on node-a. */
+function tcpRig(ips: string[]) {
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
+    slice(
+      'default',
+      'web',
+      ips.map((ip) => ({ ip, node: 'node-b' })),
+      [{ name: 'http', port: 8080 }],
+    ),
+  );
+  const engine = createUserspaceEngine({
+    table: tableFor(store, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(5),
+  });
+  return { store, engine };
+}
+
 const CLIENT = udp('10.244.1.9', 5000, '10.96.0.10', 53);
 
 test('no endpoints: the datagram is dropped and leaves no session; the next one is dialled again', (t) => {
@@ -56,15 +75,7 @@ test('an answer arriving after udpIdleTimeout has no reader: dropped', (t) => {
 
 test('a Service change that closes the proxy socket breaks its UDP sessions; TCP connections live on', (t) => {
   const { store, engine } = rig();
-  const tcpStore = storeOf(
-    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
-    slice('default', 'web', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 8080 }]),
-  );
-  const tcpEngine = createUserspaceEngine({
-    table: tableFor(tcpStore, 'node-a'),
-    config: proxyConfig({ mode: 'userspace' }),
-    rng: new Rng(5),
-  });
+  const { store: tcpStore, engine: tcpEngine } = tcpRig(['10.244.2.6']);
   t.is(engine.send(CLIENT, POD, 0).verdict, 'DNAT');
   const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
   t.is(tcpEngine.send(conn, POD, 0).verdict, 'DNAT');
@@ -121,23 +132,7 @@ test('a socket reopened on the same proxy port is a new socket: the old sessions
 });
 
 test('TCP through the proxy: both handshakes are done at once, so a quiet connection outlives SYN_SENT (120 s)', (t) => {
-  const store = storeOf(
-    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
-    slice(
-      'default',
-      'web',
-      [
-        { ip: '10.244.2.6', node: 'node-b' },
-        { ip: '10.244.2.7', node: 'node-b' },
-      ],
-      [{ name: 'http', port: 8080 }],
-    ),
-  );
-  const engine = createUserspaceEngine({
-    table: tableFor(store, 'node-a'),
-    config: proxyConfig({ mode: 'userspace' }),
-    rng: new Rng(5),
-  });
+  const { engine } = tcpRig(['10.244.2.6', '10.244.2.7']);
   const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
   const first = engine.send(conn, POD, 0);
   const later = engine.send(conn, POD, 500);
@@ -159,15 +154,7 @@ test('UDP: an answer on a backend leg the proxy replaced after an idle timeout i
 });
 
 test("relayed answers keep the client leg alive; an unbound client's reverse packets are never dialled", (t) => {
-  const store = storeOf(
-    service('default', 'web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
-    slice('default', 'web', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 8080 }]),
-  );
-  const engine = createUserspaceEngine({
-    table: tableFor(store, 'node-a'),
-    config: proxyConfig({ mode: 'userspace' }),
-    rng: new Rng(5),
-  });
+  const { engine } = tcpRig(['10.244.2.6']);
   const conn = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
   const v = engine.send(conn, POD, 0);
   t.is(engine.reply(replyTo(v.packet), 50000).conntrack, 'reply');
