@@ -1,21 +1,44 @@
 /**
- * Where conntrack files its entries: every flow under its original tuple and its reply tuple in one TupleTable
- * (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it travels), plus the UDP
- * indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
+ * Where conntrack files its flows: every flow's row (conntrack-store.ts) under its original tuple and its reply tuple
+ * in one open-addressing table (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it
+ * travels), plus the UDP indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
+ *
+ * A slot is two int32 words, 8 bytes: the tuple's 32-bit hash, and its row with the key's meta byte (protocol, tag).
+ * The tuple itself is not in the slot: a probe whose hash and meta match is checked against the row's address keys,
+ * which the row keeps for both its tuples next to its timers (one cache line that the lookup reads anyway). Half the size of slots
+ * holding the tuple, the table of a busy node stays in the part of the cache the processor reaches fast: this table
+ * is the one random read every packet of every flow makes. Growth and backward-shift deletion take a slot's home from
+ * its stored hash, so nothing is re-hashed.
  */
-import type { ConntrackEntry } from './conntrack-types.js';
-import { type Address, hostPort, type Packet } from './packet.js';
-import { addressKey, keyOf, protoCode, TupleTable, tupleMeta, tuplePorts } from './tuple-table.js';
+import {
+  F_DST_KEY,
+  F_REPLY_DST_KEY,
+  F_REPLY_SRC_KEY,
+  F_SRC_KEY,
+  F_STRIDE,
+  type FlowStore,
+  I_FLAGS,
+  I_PORTS,
+  I_REPLY_PORTS,
+  I_STRIDE,
+} from './conntrack-store.js';
+import { hostPort, type Packet } from './packet.js';
+import { MAX_PAYLOAD } from './tuple-index.js';
+import { keyOf, protoCode, tuplePorts } from './tuple-table.js';
 
 const ORIGINAL = 0;
 const REPLY = 1;
+/** A slot's first word: meta (protocol code bits 0-1, tag bit 4) | row << 8; 0 = empty (protocol codes start at 1). */
+const TAG_BIT = 1 << 4;
 
 export class FlowIndex {
-  readonly #table = new TupleTable<ConntrackEntry>();
-  /** Entries (= ORIGINAL keys) in the table. */
-  #size = 0;
-  readonly #udpByDst = new Map<string, Set<ConntrackEntry>>();
-  readonly #udpByDstPort = new Map<number, Set<ConntrackEntry>>();
+  readonly #store: FlowStore;
+  #mask = 1023;
+  /** Two words per slot: meta | row << 8, hash. */
+  #slots = new Int32Array(1024 * 2);
+  #used = 0;
+  readonly #udpByDst = new Map<string, Set<number>>();
+  readonly #udpByDstPort = new Map<number, Set<number>>();
   /** Direction of the last `find` hit. */
   #direction: 'original' | 'reply' = 'original';
   /** The last packet `find` keyed, and its address keys: `insert` of that packet (after a miss) reuses them. */
@@ -23,8 +46,8 @@ export class FlowIndex {
   #lastSrc = 0;
   #lastDst = 0;
 
-  get size(): number {
-    return this.#size;
+  constructor(store: FlowStore) {
+    this.#store = store;
   }
 
   /** Which way the packet of the last `find` hit travels. */
@@ -33,26 +56,20 @@ export class FlowIndex {
   }
 
   /**
-   * The flow a packet belongs to, its original tuple winning when a tuple is both one flow's original and another's
-   * reply (as separate original and reply tables resolved it).
+   * The row of the flow a packet belongs to, or -1; its original tuple wins when a tuple is both one flow's original
+   * and another's reply.
    */
-  find(p: Packet): ConntrackEntry | undefined {
+  find(p: Packet): number {
     const s = keyOf(p.src);
     const d = keyOf(p.dst);
     this.#lastPacket = p;
     this.#lastSrc = s;
     this.#lastDst = d;
-    const table = this.#table;
-    const slot = table.find(
-      tupleMeta(protoCode(p.proto), s, d, ORIGINAL),
-      s,
-      d,
-      tuplePorts(p.src.port, p.dst.port),
-      true,
-    );
-    if (slot < 0) return undefined;
-    this.#direction = table.tagAt(slot) === ORIGINAL ? 'original' : 'reply';
-    return table.valueAt(slot);
+    const slot = this.#probe(protoCode(p.proto), s, d, tuplePorts(p.src.port, p.dst.port), ORIGINAL, true);
+    if (slot < 0) return -1;
+    const w = this.#slots[slot << 1]!;
+    this.#direction = (w & TAG_BIT) === 0 ? 'original' : 'reply';
+    return w >>> 8;
   }
 
   /** `addressKey` of the source / destination of the last packet `find` looked up. */
@@ -64,97 +81,215 @@ export class FlowIndex {
     return this.#lastDst;
   }
 
-  /** File a new entry, created for its first packet `p`, under both tuples (replacing whatever held them). */
-  insert(p: Packet, entry: ConntrackEntry): void {
-    const code = protoCode(p.proto);
-    const known = this.#lastPacket === p;
-    const s = known ? this.#lastSrc : keyOf(p.src);
-    const d = known ? this.#lastDst : keyOf(p.dst);
-    const table = this.#table;
-    if (table.setKey(tupleMeta(code, s, d, ORIGINAL), s, d, tuplePorts(p.src.port, p.dst.port), entry)) this.#size++;
-    const rSrc = entry.replySrc;
-    const rDst = entry.replyDst;
-    const rs = rSrc === p.dst ? d : keyOf(rSrc);
-    const rd = rDst === p.src ? s : keyOf(rDst);
-    table.setKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(rSrc.port, rDst.port), entry);
-    if (p.proto === 'UDP') {
-      addTo(this.#udpByDst, hostPort(p.dst.ip, p.dst.port), entry);
-      addTo(this.#udpByDstPort, p.dst.port, entry);
+  /** `addressKey` of a packet's source: from the last `find` when it was that packet. */
+  srcKeyOf(p: Packet): number {
+    return this.#lastPacket === p ? this.#lastSrc : keyOf(p.src);
+  }
+
+  /** `addressKey` of a packet's destination: from the last `find` when it was that packet. */
+  dstKeyOf(p: Packet): number {
+    return this.#lastPacket === p ? this.#lastDst : keyOf(p.dst);
+  }
+
+  /** File a new row under both its tuples (as the row holds them), replacing whatever held them. */
+  insert(row: number): void {
+    if (row >= MAX_PAYLOAD) throw new RangeError(`conntrack holds at most ${MAX_PAYLOAD} flows`);
+    const store = this.#store;
+    const f = row * F_STRIDE;
+    const i = row * I_STRIDE;
+    const code = store.i32[i + I_FLAGS]! & 3;
+    const { f64, i32 } = store;
+    this.#put(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, row);
+    this.#put(code, f64[f + F_REPLY_SRC_KEY]!, f64[f + F_REPLY_DST_KEY]!, i32[i + I_REPLY_PORTS]!, REPLY, row);
+    if (code === 2) {
+      const dst = store.dst[row]!;
+      addTo(this.#udpByDst, hostPort(dst.ip, dst.port), row);
+      addTo(this.#udpByDstPort, dst.port, row);
     }
   }
 
-  /** Unfile an entry; false (and nothing done) when its original tuple holds another entry or none. */
-  remove(entry: ConntrackEntry): boolean {
-    const code = protoCode(entry.proto);
-    const table = this.#table;
-    const oSrc = entry.originalSrc;
-    const oDst = entry.originalDst;
-    const os = keyOf(oSrc);
-    const od = keyOf(oDst);
-    const meta = tupleMeta(code, os, od, ORIGINAL);
-    const ports = tuplePorts(oSrc.port, oDst.port);
-    const slot = table.find(meta, os, od, ports, false);
-    if (slot < 0 || table.valueAt(slot) !== entry) return false;
-    table.deleteKey(meta, os, od, ports);
-    this.#size--;
-    entry.live = false;
+  /** Unfile a row; false (and nothing done) when its original tuple holds another row or none. */
+  remove(row: number): boolean {
+    const { f64, i32 } = this.#store;
+    const f = row * F_STRIDE;
+    const i = row * I_STRIDE;
+    const code = i32[i + I_FLAGS]! & 3;
+    const slot = this.#probe(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, false);
+    if (slot < 0 || this.#slots[slot << 1]! >>> 8 !== row) return false;
+    this.#delete(slot);
     // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
-    const rSrc = entry.replySrc;
-    const rDst = entry.replyDst;
-    const rs = keyOf(rSrc);
-    const rd = keyOf(rDst);
-    table.deleteKey(tupleMeta(code, rs, rd, REPLY), rs, rd, tuplePorts(rSrc.port, rDst.port));
-    if (entry.proto === 'UDP') {
-      removeFrom(this.#udpByDst, hostPort(oDst.ip, oDst.port), entry);
-      removeFrom(this.#udpByDstPort, oDst.port, entry);
+    const reply = this.#probe(
+      code,
+      f64[f + F_REPLY_SRC_KEY]!,
+      f64[f + F_REPLY_DST_KEY]!,
+      i32[i + I_REPLY_PORTS]!,
+      REPLY,
+      false,
+    );
+    if (reply >= 0) this.#delete(reply);
+    if (code === 2) {
+      const dst = this.#store.dst[row]!;
+      removeFrom(this.#udpByDst, hostPort(dst.ip, dst.port), row);
+      removeFrom(this.#udpByDstPort, dst.port, row);
     }
     return true;
   }
 
-  /** Whether some flow's reply or original tuple is `replySrc → ip:port` (a MASQUERADE port clash). */
-  taken(p: Packet, replySrc: Address, ip: string, port: number): boolean {
-    const s = keyOf(replySrc);
-    const d = addressKey(ip);
-    const meta = tupleMeta(protoCode(p.proto), s, d, REPLY);
-    return this.#table.find(meta, s, d, tuplePorts(replySrc.port, port), true) >= 0;
+  /** Whether some flow's reply or original tuple is `replySrc → replyDst:port` (a MASQUERADE port clash). */
+  taken(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): boolean {
+    return this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true) >= 0;
   }
 
-  /** Every entry, in slot order. */
-  entries(): IterableIterator<ConntrackEntry> {
-    return this.#table.values(ORIGINAL);
+  /** Every filed row, in slot order. */
+  *rows(): IterableIterator<number> {
+    const slots = this.#slots;
+    for (let k = 0; k <= this.#mask; k++) {
+      const w = slots[k << 1]!;
+      if (w !== 0 && (w & TAG_BIT) === 0) yield w >>> 8;
+    }
   }
 
-  udpTo(ip: string, port: number): readonly ConntrackEntry[] {
+  udpTo(ip: string, port: number): readonly number[] {
     return [...(this.#udpByDst.get(hostPort(ip, port)) ?? [])];
   }
 
-  udpToPort(port: number): readonly ConntrackEntry[] {
+  udpToPort(port: number): readonly number[] {
     return [...(this.#udpByDstPort.get(port) ?? [])];
   }
 
   clear(): void {
-    this.#table.clear((entry) => {
-      entry.live = false;
-    });
-    this.#size = 0;
+    this.#slots.fill(0);
+    this.#used = 0;
     this.#udpByDst.clear();
     this.#udpByDstPort.clear();
     this.#lastPacket = null;
   }
+
+  /**
+   * The slot of a tuple under `tag`, or -1. `anyTag`: the tag is a preference: a slot with it wins, else the first
+   * slot of the same tuple under the other tag (one probe sequence finds both).
+   */
+  #probe(code: number, s: number, d: number, ports: number, tag: number, anyTag: boolean): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    const h = hash(code, s, d, ports);
+    const meta = code | (tag << 4);
+    let k = h & mask;
+    let other = -1;
+    for (;;) {
+      const at = k << 1;
+      const w = slots[at]!;
+      if (w === 0) return other;
+      if (slots[at + 1] === h && (w & 3) === code) {
+        const exact = (w & 0xff) === meta;
+        if ((exact || (anyTag && other < 0)) && this.#holds(w, s, d)) {
+          if (exact) return k;
+          other = k;
+        }
+      }
+      k = (k + 1) & mask;
+    }
+  }
+
+  /**
+   * Whether the row in slot word `w` has the tuple (s, d, ports) under the slot's tag, given that the slot's hash and
+   * protocol matched. The ports need no check: for a fixed protocol and address pair, `hash` is a bijection of the
+   * ports word (every step is), so equal hashes and equal addresses mean equal ports.
+   */
+  #holds(w: number, s: number, d: number): boolean {
+    const f64 = this.#store.f64;
+    const f = (w >>> 8) * F_STRIDE;
+    if ((w & TAG_BIT) === 0) return f64[f + F_SRC_KEY] === s && f64[f + F_DST_KEY] === d;
+    return f64[f + F_REPLY_SRC_KEY] === s && f64[f + F_REPLY_DST_KEY] === d;
+  }
+
+  #put(code: number, s: number, d: number, ports: number, tag: number, row: number): void {
+    const existing = this.#probe(code, s, d, ports, tag, false);
+    const word = code | (tag << 4) | (row << 8);
+    if (existing >= 0) {
+      this.#slots[existing << 1] = word;
+      return;
+    }
+    if ((this.#used + 1) * 4 > (this.#mask + 1) * 3) this.#grow();
+    const slots = this.#slots;
+    const mask = this.#mask;
+    const h = hash(code, s, d, ports);
+    let k = h & mask;
+    while (slots[k << 1] !== 0) k = (k + 1) & mask;
+    slots[k << 1] = word;
+    slots[(k << 1) + 1] = h;
+    this.#used++;
+  }
+
+  /** Backward-shift deletion: later slots of the run move up unless their home lies cyclically in (hole, j]. */
+  #delete(slot: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let hole = slot;
+    let j = slot;
+    for (;;) {
+      j = (j + 1) & mask;
+      const w = slots[j << 1]!;
+      if (w === 0) break;
+      const home = slots[(j << 1) + 1]! & mask;
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (inRange) continue;
+      slots[hole << 1] = w;
+      slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
+      hole = j;
+    }
+    slots[hole << 1] = 0;
+    this.#used--;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    const oldSlots = this.#mask + 1;
+    const mask = oldSlots * 2 - 1;
+    const slots = new Int32Array(oldSlots * 4);
+    for (let k = 0; k < oldSlots; k++) {
+      const w = old[k << 1]!;
+      if (w === 0) continue;
+      const h = old[(k << 1) + 1]!;
+      let i = h & mask;
+      while (slots[i << 1] !== 0) i = (i + 1) & mask;
+      slots[i << 1] = w;
+      slots[(i << 1) + 1] = h;
+    }
+    this.#mask = mask;
+    this.#slots = slots;
+  }
 }
 
-function addTo<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+/**
+ * The tuple's 32-bit hash (protocol code, both address keys, both ports); the tag is not hashed. Exported for tests,
+ * which look for two tuples with the same hash to show that a probe checks the row, not just the hash.
+ */
+export function hash(code: number, s: number, d: number, ports: number): number {
+  // Interned keys (≥ 2^32) fold their high bit in, so an id never hashes like the IPv4 address of its low bits.
+  const sHigh = s >= 0x1_0000_0000 ? 0x5bd1e995 : 0;
+  const dHigh = d >= 0x1_0000_0000 ? 0x1b873593 : 0;
+  let h = Math.imul(code ^ sHigh ^ (s | 0), 0x9e3779b1);
+  h = Math.imul(((h << 13) | (h >>> 19)) ^ dHigh ^ (d | 0), 0x9e3779b1);
+  h = Math.imul(((h << 13) | (h >>> 19)) ^ ports, 0x9e3779b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h | 0;
+}
+
+function addTo<K>(index: Map<K, Set<number>>, key: K, row: number): void {
   let set = index.get(key);
   if (!set) {
     set = new Set();
     index.set(key, set);
   }
-  set.add(entry);
+  set.add(row);
 }
 
-function removeFrom<K>(index: Map<K, Set<ConntrackEntry>>, key: K, entry: ConntrackEntry): void {
+function removeFrom<K>(index: Map<K, Set<number>>, key: K, row: number): void {
   const set = index.get(key);
   if (!set) return;
-  set.delete(entry);
+  set.delete(row);
   if (set.size === 0) index.delete(key);
 }

@@ -5,6 +5,9 @@
  * way. The nat table only ever sees a flow's first packet; that is why an established flow is never re-balanced when
  * endpoints change, and why kube-proxy has to delete stale UDP entries itself (see conntrack-cleanup.ts).
  *
+ * Entries are rows of a flow store (conntrack-store.ts), not objects: engines' per-packet paths work on row numbers
+ * (`lookupRow`, `seeRow`, `trackRow`); everything else gets an object view of a row (`lookup`, `track`, `entries`).
+ *
  * Time is the caller's simulated clock, in seconds. Entries expire lazily (a lookup of an expired entry deletes it)
  * and in sweeps (`expire(now)`, run before counts are read).
  *
@@ -17,10 +20,25 @@
  */
 
 import { FlowIndex } from './conntrack-index.js';
+import {
+  ASSURED,
+  FlowStore,
+  type NatRecord,
+  natRecord,
+  REOPENABLE,
+  SEEN_REPLY,
+  STATE_CLOSING,
+  STATE_ESTABLISHED,
+  TIMER,
+  TIMERS,
+} from './conntrack-store.js';
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
-import { type Address, familyOf, hostPort, type Packet } from './packet.js';
+import { EntryView } from './conntrack-view.js';
+import { type Address, familyOf, type Packet } from './packet.js';
+import { protoCode, tuplePorts } from './tuple-table.js';
 
+export type { NatRecord } from './conntrack-store.js';
 export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
 export type {
   CloseKind,
@@ -31,13 +49,22 @@ export type {
   EndpointConnections,
 } from './conntrack-types.js';
 
+const UDP = 2;
+const TCP = 1;
+const SCTP = 3;
+const STATE_MASK = 3 << 2;
+const TIMER_MASK = 15 << 4;
+
 /** A conntrack table. One per node (the kernel's table is per network namespace). */
 export class Conntrack {
   readonly timeouts: Readonly<ConntrackTimeouts>;
-  /** Entries by original and reply tuple (one probe finds either), and the UDP cleanup indexes. */
-  readonly #flows = new FlowIndex();
+  /** Seconds by timer code (conntrack-store.ts TIMER). */
+  readonly #seconds: Float64Array;
+  readonly #store = new FlowStore();
+  /** Rows by original and reply tuple (one probe finds either), and the UDP cleanup indexes. */
+  readonly #flows = new FlowIndex(this.#store);
   /**
-   * Per-endpoint counts, rebuilt from the entries when read after a change (#countsStale). Only introspection reads
+   * Per-endpoint counts, rebuilt from the rows when read after a change (#countsStale). Only introspection reads
    * them, so new flows and state changes do not pay a string-keyed Map update each.
    */
   readonly #counts = new Map<string, EndpointConnections>();
@@ -45,35 +72,235 @@ export class Conntrack {
   #nextId = 1;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
-  /**
-   * Closed flows a client SYN may reopen from CLOSE: a FIN was seen (IP_CT_TCP_FLAG_CLOSE_INIT), or the client sent
-   * the reset (the kernel's last_dir/last_index).
-   */
-  readonly #reopenable = new WeakSet<ConntrackEntry>();
   /** Depth of `closing()` calls: packets sent meanwhile are FINs or RSTs. */
   #closingPackets = 0;
 
   constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
     this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...timeouts });
+    this.#seconds = new Float64Array(TIMERS.length + 1);
+    TIMERS.forEach((name, i) => {
+      this.#seconds[i + 1] = this.timeouts[name];
+    });
   }
 
   /** Number of entries (expired ones not yet swept included). */
   get size(): number {
-    return this.#flows.size;
+    return this.#store.live;
   }
+
+  // ---- rows: the per-packet interface
+
+  /**
+   * The row of the flow a packet belongs to, or -1; its direction is in `lastDirection` until the next lookup. An
+   * expired flow is deleted and not found; a client SYN on a closed tuple deletes it too (see #reopens).
+   */
+  lookupRow(p: Packet, now: number): number {
+    return this.#find(p, now, this.#closingPackets === 0);
+  }
+
+  /** Confirm a new flow for its first packet `p` with the NAT decided for it; returns its row. */
+  trackRow(p: Packet, nat: ConntrackNat, now: number): number {
+    const store = this.#store;
+    const s = this.#flows.srcKeyOf(p);
+    const d = this.#flows.dstKeyOf(p);
+    const dnat = nat.dnat ?? null;
+    const snatIp = nat.snatIp ?? null;
+    const service = nat.service ?? null;
+    // Flows to one endpoint with one SNAT address and Service share a record; the endpoint's address caches it.
+    let record = dnat === null ? undefined : dnat.natRecord;
+    if (record == null || dnat!.natSnatIp !== snatIp || dnat!.natService !== service) {
+      record = natRecord(dnat, snatIp, service, nat.endpoint ?? null);
+      if (dnat !== null && dnat.natRecord !== undefined) {
+        dnat.natRecord = record;
+        dnat.natSnatIp = snatIp;
+        dnat.natService = service;
+      }
+    }
+    // The reply tuple: from the DNAT target (or the original destination) to the SNAT source (or the client).
+    const replySrcKey = dnat === null ? d : (dnat.key ?? record.dnatKey);
+    const replySrcPort = dnat === null ? p.dst.port : dnat.port;
+    let replyDstKey = s;
+    let snatPort = 0;
+    if (snatIp !== null) {
+      // MASQUERADE keeps the source port unless another flow already uses the resulting reply tuple; then it takes
+      // the next free port from 32768 up (the kernel picks a free one too; which one is an implementation detail).
+      replyDstKey = record.snatKey;
+      snatPort = p.src.port;
+      if (this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) {
+        snatPort = 32768;
+        while (snatPort < 65536 && this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) snatPort++;
+      }
+    }
+    const code = protoCode(p.proto);
+    const ports = tuplePorts(p.src.port, p.dst.port);
+    const replyPorts = tuplePorts(replySrcPort, snatIp === null ? p.src.port : snatPort);
+    const id = this.#nextId++;
+    const endpoint = dnat === null ? null : (nat.endpoint ?? record.endpoint);
+    const row = store.add(
+      id,
+      code,
+      p.src,
+      p.dst,
+      s,
+      d,
+      replySrcKey,
+      replyDstKey,
+      ports,
+      replyPorts,
+      record,
+      endpoint,
+      snatPort,
+      now,
+    );
+    // An SCTP INIT moves the entry from NONE to CLOSED (10 s) until it is answered.
+    this.#setTimer(row, now, code === TCP ? TIMER.tcpSynSent : code === UDP ? TIMER.udp : TIMER.sctpClosed);
+    this.#flows.insert(row);
+    this.#countsStale = true;
+    return row;
+  }
+
+  /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
+  seeRow(row: number, direction: 'original' | 'reply', now: number): void {
+    const store = this.#store;
+    store.touch(row, now);
+    const flags = store.flags(row);
+    const code = flags & 3;
+    const timer = (flags & TIMER_MASK) >> 4;
+    if (code === UDP) {
+      // nf_conntrack_udp_packet runs before nf_conntrack_in sets the seen-reply bit, so the first reply still gets
+      // the unreplied timeout; a stream (assured, longer timeout) is a replied flow still going more than 2 s in.
+      const replied = (flags & SEEN_REPLY) !== 0;
+      let next = flags;
+      if (direction === 'reply' && !replied) next = (next & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2);
+      if (replied && now > store.created(row) + UDP_STREAM_AFTER) next |= ASSURED;
+      store.setFlags(row, next);
+      this.#setTimer(row, now, (next & ASSURED) !== 0 ? TIMER.udpStream : TIMER.udp);
+      return;
+    }
+    if ((flags & STATE_MASK) === STATE_CLOSING << 2) {
+      // In CLOSE_WAIT packets keep the flow alive; TIME_WAIT and CLOSE run out (a client packet there reopens the
+      // tuple: lookupRow), and so does SCTP's CLOSED after a shutdown (a new INIT does not renew it).
+      if (timer === TIMER.tcpCloseWait) this.#setTimer(row, now, TIMER.tcpCloseWait);
+      else if (timer === TIMER.tcpTimeWait && direction === 'reply') this.#setTimer(row, now, TIMER.tcpTimeWait);
+      return;
+    }
+    if ((flags & SEEN_REPLY) === 0) {
+      // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT,
+      // and an INIT on a CLOSED SCTP entry does not renew it either.
+      if (direction !== 'reply') return;
+      store.setFlags(row, (flags & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2));
+      this.#countsStale = true;
+      // TCP: the answer is the SYN-ACK; SYN_RECV until the client's ACK (its next packet).
+      this.#setTimer(row, now, code === TCP ? TIMER.tcpSynRecv : TIMER.sctpEstablished);
+      return;
+    }
+    let next = code === SCTP ? TIMER.sctpEstablished : TIMER.tcpEstablished;
+    if (code === TCP && timer === TIMER.tcpSynRecv) {
+      // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
+      if (direction === 'reply') next = TIMER.tcpSynRecv;
+      else this.#countsStale = true;
+    }
+    this.#setTimer(row, now, next);
+  }
+
+  /** The NAT a row's flow got. */
+  natOf(row: number): NatRecord {
+    return this.#store.nat[row]!;
+  }
+
+  /** `natOf(row).endpoint`, without reaching the record. */
+  endpointOf(row: number): string | null {
+    return this.#store.endpoint[row]!;
+  }
+
+  /** The source port MASQUERADE gave a row's flow (meaningful when its NAT has an SNAT address). */
+  snatPortOf(row: number): number {
+    return this.#store.snatPort(row);
+  }
+
+  /** The flow's creation number (`ConntrackEntry.id`). */
+  idOf(row: number): number {
+    return this.#store.id(row);
+  }
+
+  createdOf(row: number): number {
+    return this.#store.created(row);
+  }
+
+  expiresOf(row: number): number {
+    return this.#store.expires(row);
+  }
+
+  /** Whether a row holds a flow, and that flow is the one of `generation` (rows are reused). */
+  holds(row: number, generation: number): boolean {
+    return this.#store.isLive(row) && this.#store.generation(row) === generation;
+  }
+
+  generationOf(row: number): number {
+    return this.#store.generation(row);
+  }
+
+  /** The original tuple's source and destination of a row's flow, as its first packet carried them. */
+  originalSrcOf(row: number): Address {
+    return this.#store.src[row]!;
+  }
+
+  originalDstOf(row: number): Address {
+    return this.#store.dst[row]!;
+  }
+
+  /** The owning engine's value for a row (ConntrackEntry.memo), null when none was set. */
+  memoOf(row: number): unknown {
+    return this.#store.memo[row] ?? null;
+  }
+
+  setMemo(row: number, memo: unknown): void {
+    this.#store.memo[row] = memo;
+  }
+
+  /** Whether a row's flow is UDP. */
+  isUdpRow(row: number): boolean {
+    return (this.#store.flags(row) & 3) === UDP;
+  }
+
+  /** `handshakeComplete` of a row: ESTABLISHED, and for TCP past SYN_RECV. */
+  handshakeCompleteRow(row: number): boolean {
+    const flags = this.#store.flags(row);
+    return (flags & STATE_MASK) === STATE_ESTABLISHED << 2 && (flags & TIMER_MASK) >> 4 !== TIMER.tcpSynRecv;
+  }
+
+  /** The object view of a row (one per flow while it lives). */
+  view(row: number): ConntrackEntry {
+    const views = this.#store.views;
+    let v = views[row] as EntryView | undefined;
+    if (v === undefined) {
+      v = new EntryView(this.#store, row);
+      views[row] = v;
+    }
+    return v;
+  }
+
+  /** Remove a row's flow (conntrack -D). */
+  deleteRow(row: number): void {
+    if (!this.#store.isLive(row)) return;
+    if (this.#flows.remove(row)) {
+      this.#store.free(row);
+      this.#countsStale = true;
+    }
+  }
+
+  // ---- objects: everything else
 
   /** Find the flow a packet belongs to; an expired entry is deleted and not found. Does not refresh timers. */
   lookup(p: Packet, now: number): ConntrackHit | undefined {
-    const entry = this.#find(p, now, false);
-    return entry === undefined ? undefined : { entry, direction: this.#flows.direction };
+    const row = this.#find(p, now, false);
+    return row < 0 ? undefined : { entry: this.view(row), direction: this.#flows.direction };
   }
 
-  /**
-   * `lookup` without allocating the hit: the entry, with its direction in `lastDirection` until the next lookup.
-   * Engines use it on the per-packet path.
-   */
+  /** `lookup` as an entry, with its direction in `lastDirection` until the next lookup (reopening as `lookupRow`). */
   lookupEntry(p: Packet, now: number): ConntrackEntry | undefined {
-    return this.#find(p, now, this.#closingPackets === 0);
+    const row = this.lookupRow(p, now);
+    return row < 0 ? undefined : this.view(row);
   }
 
   /**
@@ -89,14 +316,14 @@ export class Conntrack {
     }
   }
 
-  #find(p: Packet, now: number, synMayReopen: boolean): ConntrackEntry | undefined {
-    const entry = this.#flows.find(p);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= now || (synMayReopen && this.#reopens(entry))) {
-      this.delete(entry);
-      return undefined;
+  #find(p: Packet, now: number, synMayReopen: boolean): number {
+    const row = this.#flows.find(p);
+    if (row < 0) return -1;
+    if (this.#store.expires(row) <= now || (synMayReopen && this.#reopens(row))) {
+      this.deleteRow(row);
+      return -1;
     }
-    return entry;
+    return row;
   }
 
   /**
@@ -104,12 +331,15 @@ export class Conntrack {
    * stands for a new SYN on the same tuple, and the kernel kills the old entry so the SYN is tracked (and NATed)
    * anew (nf_conntrack_tcp_packet: "attempt to reopen a closed/aborted connection"). A half-closed flow keeps going.
    */
-  #reopens(entry: ConntrackEntry): boolean {
-    if (entry.state !== 'CLOSING' || entry.proto !== 'TCP' || this.#flows.direction !== 'original') return false;
+  #reopens(row: number): boolean {
+    const flags = this.#store.flags(row);
+    if ((flags & STATE_MASK) !== STATE_CLOSING << 2 || (flags & 3) !== TCP || this.#flows.direction !== 'original')
+      return false;
     // Only from TIME_WAIT or CLOSE, and only once a FIN was seen (either side) or the client itself reset the flow;
     // after a reset by the server alone the SYN goes through on the old entry.
-    if (entry.timeout === SYSCTL.tcpCloseWait) return false;
-    return entry.timeout === SYSCTL.tcpTimeWait || this.#reopenable.has(entry);
+    const timer = (flags & TIMER_MASK) >> 4;
+    if (timer === TIMER.tcpCloseWait) return false;
+    return timer === TIMER.tcpTimeWait || (flags & REOPENABLE) !== 0;
   }
 
   /**
@@ -124,58 +354,14 @@ export class Conntrack {
     return this.#flows.lastDstKey;
   }
 
-  /** The direction of the last `lookupEntry` hit. */
+  /** The direction of the last lookup hit. */
   get lastDirection(): 'original' | 'reply' {
     return this.#flows.direction;
   }
 
-  /**
-   * Confirm a new flow for its first packet `p` with the NAT decided for it. MASQUERADE keeps the source port unless
-   * another flow already uses the resulting reply tuple; then it takes the next free port from 32768 up (the kernel
-   * picks a free one too; which one is an implementation detail).
-   */
+  /** `trackRow` as an entry. */
   track(p: Packet, nat: ConntrackNat, now: number): ConntrackEntry {
-    const dnat = nat.dnat ?? null;
-    const replySrc = dnat ?? p.dst;
-    let snat: Address | null = null;
-    let replyDst: Address = p.src;
-    if (nat.snatIp) {
-      const ip = nat.snatIp;
-      let port = p.src.port;
-      if (this.#flows.taken(p, replySrc, ip, port)) {
-        port = 32768;
-        while (port < 65536 && this.#flows.taken(p, replySrc, ip, port)) port++;
-      }
-      snat = { ip, port };
-      replyDst = snat;
-    }
-    const entry: ConntrackEntry = {
-      id: this.#nextId++,
-      proto: p.proto,
-      originalSrc: p.src,
-      originalDst: p.dst,
-      replySrc,
-      replyDst,
-      dnat,
-      snat,
-      service: nat.service ?? null,
-      endpoint: dnat ? (nat.endpoint ?? hostPort(dnat.ip, dnat.port)) : null,
-      created: now,
-      state: 'NEW',
-      timeout: '',
-      expires: now,
-      lastSeen: now,
-      seenReply: false,
-      assured: false,
-      packets: 1,
-      live: true,
-      memo: null,
-    };
-    // An SCTP INIT moves the entry from NONE to CLOSED (10 s) until it is answered.
-    this.#setTimer(entry, now, p.proto === 'TCP' ? 'tcpSynSent' : p.proto === 'UDP' ? 'udp' : 'sctpClosed');
-    this.#flows.insert(p, entry);
-    this.#countsStale = true;
-    return entry;
+    return this.view(this.trackRow(p, nat, now));
   }
 
   /**
@@ -183,11 +369,11 @@ export class Conntrack {
    * answered): ESTABLISHED at once, as the kernel's own packets of the handshake would leave it.
    */
   handshakeDone(entry: ConntrackEntry, now: number): void {
-    if (entry.proto !== 'TCP') return;
-    entry.seenReply = true;
-    entry.state = 'ESTABLISHED';
+    const row = this.#rowOf(entry);
+    if (row < 0 || (this.#store.flags(row) & 3) !== TCP) return;
+    this.#store.setFlags(row, (this.#store.flags(row) & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2));
     this.#countsStale = true;
-    this.#setTimer(entry, now, 'tcpEstablished');
+    this.#setTimer(row, now, TIMER.tcpEstablished);
   }
 
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
@@ -195,48 +381,10 @@ export class Conntrack {
     this.seeEntry(hit.entry, hit.direction, now);
   }
 
-  /** `see` for an entry and direction (from `lookupEntry`), without a hit object. */
+  /** `seeRow` for an entry (a flow no longer tracked is left as it is). */
   seeEntry(entry: ConntrackEntry, direction: 'original' | 'reply', now: number): void {
-    entry.packets++;
-    entry.lastSeen = now;
-    if (entry.proto === 'UDP') {
-      // nf_conntrack_udp_packet runs before nf_conntrack_in sets the seen-reply bit, so the first reply still gets
-      // the unreplied timeout; a stream (assured, longer timeout) is a replied flow still going more than 2 s in.
-      const replied = entry.seenReply;
-      if (direction === 'reply' && !replied) {
-        entry.seenReply = true;
-        entry.state = 'ESTABLISHED';
-      }
-      const stream = replied && now > entry.created + UDP_STREAM_AFTER;
-      if (stream) entry.assured = true;
-      this.#setTimer(entry, now, stream || entry.assured ? 'udpStream' : 'udp');
-      return;
-    }
-    if (entry.state === 'CLOSING') {
-      // In CLOSE_WAIT packets keep the flow alive; TIME_WAIT and CLOSE run out (a client packet there reopens the
-      // tuple: lookupEntry), and so does SCTP's CLOSED after a shutdown (a new INIT does not renew it).
-      if (entry.timeout === SYSCTL.tcpCloseWait) this.#setTimer(entry, now, 'tcpCloseWait');
-      else if (entry.timeout === SYSCTL.tcpTimeWait && direction === 'reply') this.#setTimer(entry, now, 'tcpTimeWait');
-      return;
-    }
-    if (direction === 'reply' && !entry.seenReply) {
-      entry.seenReply = true;
-      entry.state = 'ESTABLISHED';
-      this.#countsStale = true;
-      // TCP: the answer is the SYN-ACK; SYN_RECV until the client's ACK (its next packet).
-      this.#setTimer(entry, now, entry.proto === 'TCP' ? 'tcpSynRecv' : 'sctpEstablished');
-      return;
-    }
-    // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT, and
-    // an INIT on a CLOSED SCTP entry does not renew it either.
-    if (!entry.seenReply) return;
-    let timer: keyof ConntrackTimeouts = entry.proto === 'SCTP' ? 'sctpEstablished' : 'tcpEstablished';
-    if (entry.proto === 'TCP' && entry.timeout === SYSCTL.tcpSynRecv) {
-      // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
-      if (direction === 'reply') timer = 'tcpSynRecv';
-      else this.#countsStale = true;
-    }
-    this.#setTimer(entry, now, timer);
+    const row = this.#rowOf(entry);
+    if (row >= 0) this.seeRow(row, direction, now);
   }
 
   /**
@@ -244,40 +392,52 @@ export class Conntrack {
    * its entry is simply left to expire. Returns whether a flow was found.
    */
   close(p: Packet, now: number, kind: CloseKind = 'fin'): boolean {
-    const hit = this.lookup(p, now);
-    if (!hit) return false;
-    const { entry } = hit;
-    entry.lastSeen = now;
-    if (entry.proto === 'UDP') return true;
-    if (entry.proto === 'TCP' && kind === 'rst' && !entry.seenReply) {
+    const row = this.#find(p, now, false);
+    if (row < 0) return false;
+    const store = this.#store;
+    const direction = this.#flows.direction;
+    store.setLastSeen(row, now);
+    const flags = store.flags(row);
+    const code = flags & 3;
+    if (code === UDP) return true;
+    if (code === TCP && kind === 'rst' && (flags & SEEN_REPLY) === 0) {
       // "If only reply is a RST, we can consider ourselves not to have an established connection": deleted at once.
-      this.delete(entry);
+      this.deleteRow(row);
       return true;
     }
-    entry.state = 'CLOSING';
+    let next = (flags & ~STATE_MASK) | (STATE_CLOSING << 2);
+    if (kind !== 'rst' || direction === 'original') next |= REOPENABLE;
+    store.setFlags(row, next);
     this.#countsStale = true;
-    if (kind !== 'rst' || hit.direction === 'original') this.#reopenable.add(entry);
     // SCTP: the model's close is the whole SHUTDOWN exchange, which ends in CLOSED.
-    if (entry.proto === 'SCTP') this.#setTimer(entry, now, 'sctpClosed');
-    else this.#setTimer(entry, now, kind === 'fin' ? 'tcpTimeWait' : kind === 'half' ? 'tcpCloseWait' : 'tcpClose');
+    if (code === SCTP) this.#setTimer(row, now, TIMER.sctpClosed);
+    else
+      this.#setTimer(
+        row,
+        now,
+        kind === 'fin' ? TIMER.tcpTimeWait : kind === 'half' ? TIMER.tcpCloseWait : TIMER.tcpClose,
+      );
     return true;
   }
 
   /** Remove one entry (conntrack -D). */
   delete(entry: ConntrackEntry): void {
-    if (this.#flows.remove(entry)) this.#countsStale = true;
+    const row = this.#rowOf(entry);
+    if (row >= 0) this.deleteRow(row);
   }
 
   /** Delete every entry that has expired by `now`; returns how many. Cheap when nothing can have expired yet. */
   expire(now: number): number {
     if (now < this.#earliestExpiry) return 0;
+    const store = this.#store;
     let removed = 0;
     let earliest = Number.POSITIVE_INFINITY;
-    for (const entry of [...this.#flows.entries()]) {
-      if (entry.expires <= now) {
-        this.delete(entry);
+    for (const row of [...this.#flows.rows()]) {
+      const at = store.expires(row);
+      if (at <= now) {
+        this.deleteRow(row);
         removed++;
-      } else if (entry.expires < earliest) earliest = entry.expires;
+      } else if (at < earliest) earliest = at;
     }
     this.#earliestExpiry = earliest;
     return removed;
@@ -285,20 +445,22 @@ export class Conntrack {
 
   /**
    * Every entry in creation order (expired ones not yet swept included; call `expire(now)` first for an exact view).
-   * Sorted rather than in hash-slot order so that listings do not depend on the table's layout.
+   * Sorted rather than in table order so that listings do not depend on the table's layout.
    */
   entries(): IterableIterator<ConntrackEntry> {
-    return [...this.#flows.entries()].sort((x, y) => x.id - y.id).values();
+    return this.#sortedRows()
+      .map((row) => this.view(row))
+      .values();
   }
 
   /** UDP entries whose original destination is `ip:port` (kube-proxy's `--orig-dst` + `--orig-port-dst` filter). */
   udpEntriesTo(ip: string, port: number): readonly ConntrackEntry[] {
-    return this.#flows.udpTo(ip, port);
+    return this.#flows.udpTo(ip, port).map((row) => this.view(row));
   }
 
   /** UDP entries whose original destination port is `port`, any address (the NodePort filter). */
   udpEntriesToPort(port: number): readonly ConntrackEntry[] {
-    return this.#flows.udpToPort(port);
+    return this.#flows.udpToPort(port).map((row) => this.view(row));
   }
 
   /** Active and inactive flows per endpoint (`ip:port`), after expiring what has timed out by `now`. */
@@ -316,32 +478,48 @@ export class Conntrack {
   /** Remove everything (conntrack -F). */
   flush(): void {
     this.#flows.clear();
+    this.#store.clear();
     this.#counts.clear();
     this.#countsStale = false;
     this.#earliestExpiry = Number.POSITIVE_INFINITY;
   }
 
-  #setTimer(entry: ConntrackEntry, now: number, name: keyof ConntrackTimeouts): void {
-    entry.timeout = SYSCTL[name];
-    entry.expires = now + this.timeouts[name];
-    if (entry.expires < this.#earliestExpiry) this.#earliestExpiry = entry.expires;
+  /** The row an entry view stands for, or -1 when its flow is no longer tracked here. */
+  #rowOf(entry: ConntrackEntry): number {
+    if (!(entry instanceof EntryView) || !entry.live) return -1;
+    return this.#store.views[entry.row] === entry ? entry.row : -1;
+  }
+
+  #setTimer(row: number, now: number, timer: number): void {
+    const store = this.#store;
+    store.setFlags(row, (store.flags(row) & ~TIMER_MASK) | (timer << 4));
+    const at = now + this.#seconds[timer]!;
+    store.setExpires(row, at);
+    if (at < this.#earliestExpiry) this.#earliestExpiry = at;
+  }
+
+  /** Live rows in creation order. */
+  #sortedRows(): number[] {
+    const store = this.#store;
+    return [...this.#flows.rows()].sort((x, y) => store.id(x) - store.id(y));
   }
 
   /**
-   * Rebuild the per-endpoint counts (in the same Map, so a caller's reference sees them) from the entries, in
-   * creation order (endpoints appear in the order their first live flow was created).
+   * Rebuild the per-endpoint counts (in the same Map, so a caller's reference sees them) from the rows, in creation
+   * order (endpoints appear in the order their first live flow was created).
    */
   #recount(): void {
     const counts = this.#counts;
     counts.clear();
-    for (const entry of this.entries()) {
-      if (entry.endpoint === null) continue;
-      let c = counts.get(entry.endpoint);
+    for (const row of this.#sortedRows()) {
+      const endpoint = this.#store.nat[row]!.endpoint;
+      if (endpoint === null) continue;
+      let c = counts.get(endpoint);
       if (!c) {
         c = { active: 0, inactive: 0 };
-        counts.set(entry.endpoint, c);
+        counts.set(endpoint, c);
       }
-      if (entry.proto === 'TCP' && handshakeComplete(entry)) c.active++;
+      if ((this.#store.flags(row) & 3) === TCP && this.handshakeCompleteRow(row)) c.active++;
       else c.inactive++;
     }
     this.#countsStale = false;

@@ -1,79 +1,119 @@
 /**
  * The verdict for a packet conntrack tracks (a new flow's first packet once its entry is made, an established flow's
- * packet, or a reply): a thin view over the flow's entry, read when asked.
+ * packet, or a reply): what the flow's conntrack row says, read when asked.
  *
- * Why a view: once a flow has its entry, everything a verdict reports (its NAT, endpoint and Service) is the entry's
- * and never changes for the entry's life, so the verdict is the entry seen from one direction. Building the
- * rewritten packet and the steps up front, or caching a built verdict on the entry, made the verdict several times
- * the cost of the work it reports (a cached verdict is a long-lived object per flow that the garbage collector
- * copies twice). `packet` and `steps` are built on first read and kept.
+ * Why so thin: once a flow has its entry, everything a verdict reports (its NAT, endpoint and Service) is fixed for
+ * the entry's life, and flows with the same NAT share one NAT record (conntrack-store.ts), so the verdict keeps that
+ * record and a few numbers. Building the rewritten packet and the steps up front made the verdict several times the
+ * cost of the work it reports; `packet` and `steps` are built on first read and kept.
  */
-import { type ConntrackEntry, natPacket } from './conntrack.js';
+import type { Conntrack, NatRecord } from './conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from './engine.js';
-import type { Packet } from './packet.js';
+import type { Address, Packet } from './packet.js';
 
 /** Which packet of its flow a verdict is for. */
 export type FlowPacketKind = 'new' | 'established' | 'reply';
 
 /**
- * A view's steps, in the engine's words: a list already built, or a function that builds it (called only when
- * `steps` is read, and only if the engine explains).
+ * A view's steps, in the engine's words: a list already built, or a function that builds it from the verdict (called
+ * only when `steps` is read, and only if the engine explains).
  */
-export type FlowSteps = readonly Step[] | ((entry: ConntrackEntry, reply: boolean, packet: Packet) => readonly Step[]);
+export type FlowSteps = readonly Step[] | ((flow: FlowVerdict) => readonly Step[]);
 
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
 export class FlowVerdict implements Verdict {
   readonly conntrack: FlowPacketKind;
   readonly cost: number;
-  readonly #entry: ConntrackEntry;
+  /** The flow's creation number (ConntrackEntry.id). */
+  readonly flowId: number;
   /** The packet as it arrived (returned as is when the flow has no NAT). */
-  readonly #arrived: Packet;
+  readonly arrived: Packet;
+  /** `#nat.endpoint`, copied from the row: the field read on every packet, so the record itself is not reached. */
+  readonly endpoint: string | null;
+  readonly #nat: NatRecord;
+  readonly #snatPort: number;
+  /** For a reply: the flow's original source and destination, which un-NAT restores. */
+  readonly #originalSrc: Address | null;
+  readonly #originalDst: Address | null;
   #source: FlowSteps | null;
   #packet: Packet | null = null;
   #steps: readonly Step[] | null = null;
 
-  /** `cost`: rules evaluated (iptables) or lookups made (ipvs, userspace) for this packet, as the mode counts them. */
-  constructor(entry: ConntrackEntry, kind: FlowPacketKind, arrived: Packet, cost: number, steps: FlowSteps | null) {
+  /**
+   * The verdict for a packet of the flow in conntrack `row`. It copies what it reports from the row (the NAT record,
+   * shared by every flow like this one, and a few numbers), so it stays true after the flow ends and the row is
+   * reused. `cost`: rules evaluated (iptables) or lookups made (ipvs, userspace), as the mode counts them.
+   */
+  constructor(
+    ct: Conntrack,
+    row: number,
+    kind: FlowPacketKind,
+    arrived: Packet,
+    cost: number,
+    steps: FlowSteps | null,
+  ) {
     this.conntrack = kind;
-    this.#entry = entry;
-    this.#arrived = arrived;
     this.cost = cost;
+    this.flowId = ct.idOf(row);
+    this.arrived = arrived;
+    this.#nat = ct.natOf(row);
+    this.endpoint = ct.endpointOf(row);
+    this.#snatPort = ct.snatPortOf(row);
+    const reply = kind === 'reply';
+    this.#originalSrc = reply ? ct.originalSrcOf(row) : null;
+    this.#originalDst = reply ? ct.originalDstOf(row) : null;
     this.#source = steps;
   }
 
+  /** DNAT exactly when the flow has an endpoint (a DNAT target), for packets in the original direction. */
   get verdict(): VerdictKind {
-    return this.conntrack !== 'reply' && this.#entry.dnat !== null ? 'DNAT' : 'ACCEPT';
+    return this.conntrack !== 'reply' && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
   }
 
-  get endpoint(): string | null {
-    return this.#entry.endpoint;
+  /** Where DNAT sends the flow, or null. */
+  get dnat(): Address | null {
+    return this.#nat.dnat;
+  }
+
+  /** The source MASQUERADE gives the flow, or null. */
+  get snatAddress(): Address | null {
+    const ip = this.#nat.snatIp;
+    return ip === null ? null : { ip, port: this.#snatPort };
+  }
+
+  /** The flow's first packet as the client sent it. */
+  get originalPacket(): Packet {
+    const p = this.arrived;
+    if (this.#originalSrc === null) return p;
+    return { proto: p.proto, src: this.#originalSrc, dst: this.#originalDst! };
   }
 
   /** Original direction: DNAT and SNAT applied. Reply: both undone (from the Service address, to the client). */
   get packet(): Packet {
-    if (this.#packet === null)
-      this.#packet = natPacket(this.#entry, this.conntrack === 'reply' ? 'reply' : 'original', this.#arrived);
+    if (this.#packet === null) {
+      const p = this.arrived;
+      const nat = this.#nat;
+      if (nat.dnat === null && nat.snatIp === null) this.#packet = p;
+      else if (this.conntrack === 'reply')
+        this.#packet = { proto: p.proto, src: this.#originalDst!, dst: this.#originalSrc! };
+      else this.#packet = { proto: p.proto, src: this.snatAddress ?? p.src, dst: nat.dnat ?? p.dst };
+    }
     return this.#packet;
   }
 
   get snat(): string | null {
-    return this.conntrack !== 'reply' && this.#entry.snat !== null ? this.#entry.snat.ip : null;
+    return this.conntrack !== 'reply' ? this.#nat.snatIp : null;
   }
 
   get service(): string | null {
-    return this.#entry.service;
+    return this.#nat.service;
   }
 
   get steps(): readonly Step[] {
     if (this.#steps === null) {
       const source = this.#source;
-      this.#steps =
-        source === null
-          ? NO_STEPS
-          : typeof source === 'function'
-            ? source(this.#entry, this.conntrack === 'reply', this.packet)
-            : source;
+      this.#steps = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
       this.#source = null;
     }
     return this.#steps;

@@ -8,6 +8,7 @@
  * kube-proxy prints endpoints in rules.
  */
 import type { IPFamily, Protocol } from '../model/types.js';
+import type { NatRecord } from './conntrack-store.js';
 import { addressKey } from './tuple-table.js';
 
 /** One end of a packet. */
@@ -20,6 +21,14 @@ export interface Address {
    * `{ ip, port }`.
    */
   readonly key?: number;
+  /**
+   * Conntrack's cache on a keyed address that flows are DNATed to (an endpoint's `destination`): the NAT record of the
+   * last flow sent there (conntrack-store.ts), and the SNAT address and Service it was made for, so the next flow with
+   * the same NAT shares it without a lookup, and without reading the record. Null until then; not enumerable.
+   */
+  natRecord?: NatRecord | null;
+  natSnatIp?: string | null;
+  natService?: string | null;
 }
 
 /**
@@ -30,8 +39,9 @@ export interface Address {
 export function address(ip: string, port: number): Address {
   // Written in the literal, then hidden: the key stays in the object itself (adding it with defineProperty would
   // put it in a separate property store, one more memory read per packet).
-  const a = { ip, port, key: addressKey(ip) };
-  Object.defineProperty(a, 'key', { enumerable: false });
+  const a = { ip, port, key: addressKey(ip), natRecord: null, natSnatIp: null, natService: null };
+  for (const hidden of ['key', 'natRecord', 'natSnatIp', 'natService'])
+    Object.defineProperty(a, hidden, { enumerable: false });
   return a;
 }
 

@@ -5,8 +5,8 @@
  *
  * - New flow: conntrack miss → nat (KUBE-SERVICES …, DNAT) → filter (REJECT/DROP rules) → nat POSTROUTING
  *   (MASQUERADE) → tracked. Refused packets are not tracked (the kernel never confirms their entries).
- * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict is a view of the
- *   entry (flow-verdict.ts), so this path is one table lookup. A new flow that conntrack tracks gets the same view.
+ * - Established flow: conntrack hit → the flow's NAT, no rule traversal (cost 0); the verdict reads the flow's row
+ *   (flow-verdict.ts), so this path is one table lookup. A new flow that conntrack tracks gets the same view.
  * - Table changes recompile only the changed Service port; then comes kube-proxy's UDP conntrack
  *   cleanup pass over every UDP Service port, as each kube-proxy sync does (conntrack-cleanup.ts).
  * - Steps: a walk records its trace compactly and the verdict resolves it when `steps` is first read (verdict.ts);
@@ -16,7 +16,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
-import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import { Conntrack } from '../conntrack.js';
 import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { familyOf, type Origin, type Packet } from '../packet.js';
@@ -75,8 +75,8 @@ export class IptablesEngine implements ProxyEngine {
 
   send(packet: Packet, origin: Origin, now: number): Verdict {
     const ct = this.conntrack;
-    const tracked = ct.lookupEntry(packet, now);
-    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, packet, now);
+    const tracked = ct.lookupRow(packet, now);
+    if (tracked >= 0) return this.#tracked(tracked, ct.lastDirection, packet, now);
     const family = familyOf(packet.dst.ip);
     const env = this.#envs.get(family);
     if (!env) return untracked(packet, `${family} is not handled by this proxier`);
@@ -105,14 +105,14 @@ export class IptablesEngine implements ProxyEngine {
     const dnat = st.dnat;
     const service = dnat && st.service ? st.service.name : null;
     const nat = { dnat: dnat ? dnat.destination : null, snatIp, service, endpoint: dnat ? dnat.address : null };
-    const entry = ct.track(packet, nat, now);
-    return newFlowVerdict(entry, packet, st.cost, st.explain ? st.steps : null);
+    const row = ct.trackRow(packet, nat, now);
+    return newFlowVerdict(ct, row, packet, st.cost, st.explain ? st.steps : null);
   }
 
   reply(packet: Packet, now: number): Verdict {
     const ct = this.conntrack;
-    const tracked = ct.lookupEntry(packet, now);
-    if (tracked !== undefined) return this.#tracked(tracked, ct.lastDirection, packet, now);
+    const tracked = ct.lookupRow(packet, now);
+    if (tracked >= 0) return this.#tracked(tracked, ct.lastDirection, packet, now);
     return untracked(packet, 'no tracked flow for this reply: passes unchanged');
   }
 
@@ -128,10 +128,10 @@ export class IptablesEngine implements ProxyEngine {
     this.#unsubscribe();
   }
 
-  /** A packet of a tracked flow: conntrack's NAT, no rules; the verdict is a view of the entry (flow-verdict.ts). */
-  #tracked(entry: ConntrackEntry, direction: 'original' | 'reply', packet: Packet, now: number): Verdict {
-    this.conntrack.seeEntry(entry, direction, now);
-    return trackedVerdict(entry, direction === 'reply', packet, this.#explain);
+  /** A packet of a tracked flow: conntrack's NAT, no rules; the verdict reads the flow's row (flow-verdict.ts). */
+  #tracked(row: number, direction: 'original' | 'reply', packet: Packet, now: number): Verdict {
+    this.conntrack.seeRow(row, direction, now);
+    return trackedVerdict(this.conntrack, row, direction === 'reply', packet, this.#explain);
   }
 
   #apply(changes: readonly TableChange[]): void {

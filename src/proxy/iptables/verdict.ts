@@ -9,7 +9,7 @@
  *
  * The getter lives on the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
  */
-import { type ConntrackEntry, originalPacket } from '../conntrack.js';
+import type { Conntrack } from '../conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
 import { describePacket, type Packet } from '../packet.js';
@@ -75,36 +75,38 @@ function resolve(trace: Trace): readonly Step[] {
 }
 
 /** The verdict for a packet of a tracked flow (conntrack's NAT, no rules); its one step is formatted when read. */
-export function trackedVerdict(entry: ConntrackEntry, reply: boolean, packet: Packet, explain: boolean): Verdict {
-  return new FlowVerdict(entry, reply ? 'reply' : 'established', packet, 0, explain ? trackedSteps : null);
+export function trackedVerdict(ct: Conntrack, row: number, reply: boolean, packet: Packet, explain: boolean): Verdict {
+  return new FlowVerdict(ct, row, reply ? 'reply' : 'established', packet, 0, explain ? trackedSteps : null);
 }
 
 /**
- * The verdict for a new flow's first packet once conntrack tracks it: a view of its entry, with the walk's trace
- * (resolved when read) as its steps.
+ * The verdict for a new flow's first packet once conntrack tracks it (in `row`), with the walk's trace (resolved when
+ * read) as its steps.
  */
-export function newFlowVerdict(entry: ConntrackEntry, packet: Packet, cost: number, trace: Trace | null): Verdict {
-  return new FlowVerdict(entry, 'new', packet, cost, trace === null ? null : () => resolve(trace));
+export function newFlowVerdict(ct: Conntrack, row: number, packet: Packet, cost: number, trace: Trace | null): Verdict {
+  return new FlowVerdict(ct, row, 'new', packet, cost, trace === null ? null : () => resolve(trace));
 }
 
-function trackedSteps(entry: ConntrackEntry, reply: boolean, packet: Packet): Step[] {
-  return [trackedStep(entry, reply, packet)];
+function trackedSteps(flow: FlowVerdict): Step[] {
+  return [trackedStep(flow)];
 }
 
-function trackedStep(entry: ConntrackEntry, reply: boolean, packet: Packet): Step {
-  const natted = entry.dnat !== null || entry.snat !== null;
+function trackedStep(flow: FlowVerdict): Step {
+  const reply = flow.conntrack === 'reply';
+  const { dnat, snatAddress: snat, endpoint } = flow;
+  const natted = dnat !== null || snat !== null;
   const what = !reply
     ? natted
-      ? `tracked flow: ${entry.dnat ? `DNAT to ${entry.endpoint}` : ''}${entry.dnat && entry.snat ? ', ' : ''}${entry.snat ? `SNAT to ${entry.snat.ip}:${entry.snat.port}` : ''} (no rules traversed)`
+      ? `tracked flow: ${dnat ? `DNAT to ${endpoint}` : ''}${dnat && snat ? ', ' : ''}${snat ? `SNAT to ${snat.ip}:${snat.port}` : ''} (no rules traversed)`
       : 'tracked flow without NAT: passes unchanged'
     : natted
-      ? `reply of a tracked flow: source restored to ${describePacket(packet)
+      ? `reply of a tracked flow: source restored to ${describePacket(flow.packet)
           .split(' -> ')[0]!
-          .slice(entry.proto.length + 1)}, destination to the client`
+          .slice(flow.arrived.proto.length + 1)}, destination to the client`
       : 'reply of a tracked flow without NAT: passes unchanged';
   return {
     where: 'conntrack',
-    rule: `flow #${entry.id} (${describePacket(originalPacket(entry))})`,
+    rule: `flow #${flow.flowId} (${describePacket(flow.originalPacket)})`,
     decision: what,
   };
 }

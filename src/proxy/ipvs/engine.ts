@@ -24,7 +24,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import { Conntrack } from '../conntrack.js';
 import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
@@ -195,20 +195,20 @@ export class IpvsEngine implements ProxyEngine {
     // The origin plays no part: IPVS sees every packet at LOCAL_IN/LOCAL_OUT; its source decides masquerading.
     this.sync(now);
     const ct = this.conntrack;
-    const entry = ct.lookupEntry(packet, now);
-    if (entry === undefined) return newFlow(this.#st, packet, now, ct.lastSrcKey);
-    if (ct.lastDirection === 'reply') return this.#reply(entry, packet, now);
-    if (entry.memo === DEST_DELETED) return this.#noDest(entry, packet);
-    ct.seeEntry(entry, 'original', now);
-    return new FlowVerdict(entry, 'established', packet, 1, this.#st.explain ? trackedSteps : null);
+    const row = ct.lookupRow(packet, now);
+    if (row < 0) return newFlow(this.#st, packet, now, ct.lastSrcKey);
+    if (ct.lastDirection === 'reply') return this.#reply(row, packet, now);
+    if (ct.memoOf(row) === DEST_DELETED) return this.#noDest(row, packet);
+    ct.seeRow(row, 'original', now);
+    return new FlowVerdict(ct, row, 'established', packet, 1, this.#st.explain ? trackedSteps : null);
   }
 
   reply(packet: Packet, now: number): Verdict {
     this.sync(now);
-    const hit = this.conntrack.lookup(packet, now);
-    if (!hit)
+    const row = this.conntrack.lookupRow(packet, now);
+    if (row < 0)
       return { ...passed(packet, [{ where: 'conntrack', rule: 'lookup', decision: 'no tracked flow' }]), cost: 1 };
-    return this.#reply(hit.entry, packet, now);
+    return this.#reply(row, packet, now);
   }
 
   close(packet: Packet, now: number): boolean {
@@ -216,26 +216,27 @@ export class IpvsEngine implements ProxyEngine {
     return this.conntrack.close(packet, now);
   }
 
-  #reply(entry: ConntrackEntry, packet: Packet, now: number): Verdict {
-    this.conntrack.seeEntry(entry, 'reply', now);
-    return new FlowVerdict(entry, 'reply', packet, 1, this.#st.explain ? trackedSteps : null);
+  #reply(row: number, packet: Packet, now: number): Verdict {
+    this.conntrack.seeRow(row, 'reply', now);
+    return new FlowVerdict(this.conntrack, row, 'reply', packet, 1, this.#st.explain ? trackedSteps : null);
   }
 
   // expire_nodest_conn: the real server was deleted; the connection is expired and this packet dropped.
-  #noDest(entry: ConntrackEntry, packet: Packet): Verdict {
-    // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (the entry is not live).
-    this.conntrack.delete(entry);
+  #noDest(row: number, packet: Packet): Verdict {
+    // Conntrack forgets the flow; the virtual server's flow list drops it at its next sweep (the row is freed).
+    const { endpoint, service } = this.conntrack.natOf(row);
+    this.conntrack.deleteRow(row);
     return {
       verdict: 'DROP',
-      endpoint: entry.endpoint,
+      endpoint,
       packet,
       snat: null,
-      service: entry.service,
+      service,
       conntrack: 'established',
       steps: [
         {
           where: 'ipvs',
-          rule: `connection to ${entry.endpoint}`,
+          rule: `connection to ${endpoint}`,
           decision: 'DROP: real server deleted (expire_nodest_conn=1); the connection is expired',
         },
       ],
@@ -245,14 +246,15 @@ export class IpvsEngine implements ProxyEngine {
 }
 
 /** The one step of a packet IPVS's connection table carries (no scheduling). */
-function trackedSteps(entry: ConntrackEntry, reply: boolean): Step[] {
+function trackedSteps(flow: FlowVerdict): Step[] {
   return [
     {
       where: 'conntrack',
-      rule: `flow #${entry.id}`,
-      decision: reply
-        ? 'reply: source restored to the virtual server'
-        : `established: IPVS connection to ${entry.endpoint ?? 'no NAT'} (no scheduling)`,
+      rule: `flow #${flow.flowId}`,
+      decision:
+        flow.conntrack === 'reply'
+          ? 'reply: source restored to the virtual server'
+          : `established: IPVS connection to ${flow.endpoint ?? 'no NAT'} (no scheduling)`,
     },
   ];
 }

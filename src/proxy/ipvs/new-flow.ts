@@ -76,13 +76,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   }
   const hairpin = srcKey === keyOf(dest.destination) && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
-  const entry = st.conntrack.track(
-    packet,
-    { dnat: dest.destination, snatIp, service: spec.service, endpoint: dest.key },
-    now,
-  );
-  vs.addFlow(entry, dest, now);
-  if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(entry);
+  const ct = st.conntrack;
+  const row = ct.trackRow(packet, { dnat: dest.destination, snatIp, service: spec.service, endpoint: dest.key }, now);
+  vs.addFlow(row, dest, now);
+  if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
   if (explain) {
     let dnat = c.dnat.get(dest);
     if (!dnat) {
@@ -98,8 +95,8 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp);
     steps.push(c.masq);
   }
-  // The entry holds what the verdict reports (DNAT to dest.key, the SNAT, spec.service): a view of it.
-  return new FlowVerdict(entry, 'new', packet, 3, explain ? steps : null);
+  // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, spec.service).
+  return new FlowVerdict(ct, row, 'new', packet, 3, explain ? steps : null);
 }
 
 function describe(vs: LiveVirtualServer): string {

@@ -13,7 +13,7 @@
  * was deleted, or has weight 0 while `expire_quiescent_template` = 1 (kube-proxy sets it), is dropped and the client
  * rescheduled: affinity to a terminating pod ends at once.
  */
-import { type ConntrackEntry, handshakeComplete } from '../conntrack.js';
+import type { Conntrack, ConntrackEntry } from '../conntrack.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
 import type { MasqPlan } from './masquerade.js';
@@ -26,8 +26,8 @@ import type { VirtualServerSpec } from './virtual-servers.js';
 
 /**
  * What a conntrack entry's `memo` holds once the real server its flow was scheduled to is deleted (null before): the
- * engine's per-packet expire_nodest_conn test is then one identity compare on the entry it already holds, instead
- * of reading the real server's flags (another object per packet) or keeping a record per flow.
+ * engine's per-packet expire_nodest_conn test is then one read from the flow's row, instead of reading the real
+ * server's flags (another object per packet) or keeping a record per flow.
  */
 export const DEST_DELETED: unique symbol = Symbol('real server deleted');
 
@@ -66,12 +66,15 @@ export class LiveVirtualServer {
    */
   readonly #trash = new Map<string, Dest>();
   /**
-   * Flows this virtual server scheduled and the real server each went to, in scheduling order (parallel arrays:
-   * appending is cheaper per new flow than a Map keyed by entry). Flows conntrack no longer tracks are dropped
-   * lazily by the sweeps below, which is all that reads them.
+   * Flows this virtual server scheduled and the real server each went to, in scheduling order: conntrack rows with
+   * their generations (a row is reused once its flow ends), and the real servers (parallel arrays: appending is
+   * cheaper per new flow than a Map keyed by flow). Flows conntrack no longer tracks are dropped lazily by the sweeps
+   * below, which is all that reads them.
    */
-  #flowEntries: ConntrackEntry[] = [];
+  #flowRows: number[] = [];
+  #flowGenerations: number[] = [];
   #flowDests: Dest[] = [];
+  readonly #conntrack: Conntrack;
   readonly templates = new Map<string, PersistTemplate>();
   /**
    * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
@@ -85,8 +88,9 @@ export class LiveVirtualServer {
 
   #pruneAt = 1024;
 
-  constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions) {
+  constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions, conntrack: Conntrack) {
     this.#spec = spec;
+    this.#conntrack = conntrack;
     this.schedulerName = scheduler;
     this.#text = this.#render();
     this.scheduler = createScheduler(scheduler, { ...opts, flags: spec.flags });
@@ -199,16 +203,21 @@ export class LiveVirtualServer {
 
   /** Flows remembered (ended ones not yet swept included). */
   get flowCount(): number {
-    return this.#flowEntries.length;
+    return this.#flowRows.length;
   }
 
-  /** Remember a flow scheduled to `d`; flows that ended are dropped once the list has doubled since the last sweep. */
-  addFlow(entry: ConntrackEntry, d: Dest, now: number): void {
-    this.#flowEntries.push(entry);
+  /**
+   * Remember the flow in conntrack `row`, scheduled to `d`; flows that ended are dropped once the list has doubled
+   * since the last sweep.
+   */
+  addFlow(row: number, d: Dest, now: number): void {
+    const ct = this.#conntrack;
+    this.#flowRows.push(row);
+    this.#flowGenerations.push(ct.generationOf(row));
     this.#flowDests.push(d);
-    if (this.#flowEntries.length < this.#pruneAt) return;
-    this.#sweep((e) => e.expires <= now || !e.live);
-    this.#pruneAt = Math.max(1024, this.#flowEntries.length * 2);
+    if (this.#flowRows.length < this.#pruneAt) return;
+    this.#sweep((r) => ct.expiresOf(r) <= now);
+    this.#pruneAt = Math.max(1024, this.#flowRows.length * 2);
   }
 
   /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
@@ -217,10 +226,11 @@ export class LiveVirtualServer {
       d.activeConns = 0;
       d.inactConns = 0;
     }
-    this.#sweep((entry, d) => {
-      if (entry.expires <= now || !entry.live) return true;
-      if (entry.created > now) return false;
-      if (entry.proto !== 'UDP' && handshakeComplete(entry)) d.activeConns++;
+    const ct = this.#conntrack;
+    this.#sweep((row, d) => {
+      if (ct.expiresOf(row) <= now) return true;
+      if (ct.createdOf(row) > now) return false;
+      if (!ct.isUdpRow(row) && ct.handshakeCompleteRow(row)) d.activeConns++;
       else d.inactConns++;
       return false;
     });
@@ -228,35 +238,47 @@ export class LiveVirtualServer {
 
   /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
   connectionsAt(d: Dest, at: number): number {
-    let n = 0;
-    const entries = this.#flowEntries;
+    const ct = this.#conntrack;
+    const rows = this.#flowRows;
+    const generations = this.#flowGenerations;
     const dests = this.#flowDests;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (dests[i] === d && entry.created <= at && entry.expires > at && entry.live) n++;
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (dests[i] === d && ct.holds(row, generations[i]!) && ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
     }
     return n;
   }
 
   /** Set the memo of every remembered flow to `d` (DEST_DELETED when it goes, null when it comes back). */
   #markFlows(d: Dest, memo: typeof DEST_DELETED | null): void {
-    const entries = this.#flowEntries;
+    const ct = this.#conntrack;
+    const rows = this.#flowRows;
+    const generations = this.#flowGenerations;
     const dests = this.#flowDests;
-    for (let i = 0; i < entries.length; i++) if (dests[i] === d) entries[i]!.memo = memo;
+    for (let i = 0; i < rows.length; i++)
+      if (dests[i] === d && ct.holds(rows[i]!, generations[i]!)) ct.setMemo(rows[i]!, memo);
   }
 
-  /** Visit every remembered flow in order, dropping those `drop` returns true for (compacting in place). */
-  #sweep(drop: (entry: ConntrackEntry, d: Dest) => boolean): void {
-    const entries = this.#flowEntries;
+  /**
+   * Visit every remembered flow still tracked, in order, dropping those `drop` returns true for and those conntrack
+   * no longer tracks (compacting in place).
+   */
+  #sweep(drop: (row: number, d: Dest) => boolean): void {
+    const ct = this.#conntrack;
+    const rows = this.#flowRows;
+    const generations = this.#flowGenerations;
     const dests = this.#flowDests;
     let kept = 0;
-    for (let i = 0; i < entries.length; i++) {
-      if (drop(entries[i]!, dests[i]!)) continue;
-      entries[kept] = entries[i]!;
+    for (let i = 0; i < rows.length; i++) {
+      if (!ct.holds(rows[i]!, generations[i]!) || drop(rows[i]!, dests[i]!)) continue;
+      rows[kept] = rows[i]!;
+      generations[kept] = generations[i]!;
       dests[kept] = dests[i]!;
       kept++;
     }
-    entries.length = kept;
+    rows.length = kept;
+    generations.length = kept;
     dests.length = kept;
   }
 

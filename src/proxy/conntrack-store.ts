@@ -1,0 +1,294 @@
+/**
+ * Where conntrack keeps its entries: numbers in typed arrays, one row per flow, not one object per flow.
+ *
+ * Why: a busy node tracks hundreds of thousands of flows, each living for minutes to a day. As objects, every new
+ * flow was an allocation the garbage collector copied out of the young generation and then traced at every major
+ * collection; that cost more than the rest of a new flow's bookkeeping. Here a flow is a row number: its times and
+ * counts in a Float64Array, its flags, SNAT port and generation in an Int32Array, and in plain arrays (references
+ * only) its two addresses, its memo and the NAT it got: a record shared by every flow with the same DNAT target,
+ * SNAT address and Service.
+ *
+ * Rows are reused once freed; each carries a generation, bumped when it is freed, so a holder of (row, generation)
+ * can tell its flow is gone. Callers that want an object get a view (`EntryView`, conntrack-view.ts), made on demand
+ * and kept for the row's life, so the same flow is the same object while it lives and keeps its last values after.
+ */
+import type { Protocol } from '../model/types.js';
+import type { ConntrackTimeouts } from './conntrack-timeouts.js';
+import { type Address, hostPort } from './packet.js';
+import { keyOf } from './tuple-table.js';
+
+/** The NAT a flow got: shared by every flow with the same DNAT target, SNAT address and Service. */
+export interface NatRecord {
+  readonly dnat: Address | null;
+  /** `addressKey` of `dnat`, or -1. */
+  readonly dnatKey: number;
+  readonly snatIp: string | null;
+  /** `addressKey` of `snatIp`, or -1. */
+  readonly snatKey: number;
+  readonly service: string | null;
+  /** `hostPort` of `dnat`, or null. */
+  readonly endpoint: string | null;
+}
+
+/** A NAT record for flows that get this DNAT target, SNAT address and Service. */
+export function natRecord(
+  dnat: Address | null,
+  snatIp: string | null,
+  service: string | null,
+  endpoint: string | null = null,
+): NatRecord {
+  return {
+    dnat,
+    dnatKey: dnat === null ? -1 : keyOf(dnat),
+    snatIp,
+    snatKey: snatIp === null ? -1 : keyOf({ ip: snatIp }),
+    service,
+    endpoint: dnat === null ? null : (endpoint ?? hostPort(dnat.ip, dnat.port)),
+  };
+}
+
+/** Float64 row: */
+const F_CREATED = 0;
+const F_EXPIRES = 1;
+const F_LAST_SEEN = 2;
+const F_PACKETS = 3;
+/** The original tuple's address keys, then the reply tuple's: conntrack-index.ts verifies a probe against them. */
+export const F_SRC_KEY = 4;
+export const F_DST_KEY = 5;
+export const F_REPLY_SRC_KEY = 6;
+export const F_REPLY_DST_KEY = 7;
+/** Eight doubles: one 64-byte cache line per row, so a lookup's check and the row's timers share one line. */
+export const F_STRIDE = 8;
+/** Int32 row: */
+export const I_FLAGS = 0;
+const I_SNAT_PORT = 1;
+const I_GEN = 2;
+/** The flow's creation number (an int32: verdicts copy it, and a small integer costs them no allocation). */
+const I_ID = 3;
+/** Both ports of the original tuple, then of the reply tuple (tuple-table.ts `tuplePorts`). */
+export const I_PORTS = 4;
+export const I_REPLY_PORTS = 5;
+export const I_STRIDE = 8;
+
+/** Flag bits: protocol code (bits 0-1), state (2-3), timer (4-7), then single bits. */
+export const STATE_NEW = 0;
+export const STATE_ESTABLISHED = 1;
+export const STATE_CLOSING = 2;
+export const SEEN_REPLY = 1 << 8;
+export const ASSURED = 1 << 9;
+/** A FIN was seen, or the client reset the flow: a client SYN may reopen the tuple from CLOSE. */
+export const REOPENABLE = 1 << 10;
+export const LIVE = 1 << 11;
+
+/** The timers, by code (code 0: none yet). */
+export const TIMERS: readonly (keyof ConntrackTimeouts)[] = [
+  'tcpSynSent',
+  'tcpSynRecv',
+  'tcpEstablished',
+  'tcpCloseWait',
+  'tcpTimeWait',
+  'tcpClose',
+  'udp',
+  'udpStream',
+  'sctpClosed',
+  'sctpEstablished',
+];
+export const TIMER: Readonly<Record<keyof ConntrackTimeouts, number>> = Object.fromEntries(
+  TIMERS.map((name, i) => [name, i + 1]),
+) as Record<keyof ConntrackTimeouts, number>;
+
+const PROTOCOLS: readonly Protocol[] = ['TCP', 'TCP', 'UDP', 'SCTP'];
+
+export class FlowStore {
+  f64: Float64Array;
+  i32: Int32Array;
+  /** The original tuple's addresses, as the first packet carried them. */
+  readonly src: (Address | undefined)[] = [];
+  readonly dst: (Address | undefined)[] = [];
+  /**
+   * The NAT each flow got: one reference per flow, to a record shared by the flows with the same NAT (conntrack.ts
+   * caches it on the endpoint's address), so the records stay few.
+   */
+  readonly nat: NatRecord[] = [];
+  /** `nat[r].endpoint`, by row: the field a verdict reads on every packet, without reaching the record. */
+  readonly endpoint: (string | null)[] = [];
+  /** The owning engine's per-flow value (ConntrackEntry.memo). */
+  readonly memo: unknown[] = [];
+  /** Views handed out, by row (conntrack-view.ts). */
+  readonly views: ({ detach(): void } | undefined)[] = [];
+  /** Rows ever used; rows below it are live or on `#free`. */
+  #top = 0;
+  #free: number[] = [];
+  #live = 0;
+  constructor(capacity = 1024) {
+    this.f64 = new Float64Array(capacity * F_STRIDE);
+    this.i32 = new Int32Array(capacity * I_STRIDE);
+  }
+
+  /** Rows in use. */
+  get live(): number {
+    return this.#live;
+  }
+
+  /** One past the highest row ever used (iterate 0..top and test `isLive`). */
+  get top(): number {
+    return this.#top;
+  }
+
+  /**
+   * Take a row for a new flow: its original tuple, both tuples' address keys and ports, its NAT record (and the
+   * record's `endpoint`, as the caller has it at hand), its SNAT port.
+   */
+  add(
+    id: number,
+    protoCode: number,
+    src: Address,
+    dst: Address,
+    srcKey: number,
+    dstKey: number,
+    replySrcKey: number,
+    replyDstKey: number,
+    ports: number,
+    replyPorts: number,
+    nat: NatRecord,
+    endpoint: string | null,
+    snatPort: number,
+    now: number,
+  ): number {
+    const r = this.#free.length > 0 ? this.#free.pop()! : this.#top++;
+    if ((r + 1) * I_STRIDE > this.i32.length) this.#grow();
+    const f = r * F_STRIDE;
+    const f64 = this.f64;
+    f64[f + F_CREATED] = now;
+    f64[f + F_EXPIRES] = now;
+    f64[f + F_LAST_SEEN] = now;
+    f64[f + F_PACKETS] = 1;
+    f64[f + F_SRC_KEY] = srcKey;
+    f64[f + F_DST_KEY] = dstKey;
+    f64[f + F_REPLY_SRC_KEY] = replySrcKey;
+    f64[f + F_REPLY_DST_KEY] = replyDstKey;
+    const i = r * I_STRIDE;
+    const i32 = this.i32;
+    i32[i + I_FLAGS] = protoCode | LIVE;
+    i32[i + I_SNAT_PORT] = snatPort;
+    i32[i + I_ID] = id;
+    i32[i + I_PORTS] = ports;
+    i32[i + I_REPLY_PORTS] = replyPorts;
+    this.src[r] = src;
+    this.dst[r] = dst;
+    this.nat[r] = nat;
+    this.endpoint[r] = endpoint;
+    this.#live++;
+    return r;
+  }
+
+  /** Give a row back: its generation moves on and its view keeps the last values. */
+  free(r: number): void {
+    const view = this.views[r];
+    if (view !== undefined) {
+      view.detach();
+      this.views[r] = undefined;
+    }
+    const i = r * I_STRIDE;
+    this.i32[i + I_FLAGS] = 0;
+    this.i32[i + I_GEN] = (this.i32[i + I_GEN]! + 1) | 0;
+    this.src[r] = undefined;
+    this.dst[r] = undefined;
+    if (this.memo[r] !== undefined) this.memo[r] = undefined;
+    this.#free.push(r);
+    this.#live--;
+  }
+
+  /** Free every row (conntrack -F). */
+  clear(): void {
+    for (let r = 0; r < this.#top; r++) {
+      const view = this.views[r];
+      if (view !== undefined) view.detach();
+    }
+    this.views.length = 0;
+    this.nat.length = 0;
+    this.endpoint.length = 0;
+    this.src.length = 0;
+    this.dst.length = 0;
+    this.memo.length = 0;
+    // Generations survive a flush, so (row, generation) pairs held from before never match a new flow.
+    const i32 = this.i32;
+    for (let r = 0; r < this.#top; r++) {
+      const i = r * I_STRIDE;
+      i32[i + I_FLAGS] = 0;
+      i32[i + I_GEN] = (i32[i + I_GEN]! + 1) | 0;
+    }
+    this.#top = 0;
+    this.#free = [];
+    this.#live = 0;
+  }
+
+  isLive(r: number): boolean {
+    return (this.i32[r * I_STRIDE + I_FLAGS]! & LIVE) !== 0;
+  }
+
+  generation(r: number): number {
+    return this.i32[r * I_STRIDE + I_GEN]!;
+  }
+
+  flags(r: number): number {
+    return this.i32[r * I_STRIDE + I_FLAGS]!;
+  }
+
+  setFlags(r: number, flags: number): void {
+    this.i32[r * I_STRIDE + I_FLAGS] = flags;
+  }
+
+  proto(r: number): Protocol {
+    return PROTOCOLS[this.i32[r * I_STRIDE + I_FLAGS]! & 3]!;
+  }
+
+  id(r: number): number {
+    return this.i32[r * I_STRIDE + I_ID]!;
+  }
+
+  created(r: number): number {
+    return this.f64[r * F_STRIDE + F_CREATED]!;
+  }
+
+  expires(r: number): number {
+    return this.f64[r * F_STRIDE + F_EXPIRES]!;
+  }
+
+  setExpires(r: number, at: number): void {
+    this.f64[r * F_STRIDE + F_EXPIRES] = at;
+  }
+
+  lastSeen(r: number): number {
+    return this.f64[r * F_STRIDE + F_LAST_SEEN]!;
+  }
+
+  packets(r: number): number {
+    return this.f64[r * F_STRIDE + F_PACKETS]!;
+  }
+
+  /** A packet of the flow at `now`: one more packet, last seen now. */
+  touch(r: number, now: number): void {
+    const f = r * F_STRIDE;
+    this.f64[f + F_PACKETS]!++;
+    this.f64[f + F_LAST_SEEN] = now;
+  }
+
+  /** Seen at `now` without a packet counted (a close). */
+  setLastSeen(r: number, now: number): void {
+    this.f64[r * F_STRIDE + F_LAST_SEEN] = now;
+  }
+
+  snatPort(r: number): number {
+    return this.i32[r * I_STRIDE + I_SNAT_PORT]!;
+  }
+
+  #grow(): void {
+    const f64 = new Float64Array(this.f64.length * 2);
+    f64.set(this.f64);
+    this.f64 = f64;
+    const i32 = new Int32Array(this.i32.length * 2);
+    i32.set(this.i32);
+    this.i32 = i32;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Conntrack's flow store (rows, not objects): the index agrees with a plain Map under random tracks and deletes,
+ * rows are reused without confusing old and new flows, and what was handed out (entry views, verdicts) stays true
+ * after its flow ends.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { Conntrack } from '../../src/proxy/conntrack.js';
+import { hash } from '../../src/proxy/conntrack-index.js';
+import { FlowVerdict } from '../../src/proxy/flow-verdict.js';
+import { address, type Packet } from '../../src/proxy/packet.js';
+import { addressKey, canonicalIPv4 } from '../../src/proxy/tuple-table.js';
+import { holds } from '../cni/helpers.js';
+
+const p = (proto: 'TCP' | 'UDP' | 'SCTP', src: string, sport: number, dst: string, dport: number): Packet => ({
+  proto,
+  src: { ip: src, port: sport },
+  dst: { ip: dst, port: dport },
+});
+const reversed = (x: Packet): Packet => ({ proto: x.proto, src: x.dst, dst: x.src });
+
+// Few addresses and ports, so tuples collide often; IPv6 text is interned and must never meet the IPv4 keys.
+const flowArb = fc.record({
+  proto: fc.constantFrom('TCP' as const, 'UDP' as const, 'SCTP' as const),
+  src: fc.constantFrom('10.0.0.1', '10.0.0.2', '0.0.0.1', 'fd00::1', '::2'),
+  sport: fc.integer({ min: 1, max: 6 }),
+  dst: fc.constantFrom('10.96.0.1', '10.96.0.2', 'fd00::a'),
+  dport: fc.integer({ min: 1, max: 3 }),
+  endpoint: fc.option(fc.constantFrom('10.244.0.5', '10.244.0.6', 'fd00::5', '::3'), { nil: null }),
+  snat: fc.boolean(),
+});
+const opArb = fc.oneof(
+  fc.record({ op: fc.constant('track' as const), flow: flowArb }),
+  fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+);
+
+interface ModelFlow {
+  readonly original: Packet;
+  readonly reply: Packet;
+  readonly endpoint: string | null;
+}
+
+const tupleText = (x: Packet): string => `${x.proto} ${x.src.ip} ${x.src.port} ${x.dst.ip} ${x.dst.port}`;
+
+test('lookups agree with a model of every live flow, in both directions, across deletes and row reuse', (t) => {
+  holds(
+    t,
+    fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
+      const ct = new Conntrack();
+      const live: ModelFlow[] = [];
+      /** Every tuple any flow ever had, either way: each must be found exactly when a live flow has it. */
+      const seen = new Map<string, Packet>();
+      for (const o of ops) {
+        if (o.op === 'delete') {
+          if (live.length === 0) continue;
+          const [gone] = live.splice(o.pick % live.length, 1);
+          const hit = ct.lookup(gone!.original, 0);
+          if (!hit) return false;
+          ct.delete(hit.entry);
+          continue;
+        }
+        const f = o.flow;
+        const original = p(f.proto, f.src, f.sport, f.dst, f.dport);
+        // Only tuples no live flow has (either way), as the engines track only after a missed lookup.
+        const text = tupleText(original);
+        if (live.some((m) => tupleText(m.original) === text || tupleText(m.reply) === text)) continue;
+        const v6 = f.dst.includes(':');
+        const endpoint = f.endpoint !== null && f.endpoint.includes(':') === v6 ? f.endpoint : null;
+        const dnat = endpoint === null ? null : address(endpoint, 8080);
+        const snatIp = f.snat ? (v6 ? 'fd00::ffff' : '192.168.0.2') : null;
+        const entry = ct.track(original, { dnat, snatIp }, 0);
+        const reply = { proto: f.proto, src: entry.replySrc, dst: entry.replyDst };
+        // A reply tuple another live flow already has would be a NAT clash the kernel resolves; not modelled here.
+        if (live.some((m) => tupleText(m.reply) === tupleText(reply) || tupleText(m.original) === tupleText(reply))) {
+          ct.delete(entry);
+          continue;
+        }
+        live.push({ original, reply, endpoint: entry.endpoint });
+        seen.set(text, original);
+        seen.set(tupleText(reply), reply);
+      }
+      if (ct.size !== live.length || [...ct.entries()].length !== live.length) return false;
+      for (const [text, tuple] of seen) {
+        const owner = live.find((m) => tupleText(m.original) === text || tupleText(m.reply) === text);
+        const hit = ct.lookup(tuple, 0);
+        if (owner === undefined) {
+          if (hit !== undefined) return false;
+          continue;
+        }
+        const direction = tupleText(owner.original) === text ? 'original' : 'reply';
+        if (!hit || hit.direction !== direction || hit.entry.endpoint !== owner.endpoint) return false;
+        if (
+          tupleText({ proto: tuple.proto, src: hit.entry.originalSrc, dst: hit.entry.originalDst }) !==
+          tupleText(owner.original)
+        )
+          return false;
+      }
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a deleted flow frees its row; the next flow reuses it and the old view keeps its own values', (t) => {
+  const ct = new Conntrack();
+  const a = p('TCP', '10.0.0.1', 1000, '10.96.0.1', 80);
+  const old = ct.track(a, { dnat: { ip: '10.244.0.5', port: 8080 }, service: 'ns/a:http' }, 5);
+  ct.delete(old);
+  const b = p('UDP', '10.0.0.2', 2000, '10.96.0.2', 53);
+  const fresh = ct.track(b, { dnat: { ip: '10.244.0.9', port: 53 }, service: 'ns/b:dns' }, 7);
+  t.not(fresh, old);
+  t.false(old.live);
+  t.true(fresh.live);
+  t.like(old, { proto: 'TCP', endpoint: '10.244.0.5:8080', service: 'ns/a:http', created: 5 });
+  t.like(fresh, { proto: 'UDP', endpoint: '10.244.0.9:53', service: 'ns/b:dns', created: 7 });
+  t.deepEqual(old.originalSrc, a.src);
+  t.is(ct.lookup(a, 8), undefined);
+  // Acting on the old view touches nothing: the row belongs to the new flow now.
+  ct.delete(old);
+  ct.seeEntry(old, 'original', 8);
+  t.is(ct.lookup(b, 8)?.entry, fresh);
+  t.is(fresh.packets, 1);
+});
+
+test('a flow is the same entry object for as long as it lives', (t) => {
+  const ct = new Conntrack();
+  const a = p('TCP', '10.0.0.1', 1000, '10.96.0.1', 80);
+  const e = ct.track(a, { dnat: { ip: '10.244.0.5', port: 8080 } }, 0);
+  t.is(ct.lookup(a, 1)?.entry, e);
+  t.is(ct.lookup(p('TCP', '10.244.0.5', 8080, '10.0.0.1', 1000), 1)?.entry, e);
+  t.is([...ct.entries()][0], e);
+});
+
+test('a verdict stays true after its flow ends and its row is reused', (t) => {
+  const ct = new Conntrack();
+  const a = p('TCP', '10.0.0.1', 1000, '10.96.0.1', 80);
+  const rowA = ct.trackRow(
+    a,
+    { dnat: { ip: '10.244.0.5', port: 8080 }, snatIp: '192.168.0.2', service: 'ns/a:http' },
+    0,
+  );
+  const first = new FlowVerdict(ct, rowA, 'new', a, 3, null);
+  const answer = new FlowVerdict(ct, rowA, 'reply', p('TCP', '10.244.0.5', 8080, '192.168.0.2', 1000), 1, null);
+  ct.deleteRow(rowA);
+  const b = p('UDP', '10.0.0.7', 9, '10.96.0.9', 53);
+  const rowB = ct.trackRow(b, { dnat: { ip: '10.244.0.9', port: 53 }, service: 'ns/b:dns' }, 1);
+  t.is(rowB, rowA, 'the freed row is reused');
+  t.like(first, { verdict: 'DNAT', endpoint: '10.244.0.5:8080', snat: '192.168.0.2', service: 'ns/a:http' });
+  t.deepEqual(first.packet, p('TCP', '192.168.0.2', 1000, '10.244.0.5', 8080));
+  t.like(answer, { verdict: 'ACCEPT', snat: null, service: 'ns/a:http' });
+  t.deepEqual(answer.packet, reversed(a));
+});
+
+test('flows to one endpoint share its NAT record; a different SNAT or Service gets its own', (t) => {
+  const ct = new Conntrack();
+  const ep = address('10.244.0.5', 8080);
+  const rows = [1, 2, 3].map((i) =>
+    ct.trackRow(p('TCP', '10.0.0.1', i, '10.96.0.1', 80), { dnat: ep, service: 's' }, 0),
+  );
+  const masq = ct.trackRow(
+    p('TCP', '10.0.0.1', 4, '10.96.0.1', 80),
+    { dnat: ep, service: 's', snatIp: '192.168.0.2' },
+    0,
+  );
+  const other = ct.trackRow(p('TCP', '10.0.0.1', 5, '10.96.0.1', 80), { dnat: ep, service: 't' }, 0);
+  t.is(ct.natOf(rows[0]!), ct.natOf(rows[2]!));
+  t.not(ct.natOf(masq), ct.natOf(rows[0]!));
+  t.like(ct.natOf(masq), { snatIp: '192.168.0.2', service: 's', endpoint: '10.244.0.5:8080' });
+  t.like(ct.natOf(other), { snatIp: null, service: 't' });
+  // The shared record is not a field a caller can see: the endpoint's address still prints as { ip, port }.
+  t.deepEqual(JSON.parse(JSON.stringify(ep)), { ip: '10.244.0.5', port: 8080 });
+});
+
+/** Two different values of `f` over 0..2^32 that hash alike (a birthday search: about 2^16 tries). */
+function collision(f: (x: number) => number): [number, number] {
+  const seen = new Map<number, number>();
+  for (let x = 0; ; x++) {
+    const h = f(x);
+    const before = seen.get(h);
+    if (before !== undefined) return [before, x];
+    seen.set(h, x);
+  }
+}
+
+const ipv4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+
+test('two tuples with the same hash are told apart by the row (source and ports differ, or destination and ports)', (t) => {
+  const src = canonicalIPv4('10.0.0.1');
+  const dst = addressKey('10.96.0.1');
+  // x picks an address and a ports word, both scattered over their whole range: two x that collide differ in the
+  // address (for fixed addresses the hash is a bijection of the ports).
+  const addr = (x: number): number => Math.imul(x, 0x9e3779b1) >>> 0;
+  const ports = (x: number): number => Math.imul(x ^ 0x5bd1e995, 0x85ebca6b);
+  const packet = (x: number, source: boolean): Packet => {
+    const [sport, dport] = [(ports(x) >>> 16) & 0xffff, ports(x) & 0xffff];
+    return source
+      ? p('TCP', ipv4(addr(x)), sport, '10.96.0.1', dport)
+      : p('TCP', '10.0.0.1', sport, ipv4(addr(x)), dport);
+  };
+  const bySource = collision((x) => hash(1, addr(x), dst, ports(x))).map((x) => packet(x, true));
+  const byDestination = collision((x) => hash(1, src, addr(x), ports(x))).map((x) => packet(x, false));
+  for (const [first, second] of [bySource, byDestination]) {
+    const ct = new Conntrack();
+    const one = ct.track(first!, { dnat: { ip: '10.244.0.1', port: 8080 } }, 0);
+    t.is(ct.lookup(second!, 0), undefined, 'the same hash is not the same tuple');
+    const two = ct.track(second!, { dnat: { ip: '10.244.0.2', port: 8080 } }, 0);
+    t.is(ct.lookup(first!, 0)?.entry, one);
+    t.is(ct.lookup(second!, 0)?.entry, two);
+    ct.delete(one);
+    t.is(ct.lookup(second!, 0)?.entry, two);
+  }
+});
