@@ -91,21 +91,26 @@ export class FlowIndex {
     return this.#lastPacket === p ? this.#lastDst : keyOf(p.dst);
   }
 
-  /** File a new row under both its tuples (as the row holds them), replacing whatever held them. */
-  insert(row: number): void {
+  /**
+   * File a new row under both its tuples (as the row holds them), replacing whatever held them. Returns the row whose
+   * original tuple this was (the caller tracked the same tuple twice), now filed under neither tuple, or -1.
+   */
+  insert(row: number): number {
     if (row >= MAX_PAYLOAD) throw new RangeError(`conntrack holds at most ${MAX_PAYLOAD} flows`);
     const store = this.#store;
     const f = row * F_STRIDE;
     const i = row * I_STRIDE;
     const code = store.i32[i + I_FLAGS]! & 3;
     const { f64, i32 } = store;
-    this.#put(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, row);
+    const displaced = this.#put(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, row);
+    if (displaced >= 0) this.#unfile(displaced, true);
     this.#put(code, f64[f + F_REPLY_SRC_KEY]!, f64[f + F_REPLY_DST_KEY]!, i32[i + I_REPLY_PORTS]!, REPLY, row);
     if (code === 2) {
       const dst = store.dst[row]!;
       addTo(this.#udpByDst, hostPort(dst.ip, dst.port), row);
       addTo(this.#udpByDstPort, dst.port, row);
     }
+    return displaced;
   }
 
   /** Unfile a row; false (and nothing done) when its original tuple holds another row or none. */
@@ -117,7 +122,19 @@ export class FlowIndex {
     const slot = this.#probe(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, false);
     if (slot < 0 || this.#slots[slot << 1]! >>> 8 !== row) return false;
     this.#delete(slot);
-    // The reply key goes even if a later flow took it over (the behaviour of the two-table version).
+    this.#unfile(row, false);
+    return true;
+  }
+
+  /**
+   * The rest of unfiling a row whose original key is gone: its reply key (even if a later flow took it over, as the
+   * two-table version did; a displaced row's only if still its own) and its UDP index entries.
+   */
+  #unfile(row: number, displaced: boolean): void {
+    const { f64, i32 } = this.#store;
+    const f = row * F_STRIDE;
+    const i = row * I_STRIDE;
+    const code = i32[i + I_FLAGS]! & 3;
     const reply = this.#probe(
       code,
       f64[f + F_REPLY_SRC_KEY]!,
@@ -126,13 +143,12 @@ export class FlowIndex {
       REPLY,
       false,
     );
-    if (reply >= 0) this.#delete(reply);
+    if (reply >= 0 && (!displaced || this.#slots[reply << 1]! >>> 8 === row)) this.#delete(reply);
     if (code === 2) {
       const dst = this.#store.dst[row]!;
       removeFrom(this.#udpByDst, hostPort(dst.ip, dst.port), row);
       removeFrom(this.#udpByDstPort, dst.port, row);
     }
-    return true;
   }
 
   /** Whether some flow's reply or original tuple is `replySrc → replyDst:port` (a MASQUERADE port clash). */
@@ -203,12 +219,14 @@ export class FlowIndex {
     return f64[f + F_REPLY_SRC_KEY] === s && f64[f + F_REPLY_DST_KEY] === d;
   }
 
-  #put(code: number, s: number, d: number, ports: number, tag: number, row: number): void {
+  /** File a key; returns the row it held before (replaced), or -1 when it is new. */
+  #put(code: number, s: number, d: number, ports: number, tag: number, row: number): number {
     const existing = this.#probe(code, s, d, ports, tag, false);
     const word = code | (tag << 4) | (row << 8);
     if (existing >= 0) {
+      const before = this.#slots[existing << 1]! >>> 8;
       this.#slots[existing << 1] = word;
-      return;
+      return before;
     }
     if ((this.#used + 1) * 4 > (this.#mask + 1) * 3) this.#grow();
     const slots = this.#slots;
@@ -219,6 +237,7 @@ export class FlowIndex {
     slots[k << 1] = word;
     slots[(k << 1) + 1] = h;
     this.#used++;
+    return -1;
   }
 
   /** Backward-shift deletion: later slots of the run move up unless their home lies cyclically in (hole, j]. */

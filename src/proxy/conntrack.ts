@@ -98,6 +98,11 @@ export class Conntrack {
     return this.#find(p, now, this.#closingPackets === 0);
   }
 
+  /** `lookupRow` for a packet that cannot be a SYN (an answer, a FIN): a closed tuple is found, not reopened. */
+  findRow(p: Packet, now: number): number {
+    return this.#find(p, now, false);
+  }
+
   /** Confirm a new flow for its first packet `p` with the NAT decided for it; returns its row. */
   trackRow(p: Packet, nat: ConntrackNat, now: number): number {
     const store = this.#store;
@@ -110,7 +115,7 @@ export class Conntrack {
     let record = dnat === null ? undefined : dnat.natRecord;
     if (record == null || dnat!.natSnatIp !== snatIp || dnat!.natService !== service) {
       record = natRecord(dnat, snatIp, service, nat.endpoint ?? null);
-      if (dnat !== null && dnat.natRecord !== undefined) {
+      if (dnat !== null && dnat.natRecord !== undefined && !Object.isFrozen(dnat)) {
         dnat.natRecord = record;
         dnat.natSnatIp = snatIp;
         dnat.natService = service;
@@ -154,7 +159,9 @@ export class Conntrack {
     );
     // An SCTP INIT moves the entry from NONE to CLOSED (10 s) until it is answered.
     this.#setTimer(row, now, code === TCP ? TIMER.tcpSynSent : code === UDP ? TIMER.udp : TIMER.sctpClosed);
-    this.#flows.insert(row);
+    // The same tuple tracked twice (engines never do; a caller of `track` may): the new flow replaces the old one.
+    const displaced = this.#flows.insert(row);
+    if (displaced >= 0) store.free(displaced);
     this.#countsStale = true;
     return row;
   }

@@ -210,3 +210,28 @@ test('two tuples with the same hash are told apart by the row (source and ports 
     t.is(ct.lookup(second!, 0)?.entry, two);
   }
 });
+
+test('a frozen endpoint address is used as is: the NAT record is not cached on it', (t) => {
+  const ct = new Conntrack();
+  const ep = Object.freeze(address('10.244.0.6', 8080));
+  const e = ct.track(p('TCP', '10.0.0.1', 1001, '10.96.0.1', 80), { dnat: ep, service: 's' }, 0);
+  t.is(e.endpoint, '10.244.0.6:8080');
+  t.is(ct.track(p('TCP', '10.0.0.1', 1002, '10.96.0.1', 80), { dnat: ep, service: 's' }, 0).endpoint, e.endpoint);
+});
+
+test('tracking a tuple again replaces its flow: one entry, the old one no longer live', (t) => {
+  const ct = new Conntrack();
+  const q = p('UDP', '10.0.0.1', 1000, '10.96.0.1', 53);
+  const a = ct.track(q, { dnat: { ip: '10.244.0.5', port: 53 } }, 0);
+  const b = ct.track(q, { dnat: { ip: '10.244.0.6', port: 53 } }, 1);
+  t.is(ct.size, 1);
+  t.false(a.live);
+  t.is(ct.lookup(q, 1)?.entry, b);
+  t.is(ct.lookup(p('UDP', '10.244.0.5', 53, '10.0.0.1', 1000), 1), undefined, "the old flow's reply tuple is gone");
+  t.deepEqual(
+    ct.udpEntriesTo('10.96.0.1', 53).map((e) => e.endpoint),
+    ['10.244.0.6:53'],
+  );
+  t.is(ct.expire(1000), 1);
+  t.is(ct.size, 0);
+});

@@ -205,7 +205,7 @@ export class IpvsEngine implements ProxyEngine {
 
   reply(packet: Packet, now: number): Verdict {
     this.sync(now);
-    const row = this.conntrack.lookupRow(packet, now);
+    const row = this.conntrack.findRow(packet, now);
     if (row < 0)
       return { ...passed(packet, [{ where: 'conntrack', rule: 'lookup', decision: 'no tracked flow' }]), cost: 1 };
     return this.#reply(row, packet, now);

@@ -261,3 +261,21 @@ test('a Service update reaches the engine at its next call', (t) => {
   t.is(engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).endpoint, '10.244.1.5:80');
   t.is(engine.virtualServer('TCP', '10.96.0.10', 80)?.dests.length, 1);
 });
+
+test('reply() never reopens a closed tuple, even when handed the client-direction packet', (t) => {
+  const engine = engineOn(
+    storeOf(
+      service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] }),
+      slice('default', 'web', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 80 }]),
+    ),
+  );
+  const out = tcp('10.244.1.9', 1000, '10.96.0.10', 80);
+  const first = engine.send(out, POD, 0);
+  engine.reply(replyTo(first.packet), 0);
+  engine.send(out, POD, 0);
+  engine.close(out, 1);
+  // Only a client SYN reopens TIME_WAIT; reply() is an answer, so the flow is found and kept.
+  t.like(engine.reply(out, 2), { conntrack: 'reply', endpoint: '10.244.2.6:80' });
+  t.is(engine.conntrack.size, 1);
+  t.is(engine.conntrack.lookup(out, 2)?.entry.state, 'CLOSING');
+});
