@@ -114,9 +114,11 @@ test('IPv6 loopback works too', async (t) => {
 
 /**
  * One datagram out, at most one back: dgram-as-promised suits a one-query/one-answer client (it drops datagrams that
- * arrive between recv() calls, which is why the server itself uses node:dgram).
+ * arrive between recv() calls, which is why the server itself uses node:dgram). Returns null if nothing came within
+ * `wait` ms: a test that expects an answer waits long (the call returns as soon as it comes, and a loaded machine
+ * may take a while); one that expects silence passes a short wait.
  */
-async function sendRaw(port: number, packet: Buffer, wait = 300): Promise<Buffer | null> {
+async function sendRaw(port: number, packet: Buffer, wait = 10_000): Promise<Buffer | null> {
   const socket = DgramAsPromised.createSocket('udp4');
   try {
     await socket.bind(0, '127.0.0.1');
@@ -130,7 +132,7 @@ async function sendRaw(port: number, packet: Buffer, wait = 300): Promise<Buffer
 }
 
 test('malformed packets: FORMERR when the header is readable, silence when it is not', async (t) => {
-  t.is(await sendRaw(running.port, Buffer.from([1, 2, 3])), null);
+  t.is(await sendRaw(running.port, Buffer.from([1, 2, 3]), 300), null);
   const garbage = Buffer.alloc(20, 0xff);
   garbage.writeUInt16BE(0x1234, 0);
   garbage.writeUInt16BE(0x0100, 2); // a query, RD
@@ -143,7 +145,7 @@ test('malformed packets: FORMERR when the header is readable, silence when it is
 });
 
 /** The replies of one TCP connection, read until `count` arrive or `wait` ms pass. */
-async function tcpExchange(port: number, frames: Buffer[], count: number, wait = 2000): Promise<Buffer[]> {
+async function tcpExchange(port: number, frames: Buffer[], count: number, wait = 10_000): Promise<Buffer[]> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const replies: Buffer[] = [];
