@@ -47,6 +47,9 @@ export function natRecord(
   };
 }
 
+/** What a freed row's `nat` slot holds after a flush: no reference keeps a retired endpoint's record alive. */
+const NO_RECORD: NatRecord = natRecord(null, null, null);
+
 /** Float64 row: */
 const F_CREATED = 0;
 const F_EXPIRES = 1;
@@ -205,12 +208,15 @@ export class FlowStore {
       const view = this.views[r];
       if (view !== undefined) view.detach();
     }
-    this.views.length = 0;
-    this.nat.length = 0;
-    this.endpoint.length = 0;
-    this.src.length = 0;
-    this.dst.length = 0;
-    this.memo.length = 0;
+    // Emptied in place, not truncated: a table refilled after a flush (`conntrack -F` between rounds, churn) would
+    // otherwise grow six arrays again from nothing, and every copy on the way is garbage.
+    const top = this.#top;
+    this.views.fill(undefined, 0, top);
+    this.src.fill(undefined, 0, top);
+    this.dst.fill(undefined, 0, top);
+    this.memo.fill(undefined, 0, top);
+    this.endpoint.fill(null, 0, top);
+    this.nat.fill(NO_RECORD, 0, top);
     // Generations survive a flush, so (row, generation) pairs held from before never match a new flow.
     const i32 = this.i32;
     for (let r = 0; r < this.#top; r++) {

@@ -9,6 +9,8 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
+const TWO_31 = 0x80000000;
+
 export class Rng {
   readonly seed: number;
   #gen: JumpableRandomGenerator;
@@ -26,6 +28,11 @@ export class Rng {
   /** An integer in [0, maxExclusive). */
   int(maxExclusive: number): number {
     if (maxExclusive <= 1) return 0;
+    // A power of two up to 2^31 (iptables' statistic match draws from 2^31 on every rule of a cascade): uniformInt
+    // never rejects a draw for it and returns the draw modulo the range, which is its low bits. Taking them directly
+    // gives the same numbers without its floating-point remainder.
+    if (maxExclusive <= TWO_31 && (maxExclusive & (maxExclusive - 1)) === 0 && Number.isInteger(maxExclusive))
+      return this.#gen.next() & (maxExclusive - 1);
     return uniformInt(this.#gen, 0, maxExclusive - 1);
   }
 
