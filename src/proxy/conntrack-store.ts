@@ -22,6 +22,8 @@ export interface NatRecord {
   readonly dnat: Address | null;
   /** `addressKey` of `dnat`, or -1. */
   readonly dnatKey: number;
+  /** `dnat.port`, or 0: the reply tuple's source port, read without reaching the address. */
+  readonly dnatPort: number;
   readonly snatIp: string | null;
   /** `addressKey` of `snatIp`, or -1. */
   readonly snatKey: number;
@@ -40,6 +42,7 @@ export function natRecord(
   return {
     dnat,
     dnatKey: dnat === null ? -1 : keyOf(dnat),
+    dnatPort: dnat === null ? 0 : dnat.port,
     snatIp,
     snatKey: snatIp === null ? -1 : keyOf({ ip: snatIp }),
     service,

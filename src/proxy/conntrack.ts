@@ -105,9 +105,6 @@ export class Conntrack {
 
   /** Confirm a new flow for its first packet `p` with the NAT decided for it; returns its row. */
   trackRow(p: Packet, nat: ConntrackNat, now: number): number {
-    const store = this.#store;
-    const s = this.#flows.srcKeyOf(p);
-    const d = this.#flows.dstKeyOf(p);
     const dnat = nat.dnat ?? null;
     const snatIp = nat.snatIp ?? null;
     const service = nat.service ?? null;
@@ -121,9 +118,22 @@ export class Conntrack {
         dnat.natService = service;
       }
     }
+    return this.trackRecord(p, record, now);
+  }
+
+  /**
+   * `trackRow` with the flow's NAT record at hand (an engine that keeps one per DNAT rule): everything the entry
+   * needs is read from the record, so no address object is reached on the way.
+   */
+  trackRecord(p: Packet, record: NatRecord, now: number): number {
+    const store = this.#store;
+    const s = this.#flows.srcKeyOf(p);
+    const d = this.#flows.dstKeyOf(p);
+    const natted = record.dnat !== null;
+    const snatIp = record.snatIp;
     // The reply tuple: from the DNAT target (or the original destination) to the SNAT source (or the client).
-    const replySrcKey = dnat === null ? d : (dnat.key ?? record.dnatKey);
-    const replySrcPort = dnat === null ? p.dst.port : dnat.port;
+    const replySrcKey = natted ? record.dnatKey : d;
+    const replySrcPort = natted ? record.dnatPort : p.dst.port;
     let replyDstKey = s;
     let snatPort = 0;
     if (snatIp !== null) {
@@ -140,7 +150,7 @@ export class Conntrack {
     const ports = tuplePorts(p.src.port, p.dst.port);
     const replyPorts = tuplePorts(replySrcPort, snatIp === null ? p.src.port : snatPort);
     const id = this.#nextId++;
-    const endpoint = dnat === null ? null : (nat.endpoint ?? record.endpoint);
+    const endpoint = record.endpoint;
     const row = store.add(
       id,
       code,

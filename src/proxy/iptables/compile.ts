@@ -102,7 +102,7 @@ class Compiled implements CompiledService {
     // The same generator twice: without texts now (rule i of the program is rule i of the named chains), with
     // texts and real KUBE-SEP names when someone reads them.
     const rules = serviceChains(plan, ctx, sepName, largeClusterMode, false);
-    this.program = compileProgram(rules, ctx, () => this.#flatTextRules());
+    this.program = compileProgram(rules, ctx, this.name, () => this.#flatTextRules());
   }
 
   chainTexts(): [name: string, texts: string[]][] {

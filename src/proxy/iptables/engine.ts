@@ -24,11 +24,12 @@ import type { ServicePortEntry, ServiceTable, TableChange } from '../service-tab
 import { ruleContext } from './context.js';
 import { filterNewFlow } from './filter-walk.js';
 import { natPostrouting, natPrerouting } from './nat-walk.js';
+import { dnatRecord } from './program.js';
 import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
 import { IptablesVerdict, newFlowVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
-import { newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
+import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
 
 const NEW_FLOW: Step = {
   where: 'conntrack',
@@ -87,12 +88,11 @@ export class IptablesEngine implements ProxyEngine {
     const refused = filterNewFlow(st);
     if (refused) {
       const svc = refused.service ?? st.service;
+      const dnat = dnatTarget(st);
       const fields: VerdictFields = {
         verdict: refused.verdict,
         endpoint: null,
-        packet: st.dnat
-          ? { proto: packet.proto, src: packet.src, dst: { ip: st.dnat.ip, port: st.dnat.port } }
-          : packet,
+        packet: dnat ? { proto: packet.proto, src: packet.src, dst: { ip: dnat.ip, port: dnat.port } } : packet,
         snat: null,
         service: svc ? svc.name : null,
         conntrack: 'none',
@@ -101,11 +101,12 @@ export class IptablesEngine implements ProxyEngine {
       return new IptablesVerdict(fields, st.steps);
     }
     const snatIp = natPostrouting(st);
-    // The endpoint's own address object and `ip:port` text are shared by every flow DNATed to it.
-    const dnat = st.dnat;
-    const service = dnat && st.service ? st.service.name : null;
-    const nat = { dnat: dnat ? dnat.destination : null, snatIp, service, endpoint: dnat ? dnat.address : null };
-    const row = ct.trackRow(packet, nat, now);
+    // A DNATed flow's NAT record comes with the rule that chose its endpoint; a flow only masqueraded (no DNAT) gets
+    // conntrack's record for "no DNAT, this SNAT".
+    const row =
+      st.dnatProgram !== null
+        ? ct.trackRecord(packet, dnatRecord(st, snatIp), now)
+        : ct.trackRow(packet, { dnat: null, snatIp, service: null, endpoint: null }, now);
     return newFlowVerdict(ct, row, packet, st.cost, st.explain ? st.steps : null);
   }
 

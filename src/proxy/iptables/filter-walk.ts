@@ -17,7 +17,7 @@ import type { CompiledService } from './compile.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
 import type { FilterChainName, FilterRef } from './ruleset.js';
-import type { WalkState } from './walk-state.js';
+import { dnatTarget, type WalkState } from './walk-state.js';
 
 export interface FilterOutcome {
   readonly verdict: 'REJECT' | 'DROP';
@@ -50,7 +50,7 @@ interface HookJump {
 
 /** Whether the (post-DNAT) destination is a local address, from its IPv4 value when the walk has it. */
 function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
-  if (st.dnat !== null) return st.dnatLocal;
+  if (st.dnatProgram !== null) return st.dnatLocal;
   return st.dstAddressKey >= 0
     ? isLocalKey(ctx, st.dstAddressKey, st.packet.dst.ip)
     : ctx.localAddresses.has(st.packet.dst.ip);
@@ -98,7 +98,7 @@ function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
         st.cost++;
         const p = st.packet;
         // CVE-2020-8558: nothing but loopback may reach 127/8 unless it was DNATed (localhost NodePorts).
-        if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnat === null) {
+        if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnatProgram === null) {
           if (st.explain) st.steps.push(GUARD_DROP);
           return { verdict: 'DROP', service: null };
         }
@@ -153,7 +153,8 @@ function forwardAccept(ctx: RuleContext): Step {
 }
 
 function dstPort(st: WalkState): number {
-  return st.dnat ? st.dnat.port : st.packet.dst.port;
+  const dnat = dnatTarget(st);
+  return dnat ? dnat.port : st.packet.dst.port;
 }
 
 /** The first rule (in chain order) of a filter chain that `kind` selects for the packet; counts the scan. */
@@ -162,7 +163,8 @@ function findFilter(st: WalkState, chain: FilterChainName, kind: number): Filter
   const total = rs.chainLengths().filter[chain];
   if (total === 0) return null; // an empty chain: nothing to evaluate (the common case)
   const proto = st.packet.proto;
-  const dst = st.dnat ? st.dnat.ip : st.packet.dst.ip;
+  const dnat = dnatTarget(st);
+  const dst = dnat ? dnat.ip : st.packet.dst.ip;
   const local = st.env.ruleset.context.localAddresses;
   let best: FilterRef | null = null;
   let bestPos = Number.POSITIVE_INFINITY;

@@ -10,7 +10,7 @@ import { isLoopback } from '../ip-match.js';
 import { addressKey } from '../tuple-table.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
-import { runProgram } from './program.js';
+import { runJump } from './program.js';
 import type { EntryRef } from './ruleset.js';
 import type { WalkState } from './walk-state.js';
 
@@ -86,7 +86,7 @@ export function natPrerouting(st: WalkState): void {
     st.cost += pos + 1;
     st.service = ref.svc;
     if (explain) st.steps.push(entryStep(ref, pos));
-    if (runProgram(ref.svc.program, ref.chain.start, ref.chain.end, st)) return;
+    if (runJump(ref, st)) return;
     // The Service's chain ended without DNAT (a firewall or Local policy refused it): back in KUBE-SERVICES.
     const rest = lengths.natServices - pos - 1;
     st.cost += rest;
@@ -169,7 +169,7 @@ function nodePorts(st: WalkState): boolean {
         decision: `matched: jump ${ref.rule.target}${ref.rule.loopbackOnly ? ' (localhost NodePort, counted by nfacct)' : ''}`,
         skipped: last === first ? first : undefined,
       });
-    if (runProgram(ref.svc.program, ref.chain.start, ref.chain.end, st)) return true;
+    if (runJump(ref, st)) return true;
   }
   st.cost += total - last - 1;
   return false;

@@ -11,6 +11,7 @@
  * Rules are evaluated in the same order with the same effects as walking the objects: the same cost, the same
  * random draws, the same recent-list updates.
  */
+import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { canonicalIPv4 } from '../tuple-table.js';
 import type { RuleContext } from './context.js';
@@ -58,6 +59,14 @@ export interface NatProgram {
   readonly rules: readonly (ChainRule | null)[];
   /** Each DNAT rule's endpoint (null for other rules): the DNAT reads it without touching the rule objects. */
   readonly endpoints: readonly (EndpointInfo | null)[];
+  /** The Service port's name (ServicePortName.String()): what its flows' NAT records name. */
+  readonly service: string;
+  /**
+   * Each DNAT rule's conntrack NAT record, made on first use: at 2 × rule + 1 when the flow is masqueraded, else at
+   * 2 × rule. A new flow takes its record from here (one read) rather than building or finding one through the
+   * endpoint's objects, each a cache miss on a node with many Services.
+   */
+  readonly records: (NatRecord | null)[];
   /** Where the chains other rules jump to lie (KUBE-SVC/SVL/EXT/FW: KUBE-SERVICES and KUBE-NODEPORTS targets). */
   readonly ranges: ReadonlyMap<string, ChainRange>;
   /** The same rules with their texts and real chain names, built on first call: what trace steps show. */
@@ -66,10 +75,36 @@ export interface NatProgram {
 
 export const EMPTY_RANGE: ChainRange = Object.freeze({ start: 0, end: 0 });
 
+/**
+ * A rule outside a Service's program that jumps into it (KUBE-SERVICES, KUBE-NODEPORTS): the program, its code, its
+ * NAT records and the target chain's range, held on the rule itself, so the jump reads the code and the DNAT its
+ * record without going through the Service and the program (each a cache miss on a node with many Services).
+ */
+export interface ProgramJump {
+  readonly program: NatProgram;
+  readonly code: Int32Array;
+  readonly records: (NatRecord | null)[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The jump from outside into chain `name` of `program` (an empty range when it has no such chain). */
+export function programJump(program: NatProgram, name: string): ProgramJump {
+  const range = program.ranges.get(name) ?? EMPTY_RANGE;
+  return { program, code: program.code, records: program.records, start: range.start, end: range.end };
+}
+
+/** Run the chain a jump from outside targets. */
+export function runJump(jump: ProgramJump, st: WalkState): boolean {
+  st.records = jump.records;
+  return runProgram(jump.code, jump.program, jump.start, jump.end, st);
+}
+
 /** Flatten a Service's chains (in creation order) for `ctx`. */
 export function compileProgram(
   chains: ReadonlyMap<string, readonly ChainRule[]>,
   ctx: RuleContext,
+  service: string,
   textRules: () => readonly ChainRule[],
 ): NatProgram {
   // Each chain's first rule index, in creation order; a chain's range is [its start, the next one's start).
@@ -134,7 +169,8 @@ export function compileProgram(
     if (name.startsWith('KUBE-') && !name.startsWith('KUBE-SEP-'))
       outside.set(name, { start: starts[k]!, end: starts[k + 1]! });
   });
-  return { code, rules: kept, endpoints, ranges: outside, textRules };
+  const records: (NatRecord | null)[] = new Array(rules.length * 2).fill(null);
+  return { code, rules: kept, endpoints, service, records, ranges: outside, textRules };
 }
 
 /**
@@ -142,8 +178,7 @@ export function compileProgram(
  * false when the chain ended, in which case iptables returns to the calling chain and the caller continues after
  * its jump.
  */
-export function runProgram(prog: NatProgram, start: number, end: number, st: WalkState): boolean {
-  const code = prog.code;
+export function runProgram(code: Int32Array, prog: NatProgram, start: number, end: number, st: WalkState): boolean {
   const explain = st.explain;
   // The trace records this program, then one number per rule evaluated (verdict.ts turns them into steps).
   if (explain && start < end) st.steps.push(prog);
@@ -181,7 +216,7 @@ export function runProgram(prog: NatProgram, start: number, end: number, st: Wal
     if (explain) st.steps.push(i * 2 + 1);
     switch ((op >> 4) & 15) {
       case T_JUMP:
-        if (runProgram(prog, code[at + 2]!, code[at + 3]!, st)) return true;
+        if (runProgram(code, prog, code[at + 2]!, code[at + 3]!, st)) return true;
         break;
       case T_MARK:
         st.cost++; // the MARK rule inside KUBE-MARK-MASQ
@@ -189,11 +224,28 @@ export function runProgram(prog: NatProgram, start: number, end: number, st: Wal
         break;
       case T_DNAT: {
         if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
-        st.dnat = prog.endpoints[i]!;
+        st.dnatProgram = prog;
+        st.dnatRule = i;
         st.dnatLocal = (op & DNAT_LOCAL) !== 0;
         return true;
       }
     }
   }
   return false;
+}
+
+/** The NAT record of the walk's DNAT (program.ts `runProgram` chose it), masqueraded to `snatIp` (or not: null). */
+export function dnatRecord(st: WalkState, snatIp: string | null): NatRecord {
+  const prog = st.dnatProgram!;
+  const rule = st.dnatRule;
+  // `st.records` are the jump's own reference to the program's records: the program itself is not read.
+  const records = st.records ?? prog.records;
+  const at = rule * 2 + (snatIp === null ? 0 : 1);
+  let record = records[at];
+  if (record == null) {
+    const endpoint = prog.endpoints[rule]!;
+    record = natRecord(endpoint.destination, snatIp, prog.service, endpoint.address);
+    records[at] = record;
+  }
+  return record;
 }

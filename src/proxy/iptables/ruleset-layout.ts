@@ -5,17 +5,16 @@
  */
 import type { Step } from '../engine.js';
 import type { CompiledService } from './compile.js';
-import type { ChainRange } from './program.js';
+import type { ProgramJump } from './program.js';
 import type { EntryRule, FilterRule, NodePortRule } from './rule-types.js';
 
 /** A nat KUBE-SERVICES rule and the Service it belongs to. */
-export interface EntryRef {
+/** A KUBE-SERVICES rule; its jump target's program fields are its own (one object to read, not three). */
+export interface EntryRef extends ProgramJump {
   readonly svc: CompiledService;
   readonly rule: EntryRule;
   /** Index among this Service's KUBE-SERVICES rules. */
   readonly index: number;
-  /** Where the chain the rule jumps to lies in the Service's program (empty when it has none by that name). */
-  readonly chain: ChainRange;
   /** The walk's cached trace step for this rule (rebuilt when the rule's position changes). */
   step: Step | null;
   /** The rule's position in KUBE-SERVICES, valid while `posStamp` is the rule set's layout stamp. */
@@ -25,12 +24,10 @@ export interface EntryRef {
   next: EntryRef | null;
 }
 
-export interface NodePortRef {
+export interface NodePortRef extends ProgramJump {
   readonly svc: CompiledService;
   readonly rule: NodePortRule;
   readonly index: number;
-  /** Where the KUBE-EXT chain the rule jumps to lies in the Service's program. */
-  readonly chain: ChainRange;
 }
 
 export interface FilterRef {

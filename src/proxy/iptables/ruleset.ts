@@ -17,7 +17,7 @@ import type { ServicePortEntry } from '../service-table.js';
 import { SepNameCache } from './chain-names.js';
 import { type CompiledService, compileService } from './compile.js';
 import type { RuleContext } from './context.js';
-import { EMPTY_RANGE } from './program.js';
+import { programJump } from './program.js';
 import {
   computeLayout,
   type EntryRef,
@@ -226,7 +226,7 @@ export class RuleSet {
               svc,
               rule,
               index,
-              chain: svc.program.ranges.get(rule.target) ?? EMPTY_RANGE,
+              ...programJump(svc.program, rule.target),
               step: null,
               pos: 0,
               posStamp: -1,
@@ -238,8 +238,10 @@ export class RuleSet {
     });
     svc.nodePortRules.forEach((rule, index) => {
       const refs = this.#nodePorts.get(rule.port) ?? [];
-      const chain = svc.program.ranges.get(rule.target) ?? EMPTY_RANGE;
-      const next = dir > 0 ? [...refs, { svc, rule, index, chain }] : refs.filter((r) => r.svc !== svc);
+      const next =
+        dir > 0
+          ? [...refs, { svc, rule, index, ...programJump(svc.program, rule.target) }]
+          : refs.filter((r) => r.svc !== svc);
       if (next.length) this.#nodePorts.set(rule.port, next);
       else this.#nodePorts.delete(rule.port);
     });

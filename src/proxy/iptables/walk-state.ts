@@ -7,12 +7,14 @@
  */
 
 import type { Rng } from '../../util/rng.js';
+import type { NatRecord } from '../conntrack-store.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { CidrMatcher } from '../ip-match.js';
 import { ipv4ToInt } from '../ip-match.js';
 import type { Origin, Packet } from '../packet.js';
 import { canonicalIPv4 } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
+import type { NatProgram } from './program.js';
 import type { RecentLists } from './recent.js';
 import {
   type ChainRule,
@@ -54,8 +56,11 @@ export interface WalkState {
   cost: number;
   /** The packet carries the masquerade mark (0x4000). */
   mark: boolean;
-  /** The DNAT target, once a KUBE-SEP rule chose one. */
-  dnat: EndpointInfo | null;
+  /** The program whose DNAT rule chose the target (null until one did), and that rule's index. */
+  dnatProgram: NatProgram | null;
+  dnatRule: number;
+  /** The NAT records of the program the walk last jumped into (program.ts `runJump`), or null. */
+  records: (NatRecord | null)[] | null;
   /** The DNAT target is one of the node's addresses (meaningful once `dnat` is set). */
   dnatLocal: boolean;
   /** The Service whose rules handled the packet (for the verdict's `service`). */
@@ -83,7 +88,9 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     steps,
     cost: 0,
     mark: false,
-    dnat: null,
+    dnatProgram: null,
+    dnatRule: -1,
+    records: null,
     dnatLocal: false,
     service: null,
     srcV4: -2,
@@ -104,6 +111,14 @@ export function seedAddressKeys(st: WalkState, srcAddressKey: number, dstAddress
   } else st.srcKey = NOT_V4;
   st.dstKey = dstAddressKey < NOT_V4 ? dstAddressKey | 0 : NOT_V4;
   st.dstAddressKey = dstAddressKey;
+}
+
+/**
+ * The DNAT target, once a KUBE-SEP rule chose one. Read only where needed (filter rules, a refusal): a new flow
+ * takes its NAT from the rule's record (program.ts `dnatRecord`), without reaching the endpoint.
+ */
+export function dnatTarget(st: WalkState): EndpointInfo | null {
+  return st.dnatProgram === null ? null : st.dnatProgram.endpoints[st.dnatRule]!;
 }
 
 /** The source address as an int32 to compare with a rule's (canonical IPv4) address; NOT_V4 matches none. */
