@@ -14,6 +14,14 @@ import type { VirtualServerSpec } from './virtual-servers.js';
 /** The source-independent part of the nat walk for one virtual server. */
 export interface MasqPlan {
   readonly version: number;
+  /**
+   * What a new flow reads of the spec, copied here so that it reads one object, not two: the Service port's name,
+   * whether source ranges apply, and whether external traffic goes to remote endpoints without SNAT (Local policy
+   * without a local endpoint).
+   */
+  readonly service: string;
+  readonly sourceRanges: boolean;
+  readonly asymmetric: boolean;
   readonly family: IPFamily;
   readonly proto: Protocol;
   readonly port: number;
@@ -50,10 +58,22 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
   const f = spec.family;
   const plan: { -readonly [K in keyof MasqPlan]: MasqPlan[K] } = {
     version: sets.version,
+    service: spec.service,
+    sourceRanges: spec.sourceRanges.length > 0,
+    asymmetric: spec.localFallback && spec.kind !== 'ClusterIP',
     family: f,
     proto: spec.proto,
     port: spec.port,
     clusterDst: sets.inClusterIP(`${spec.addr} ${spec.proto} ${spec.port}`),
+    // Every field present from the start, so all live inside the plan object (fields added later would sit in a
+    // separate property store: one more cache miss per new flow).
+    lb: undefined,
+    clusterAll: undefined,
+    clusterOffCluster: undefined,
+    clusterFromPods: undefined,
+    clusterSrcDst: undefined,
+    external: undefined,
+    nodePort: undefined,
   };
   if (spec.kind === 'LoadBalancer') {
     plan.lb = spec.localPolicy

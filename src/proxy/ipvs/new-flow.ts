@@ -1,3 +1,4 @@
+import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
@@ -8,7 +9,6 @@ import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
-import type { VirtualServerSpec } from './virtual-servers.js';
 
 const ASYMMETRIC: Step = {
   where: 'ipvs',
@@ -43,19 +43,19 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
       { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
     ]);
   }
-  const spec = vs.spec;
   let plan = vs.plan;
   if (plan === undefined || plan.version !== st.ipsets.version) {
+    const spec = vs.spec;
     const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
     plan = buildPlan(st.ipsets, spec, dstLocal);
     vs.plan = plan;
   }
   const mark = applyPlan(st.ipsets, plan, packet.src.ip, srcKey, steps);
-  if (spec.sourceRanges.length > 0) {
-    const fw = st.ipsets.sourceRangeFirewall(spec, packet.src.ip);
+  if (plan.sourceRanges) {
+    const fw = st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
     if (fw) {
       steps.push(fw);
-      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, spec, explain ? steps : NO_STEPS);
+      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, plan.service, explain ? steps : NO_STEPS);
     }
   }
   const c = vs.cache;
@@ -63,7 +63,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
     steps.push(c.describe);
   }
-  if (spec.localFallback && spec.kind !== 'ClusterIP' && !mark) steps.push(ASYMMETRIC);
+  if (plan.asymmetric && !mark) steps.push(ASYMMETRIC);
   if (COUNTING.has(vs.schedulerName)) vs.refreshCounts(now);
   const dest = pick(st, vs, packet, now, steps);
   if (!dest) {
@@ -72,12 +72,12 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
       rule: vs.text,
       decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
     });
-    return refused('REJECT', packet, spec, explain ? steps : NO_STEPS);
+    return refused('REJECT', packet, plan.service, explain ? steps : NO_STEPS);
   }
-  const hairpin = srcKey === keyOf(dest.destination) && (vs.endpointOf(dest)?.isLocal ?? false);
+  const hairpin = srcKey === dest.destKey && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const ct = st.conntrack;
-  const row = ct.trackRow(packet, { dnat: dest.destination, snatIp, service: spec.service, endpoint: dest.key }, now);
+  const row = ct.trackRecord(packet, destRecord(dest, snatIp, plan.service), now);
   vs.addFlow(row, dest, now);
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
   if (explain) {
@@ -89,13 +89,13 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     steps.push(dnat);
   }
   if (hairpin) {
-    c.hairpin ??= postroutingStep(spec.family, true, st.mark, snatIp);
+    c.hairpin ??= postroutingStep(plan.family, true, st.mark, snatIp);
     steps.push(c.hairpin);
   } else if (mark) {
-    c.masq ??= postroutingStep(spec.family, false, st.mark, snatIp);
+    c.masq ??= postroutingStep(plan.family, false, st.mark, snatIp);
     steps.push(c.masq);
   }
-  // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, spec.service).
+  // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, the Service).
   return new FlowVerdict(ct, row, 'new', packet, 3, explain ? steps : null);
 }
 
@@ -112,7 +112,8 @@ function describe(vs: LiveVirtualServer): string {
 
 // Persistence template first (ip_vs_sched_persist), then the scheduler.
 function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number, steps: Step[]): Dest | undefined {
-  const timeout = vs.spec.timeout;
+  // Read only for persistence: the spec is one more object to reach on every new flow.
+  const timeout = vs.persistent ? vs.spec.timeout : 0;
   if (vs.persistent) {
     const t = vs.template(packet.src.ip, now);
     if (t) {
@@ -173,13 +174,13 @@ function schedulerWhere(name: SchedulerName): string {
   return where;
 }
 
-function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpec, steps: readonly Step[]): Verdict {
+function refused(kind: 'REJECT' | 'DROP', packet: Packet, service: string, steps: readonly Step[]): Verdict {
   return {
     verdict: kind,
     endpoint: null,
     packet,
     snat: null,
-    service: spec.service,
+    service,
     conntrack: 'none',
     steps,
     cost: 2,
@@ -189,4 +190,16 @@ function refused(kind: 'REJECT' | 'DROP', packet: Packet, spec: VirtualServerSpe
 /** A packet no Service rewrites. */
 export function passed(packet: Packet, steps: readonly Step[]): Verdict {
   return { verdict: 'ACCEPT', endpoint: null, packet, snat: null, service: null, conntrack: 'none', steps, cost: 2 };
+}
+
+/**
+ * The NAT record of a connection to `dest`, SNATed to `snatIp` (or not), for `service`: the one the destination
+ * keeps when it fits (most connections of a virtual server are all masqueraded or all not), else a fresh one, kept.
+ */
+function destRecord(dest: Dest, snatIp: string | null, service: string): NatRecord {
+  const kept = dest.natRecord;
+  if (kept !== null && kept.snatIp === snatIp && kept.service === service) return kept;
+  const record = natRecord(dest.destination, snatIp, service, dest.key);
+  dest.natRecord = record;
+  return record;
 }

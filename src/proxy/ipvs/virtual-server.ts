@@ -51,6 +51,7 @@ export interface PersistTemplate {
 
 export class LiveVirtualServer {
   #spec: VirtualServerSpec;
+  #persistent: boolean;
   /** The ipvsadm service line (`TCP  10.96.0.1:80 rr`), cached for traces. */
   #text = '';
   readonly schedulerName: SchedulerName;
@@ -90,6 +91,7 @@ export class LiveVirtualServer {
 
   constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions, conntrack: Conntrack) {
     this.#spec = spec;
+    this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
     this.schedulerName = scheduler;
     this.#text = this.#render();
@@ -105,6 +107,7 @@ export class LiveVirtualServer {
   set spec(spec: VirtualServerSpec) {
     if ((spec.flags & SvcFlags.PERSISTENT) === 0) this.templates.clear();
     this.#spec = spec;
+    this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#text = this.#render();
     this.#invalidate();
   }
@@ -135,8 +138,9 @@ export class LiveVirtualServer {
     });
   }
 
+  /** ClientIP affinity (a field, not read from the spec: every new flow asks). */
   get persistent(): boolean {
-    return (this.spec.flags & SvcFlags.PERSISTENT) !== 0;
+    return this.#persistent;
   }
 
   dest(key: string): Dest | undefined {

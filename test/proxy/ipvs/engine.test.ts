@@ -279,3 +279,28 @@ test('reply() never reopens a closed tuple, even when handed the client-directio
   t.is(engine.conntrack.size, 1);
   t.is(engine.conntrack.lookup(out, 2)?.entry.state, 'CLOSING');
 });
+
+test('a real server keeps its connections NAT record; masqueraded and plain connections to it alternate correctly', (t) => {
+  const engine = engineOn(storeOf(...web({ clusterIP: '10.96.0.10' })));
+  // The real servers, reached alternately from a pod (no SNAT), the node (SNAT) and an endpoint itself (hairpin SNAT).
+  const seen: { endpoint: string | null; snat: string | null; reply: string }[] = [];
+  const sources: [string, typeof POD][] = [
+    ['10.244.1.9', POD],
+    [NODE_A, HOST],
+    ['10.244.1.9', POD],
+    ['10.244.1.5', POD],
+  ];
+  for (let i = 0; i < 12; i++) {
+    const [ip, origin] = sources[i % sources.length]!;
+    const p = tcp(ip, 2000 + i, '10.96.0.10', 80);
+    const v = engine.send(p, origin, 1);
+    const answer = engine.reply(replyTo(v.packet), 1);
+    seen.push({ endpoint: v.endpoint, snat: v.snat, reply: `${answer.packet.src.ip} -> ${answer.packet.dst.ip}` });
+    t.is(answer.packet.dst.ip, ip, 'the reply goes back to the client');
+    t.is(answer.packet.src.ip, '10.96.0.10');
+    if (origin === HOST) t.is(v.snat, NODE_A);
+    else if (ip === v.packet.dst.ip) t.is(v.snat, NODE_A, 'hairpin');
+    else t.is(v.snat, null);
+  }
+  t.is(new Set(seen.map((s) => s.endpoint)).size, 3);
+});

@@ -4,6 +4,7 @@
 
 import { InvalidArgumentError } from '../../../errors.js';
 import { type Address, address } from '../../packet.js';
+import { keyOf } from '../../tuple-table.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
@@ -66,13 +67,16 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
 export function newDest(addr: string, port: number, weight = 1, destination?: Address): Dest {
   const fold = foldAddress(addr);
   if (fold === undefined) throw new InvalidArgumentError(`not an IP address: ${addr}`);
+  const target = destination ?? address(addr, port);
   return {
     addr,
     port,
     family: addr.includes(':') ? 'IPv6' : 'IPv4',
     fold,
     key: hostPort(addr, port),
-    destination: destination ?? address(addr, port),
+    destination: target,
+    destKey: keyOf(target),
+    natRecord: null,
     weight,
     lastWeight: weight,
     activeConns: 0,

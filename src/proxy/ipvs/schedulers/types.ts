@@ -9,6 +9,7 @@
  *   quiesced destination keeps its table slots and lookups landing there fail.
  */
 import type { Protocol } from '../../../model/types.js';
+import type { NatRecord } from '../../conntrack-store.js';
 import type { Address } from '../../packet.js';
 
 /** Scheduler names kube-proxy passes through from `--ipvs-scheduler`. */
@@ -57,6 +58,13 @@ export interface Dest {
   readonly key: string;
   /** The real server as a packet address (keyed, packet.ts `address()`): what its connections are DNATed to. */
   readonly destination: Address;
+  /** `destination`'s address key (tuple-table.ts `keyOf`), at hand without reaching the address. */
+  readonly destKey: number;
+  /**
+   * The conntrack NAT record of this real server's connections, kept by the engine (new-flow.ts): a new connection
+   * reads it from the destination the scheduler just chose, instead of from the address object (a cache miss).
+   */
+  natRecord: NatRecord | null;
   weight: number;
   lastWeight: number;
   /** TCP connections in ESTABLISHED. */
