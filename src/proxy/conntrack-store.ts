@@ -50,8 +50,11 @@ export function natRecord(
   };
 }
 
-/** What a freed row's `nat` slot holds after a flush: no reference keeps a retired endpoint's record alive. */
-const NO_RECORD: NatRecord = natRecord(null, null, null);
+/**
+ * The record of every flow without NAT (no DNAT, no SNAT, no Service), shared; also what a row's `nat` slot holds
+ * after a flush, so no reference keeps a retired endpoint's record alive.
+ */
+export const NO_NAT: NatRecord = natRecord(null, null, null);
 
 /** Float64 row: */
 const F_CREATED = 0;
@@ -219,7 +222,7 @@ export class FlowStore {
     this.dst.fill(undefined, 0, top);
     this.memo.fill(undefined, 0, top);
     this.endpoint.fill(null, 0, top);
-    this.nat.fill(NO_RECORD, 0, top);
+    this.nat.fill(NO_NAT, 0, top);
     // Generations survive a flush, so (row, generation) pairs held from before never match a new flow.
     const i32 = this.i32;
     for (let r = 0; r < this.#top; r++) {

@@ -24,6 +24,7 @@ import {
   ASSURED,
   FlowStore,
   type NatRecord,
+  NO_NAT,
   natRecord,
   REOPENABLE,
   SEEN_REPLY,
@@ -108,6 +109,7 @@ export class Conntrack {
     const dnat = nat.dnat ?? null;
     const snatIp = nat.snatIp ?? null;
     const service = nat.service ?? null;
+    if (dnat === null && snatIp === null && service === null) return this.trackRecord(p, NO_NAT, now);
     // Flows to one endpoint with one SNAT address and Service share a record; the endpoint's address caches it.
     let record = dnat === null ? undefined : dnat.natRecord;
     if (record == null || dnat!.natSnatIp !== snatIp || dnat!.natService !== service) {

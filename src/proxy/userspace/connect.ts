@@ -9,6 +9,7 @@
  * reported as REJECT. UDP datagrams are read and dropped.
  */
 import type { ConntrackEntry } from '../conntrack.js';
+import { NO_NAT, type NatRecord, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
@@ -41,6 +42,17 @@ function endpointAddress(endpoint: string): Address {
     parsedEndpoints.set(endpoint, a);
   }
   return a;
+}
+
+/** The NAT of `port`'s client legs: a REDIRECT (DNAT) to `hostIP`:proxyPort, for its Service port. */
+function clientRecord(port: OpenedPort, hostIP: string): NatRecord {
+  const kept = port.clientNat;
+  // The node's address may have changed since the record was made (a Node update keeps the socket open).
+  if (kept !== null && kept.dnat!.ip === hostIP) return kept;
+  const p = port.portal;
+  const record = natRecord(address(hostIP, p.proxyPort), null, p.name);
+  port.clientNat = record;
+  return record;
 }
 
 /** The index key of a port and protocol. */
@@ -128,7 +140,8 @@ export function connect(
       rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
       decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
     });
-  const client = st.conntrack.track(packet, { dnat: { ip: hostIP, port: p.proxyPort }, service: p.name }, now);
+  const ct = st.conntrack;
+  const client = ct.view(ct.trackRecord(packet, clientRecord(port, hostIP), now));
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
@@ -337,7 +350,8 @@ function openBackend(
   steps: Step[],
 ): ConntrackEntry {
   const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
-  const entry = st.conntrack.track(tuple, {}, now);
+  const ct = st.conntrack;
+  const entry = ct.view(ct.trackRecord(tuple, NO_NAT, now));
   const src = tuple.src;
   if (st.explain)
     steps.push({

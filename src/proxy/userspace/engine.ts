@@ -16,7 +16,7 @@ import type { IPFamily } from '../../model/types.js';
 import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
-import { type Address, familyOf, type Origin, type Packet } from '../packet.js';
+import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
 import {
   connect,
@@ -52,6 +52,7 @@ export class UserspaceEngine implements ProxyEngine {
   #now = 0;
   #nextCleanup = 0;
   #ephemeral: number;
+  readonly #localAddresses = new Map<string, (Address | undefined)[]>();
   /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
   #sockets = 0;
 
@@ -274,11 +275,30 @@ export class UserspaceEngine implements ProxyEngine {
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
   // The probe that missed is the tuple returned: tracking that same packet reuses the keys its lookup computed. Its
   // source is a plain address (building a keyed one costs more than the one parse conntrack makes of it).
+  /**
+   * The node's `hostIP`:`port` as a keyed address (packet.ts `address()`), made once per port: conntrack keys the
+   * proxy's connections by it, and reading the address text again for every connection cost more than the rest.
+   */
+  #localAddress(hostIP: string, port: number): Address {
+    let byPort = this.#localAddresses.get(hostIP);
+    if (byPort === undefined) {
+      // Sized up front: the first port used is anywhere in the range, and a sparse write would make a dictionary.
+      byPort = new Array<Address | undefined>(60999 - 32768 + 1).fill(undefined);
+      this.#localAddresses.set(hostIP, byPort);
+    }
+    let a = byPort[port - 32768];
+    if (a === undefined) {
+      a = address(hostIP, port);
+      byPort[port - 32768] = a;
+    }
+    return a;
+  }
+
   #backendTuple(proto: Packet['proto'], hostIP: string, dst: Address, now: number): Packet {
     for (let tries = 0; tries < 28232; tries++) {
       const port = this.#ephemeral;
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
-      const probe: Packet = { proto, src: { ip: hostIP, port }, dst };
+      const probe: Packet = { proto, src: this.#localAddress(hostIP, port), dst };
       if (this.conntrack.lookupEntry(probe, now) === undefined) return probe;
     }
     throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');

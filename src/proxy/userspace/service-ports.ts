@@ -13,6 +13,7 @@
  * - Every LB ingress IP gets a portal: `ipMode` came after the userspace proxier was removed.
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
+import type { NatRecord } from '../conntrack-store.js';
 import type { IPFamily } from '../../model/types.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
 import type { PortalService } from './portals.js';
@@ -29,6 +30,11 @@ export interface OpenedPort {
   readonly endpoints: readonly string[];
   /** Service fields the userspace proxier ignores, for traces. */
   readonly ignored: readonly string[];
+  /**
+   * The conntrack NAT record of this port's client legs (the REDIRECT to hostIP:proxyPort), made by the first
+   * connection (connect.ts): each new connection reuses it rather than building an address and a record.
+   */
+  clientNat: NatRecord | null;
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
@@ -65,6 +71,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     ttlSeconds: info.affinityTimeoutSeconds ?? 0,
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
     ignored,
+    clientNat: null,
   };
 }
 
