@@ -66,18 +66,23 @@ export const F_SRC_KEY = 4;
 export const F_DST_KEY = 5;
 export const F_REPLY_SRC_KEY = 6;
 export const F_REPLY_DST_KEY = 7;
-/** Eight doubles: one 64-byte cache line per row, so a lookup's check and the row's timers share one line. */
-export const F_STRIDE = 8;
-/** Int32 row: */
-export const I_FLAGS = 0;
-const I_SNAT_PORT = 1;
-const I_GEN = 2;
+/**
+ * A row is 128 bytes of one buffer, read through two views: eight doubles (the lookup's keys and the timers), then
+ * the int32 words below. One row, not a double row and an int row in two arrays: an established packet reads both
+ * parts, and two adjacent lines cost one miss where two arrays cost two.
+ */
+const ROW_BYTES = 128;
+export const F_STRIDE = ROW_BYTES / 8;
+/** Int32 row, after the doubles (word 16 of the row): */
+export const I_FLAGS = 16;
+const I_SNAT_PORT = 17;
+const I_GEN = 18;
 /** The flow's creation number (an int32: verdicts copy it, and a small integer costs them no allocation). */
-const I_ID = 3;
+const I_ID = 19;
 /** Both ports of the original tuple, then of the reply tuple (tuple-table.ts `tuplePorts`). */
-export const I_PORTS = 4;
-export const I_REPLY_PORTS = 5;
-export const I_STRIDE = 8;
+export const I_PORTS = 20;
+export const I_REPLY_PORTS = 21;
+export const I_STRIDE = ROW_BYTES / 4;
 
 /** Flag bits: protocol code (bits 0-1), state (2-3), timer (4-7), then single bits. */
 export const STATE_NEW = 0;
@@ -115,12 +120,11 @@ export class FlowStore {
   readonly src: (Address | undefined)[] = [];
   readonly dst: (Address | undefined)[] = [];
   /**
-   * The NAT each flow got: one reference per flow, to a record shared by the flows with the same NAT (conntrack.ts
-   * caches it on the endpoint's address), so the records stay few.
+   * Per row, side by side: the NAT the flow got (a record shared by the flows with the same NAT: conntrack.ts caches
+   * it on the endpoint's address, so the records stay few), then its `endpoint` text, the field a verdict reads on
+   * every packet without reaching the record. Interleaved in one array so that reading both costs one cache miss.
    */
-  readonly nat: NatRecord[] = [];
-  /** `nat[r].endpoint`, by row: the field a verdict reads on every packet, without reaching the record. */
-  readonly endpoint: (string | null)[] = [];
+  readonly #refs: (NatRecord | string | null)[] = [];
   /** The owning engine's per-flow value (ConntrackEntry.memo). */
   readonly memo: unknown[] = [];
   /** Views handed out, by row (conntrack-view.ts). */
@@ -130,8 +134,9 @@ export class FlowStore {
   #free: number[] = [];
   #live = 0;
   constructor(capacity = 1024) {
-    this.f64 = new Float64Array(capacity * F_STRIDE);
-    this.i32 = new Int32Array(capacity * I_STRIDE);
+    const rows = new ArrayBuffer(capacity * ROW_BYTES);
+    this.f64 = new Float64Array(rows);
+    this.i32 = new Int32Array(rows);
   }
 
   /** Rows in use. */
@@ -185,8 +190,8 @@ export class FlowStore {
     i32[i + I_REPLY_PORTS] = replyPorts;
     this.src[r] = src;
     this.dst[r] = dst;
-    this.nat[r] = nat;
-    this.endpoint[r] = endpoint;
+    this.#refs[2 * r] = nat;
+    this.#refs[2 * r + 1] = endpoint;
     this.#live++;
     return r;
   }
@@ -221,8 +226,11 @@ export class FlowStore {
     this.src.fill(undefined, 0, top);
     this.dst.fill(undefined, 0, top);
     this.memo.fill(undefined, 0, top);
-    this.endpoint.fill(null, 0, top);
-    this.nat.fill(NO_NAT, 0, top);
+    const refs = this.#refs;
+    for (let r = 0; r < top; r++) {
+      refs[2 * r] = NO_NAT;
+      refs[2 * r + 1] = null;
+    }
     // Generations survive a flush, so (row, generation) pairs held from before never match a new flow.
     const i32 = this.i32;
     for (let r = 0; r < this.#top; r++) {
@@ -291,16 +299,25 @@ export class FlowStore {
     this.f64[r * F_STRIDE + F_LAST_SEEN] = now;
   }
 
+  /** The flow's NAT record. */
+  nat(r: number): NatRecord {
+    return this.#refs[2 * r] as NatRecord;
+  }
+
+  /** `nat(r).endpoint`, kept beside the record (see `#refs`). */
+  endpoint(r: number): string | null {
+    return this.#refs[2 * r + 1] as string | null;
+  }
+
   snatPort(r: number): number {
     return this.i32[r * I_STRIDE + I_SNAT_PORT]!;
   }
 
   #grow(): void {
-    const f64 = new Float64Array(this.f64.length * 2);
+    const rows = new ArrayBuffer(this.f64.byteLength * 2);
+    const f64 = new Float64Array(rows);
     f64.set(this.f64);
     this.f64 = f64;
-    const i32 = new Int32Array(this.i32.length * 2);
-    i32.set(this.i32);
-    this.i32 = i32;
+    this.i32 = new Int32Array(rows);
   }
 }

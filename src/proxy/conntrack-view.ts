@@ -67,24 +67,24 @@ export class EntryView implements ConntrackEntry {
   }
 
   get dnat(): Address | null {
-    return this.#dead !== null ? this.#dead.dnat : this.#store.nat[this.row]!.dnat;
+    return this.#dead !== null ? this.#dead.dnat : this.#store.nat(this.row).dnat;
   }
 
   get snat(): Address | null {
     if (this.#dead !== null) return this.#dead.snat;
     if (this.#snat === undefined) {
-      const ip = this.#store.nat[this.row]!.snatIp;
+      const ip = this.#store.nat(this.row).snatIp;
       this.#snat = ip === null ? null : { ip, port: this.#store.snatPort(this.row) };
     }
     return this.#snat;
   }
 
   get service(): string | null {
-    return this.#dead !== null ? this.#dead.service : this.#store.nat[this.row]!.service;
+    return this.#dead !== null ? this.#dead.service : this.#store.nat(this.row).service;
   }
 
   get endpoint(): string | null {
-    return this.#dead !== null ? this.#dead.endpoint : this.#store.nat[this.row]!.endpoint;
+    return this.#dead !== null ? this.#dead.endpoint : this.#store.nat(this.row).endpoint;
   }
 
   get created(): number {

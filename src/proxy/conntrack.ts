@@ -224,12 +224,12 @@ export class Conntrack {
 
   /** The NAT a row's flow got. */
   natOf(row: number): NatRecord {
-    return this.#store.nat[row]!;
+    return this.#store.nat(row);
   }
 
   /** `natOf(row).endpoint`, without reaching the record. */
   endpointOf(row: number): string | null {
-    return this.#store.endpoint[row]!;
+    return this.#store.endpoint(row);
   }
 
   /** The source port MASQUERADE gave a row's flow (meaningful when its NAT has an SNAT address). */
@@ -531,7 +531,7 @@ export class Conntrack {
     const counts = this.#counts;
     counts.clear();
     for (const row of this.#sortedRows()) {
-      const endpoint = this.#store.nat[row]!.endpoint;
+      const endpoint = this.#store.nat(row).endpoint;
       if (endpoint === null) continue;
       let c = counts.get(endpoint);
       if (!c) {

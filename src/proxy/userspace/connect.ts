@@ -9,7 +9,7 @@
  * reported as REJECT. UDP datagrams are read and dropped.
  */
 import type { ConntrackEntry } from '../conntrack.js';
-import { NO_NAT, type NatRecord, natRecord } from '../conntrack-store.js';
+import { type NatRecord, NO_NAT, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';

@@ -13,8 +13,9 @@
  * - Every LB ingress IP gets a portal: `ipMode` came after the userspace proxier was removed.
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
-import type { NatRecord } from '../conntrack-store.js';
+
 import type { IPFamily } from '../../model/types.js';
+import type { NatRecord } from '../conntrack-store.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
 import type { PortalService } from './portals.js';
 
