@@ -219,25 +219,33 @@ export class FlowIndex {
     return f64[f + F_REPLY_SRC_KEY] === s && f64[f + F_REPLY_DST_KEY] === d;
   }
 
-  /** File a key; returns the row it held before (replaced), or -1 when it is new. */
+  /**
+   * File a key; returns the row it held before (replaced), or -1 when it is new. One pass: linear probing ends at the
+   * first empty slot, which is where a key not found goes.
+   */
   #put(code: number, s: number, d: number, ports: number, tag: number, row: number): number {
-    const existing = this.#probe(code, s, d, ports, tag, false);
-    const word = code | (tag << 4) | (row << 8);
-    if (existing >= 0) {
-      const before = this.#slots[existing << 1]! >>> 8;
-      this.#slots[existing << 1] = word;
-      return before;
-    }
     if ((this.#used + 1) * 4 > (this.#mask + 1) * 3) this.#grow();
     const slots = this.#slots;
     const mask = this.#mask;
     const h = hash(code, s, d, ports);
+    const meta = code | (tag << 4);
+    const word = meta | (row << 8);
     let k = h & mask;
-    while (slots[k << 1] !== 0) k = (k + 1) & mask;
-    slots[k << 1] = word;
-    slots[(k << 1) + 1] = h;
-    this.#used++;
-    return -1;
+    for (;;) {
+      const at = k << 1;
+      const w = slots[at]!;
+      if (w === 0) {
+        slots[at] = word;
+        slots[at + 1] = h;
+        this.#used++;
+        return -1;
+      }
+      if (slots[at + 1] === h && (w & 0xff) === meta && this.#holds(w, s, d)) {
+        slots[at] = word;
+        return w >>> 8;
+      }
+      k = (k + 1) & mask;
+    }
   }
 
   /** Backward-shift deletion: later slots of the run move up unless their home lies cyclically in (hole, j]. */
