@@ -62,11 +62,10 @@ export interface NatProgram {
   /** The Service port's name (ServicePortName.String()): what its flows' NAT records name. */
   readonly service: string;
   /**
-   * Each DNAT rule's conntrack NAT record, made on first use: at 2 × rule + 1 when the flow is masqueraded, else at
-   * 2 × rule. A new flow takes its record from here (one read) rather than building or finding one through the
-   * endpoint's objects, each a cache miss on a node with many Services.
+   * Where the rule set placed the program in its arena (program-arena.ts), in rules; -1 until placed. The walk runs
+   * the arena's copy, and a DNAT rule's conntrack NAT record lives there too.
    */
-  readonly records: (NatRecord | null)[];
+  base: number;
   /** Where the chains other rules jump to lie (KUBE-SVC/SVL/EXT/FW: KUBE-SERVICES and KUBE-NODEPORTS targets). */
   readonly ranges: ReadonlyMap<string, ChainRange>;
   /** The same rules with their texts and real chain names, built on first call: what trace steps show. */
@@ -76,28 +75,26 @@ export interface NatProgram {
 export const EMPTY_RANGE: ChainRange = Object.freeze({ start: 0, end: 0 });
 
 /**
- * A rule outside a Service's program that jumps into it (KUBE-SERVICES, KUBE-NODEPORTS): the program, its code, its
- * NAT records and the target chain's range, held on the rule itself, so the jump reads the code and the DNAT its
- * record without going through the Service and the program (each a cache miss on a node with many Services).
+ * A rule outside a Service's program that jumps into it (KUBE-SERVICES, KUBE-NODEPORTS): the program, where it lies
+ * in the arena and the target chain's range, held on the rule itself, so the jump goes straight to the arena's
+ * rules without reading the Service or the program (each a cache miss on a node with many Services).
  */
 export interface ProgramJump {
   readonly program: NatProgram;
-  readonly code: Int32Array;
-  readonly records: (NatRecord | null)[];
+  readonly base: number;
   readonly start: number;
   readonly end: number;
 }
 
-/** The jump from outside into chain `name` of `program` (an empty range when it has no such chain). */
+/** The jump from outside into chain `name` of a placed `program` (an empty range when it has no such chain). */
 export function programJump(program: NatProgram, name: string): ProgramJump {
   const range = program.ranges.get(name) ?? EMPTY_RANGE;
-  return { program, code: program.code, records: program.records, start: range.start, end: range.end };
+  return { program, base: program.base, start: range.start, end: range.end };
 }
 
 /** Run the chain a jump from outside targets. */
 export function runJump(jump: ProgramJump, st: WalkState): boolean {
-  st.records = jump.records;
-  return runProgram(jump.code, jump.program, jump.start, jump.end, st);
+  return runProgram(st.env.ruleset.arena.code, jump.base, jump.program, jump.start, jump.end, st);
 }
 
 /** Flatten a Service's chains (in creation order) for `ctx`. */
@@ -169,8 +166,7 @@ export function compileProgram(
     if (name.startsWith('KUBE-') && !name.startsWith('KUBE-SEP-'))
       outside.set(name, { start: starts[k]!, end: starts[k + 1]! });
   });
-  const records: (NatRecord | null)[] = new Array(rules.length * 2).fill(null);
-  return { code, rules: kept, endpoints, service, records, ranges: outside, textRules };
+  return { code, rules: kept, endpoints, service, base: -1, ranges: outside, textRules };
 }
 
 /**
@@ -178,12 +174,19 @@ export function compileProgram(
  * false when the chain ended, in which case iptables returns to the calling chain and the caller continues after
  * its jump.
  */
-export function runProgram(code: Int32Array, prog: NatProgram, start: number, end: number, st: WalkState): boolean {
+export function runProgram(
+  code: Int32Array,
+  base: number,
+  prog: NatProgram,
+  start: number,
+  end: number,
+  st: WalkState,
+): boolean {
   const explain = st.explain;
   // The trace records this program, then one number per rule evaluated (verdict.ts turns them into steps).
   if (explain && start < end) st.steps.push(prog);
   for (let i = start; i < end; i++) {
-    const at = i << 2;
+    const at = (base + i) << 2;
     const op = code[at]!;
     st.cost++;
     let hit: boolean;
@@ -216,7 +219,7 @@ export function runProgram(code: Int32Array, prog: NatProgram, start: number, en
     if (explain) st.steps.push(i * 2 + 1);
     switch ((op >> 4) & 15) {
       case T_JUMP:
-        if (runProgram(code, prog, code[at + 2]!, code[at + 3]!, st)) return true;
+        if (runProgram(code, base, prog, code[at + 2]!, code[at + 3]!, st)) return true;
         break;
       case T_MARK:
         st.cost++; // the MARK rule inside KUBE-MARK-MASQ
@@ -225,6 +228,7 @@ export function runProgram(code: Int32Array, prog: NatProgram, start: number, en
       case T_DNAT: {
         if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
         st.dnatProgram = prog;
+        st.dnatBase = base;
         st.dnatRule = i;
         st.dnatLocal = (op & DNAT_LOCAL) !== 0;
         return true;
@@ -236,14 +240,12 @@ export function runProgram(code: Int32Array, prog: NatProgram, start: number, en
 
 /** The NAT record of the walk's DNAT (program.ts `runProgram` chose it), masqueraded to `snatIp` (or not: null). */
 export function dnatRecord(st: WalkState, snatIp: string | null): NatRecord {
-  const prog = st.dnatProgram!;
-  const rule = st.dnatRule;
-  // `st.records` are the jump's own reference to the program's records: the program itself is not read.
-  const records = st.records ?? prog.records;
-  const at = rule * 2 + (snatIp === null ? 0 : 1);
+  const records = st.env.ruleset.arena.records;
+  const at = (st.dnatBase + st.dnatRule) * 2 + (snatIp === null ? 0 : 1);
   let record = records[at];
   if (record == null) {
-    const endpoint = prog.endpoints[rule]!;
+    const prog = st.dnatProgram!;
+    const endpoint = prog.endpoints[st.dnatRule]!;
     record = natRecord(endpoint.destination, snatIp, prog.service, endpoint.address);
     records[at] = record;
   }

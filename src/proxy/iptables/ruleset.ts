@@ -18,6 +18,7 @@ import { SepNameCache } from './chain-names.js';
 import { type CompiledService, compileService } from './compile.js';
 import type { RuleContext } from './context.js';
 import { programJump } from './program.js';
+import { ProgramArena } from './program-arena.js';
 import {
   computeLayout,
   type EntryRef,
@@ -60,6 +61,8 @@ export class RuleSet {
   #largeClusterMode = false;
   /** Bumped on every change; renderers and caches key on it. */
   generation = 0;
+  /** Every compiled Service's program, where the walk runs it (program-arena.ts). */
+  readonly arena = new ProgramArena();
 
   constructor(family: IPFamily, ctx: RuleContext) {
     this.family = family;
@@ -96,6 +99,7 @@ export class RuleSet {
     this.#entries.clear();
     this.#nodePorts.clear();
     for (const byPort of this.#filters.values()) byPort.clear();
+    this.arena.clear();
     this.#totalEndpoints = 0;
     const list = [...entries];
     for (const e of list) this.#totalEndpoints += e.endpoints.length;
@@ -127,6 +131,7 @@ export class RuleSet {
       return;
     }
     if (old) this.#remove(entry.key, false);
+    if (this.arena.wasteful) this.#compact();
     const svc = this.#compile(entry);
     const key = sortKey(entry);
     const at = lowerBound(this.#orderKeys, key);
@@ -143,6 +148,7 @@ export class RuleSet {
     if (!old) return;
     this.#totalEndpoints -= old.endpointCount;
     this.#remove(key);
+    if (this.arena.wasteful) this.#compact();
     this.#changed();
   }
 
@@ -214,10 +220,20 @@ export class RuleSet {
       this.#orderKeys.splice(at, 1);
     }
     this.#index(old, -1);
+    this.arena.release(old.program.base, old.program);
     if (bump) this.#layout = null;
   }
 
+  /** Copy the live programs into a fresh arena; their jumps are indexed again with the new bases. */
+  #compact(): void {
+    for (const svc of this.#order) this.#index(svc, -1);
+    this.arena.clear();
+    for (const svc of this.#order) this.#index(svc, +1);
+  }
+
+  /** File (+1) or unfile (-1) a Service's rules in the indexes; filing places its program in the arena first. */
   #index(svc: CompiledService, dir: 1 | -1): void {
+    if (dir > 0) svc.program.base = this.arena.place(svc.program);
     svc.entryRules.forEach((rule, index) => {
       const first = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? null;
       const head =

@@ -7,7 +7,6 @@
  */
 
 import type { Rng } from '../../util/rng.js';
-import type { NatRecord } from '../conntrack-store.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { CidrMatcher } from '../ip-match.js';
 import { ipv4ToInt } from '../ip-match.js';
@@ -59,8 +58,8 @@ export interface WalkState {
   /** The program whose DNAT rule chose the target (null until one did), and that rule's index. */
   dnatProgram: NatProgram | null;
   dnatRule: number;
-  /** The NAT records of the program the walk last jumped into (program.ts `runJump`), or null. */
-  records: (NatRecord | null)[] | null;
+  /** Where that program lies in the rule set's arena (program-arena.ts). */
+  dnatBase: number;
   /** The DNAT target is one of the node's addresses (meaningful once `dnat` is set). */
   dnatLocal: boolean;
   /** The Service whose rules handled the packet (for the verdict's `service`). */
@@ -90,7 +89,7 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     mark: false,
     dnatProgram: null,
     dnatRule: -1,
-    records: null,
+    dnatBase: -1,
     dnatLocal: false,
     service: null,
     srcV4: -2,
