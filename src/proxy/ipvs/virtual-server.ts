@@ -49,6 +49,9 @@ export interface PersistTemplate {
   readonly controls: Set<ConntrackEntry>;
 }
 
+/** Elements per remembered flow in `#flows`. */
+const FLOW = 3;
+
 export class LiveVirtualServer {
   #spec: VirtualServerSpec;
   #persistent: boolean;
@@ -67,14 +70,12 @@ export class LiveVirtualServer {
    */
   readonly #trash = new Map<string, Dest>();
   /**
-   * Flows this virtual server scheduled and the real server each went to, in scheduling order: conntrack rows with
-   * their generations (a row is reused once its flow ends), and the real servers (parallel arrays: appending is
-   * cheaper per new flow than a Map keyed by flow). Flows conntrack no longer tracks are dropped lazily by the sweeps
-   * below, which is all that reads them.
+   * Flows this virtual server scheduled and the real server each went to, in scheduling order, three elements per
+   * flow: its conntrack row, the row's generation (a row is reused once its flow ends) and the real server. One
+   * array, so remembering a new flow touches one array, not three (each a cache miss on a node with many virtual
+   * servers). Flows conntrack no longer tracks are dropped lazily by the sweeps below, which is all that reads them.
    */
-  #flowRows: number[] = [];
-  #flowGenerations: number[] = [];
-  #flowDests: Dest[] = [];
+  readonly #flows: (number | Dest)[] = [];
   readonly #conntrack: Conntrack;
   readonly templates = new Map<string, PersistTemplate>();
   /**
@@ -207,7 +208,7 @@ export class LiveVirtualServer {
 
   /** Flows remembered (ended ones not yet swept included). */
   get flowCount(): number {
-    return this.#flowRows.length;
+    return this.#flows.length / FLOW;
   }
 
   /**
@@ -216,12 +217,10 @@ export class LiveVirtualServer {
    */
   addFlow(row: number, d: Dest, now: number): void {
     const ct = this.#conntrack;
-    this.#flowRows.push(row);
-    this.#flowGenerations.push(ct.generationOf(row));
-    this.#flowDests.push(d);
-    if (this.#flowRows.length < this.#pruneAt) return;
+    this.#flows.push(row, ct.generationOf(row), d);
+    if (this.#flows.length < this.#pruneAt * FLOW) return;
     this.#sweep((r) => ct.expiresOf(r) <= now);
-    this.#pruneAt = Math.max(1024, this.#flowRows.length * 2);
+    this.#pruneAt = Math.max(1024, this.flowCount * 2);
   }
 
   /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
@@ -243,13 +242,12 @@ export class LiveVirtualServer {
   /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
   connectionsAt(d: Dest, at: number): number {
     const ct = this.#conntrack;
-    const rows = this.#flowRows;
-    const generations = this.#flowGenerations;
-    const dests = this.#flowDests;
+    const flows = this.#flows;
     let n = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (dests[i] === d && ct.holds(row, generations[i]!) && ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
+    for (let i = 0; i < flows.length; i += FLOW) {
+      const row = flows[i] as number;
+      if (flows[i + 2] !== d || !ct.holds(row, flows[i + 1] as number)) continue;
+      if (ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
     }
     return n;
   }
@@ -257,11 +255,10 @@ export class LiveVirtualServer {
   /** Set the memo of every remembered flow to `d` (DEST_DELETED when it goes, null when it comes back). */
   #markFlows(d: Dest, memo: typeof DEST_DELETED | null): void {
     const ct = this.#conntrack;
-    const rows = this.#flowRows;
-    const generations = this.#flowGenerations;
-    const dests = this.#flowDests;
-    for (let i = 0; i < rows.length; i++)
-      if (dests[i] === d && ct.holds(rows[i]!, generations[i]!)) ct.setMemo(rows[i]!, memo);
+    const flows = this.#flows;
+    for (let i = 0; i < flows.length; i += FLOW)
+      if (flows[i + 2] === d && ct.holds(flows[i] as number, flows[i + 1] as number))
+        ct.setMemo(flows[i] as number, memo);
   }
 
   /**
@@ -270,20 +267,18 @@ export class LiveVirtualServer {
    */
   #sweep(drop: (row: number, d: Dest) => boolean): void {
     const ct = this.#conntrack;
-    const rows = this.#flowRows;
-    const generations = this.#flowGenerations;
-    const dests = this.#flowDests;
+    const flows = this.#flows;
     let kept = 0;
-    for (let i = 0; i < rows.length; i++) {
-      if (!ct.holds(rows[i]!, generations[i]!) || drop(rows[i]!, dests[i]!)) continue;
-      rows[kept] = rows[i]!;
-      generations[kept] = generations[i]!;
-      dests[kept] = dests[i]!;
-      kept++;
+    for (let i = 0; i < flows.length; i += FLOW) {
+      const row = flows[i] as number;
+      const d = flows[i + 2] as Dest;
+      if (!ct.holds(row, flows[i + 1] as number) || drop(row, d)) continue;
+      flows[kept] = row;
+      flows[kept + 1] = flows[i + 1]!;
+      flows[kept + 2] = d;
+      kept += FLOW;
     }
-    rows.length = kept;
-    generations.length = kept;
-    dests.length = kept;
+    flows.length = kept;
   }
 
   /**
