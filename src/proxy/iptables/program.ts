@@ -242,8 +242,9 @@ export function runProgram(
 export function dnatRecord(st: WalkState, snatIp: string | null): NatRecord {
   const records = st.env.ruleset.arena.records;
   const at = (st.dnatBase + st.dnatRule) * 2 + (snatIp === null ? 0 : 1);
-  let record = records[at];
-  if (record == null) {
+  let record = records[at]!;
+  // Strictly null (the arena fills unused slots with null): a loose test would read the record's map, a cache miss.
+  if (record === null) {
     const prog = st.dnatProgram!;
     const endpoint = prog.endpoints[st.dnatRule]!;
     record = natRecord(endpoint.destination, snatIp, prog.service, endpoint.address);

@@ -236,19 +236,25 @@ export class RuleSet {
     if (dir > 0) svc.program.base = this.arena.place(svc.program);
     svc.entryRules.forEach((rule, index) => {
       const first = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? null;
-      const head =
-        dir > 0
-          ? insertInChainOrder(first, {
-              svc,
-              rule,
-              index,
-              ...programJump(svc.program, rule.target),
-              step: null,
-              pos: 0,
-              posStamp: -1,
-              next: null,
-            })
-          : withoutService(first, svc);
+      let head: EntryRef | null;
+      if (dir > 0) {
+        const jump = programJump(svc.program, rule.target);
+        // What a new flow reads comes first, to share the object's first cache line. (Named one by one: a literal
+        // that starts with a spread made objects the walk read several times slower.)
+        head = insertInChainOrder(first, {
+          program: jump.program,
+          base: jump.base,
+          start: jump.start,
+          end: jump.end,
+          pos: 0,
+          posStamp: -1,
+          svc,
+          rule,
+          index,
+          step: null,
+          next: null,
+        });
+      } else head = withoutService(first, svc);
       if (head) this.#entries.set(rule.protocol, rule.ip, rule.port, head);
       else this.#entries.delete(rule.protocol, rule.ip, rule.port);
     });
