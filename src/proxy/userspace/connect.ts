@@ -141,7 +141,8 @@ export function connect(
       decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
     });
   const ct = st.conntrack;
-  const client = ct.view(ct.trackRecord(packet, clientRecord(port, hostIP), now));
+  const clientRow = ct.trackRecord(packet, clientRecord(port, hostIP), now);
+  const client = ct.view(clientRow);
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
@@ -154,7 +155,7 @@ export function connect(
     if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
-  return relayed(st, port, client, packet, hostIP, endpoint, now, steps, 'new');
+  return relayed(st, port, client, clientRow, packet, hostIP, endpoint, now, steps, 'new');
 }
 
 /** A new relay from the client leg `client` to `endpoint`, the proxy's connection opened. */
@@ -162,6 +163,7 @@ function relayed(
   st: UserspaceState,
   port: OpenedPort,
   client: ConntrackEntry,
+  clientRow: number,
   packet: Packet,
   hostIP: string,
   endpoint: string,
@@ -170,32 +172,31 @@ function relayed(
   kind: 'new' | 'established',
 ): Verdict {
   const p = port.portal;
-  const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
+  const ct = st.conntrack;
+  const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
+  const backend = ct.view(backendRow);
   // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
-  st.conntrack.handshakeDone(client, now);
-  st.conntrack.handshakeDone(backend, now);
+  ct.handshakeDone(client, now);
+  ct.handshakeDone(backend, now);
   const relay: Relay = {
     port,
     service: p.name,
     udp: p.protocol === 'UDP',
     client,
+    clientRow,
     backend,
+    backendRow,
+    backendGeneration: ct.generationOf(backendRow),
     endpoint,
     lastActivity: now,
   };
-  client.memo = relay;
-  backend.memo = relay;
+  ct.setMemo(clientRow, relay);
+  ct.setMemo(backendRow, relay);
   return new RelayVerdict(relay, kind, 3, st.explain ? steps : null);
 }
 
-/** The next datagram of an unbound UDP client (engine.send): the proxy dials again, if its socket is still open. */
-export function rebind(
-  st: UserspaceState,
-  client: ConntrackEntry,
-  unbound: Unbound,
-  packet: Packet,
-  now: number,
-): Verdict {
+/** The next datagram of an unbound UDP client (its leg in `clientRow`): the proxy dials again, if its socket is open. */
+export function rebind(st: UserspaceState, clientRow: number, unbound: Unbound, packet: Packet, now: number): Verdict {
   const port = unbound.unbound;
   const p = port.portal;
   if (!st.isOpen(port)) return socketClosed(st, p.name, packet);
@@ -213,7 +214,8 @@ export function rebind(
     if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
     return dropped(packet, p.name, 'established', steps);
   }
-  return relayed(st, port, client, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
+  const client = st.conntrack.view(clientRow);
+  return relayed(st, port, client, clientRow, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
 }
 
 /** A UDP packet for a proxy socket stopProxy closed: nothing reads it. */
@@ -287,16 +289,20 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
         steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
       return dropped(packet, relay.service, 'established', steps);
     }
-    const backend = openBackend(st, packet, hostIP, endpoint, now, steps);
-    backend.memo = relay;
-    relay.backend = backend;
+    const ct = st.conntrack;
+    const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
+    ct.setMemo(backendRow, relay);
+    relay.backend = ct.view(backendRow);
+    relay.backendRow = backendRow;
+    relay.backendGeneration = ct.generationOf(backendRow);
     relay.endpoint = endpoint;
     relay.lastActivity = now;
     return new RelayVerdict(relay, 'established', 1, st.explain ? steps : null);
   }
   relay.lastActivity = now;
   // The proxy forwards the bytes on its own connection: that leg's timer moves too (no lookup: the entry is known).
-  st.conntrack.seeEntry(relay.backend, 'original', now);
+  const ct = st.conntrack;
+  if (ct.holds(relay.backendRow, relay.backendGeneration)) ct.seeRow(relay.backendRow, 'original', now);
   return new RelayVerdict(relay, 'established', 1, st.explain ? relayedStep : null);
 }
 
@@ -348,10 +354,9 @@ function openBackend(
   endpoint: string,
   now: number,
   steps: Step[],
-): ConntrackEntry {
+): number {
   const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
-  const ct = st.conntrack;
-  const entry = ct.view(ct.trackRecord(tuple, NO_NAT, now));
+  const row = st.conntrack.trackRecord(tuple, NO_NAT, now);
   const src = tuple.src;
   if (st.explain)
     steps.push({
@@ -359,5 +364,5 @@ function openBackend(
       rule: `dial ${endpoint}`,
       decision: `connected from ${hostPort(src.ip, src.port)}: the endpoint sees the node as the client`,
     });
-  return entry;
+  return row;
 }

@@ -137,21 +137,23 @@ export class UserspaceEngine implements ProxyEngine {
   send(packet: Packet, origin: Origin, now: number): Verdict {
     this.sync(now);
     const ct = this.conntrack;
-    const entry = ct.lookupEntry(packet, now);
-    if (entry !== undefined) {
+    // By row: an established packet reads the flow's row and memo, not an entry object.
+    const row = ct.lookupRow(packet, now);
+    if (row >= 0) {
       const direction = ct.lastDirection;
-      const memo = entry.memo as Relay | Unbound | null;
-      ct.seeEntry(entry, direction, now);
+      const memo = ct.memoOf(row) as Relay | Unbound | null;
+      ct.seeRow(row, direction, now);
       if (memo !== null && 'unbound' in memo) {
-        if (direction === 'original') return rebind(this.#st, entry, memo, packet, now);
+        if (direction === 'original') return rebind(this.#st, row, memo, packet, now);
         return passed(packet, 'established', 'tracked flow without a userspace proxy');
       }
       const relay = memo;
       if (relay !== null) {
-        // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client.
-        const onClientLeg = relay.client === entry;
+        // The client leg's own packets go on to the endpoint; a backend leg's replies go back to the client. (A row
+        // whose memo is the relay is one of its live legs: a freed row loses its memo.)
+        const onClientLeg = relay.clientRow === row;
         if (onClientLeg && direction === 'original') return continueClient(this.#st, relay, packet, now);
-        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, entry, packet, now);
+        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, ct.view(row), packet, now);
       }
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }

@@ -66,10 +66,16 @@ export interface Relay {
   /** The Service port (`ns/name:port`), and whether it is UDP: read on every relayed packet, so kept here. */
   readonly service: string;
   readonly udp: boolean;
-  /** The client leg's own entry. */
+  /** The client leg's own entry, and its conntrack row (while `client` is live). */
   readonly client: ConntrackEntry;
-  /** The current backend leg (a UDP session idle past udpIdleTimeout gets a new one). */
+  readonly clientRow: number;
+  /**
+   * The current backend leg (a UDP session idle past udpIdleTimeout gets a new one), its row and the row's
+   * generation: a relayed packet refreshes the leg by row, without going through the entry object.
+   */
   backend: ConntrackEntry;
+  backendRow: number;
+  backendGeneration: number;
   endpoint: string;
   /** Last packet either way, for the UDP session idle timeout. */
   lastActivity: number;
