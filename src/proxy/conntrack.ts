@@ -277,6 +277,11 @@ export class Conntrack {
     this.#store.memo[row] = memo;
   }
 
+  /** Whether a row's flow is closing (ConntrackEntry.state 'CLOSING'): FIN or reset seen, or SCTP shut down. */
+  closingRow(row: number): boolean {
+    return (this.#store.flags(row) & STATE_MASK) === STATE_CLOSING << 2;
+  }
+
   /** Whether a row's flow is UDP. */
   isUdpRow(row: number): boolean {
     return (this.#store.flags(row) & 3) === UDP;
@@ -389,7 +394,12 @@ export class Conntrack {
    */
   handshakeDone(entry: ConntrackEntry, now: number): void {
     const row = this.#rowOf(entry);
-    if (row < 0 || (this.#store.flags(row) & 3) !== TCP) return;
+    if (row >= 0) this.handshakeDoneRow(row, now);
+  }
+
+  /** `handshakeDone` for a row. */
+  handshakeDoneRow(row: number, now: number): void {
+    if ((this.#store.flags(row) & 3) !== TCP) return;
     this.#store.setFlags(row, (this.#store.flags(row) & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2));
     this.#countsStale = true;
     this.#setTimer(row, now, TIMER.tcpEstablished);

@@ -8,7 +8,6 @@
  * No endpoint: TCP connections are accepted, then closed at once (the client sees its connect succeed, then EOF);
  * reported as REJECT. UDP datagrams are read and dropped.
  */
-import type { ConntrackEntry } from '../conntrack.js';
 import { type NatRecord, NO_NAT, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
@@ -142,11 +141,10 @@ export function connect(
     });
   const ct = st.conntrack;
   const clientRow = ct.trackRecord(packet, clientRecord(port, hostIP), now);
-  const client = ct.view(clientRow);
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
-    else client.memo = { unbound: port } satisfies Unbound;
+    else ct.setMemo(clientRow, { unbound: port } satisfies Unbound);
     const verdict = p.protocol === 'TCP' ? 'REJECT' : 'DROP';
     const what =
       p.protocol === 'TCP'
@@ -155,14 +153,13 @@ export function connect(
     if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
-  return relayed(st, port, client, clientRow, packet, hostIP, endpoint, now, steps, 'new');
+  return relayed(st, port, clientRow, packet, hostIP, endpoint, now, steps, 'new');
 }
 
 /** A new relay from the client leg `client` to `endpoint`, the proxy's connection opened. */
 function relayed(
   st: UserspaceState,
   port: OpenedPort,
-  client: ConntrackEntry,
   clientRow: number,
   packet: Packet,
   hostIP: string,
@@ -174,21 +171,26 @@ function relayed(
   const p = port.portal;
   const ct = st.conntrack;
   const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
-  const backend = ct.view(backendRow);
   // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
-  ct.handshakeDone(client, now);
-  ct.handshakeDone(backend, now);
+  ct.handshakeDoneRow(clientRow, now);
+  ct.handshakeDoneRow(backendRow, now);
+  // What every relayed packet reads comes first (the object spans cache lines); the rest after.
   const relay: Relay = {
-    port,
-    service: p.name,
-    udp: p.protocol === 'UDP',
-    client,
     clientRow,
-    backend,
+    udp: p.protocol === 'UDP',
+    lastActivity: now,
     backendRow,
     backendGeneration: ct.generationOf(backendRow),
     endpoint,
-    lastActivity: now,
+    service: p.name,
+    backendSrc: ct.originalSrcOf(backendRow),
+    backendDst: ct.originalDstOf(backendRow),
+    port,
+    proto: packet.proto,
+    clientGeneration: ct.generationOf(clientRow),
+    clientSrc: ct.originalSrcOf(clientRow),
+    clientDst: ct.originalDstOf(clientRow),
+    clientClosed: false,
   };
   ct.setMemo(clientRow, relay);
   ct.setMemo(backendRow, relay);
@@ -214,8 +216,7 @@ export function rebind(st: UserspaceState, clientRow: number, unbound: Unbound, 
     if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
     return dropped(packet, p.name, 'established', steps);
   }
-  const client = st.conntrack.view(clientRow);
-  return relayed(st, port, client, clientRow, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
+  return relayed(st, port, clientRow, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
 }
 
 /** A UDP packet for a proxy socket stopProxy closed: nothing reads it. */
@@ -238,7 +239,7 @@ export function idleReply(st: UserspaceState, relay: Relay, packet: Packet, now:
     ? [
         {
           where: 'userspace',
-          rule: `UDP session ${hostPort(relay.client.originalSrc.ip, relay.client.originalSrc.port)} (${relay.service})`,
+          rule: `UDP session ${hostPort(relay.clientSrc.ip, relay.clientSrc.port)} (${relay.service})`,
           decision: `idle for ${(now - relay.lastActivity).toFixed(3)} s >= udpIdleTimeout ${st.udpIdleTimeout} s: the proxy closed this connection, nothing reads the answer`,
         },
       ]
@@ -292,9 +293,10 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
     const ct = st.conntrack;
     const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
     ct.setMemo(backendRow, relay);
-    relay.backend = ct.view(backendRow);
     relay.backendRow = backendRow;
     relay.backendGeneration = ct.generationOf(backendRow);
+    relay.backendSrc = ct.originalSrcOf(backendRow);
+    relay.backendDst = ct.originalDstOf(backendRow);
     relay.endpoint = endpoint;
     relay.lastActivity = now;
     return new RelayVerdict(relay, 'established', 1, st.explain ? steps : null);

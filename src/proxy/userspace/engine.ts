@@ -13,7 +13,7 @@
 
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry, originalPacket } from '../conntrack.js';
+import { Conntrack, type ConntrackEntry } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
@@ -153,7 +153,7 @@ export class UserspaceEngine implements ProxyEngine {
         // whose memo is the relay is one of its live legs: a freed row loses its memo.)
         const onClientLeg = relay.clientRow === row;
         if (onClientLeg && direction === 'original') return continueClient(this.#st, relay, packet, now);
-        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, ct.view(row), packet, now);
+        if (!onClientLeg && direction === 'reply') return this.#relayReply(relay, row, packet, now);
       }
       return passed(packet, 'established', 'tracked flow without a userspace proxy');
     }
@@ -164,12 +164,14 @@ export class UserspaceEngine implements ProxyEngine {
 
   reply(packet: Packet, now: number): Verdict {
     this.sync(now);
-    const hit = this.conntrack.lookup(packet, now);
-    if (!hit) return passed(packet, 'none', 'no tracked flow');
-    const relay = relayOf(hit.entry);
-    this.conntrack.see(hit, now);
-    if (relay !== null && relay.client !== hit.entry && hit.direction === 'reply')
-      return this.#relayReply(relay, hit.entry, packet, now);
+    const ct = this.conntrack;
+    const row = ct.findRow(packet, now);
+    if (row < 0) return passed(packet, 'none', 'no tracked flow');
+    const direction = ct.lastDirection;
+    const relay = relayOfMemo(ct.memoOf(row));
+    ct.seeRow(row, direction, now);
+    if (relay !== null && relay.clientRow !== row && direction === 'reply')
+      return this.#relayReply(relay, row, packet, now);
     return passed(packet, 'reply', 'reply of a flow the proxy does not relay');
   }
 
@@ -180,24 +182,28 @@ export class UserspaceEngine implements ProxyEngine {
     const relay = relayOf(hit.entry);
     if (!relay) return this.conntrack.close(packet, now);
     // The proxy closes its side of both connections together.
-    for (const e of [relay.client, relay.backend]) {
-      this.conntrack.close(originalPacket(e), now);
-    }
+    relay.clientClosed = true;
+    this.conntrack.close({ proto: relay.proto, src: relay.clientSrc, dst: relay.clientDst }, now);
+    this.conntrack.close({ proto: relay.proto, src: relay.backendSrc, dst: relay.backendDst }, now);
     return true;
   }
 
   // The proxy writes the endpoint's answer back to the client from the portal address it connected to. A UDP
   // session idle past udpIdleTimeout, or whose socket was closed, has no reader left: the answer goes nowhere.
-  #relayReply(relay: Relay, leg: ConntrackEntry, packet: Packet, now: number): Verdict {
+  #relayReply(relay: Relay, leg: number, packet: Packet, now: number): Verdict {
+    const ct = this.conntrack;
+    // The client leg's state, or once conntrack forgot the flow, whether the proxy closed it.
+    const clientLive = ct.holds(relay.clientRow, relay.clientGeneration);
+    const clientClosing = clientLive ? ct.closingRow(relay.clientRow) : relay.clientClosed;
     // An earlier backend leg (replaced after an idle timeout) or a closed connection: the proxy's socket is closed.
-    if (leg !== relay.backend || relay.client.state === 'CLOSING') return legClosed(this.#st, relay, packet);
+    if (leg !== relay.backendRow || clientClosing) return legClosed(this.#st, relay, packet);
     if (relay.udp) {
       if (!this.#st.isOpen(relay.port)) return socketClosed(this.#st, relay.service, packet);
       if (now - relay.lastActivity >= this.#st.udpIdleTimeout) return idleReply(this.#st, relay, packet, now);
     }
     relay.lastActivity = now;
     // The proxy writes the answer to the client: a reply on the client's own leg.
-    this.conntrack.seeEntry(relay.client, 'reply', now);
+    if (clientLive) ct.seeRow(relay.clientRow, 'reply', now);
     return new RelayVerdict(relay, 'reply', 1, this.#st.explain ? relayReplySteps : null);
   }
 
@@ -309,8 +315,13 @@ export class UserspaceEngine implements ProxyEngine {
 
 /** The relay an entry belongs to, or null (no relay, or an unbound UDP client). */
 function relayOf(entry: ConntrackEntry): Relay | null {
-  const memo = entry.memo as Relay | Unbound | null;
-  return memo === null || 'unbound' in memo ? null : memo;
+  return relayOfMemo(entry.memo);
+}
+
+/** The relay a flow's memo names, or null. */
+function relayOfMemo(memo: unknown): Relay | null {
+  const m = memo as Relay | Unbound | null;
+  return m === null || 'unbound' in m ? null : m;
 }
 
 function passed(packet: Packet, conntrack: Verdict['conntrack'], why: string): Verdict {
@@ -337,7 +348,7 @@ export const userspaceEngine: EngineFactory = (init) => new UserspaceEngine(init
 /** The step of a relayed reply. */
 function relayReplySteps(relay: Relay): Step[] {
   const portal = relay.port.portal;
-  const to = relay.client.originalDst;
+  const to = relay.clientDst;
   return [
     {
       where: 'userspace',

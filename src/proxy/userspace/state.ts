@@ -1,6 +1,6 @@
 /** The state the userspace engine's parts share. */
 import type { IPFamily, Protocol } from '../../model/types.js';
-import type { Conntrack, ConntrackEntry } from '../conntrack.js';
+import type { Conntrack } from '../conntrack.js';
 import type { DestIndex } from '../dest-index.js';
 import type { Step } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
@@ -66,16 +66,23 @@ export interface Relay {
   /** The Service port (`ns/name:port`), and whether it is UDP: read on every relayed packet, so kept here. */
   readonly service: string;
   readonly udp: boolean;
-  /** The client leg's own entry, and its conntrack row (while `client` is live). */
-  readonly client: ConntrackEntry;
-  readonly clientRow: number;
+  readonly proto: Protocol;
   /**
-   * The current backend leg (a UDP session idle past udpIdleTimeout gets a new one), its row and the row's
-   * generation: a relayed packet refreshes the leg by row, without going through the entry object.
+   * The client leg: its conntrack row and the row's generation (rows are reused once a flow ends), and its original
+   * tuple. Legs are kept as rows, not entry objects: a connection then costs no objects beyond the relay, and a
+   * relayed packet reaches its legs' rows directly.
    */
-  backend: ConntrackEntry;
+  readonly clientRow: number;
+  readonly clientGeneration: number;
+  readonly clientSrc: Address;
+  readonly clientDst: Address;
+  /** The proxy closed the client's connection (engine.close): what its leg's state says once conntrack forgot it. */
+  clientClosed: boolean;
+  /** The current backend leg (a UDP session idle past udpIdleTimeout gets a new one): row, generation, tuple. */
   backendRow: number;
   backendGeneration: number;
+  backendSrc: Address;
+  backendDst: Address;
   endpoint: string;
   /** Last packet either way, for the UDP session idle timeout. */
   lastActivity: number;

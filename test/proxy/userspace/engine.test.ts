@@ -224,3 +224,25 @@ test('a Service change that keeps its config keeps the proxy port; one that chan
   );
   t.not(e.openedPorts()[0]!.portal.proxyPort, before);
 });
+
+test('after the proxy closed a connection, the endpoint’s late answer has no reader; a forgotten client leg is still relayed', (t) => {
+  const e = engine();
+  const p = tcp('10.244.1.9', 40100, '10.96.0.10', 80);
+  const v = e.send(p, POD, 1);
+  const answer = replyTo(v.packet);
+  t.is(e.reply(answer, 1.1).verdict, 'ACCEPT');
+  t.true(e.close(p, 2));
+  // Both legs are closing (TIME_WAIT): the proxy's socket is gone, so the answer is not copied to the client.
+  const late = e.reply(answer, 2.5);
+  t.is(late.verdict, 'DROP');
+  t.regex(late.steps[0]!.decision, /closed by the proxy/);
+  // A second connection, relayed and then answered after its client leg alone was forgotten by conntrack: the proxy
+  // still holds both sockets, so the answer is relayed (conntrack does not close sockets).
+  const q = tcp('10.244.1.9', 40101, '10.96.0.10', 80);
+  const w = e.send(q, POD, 3);
+  const clientRow = e.conntrack.lookupRow(q, 3);
+  e.conntrack.deleteRow(clientRow);
+  const relayed = e.reply(replyTo(w.packet), 3.1);
+  t.is(relayed.verdict, 'ACCEPT');
+  t.deepEqual(relayed.packet.dst, { ip: '10.244.1.9', port: 40101 });
+});
