@@ -54,7 +54,7 @@ export function natRecord(
  * The record of every flow without NAT (no DNAT, no SNAT, no Service), shared; also what a row's `nat` slot holds
  * after a flush, so no reference keeps a retired endpoint's record alive.
  */
-export const NO_NAT: NatRecord = natRecord(null, null, null);
+export const NO_NAT: NatRecord = Object.freeze(natRecord(null, null, null));
 
 /** Float64 row: */
 const F_CREATED = 0;

@@ -120,14 +120,15 @@ export class Conntrack {
         dnat.natService = service;
       }
     }
-    return this.trackRecord(p, record, now);
+    // A caller's own endpoint text wins over the record's (shared) one for this flow, as it always did.
+    return this.trackRecord(p, record, now, dnat === null ? null : (nat.endpoint ?? record.endpoint));
   }
 
   /**
    * `trackRow` with the flow's NAT record at hand (an engine that keeps one per DNAT rule): everything the entry
    * needs is read from the record, so no address object is reached on the way.
    */
-  trackRecord(p: Packet, record: NatRecord, now: number): number {
+  trackRecord(p: Packet, record: NatRecord, now: number, endpoint: string | null = record.endpoint): number {
     const store = this.#store;
     const s = this.#flows.srcKeyOf(p);
     const d = this.#flows.dstKeyOf(p);
@@ -152,7 +153,6 @@ export class Conntrack {
     const ports = tuplePorts(p.src.port, p.dst.port);
     const replyPorts = tuplePorts(replySrcPort, snatIp === null ? p.src.port : snatPort);
     const id = this.#nextId++;
-    const endpoint = record.endpoint;
     const row = store.add(
       id,
       code,

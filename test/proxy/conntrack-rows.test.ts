@@ -171,6 +171,19 @@ test('flows to one endpoint share its NAT record; a different SNAT or Service ge
   t.deepEqual(JSON.parse(JSON.stringify(ep)), { ip: '10.244.0.5', port: 8080 });
 });
 
+test('a caller’s endpoint text is the flow’s, even where its address already has a shared record', (t) => {
+  const ct = new Conntrack();
+  const ep = address('10.244.1.5', 8080);
+  const first = ct.trackRow(p('TCP', '10.0.0.1', 1, '10.96.0.1', 80), { dnat: ep, service: 's' }, 0);
+  const named = ct.trackRow(p('TCP', '10.0.0.1', 2, '10.96.0.1', 80), { dnat: ep, service: 's', endpoint: 'pod-a' }, 0);
+  t.is(ct.endpointOf(first), '10.244.1.5:8080');
+  t.is(ct.endpointOf(named), 'pod-a');
+  t.is(ct.natOf(named), ct.natOf(first));
+  const none = ct.trackRow(p('TCP', '10.0.0.1', 3, '10.96.0.1', 80), { endpoint: 'ignored' }, 0);
+  t.is(ct.endpointOf(none), null, 'no DNAT, no endpoint');
+  t.true(Object.isFrozen(ct.natOf(none)), 'the shared no-NAT record cannot be changed by one flow');
+});
+
 /** Two different values of `f` over 0..2^32 that hash alike (a birthday search: about 2^16 tries). */
 function collision(f: (x: number) => number): [number, number] {
   const seen = new Map<number, number>();

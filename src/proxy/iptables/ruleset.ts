@@ -260,9 +260,10 @@ export class RuleSet {
     });
     svc.nodePortRules.forEach((rule, index) => {
       const refs = this.#nodePorts.get(rule.port) ?? [];
+      // In KUBE-NODEPORTS order (the walk takes the first that matches), whatever order the Services came in.
       const next =
         dir > 0
-          ? [...refs, { svc, rule, index, ...programJump(svc.program, rule.target) }]
+          ? inChainOrder([...refs, { svc, rule, index, ...programJump(svc.program, rule.target) }])
           : refs.filter((r) => r.svc !== svc);
       if (next.length) this.#nodePorts.set(rule.port, next);
       else this.#nodePorts.delete(rule.port);
@@ -310,6 +311,13 @@ function insertInChainOrder(first: EntryRef | null, ref: EntryRef): EntryRef {
   ref.next = at.next;
   at.next = ref;
   return first;
+}
+
+/** NodePort rules sorted as KUBE-NODEPORTS lists them: by Service (render order), then by rule. */
+function inChainOrder(refs: NodePortRef[]): NodePortRef[] {
+  if (refs.length < 2) return refs;
+  const keys = new Map(refs.map((r) => [r, sortKey(r.svc.entry)]));
+  return refs.sort((a, b) => cmp(keys.get(a)!, keys.get(b)!) || a.index - b.index);
 }
 
 /** A destination's list without the rules of `svc`; returns the new head (null when none is left). */

@@ -290,6 +290,8 @@ export class UserspaceEngine implements ProxyEngine {
   #localAddress(hostIP: string, port: number): Address {
     let byPort = this.#localAddresses.get(hostIP);
     if (byPort === undefined) {
+      // One node address per family is current; keep no more than a few retired ones.
+      if (this.#localAddresses.size >= 4) this.#localAddresses.clear();
       // Sized up front: the first port used is anywhere in the range, and a sparse write would make a dictionary.
       byPort = new Array<Address | undefined>(60999 - 32768 + 1).fill(undefined);
       this.#localAddresses.set(hostIP, byPort);

@@ -154,3 +154,36 @@ test('ClientIP affinity is shared by the ClusterIP and NodePort paths of a Servi
     t.true(v.steps.some((s) => s.rule.includes('--rcheck') && s.decision.includes('ClientIP affinity')));
   }
 });
+
+test('two Services on one NodePort: the walk takes the first in KUBE-NODEPORTS order, whichever changed last', (t) => {
+  // Admission rejects a duplicate NodePort; a raw store does not, and the walk must still follow the rendered chain.
+  const store = storeWith(
+    node('n1', ['192.168.0.2']),
+    service('ns', 'a', { clusterIP: '10.96.0.1', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
+    service('ns', 'b', { clusterIP: '10.96.0.2', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
+    slice('ns', 'a', ['10.1.1.1'], [{ port: 80 }]),
+    slice('ns', 'b', ['10.1.2.1'], [{ port: 80 }]),
+  );
+  const engine = new IptablesEngine({
+    table: tableFor(store, 'n1', { families: ['IPv4'] }),
+    config: proxyConfig({}),
+    rng: new Rng(1),
+  });
+  const firstRule = () =>
+    engine
+      .rules('IPv4')
+      .split('\n')
+      .find((l) => l.startsWith('-A KUBE-NODEPORTS') && l.includes('--dport 30080') && !l.includes('127.0.0.0/8'));
+  let port = 40000;
+  const winner = () =>
+    engine.send(
+      { proto: 'TCP', src: { ip: '203.0.113.9', port: port++ }, dst: { ip: '192.168.0.2', port: 30080 } },
+      { from: 'external' },
+      0,
+    ).service;
+  t.regex(firstRule()!, /ns\/a/);
+  t.is(winner(), 'ns/a');
+  put(store, slice('ns', 'a', ['10.1.1.2'], [{ port: 80 }]));
+  t.regex(firstRule()!, /ns\/a/);
+  t.is(winner(), 'ns/a', 'an update of ns/a does not move its rule after ns/b');
+});
