@@ -7,8 +7,8 @@
  * elsewhere) and its records array (header, then elements); here the arena's two headers are read by every flow and
  * stay cached, so a flow misses only on its rules and its record.
  *
- * A program keeps its place (`base`, in rules) until it is released; released rules are garbage until `compact`
- * copies the live programs into fresh arrays (the rule set moves its jumps then: their bases change).
+ * A program keeps its place (`base`, in rules) until it is released; released rules are garbage until the rule set
+ * compacts: it clears the arena and places the live programs again (their jumps move with them: bases change).
  */
 import type { NatRecord } from '../conntrack-store.js';
 import type { NatProgram } from './program.js';
@@ -36,7 +36,7 @@ export class ProgramArena {
       this.code = grown;
     }
     this.code.set(program.code, base * WORDS);
-    for (let k = base * RECORDS; k < (base + rules) * RECORDS; k++) this.records[k] = null;
+    this.#emptyRecords(base, rules);
     this.#top = base + rules;
     return base;
   }
@@ -44,8 +44,13 @@ export class ProgramArena {
   /** A program placed at `base` is no longer used: its records go now (no flow is kept from them: rows hold theirs). */
   release(base: number, program: NatProgram): void {
     const rules = program.code.length / WORDS;
-    for (let k = base * RECORDS; k < (base + rules) * RECORDS; k++) this.records[k] = null;
+    this.#emptyRecords(base, rules);
     this.#released += rules;
+  }
+
+  /** No records yet for `rules` rules from `base` (null, not holes: the walk tests a slot strictly). */
+  #emptyRecords(base: number, rules: number): void {
+    for (let k = base * RECORDS; k < (base + rules) * RECORDS; k++) this.records[k] = null;
   }
 
   /** Rules placed since the last `clear`, live or released (what the arena holds). */
@@ -53,7 +58,7 @@ export class ProgramArena {
     return this.#top;
   }
 
-  /** Whether released rules outnumber live ones (and are worth a copy): time to `compact`. */
+  /** Whether released rules outnumber live ones (and are worth a copy): time for the rule set to compact. */
   get wasteful(): boolean {
     return this.#released > 4096 && this.#released * 2 > this.#top;
   }

@@ -13,7 +13,7 @@
 
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
-import { Conntrack, type ConntrackEntry } from '../conntrack.js';
+import { Conntrack } from '../conntrack.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
@@ -177,9 +177,9 @@ export class UserspaceEngine implements ProxyEngine {
 
   close(packet: Packet, now: number): boolean {
     this.sync(now);
-    const hit = this.conntrack.lookup(packet, now);
-    if (!hit) return false;
-    const relay = relayOf(hit.entry);
+    const row = this.conntrack.findRow(packet, now);
+    if (row < 0) return false;
+    const relay = relayOfMemo(this.conntrack.memoOf(row));
     if (!relay) return this.conntrack.close(packet, now);
     // The proxy closes its side of both connections together.
     relay.clientClosed = true;
@@ -315,12 +315,7 @@ export class UserspaceEngine implements ProxyEngine {
   }
 }
 
-/** The relay an entry belongs to, or null (no relay, or an unbound UDP client). */
-function relayOf(entry: ConntrackEntry): Relay | null {
-  return relayOfMemo(entry.memo);
-}
-
-/** The relay a flow's memo names, or null. */
+/** The relay a flow's memo names, or null (no relay, or an unbound UDP client). */
 function relayOfMemo(memo: unknown): Relay | null {
   const m = memo as Relay | Unbound | null;
   return m === null || 'unbound' in m ? null : m;
