@@ -31,7 +31,10 @@ export interface ConntrackEntry {
   readonly replyDst: Address;
   /** Where DNAT sent the flow, or null when it was not DNATed. */
   readonly dnat: Address | null;
-  /** The source MASQUERADE gave the flow (node address, port kept unless it clashed), or null. */
+  /**
+   * The source the flow was given: MASQUERADE's (node address, port kept unless it clashed), or the client's own
+   * address with a remapped port (a flow without SNAT whose reply tuple clashed); null when the source was kept.
+   */
   readonly snat: Address | null;
   /** The Service port (`ns/name:port`) the flow was DNATed for, or null. */
   readonly service: string | null;

@@ -73,8 +73,10 @@ export class EntryView implements ConntrackEntry {
   get snat(): Address | null {
     if (this.#dead !== null) return this.#dead.snat;
     if (this.#snat === undefined) {
-      const ip = this.#store.nat(this.row).snatIp;
-      this.#snat = ip === null ? null : { ip, port: this.#store.snatPort(this.row) };
+      // MASQUERADE's address, or the client's own when only its port was remapped (conntrack.ts `trackNat`).
+      const port = this.#store.snatPort(this.row);
+      const ip = this.#store.nat(this.row).snatIp ?? (port !== 0 ? this.originalSrc.ip : null);
+      this.#snat = ip === null ? null : { ip, port };
     }
     return this.#snat;
   }

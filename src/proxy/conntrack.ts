@@ -129,29 +129,46 @@ export class Conntrack {
    * needs is read from the record, so no address object is reached on the way.
    */
   trackRecord(p: Packet, record: NatRecord, now: number, endpoint: string | null = record.endpoint): number {
+    const dnatKey = record.dnat !== null ? record.dnatKey : -1;
+    return this.trackNat(p, record, endpoint, dnatKey, record.dnatPort, record.snatKey, now);
+  }
+
+  /**
+   * `trackRecord` with the record's fields passed beside it: the DNAT target's key and port (dnatKey -1: no DNAT)
+   * and the SNAT address's key (-1: none). An engine that keeps them where its walk already reads (iptables: in the
+   * DNAT rule) files a flow without reaching the record, which on a node with many endpoints is a cache miss.
+   */
+  trackNat(
+    p: Packet,
+    record: NatRecord,
+    endpoint: string | null,
+    dnatKey: number,
+    dnatPort: number,
+    snatKey: number,
+    now: number,
+  ): number {
     const store = this.#store;
     const s = this.#flows.srcKeyOf(p);
     const d = this.#flows.dstKeyOf(p);
-    const natted = record.dnat !== null;
-    const snatIp = record.snatIp;
+    const natted = dnatKey >= 0;
+    const masqueraded = snatKey >= 0;
     // The reply tuple: from the DNAT target (or the original destination) to the SNAT source (or the client).
-    const replySrcKey = natted ? record.dnatKey : d;
-    const replySrcPort = natted ? record.dnatPort : p.dst.port;
-    let replyDstKey = s;
+    const replySrcKey = natted ? dnatKey : d;
+    const replySrcPort = natted ? dnatPort : p.dst.port;
+    const replyDstKey = masqueraded ? snatKey : s;
+    // The reply tuple must be unique. The source port stays unless another flow already has the reply tuple; then
+    // it is remapped to the next free port from 32768 up (the kernel picks a free one too, at random; which one is an
+    // implementation detail). MASQUERADE does this, and so does the kernel for a flow without SNAT (POSTROUTING's
+    // null binding: two flows from one client port DNATed to one endpoint); such a flow keeps its address, and
+    // only its port changes. snatPort 0: the source port is kept.
     let snatPort = 0;
-    if (snatIp !== null) {
-      // MASQUERADE keeps the source port unless another flow already uses the resulting reply tuple; then it takes
-      // the next free port from 32768 up (the kernel picks a free one too; which one is an implementation detail).
-      replyDstKey = record.snatKey;
-      snatPort = p.src.port;
-      if (this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) {
-        snatPort = 32768;
-        while (snatPort < 65536 && this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) snatPort++;
-      }
-    }
+    if (this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, p.src.port) && !this.#retracked(p)) {
+      snatPort = 32768;
+      while (snatPort < 65536 && this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) snatPort++;
+    } else if (masqueraded) snatPort = p.src.port;
     const code = protoCode(p.proto);
     const ports = tuplePorts(p.src.port, p.dst.port);
-    const replyPorts = tuplePorts(replySrcPort, snatIp === null ? p.src.port : snatPort);
+    const replyPorts = tuplePorts(replySrcPort, snatPort !== 0 ? snatPort : p.src.port);
     const id = this.#nextId++;
     const row = store.add(
       id,
@@ -176,6 +193,11 @@ export class Conntrack {
     if (displaced >= 0) store.free(displaced);
     this.#countsStale = true;
     return row;
+  }
+
+  /** Whether `p`'s original tuple is already a flow's (tracked again, it replaces that flow: not a clash). */
+  #retracked(p: Packet): boolean {
+    return this.#flows.find(p) >= 0 && this.#flows.direction === 'original';
   }
 
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */

@@ -82,6 +82,16 @@ export class FlowVerdict implements Verdict {
     return ip === null ? null : { ip, port: this.#snatPort };
   }
 
+  /**
+   * The source the packet leaves with: MASQUERADE's, or the client's own address with the port conntrack remapped
+   * (a flow without SNAT whose reply tuple another flow had), or the client's unchanged.
+   */
+  #sourceOut(p: Packet): Address {
+    const masqueraded = this.snatAddress;
+    if (masqueraded !== null) return masqueraded;
+    return this.#snatPort === 0 ? p.src : { ip: p.src.ip, port: this.#snatPort };
+  }
+
   /** The flow's first packet as the client sent it. */
   get originalPacket(): Packet {
     const p = this.arrived;
@@ -94,10 +104,10 @@ export class FlowVerdict implements Verdict {
     if (this.#packet === null) {
       const p = this.arrived;
       const nat = this.#nat;
-      if (nat.dnat === null && nat.snatIp === null) this.#packet = p;
+      if (nat.dnat === null && nat.snatIp === null && this.#snatPort === 0) this.#packet = p;
       else if (this.conntrack === 'reply')
         this.#packet = { proto: p.proto, src: this.#originalDst!, dst: this.#originalSrc! };
-      else this.#packet = { proto: p.proto, src: this.snatAddress ?? p.src, dst: nat.dnat ?? p.dst };
+      else this.#packet = { proto: p.proto, src: this.#sourceOut(p), dst: nat.dnat ?? p.dst };
     }
     return this.#packet;
   }
@@ -115,8 +125,19 @@ export class FlowVerdict implements Verdict {
       const source = this.#source;
       this.#steps = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
       this.#source = null;
+      if (source !== null && this.conntrack === 'new' && this.#nat.snatIp === null && this.#snatPort !== 0)
+        this.#steps = [...this.#steps, this.#remapStep()];
     }
     return this.#steps;
+  }
+
+  /** Why a flow without SNAT left from another source port (conntrack.ts `trackNat`). */
+  #remapStep(): Step {
+    return {
+      where: 'conntrack',
+      rule: 'reply tuple already in use',
+      decision: `another flow has this reply tuple: source port ${this.arrived.src.port} becomes ${this.#snatPort} (the NAT null binding in POSTROUTING keeps reply tuples unique)`,
+    };
   }
 
   toJSON(): Verdict {

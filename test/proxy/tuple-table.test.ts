@@ -17,7 +17,7 @@ const opArb = fc.record({ del: fc.boolean(), t: tupleArb, v: fc.integer() });
 test('agrees with a Map model under random inserts and deletes', (t) => {
   holds(
     t,
-    fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
+    fc.property(fc.array(opArb, { maxLength: 300, size: 'max' }), (ops) => {
       const table = new TupleTable<number>(16);
       const model = new Map<string, number>();
       const key = (x: { proto: string; src: string; sport: number; dst: string; dport: number }) =>

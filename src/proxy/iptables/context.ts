@@ -8,6 +8,7 @@ import type { IPFamily } from '../../model/types.js';
 import type { ProxyConfig } from '../engine.js';
 import { type CidrMatcher, cidrMatcher, LocalAddresses } from '../ip-match.js';
 import type { NodeView } from '../service-table.js';
+import { addressKey } from '../tuple-table.js';
 
 export interface RuleContext {
   readonly family: IPFamily;
@@ -16,6 +17,8 @@ export interface RuleContext {
   readonly localDetector: CidrMatcher | null;
   /** The node's primary address of this family (the SNAT source, and the KUBE-FW "allow from node" test). */
   readonly nodeIP: string | null;
+  /** `addressKey(nodeIP)` (tuple-table.ts), or -1: the SNAT source as conntrack keys it. */
+  readonly nodeKey: number;
   readonly localAddresses: LocalAddresses;
   /** Localhost NodePorts in effect: flag on, IPv4, and nodePortAddresses covering 127.0.0.1. */
   readonly localhostNodePorts: boolean;
@@ -73,6 +76,7 @@ export function ruleContext(family: IPFamily, config: ProxyConfig, node: NodeVie
     config,
     localDetector,
     nodeIP,
+    nodeKey: nodeIP === null ? -1 : addressKey(nodeIP),
     localAddresses: new LocalAddresses(nodeAddresses),
     localhostNodePorts,
     nodePortsMatchAll: matchAll,

@@ -24,12 +24,12 @@ import type { ServicePortEntry, ServiceTable, TableChange } from '../service-tab
 import { ruleContext } from './context.js';
 import { filterNewFlow } from './filter-walk.js';
 import { natPostrouting, natPrerouting } from './nat-walk.js';
-import { dnatRecord } from './program.js';
+import { trackDnat } from './program.js';
 import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
 import { IptablesVerdict, newFlowVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
-import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv } from './walk-state.js';
+import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv, walkService } from './walk-state.js';
 
 const NEW_FLOW: Step = {
   where: 'conntrack',
@@ -87,7 +87,7 @@ export class IptablesEngine implements ProxyEngine {
     natPrerouting(st);
     const refused = filterNewFlow(st);
     if (refused) {
-      const svc = refused.service ?? st.service;
+      const svc = refused.service ?? walkService(st);
       const dnat = dnatTarget(st);
       const fields: VerdictFields = {
         verdict: refused.verdict,
@@ -104,8 +104,8 @@ export class IptablesEngine implements ProxyEngine {
     // A DNATed flow's NAT record comes with the rule that chose its endpoint; a flow only masqueraded (no DNAT) gets
     // conntrack's record for "no DNAT, this SNAT".
     const row =
-      st.dnatProgram !== null
-        ? ct.trackRecord(packet, dnatRecord(st, snatIp), now)
+      st.dnatBase >= 0
+        ? trackDnat(ct, st, snatIp)
         : ct.trackRow(packet, { dnat: null, snatIp, service: null, endpoint: null }, now);
     return newFlowVerdict(ct, row, packet, st.cost, st.explain ? st.steps : null);
   }

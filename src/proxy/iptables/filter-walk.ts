@@ -50,7 +50,7 @@ interface HookJump {
 
 /** Whether the (post-DNAT) destination is a local address, from its IPv4 value when the walk has it. */
 function destinationIsLocal(st: WalkState, ctx: RuleContext): boolean {
-  if (st.dnatProgram !== null) return st.dnatLocal;
+  if (st.dnatBase >= 0) return st.dnatLocal;
   return st.dstAddressKey >= 0
     ? isLocalKey(ctx, st.dstAddressKey, st.packet.dst.ip)
     : ctx.localAddresses.has(st.packet.dst.ip);
@@ -98,7 +98,7 @@ function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
         st.cost++;
         const p = st.packet;
         // CVE-2020-8558: nothing but loopback may reach 127/8 unless it was DNATed (localhost NodePorts).
-        if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnatProgram === null) {
+        if (isLoopback(p.dst.ip) && !isLoopback(p.src.ip) && st.dnatBase < 0) {
           if (st.explain) st.steps.push(GUARD_DROP);
           return { verdict: 'DROP', service: null };
         }

@@ -7,10 +7,10 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
-import { addressKey } from '../tuple-table.js';
+import { addressKey, protoCode } from '../tuple-table.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
-import { runJump } from './program.js';
+import { runJump, runProgram } from './program.js';
 import type { EntryRef } from './ruleset.js';
 import type { WalkState } from './walk-state.js';
 
@@ -79,18 +79,22 @@ export function natPrerouting(st: WalkState): void {
   st.cost++;
   const lengths = rs.chainLengths();
   const dstKey = st.dstAddressKey >= 0 ? st.dstAddressKey : addressKey(p.dst.ip);
-  const ref = rs.entryRuleKey(p.proto, dstKey, p.dst.port);
-  if (ref) {
-    // The rule a linear scan of KUBE-SERVICES would reach after `pos` others: counted, not scanned.
-    const pos = rs.entryPosition(ref);
+  const entries = rs.entries;
+  const slot = entries.find(protoCode(p.proto), dstKey, p.dst.port);
+  if (slot >= 0) {
+    // The rule a linear scan of KUBE-SERVICES would reach after `pos` others: counted, not scanned. The jump comes
+    // from the index slot; the rule object is read only for the trace.
+    const pos = rs.entrySlotPosition(slot);
     st.cost += pos + 1;
-    st.service = ref.svc;
-    if (explain) st.steps.push(entryStep(ref, pos));
-    if (runJump(ref, st)) return;
+    st.entrySlot = slot;
+    const ref = explain ? entries.refAt(slot) : null;
+    if (ref !== null) st.steps.push(entryStep(ref, pos));
+    const base = entries.baseAt(slot);
+    if (runProgram(rs.arena.code, base, ref?.program ?? null, entries.startAt(slot), entries.endAt(slot), st)) return;
     // The Service's chain ended without DNAT (a firewall or Local policy refused it): back in KUBE-SERVICES.
     const rest = lengths.natServices - pos - 1;
     st.cost += rest;
-    if (explain)
+    if (ref !== null)
       st.steps.push({
         where: 'nat/KUBE-SERVICES',
         rule: `(${rest} later Service rules)`,

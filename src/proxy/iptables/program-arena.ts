@@ -13,15 +13,24 @@
 import type { NatRecord } from '../conntrack-store.js';
 import type { NatProgram } from './program.js';
 
-/** Int32 words per rule in `code`, and NAT records per rule in `records` (unmasqueraded, masqueraded). */
+/**
+ * Int32 words per rule in `code`; slots per rule in `records`: the unmasqueraded NAT record and its endpoint text,
+ * then the masqueraded ones.
+ */
 const WORDS = 4;
-const RECORDS = 2;
+const RECORDS = 4;
 
 export class ProgramArena {
   /** The programs' rules, WORDS words each: rule i of the program placed at base b is at (b + i) × WORDS. */
   code = new Int32Array(1024 * WORDS);
-  /** The NAT record of rule i of the program at base b: at (b + i) × RECORDS, + 1 when masqueraded; null until made. */
-  records: (NatRecord | null)[] = [];
+  /**
+   * The NAT record of rule i of the program at base b: at (b + i) × RECORDS, + 2 when masqueraded; null until made.
+   * The record's `endpoint` text follows it (at + 1), so a new flow files its conntrack row from this cache line
+   * without reaching the record.
+   */
+  records: (NatRecord | string | null)[] = [];
+  /** The program placed at each base (holes elsewhere): what a walk that holds only a base reads on its rare paths. */
+  #programs: (NatProgram | undefined)[] = [];
   /** Rules placed, live or released. */
   #top = 0;
   #released = 0;
@@ -36,6 +45,9 @@ export class ProgramArena {
       this.code = grown;
     }
     this.code.set(program.code, base * WORDS);
+    // A program without rules shares its base with the next one placed: only programs with rules own a base (no
+    // walk reaches a rule of an empty one).
+    if (rules > 0) this.#programs[base] = program;
     this.#emptyRecords(base, rules);
     this.#top = base + rules;
     return base;
@@ -45,7 +57,13 @@ export class ProgramArena {
   release(base: number, program: NatProgram): void {
     const rules = program.code.length / WORDS;
     this.#emptyRecords(base, rules);
+    if (rules > 0) this.#programs[base] = undefined;
     this.#released += rules;
+  }
+
+  /** The live program placed at `base` (one with rules). */
+  programAt(base: number): NatProgram {
+    return this.#programs[base]!;
   }
 
   /** No records yet for `rules` rules from `base` (null, not holes: the walk tests a slot strictly). */
@@ -67,6 +85,7 @@ export class ProgramArena {
   clear(): void {
     this.code = new Int32Array(Math.max(1024, this.#top - this.#released) * WORDS);
     this.records = [];
+    this.#programs = [];
     this.#top = 0;
     this.#released = 0;
   }

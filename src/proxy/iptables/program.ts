@@ -11,6 +11,7 @@
  * Rules are evaluated in the same order with the same effects as walking the objects: the same cost, the same
  * random draws, the same recent-list updates.
  */
+import type { Conntrack } from '../conntrack.js';
 import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { canonicalIPv4 } from '../tuple-table.js';
@@ -37,6 +38,11 @@ const RECENT_SET = 0x200;
  * it (INPUT or FORWARD); knowing it from the rule saves reading the endpoint's record on every new flow.
  */
 const DNAT_LOCAL = 0x400;
+/**
+ * Word 0 flag: a DNAT rule (matching always) to an IPv4 target, whose address key and port are words 1 and 2, so a
+ * new flow files its conntrack row without reading the rule's NAT record.
+ */
+const DNAT_KEYED = 0x800;
 
 /** Where a chain's rules lie in the program: [start, end). A missing chain is the empty range. */
 export interface ChainRange {
@@ -122,6 +128,13 @@ export function compileProgram(
     let op = rule.mk | (rule.tk << 4);
     if (rule.recentSet !== null) op |= RECENT_SET;
     if (rule.tk === T_DNAT && rule.endpoint !== null && ctx.localAddresses.has(rule.endpoint.ip)) op |= DNAT_LOCAL;
+    const target = rule.tk === T_DNAT && rule.mk === M_ALWAYS ? rule.endpoint?.destination : undefined;
+    const targetKey = target === undefined ? -1 : canonicalIPv4(target.ip);
+    if (target !== undefined && targetKey >= 0) {
+      op |= DNAT_KEYED;
+      code[at + 1] = targetKey;
+      code[at + 2] = target.port;
+    }
     let keep = rule.recentSet !== null;
     if (rule.tk === T_JUMP) {
       const k = names.indexOf(rule.chain);
@@ -172,25 +185,26 @@ export function compileProgram(
 /**
  * Run the program's rules [start, end) (one chain). Returns true when a rule DNATed the packet (a terminal verdict);
  * false when the chain ended, in which case iptables returns to the calling chain and the caller continues after
- * its jump.
+ * its jump. `prog` may be null (a KUBE-SERVICES jump holds only where the program lies): the few rules that need the
+ * program object (matches evaluated on the rule object, recent lists, the trace) fetch it from the arena.
  */
 export function runProgram(
   code: Int32Array,
   base: number,
-  prog: NatProgram,
+  prog: NatProgram | null,
   start: number,
   end: number,
   st: WalkState,
 ): boolean {
   const explain = st.explain;
   // The trace records this program, then one number per rule evaluated (verdict.ts turns them into steps).
-  if (explain && start < end) st.steps.push(prog);
+  if (explain && start < end) st.steps.push(prog ?? st.env.ruleset.arena.programAt(base));
   for (let i = start; i < end; i++) {
     const at = (base + i) << 2;
     const op = code[at]!;
     st.cost++;
     let hit: boolean;
-    if ((op & OBJECT) !== 0) hit = matches(prog.rules[i]!, st);
+    if ((op & OBJECT) !== 0) hit = matches(ruleOf(prog, base, i, st), st);
     else
       switch (op & 15) {
         case M_ALWAYS:
@@ -210,7 +224,7 @@ export function runProgram(
             (code[at + 3] === 0 || !srcIn(st.env.ruleset.context.localDetector!, st));
           break;
         default:
-          hit = matches(prog.rules[i]!, st);
+          hit = matches(ruleOf(prog, base, i, st), st);
       }
     if (!hit) {
       if (explain) st.steps.push(i * 2);
@@ -226,8 +240,7 @@ export function runProgram(
         st.mark = true;
         break;
       case T_DNAT: {
-        if ((op & RECENT_SET) !== 0) st.env.recent.set(prog.rules[i]!.recentSet!, st.packet.src.ip, st.now);
-        st.dnatProgram = prog;
+        if ((op & RECENT_SET) !== 0) st.env.recent.set(ruleOf(prog, base, i, st).recentSet!, st.packet.src.ip, st.now);
         st.dnatBase = base;
         st.dnatRule = i;
         st.dnatLocal = (op & DNAT_LOCAL) !== 0;
@@ -238,17 +251,35 @@ export function runProgram(
   return false;
 }
 
-/** The NAT record of the walk's DNAT (program.ts `runProgram` chose it), masqueraded to `snatIp` (or not: null). */
-export function dnatRecord(st: WalkState, snatIp: string | null): NatRecord {
-  const records = st.env.ruleset.arena.records;
-  const at = (st.dnatBase + st.dnatRule) * 2 + (snatIp === null ? 0 : 1);
-  let record = records[at]!;
+/** Rule i of the program at `base` (`prog`, when the caller holds it). */
+function ruleOf(prog: NatProgram | null, base: number, i: number, st: WalkState): ChainRule {
+  return (prog ?? st.env.ruleset.arena.programAt(base)).rules[i]!;
+}
+
+/**
+ * File the walk's new flow in conntrack with its DNAT (runProgram chose the rule), masqueraded to `snatIp` (or not:
+ * null). The NAT record is the rule's, made on the rule's first flow and kept in the arena with its endpoint text;
+ * the target's key and port come from the rule's words, so the record itself is not read.
+ */
+export function trackDnat(ct: Conntrack, st: WalkState, snatIp: string | null): number {
+  const rs = st.env.ruleset;
+  const arena = rs.arena;
+  const records = arena.records;
+  const rule = st.dnatBase + st.dnatRule;
+  const at = rule * 4 + (snatIp === null ? 0 : 2);
+  let record = records[at] as NatRecord | null;
   // Strictly null (the arena fills unused slots with null): a loose test would read the record's map, a cache miss.
   if (record === null) {
-    const prog = st.dnatProgram!;
+    const prog = arena.programAt(st.dnatBase);
     const endpoint = prog.endpoints[st.dnatRule]!;
     record = natRecord(endpoint.destination, snatIp, prog.service, endpoint.address);
     records[at] = record;
+    records[at + 1] = record.endpoint;
   }
-  return record;
+  const code = arena.code;
+  const word = rule << 2;
+  if ((code[word]! & DNAT_KEYED) === 0) return ct.trackRecord(st.packet, record, st.now);
+  const snatKey = snatIp === null ? -1 : rs.context.nodeKey;
+  const endpoint = records[at + 1] as string;
+  return ct.trackNat(st.packet, record, endpoint, code[word + 1]! >>> 0, code[word + 2]!, snatKey, st.now);
 }

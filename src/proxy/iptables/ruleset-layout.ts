@@ -17,9 +17,6 @@ export interface EntryRef extends ProgramJump {
   readonly index: number;
   /** The walk's cached trace step for this rule (rebuilt when the rule's position changes). */
   step: Step | null;
-  /** The rule's position in KUBE-SERVICES, valid while `posStamp` is the rule set's layout stamp. */
-  pos: number;
-  posStamp: number;
   /** The next rule for the same destination (another Service's, later in KUBE-SERVICES), or null. */
   next: EntryRef | null;
 }

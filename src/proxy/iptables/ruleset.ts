@@ -12,11 +12,12 @@
  * prefix sums over that order, recomputed lazily after a change (O(services), only when a packet needs them).
  */
 import type { IPFamily, Protocol } from '../../model/types.js';
-import { DestIndex } from '../dest-index.js';
 import type { ServicePortEntry } from '../service-table.js';
+import { addressKey, protoCode } from '../tuple-table.js';
 import { SepNameCache } from './chain-names.js';
 import { type CompiledService, compileService } from './compile.js';
 import type { RuleContext } from './context.js';
+import { EntryIndex } from './entry-index.js';
 import { programJump } from './program.js';
 import { ProgramArena } from './program-arena.js';
 import {
@@ -49,7 +50,7 @@ export class RuleSet {
    * nat KUBE-SERVICES rules by destination (protocol, address, port): the first in chain order, which is the one a
    * packet matches; rules of other Services for the same destination follow it through `next`, in chain order.
    */
-  readonly #entries = new DestIndex<EntryRef>();
+  readonly #entries = new EntryIndex();
   readonly #nodePorts = new Map<number, NodePortRef[]>();
   readonly #filters = new Map<FilterChainName, Map<number, FilterRef[]>>(FILTER_CHAINS.map((c) => [c, new Map()]));
   /** KUBE-SEP names already hashed, kept across recompiles (an endpoint change renames nothing else). */
@@ -152,14 +153,9 @@ export class RuleSet {
     this.#changed();
   }
 
-  /** The nat KUBE-SERVICES rule for a destination, if any. */
-  entryRule(protocol: Protocol, ip: string, port: number): EntryRef | undefined {
-    return this.#entries.get(protocol, ip, port);
-  }
-
-  /** `entryRule` for an address already keyed (`addressKey`, as conntrack computed it for the packet). */
-  entryRuleKey(protocol: Protocol, ipKey: number, port: number): EntryRef | undefined {
-    return this.#entries.getKey(protocol, ipKey, port);
+  /** KUBE-SERVICES by destination, each first rule's jump in its slot (what the walk reads). */
+  get entries(): EntryIndex {
+    return this.#entries;
   }
 
   /** nat KUBE-NODEPORTS rules for a NodePort and protocol, in chain order. */
@@ -176,14 +172,17 @@ export class RuleSet {
     return this.#filters.get(chain)!.get(port) ?? EMPTY;
   }
 
-  /** Position (0-based) of a rule in nat KUBE-SERVICES, and the chain's length without the NodePort jump(s). */
-  entryPosition(ref: EntryRef): number {
+  /** Position (0-based) in nat KUBE-SERVICES of the rule in an entry-index slot, kept in the slot per layout. */
+  entrySlotPosition(slot: number): number {
     const layout = this.#layoutNow();
-    if (ref.posStamp !== this.#layoutStamp) {
-      ref.pos = layout.offsets.get(ref.svc)!.natServices + ref.index;
-      ref.posStamp = this.#layoutStamp;
+    const entries = this.#entries;
+    let pos = entries.positionAt(slot, this.#layoutStamp);
+    if (pos < 0) {
+      const ref = entries.refAt(slot);
+      pos = layout.offsets.get(ref.svc)!.natServices + ref.index;
+      entries.setPosition(slot, pos, this.#layoutStamp);
     }
-    return ref.pos;
+    return pos;
   }
 
   nodePortPosition(ref: NodePortRef): number {
@@ -235,7 +234,9 @@ export class RuleSet {
   #index(svc: CompiledService, dir: 1 | -1): void {
     if (dir > 0) svc.program.base = this.arena.place(svc.program);
     svc.entryRules.forEach((rule, index) => {
-      const first = this.#entries.get(rule.protocol, rule.ip, rule.port) ?? null;
+      const proto = protoCode(rule.protocol);
+      const ipKey = addressKey(rule.ip);
+      const first = this.#entries.get(proto, ipKey, rule.port) ?? null;
       let head: EntryRef | null;
       if (dir > 0) {
         const jump = programJump(svc.program, rule.target);
@@ -246,8 +247,6 @@ export class RuleSet {
           base: jump.base,
           start: jump.start,
           end: jump.end,
-          pos: 0,
-          posStamp: -1,
           svc,
           rule,
           index,
@@ -255,8 +254,8 @@ export class RuleSet {
           next: null,
         });
       } else head = withoutService(first, svc);
-      if (head) this.#entries.set(rule.protocol, rule.ip, rule.port, head);
-      else this.#entries.delete(rule.protocol, rule.ip, rule.port);
+      if (head) this.#entries.set(proto, ipKey, rule.port, head);
+      else this.#entries.delete(proto, ipKey, rule.port);
     });
     svc.nodePortRules.forEach((rule, index) => {
       const refs = this.#nodePorts.get(rule.port) ?? [];

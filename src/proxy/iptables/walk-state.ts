@@ -13,7 +13,6 @@ import { ipv4ToInt } from '../ip-match.js';
 import type { Origin, Packet } from '../packet.js';
 import { canonicalIPv4 } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
-import type { NatProgram } from './program.js';
 import type { RecentLists } from './recent.js';
 import {
   type ChainRule,
@@ -55,15 +54,20 @@ export interface WalkState {
   cost: number;
   /** The packet carries the masquerade mark (0x4000). */
   mark: boolean;
-  /** The program whose DNAT rule chose the target (null until one did), and that rule's index. */
-  dnatProgram: NatProgram | null;
-  dnatRule: number;
-  /** Where that program lies in the rule set's arena (program-arena.ts). */
+  /**
+   * Where the program whose DNAT rule chose the target lies in the rule set's arena (program-arena.ts), -1 until a
+   * rule did; and that rule's index in its program.
+   */
   dnatBase: number;
+  dnatRule: number;
   /** The DNAT target is one of the node's addresses (meaningful once `dnat` is set). */
   dnatLocal: boolean;
-  /** The Service whose rules handled the packet (for the verdict's `service`). */
+  /**
+   * The Service whose rules handled the packet (for the verdict's `service`): set by a KUBE-NODEPORTS match; a
+   * KUBE-SERVICES match leaves its entry-index slot instead (`entrySlot`), read only if asked (`walkService`).
+   */
   service: CompiledService | null;
+  entrySlot: number;
   /** The source as an IPv4 integer for CIDR matches, parsed on first use (-2: not yet; -1: not IPv4). */
   srcV4: number;
   /** Source and destination as int32 for address equality (canonical IPv4 only), parsed on first use. */
@@ -87,11 +91,11 @@ export function newWalk(env: WalkEnv, packet: Packet, origin: Origin, now: numbe
     steps,
     cost: 0,
     mark: false,
-    dnatProgram: null,
-    dnatRule: -1,
     dnatBase: -1,
+    dnatRule: -1,
     dnatLocal: false,
     service: null,
+    entrySlot: -1,
     srcV4: -2,
     srcKey: UNKNOWN,
     dstKey: UNKNOWN,
@@ -114,10 +118,16 @@ export function seedAddressKeys(st: WalkState, srcAddressKey: number, dstAddress
 
 /**
  * The DNAT target, once a KUBE-SEP rule chose one. Read only where needed (filter rules, a refusal): a new flow
- * takes its NAT from the rule's record (program.ts `dnatRecord`), without reaching the endpoint.
+ * takes its NAT from the rule's record (program.ts `trackDnat`), without reaching the endpoint.
  */
 export function dnatTarget(st: WalkState): EndpointInfo | null {
-  return st.dnatProgram === null ? null : st.dnatProgram.endpoints[st.dnatRule]!;
+  return st.dnatBase < 0 ? null : st.env.ruleset.arena.programAt(st.dnatBase).endpoints[st.dnatRule]!;
+}
+
+/** The Service whose rules handled the packet so far, or null. */
+export function walkService(st: WalkState): CompiledService | null {
+  if (st.service !== null) return st.service;
+  return st.entrySlot < 0 ? null : st.env.ruleset.entries.refAt(st.entrySlot).svc;
 }
 
 /** The source address as an int32 to compare with a rule's (canonical IPv4) address; NOT_V4 matches none. */

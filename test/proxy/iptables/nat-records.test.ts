@@ -1,5 +1,5 @@
 /**
- * A new flow takes its conntrack NAT record from the DNAT rule that chose its endpoint (program.ts `dnatRecord`):
+ * A new flow takes its conntrack NAT record from the DNAT rule that chose its endpoint (program.ts `trackDnat`):
  * one record per rule and masquerade, whichever KUBE-SERVICES or KUBE-NODEPORTS rule jumped there, and a fresh one
  * when the Service is recompiled.
  */

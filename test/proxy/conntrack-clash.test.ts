@@ -1,0 +1,85 @@
+/**
+ * Two flows from one client port, to two Services whose single endpoint is the same pod port, would share a reply
+ * tuple. The kernel keeps reply tuples unique: the second flow's source port is remapped (POSTROUTING's null
+ * binding), its address is kept and no MASQUERADE is claimed, and each flow's replies are un-NATed to its own
+ * Service. Checked through every engine that DNATs in conntrack (iptables and ipvs).
+ */
+import test from 'ava';
+import { Conntrack } from '../../src/proxy/conntrack.js';
+import type { ProxyEngine } from '../../src/proxy/engine.js';
+import { proxyConfig } from '../../src/proxy/engine.js';
+import { IptablesEngine } from '../../src/proxy/iptables/engine.js';
+import type { Origin, Packet } from '../../src/proxy/packet.js';
+import { Rng } from '../../src/util/rng.js';
+import { node, service, slice, storeWith, tableFor } from './fixtures.js';
+import { engineOn as ipvsEngineOn } from './ipvs/engine-helpers.js';
+
+const POD: Origin = { from: 'pod', pod: 'ns/client' };
+const CLIENT = { ip: '10.244.1.9', port: 40000 };
+const ENDPOINT = '10.244.1.5';
+
+function world() {
+  return storeWith(
+    node('node-a', ['172.18.0.2'], { podCIDRs: ['10.244.1.0/24'] }),
+    service('ns', 'a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
+    service('ns', 'b', { clusterIP: '10.96.0.11', ports: [{ port: 81 }] }),
+    slice('ns', 'a', [ENDPOINT], [{ port: 8080 }]),
+    slice('ns', 'b', [ENDPOINT], [{ port: 8080 }]),
+  );
+}
+
+const engines: { name: string; make: () => ProxyEngine }[] = [
+  {
+    name: 'iptables',
+    make: () =>
+      new IptablesEngine({
+        table: tableFor(world(), 'node-a', { families: ['IPv4'] }),
+        config: proxyConfig({ clusterCIDR: '10.244.0.0/16' }),
+        rng: new Rng(1),
+      }),
+  },
+  { name: 'ipvs', make: () => ipvsEngineOn(world()) },
+];
+
+const toA: Packet = { proto: 'TCP', src: CLIENT, dst: { ip: '10.96.0.10', port: 80 } };
+const toB: Packet = { proto: 'TCP', src: CLIENT, dst: { ip: '10.96.0.11', port: 81 } };
+
+for (const { name, make } of engines)
+  test(`${name}: the second flow's source port is remapped; each flow's replies come back from its own Service`, (t) => {
+    const engine = make();
+    const a = engine.send(toA, POD, 0);
+    const b = engine.send(toB, POD, 1);
+    t.is(a.endpoint, `${ENDPOINT}:8080`);
+    t.is(b.endpoint, `${ENDPOINT}:8080`);
+    t.deepEqual(a.packet!.src, CLIENT);
+    t.is(b.packet!.src.ip, CLIENT.ip);
+    t.not(b.packet!.src.port, CLIENT.port);
+    t.is(b.snat, null, 'no MASQUERADE: only the port changed');
+    const remapped = (steps: readonly { where: string; decision: string }[], port: number) =>
+      steps.some((s) => s.where === 'conntrack' && s.decision.includes(`becomes ${port}`));
+    t.true(remapped(b.steps, b.packet!.src.port), 'the trace says why the port changed');
+    t.false(remapped(a.steps, CLIENT.port));
+    // Replies: to the client's own port, flow a's; to the remapped port, flow b's (restored to the client's port).
+    const replyA = engine.reply({ proto: 'TCP', src: { ip: ENDPOINT, port: 8080 }, dst: CLIENT }, 2);
+    t.deepEqual([replyA.packet!.src, replyA.packet!.dst], [toA.dst, CLIENT]);
+    const replyB = engine.reply({ proto: 'TCP', src: { ip: ENDPOINT, port: 8080 }, dst: b.packet!.src }, 3);
+    t.deepEqual([replyB.packet!.src, replyB.packet!.dst], [toB.dst, CLIENT]);
+    // Later packets of flow b leave with the same remapped source.
+    t.deepEqual(engine.send(toB, POD, 4).packet!.src, b.packet!.src);
+  });
+
+test('conntrack: the entry of a remapped flow shows the new source in its reply tuple; tracking a tuple again is not a clash', (t) => {
+  const ct = new Conntrack();
+  const dnat = { ip: ENDPOINT, port: 8080 };
+  const first = ct.track(toA, { dnat }, 0);
+  const second = ct.track(toB, { dnat }, 0);
+  t.deepEqual(first.replyDst, CLIENT);
+  t.is(first.snat, null);
+  t.deepEqual(second.snat, { ip: CLIENT.ip, port: second.replyDst.port });
+  t.not(second.replyDst.port, CLIENT.port);
+  t.is(ct.lookup({ proto: 'TCP', src: dnat, dst: CLIENT }, 1)?.entry.originalDst.ip, '10.96.0.10');
+  t.is(ct.lookup({ proto: 'TCP', src: dnat, dst: second.replyDst }, 1)?.entry.originalDst.ip, '10.96.0.11');
+  const again = ct.track(toA, { dnat }, 2);
+  t.deepEqual(again.replyDst, CLIENT);
+  t.is(ct.size, 2);
+});
