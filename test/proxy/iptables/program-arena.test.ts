@@ -7,6 +7,8 @@
 import test from 'ava';
 import { proxyConfig } from '../../../src/proxy/engine.js';
 import { IptablesEngine } from '../../../src/proxy/iptables/engine.js';
+import type { NatProgram } from '../../../src/proxy/iptables/program.js';
+import { ProgramArena } from '../../../src/proxy/iptables/program-arena.js';
 import type { Origin } from '../../../src/proxy/packet.js';
 import { Rng } from '../../../src/util/rng.js';
 import { node, put, remove, service, slice, storeWith, tableFor } from '../fixtures.js';
@@ -107,4 +109,20 @@ test('after churn through several compactions, every walk equals a fresh engineâ
   t.true(most <= 2 * live + 4096 + 64, `the arena held ${most} rules for ${live} live ones`);
   reset(churned, rng);
   t.deepEqual(walkAll(churned), walkAll(freshOn(store)));
+});
+
+test('a program without rules shares its base with the next placed, and releasing it leaves that one in place', (t) => {
+  const arena = new ProgramArena();
+  const program = (rules: number) => ({ code: new Int32Array(rules * 4) }) as unknown as NatProgram;
+  const empty = program(0);
+  const real = program(2);
+  const base = arena.place(empty);
+  t.is(arena.place(real), base);
+  arena.release(base, empty);
+  t.is(arena.programAt(base), real);
+  const emptyAfter = program(0);
+  t.is(arena.place(emptyAfter), base + 2);
+  t.is(arena.programAt(base), real);
+  arena.release(base, real);
+  t.is(arena.programAt(base) as NatProgram | undefined, undefined);
 });
