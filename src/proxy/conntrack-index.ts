@@ -151,9 +151,13 @@ export class FlowIndex {
     }
   }
 
-  /** Whether some flow's reply or original tuple is `replySrc → replyDst:port` (a MASQUERADE port clash). */
-  taken(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): boolean {
-    return this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true) >= 0;
+  /**
+   * The row of the flow whose reply or original tuple is `replySrc → replyDst:port`, or -1: the flow a new flow's
+   * reply tuple would clash with (conntrack.ts `trackNat`).
+   */
+  holderOf(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): number {
+    const slot = this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true);
+    return slot < 0 ? -1 : this.#slots[slot << 1]! >>> 8;
   }
 
   /** Every filed row, in slot order. */

@@ -156,16 +156,22 @@ export class Conntrack {
     const replySrcKey = natted ? dnatKey : d;
     const replySrcPort = natted ? dnatPort : p.dst.port;
     const replyDstKey = masqueraded ? snatKey : s;
-    // The reply tuple must be unique. The source port stays unless another flow already has the reply tuple; then
-    // it is remapped to the next free port from 32768 up (the kernel picks a free one too, at random; which one is an
-    // implementation detail). MASQUERADE does this, and so does the kernel for a flow without SNAT (POSTROUTING's
-    // null binding: two flows from one client port DNATed to one endpoint); such a flow keeps its address, and
-    // only its port changes. snatPort 0: the source port is kept.
-    let snatPort = 0;
-    if (this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, p.src.port) && !this.#retracked(p)) {
-      snatPort = 32768;
-      while (snatPort < 65536 && this.#flows.taken(p, replySrcKey, replySrcPort, replyDstKey, snatPort)) snatPort++;
-    } else if (masqueraded) snatPort = p.src.port;
+    // The reply tuple must be unique. The source port stays unless another live flow already has the reply tuple;
+    // then it is remapped to a free port of its class (remapRange). MASQUERADE does this, and so does the kernel for
+    // a flow without SNAT (the NAT null binding: two flows from one client port DNATed to one endpoint); such a flow
+    // keeps its address, and only its port changes. snatPort 0: the source port is kept.
+    let snatPort = masqueraded ? p.src.port : 0;
+    if (this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, p.src.port, now)) {
+      const [min, max, first] = remapRange(p.src.port);
+      const size = max - min + 1;
+      for (let k = 0; k < size; k++) {
+        const port = min + ((first - min + k) % size);
+        if (!this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, port, now)) {
+          snatPort = port;
+          break;
+        }
+      }
+    }
     const code = protoCode(p.proto);
     const ports = tuplePorts(p.src.port, p.dst.port);
     const replyPorts = tuplePorts(replySrcPort, snatPort !== 0 ? snatPort : p.src.port);
@@ -195,9 +201,26 @@ export class Conntrack {
     return row;
   }
 
-  /** Whether `p`'s original tuple is already a flow's (tracked again, it replaces that flow: not a clash). */
-  #retracked(p: Packet): boolean {
-    return this.#flows.find(p) >= 0 && this.#flows.direction === 'original';
+  /**
+   * Whether a live flow other than `p`'s own has the reply tuple `replySrc → replyDst:port`. As the kernel's
+   * nf_conntrack_tuple_taken: an expired flow found there is reaped, not counted, and a flow with `p`'s original
+   * tuple is the one `p` replaces (tracked again), not a clash.
+   */
+  #clashes(
+    p: Packet,
+    replySrcKey: number,
+    replySrcPort: number,
+    replyDstKey: number,
+    port: number,
+    now: number,
+  ): boolean {
+    const row = this.#flows.holderOf(p, replySrcKey, replySrcPort, replyDstKey, port);
+    if (row < 0) return false;
+    if (this.#store.expires(row) <= now) {
+      this.deleteRow(row);
+      return false;
+    }
+    return !(this.#flows.find(p) === row && this.#flows.direction === 'original');
   }
 
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */
@@ -254,7 +277,10 @@ export class Conntrack {
     return this.#store.endpoint(row);
   }
 
-  /** The source port MASQUERADE gave a row's flow (meaningful when its NAT has an SNAT address). */
+  /**
+   * The source port a row's flow leaves with: MASQUERADE's when its NAT has an SNAT address; else 0 (the client's
+   * port kept) or the port a reply-tuple clash remapped it to (`trackNat`).
+   */
   snatPortOf(row: number): number {
     return this.#store.snatPort(row);
   }
@@ -600,4 +626,16 @@ export function handshakeComplete(entry: ConntrackEntry): boolean {
 /** The family of a flow. */
 export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.originalDst.ip);
+}
+
+/**
+ * Where a clashing source port is remapped, as the kernel's nf_nat_l4proto_unique_tuple for a source without a
+ * port range: a port below 512 stays below 512, one below 1024 within 600-1023 (a loose convention that low ports
+ * carry credentials), any other within 1024-65535. Returns [min, max, first tried]; the kernel starts at a random
+ * offset, we at the range's start, or 32768 for the wide range (conntrack's other choices need no seeded draw).
+ */
+function remapRange(port: number): [number, number, number] {
+  if (port < 512) return [1, 511, 1];
+  if (port < 1024) return [600, 1023, 600];
+  return [1024, 65535, 32768];
 }

@@ -83,6 +83,14 @@ export class FlowVerdict implements Verdict {
   }
 
   /**
+   * The source port conntrack gave a flow without SNAT whose reply tuple another flow had (conntrack.ts `trackNat`),
+   * or 0: the client's port is kept (or MASQUERADE chose the port: `snatAddress`).
+   */
+  get remappedPort(): number {
+    return this.#nat.snatIp === null ? this.#snatPort : 0;
+  }
+
+  /**
    * The source the packet leaves with: MASQUERADE's, or the client's own address with the port conntrack remapped
    * (a flow without SNAT whose reply tuple another flow had), or the client's unchanged.
    */
@@ -125,7 +133,7 @@ export class FlowVerdict implements Verdict {
       const source = this.#source;
       this.#steps = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
       this.#source = null;
-      if (source !== null && this.conntrack === 'new' && this.#nat.snatIp === null && this.#snatPort !== 0)
+      if (source !== null && this.conntrack === 'new' && this.remappedPort !== 0)
         this.#steps = [...this.#steps, this.#remapStep()];
     }
     return this.#steps;
@@ -136,7 +144,7 @@ export class FlowVerdict implements Verdict {
     return {
       where: 'conntrack',
       rule: 'reply tuple already in use',
-      decision: `another flow has this reply tuple: source port ${this.arrived.src.port} becomes ${this.#snatPort} (the NAT null binding in POSTROUTING keeps reply tuples unique)`,
+      decision: `another flow has this reply tuple: source port ${this.arrived.src.port} becomes ${this.#snatPort} (the NAT null binding keeps reply tuples unique)`,
     };
   }
 

@@ -83,3 +83,55 @@ test('conntrack: the entry of a remapped flow shows the new source in its reply 
   t.deepEqual(again.replyDst, CLIENT);
   t.is(ct.size, 2);
 });
+
+test('conntrack: a flow that expired (not yet reaped) does not hold its reply tuple', (t) => {
+  const ct = new Conntrack();
+  const dnat = { ip: ENDPOINT, port: 8080 };
+  const first = ct.track(toA, { dnat }, 0);
+  const later = ct.track(toB, { dnat }, first.expires + 1);
+  t.deepEqual(later.replyDst, CLIENT);
+  t.is(later.snat, null);
+  t.false(first.live);
+});
+
+test('conntrack: tracking a tuple again with a NAT whose reply tuple a third flow has is a clash', (t) => {
+  const ct = new Conntrack();
+  const e = { ip: ENDPOINT, port: 8080 };
+  const f = { ip: '10.244.1.6', port: 8080 };
+  const a = ct.track(toA, { dnat: e }, 0);
+  ct.track(toB, { dnat: f }, 0);
+  const again = ct.track(toB, { dnat: e }, 1);
+  t.not(again.replyDst.port, CLIENT.port);
+  t.is(ct.lookup({ proto: 'TCP', src: e, dst: CLIENT }, 2)?.entry.id, a.id);
+});
+
+const ranges: { port: number; min: number; max: number }[] = [
+  { port: 80, min: 1, max: 511 },
+  { port: 700, min: 600, max: 1023 },
+  { port: 40000, min: 1024, max: 65535 },
+];
+
+for (const { port, min, max } of ranges)
+  test(`conntrack: a clashing source port ${port} is remapped within ${min}-${max}, as the kernel keeps low ports low`, (t) => {
+    const ct = new Conntrack();
+    const dnat = { ip: ENDPOINT, port: 8080 };
+    const src = { ip: CLIENT.ip, port };
+    ct.track({ ...toA, src }, { dnat }, 0);
+    const second = ct.track({ ...toB, src }, { dnat }, 0);
+    const remapped = second.replyDst.port;
+    t.true(remapped >= min && remapped <= max && remapped !== port, `${remapped}`);
+  });
+
+for (const { name, make } of engines)
+  test(`${name}: later packets of a remapped flow say so in their trace`, (t) => {
+    const engine = make();
+    engine.send(toA, POD, 0);
+    const b = engine.send(toB, POD, 1);
+    const port = b.packet!.src.port;
+    const later = engine.send(toB, POD, 2);
+    t.deepEqual(later.packet!.src, { ip: CLIENT.ip, port });
+    t.true(
+      later.steps.some((s) => s.decision.includes(`remapped to ${port}`)),
+      JSON.stringify(later.steps),
+    );
+  });

@@ -54,7 +54,8 @@ export interface NatProgram {
   /**
    * Four words per rule: [match code | target code << 4 | OBJECT, arg, arg, arg]. Arguments: M_RANDOM threshold;
    * M_SRC_IP address; M_CLUSTER_IP address, port, and 1 when the `! -s` detector applies; T_JUMP target range in
-   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet).
+   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet); DNAT_KEYED target address key and
+   * port in words 1 and 2 (a DNAT rule that matches always has no match arguments).
    */
   readonly code: Int32Array;
   /**

@@ -2,7 +2,7 @@
  * One family's compiled iptables rules for a node (what `iptables-save` or `ip6tables-save` would show), kept current
  * one Service port at a time, with the indexes that make the packet walk a few lookups:
  *
- * - nat KUBE-SERVICES by destination (protocol, address, port), a numeric DestIndex probe (a real kernel scans the
+ * - nat KUBE-SERVICES by destination (protocol, address, port), one probe of an EntryIndex (a real kernel scans the
  *   chain linearly; the walk still reports the scan's length through each rule's position, computed from the
  *   layout, so the cost figure stays honest);
  * - nat KUBE-NODEPORTS by NodePort; filter rules by chain → port.
@@ -56,7 +56,7 @@ export class RuleSet {
   /** KUBE-SEP names already hashed, kept across recompiles (an endpoint change renames nothing else). */
   readonly #sepNames = new SepNameCache();
   #layout: Layout | null = null;
-  /** Bumped each time the layout is recomputed: EntryRefs cache their position against it. */
+  /** Bumped each time the layout is recomputed: entry-index slots cache their rule's position against it. */
   #layoutStamp = 0;
   #totalEndpoints = 0;
   #largeClusterMode = false;

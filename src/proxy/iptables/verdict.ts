@@ -93,11 +93,16 @@ function trackedSteps(flow: FlowVerdict): Step[] {
 
 function trackedStep(flow: FlowVerdict): Step {
   const reply = flow.conntrack === 'reply';
-  const { dnat, snatAddress: snat, endpoint } = flow;
-  const natted = dnat !== null || snat !== null;
+  const { dnat, snatAddress: snat, endpoint, remappedPort } = flow;
+  const natted = dnat !== null || snat !== null || remappedPort !== 0;
+  const rewrites = [
+    dnat ? `DNAT to ${endpoint}` : null,
+    snat ? `SNAT to ${snat.ip}:${snat.port}` : null,
+    remappedPort !== 0 ? `source port ${flow.originalPacket.src.port} remapped to ${remappedPort}` : null,
+  ].filter((r) => r !== null);
   const what = !reply
     ? natted
-      ? `tracked flow: ${dnat ? `DNAT to ${endpoint}` : ''}${dnat && snat ? ', ' : ''}${snat ? `SNAT to ${snat.ip}:${snat.port}` : ''} (no rules traversed)`
+      ? `tracked flow: ${rewrites.join(', ')} (no rules traversed)`
       : 'tracked flow without NAT: passes unchanged'
     : natted
       ? `reply of a tracked flow: source restored to ${describePacket(flow.packet)

@@ -254,7 +254,7 @@ function trackedSteps(flow: FlowVerdict): Step[] {
       decision:
         flow.conntrack === 'reply'
           ? 'reply: source restored to the virtual server'
-          : `established: IPVS connection to ${flow.endpoint ?? 'no NAT'} (no scheduling)`,
+          : `established: IPVS connection to ${flow.endpoint ?? 'no NAT'} (no scheduling)${flow.remappedPort !== 0 ? `, source port remapped to ${flow.remappedPort}` : ''}`,
     },
   ];
 }
