@@ -22,6 +22,7 @@ import {
   I_REPLY_PORTS,
   I_STRIDE,
 } from './conntrack-store.js';
+import { deleteSlot, doubled } from './open-addressing.js';
 import { hostPort, type Packet } from './packet.js';
 import { MAX_PAYLOAD } from './tuple-index.js';
 import { keyOf, protoCode, tuplePorts } from './tuple-table.js';
@@ -252,44 +253,20 @@ export class FlowIndex {
     }
   }
 
-  /** Backward-shift deletion: later slots of the run move up unless their home lies cyclically in (hole, j]. */
   #delete(slot: number): void {
-    const slots = this.#slots;
-    const mask = this.#mask;
-    let hole = slot;
-    let j = slot;
-    for (;;) {
-      j = (j + 1) & mask;
-      const w = slots[j << 1]!;
-      if (w === 0) break;
-      const home = slots[(j << 1) + 1]! & mask;
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (inRange) continue;
-      slots[hole << 1] = w;
-      slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
-      hole = j;
-    }
-    slots[hole << 1] = 0;
+    deleteSlot(this.#slots, 2, this.#mask, slot, storedHash);
     this.#used--;
   }
 
   #grow(): void {
-    const old = this.#slots;
-    const oldSlots = this.#mask + 1;
-    const mask = oldSlots * 2 - 1;
-    const slots = new Int32Array(oldSlots * 4);
-    for (let k = 0; k < oldSlots; k++) {
-      const w = old[k << 1]!;
-      if (w === 0) continue;
-      const h = old[(k << 1) + 1]!;
-      let i = h & mask;
-      while (slots[i << 1] !== 0) i = (i + 1) & mask;
-      slots[i << 1] = w;
-      slots[(i << 1) + 1] = h;
-    }
-    this.#mask = mask;
-    this.#slots = slots;
+    this.#slots = doubled(this.#slots, 2, storedHash);
+    this.#mask = this.#mask * 2 + 1;
   }
+}
+
+/** A slot's hash is its second word. */
+function storedHash(slots: Int32Array, at: number): number {
+  return slots[at + 1]!;
 }
 
 /**

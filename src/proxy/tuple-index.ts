@@ -12,6 +12,8 @@
  * Keys are built by tuple-table.ts (`tupleMeta`, `tuplePorts`, `addressKey`).
  */
 
+import { deleteSlot, doubled } from './open-addressing.js';
+
 export const TAG_MASK = 0xf0;
 const META_MASK = 0xff;
 /** Payloads live in the first word's upper 24 bits. */
@@ -102,25 +104,8 @@ export class TupleIndex {
   remove(meta: number, s: number, d: number, ports: number): number {
     const i = this.find(meta, s, d, ports, false);
     if (i < 0) return -1;
-    const keys = this.#keys;
-    const mask = this.#mask;
-    const payload = keys[i << 2]! >>> 8;
-    // Backward-shift deletion keeps probe runs intact without tombstones.
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const at = j << 2;
-      const w = keys[at]!;
-      if (w === 0) break;
-      const home = hash(w & META_MASK & ~TAG_MASK, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) & mask;
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (inRange) continue;
-      keys.copyWithin(hole << 2, at, at + 4);
-      hole = j;
-    }
-    keys[hole << 2] = 0;
+    const payload = this.#keys[i << 2]! >>> 8;
+    deleteSlot(this.#keys, 4, this.#mask, i, slotHash);
     this.#size--;
     return payload;
   }
@@ -142,21 +127,8 @@ export class TupleIndex {
   }
 
   #grow(): void {
-    const oldKeys = this.#keys;
-    const oldSlots = this.#mask + 1;
-    const cap = oldSlots * 2;
-    const mask = cap - 1;
-    const keys = new Int32Array(cap * 4);
-    for (let k = 0; k < oldSlots; k++) {
-      const from = k << 2;
-      const w = oldKeys[from]!;
-      if (w === 0) continue;
-      let i = hash(w & META_MASK & ~TAG_MASK, oldKeys[from + 1]!, oldKeys[from + 2]!, oldKeys[from + 3]!) & mask;
-      while (keys[i << 2] !== 0) i = (i + 1) & mask;
-      keys.set(oldKeys.subarray(from, from + 4), i << 2);
-    }
-    this.#mask = mask;
-    this.#keys = keys;
+    this.#keys = doubled(this.#keys, 4, slotHash);
+    this.#mask = this.#mask * 2 + 1;
   }
 }
 
@@ -168,4 +140,9 @@ function hash(meta: number, s: number, d: number, ports: number): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
+}
+
+/** The hash of the key in the slot at `at` (its tag is not hashed). */
+function slotHash(keys: Int32Array, at: number): number {
+  return hash(keys[at]! & META_MASK & ~TAG_MASK, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!);
 }

@@ -8,10 +8,11 @@
  * the rule's position in KUBE-SERVICES), 32 bytes aligned to a cache line's half, so the common walk misses once.
  * The rule object stays reachable through the slot (`refAt`) for traces, refusals and the position's slow path.
  *
- * Open addressing with linear probing and backward-shift deletion, as tuple-index.ts, with eight words per slot:
+ * Open addressing with linear probing and backward-shift deletion (open-addressing.ts), eight words per slot:
  * key (port | protocol << 16 | interned << 18 | USED), address (low 32 bits of `addressKey`), rule id, base, start,
  * end, position, position stamp.
  */
+import { deleteSlot, doubled } from '../open-addressing.js';
 import type { EntryRef } from './ruleset-layout.js';
 
 const WORDS = 8;
@@ -39,6 +40,11 @@ function hash(key: number, ip: number): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
+}
+
+/** The hash of the destination in the slot at `at`. */
+function slotHash(slots: Int32Array, at: number): number {
+  return hash(slots[at + W_KEY]!, slots[at + W_IP]!);
 }
 
 export class EntryIndex {
@@ -132,26 +138,10 @@ export class EntryIndex {
   delete(protoCode: number, ipKey: number, port: number): boolean {
     const slot = this.find(protoCode, ipKey, port);
     if (slot < 0) return false;
-    const slots = this.#slots;
-    const mask = this.#mask;
-    const id = slots[slot * WORDS + W_REF]!;
+    const id = this.#slots[slot * WORDS + W_REF]!;
     this.#refs[id] = undefined;
     this.#freeIds.push(id);
-    // Backward-shift deletion keeps probe runs intact without tombstones.
-    let hole = slot;
-    let j = slot;
-    for (;;) {
-      j = (j + 1) & mask;
-      const at = j * WORDS;
-      const k = slots[at + W_KEY]!;
-      if (k === 0) break;
-      const home = hash(k, slots[at + W_IP]!) & mask;
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (inRange) continue;
-      slots.copyWithin(hole * WORDS, at, at + WORDS);
-      hole = j;
-    }
-    slots.fill(0, hole * WORDS, hole * WORDS + WORDS);
+    deleteSlot(this.#slots, WORDS, this.#mask, slot, slotHash);
     this.#size--;
     return true;
   }
@@ -174,16 +164,7 @@ export class EntryIndex {
   }
 
   #grow(): void {
-    const old = this.#slots;
-    const oldCount = this.#mask + 1;
-    this.#mask = oldCount * 2 - 1;
-    this.#slots = new Int32Array(oldCount * 2 * WORDS);
-    for (let s = 0; s < oldCount; s++) {
-      const from = s * WORDS;
-      const k = old[from + W_KEY]!;
-      if (k === 0) continue;
-      const to = this.#emptySlotFor(k, old[from + W_IP]!) * WORDS;
-      this.#slots.set(old.subarray(from, from + WORDS), to);
-    }
+    this.#slots = doubled(this.#slots, WORDS, slotHash);
+    this.#mask = this.#mask * 2 + 1;
   }
 }
