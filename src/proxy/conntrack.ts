@@ -19,6 +19,7 @@
  * SYN on the tuple.
  */
 
+import { RangeExhaustedError } from '../errors.js';
 import { FlowIndex } from './conntrack-index.js';
 import {
   ASSURED,
@@ -36,7 +37,7 @@ import {
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { EntryView } from './conntrack-view.js';
-import { type Address, familyOf, type Packet } from './packet.js';
+import { type Address, describePacket, familyOf, type Packet } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
 export type { NatRecord } from './conntrack-store.js';
@@ -104,7 +105,11 @@ export class Conntrack {
     return this.#find(p, now, false);
   }
 
-  /** Confirm a new flow for its first packet `p` with the NAT decided for it; returns its row. */
+  /**
+   * Confirm a new flow for its first packet `p` with the NAT decided for it; returns its row, or -1 when it cannot be
+   * tracked: its reply tuple is another live flow's and every source port of its class is taken too (`trackNat`).
+   * The kernel drops such a packet; the engines do too.
+   */
   trackRow(p: Packet, nat: ConntrackNat, now: number): number {
     const dnat = nat.dnat ?? null;
     const snatIp = nat.snatIp ?? null;
@@ -162,15 +167,9 @@ export class Conntrack {
     // keeps its address, and only its port changes. snatPort 0: the source port is kept.
     let snatPort = masqueraded ? p.src.port : 0;
     if (this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, p.src.port, now)) {
-      const [min, max, first] = remapRange(p.src.port);
-      const size = max - min + 1;
-      for (let k = 0; k < size; k++) {
-        const port = min + ((first - min + k) % size);
-        if (!this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, port, now)) {
-          snatPort = port;
-          break;
-        }
-      }
+      snatPort = this.#freePort(p, replySrcKey, replySrcPort, replyDstKey, now);
+      // Every port of the class is taken: the kernel cannot bind the NAT, and the packet is dropped untracked.
+      if (snatPort === 0) return -1;
     }
     const code = protoCode(p.proto);
     const ports = tuplePorts(p.src.port, p.dst.port);
@@ -199,6 +198,21 @@ export class Conntrack {
     if (displaced >= 0) store.free(displaced);
     this.#countsStale = true;
     return row;
+  }
+
+  /**
+   * The first port of the source port's class (remapRange) that gives the reply tuple `replySrc → replyDst:port` to
+   * no live flow, or 0 when every one is taken. The kernel gives up sooner (after a few hundred random tries); we
+   * search the whole class, so a flow is refused only when no port is left.
+   */
+  #freePort(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, now: number): number {
+    const [min, max, first] = remapRange(p.src.port);
+    const size = max - min + 1;
+    for (let k = 0; k < size; k++) {
+      const port = min + ((first - min + k) % size);
+      if (!this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, port, now)) return port;
+    }
+    return 0;
   }
 
   /**
@@ -431,9 +445,11 @@ export class Conntrack {
     return this.#flows.direction;
   }
 
-  /** `trackRow` as an entry. */
+  /** `trackRow` as an entry; a RangeExhaustedError when no source port gives the flow a reply tuple of its own. */
   track(p: Packet, nat: ConntrackNat, now: number): ConntrackEntry {
-    return this.view(this.trackRow(p, nat, now));
+    const row = this.trackRow(p, nat, now);
+    if (row < 0) throw new RangeExhaustedError(`source port for ${describePacket(p)}`, portClass(p.src.port));
+    return this.view(row);
   }
 
   /**
@@ -634,6 +650,12 @@ export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
  * carry credentials), any other within 1024-65535. Returns [min, max, first tried]; the kernel starts at a random
  * offset, we at the range's start, or 32768 for the wide range (conntrack's other choices need no seeded draw).
  */
+/** The class `remapRange` gives a port, as text (`1024-65535`). */
+export function portClass(port: number): string {
+  const [min, max] = remapRange(port);
+  return `${min}-${max}`;
+}
+
 function remapRange(port: number): [number, number, number] {
   if (port < 512) return [1, 511, 1];
   if (port < 1024) return [600, 1023, 600];

@@ -7,9 +7,9 @@
  * record and a few numbers. Building the rewritten packet and the steps up front made the verdict several times the
  * cost of the work it reports; `packet` and `steps` are built on first read and kept.
  */
-import type { Conntrack, NatRecord } from './conntrack.js';
+import { type Conntrack, type NatRecord, portClass } from './conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from './engine.js';
-import type { Address, Packet } from './packet.js';
+import { type Address, formatAddress, type Packet } from './packet.js';
 
 /** Which packet of its flow a verdict is for. */
 export type FlowPacketKind = 'new' | 'established' | 'reply';
@@ -151,4 +151,37 @@ export class FlowVerdict implements Verdict {
   toJSON(): Verdict {
     return plainVerdict(this);
   }
+}
+
+/**
+ * Why a new flow conntrack could not track (Conntrack.trackRow returned -1) is dropped: its reply tuple is another
+ * live flow's, and so is every other one its source port could be remapped to. The kernel's NAT finds no unique
+ * tuple, the entry clashes when it is confirmed, and the packet is dropped (`conntrack -S` counts it as
+ * insert_failed). `leaving`: the packet as the rules rewrote it.
+ */
+export function insertFailedStep(leaving: Packet): Step {
+  return {
+    where: 'conntrack',
+    rule: 'reply tuple already in use',
+    decision: `the reply tuple to ${formatAddress(leaving.src)} is another live flow's, and so it is for every port in ${portClass(leaving.src.port)} the source could be remapped to: no unique NAT mapping, the packet is dropped (insert_failed)`,
+  };
+}
+
+/** The verdict for such a flow: DROP, untracked; `steps`: the walk's (null: the engine does not explain). */
+export function untrackedFlow(
+  leaving: Packet,
+  service: string | null,
+  steps: readonly Step[] | null,
+  cost: number,
+): Verdict {
+  return {
+    verdict: 'DROP',
+    endpoint: null,
+    packet: leaving,
+    snat: null,
+    service,
+    conntrack: 'none',
+    steps: steps === null ? NO_STEPS : [...steps, insertFailedStep(leaving)],
+    cost,
+  };
 }

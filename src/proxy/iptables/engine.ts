@@ -18,9 +18,11 @@ import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
 import { Conntrack } from '../conntrack.js';
 import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
-import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
+import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict, VerdictKind } from '../engine.js';
+import { insertFailedStep } from '../flow-verdict.js';
 import { familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
+import type { CompiledService } from './compile.js';
 import { ruleContext } from './context.js';
 import { filterNewFlow } from './filter-walk.js';
 import { natPostrouting, natPrerouting } from './nat-walk.js';
@@ -29,7 +31,7 @@ import { RecentLists } from './recent.js';
 import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
 import { IptablesVerdict, newFlowVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
-import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv, walkService } from './walk-state.js';
+import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv, type WalkState, walkService } from './walk-state.js';
 
 const NEW_FLOW: Step = {
   where: 'conntrack',
@@ -86,20 +88,7 @@ export class IptablesEngine implements ProxyEngine {
     if (st.explain) st.steps.push(NEW_FLOW);
     natPrerouting(st);
     const refused = filterNewFlow(st);
-    if (refused) {
-      const svc = refused.service ?? walkService(st);
-      const dnat = dnatTarget(st);
-      const fields: VerdictFields = {
-        verdict: refused.verdict,
-        endpoint: null,
-        packet: dnat ? { proto: packet.proto, src: packet.src, dst: { ip: dnat.ip, port: dnat.port } } : packet,
-        snat: null,
-        service: svc ? svc.name : null,
-        conntrack: 'none',
-        cost: st.cost,
-      };
-      return new IptablesVerdict(fields, st.steps);
-    }
+    if (refused) return notTracked(st, refused.verdict, refused.service ?? walkService(st));
     const snatIp = natPostrouting(st);
     // A DNATed flow's NAT record comes with the rule that chose its endpoint; a flow only masqueraded (no DNAT) gets
     // conntrack's record for "no DNAT, this SNAT".
@@ -107,6 +96,10 @@ export class IptablesEngine implements ProxyEngine {
       st.dnatBase >= 0
         ? trackDnat(ct, st, snatIp)
         : ct.trackRow(packet, { dnat: null, snatIp, service: null, endpoint: null }, now);
+    if (row < 0) {
+      if (st.explain) st.steps.push(insertFailedStep(natted(st)));
+      return notTracked(st, 'DROP', walkService(st));
+    }
     return newFlowVerdict(ct, row, packet, st.cost, st.explain ? st.steps : null);
   }
 
@@ -154,6 +147,27 @@ export class IptablesEngine implements ProxyEngine {
     for (const family of this.#rulesets.keys())
       cleanStaleUdpEntries(this.conntrack, this.#table.udpPorts(family), deleted[family]);
   }
+}
+
+/** The first packet as the nat walk left it (DNAT, if any, applied): what a flow that is not tracked shows. */
+function natted(st: WalkState): Packet {
+  const p = st.packet;
+  const dnat = dnatTarget(st);
+  return dnat ? { proto: p.proto, src: p.src, dst: { ip: dnat.ip, port: dnat.port } } : p;
+}
+
+/** A new flow refused by the filter rules (REJECT, DROP), or dropped because conntrack could not track it. */
+function notTracked(st: WalkState, verdict: VerdictKind, svc: CompiledService | null): Verdict {
+  const fields: VerdictFields = {
+    verdict,
+    endpoint: null,
+    packet: natted(st),
+    snat: null,
+    service: svc ? svc.name : null,
+    conntrack: 'none',
+    cost: st.cost,
+  };
+  return new IptablesVerdict(fields, st.steps);
 }
 
 function untracked(packet: Packet, why: string): Verdict {

@@ -1,6 +1,6 @@
 import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
-import { FlowVerdict } from '../flow-verdict.js';
+import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, type Packet } from '../packet.js';
 import { keyOf } from '../tuple-table.js';
@@ -78,6 +78,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const ct = st.conntrack;
   const row = ct.trackRecord(packet, destRecord(dest, snatIp, plan.service), now);
+  if (row < 0) {
+    const leaving = { proto: packet.proto, src: packet.src, dst: dest.destination };
+    return untrackedFlow(leaving, plan.service, explain ? steps : null, 3);
+  }
   vs.addFlow(row, dest, now);
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
   if (explain) {

@@ -8,8 +8,11 @@
  * No endpoint: TCP connections are accepted, then closed at once (the client sees its connect succeed, then EOF);
  * reported as REJECT. UDP datagrams are read and dropped.
  */
+import { RangeExhaustedError } from '../../errors.js';
+import { portClass } from '../conntrack.js';
 import { type NatRecord, NO_NAT, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
+import { untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
 import { protoCode } from '../tuple-table.js';
@@ -140,7 +143,12 @@ export function connect(
       decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
     });
   const ct = st.conntrack;
-  const clientRow = ct.trackRecord(packet, clientRecord(port, hostIP), now);
+  const redirect = clientRecord(port, hostIP);
+  const clientRow = ct.trackRecord(packet, redirect, now);
+  if (clientRow < 0) {
+    const leaving = { proto: packet.proto, src: packet.src, dst: redirect.dnat! };
+    return untrackedFlow(leaving, p.name, explain ? steps : null, 2);
+  }
   const endpoint = dial(st, port, packet.src.ip, now, steps);
   if (endpoint === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
@@ -359,6 +367,8 @@ function openBackend(
 ): number {
   const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
   const row = st.conntrack.trackRecord(tuple, NO_NAT, now);
+  // The engine picked a local port no tracked flow uses; its reply tuple could still be another flow's own.
+  if (row < 0) throw new RangeExhaustedError(`local port toward ${endpoint}`, portClass(tuple.src.port));
   const src = tuple.src;
   if (st.explain)
     steps.push({
