@@ -82,6 +82,10 @@ export function validateProxySection(raw: unknown): { value: ProxyConfigInput; i
           });
         }
       });
+      // kube-proxy's validation: `primary` stands alone (server.go expands it only as the list's one entry).
+      const primary = npa.indexOf('primary');
+      if (primary >= 0 && npa.length > 1)
+        issues.push({ path: ['nodePortAddresses', primary], detail: `can't use both "primary" and CIDRs` });
       value.nodePortAddresses = npa as string[];
     }
   }

@@ -60,3 +60,12 @@ export function nodeView(node: Node): NodeView {
     podCIDRs: cidrs.map((c) => parseCIDR(c)?.text ?? c),
   });
 }
+
+/**
+ * The node IP kube-proxy's proxier of `family` works with (detectNodeIPs): the node's first address of the family,
+ * or the loopback address when it has none. The proxier tests LoadBalancer source ranges against it ("allow from
+ * node"), so a range such as `::/0` lets the node in even when the node has no address of that family.
+ */
+export function proxierNodeIP(node: NodeView, family: IPFamily): string {
+  return node.addresses[family][0] ?? (family === 'IPv4' ? '127.0.0.1' : '::1');
+}

@@ -126,7 +126,7 @@ export function serviceChains(
           { kind: 'jump', chain: names.external },
         ),
       );
-      if (ctx.nodeIP && cidr.matches(ctx.nodeIP)) allowFromNode = true;
+      if (cidr.matches(ctx.proxierNodeIP)) allowFromNode = true;
     }
     // The node reaching its own LB IP loops back with the LB IP as source: let that in when the node is allowed.
     if (allowFromNode)

@@ -7,6 +7,7 @@ import { parseCIDR } from '../../cni/ip.js';
 import type { IPFamily } from '../../model/types.js';
 import type { ProxyConfig } from '../engine.js';
 import { type CidrMatcher, cidrMatcher, LocalAddresses } from '../ip-match.js';
+import { proxierNodeIP } from '../node-view.js';
 import type { NodeView } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
 
@@ -15,12 +16,14 @@ export interface RuleContext {
   readonly config: ProxyConfig;
   /** DetectLocalByCIDR for this family, or null when `clusterCIDR` has none (no detector). */
   readonly localDetector: CidrMatcher | null;
-  /** The node's primary address of this family (the SNAT source, and the KUBE-FW "allow from node" test). */
+  /** The node's primary address of this family (the SNAT source), or null. */
   readonly nodeIP: string | null;
+  /** The proxier's node IP (node-view.ts `proxierNodeIP`): the KUBE-FW "allow from node" test. */
+  readonly proxierNodeIP: string;
   /** `addressKey(nodeIP)` (tuple-table.ts), or -1: the SNAT source as conntrack keys it. */
   readonly nodeKey: number;
   readonly localAddresses: LocalAddresses;
-  /** Localhost NodePorts in effect: flag on, IPv4, and nodePortAddresses covering 127.0.0.1. */
+  /** Localhost NodePorts in effect: flag on, IPv4, and nodePortAddresses holding loopback (NewNodePortAddresses). */
   readonly localhostNodePorts: boolean;
   /** No usable nodePortAddresses of this family: the NodePort jump uses `--dst-type LOCAL`. */
   readonly nodePortsMatchAll: boolean;
@@ -59,7 +62,8 @@ export function ruleContext(family: IPFamily, config: ProxyConfig, node: NodeVie
     }
     const zero = cidrs.some((c) => c.text.endsWith('/0'));
     matchAll = cidrs.length === 0 || zero;
-    containsLoopback = matchAll || cidrs.some((c) => c.matches('127.0.0.1'));
+    // NewNodePortAddresses: an IPv4 CIDR whose address is a loopback one, or that holds 127.0.0.0.
+    containsLoopback = matchAll || cidrs.some((c) => c.text.startsWith('127.') || c.matches('127.0.0.0'));
   }
   const localhostNodePorts = config.localhostNodePorts && family === 'IPv4' && containsLoopback;
   const nodePortIPs: string[] = [];
@@ -76,6 +80,7 @@ export function ruleContext(family: IPFamily, config: ProxyConfig, node: NodeVie
     config,
     localDetector,
     nodeIP,
+    proxierNodeIP: proxierNodeIP(node, family),
     nodeKey: nodeIP === null ? -1 : addressKey(nodeIP),
     localAddresses: new LocalAddresses(nodeAddresses),
     localhostNodePorts,

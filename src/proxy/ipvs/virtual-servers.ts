@@ -20,6 +20,7 @@ import { parseCIDR } from '../../cni/ip.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
+import { proxierNodeIP } from '../node-view.js';
 import type { NodeView, ServicePortEntry } from '../service-table.js';
 import { SvcFlags } from './schedulers/types.js';
 
@@ -119,7 +120,7 @@ export function virtualServersOf(
     ranges: readonly CidrMatcher[] = [],
   ) => {
     const { endpoints, fallback } = pick(onlyLocal);
-    const nodeIP = node.addresses[info.family][0];
+    const nodeIP = proxierNodeIP(node, info.family);
     specs.push({
       key: vsKey(info.protocol, addr, port),
       kind,
@@ -135,7 +136,7 @@ export function virtualServersOf(
       localFallback: fallback,
       endpoints,
       sourceRanges: ranges,
-      allowFromNode: nodeIP !== undefined && ranges.some((r) => r.matches(nodeIP)),
+      allowFromNode: ranges.some((r) => r.matches(nodeIP)),
     });
   };
 

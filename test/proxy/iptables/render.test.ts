@@ -105,6 +105,30 @@ test('nodePortAddresses: one NodePort jump per matching node address, localhost 
   t.false(text.includes(':KUBE-FIREWALL'));
 });
 
+// NewNodePortAddresses counts a CIDR as loopback when its address is a loopback one or it holds 127.0.0.0; such a
+// CIDR keeps localhost NodePorts on even when it does not hold 127.0.0.1 (and then no address gets a NodePort jump).
+const loopbackCidrs: { cidr: string; localhost: boolean; jumps: string[] }[] = [
+  { cidr: '127.0.0.2/32', localhost: true, jumps: [] },
+  { cidr: '127.0.0.0/32', localhost: true, jumps: [] },
+  { cidr: '126.0.0.0/7', localhost: true, jumps: ['127.0.0.1'] },
+  { cidr: '10.99.0.0/16', localhost: false, jumps: [] },
+];
+for (const { cidr, localhost, jumps } of loopbackCidrs)
+  test(`nodePortAddresses [${cidr}]: localhost NodePorts ${localhost ? 'stay on' : 'are off'}`, (t) => {
+    const text = render(
+      [me, web({ type: 'NodePort', ports: [{ name: 'p80', port: 80, nodePort: 3001 }] }), eps('10.180.0.1')],
+      { clusterCIDR: '10.0.0.0/8', nodePortAddresses: [cidr] },
+    );
+    t.is(text.includes(':KUBE-FIREWALL'), localhost);
+    t.is(text.includes('-d 127.0.0.0/8 --dport 3001 -m nfacct --nfacct-name localhost_nps_accepted_pkts'), localhost);
+    const nodePortJumps = chain(text, 'nat', 'KUBE-SERVICES').filter((l) => l.endsWith('-j KUBE-NODEPORTS'));
+    t.deepEqual(
+      nodePortJumps.map((l) => l.split(' -d ')[1]!.split(' ')[0]),
+      jumps,
+      'a jump only for the interface addresses inside the CIDR',
+    );
+  });
+
 test('localhostNodePorts=false: the NodePort jump excludes 127.0.0.0/8', (t) => {
   const text = render([me, web(), eps('10.180.0.1')], { clusterCIDR: '10.0.0.0/8', localhostNodePorts: false });
   t.true(text.includes('-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS'));
@@ -173,6 +197,30 @@ test('loadBalancerSourceRanges covering the node: the LB IP itself is allowed to
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 192.168.0.0/24 -j KUBE-EXT-XPGD46QRK7WJZT7O',
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 1.2.3.4 -j KUBE-EXT-XPGD46QRK7WJZT7O',
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "other traffic to ns1/svc1:p80 will be dropped by KUBE-PROXY-FIREWALL"',
+  ]);
+});
+
+test("loadBalancerSourceRanges in a family the node has no address of: the proxier's node IP is loopback", (t) => {
+  // detectNodeIPs starts each family at its loopback address, so `::/0` holds the IPv6 proxier's node IP.
+  const text = render(
+    [
+      me,
+      web({
+        clusterIP: 'fd00:30::41',
+        ipFamilies: ['IPv6'],
+        type: 'LoadBalancer',
+        ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
+        ingress: ['2001:db8::4'],
+        loadBalancerSourceRanges: ['::/0'],
+      }),
+      slice('ns1', 'svc1', ['fd00:180::1'], [{ name: 'p80', port: 80 }], { addressType: 'IPv6' }),
+    ],
+    { clusterCIDR: 'fd00:180::/64' },
+    'IPv6',
+  );
+  t.deepEqual(chain(text, 'nat', 'KUBE-FW-XPGD46QRK7WJZT7O').slice(0, 2), [
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s ::/0 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 2001:db8::4 -j KUBE-EXT-XPGD46QRK7WJZT7O',
   ]);
 });
 
