@@ -90,11 +90,13 @@ function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
   const jumps = HOOK_JUMPS[hook];
   for (let i = 0; i < jumps.length; i++) {
     const { code, chain, step } = jumps[i]!;
-    if (code === FIREWALL && !guard) continue;
     st.cost++;
     if (st.explain) st.steps.push(step);
     switch (code) {
       case FIREWALL: {
+        // The chain and the jumps to it exist on every node (kube-proxy ensures them on each full sync); the guard
+        // rule in it only where localhost NodePorts are in effect. Without it the chain is empty and returns.
+        if (!guard) break;
         st.cost++;
         const p = st.packet;
         // CVE-2020-8558: nothing but loopback may reach 127/8 unless it was DNATed (localhost NodePorts).

@@ -34,11 +34,13 @@ export function renderIptablesSave(ruleset: RuleSet, options: RenderOptions = {}
   out.push('*filter');
   if (builtin) out.push(':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]');
   out.push(':KUBE-NODEPORTS - [0:0]', ':KUBE-SERVICES - [0:0]', ':KUBE-EXTERNAL-SERVICES - [0:0]');
-  if (guard) out.push(':KUBE-FIREWALL - [0:0]');
+  // kube-proxy's restore data declares KUBE-FIREWALL only with its guard rule; the chain itself, and the INPUT and
+  // OUTPUT jumps to it, are ensured on every full sync, so the full view (`builtin`) always has them.
+  if (guard || builtin) out.push(':KUBE-FIREWALL - [0:0]');
   out.push(':KUBE-FORWARD - [0:0]', ':KUBE-PROXY-FIREWALL - [0:0]');
   if (builtin)
     for (const key of ['filter/INPUT', 'filter/FORWARD', 'filter/OUTPUT'])
-      for (const r of BASE_JUMPS[key]!) if (guard || !r.endsWith('KUBE-FIREWALL')) out.push(r);
+      for (const r of BASE_JUMPS[key]!) out.push(r);
   for (const chain of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES'] as FilterChainName[])
     pushFilter(out, services, chain);
   if (guard) out.push(LOCALNET_GUARD_RULE);

@@ -247,6 +247,38 @@ test('builtin chains and kube-proxy jumps on request', (t) => {
   t.true(text.includes('-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD\n'));
 });
 
+// kube-proxy ensures KUBE-FIREWALL and the INPUT and OUTPUT jumps to it on every full sync; only the guard rule in it
+// depends on localhost NodePorts (IPv4, flag on). Without the rule the chain is empty: the jump is taken and returns.
+const firewallCases: { name: string; family: 'IPv4' | 'IPv6'; config: ProxyConfigInput; guard: boolean }[] = [
+  { name: 'IPv4, localhost NodePorts on', family: 'IPv4', config: {}, guard: true },
+  { name: 'IPv4, localhostNodePorts: false', family: 'IPv4', config: { localhostNodePorts: false }, guard: false },
+  { name: 'IPv6', family: 'IPv6', config: {}, guard: false },
+];
+for (const { name, family, config, guard } of firewallCases)
+  test(`KUBE-FIREWALL jumps are always there (${name}); the guard rule ${guard ? 'too' : 'is not'}`, (t) => {
+    const v4 = family === 'IPv4';
+    const objs = [
+      node(NODE, [v4 ? '192.168.0.2' : 'fd00:192::2']),
+      web(v4 ? {} : { clusterIP: 'fd00:30::41', ipFamilies: ['IPv6'] }),
+      slice('ns1', 'svc1', [v4 ? '10.180.0.1' : 'fd00:180::1'], [{ name: 'p80', port: 80 }], { addressType: family }),
+    ];
+    const table = tableFor(storeWith(...objs), NODE, { families: [family] });
+    const e = new IptablesEngine({ table, config: proxyConfig(config), rng: new Rng(1) });
+    const full = e.rules(family, { builtin: true });
+    t.true(full.includes(':KUBE-FIREWALL - [0:0]\n'));
+    t.true(full.includes('-A INPUT -j KUBE-FIREWALL\n'));
+    t.true(full.includes('-A OUTPUT -j KUBE-FIREWALL\n'));
+    t.is(full.includes('-A KUBE-FIREWALL '), guard);
+    t.is(e.rules(family).includes(':KUBE-FIREWALL'), guard, 'restore data declares the chain only with its rule');
+    const nodeIP = v4 ? '192.168.0.2' : 'fd00:192::2';
+    const v = e.send(
+      { proto: 'TCP', src: { ip: nodeIP, port: 40000 }, dst: { ip: nodeIP, port: 22 } },
+      { from: 'node' },
+      0,
+    );
+    t.true(v.steps.some((s) => s.where === 'filter/OUTPUT' && s.rule.endsWith('-j KUBE-FIREWALL')));
+  });
+
 test('terminating endpoints: only serving ones are used when none is ready', (t) => {
   const text = render([
     me,

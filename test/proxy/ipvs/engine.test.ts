@@ -193,6 +193,30 @@ test('LoadBalancer source ranges: allowed sources pass (SNAT), others and the no
   t.is(engine.send(tcp('203.0.113.130', 2, NODE_A, 30090), EXTERNAL, 1).verdict, 'DNAT');
 });
 
+test('LB source ranges in a family the node has no address of: the node IP tested is loopback (detectNodeIPs)', (t) => {
+  // node-a has only IPv4 addresses; ::/1 holds ::1 (the IPv6 proxier's node IP) but not the LB IP fd00:99::4.
+  const engine = engineOn(
+    storeOf(
+      service('default', 'web6', {
+        clusterIP: 'fd00:96::10',
+        ipFamilies: ['IPv6'],
+        type: 'LoadBalancer',
+        ports: [{ name: 'http', port: 80, nodePort: 30091 }],
+        ingress: ['fd00:99::4'],
+        loadBalancerSourceRanges: ['::/1'],
+      }),
+      slice('default', 'web6', [{ ip: 'fd00:244:2::6', node: 'node-b' }], [{ name: 'http', port: 80 }], {
+        addressType: 'IPv6',
+      }),
+    ),
+  );
+  // The node reaching its own LB IP arrives with the LB IP as source: allowed, as the range holds the node IP.
+  const fromLB = engine.send(tcp('fd00:99::4', 7, 'fd00:99::4', 80), HOST, 1);
+  t.is(fromLB.verdict, 'DNAT');
+  t.true(fromLB.steps.some((s) => /^RETURN: node traffic sourced from the LB IP/.test(s.decision)));
+  t.is(engine.send(tcp('fd01::9', 7, 'fd00:99::4', 80), EXTERNAL, 1).verdict, 'DROP');
+});
+
 test('externalIPs: a virtual server per IP, masqueraded under eTP=Cluster', (t) => {
   const engine = engineOn(storeOf(...web({ externalIPs: ['198.51.100.7'] })));
   const v = engine.send(tcp('203.0.113.5', 1, '198.51.100.7', 80), EXTERNAL, 1);
