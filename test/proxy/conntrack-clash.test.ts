@@ -6,45 +6,17 @@
  */
 import test from 'ava';
 import { Conntrack } from '../../src/proxy/conntrack.js';
-import type { ProxyEngine } from '../../src/proxy/engine.js';
-import { proxyConfig } from '../../src/proxy/engine.js';
-import { IptablesEngine } from '../../src/proxy/iptables/engine.js';
 import type { Origin, Packet } from '../../src/proxy/packet.js';
-import { Rng } from '../../src/util/rng.js';
-import { node, service, slice, storeWith, tableFor } from './fixtures.js';
-import { engineOn as ipvsEngineOn } from './ipvs/engine-helpers.js';
+import { SHARED_ENDPOINT, sharedEndpointEngines } from './shared-endpoint.js';
 
 const POD: Origin = { from: 'pod', pod: 'ns/client' };
 const CLIENT = { ip: '10.244.1.9', port: 40000 };
-const ENDPOINT = '10.244.1.5';
-
-function world() {
-  return storeWith(
-    node('node-a', ['172.18.0.2'], { podCIDRs: ['10.244.1.0/24'] }),
-    service('ns', 'a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
-    service('ns', 'b', { clusterIP: '10.96.0.11', ports: [{ port: 81 }] }),
-    slice('ns', 'a', [ENDPOINT], [{ port: 8080 }]),
-    slice('ns', 'b', [ENDPOINT], [{ port: 8080 }]),
-  );
-}
-
-const engines: { name: string; make: () => ProxyEngine }[] = [
-  {
-    name: 'iptables',
-    make: () =>
-      new IptablesEngine({
-        table: tableFor(world(), 'node-a', { families: ['IPv4'] }),
-        config: proxyConfig({ clusterCIDR: '10.244.0.0/16' }),
-        rng: new Rng(1),
-      }),
-  },
-  { name: 'ipvs', make: () => ipvsEngineOn(world()) },
-];
+const ENDPOINT = SHARED_ENDPOINT.ip;
 
 const toA: Packet = { proto: 'TCP', src: CLIENT, dst: { ip: '10.96.0.10', port: 80 } };
 const toB: Packet = { proto: 'TCP', src: CLIENT, dst: { ip: '10.96.0.11', port: 81 } };
 
-for (const { name, make } of engines)
+for (const { name, make } of sharedEndpointEngines)
   test(`${name}: the second flow's source port is remapped; each flow's replies come back from its own Service`, (t) => {
     const engine = make();
     const a = engine.send(toA, POD, 0);
@@ -122,7 +94,7 @@ for (const { port, min, max } of ranges)
     t.true(remapped >= min && remapped <= max && remapped !== port, `${remapped}`);
   });
 
-for (const { name, make } of engines)
+for (const { name, make } of sharedEndpointEngines)
   test(`${name}: later packets of a remapped flow say so in their trace`, (t) => {
     const engine = make();
     engine.send(toA, POD, 0);

@@ -6,18 +6,16 @@
 import test from 'ava';
 import { ErrorCodes, RangeExhaustedError } from '../../src/errors.js';
 import { Conntrack } from '../../src/proxy/conntrack.js';
-import type { ProxyEngine } from '../../src/proxy/engine.js';
 import { proxyConfig } from '../../src/proxy/engine.js';
-import { IptablesEngine } from '../../src/proxy/iptables/engine.js';
 import type { Origin, Packet } from '../../src/proxy/packet.js';
 import { createUserspaceEngine } from '../../src/proxy/userspace/engine.js';
 import { Rng } from '../../src/util/rng.js';
 import { node, service, slice, storeWith, tableFor } from './fixtures.js';
-import { engineOn as ipvsEngineOn } from './ipvs/engine-helpers.js';
+import { SHARED_ENDPOINT, sharedEndpointEngines } from './shared-endpoint.js';
 
 const POD: Origin = { from: 'pod', pod: 'ns/client' };
 const CLIENT_IP = '10.244.1.9';
-const ENDPOINT = { ip: '10.244.1.5', port: 8080 };
+const ENDPOINT = SHARED_ENDPOINT;
 /** Every port of the low class (remapped within 1-511), and the one the refused flow comes from. */
 const LOW_PORTS = Array.from({ length: 511 }, (_, i) => i + 1);
 const PORT = 5;
@@ -52,30 +50,7 @@ test('conntrack: a port freed by an expired flow is taken again', (t) => {
   t.deepEqual(later.snat, { ip: CLIENT_IP, port: 300 });
 });
 
-function world() {
-  return storeWith(
-    node('node-a', ['172.18.0.2'], { podCIDRs: ['10.244.1.0/24'] }),
-    service('ns', 'a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
-    service('ns', 'b', { clusterIP: '10.96.0.11', ports: [{ port: 81 }] }),
-    slice('ns', 'a', [ENDPOINT.ip], [{ port: ENDPOINT.port }]),
-    slice('ns', 'b', [ENDPOINT.ip], [{ port: ENDPOINT.port }]),
-  );
-}
-
-const engines: { name: string; make: () => ProxyEngine }[] = [
-  {
-    name: 'iptables',
-    make: () =>
-      new IptablesEngine({
-        table: tableFor(world(), 'node-a', { families: ['IPv4'] }),
-        config: proxyConfig({ clusterCIDR: '10.244.0.0/16' }),
-        rng: new Rng(1),
-      }),
-  },
-  { name: 'ipvs', make: () => ipvsEngineOn(world()) },
-];
-
-for (const { name, make } of engines)
+for (const { name, make } of sharedEndpointEngines)
   test(`${name}: the flow is dropped untracked, its trace says why, and the other flows keep their replies`, (t) => {
     const engine = make();
     for (const port of LOW_PORTS) t.is(engine.send(to('10.96.0.10', 80, port), POD, 0).verdict, 'DNAT');
