@@ -644,18 +644,18 @@ export function entryFamily(entry: ConntrackEntry): 'IPv4' | 'IPv6' {
   return familyOf(entry.originalDst.ip);
 }
 
-/**
- * Where a clashing source port is remapped, as the kernel's nf_nat_l4proto_unique_tuple for a source without a
- * port range: a port below 512 stays below 512, one below 1024 within 600-1023 (a loose convention that low ports
- * carry credentials), any other within 1024-65535. Returns [min, max, first tried]; the kernel starts at a random
- * offset, we at the range's start, or 32768 for the wide range (conntrack's other choices need no seeded draw).
- */
 /** The class `remapRange` gives a port, as text (`1024-65535`). */
 export function portClass(port: number): string {
   const [min, max] = remapRange(port);
   return `${min}-${max}`;
 }
 
+/**
+ * Where a clashing source port is remapped, as the kernel's nf_nat_l4proto_unique_tuple for a source without a
+ * port range: a port below 512 stays below 512, one below 1024 within 600-1023 (a loose convention that low ports
+ * carry credentials), any other within 1024-65535. Returns [min, max, first tried]; the kernel starts at a random
+ * offset, we at the range's start, or 32768 for the wide range (conntrack's other choices need no seeded draw).
+ */
 function remapRange(port: number): [number, number, number] {
   if (port < 512) return [1, 511, 1];
   if (port < 1024) return [600, 1023, 600];

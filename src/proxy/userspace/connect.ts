@@ -367,7 +367,8 @@ function openBackend(
 ): number {
   const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
   const row = st.conntrack.trackRecord(tuple, NO_NAT, now);
-  // The engine picked a local port no tracked flow uses; its reply tuple could still be another flow's own.
+  // The engine picked a local port no tracked flow uses, so this fails only if the leg's reply tuple is another
+  // flow's and conntrack's remap finds no free port of its class either: the dial fails as a socket would.
   if (row < 0) throw new RangeExhaustedError(`local port toward ${endpoint}`, portClass(tuple.src.port));
   const src = tuple.src;
   if (st.explain)
