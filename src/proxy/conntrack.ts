@@ -166,8 +166,11 @@ export class Conntrack {
     // a flow without SNAT (the NAT null binding: two flows from one client port DNATed to one endpoint); such a flow
     // keeps its address, and only its port changes. snatPort 0: the source port is kept.
     let snatPort = masqueraded ? p.src.port : 0;
-    if (this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, p.src.port, now)) {
-      snatPort = this.#freePort(p, replySrcKey, replySrcPort, replyDstKey, now);
+    const holder = this.#liveHolder(p, replySrcKey, replySrcPort, replyDstKey, p.src.port, now);
+    // A flow with `p`'s own original tuple is the one `p` replaces (tracked again), not a clash.
+    const own = holder < 0 ? -1 : this.#ownRow(p);
+    if (holder >= 0 && holder !== own) {
+      snatPort = this.#freePort(p, replySrcKey, replySrcPort, replyDstKey, own, now);
       // Every port of the class is taken: the kernel cannot bind the NAT, and the packet is dropped untracked.
       if (snatPort === 0) return -1;
     }
@@ -205,36 +208,49 @@ export class Conntrack {
    * no live flow, or 0 when every one is taken. The kernel gives up sooner (after a few hundred random tries); we
    * search the whole class, so a flow is refused only when no port is left.
    */
-  #freePort(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, now: number): number {
+  #freePort(
+    p: Packet,
+    replySrcKey: number,
+    replySrcPort: number,
+    replyDstKey: number,
+    own: number,
+    now: number,
+  ): number {
     const [min, max, first] = remapRange(p.src.port);
     const size = max - min + 1;
     for (let k = 0; k < size; k++) {
       const port = min + ((first - min + k) % size);
-      if (!this.#clashes(p, replySrcKey, replySrcPort, replyDstKey, port, now)) return port;
+      const holder = this.#liveHolder(p, replySrcKey, replySrcPort, replyDstKey, port, now);
+      if (holder < 0 || holder === own) return port;
     }
     return 0;
   }
 
+  /** The row filed under `p`'s original tuple (a flow `p` would replace), or -1. */
+  #ownRow(p: Packet): number {
+    const row = this.#flows.find(p);
+    return row >= 0 && this.#flows.direction === 'original' ? row : -1;
+  }
+
   /**
-   * Whether a live flow other than `p`'s own has the reply tuple `replySrc → replyDst:port`. As the kernel's
-   * nf_conntrack_tuple_taken: an expired flow found there is reaped, not counted, and a flow with `p`'s original
-   * tuple is the one `p` replaces (tracked again), not a clash.
+   * The live flow that has the reply tuple `replySrc → replyDst:port` (as its reply or its original tuple), or -1.
+   * As the kernel's nf_conntrack_tuple_taken, an expired flow found there is reaped, not counted.
    */
-  #clashes(
+  #liveHolder(
     p: Packet,
     replySrcKey: number,
     replySrcPort: number,
     replyDstKey: number,
     port: number,
     now: number,
-  ): boolean {
+  ): number {
     const row = this.#flows.holderOf(p, replySrcKey, replySrcPort, replyDstKey, port);
-    if (row < 0) return false;
+    if (row < 0) return -1;
     if (this.#store.expires(row) <= now) {
       this.deleteRow(row);
-      return false;
+      return -1;
     }
-    return !(this.#flows.find(p) === row && this.#flows.direction === 'original');
+    return row;
   }
 
   /** A later packet of a tracked flow: refresh its timer and move its state as the kernel would. */

@@ -61,6 +61,11 @@ export class ProgramArena {
     this.#released += rules;
   }
 
+  /** Where the NAT record of rule `rule` (base + index) lies in `records`: masqueraded or not; its endpoint text at + 1. */
+  recordSlot(rule: number, masqueraded: boolean): number {
+    return rule * RECORDS + (masqueraded ? 2 : 0);
+  }
+
   /** The live program placed at `base` (one with rules). */
   programAt(base: number): NatProgram {
     return this.#programs[base]!;

@@ -267,7 +267,7 @@ export function trackDnat(ct: Conntrack, st: WalkState, snatIp: string | null): 
   const arena = rs.arena;
   const records = arena.records;
   const rule = st.dnatBase + st.dnatRule;
-  const at = rule * 4 + (snatIp === null ? 0 : 2);
+  const at = arena.recordSlot(rule, snatIp !== null);
   let record = records[at] as NatRecord | null;
   // Strictly null (the arena fills unused slots with null): a loose test would read the record's map, a cache miss.
   if (record === null) {
