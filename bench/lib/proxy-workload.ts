@@ -2,11 +2,12 @@
  * What both proxy benches share: CPU-time measurement, number formatting, the synthetic address plan, and the
  * machine-floor probe.
  */
+
+import { canonicalIPv4 } from '../../src/cni/ip.js';
 import type { EndpointSlice, Service } from '../../src/model/types.js';
 import type { ProxyEngine } from '../../src/proxy/engine.js';
 import { keyedPacket, type Origin, type Packet, reversed } from '../../src/proxy/packet.js';
 import { ServiceTable } from '../../src/proxy/service-table.js';
-import { canonicalIPv4 } from '../../src/proxy/tuple-table.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Milliseconds from a nanosecond difference. */

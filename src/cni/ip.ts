@@ -49,13 +49,43 @@ function dottedTailToHex(text: string): string | undefined {
   return `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }
 
+/**
+ * Canonical dotted-quad IPv4 → unsigned 32-bit value; -1 for anything else. The same addresses as IPV4_STRICT, read
+ * without a regular expression, a split or a BigInt: every Service and endpoint address of a cluster goes through here.
+ */
+export function canonicalIPv4(ip: string): number {
+  const n = ip.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let lead = 0;
+  for (let i = 0; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      // '.': the octet before it must be 1-3 digits, ≤ 255, without a leading zero ("01" is not canonical).
+      if (digits === 0 || octet > 255 || (lead === 48 && digits > 1)) return -1;
+      value = (value << 8) | octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return -1;
+    if (digits === 0) lead = c;
+    octet = octet * 10 + d;
+    digits++;
+  }
+  if (dots !== 3 || digits === 0 || octet > 255 || (lead === 48 && digits > 1)) return -1;
+  return ((value << 8) | octet) >>> 0;
+}
+
 /** Parse one address strictly; `undefined` when it is not an address we accept. */
 export function parseIP(text: string): ParsedIP | undefined {
-  if (IPV4_STRICT.test(text)) {
-    let value = 0n;
-    for (const part of text.split('.')) value = (value << 8n) | BigInt(part);
-    return { family: 'IPv4', value, text };
-  }
+  const v4 = canonicalIPv4(text);
+  if (v4 >= 0) return { family: 'IPv4', value: BigInt(v4), text };
   const hex = dottedTailToHex(text);
   if (hex === undefined || !IPV6_SHAPE.test(hex) || !ipaddr.IPv6.isValid(hex)) return undefined;
   let value = 0n;

@@ -23,9 +23,9 @@ import {
   I_STRIDE,
 } from './conntrack-store.js';
 import { deleteSlot, doubled } from './open-addressing.js';
-import { hostPort, type Packet } from './packet.js';
+import { hostPort, keyOf, type Packet } from './packet.js';
 import { MAX_PAYLOAD } from './tuple-index.js';
-import { keyOf, protoCode, tuplePorts } from './tuple-table.js';
+import { protoCode, tuplePorts } from './tuple-table.js';
 
 const ORIGINAL = 0;
 const REPLY = 1;

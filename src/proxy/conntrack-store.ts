@@ -14,8 +14,7 @@
  */
 import type { Protocol } from '../model/types.js';
 import type { ConntrackTimeouts } from './conntrack-timeouts.js';
-import { type Address, hostPort } from './packet.js';
-import { keyOf } from './tuple-table.js';
+import { type Address, hostPort, keyOf } from './packet.js';
 
 /** The NAT a flow got: shared by every flow with the same DNAT target, SNAT address and Service. */
 export interface NatRecord {

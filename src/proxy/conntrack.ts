@@ -37,7 +37,7 @@ import {
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { EntryView } from './conntrack-view.js';
-import { type Address, describePacket, familyOf, type Packet } from './packet.js';
+import { type Address, describePacket, familyOf, natCacheOf, type Packet, setNatCache } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
 export type { NatRecord } from './conntrack-store.js';
@@ -116,14 +116,12 @@ export class Conntrack {
     const service = nat.service ?? null;
     if (dnat === null && snatIp === null && service === null) return this.trackRecord(p, NO_NAT, now);
     // Flows to one endpoint with one SNAT address and Service share a record; the endpoint's address caches it.
-    let record = dnat === null ? undefined : dnat.natRecord;
-    if (record == null || dnat!.natSnatIp !== snatIp || dnat!.natService !== service) {
+    const cached = dnat === null ? null : natCacheOf(dnat);
+    let record: NatRecord;
+    if (cached != null && cached.snatIp === snatIp && cached.service === service) record = cached.record;
+    else {
       record = natRecord(dnat, snatIp, service, nat.endpoint ?? null);
-      if (dnat !== null && dnat.natRecord !== undefined && !Object.isFrozen(dnat)) {
-        dnat.natRecord = record;
-        dnat.natSnatIp = snatIp;
-        dnat.natService = service;
-      }
+      if (dnat !== null) setNatCache(dnat, { record, snatIp, service });
     }
     // A caller's own endpoint text wins over the record's (shared) one for this flow, as it always did.
     return this.trackRecord(p, record, now, dnat === null ? null : (nat.endpoint ?? record.endpoint));

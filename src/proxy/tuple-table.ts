@@ -10,6 +10,7 @@
  *   filled in insertion order (freed indices are reused), the slot holding the value's index; conntrack uses the
  *   index directly, its payloads being entry numbers (conntrack-store.ts).
  */
+import { canonicalIPv4 } from '../cni/ip.js';
 import type { Protocol } from '../model/types.js';
 import { MAX_PAYLOAD, TupleIndex } from './tuple-index.js';
 
@@ -48,48 +49,12 @@ export function addressKey(ip: string): number {
   return INTERNED + id;
 }
 
-/** `addressKey` of an address, from its precomputed `key` when it has one (packet.ts `address()`). */
-export function keyOf(a: { readonly ip: string; readonly key?: number }): number {
-  const k = a.key;
-  return k !== undefined ? k : addressKey(a.ip);
-}
-
 /** The key of an address already seen, or -1 (for deletes: an address never keyed is in no table). */
 function knownKey(ip: string): number {
   const v = canonicalIPv4(ip);
   if (v >= 0) return v;
   const id = ids.get(ip);
   return id === undefined ? -1 : INTERNED + id;
-}
-
-/** Canonical dotted-quad IPv4 → unsigned 32-bit value; -1 for anything else (which is then interned instead). */
-export function canonicalIPv4(ip: string): number {
-  const n = ip.length;
-  if (n < 7 || n > 15) return -1;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  let lead = 0;
-  for (let i = 0; i < n; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      // '.': the octet before it must be 1-3 digits, ≤ 255, without a leading zero ("01" is not canonical).
-      if (digits === 0 || octet > 255 || (lead === 48 && digits > 1)) return -1;
-      value = (value << 8) | octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-      continue;
-    }
-    const d = c - 48;
-    if (d < 0 || d > 9) return -1;
-    if (digits === 0) lead = c;
-    octet = octet * 10 + d;
-    digits++;
-  }
-  if (dots !== 3 || digits === 0 || octet > 255 || (lead === 48 && digits > 1)) return -1;
-  return ((value << 8) | octet) >>> 0;
 }
 
 /**

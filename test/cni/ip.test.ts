@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { Netmask } from 'netmask';
 import {
   canonicalIP,
+  canonicalIPv4,
   dashedIP,
   formatIP,
   ipFamilyOf,
@@ -199,6 +200,25 @@ test('IPv6 formatting matches RFC 5952 (ipaddr.js as oracle) and parses back', (
       return text === oracle && parseIP(text)?.value === value && parseIP(text)?.text === text;
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('IPv4: exactly the canonical dotted quads parse, each to its value', (t) => {
+  // The oracle, written another way: four parts, each 0 or 1-3 digits without a leading zero, none above 255.
+  const canonical = (text: string) =>
+    text.split('.').length === 4 &&
+    text.split('.').every((part) => /^(?:0|[1-9][0-9]{0,2})$/.test(part) && Number(part) <= 255);
+  const part = fc.constantFrom('0', '00', '01', '7', '10', '99', '100', '199', '249', '250', '255', '256', '1234', '');
+  const quadLike = fc.array(part, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));
+  holds(
+    t,
+    fc.property(fc.oneof(quadLike, fc.string({ maxLength: 16 })), (text) => {
+      const value = canonicalIPv4(text);
+      if (!canonical(text)) return value === -1 && parseIP(text)?.family !== 'IPv4';
+      const expected = text.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+      return value === expected && parseIP(text)?.value === BigInt(expected) && parseIP(text)?.text === text;
+    }),
+    { numRuns: 5000 },
   );
 });
 

@@ -5,11 +5,12 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { canonicalIPv4 } from '../../src/cni/ip.js';
 import { Conntrack } from '../../src/proxy/conntrack.js';
 import { hash } from '../../src/proxy/conntrack-index.js';
 import { FlowVerdict } from '../../src/proxy/flow-verdict.js';
 import { address, type Packet } from '../../src/proxy/packet.js';
-import { addressKey, canonicalIPv4 } from '../../src/proxy/tuple-table.js';
+import { addressKey } from '../../src/proxy/tuple-table.js';
 import { holds } from '../cni/helpers.js';
 
 const p = (proto: 'TCP' | 'UDP' | 'SCTP', src: string, sport: number, dst: string, dport: number): Packet => ({

@@ -6,12 +6,12 @@
  * it on: the verdict, `cost` and the random stream do not depend on it.
  */
 
+import { canonicalIPv4 } from '../../cni/ip.js';
 import type { Rng } from '../../util/rng.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { CidrMatcher } from '../ip-match.js';
 import { ipv4ToInt } from '../ip-match.js';
 import type { Origin, Packet } from '../packet.js';
-import { canonicalIPv4 } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RecentLists } from './recent.js';
 import {

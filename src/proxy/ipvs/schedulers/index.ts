@@ -3,8 +3,7 @@
  */
 
 import { InvalidArgumentError } from '../../../errors.js';
-import { type Address, address } from '../../packet.js';
-import { keyOf } from '../../tuple-table.js';
+import { type Address, address, keyOf } from '../../packet.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
