@@ -37,7 +37,7 @@ import {
 import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_AFTER } from './conntrack-timeouts.js';
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { EntryView } from './conntrack-view.js';
-import { type Address, describePacket, familyOf, natCacheOf, type Packet, setNatCache } from './packet.js';
+import { type Address, describePacket, familyOf, type Packet } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
 export type { NatRecord } from './conntrack-store.js';
@@ -71,6 +71,11 @@ export class Conntrack {
    */
   readonly #counts = new Map<string, EndpointConnections>();
   #countsStale = false;
+  /**
+   * For `trackRow` (callers that pass addresses, not records): per DNAT target, the NAT record of the last flow sent
+   * there and the SNAT address and Service it was made for, so flows with the same NAT share one record.
+   */
+  readonly #natRecords = new WeakMap<Address, { record: NatRecord; snatIp: string | null; service: string | null }>();
   #nextId = 1;
   /** No entry expires before this time (a lower bound), so most `expire()` calls return at once. */
   #earliestExpiry = Number.POSITIVE_INFINITY;
@@ -115,13 +120,13 @@ export class Conntrack {
     const snatIp = nat.snatIp ?? null;
     const service = nat.service ?? null;
     if (dnat === null && snatIp === null && service === null) return this.trackRecord(p, NO_NAT, now);
-    // Flows to one endpoint with one SNAT address and Service share a record; the endpoint's address caches it.
-    const cached = dnat === null ? null : natCacheOf(dnat);
+    // Flows to one endpoint with one SNAT address and Service share a record (#natRecords).
+    const cached = dnat === null ? undefined : this.#natRecords.get(dnat);
     let record: NatRecord;
-    if (cached != null && cached.snatIp === snatIp && cached.service === service) record = cached.record;
+    if (cached !== undefined && cached.snatIp === snatIp && cached.service === service) record = cached.record;
     else {
       record = natRecord(dnat, snatIp, service, nat.endpoint ?? null);
-      if (dnat !== null) setNatCache(dnat, { record, snatIp, service });
+      if (dnat !== null) this.#natRecords.set(dnat, { record, snatIp, service });
     }
     // A caller's own endpoint text wins over the record's (shared) one for this flow, as it always did.
     return this.trackRecord(p, record, now, dnat === null ? null : (nat.endpoint ?? record.endpoint));
