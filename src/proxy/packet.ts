@@ -31,7 +31,7 @@ export function address(ip: string, port: number): Address {
   // Written in the literal, then hidden: the key stays in the object itself (adding it with defineProperty would
   // put it in a separate property store, one more memory read per packet). One hidden property only: each
   // defineProperty reconfigures the object's shape (~0.7 µs), and a 10,000-Service table builds 100,000 of these.
-  // (A private field would be cheaper to add, but the `#key in a` check every read then needs cost a sixth of the
+  // (A private field is cheaper to add, but the `#key in a` check each read then needs cost about a sixth of the
   // established-flow rate.)
   const a = { ip, port, key: addressKey(ip) };
   Object.defineProperty(a, 'key', { enumerable: false });

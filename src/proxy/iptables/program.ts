@@ -11,7 +11,6 @@
  * Rules are evaluated in the same order with the same effects as walking the objects: the same cost, the same
  * random draws, the same recent-list updates.
  */
-
 import { canonicalIPv4 } from '../../cni/ip.js';
 import type { Conntrack } from '../conntrack.js';
 import { type NatRecord, natRecord } from '../conntrack-store.js';
