@@ -146,6 +146,26 @@ const timerCases: {
     expires: 50 + 86400,
   },
   {
+    title: 'TCP: once ESTABLISHED, a later client packet renews it',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [2, 'o'],
+      [500, 'o'],
+    ],
+    expires: 500 + 86400,
+  },
+  {
+    title: 'TCP: once ESTABLISHED, a later server packet renews it',
+    proto: 'TCP',
+    steps: [
+      [1, 'r'],
+      [2, 'o'],
+      [700, 'r'],
+    ],
+    expires: 700 + 86400,
+  },
+  {
     title: 'TCP: answered but never acknowledged, SYN_RECV (renewed by the server) runs out in 60 s',
     proto: 'TCP',
     steps: [

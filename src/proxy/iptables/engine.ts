@@ -80,6 +80,12 @@ export class IptablesEngine implements ProxyEngine {
     const ct = this.conntrack;
     const tracked = ct.lookupRow(packet, now);
     if (tracked >= 0) return this.#tracked(tracked, ct.lastDirection, packet, now);
+    return this.#newFlow(packet, origin, now);
+  }
+
+  /** The first packet of a flow conntrack does not track: the rule walk, then conntrack confirms it. */
+  #newFlow(packet: Packet, origin: Origin, now: number): Verdict {
+    const ct = this.conntrack;
     const family = familyOf(packet.dst.ip);
     const env = this.#envs.get(family);
     if (!env) return untracked(packet, `${family} is not handled by this proxier`);
