@@ -266,7 +266,10 @@ export class Conntrack {
     const flags = store.flags(row);
     // Nearly every packet is one of an established TCP connection, which only renews its timer. That case is kept
     // apart so this function stays small enough for the optimizing compiler to inline into every engine's `send`.
-    if ((flags & STEADY_MASK) !== TCP_STEADY) return this.#transition(row, flags, direction, now);
+    if ((flags & STEADY_MASK) !== TCP_STEADY) {
+      this.#transition(row, flags, direction, now);
+      return;
+    }
     const at = now + this.#seconds[TIMER.tcpEstablished]!;
     store.setExpires(row, at);
     if (at < this.#earliestExpiry) this.#earliestExpiry = at;
