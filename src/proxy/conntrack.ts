@@ -442,9 +442,10 @@ export class Conntrack {
     const row = this.#flows.find(p);
     if (row < 0) return -1;
     const store = this.#store;
-    // Only a closing TCP flow can be reopened: the state test spares every other packet the call.
-    const closing = (store.flags(row) & STATE_MASK) === STATE_CLOSING << 2;
-    if (store.expires(row) <= now || (synMayReopen && closing && this.#reopens(row))) {
+    // Only a closing flow can be reopened: testing the state here spares every other packet the call.
+    const flags = store.flags(row);
+    const closing = (flags & STATE_MASK) === STATE_CLOSING << 2;
+    if (store.expires(row) <= now || (synMayReopen && closing && this.#reopens(flags))) {
       this.deleteRow(row);
       return -1;
     }
@@ -455,11 +456,10 @@ export class Conntrack {
    * A client packet on a TCP flow that both sides closed (TIME_WAIT) or that was reset (CLOSE). Without flags it
    * stands for a new SYN on the same tuple, and the kernel kills the old entry so the SYN is tracked (and NATed)
    * anew (nf_conntrack_tcp_packet: "attempt to reopen a closed/aborted connection"). A half-closed flow keeps going.
+   * `flags`: those of a closing flow (#find tests the state) that the last lookup found.
    */
-  #reopens(row: number): boolean {
-    const flags = this.#store.flags(row);
-    if ((flags & STATE_MASK) !== STATE_CLOSING << 2 || (flags & 3) !== TCP || this.#flows.direction !== 'original')
-      return false;
+  #reopens(flags: number): boolean {
+    if ((flags & 3) !== TCP || this.#flows.direction !== 'original') return false;
     // Only from TIME_WAIT or CLOSE, and only once a FIN was seen (either side) or the client itself reset the flow;
     // after a reset by the server alone the SYN goes through on the old entry.
     const timer = (flags & TIMER_MASK) >> 4;
