@@ -270,9 +270,7 @@ export class Conntrack {
       this.#transition(row, flags, direction, now);
       return;
     }
-    const at = now + this.#seconds[TIMER.tcpEstablished]!;
-    store.setExpires(row, at);
-    if (at < this.#earliestExpiry) this.#earliestExpiry = at;
+    this.#renew(row, now, TIMER.tcpEstablished);
   }
 
   /** `seeRow` for a packet that may move its flow's state or timer: the kernel's rules, case by case. */
@@ -625,8 +623,13 @@ export class Conntrack {
   #setTimer(row: number, now: number, timer: number): void {
     const store = this.#store;
     store.setFlags(row, (store.flags(row) & ~TIMER_MASK) | (timer << 4));
+    this.#renew(row, now, timer);
+  }
+
+  /** The row expires `timer`'s timeout after `now` (the flags already name that timer). */
+  #renew(row: number, now: number, timer: number): void {
     const at = now + this.#seconds[timer]!;
-    store.setExpires(row, at);
+    this.#store.setExpires(row, at);
     if (at < this.#earliestExpiry) this.#earliestExpiry = at;
   }
 
