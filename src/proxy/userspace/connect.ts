@@ -14,12 +14,16 @@ import { type NatRecord, NO_NAT, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
-import { type Address, address, familyOf, hostPort, type Origin, type Packet, parseHostPort } from '../packet.js';
+import { address, familyOf, hostPort, type Origin, type Packet } from '../packet.js';
 import { protoCode } from '../tuple-table.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
+import { type NextResult, nextEndpointOf } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
 import type { Portal, Relay, Unbound, UserspaceState } from './state.js';
+
+/** The endpoint a dial reached, as NextEndpoint handed it out (text and keyed address). */
+type Chosen = Extract<NextResult, { ok: true }>;
 
 /** EndpointDialTimeouts: one dial attempt per entry. */
 export const DIAL_TIMEOUTS = [0.25, 0.5, 1, 2] as const;
@@ -29,22 +33,6 @@ const UNEXPLAINED: Step = Object.freeze({ where: '', rule: '', decision: '' });
 
 /** The steps of every verdict when the engine does not explain (never pushed to: every push is guarded). */
 const NO_STEPS: Step[] = [];
-
-/**
- * Endpoint text (`ip:port`, as the balancer hands it out) → address, parsed once per endpoint rather than per
- * connection. Bounded: cleared when it grows past 2^17 endpoints (they churn over a long simulation).
- */
-const parsedEndpoints = new Map<string, Address>();
-function endpointAddress(endpoint: string): Address {
-  let a = parsedEndpoints.get(endpoint);
-  if (a === undefined) {
-    const parsed = parseHostPort(endpoint)!;
-    a = address(parsed.ip, parsed.port);
-    if (parsedEndpoints.size >= 1 << 17) parsedEndpoints.clear();
-    parsedEndpoints.set(endpoint, a);
-  }
-  return a;
-}
 
 /** The NAT of `port`'s client legs: a REDIRECT (DNAT) to `hostIP`:proxyPort, for its Service port. */
 function clientRecord(port: OpenedPort, hostIP: string): NatRecord {
@@ -149,8 +137,8 @@ export function connect(
     const leaving = { proto: packet.proto, src: packet.src, dst: redirect.dnat! };
     return untrackedFlow(leaving, p.name, explain ? steps : null, 2);
   }
-  const endpoint = dial(st, port, packet.src.ip, now, steps);
-  if (endpoint === undefined) {
+  const chosen = dial(st, port, packet.src.ip, now, steps);
+  if (chosen === undefined) {
     if (p.protocol === 'TCP') st.conntrack.close(packet, now);
     else ct.setMemo(clientRow, { unbound: port } satisfies Unbound);
     const verdict = p.protocol === 'TCP' ? 'REJECT' : 'DROP';
@@ -161,24 +149,24 @@ export function connect(
     if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
     return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
   }
-  return relayed(st, port, clientRow, packet, hostIP, endpoint, now, steps, 'new');
+  return relayed(st, port, clientRow, packet, hostIP, chosen, now, steps, 'new');
 }
 
-/** A new relay from the client leg `client` to `endpoint`, the proxy's connection opened. */
+/** A new relay from the client leg `client` to the `chosen` endpoint, the proxy's connection opened. */
 function relayed(
   st: UserspaceState,
   port: OpenedPort,
   clientRow: number,
   packet: Packet,
   hostIP: string,
-  endpoint: string,
+  chosen: Chosen,
   now: number,
   steps: Step[],
   kind: 'new' | 'established',
 ): Verdict {
   const p = port.portal;
   const ct = st.conntrack;
-  const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
+  const backendRow = openBackend(st, packet, hostIP, chosen, now, steps);
   // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
   ct.handshakeDoneRow(clientRow, now);
   ct.handshakeDoneRow(backendRow, now);
@@ -189,7 +177,7 @@ function relayed(
     lastActivity: now,
     backendRow,
     backendGeneration: ct.generationOf(backendRow),
-    endpoint,
+    endpoint: chosen.endpoint,
     service: p.name,
     backendSrc: ct.originalSrcOf(backendRow),
     backendDst: ct.originalDstOf(backendRow),
@@ -219,12 +207,12 @@ export function rebind(st: UserspaceState, clientRow: number, unbound: Unbound, 
         },
       ]
     : NO_STEPS;
-  const endpoint = dial(st, port, packet.src.ip, now, steps);
-  if (endpoint === undefined) {
+  const chosen = dial(st, port, packet.src.ip, now, steps);
+  if (chosen === undefined) {
     if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
     return dropped(packet, p.name, 'established', steps);
   }
-  return relayed(st, port, clientRow, packet, st.hostIP(p.family), endpoint, now, steps, 'established');
+  return relayed(st, port, clientRow, packet, st.hostIP(p.family), chosen, now, steps, 'established');
 }
 
 /** A UDP packet for a proxy socket stopProxy closed: nothing reads it. */
@@ -292,20 +280,20 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
           },
         ]
       : NO_STEPS;
-    const endpoint = dial(st, relay.port, packet.src.ip, now, steps);
-    if (endpoint === undefined) {
+    const chosen = dial(st, relay.port, packet.src.ip, now, steps);
+    if (chosen === undefined) {
       if (st.explain)
         steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
       return dropped(packet, relay.service, 'established', steps);
     }
     const ct = st.conntrack;
-    const backendRow = openBackend(st, packet, hostIP, endpoint, now, steps);
+    const backendRow = openBackend(st, packet, hostIP, chosen, now, steps);
     ct.setMemo(backendRow, relay);
     relay.backendRow = backendRow;
     relay.backendGeneration = ct.generationOf(backendRow);
     relay.backendSrc = ct.originalSrcOf(backendRow);
     relay.backendDst = ct.originalDstOf(backendRow);
-    relay.endpoint = endpoint;
+    relay.endpoint = chosen.endpoint;
     relay.lastActivity = now;
     return new RelayVerdict(relay, 'established', 1, st.explain ? steps : null);
   }
@@ -327,10 +315,10 @@ function relayedStep(_relay: Relay, verdict: Verdict): Step[] {
 }
 
 // TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt.
-function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: number, steps: Step[]): string | undefined {
+function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: number, steps: Step[]): Chosen | undefined {
   let reset = false;
   for (const timeout of DIAL_TIMEOUTS) {
-    const next = st.lb.nextEndpoint(port.portal.name, clientIP, reset, now);
+    const next = nextEndpointOf(port.balancer, clientIP, reset, now);
     if (!next.ok) {
       if (st.explain)
         steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
@@ -339,13 +327,13 @@ function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: numbe
     if (st.explain)
       steps.push({
         where: 'userspace/round-robin',
-        rule: st.lb.state(port.portal.name)?.listText ?? '',
+        rule: port.balancer?.listText ?? '',
         decision:
           next.how === 'affinity'
             ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
             : `index ${next.index} -> ${next.endpoint}`,
       });
-    if (st.dialable(next.endpoint, now)) return next.endpoint;
+    if (st.dialable(next.endpoint, now)) return next;
     if (st.explain)
       steps.push({
         where: 'userspace',
@@ -361,11 +349,12 @@ function openBackend(
   st: UserspaceState,
   packet: Packet,
   hostIP: string,
-  endpoint: string,
+  chosen: Chosen,
   now: number,
   steps: Step[],
 ): number {
-  const tuple = st.backendTuple(packet.proto, hostIP, endpointAddress(endpoint), now);
+  const endpoint = chosen.endpoint;
+  const tuple = st.backendTuple(packet.proto, hostIP, chosen.address, now);
   const row = st.conntrack.trackRecord(tuple, NO_NAT, now);
   // The engine picked a local port no tracked flow uses, so this fails only if the leg's reply tuple is another
   // flow's and conntrack's remap finds no free port of its class either: the dial fails as a socket would.

@@ -246,6 +246,7 @@ export class UserspaceEngine implements ProxyEngine {
     this.#opened.set(k, next);
     this.#index(next);
     this.lb.setEndpoints(next.portal.name, next.endpoints);
+    next.balancer = this.lb.state(next.portal.name);
   }
 
   /** unmergeService's conntrack.ClearEntriesForIP(serviceIP, UDP): every UDP flow to the deleted ClusterIP. */

@@ -14,6 +14,7 @@
  * Shuffling uses the engine's seeded Rng (upstream used math/rand), so runs replay exactly.
  */
 import type { Rng } from '../../util/rng.js';
+import { type Address, address, parseHostPort } from '../packet.js';
 
 /** The API default for ClientIP affinity (v1.DefaultClientIPServiceAffinitySeconds). */
 export const DEFAULT_AFFINITY_SECONDS = 10800;
@@ -28,6 +29,11 @@ interface AffinityRecord {
 export interface BalancerState {
   /** The shuffled endpoint list (`ip:port`). */
   endpoints: string[];
+  /**
+   * `endpoints` as keyed addresses, index for index: parsed once per list, so a connection's dial reads the address
+   * it connects to instead of parsing (or looking up) the text.
+   */
+  addresses: Address[];
   /** `endpoints [a, b] (shuffled)`, for traces. */
   listText: string;
   index: number;
@@ -38,7 +44,13 @@ export interface BalancerState {
 
 /** How NextEndpoint decided, for traces. */
 export type NextResult =
-  | { readonly ok: true; readonly endpoint: string; readonly how: 'affinity' | 'round-robin'; readonly index: number }
+  | {
+      readonly ok: true;
+      readonly endpoint: string;
+      readonly address: Address;
+      readonly how: 'affinity' | 'round-robin';
+      readonly index: number;
+    }
   | { readonly ok: false; readonly error: 'missing service entry' | 'missing endpoints' };
 
 export class LoadBalancerRR {
@@ -59,6 +71,7 @@ export class LoadBalancerRR {
     if (!s) {
       s = {
         endpoints: [],
+        addresses: [],
         listText: listText([]),
         index: 0,
         affinity: affinity === '' ? 'None' : affinity,
@@ -80,6 +93,7 @@ export class LoadBalancerRR {
       const s = this.#services.get(svcPort);
       if (s) {
         s.endpoints = [];
+        s.addresses = [];
         s.listText = listText([]);
         s.index = 0;
         s.affinityMap.clear();
@@ -93,6 +107,7 @@ export class LoadBalancerRR {
     const keep = new Set(sorted);
     for (const [ip, rec] of state.affinityMap) if (!keep.has(rec.endpoint)) state.affinityMap.delete(ip);
     state.endpoints = this.#rng.shuffle(sorted);
+    state.addresses = state.endpoints.map(endpointAddress);
     state.listText = listText(state.endpoints);
     state.index = 0;
     return true;
@@ -100,28 +115,7 @@ export class LoadBalancerRR {
 
   /** NextEndpoint for a connection from `clientIP` at `now` (seconds). */
   nextEndpoint(svcPort: string, clientIP: string, sessionAffinityReset: boolean, now: number): NextResult {
-    const s = this.#services.get(svcPort);
-    if (!s) return { ok: false, error: 'missing service entry' };
-    if (s.endpoints.length === 0) return { ok: false, error: 'missing endpoints' };
-    const sticky = s.affinity === 'ClientIP';
-    if (sticky && !sessionAffinityReset) {
-      const rec = s.affinityMap.get(clientIP);
-      if (rec && Math.trunc(now - rec.lastUsed) < s.ttlSeconds) {
-        rec.lastUsed = now;
-        return { ok: true, endpoint: rec.endpoint, how: 'affinity', index: s.endpoints.indexOf(rec.endpoint) };
-      }
-    }
-    const index = s.index;
-    const endpoint = s.endpoints[index]!;
-    s.index = (index + 1) % s.endpoints.length;
-    if (sticky) {
-      const rec = s.affinityMap.get(clientIP);
-      if (rec) {
-        rec.endpoint = endpoint;
-        rec.lastUsed = now;
-      } else s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
-    }
-    return { ok: true, endpoint, how: 'round-robin', index };
+    return nextEndpointOf(this.#services.get(svcPort), clientIP, sessionAffinityReset, now);
   }
 
   /** CleanupStaleStickySessions: drop records whose age (whole seconds) reached the TTL. */
@@ -131,6 +125,45 @@ export class LoadBalancerRR {
         if (Math.trunc(now - rec.lastUsed) >= s.ttlSeconds) s.affinityMap.delete(ip);
     }
   }
+}
+
+/**
+ * NextEndpoint on a port's state as `state(svcPort)` returned it (undefined: the port has none): what a caller that
+ * keeps the state at hand calls, so a connection does not look its Service port up by name.
+ */
+export function nextEndpointOf(
+  s: BalancerState | undefined,
+  clientIP: string,
+  sessionAffinityReset: boolean,
+  now: number,
+): NextResult {
+  if (!s) return { ok: false, error: 'missing service entry' };
+  if (s.endpoints.length === 0) return { ok: false, error: 'missing endpoints' };
+  const sticky = s.affinity === 'ClientIP';
+  if (sticky && !sessionAffinityReset) {
+    const rec = s.affinityMap.get(clientIP);
+    if (rec && Math.trunc(now - rec.lastUsed) < s.ttlSeconds) {
+      rec.lastUsed = now;
+      const index = s.endpoints.indexOf(rec.endpoint);
+      return { ok: true, endpoint: rec.endpoint, address: s.addresses[index]!, how: 'affinity', index };
+    }
+  }
+  const index = s.index;
+  const endpoint = s.endpoints[index]!;
+  s.index = (index + 1) % s.endpoints.length;
+  if (sticky) {
+    const rec = s.affinityMap.get(clientIP);
+    if (rec) {
+      rec.endpoint = endpoint;
+      rec.lastUsed = now;
+    } else s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
+  }
+  return { ok: true, endpoint, address: s.addresses[index]!, how: 'round-robin', index };
+}
+
+function endpointAddress(endpoint: string): Address {
+  const parsed = parseHostPort(endpoint)!;
+  return address(parsed.ip, parsed.port);
 }
 
 function listText(endpoints: readonly string[]): string {

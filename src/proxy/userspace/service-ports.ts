@@ -18,6 +18,7 @@ import type { IPFamily } from '../../model/types.js';
 import type { NatRecord } from '../conntrack-store.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
 import type { PortalService } from './portals.js';
+import type { BalancerState } from './round-robin.js';
 
 /** What the proxier keeps of one opened Service port. */
 export interface OpenedPort {
@@ -36,6 +37,12 @@ export interface OpenedPort {
    * connection (connect.ts): each new connection reuses it rather than building an address and a record.
    */
   clientNat: NatRecord | null;
+  /**
+   * The port's LoadBalancerRR state (the balancer's `state(portal.name)`), set when the port is synced: a connection
+   * reads it from the port it hit instead of looking the Service port up by name. Only an open port dials, and an
+   * open port's state is the balancer's current one (a port whose state is deleted or recreated is closed first).
+   */
+  balancer: BalancerState | undefined;
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
@@ -73,6 +80,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
     ignored,
     clientNat: null,
+    balancer: undefined,
   };
 }
 
