@@ -16,9 +16,6 @@ const ASYMMETRIC: Step = {
     'external traffic is sent to a remote endpoint without SNAT; its reply bypasses this node and is lost (kubernetes#97081)',
 };
 
-/** Schedulers that read connection counts, which are refreshed before they run. */
-const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
-
 /** Where steps go when the engine does not explain: pushed to, never read, emptied per packet. */
 const DISCARD: Step[] = [];
 const NO_STEPS: readonly Step[] = Object.freeze([]);
@@ -63,7 +60,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     steps.push(c.describe);
   }
   if (plan.asymmetric && !mark) steps.push(ASYMMETRIC);
-  if (COUNTING.has(vs.schedulerName)) vs.refreshCounts(now);
+  if (vs.counting) vs.refreshCounts(now);
   const dest = pick(st, vs, packet, now, steps);
   if (!dest) {
     steps.push({
@@ -76,7 +73,8 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   const hairpin = srcKey === dest.destKey && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const ct = st.conntrack;
-  const row = ct.trackRecord(packet, destRecord(dest, snatIp, plan.service), now);
+  const record = destRecord(dest, snatIp, plan.service);
+  const row = ct.trackNat(packet, record, dest.key, dest.destKey, dest.port, dest.natSnatKey, now);
   if (row < 0) {
     const leaving = { proto: packet.proto, src: packet.src, dst: dest.destination };
     return untrackedFlow(leaving, plan.service, explain ? steps : null, 3);
@@ -198,11 +196,16 @@ export function passed(packet: Packet, steps: readonly Step[]): Verdict {
 /**
  * The NAT record of a connection to `dest`, SNATed to `snatIp` (or not), for `service`: the one the destination
  * keeps when it fits (most connections of a virtual server are all masqueraded or all not), else a fresh one, kept.
+ * The fit is read from the destination's copies of the record's fields, and so is what conntrack files the flow by
+ * (its DNAT target is the destination itself): the record is passed on, never read.
  */
 function destRecord(dest: Dest, snatIp: string | null, service: string): NatRecord {
   const kept = dest.natRecord;
-  if (kept !== null && kept.snatIp === snatIp && kept.service === service) return kept;
+  if (kept !== null && dest.natSnatIp === snatIp && dest.natService === service) return kept;
   const record = natRecord(dest.destination, snatIp, service, dest.key);
   dest.natRecord = record;
+  dest.natSnatIp = snatIp;
+  dest.natService = service;
+  dest.natSnatKey = record.snatKey;
   return record;
 }

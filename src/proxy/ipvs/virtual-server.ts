@@ -49,6 +49,9 @@ export interface PersistTemplate {
   readonly controls: Set<ConntrackEntry>;
 }
 
+/** Schedulers that read connection counts. */
+const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
+
 /** Elements per remembered flow in `#flows`. */
 const FLOW = 3;
 
@@ -58,6 +61,8 @@ export class LiveVirtualServer {
   /** The ipvsadm service line (`TCP  10.96.0.1:80 rr`), cached for traces. */
   #text = '';
   readonly schedulerName: SchedulerName;
+  /** The scheduler reads connection counts (lc, wlc, sed, nq, lblc, lblcr), so they are refreshed before it runs. */
+  readonly counting: boolean;
   readonly scheduler: Scheduler;
   /** Real servers, head first (the kernel inserts new ones at the head). */
   readonly dests: Dest[] = [];
@@ -95,6 +100,7 @@ export class LiveVirtualServer {
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
     this.schedulerName = scheduler;
+    this.counting = COUNTING.has(scheduler);
     this.#text = this.#render();
     this.scheduler = createScheduler(scheduler, { ...opts, flags: spec.flags });
     this.scheduler.bind?.(this.dests);

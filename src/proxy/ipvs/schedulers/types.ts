@@ -65,6 +65,13 @@ export interface Dest {
    * reads it from the destination the scheduler just chose, instead of from the address object (a cache miss).
    */
   natRecord: NatRecord | null;
+  /**
+   * What `natRecord` was made for and needs on a new connection (its SNAT address and Service; the SNAT address's key),
+   * copied beside it: a connection whose NAT fits files itself from the destination alone, without reaching the record.
+   */
+  natSnatIp: string | null;
+  natService: string | null;
+  natSnatKey: number;
   weight: number;
   lastWeight: number;
   /** TCP connections in ESTABLISHED. */
