@@ -58,6 +58,8 @@ export class IpvsEngine implements ProxyEngine {
   #deleted: { family: IPFamily; entry: ServicePortEntry }[] = [];
   #resyncAll = true;
   #now = 0;
+  /** The time of the last `sync`, or -1: a call at that same time with nothing pending has nothing to do. */
+  #syncedAt = -1;
 
   constructor(init: EngineInit, opts: IpvsEngineOptions = {}) {
     this.nodeName = init.table.nodeName;
@@ -102,6 +104,7 @@ export class IpvsEngine implements ProxyEngine {
 
   /** Apply pending service-table changes and run the graceful-termination checks due by `now` (seconds). */
   sync(now: number = this.#now): void {
+    this.#syncedAt = now;
     if (now > this.#now) this.#now = now;
     const st = this.#st;
     const synced = this.#resyncAll || this.#pending.length > 0;
@@ -136,6 +139,15 @@ export class IpvsEngine implements ProxyEngine {
     }
     if (synced) this.#cleanStaleUdp();
     this.graceful.advance(now);
+  }
+
+  /**
+   * `sync`, unless it already ran at this time and nothing changed since: packets of one simulated instant (a burst,
+   * a bench round) skip it, while a packet at a new time still runs the graceful-termination checks due by then (at
+   * an instant already synced, none is due: `advance` moved the next check past it).
+   */
+  #syncIfDue(now: number): void {
+    if (now !== this.#syncedAt || this.#resyncAll || this.#pending.length > 0) this.sync(now);
   }
 
   /** kube-proxy's UDP conntrack cleanup after a sync: every live UDP port, and those deleted since the last sync. */
@@ -193,7 +205,7 @@ export class IpvsEngine implements ProxyEngine {
 
   send(packet: Packet, _origin: Origin, now: number): Verdict {
     // The origin plays no part: IPVS sees every packet at LOCAL_IN/LOCAL_OUT; its source decides masquerading.
-    this.sync(now);
+    this.#syncIfDue(now);
     const ct = this.conntrack;
     const row = ct.lookupRow(packet, now);
     if (row < 0) return newFlow(this.#st, packet, now, ct.lastSrcKey);

@@ -286,6 +286,16 @@ test('a Service update reaches the engine at its next call', (t) => {
   t.is(engine.virtualServer('TCP', '10.96.0.10', 80)?.dests.length, 1);
 });
 
+test('a change between two packets of one instant reaches the second (send skips only a sync with nothing to do)', (t) => {
+  const store = storeOf(...web());
+  const engine = engineOn(store);
+  t.is(engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 5).endpoint, '10.244.2.7:80');
+  put(store, slice('default', 'web', WEB_EPS.slice(0, 1), [{ name: 'http', port: 80 }]));
+  t.is(engine.send(tcp('10.244.1.9', 2, '10.96.0.10', 80), POD, 5).endpoint, '10.244.1.5:80');
+  put(store, service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 81 }] }));
+  t.is(engine.send(tcp('10.244.1.9', 3, '10.96.0.10', 80), POD, 5).verdict, 'REJECT');
+});
+
 test('reply() never reopens a closed tuple, even when handed the client-direction packet', (t) => {
   const engine = engineOn(
     storeOf(
