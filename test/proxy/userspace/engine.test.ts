@@ -61,6 +61,16 @@ test('round-robin per service port over the shuffled list, exactly', (t) => {
   t.deepEqual(seen, [...order, ...order, ...order]);
 });
 
+test('each connection leaves for the endpoint its verdict names, whichever the shuffle put where', (t) => {
+  const e = engine();
+  const verdicts = Array.from({ length: 6 }, (_, i) => e.send(tcp('10.244.1.9', 2000 + i, '10.96.0.10', 80), POD, 1));
+  t.deepEqual(
+    verdicts.map((v) => `${v.packet.dst.ip}:${v.packet.dst.port}`),
+    verdicts.map((v) => v.endpoint),
+  );
+  t.is(new Set(verdicts.map((v) => v.endpoint)).size, 3);
+});
+
 test('replies are relayed back from the portal address; established packets keep their backend', (t) => {
   const e = engine();
   const p = tcp('10.244.1.9', 40000, '10.96.0.10', 80);
