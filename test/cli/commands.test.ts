@@ -378,6 +378,37 @@ test('rules --mode ipvs --script: counts are of the script end, a trailing advan
   t.is(huge.code, 0, huge.stderr);
 });
 
+test('rules --mode ipvs --script: a delete is synced at its step, whether or not a packet follows it', async (t) => {
+  // The pod's real server has live connections when it goes: weight 0 from the delete (t=5), not deleted outright
+  // at whatever later time a packet happened to come.
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+  // The first packet starts the engine's 60 s graceful-termination checks at t=0 (60, 120, 180).
+  const first = '- {src: "192.0.2.50:1000", dst: "172.18.0.3:31192", proto: tcp}';
+  const flows = [1000, 1001, 1002].map((port) => `- {src: "192.0.2.10:${port}", dst: "172.18.0.3:30080", proto: tcp}`);
+  const script = (name: string, afterDelete: string[]) => {
+    const steps = [
+      first,
+      '- {advance: 5}',
+      ...flows,
+      '- {delete: pod/shop/web-88d7f7c4c-4lpjz}',
+      ...afterDelete,
+      '- {advance: 125}',
+    ];
+    writeFileSync(join(dir, name), `${steps.join('\n')}\n`);
+    return cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs', '--script', join(dir, name));
+  };
+  const quiet = await script('quiet.yaml', []);
+  const busy = await script('busy.yaml', ['- {src: "192.0.2.99:1000", dst: "172.18.0.3:31192", proto: tcp}']);
+  t.is(quiet.code, 0, quiet.stderr);
+  const realServer = (text: string) => text.split('\n').filter((l) => l.includes('-> 10.244.1.3:8080'));
+  t.true(realServer(quiet.stdout).length > 0);
+  t.true(
+    realServer(quiet.stdout).every((l) => /Masq +0 /.test(l)),
+    'quiesced, still listed',
+  );
+  t.deepEqual(realServer(busy.stdout), realServer(quiet.stdout));
+});
+
 test('trace --script: a retransmitted FIN in TIME_WAIT keeps the flow; a FIN of no flow is dropped only when forwarded', async (t) => {
   const syn = '{src: "10.244.1.4:41000", dst: "10.96.0.10:53", proto: tcp';
   const [first] = await scriptResults<{ packet: { dst: string } }>([`${syn}}`]);

@@ -127,6 +127,7 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
         throw new InvalidArgumentError(`step ${i + 1}: the clock would pass ${Number.MAX_VALUE} s`);
     } else if ('apply' in step) {
       atStep(i, () => cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]));
+      synced(engine, now);
     } else if ('delete' in step) {
       const parts = String(step.delete).split('/');
       const k = KINDS[parts[0]?.toLowerCase() ?? ''];
@@ -142,6 +143,7 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
               : null;
       if (!ref) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
       atStep(i, () => cluster.delete([ref], { force: step.force ?? false }));
+      synced(engine, now);
     } else if ('src' in step && 'dst' in step) {
       // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
       const p = {
@@ -208,6 +210,15 @@ function untrackedFin(cluster: Cluster, engine: ProxyEngine, packet: Packet): Ve
     steps: [step],
     cost: 0,
   };
+}
+
+/**
+ * kube-proxy syncs on the change's event, not when the next packet comes: an engine that applies changes at a time
+ * (IPVS: graceful termination starts, real servers are deleted) does so now, so what follows does not depend on
+ * whether a packet came between the change and the next clock step.
+ */
+function synced(engine: ProxyEngine, now: number): void {
+  engine.sync?.(now);
 }
 
 /** The script's clock at its end: the sum of its advance steps. */

@@ -86,6 +86,7 @@ export class IpvsEngine implements ProxyEngine {
       mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
       explain: init.explain ?? true,
       schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP' },
+      nodest: new Set(),
     };
     this.#unsubscribe = init.table.subscribe((changes) => {
       for (const c of changes) {
@@ -104,9 +105,14 @@ export class IpvsEngine implements ProxyEngine {
 
   /** Apply pending service-table changes and run the graceful-termination checks due by `now` (seconds). */
   sync(now: number = this.#now): void {
+    const st = this.#st;
+    // Real servers deleted at an earlier time: the kernel's delayed flush has expired their connections since.
+    if (st.nodest.size > 0 && now > this.#syncedAt) {
+      for (const vs of st.nodest) vs.expireNodestConns();
+      st.nodest.clear();
+    }
     this.#syncedAt = now;
     if (now > this.#now) this.#now = now;
-    const st = this.#st;
     const synced = this.#resyncAll || this.#pending.length > 0;
     if (this.#resyncAll) {
       this.#resyncAll = false;

@@ -40,7 +40,7 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   for (const spec of after) {
     let vs = st.vs.get(spec.key);
     if (!vs) {
-      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 }, st.conntrack);
+      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 }, st.conntrack, st.nodest);
       st.vs.set(spec.key, vs);
       st.byDestination.set(spec.proto, spec.addr, spec.port, vs);
     } else vs.spec = spec;

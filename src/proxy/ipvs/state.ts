@@ -55,4 +55,9 @@ export interface IpvsState {
   readonly explain: boolean;
   /** The scheduler's view of the packet being scheduled, reused (schedulers read it, never keep it). */
   readonly schedPacket: SchedPacket;
+  /**
+   * Virtual servers that deleted a real server since the kernel's last expire_nodest_conn flush: the flush, which
+   * the kernel queues on every deletion, expires their connections to it (LiveVirtualServer.expireNodestConns).
+   */
+  readonly nodest: Set<LiveVirtualServer>;
 }

@@ -82,6 +82,10 @@ export class LiveVirtualServer {
    */
   readonly #flows: (number | Dest)[] = [];
   readonly #conntrack: Conntrack;
+  /** Where this virtual server enters itself when it deletes a real server (IpvsState.nodest). */
+  readonly #nodest: Set<LiveVirtualServer>;
+  /** Real servers deleted since the last expire_nodest_conn flush. */
+  #unflushed: Dest[] = [];
   readonly templates = new Map<string, PersistTemplate>();
   /**
    * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
@@ -95,8 +99,15 @@ export class LiveVirtualServer {
 
   #pruneAt = 1024;
 
-  constructor(spec: VirtualServerSpec, scheduler: SchedulerName, opts: CreateSchedulerOptions, conntrack: Conntrack) {
+  constructor(
+    spec: VirtualServerSpec,
+    scheduler: SchedulerName,
+    opts: CreateSchedulerOptions,
+    conntrack: Conntrack,
+    nodest: Set<LiveVirtualServer>,
+  ) {
     this.#spec = spec;
+    this.#nodest = nodest;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
     this.schedulerName = scheduler;
@@ -194,6 +205,8 @@ export class LiveVirtualServer {
     this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
     this.#markFlows(d, DEST_DELETED);
+    this.#unflushed.push(d);
+    this.#nodest.add(this);
     this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
     this.#invalidate();
   }
@@ -256,6 +269,24 @@ export class LiveVirtualServer {
       if (ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
     }
     return n;
+  }
+
+  /**
+   * ip_vs_expire_nodest_conn_flush (Linux 5.9+, with expire_nodest_conn=1 as kube-proxy sets it): the work the
+   * kernel queues on each real-server deletion, run a jiffy later, expires every connection to a real server that
+   * is still deleted, and its conntrack entry with it. A packet of such a flow after that is a new connection,
+   * scheduled anew; only one that comes before it (at the instant of the deletion) is dropped (engine.ts).
+   */
+  expireNodestConns(): void {
+    const gone = this.#unflushed.filter((d) => (d.flags & DestFlags.AVAILABLE) === 0);
+    this.#unflushed = [];
+    if (gone.length === 0) return;
+    const ct = this.#conntrack;
+    this.#sweep((row, d) => {
+      if (!gone.includes(d)) return false;
+      ct.deleteRow(row);
+      return true;
+    });
   }
 
   /** Set the memo of every remembered flow to `d` (DEST_DELETED when it goes, null when it comes back). */

@@ -158,14 +158,28 @@ test('SCTP real servers are deleted at once, like UDP (IsRsGracefulTerminationNe
   t.is(first.verdict, 'DNAT');
   t.is(vs.dest(first.endpoint!), undefined, 'not quiesced: deleted with its connection live');
   t.is(engine.graceful.size, 0);
-  t.is(engine.send(flow, POD, 2).verdict, 'DROP', 'expire_nodest_conn');
+  t.is(engine.send(flow, POD, 1).verdict, 'DROP', 'expire_nodest_conn: a packet at the instant of the deletion');
+});
+
+test('a flow whose real server was deleted is expired by the delayed flush: its next packet later is scheduled anew', (t) => {
+  // Linux 5.9+: deleting a real server queues ip_vs_expire_nodest_conn_flush, which expires its connections (and
+  // their conntrack entries) a jiffy later; only a packet before that is dropped.
+  const { engine, flow, first, kept } = sctpFlowWithEndpointRemoved();
+  t.is(engine.conntrack.lookup(flow, 1)?.entry.endpoint, first.endpoint, 'still tracked at the instant of deletion');
+  engine.sync(2);
+  t.is(engine.conntrack.lookup(flow, 2), undefined, 'expired by the flush, conntrack entry and all');
+  const next = engine.send(flow, POD, 2);
+  t.is(next.verdict, 'DNAT');
+  t.is(next.conntrack, 'new');
+  t.true(kept.some((e) => `${e.ip}:80` === next.endpoint));
 });
 
 test('a real server deleted and added back before the next packet of its flow: the flow carries on (out of the trash)', (t) => {
   const { engine, flow, first, vs, withEndpoints, kept } = sctpFlowWithEndpointRemoved();
   t.is(vs.dest(first.endpoint!), undefined, 'deleted (SCTP: at once)');
+  // Added back in the same instant, before the kernel's delayed flush could expire the connection.
   withEndpoints(EPS);
-  engine.sync(2);
+  engine.sync(1);
   const next = engine.send(flow, POD, 3);
   t.is(next.verdict, 'DNAT', 'its real server is available again: expire_nodest_conn does not apply');
   t.is(next.conntrack, 'established');
