@@ -145,6 +145,10 @@ export class ServiceTable {
   }
 
   applyService(svc: Service): void {
+    if (!proxiedHere(svc.metadata.labels)) {
+      this.deleteService(svc);
+      return;
+    }
     const key = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
     this.#services.set(key, svc);
     this.#recompute(key);
@@ -157,6 +161,10 @@ export class ServiceTable {
   }
 
   applySlice(slice: EndpointSlice): void {
+    if (!proxiedHere(slice.metadata.labels)) {
+      this.deleteSlice(slice);
+      return;
+    }
     const key = sliceServiceKey(slice);
     if (key === undefined) return;
     const data = sliceData(slice, this.nodeName);
@@ -309,4 +317,19 @@ function sameSet(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null): 
   if (a.size !== b.size) return false;
   for (const v of a) if (!b.has(v)) return false;
   return true;
+}
+
+/** The label that hands a Service to another proxy (kube-proxy's informers skip it: cmd/kube-proxy/app/server.go). */
+export const LABEL_SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';
+const LABEL_HEADLESS = 'service.kubernetes.io/headless';
+
+/**
+ * Whether kube-proxy sees an object: its Service and EndpointSlice informers select
+ * `!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless`, so an object with either label (any
+ * value) is invisible to it, and one that gains a label leaves as if deleted.
+ */
+function proxiedHere(labels: Readonly<Record<string, string>> | undefined): boolean {
+  return (
+    labels === undefined || (!Object.hasOwn(labels, LABEL_SERVICE_PROXY_NAME) && !Object.hasOwn(labels, LABEL_HEADLESS))
+  );
 }

@@ -62,6 +62,36 @@ test('skipped Services: headless, ExternalName, no ClusterIP; an unnamed port ha
   );
 });
 
+test('objects kube-proxy does not watch: a Service or slice labelled service-proxy-name or headless (any value)', (t) => {
+  const labelled = (svc: ReturnType<typeof service>, labels: Record<string, string>) => ({
+    ...svc,
+    metadata: { ...svc.metadata, labels },
+  });
+  const plain = service('ns', 'web', { clusterIP: '10.96.0.8', ports: [{ port: 80 }] });
+  const eps = slice('ns', 'web', ['10.244.1.5'], [{ port: 80 }]);
+  const store = storeWith(plain, eps);
+  const table = tableFor(store, NODE);
+  const endpoints = () => table.get('IPv4', 'ns/web/TCP')?.endpoints.map((e) => e.ip);
+  t.deepEqual(endpoints(), ['10.244.1.5']);
+  for (const [labels, kept] of [
+    [{ 'service.kubernetes.io/service-proxy-name': 'cilium' }, false],
+    [{ 'service.kubernetes.io/service-proxy-name': '' }, false],
+    [{ 'service.kubernetes.io/headless': '' }, false],
+    [{ app: 'web' }, true],
+  ] as const) {
+    put(store, labelled(plain, labels));
+    t.is(table.get('IPv4', 'ns/web/TCP') !== undefined, kept, JSON.stringify(labels));
+    put(store, plain);
+    t.deepEqual(endpoints(), ['10.244.1.5'], 'back when the label goes');
+  }
+  // A slice with the label is not seen either: the Service keeps its port, with no endpoints from it.
+  put(store, {
+    ...eps,
+    metadata: { ...eps.metadata, labels: { ...eps.metadata.labels, 'service.kubernetes.io/headless': '' } },
+  });
+  t.deepEqual(endpoints(), []);
+});
+
 test('defaults and health-check rules: affinity 10800 s; healthCheckNodePort only for LoadBalancer + eTP Local', (t) => {
   const table = tableFor(
     storeWith(
