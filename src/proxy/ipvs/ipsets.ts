@@ -12,7 +12,7 @@
  *      node talking to a VIP from the VIP itself.
  *   4. KUBE-EXTERNAL-IP (dst,dst) → KUBE-MARK-MASQ, then ACCEPT; KUBE-EXTERNAL-IP-LOCAL (eTP=Local) → ACCEPT.
  *   5. `-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT`: the destination *port* in KUBE-NODE-PORT-LOCAL-<proto> →
- *      RETURN, else in KUBE-NODE-PORT-<proto> → KUBE-MARK-MASQ. (SCTP sets hold ip,port.)
+ *      RETURN, else in KUBE-NODE-PORT-<proto> → KUBE-MARK-MASQ. (SCTP sets hold ip,port: KUBE-NODE-PORT-SCTP-HASH.)
  * nat KUBE-POSTROUTING: KUBE-LOOP-BACK (dst,dst,src: a local endpoint talking to itself) → MASQUERADE; marked
  *   packets → MASQUERADE.
  * filter KUBE-PROXY-FIREWALL (INPUT, FORWARD): KUBE-LOAD-BALANCER-FW → KUBE-SOURCE-RANGES-FIREWALL, which RETURNs for
@@ -38,9 +38,20 @@ export const COMMENT = {
   lbSourceIP: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose',
 } as const;
 
-/** ipset name for a family: IPv6 sets are `KUBE-6-…`. */
+/**
+ * ipset name for a family: IPv6 sets are `KUBE-6-…`, cut to ipset's 31 characters (NewIPSet in kube-proxy's
+ * ipset.go), so `KUBE-6-LOAD-BALANCER-SOURCE-CID`.
+ */
 export function setName(base: string, family: IPFamily): string {
-  return family === 'IPv6' ? base.replace(/^KUBE-/, 'KUBE-6-') : base;
+  return family === 'IPv6' ? base.replace(/^KUBE-/, 'KUBE-6-').slice(0, 31) : base;
+}
+
+/**
+ * The member a NodePort virtual server puts in its KUBE-NODE-PORT sets: the port alone (TCP and UDP: bitmap:port
+ * sets), or the node address with it (SCTP: hash:ip,port sets, KUBE-NODE-PORT-SCTP-HASH).
+ */
+export function nodePortMember(proto: string, addr: string, port: number): string {
+  return proto === 'SCTP' ? `${addr} ${proto} ${port}` : `${proto} ${port}`;
 }
 
 /** A refcounted multiset: several virtual servers can put the same member in a set. */
@@ -102,7 +113,7 @@ export class IpvsIpsets {
         if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
         break;
       case 'NodePort': {
-        const m = `${spec.proto} ${spec.port}`;
+        const m = nodePortMember(spec.proto, spec.addr, spec.port);
         op(this.#nodePort, m);
         if (spec.localPolicy) op(this.#nodePortLocal, m);
         break;

@@ -8,7 +8,7 @@ import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { isIPv4Key } from '../tuple-table.js';
-import { COMMENT, type IpvsIpsets, setName } from './ipsets.js';
+import { COMMENT, type IpvsIpsets, nodePortMember, setName } from './ipsets.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
 /** The source-independent part of the nat walk for one virtual server. */
@@ -136,15 +136,19 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
         };
   }
   if (dstLocal) {
-    const m = `${spec.proto} ${spec.port}`;
+    const m = nodePortMember(spec.proto, spec.addr, spec.port);
     const proto = spec.proto.toLowerCase();
-    const match = spec.proto === 'SCTP' ? 'dst,dst' : 'dst';
+    // SCTP's sets are hash:ip,port, named and described as such (the bitmap:port ones are legacy there).
+    const sctp = spec.proto === 'SCTP';
+    const match = sctp ? 'dst,dst' : 'dst';
+    const hashed = sctp ? '-HASH' : '';
+    const typed = sctp ? " with type 'hash ip:port'" : '';
     if (sets.inNodePortLocal(m)) {
       plan.nodePort = {
         mark: false,
         step: {
           where: 'nat/KUBE-NODE-PORT',
-          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port with externalTrafficPolicy=local" -m set --match-set ${setName(`KUBE-NODE-PORT-LOCAL-${spec.proto}`, f)} ${match} -j RETURN`,
+          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port with externalTrafficPolicy=local${typed}" -m set --match-set ${setName(`KUBE-NODE-PORT-LOCAL-${spec.proto}${hashed}`, f)} ${match} -j RETURN`,
           decision: 'RETURN: externalTrafficPolicy=Local, source kept',
         },
       };
@@ -153,7 +157,7 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
         mark: true,
         step: {
           where: 'nat/KUBE-NODE-PORT',
-          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port for masquerade purpose" -m set --match-set ${setName(`KUBE-NODE-PORT-${spec.proto}`, f)} ${match} -j KUBE-MARK-MASQ`,
+          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port for masquerade purpose${typed}" -m set --match-set ${setName(`KUBE-NODE-PORT-${spec.proto}${hashed}`, f)} ${match} -j KUBE-MARK-MASQ`,
           decision: 'mark for masquerade',
         },
       };

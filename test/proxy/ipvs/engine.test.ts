@@ -4,6 +4,7 @@
  * KUBE-IPVS-FILTER, source ranges, and the ipvsadm listing.
  */
 import test from 'ava';
+import { setName } from '../../../src/proxy/ipvs/ipsets.js';
 import { put, type ServiceInput, service, slice } from '../fixtures.js';
 import { EXTERNAL, engineOn, HOST, NODE_A, POD, replyTo, storeOf, tcp } from './engine-helpers.js';
 
@@ -58,6 +59,42 @@ test('masquerade with a local-traffic detector: pods keep their source, the node
   const lo = engine.send(tcp('127.0.0.1', 5, '10.96.0.10', 80), HOST, 1);
   t.is(lo.snat, null);
   t.is(lo.steps[0]!.rule, '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN');
+});
+
+test('SCTP NodePorts are in hash:ip,port sets (KUBE-NODE-PORT-SCTP-HASH): a ClusterIP on the same port is not marked', (t) => {
+  const sctp = (name: string, clusterIP: string, extra: Partial<ServiceInput>) => [
+    service('default', name, { clusterIP, ports: [{ port: 30080, protocol: 'SCTP' }], ...extra }),
+    slice('default', name, WEB_EPS, [{ port: 30080, protocol: 'SCTP' }]),
+  ];
+  const engine = engineOn(
+    storeOf(
+      ...sctp('np', '10.96.0.10', { type: 'NodePort', ports: [{ port: 80, protocol: 'SCTP', nodePort: 30080 }] }),
+      ...sctp('other', '10.96.0.11', {}),
+    ),
+  );
+  const np = engine.send({ ...tcp('203.0.113.5', 4, NODE_A, 30080), proto: 'SCTP' }, EXTERNAL, 1);
+  t.is(np.snat, NODE_A);
+  t.true(
+    np.steps.some(
+      (s) =>
+        s.rule ===
+        `-A KUBE-NODE-PORT -p sctp -m comment --comment "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'" -m set --match-set KUBE-NODE-PORT-SCTP-HASH dst,dst -j KUBE-MARK-MASQ`,
+    ),
+  );
+  const pod = engine.send({ ...tcp('10.244.1.9', 5, '10.96.0.11', 30080), proto: 'SCTP' }, POD, 1);
+  t.is(pod.verdict, 'DNAT');
+  t.is(pod.snat, null, 'the ClusterIP:30080 is in no NodePort set');
+});
+
+test('IPv6 ipset names are KUBE-6-…, cut to 31 characters as kube-proxy cuts them', (t) => {
+  for (const [base, family, name] of [
+    ['KUBE-CLUSTER-IP', 'IPv4', 'KUBE-CLUSTER-IP'],
+    ['KUBE-CLUSTER-IP', 'IPv6', 'KUBE-6-CLUSTER-IP'],
+    ['KUBE-LOAD-BALANCER-SOURCE-CIDR', 'IPv4', 'KUBE-LOAD-BALANCER-SOURCE-CIDR'],
+    ['KUBE-LOAD-BALANCER-SOURCE-CIDR', 'IPv6', 'KUBE-6-LOAD-BALANCER-SOURCE-CID'],
+    ['KUBE-NODE-PORT-LOCAL-SCTP-HASH', 'IPv6', 'KUBE-6-NODE-PORT-LOCAL-SCTP-HAS'],
+  ] as const)
+    t.is(setName(base, family), name, `${base} ${family}`);
 });
 
 test('masquerade without a detector marks only VIP-sourced node traffic; --masquerade-all marks all', (t) => {
