@@ -84,8 +84,6 @@ export class LiveVirtualServer {
   readonly #conntrack: Conntrack;
   /** Where this virtual server enters itself when it deletes a real server (IpvsState.nodest). */
   readonly #nodest: Set<LiveVirtualServer>;
-  /** Real servers deleted since the last expire_nodest_conn flush. */
-  #unflushed: Dest[] = [];
   readonly templates = new Map<string, PersistTemplate>();
   /**
    * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
@@ -205,7 +203,6 @@ export class LiveVirtualServer {
     this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
     this.#markFlows(d, DEST_DELETED);
-    this.#unflushed.push(d);
     this.#nodest.add(this);
     this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
     this.#invalidate();
@@ -278,12 +275,10 @@ export class LiveVirtualServer {
    * scheduled anew; only one that comes before it (at the instant of the deletion) is dropped (engine.ts).
    */
   expireNodestConns(): void {
-    const gone = this.#unflushed.filter((d) => (d.flags & DestFlags.AVAILABLE) === 0);
-    this.#unflushed = [];
-    if (gone.length === 0) return;
     const ct = this.#conntrack;
     this.#sweep((row, d) => {
-      if (!gone.includes(d)) return false;
+      // A real server added back before the flush is available again: its connections carry on.
+      if ((d.flags & DestFlags.AVAILABLE) !== 0) return false;
       ct.deleteRow(row);
       return true;
     });
