@@ -81,6 +81,15 @@ const I_ID = 19;
 /** Both ports of the original tuple, then of the reply tuple (tuple-table.ts `tuplePorts`). */
 export const I_PORTS = 20;
 export const I_REPLY_PORTS = 21;
+/**
+ * Group membership (`join`): the group's number + 1 (0: in none), the previous and next rows in the group (-1: none),
+ * and the owner's tag for the row. A group is a doubly linked list threaded through its rows, so joining one writes
+ * only the row just filled (in cache) and the group's head, and a freed row leaves its group by itself.
+ */
+const I_GROUP = 22;
+const I_GROUP_PREV = 23;
+const I_GROUP_NEXT = 24;
+const I_GROUP_TAG = 25;
 export const I_STRIDE = ROW_BYTES / 4;
 
 /** Flag bits: protocol code (bits 0-1), state (2-3), timer (4-7), then single bits. */
@@ -132,6 +141,10 @@ export class FlowStore {
   #top = 0;
   #free: number[] = [];
   #live = 0;
+  /** First row of each group (-1: empty); groups given back, for reuse. */
+  #heads = new Int32Array(64).fill(-1);
+  #groupsUsed = 0;
+  readonly #groupsFree: number[] = [];
   constructor(capacity = 1024) {
     const rows = new ArrayBuffer(capacity * ROW_BYTES);
     this.f64 = new Float64Array(rows);
@@ -187,6 +200,7 @@ export class FlowStore {
     i32[i + I_ID] = id;
     i32[i + I_PORTS] = ports;
     i32[i + I_REPLY_PORTS] = replyPorts;
+    i32[i + I_GROUP] = 0;
     this.src[r] = src;
     this.dst[r] = dst;
     this.#refs[2 * r] = nat;
@@ -203,6 +217,7 @@ export class FlowStore {
       this.views[r] = undefined;
     }
     const i = r * I_STRIDE;
+    if (this.i32[i + I_GROUP] !== 0) this.#leave(r);
     this.i32[i + I_FLAGS] = 0;
     this.i32[i + I_GEN] = (this.i32[i + I_GEN]! + 1) | 0;
     this.src[r] = undefined;
@@ -240,6 +255,68 @@ export class FlowStore {
     this.#top = 0;
     this.#free = [];
     this.#live = 0;
+    this.#heads.fill(-1);
+  }
+
+  /** A new, empty group of rows (see `join`); give it back with `releaseGroup` once its owner is gone. */
+  newGroup(): number {
+    const g = this.#groupsFree.pop() ?? this.#groupsUsed++;
+    if (g >= this.#heads.length) {
+      const heads = new Int32Array(this.#heads.length * 2).fill(-1);
+      heads.set(this.#heads);
+      this.#heads = heads;
+    }
+    this.#heads[g] = -1;
+    return g;
+  }
+
+  /** Give a group's number back; its rows, if any are left, leave it. */
+  releaseGroup(g: number): void {
+    for (let r = this.#heads[g]!; r >= 0; ) {
+      const next = this.groupNext(r);
+      this.i32[r * I_STRIDE + I_GROUP] = 0;
+      r = next;
+    }
+    this.#heads[g] = -1;
+    this.#groupsFree.push(g);
+  }
+
+  /** Put live row `r` first in group `g`, with the owner's `tag`; it leaves when freed. */
+  join(r: number, g: number, tag: number): void {
+    const i32 = this.i32;
+    const i = r * I_STRIDE;
+    const head = this.#heads[g]!;
+    i32[i + I_GROUP] = g + 1;
+    i32[i + I_GROUP_PREV] = -1;
+    i32[i + I_GROUP_NEXT] = head;
+    i32[i + I_GROUP_TAG] = tag;
+    if (head >= 0) i32[head * I_STRIDE + I_GROUP_PREV] = r;
+    this.#heads[g] = r;
+  }
+
+  /** The newest row of group `g`, or -1. */
+  groupFirst(g: number): number {
+    return this.#heads[g]!;
+  }
+
+  /** The row after `r` in its group (the one that joined before it), or -1. */
+  groupNext(r: number): number {
+    return this.i32[r * I_STRIDE + I_GROUP_NEXT]!;
+  }
+
+  groupTag(r: number): number {
+    return this.i32[r * I_STRIDE + I_GROUP_TAG]!;
+  }
+
+  #leave(r: number): void {
+    const i32 = this.i32;
+    const i = r * I_STRIDE;
+    const prev = i32[i + I_GROUP_PREV]!;
+    const next = i32[i + I_GROUP_NEXT]!;
+    if (prev >= 0) i32[prev * I_STRIDE + I_GROUP_NEXT] = next;
+    else this.#heads[i32[i + I_GROUP]! - 1] = next;
+    if (next >= 0) i32[next * I_STRIDE + I_GROUP_PREV] = prev;
+    i32[i + I_GROUP] = 0;
   }
 
   isLive(r: number): boolean {

@@ -355,6 +355,36 @@ export class Conntrack {
     return this.#store.generation(row);
   }
 
+  /**
+   * Groups of rows an owner keeps track of (an IPVS virtual server's connections): a row joins one group with a tag
+   * of the owner's, and leaves it when the flow is deleted or expires and is collected, so a walk from `groupFirst`
+   * along `groupNext` visits exactly the group's rows still in the table, newest first. A row in a group may have
+   * expired without having been collected yet: walkers check `expiresOf`.
+   */
+  newGroup(): number {
+    return this.#store.newGroup();
+  }
+
+  releaseGroup(group: number): void {
+    this.#store.releaseGroup(group);
+  }
+
+  join(row: number, group: number, tag: number): void {
+    this.#store.join(row, group, tag);
+  }
+
+  groupFirst(group: number): number {
+    return this.#store.groupFirst(group);
+  }
+
+  groupNext(row: number): number {
+    return this.#store.groupNext(row);
+  }
+
+  groupTag(row: number): number {
+    return this.#store.groupTag(row);
+  }
+
   /** The original tuple's source and destination of a row's flow, as its first packet carried them. */
   originalSrcOf(row: number): Address {
     return this.#store.src[row]!;

@@ -79,7 +79,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     const leaving = { proto: packet.proto, src: packet.src, dst: dest.destination };
     return untrackedFlow(leaving, plan.service, explain ? steps : null, 3);
   }
-  vs.addFlow(row, dest, now);
+  vs.addFlow(row, dest);
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
   if (explain) {
     let dnat = c.dnat.get(dest);

@@ -52,9 +52,6 @@ export interface PersistTemplate {
 /** Schedulers that read connection counts. */
 const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
 
-/** Elements per remembered flow in `#flows`. */
-const FLOW = 3;
-
 export class LiveVirtualServer {
   #spec: VirtualServerSpec;
   #persistent: boolean;
@@ -75,16 +72,20 @@ export class LiveVirtualServer {
    */
   readonly #trash = new Map<string, Dest>();
   /**
-   * Flows this virtual server scheduled and the real server each went to, in scheduling order, three elements per
-   * flow: its conntrack row, the row's generation (a row is reused once its flow ends) and the real server. One
-   * array, so remembering a new flow touches one array, not three (each a cache miss on a node with many virtual
-   * servers). Flows conntrack no longer tracks are dropped lazily by the sweeps below, which is all that reads them.
+   * The connections this virtual server scheduled: a conntrack group (conntrack.ts `join`) whose rows are tagged with
+   * their real server's `slot`. The list lives in the rows themselves, so remembering a new connection writes only
+   * the row conntrack just filled, and a connection conntrack deletes leaves the list by itself.
    */
-  readonly #flows: (number | Dest)[] = [];
+  readonly #flows: number;
+  /** Every real server this virtual server has had (deleted ones included, as they may come back), by `slot`. */
+  readonly #bySlot: Dest[] = [];
   readonly #conntrack: Conntrack;
   /** Where this virtual server enters itself when it deletes a real server (IpvsState.nodest). */
   readonly #nodest: Set<LiveVirtualServer>;
   readonly templates = new Map<string, PersistTemplate>();
+  /** Deleted (`clear`): its connections go at the next flush, and its conntrack group with them. */
+  #cleared = false;
+  #released = false;
   /**
    * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
    * than in `cache`: every new flow reads it, and one object fewer to reach is one cache miss fewer.
@@ -94,8 +95,6 @@ export class LiveVirtualServer {
   readonly cache: { describe?: Step; masq?: Step; hairpin?: Step; dnat: Map<Dest, Step> } = {
     dnat: new Map(),
   };
-
-  #pruneAt = 1024;
 
   constructor(
     spec: VirtualServerSpec,
@@ -108,6 +107,7 @@ export class LiveVirtualServer {
     this.#nodest = nodest;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
+    this.#flows = conntrack.newGroup();
     this.schedulerName = scheduler;
     this.counting = COUNTING.has(scheduler);
     this.#text = this.#render();
@@ -180,7 +180,11 @@ export class LiveVirtualServer {
       d.flags |= DestFlags.AVAILABLE;
       setDestWeight(d, 1);
       this.#markFlows(d, null);
-    } else d = newDest(ep.ip, ep.port, 1, ep.destination);
+    } else {
+      d = newDest(ep.ip, ep.port, 1, ep.destination);
+      d.slot = this.#bySlot.length;
+      this.#bySlot.push(d);
+    }
     this.dests.unshift(d);
     this.#byKey.set(d.key, d);
     this.#endpointOf.set(d, ep);
@@ -220,51 +224,36 @@ export class LiveVirtualServer {
     for (const d of [...this.dests]) this.deleteDest(d);
     this.templates.clear();
     this.#trash.clear();
+    this.#cleared = true;
+    this.#nodest.add(this);
   }
 
-  /** Flows remembered (ended ones not yet swept included). */
-  get flowCount(): number {
-    return this.#flows.length / FLOW;
+  /** Remember the connection in conntrack `row`, scheduled to `d`. */
+  addFlow(row: number, d: Dest): void {
+    this.#conntrack.join(row, this.#flows, d.slot);
   }
 
-  /**
-   * Remember the flow in conntrack `row`, scheduled to `d`; flows that ended are dropped once the list has doubled
-   * since the last sweep.
-   */
-  addFlow(row: number, d: Dest, now: number): void {
-    const ct = this.#conntrack;
-    this.#flows.push(row, ct.generationOf(row), d);
-    if (this.#flows.length < this.#pruneAt * FLOW) return;
-    this.#sweep((r) => ct.expiresOf(r) <= now);
-    this.#pruneAt = Math.max(1024, this.flowCount * 2);
-  }
-
-  /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds); drops flows that ended. */
+  /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds). */
   refreshCounts(now: number): void {
     for (const d of this.dests) {
       d.activeConns = 0;
       d.inactConns = 0;
     }
     const ct = this.#conntrack;
-    this.#sweep((row, d) => {
-      if (ct.expiresOf(row) <= now) return true;
-      if (ct.createdOf(row) > now) return false;
+    for (let row = this.#firstFlow(); row >= 0; row = ct.groupNext(row)) {
+      if (ct.expiresOf(row) <= now || ct.createdOf(row) > now) continue;
+      const d = this.#bySlot[ct.groupTag(row)]!;
       if (!ct.isUdpRow(row) && ct.handshakeCompleteRow(row)) d.activeConns++;
       else d.inactConns++;
-      return false;
-    });
+    }
   }
 
   /** Connections of one real server alive at `at` (seconds): for the graceful-termination check at a past tick. */
   connectionsAt(d: Dest, at: number): number {
     const ct = this.#conntrack;
-    const flows = this.#flows;
     let n = 0;
-    for (let i = 0; i < flows.length; i += FLOW) {
-      const row = flows[i] as number;
-      if (flows[i + 2] !== d || !ct.holds(row, flows[i + 1] as number)) continue;
-      if (ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
-    }
+    for (let row = this.#firstFlow(); row >= 0; row = ct.groupNext(row))
+      if (ct.groupTag(row) === d.slot && ct.createdOf(row) <= at && ct.expiresOf(row) > at) n++;
     return n;
   }
 
@@ -276,41 +265,29 @@ export class LiveVirtualServer {
    */
   expireNodestConns(): void {
     const ct = this.#conntrack;
-    this.#sweep((row, d) => {
+    for (let row = this.#firstFlow(); row >= 0; ) {
+      const next = ct.groupNext(row);
       // A real server added back before the flush is available again: its connections carry on.
-      if ((d.flags & DestFlags.AVAILABLE) !== 0) return false;
-      ct.deleteRow(row);
-      return true;
-    });
+      if ((this.#bySlot[ct.groupTag(row)]!.flags & DestFlags.AVAILABLE) === 0) ct.deleteRow(row);
+      row = next;
+    }
+    // A virtual server deleted (`clear`) has no connection left now, and gets none: its group number is given back.
+    if (this.#cleared && !this.#released) {
+      this.#conntrack.releaseGroup(this.#flows);
+      this.#released = true;
+    }
   }
 
-  /** Set the memo of every remembered flow to `d` (DEST_DELETED when it goes, null when it comes back). */
+  /** The newest connection's row, or -1 (always once the group is given back: its number may be another's now). */
+  #firstFlow(): number {
+    return this.#released ? -1 : this.#conntrack.groupFirst(this.#flows);
+  }
+
+  /** Set the memo of every connection to `d` (DEST_DELETED when it goes, null when it comes back). */
   #markFlows(d: Dest, memo: typeof DEST_DELETED | null): void {
     const ct = this.#conntrack;
-    const flows = this.#flows;
-    for (let i = 0; i < flows.length; i += FLOW)
-      if (flows[i + 2] === d && ct.holds(flows[i] as number, flows[i + 1] as number))
-        ct.setMemo(flows[i] as number, memo);
-  }
-
-  /**
-   * Visit every remembered flow still tracked, in order, dropping those `drop` returns true for and those conntrack
-   * no longer tracks (compacting in place).
-   */
-  #sweep(drop: (row: number, d: Dest) => boolean): void {
-    const ct = this.#conntrack;
-    const flows = this.#flows;
-    let kept = 0;
-    for (let i = 0; i < flows.length; i += FLOW) {
-      const row = flows[i] as number;
-      const d = flows[i + 2] as Dest;
-      if (!ct.holds(row, flows[i + 1] as number) || drop(row, d)) continue;
-      flows[kept] = row;
-      flows[kept + 1] = flows[i + 1]!;
-      flows[kept + 2] = d;
-      kept += FLOW;
-    }
-    flows.length = kept;
+    for (let row = this.#firstFlow(); row >= 0; row = ct.groupNext(row))
+      if (ct.groupTag(row) === d.slot) ct.setMemo(row, memo);
   }
 
   /**

@@ -85,6 +85,7 @@ export function newDest(addr: string, port: number, weight = 1, destination?: Ad
     inactConns: 0,
     persistConns: 0,
     flags: DestFlags.AVAILABLE,
+    slot: -1,
   };
 }
 

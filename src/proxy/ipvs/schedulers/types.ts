@@ -81,6 +81,11 @@ export interface Dest {
   /** Persistence templates pointing at this destination. */
   persistConns: number;
   flags: number;
+  /**
+   * The real server's number in its virtual server (-1 until one numbers it): the tag its connections carry in
+   * conntrack, so a connection's real server is found from its row (virtual-server.ts).
+   */
+  slot: number;
 }
 
 /** What a scheduler may look at in the first packet of a connection. */

@@ -1,0 +1,108 @@
+/**
+ * Conntrack's row groups (an IPVS virtual server's connections): a walk of a group visits exactly the rows that
+ * joined it and are still tracked, each once, with its tag, across deletes, expiry, row reuse, flushes and groups
+ * given back and handed out again.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { Conntrack } from '../../src/proxy/conntrack.js';
+import type { Packet } from '../../src/proxy/packet.js';
+import { holds } from '../cni/helpers.js';
+
+const opArb = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('track' as const),
+      udp: fc.boolean(),
+      port: fc.integer({ min: 1, max: 40 }),
+      group: fc.nat(3),
+      tag: fc.nat(5),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }) },
+  // 40 s: UDP flows (30 s) expire at the next collection, unanswered TCP ones (SYN_SENT, 120 s) after three.
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), group: fc.nat(3) }) },
+);
+
+interface Joined {
+  readonly row: number;
+  readonly generation: number;
+  readonly slot: number;
+  readonly tag: number;
+}
+
+test('a group walk yields exactly its tracked rows, once each, with their tags', (t) => {
+  holds(
+    t,
+    fc.property(fc.array(opArb, { maxLength: 150, size: 'max' }), (ops) => {
+      const ct = new Conntrack();
+      // Four owner slots, each holding a group number; a released slot takes a fresh one (possibly the same number).
+      const groups = [ct.newGroup(), ct.newGroup(), ct.newGroup(), ct.newGroup()];
+      let joined: Joined[] = [];
+      let now = 0;
+      for (const o of ops) {
+        if (o.op === 'track') {
+          const p: Packet = {
+            proto: o.udp ? 'UDP' : 'TCP',
+            src: { ip: '10.0.0.1', port: 1000 + o.port },
+            dst: { ip: '10.96.0.1', port: 80 },
+          };
+          if (ct.lookupRow(p, now) >= 0) continue;
+          const row = ct.trackRow(p, { dnat: { ip: '10.244.0.5', port: 8080 } }, now);
+          if (row < 0) continue;
+          ct.join(row, groups[o.group]!, o.tag);
+          joined.push({ row, generation: ct.generationOf(row), slot: o.group, tag: o.tag });
+        } else if (o.op === 'delete') {
+          const live = joined.filter((j) => ct.holds(j.row, j.generation));
+          if (live.length > 0) ct.deleteRow(live[o.pick % live.length]!.row);
+        } else if (o.op === 'advance') {
+          now += 40;
+          ct.expire(now);
+        } else if (o.op === 'flush') ct.flush();
+        else {
+          ct.releaseGroup(groups[o.group]!);
+          joined = joined.filter((j) => j.slot !== o.group);
+          groups[o.group] = ct.newGroup();
+          if (ct.groupFirst(groups[o.group]!) !== -1) return false;
+        }
+        for (let slot = 0; slot < groups.length; slot++) {
+          const walked: string[] = [];
+          for (let r = ct.groupFirst(groups[slot]!); r >= 0; r = ct.groupNext(r)) {
+            if (walked.length > joined.length) return false; // a cycle
+            walked.push(`${r}/${ct.groupTag(r)}`);
+          }
+          const want = joined
+            .filter((j) => j.slot === slot && ct.holds(j.row, j.generation))
+            .map((j) => `${j.row}/${j.tag}`);
+          // Newest first: the reverse of joining order.
+          if (walked.join(' ') !== want.reverse().join(' ')) return false;
+        }
+      }
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a released group is empty when handed out again, even though rows that were in it are still tracked', (t) => {
+  const ct = new Conntrack();
+  const g = ct.newGroup();
+  const p: Packet = { proto: 'TCP', src: { ip: '10.0.0.1', port: 1000 }, dst: { ip: '10.96.0.1', port: 80 } };
+  const row = ct.trackRow(p, { dnat: { ip: '10.244.0.5', port: 8080 } }, 0);
+  ct.join(row, g, 7);
+  t.is(ct.groupFirst(g), row);
+  ct.releaseGroup(g);
+  const again = ct.newGroup();
+  t.is(again, g);
+  t.is(ct.groupFirst(again), -1);
+  // The row left the group: deleting it does not touch the group's new owner.
+  const other: Packet = { ...p, src: { ip: '10.0.0.2', port: 1000 } };
+  const second = ct.trackRow(other, { dnat: { ip: '10.244.0.5', port: 8080 } }, 0);
+  ct.join(second, again, 1);
+  ct.deleteRow(row);
+  t.is(ct.groupFirst(again), second);
+  t.is(ct.groupNext(second), -1);
+});
