@@ -101,6 +101,8 @@ export const ASSURED = 1 << 9;
 /** A FIN was seen, or the client reset the flow: a client SYN may reopen the tuple from CLOSE. */
 export const REOPENABLE = 1 << 10;
 export const LIVE = 1 << 11;
+/** One bit for the owning engine (conntrack.ts `markRow`); kept in the flags, which every packet's lookup reads. */
+export const OWNER_MARK = 1 << 12;
 
 /** The timers, by code (code 0: none yet). */
 export const TIMERS: readonly (keyof ConntrackTimeouts)[] = [

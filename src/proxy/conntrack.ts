@@ -27,6 +27,7 @@ import {
   type NatRecord,
   NO_NAT,
   natRecord,
+  OWNER_MARK,
   REOPENABLE,
   SEEN_REPLY,
   STATE_CLOSING,
@@ -392,6 +393,20 @@ export class Conntrack {
 
   originalDstOf(row: number): Address {
     return this.#store.dst[row]!;
+  }
+
+  /**
+   * One bit of the owning engine's (IPVS: the flow's real server was deleted), clear on a new flow. It lives in the
+   * row's flags, which a lookup has just read: testing it on every packet costs nothing, where a memo is one more
+   * array to reach.
+   */
+  markRow(row: number, on: boolean): void {
+    const flags = this.#store.flags(row);
+    this.#store.setFlags(row, on ? flags | OWNER_MARK : flags & ~OWNER_MARK);
+  }
+
+  markedRow(row: number): boolean {
+    return (this.#store.flags(row) & OWNER_MARK) !== 0;
   }
 
   /** The owning engine's value for a row (ConntrackEntry.memo), null when none was set. */

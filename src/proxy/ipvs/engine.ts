@@ -39,7 +39,7 @@ import { type IpvsadmService, renderIpvsadm } from './render.js';
 import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
 import type { SchedulerName } from './schedulers/types.js';
 import type { IpvsEngineOptions, IpvsState } from './state.js';
-import { DEST_DELETED, type LiveVirtualServer } from './virtual-server.js';
+import type { LiveVirtualServer } from './virtual-server.js';
 import { vsKey } from './virtual-servers.js';
 
 export type { IpvsEngineOptions } from './state.js';
@@ -216,7 +216,7 @@ export class IpvsEngine implements ProxyEngine {
     const row = ct.lookupRow(packet, now);
     if (row < 0) return newFlow(this.#st, packet, now, ct.lastSrcKey);
     if (ct.lastDirection === 'reply') return this.#reply(row, packet, now);
-    if (ct.memoOf(row) === DEST_DELETED) return this.#noDest(row, packet);
+    if (ct.markedRow(row)) return this.#noDest(row, packet);
     ct.seeRow(row, 'original', now);
     return new FlowVerdict(ct, row, 'established', packet, 1, this.#st.explain ? trackedSteps : null);
   }

@@ -24,17 +24,10 @@ import type { Dest, Scheduler, SchedulerName } from './schedulers/types.js';
 import { DestFlags, SvcFlags } from './schedulers/types.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
-/**
- * What a conntrack entry's `memo` holds once the real server its flow was scheduled to is deleted (null before): the
- * engine's per-packet expire_nodest_conn test is then one read from the flow's row, instead of reading the real
- * server's flags (another object per packet) or keeping a record per flow.
- */
-export const DEST_DELETED: unique symbol = Symbol('real server deleted');
-
-/** A persistence template. */
 /** ip_vs_conn_expire: a template that still controls connections when its timer fires is re-armed for 60 s. */
 export const EXPIRE_LATER = 60;
 
+/** A persistence template. */
 export interface PersistTemplate {
   readonly client: string;
   readonly dest: Dest;
@@ -179,7 +172,7 @@ export class LiveVirtualServer {
       this.#trash.delete(key);
       d.flags |= DestFlags.AVAILABLE;
       setDestWeight(d, 1);
-      this.#markFlows(d, null);
+      this.#markFlows(d, false);
     } else {
       d = newDest(ep.ip, ep.port, 1, ep.destination);
       d.slot = this.#bySlot.length;
@@ -206,7 +199,7 @@ export class LiveVirtualServer {
     this.#byKey.delete(d.key);
     this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
-    this.#markFlows(d, DEST_DELETED);
+    this.#markFlows(d, true);
     this.#nodest.add(this);
     this.scheduler.destsChanged(this.dests, { kind: 'del', dest: d, index });
     this.#invalidate();
@@ -283,11 +276,15 @@ export class LiveVirtualServer {
     return this.#released ? -1 : this.#conntrack.groupFirst(this.#flows);
   }
 
-  /** Set the memo of every connection to `d` (DEST_DELETED when it goes, null when it comes back). */
-  #markFlows(d: Dest, memo: typeof DEST_DELETED | null): void {
+  /**
+   * Mark every connection to `d` as having lost its real server (conntrack.ts `markRow`), or unmark them when it
+   * comes back: the engine's per-packet expire_nodest_conn test is then a bit of the flags its lookup just read,
+   * instead of the real server's flags (another object per packet).
+   */
+  #markFlows(d: Dest, deleted: boolean): void {
     const ct = this.#conntrack;
     for (let row = this.#firstFlow(); row >= 0; row = ct.groupNext(row))
-      if (ct.groupTag(row) === d.slot) ct.setMemo(row, memo);
+      if (ct.groupTag(row) === d.slot) ct.markRow(row, deleted);
   }
 
   /**
