@@ -1,6 +1,7 @@
 /**
  * kube-proxy IPVS mode (rr and mh) and the legacy userspace mode at 10,000 Services × 10 endpoints on one node. Run:
- *   node --import=tsx bench/proxy-ipvs.bench.ts [services] [endpointsPerService]
+ *   node --single-threaded --import=tsx bench/proxy-ipvs.bench.ts [services] [endpointsPerService]
+ * (`npm run bench -- proxy-ipvs` passes `--single-threaded`: the targets are one core's, see bench/run.ts)
  *
  * Per engine: build (every Service's virtual servers / portals), new-flow decisions/s (first packets: virtual-server
  * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), and one endpoint change (table
@@ -27,6 +28,7 @@ import {
   measureRates,
   ms,
   now,
+  ONE_THREAD,
   printMachineFloor,
   toHotServices,
   wallNow,
@@ -109,7 +111,9 @@ for (const [name, make, flows] of engines) {
   );
 }
 console.log('\ntargets (one core):                        ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
-console.log('build ms: CPU time of every thread of the process (V8 helper threads included); (elapsed): wall clock');
+console.log(
+  `build ms: CPU time of every thread of the process (${ONE_THREAD ? 'V8 single-threaded: one core' : 'V8 helper threads included'}); (elapsed): wall clock`,
+);
 console.log(
   `hot Services: flows to ${HOT_SERVICES} of the Services only, a diagnostic of what cache misses cost (not the target workload)`,
 );

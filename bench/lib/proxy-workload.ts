@@ -21,11 +21,18 @@ export function now(): bigint {
 
 /**
  * Wall-clock ns. CPU time (`now`) also counts V8's helper threads (concurrent GC marking, background JIT), which run
- * on the other core; builds report both, so a reader sees the main thread's elapsed time and the work of every thread.
+ * on the other core unless V8 runs `--single-threaded` (as `npm run bench` runs these benches); builds report both,
+ * so a reader sees the main thread's elapsed time and the work of every thread.
  */
 export function wallNow(): bigint {
   return process.hrtime.bigint();
 }
+
+/** Whether V8 runs on one thread (`--single-threaded`): then CPU time is one core's work, helper threads' included. */
+export const ONE_THREAD = process.execArgv.includes('--single-threaded');
+
+/** How CPU-time figures are labelled: one thread, or every thread of the process. */
+export const CPU_LABEL = ONE_THREAD ? 'CPU, V8 single-threaded' : 'CPU, all threads';
 
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
