@@ -310,6 +310,11 @@ export class FlowStore {
     return this.i32[r * I_STRIDE + I_GROUP_TAG]!;
   }
 
+  /** Take live row `r` out of its group, if it is in one (the row stays tracked). */
+  leaveGroup(r: number): void {
+    if (this.i32[r * I_STRIDE + I_GROUP] !== 0) this.#leave(r);
+  }
+
   #leave(r: number): void {
     const i32 = this.i32;
     const i = r * I_STRIDE;

@@ -386,6 +386,11 @@ export class Conntrack {
     return this.#store.groupTag(row);
   }
 
+  /** Take a row out of its group without deleting its flow (an owner done with an expired one). */
+  leaveGroup(row: number): void {
+    this.#store.leaveGroup(row);
+  }
+
   /** The original tuple's source and destination of a row's flow, as its first packet carried them. */
   originalSrcOf(row: number): Address {
     return this.#store.src[row]!;

@@ -1,7 +1,7 @@
 /**
  * Conntrack's row groups (an IPVS virtual server's connections): a walk of a group visits exactly the rows that
- * joined it and are still tracked, each once, with its tag, across deletes, expiry, row reuse, flushes and groups
- * given back and handed out again.
+ * joined it and are still tracked, each once, with its tag, across deletes, expiry, rows taken out, row reuse, flushes
+ * and groups given back and handed out again.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -21,6 +21,8 @@ const opArb = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }) },
+  // An owner takes a row out of its group; the flow stays tracked.
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('leave' as const), pick: fc.nat() }) },
   // 40 s: UDP flows (30 s) expire at the next collection, unanswered TCP ones (SYN_SENT, 120 s) after three.
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
@@ -58,6 +60,14 @@ test('a group walk yields exactly its tracked rows, once each, with their tags',
         } else if (o.op === 'delete') {
           const live = joined.filter((j) => ct.holds(j.row, j.generation));
           if (live.length > 0) ct.deleteRow(live[o.pick % live.length]!.row);
+        } else if (o.op === 'leave') {
+          const live = joined.filter((j) => ct.holds(j.row, j.generation));
+          if (live.length === 0) continue;
+          const left = live[o.pick % live.length]!;
+          ct.leaveGroup(left.row);
+          ct.leaveGroup(left.row); // twice: the second is a no-op
+          joined = joined.filter((j) => j !== left);
+          if (!ct.holds(left.row, left.generation)) return false;
         } else if (o.op === 'advance') {
           now += 40;
           ct.expire(now);

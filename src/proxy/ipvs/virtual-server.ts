@@ -226,18 +226,26 @@ export class LiveVirtualServer {
     this.#conntrack.join(row, this.#flows, d.slot);
   }
 
-  /** Recompute ActiveConn / InActConn of every real server as of `now` (seconds). */
+  /**
+   * Recompute ActiveConn / InActConn of every real server as of `now` (seconds). A connection expired by then leaves
+   * the list: conntrack collects expired flows lazily, and lc, wlc, sed and nq refresh on every new connection, so
+   * they would otherwise walk every connection the virtual server ever made.
+   */
   refreshCounts(now: number): void {
     for (const d of this.dests) {
       d.activeConns = 0;
       d.inactConns = 0;
     }
     const ct = this.#conntrack;
-    for (let row = this.#firstFlow(); row >= 0; row = ct.groupNext(row)) {
-      if (ct.expiresOf(row) <= now || ct.createdOf(row) > now) continue;
-      const d = this.#bySlot[ct.groupTag(row)]!;
-      if (!ct.isUdpRow(row) && ct.handshakeCompleteRow(row)) d.activeConns++;
-      else d.inactConns++;
+    for (let row = this.#firstFlow(); row >= 0; ) {
+      const next = ct.groupNext(row);
+      if (ct.expiresOf(row) <= now) ct.leaveGroup(row);
+      else if (ct.createdOf(row) <= now) {
+        const d = this.#bySlot[ct.groupTag(row)]!;
+        if (!ct.isUdpRow(row) && ct.handshakeCompleteRow(row)) d.activeConns++;
+        else d.inactConns++;
+      }
+      row = next;
     }
   }
 
