@@ -283,10 +283,11 @@ export class FlowStore {
     this.#groupsFree.push(g);
   }
 
-  /** Put live row `r` first in group `g`, with the owner's `tag`; it leaves when freed. */
+  /** Put live row `r` first in group `g` (out of any other), with the owner's `tag`; it leaves when freed. */
   join(r: number, g: number, tag: number): void {
     const i32 = this.i32;
     const i = r * I_STRIDE;
+    if (i32[i + I_GROUP] !== 0) this.#leave(r);
     const head = this.#heads[g]!;
     i32[i + I_GROUP] = g + 1;
     i32[i + I_GROUP_PREV] = -1;

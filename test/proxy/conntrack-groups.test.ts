@@ -52,7 +52,15 @@ test('a group walk yields exactly its tracked rows, once each, with their tags',
             src: { ip: '10.0.0.1', port: 1000 + o.port },
             dst: { ip: '10.96.0.1', port: 80 },
           };
-          if (ct.lookupRow(p, now) >= 0) continue;
+          const known = ct.lookupRow(p, now);
+          if (known >= 0) {
+            // A tracked row joins another group (or its own again): it moves, with its new tag.
+            const entry = joined.find((j) => j.row === known && ct.holds(j.row, j.generation));
+            ct.join(known, groups[o.group]!, o.tag);
+            joined = joined.filter((j) => j !== entry);
+            joined.push({ row: known, generation: ct.generationOf(known), slot: o.group, tag: o.tag });
+            continue;
+          }
           const row = ct.trackRow(p, { dnat: { ip: '10.244.0.5', port: 8080 } }, now);
           if (row < 0) continue;
           ct.join(row, groups[o.group]!, o.tag);
