@@ -67,9 +67,10 @@ export class LiveVirtualServer {
   /**
    * The connections this virtual server scheduled: a conntrack group (conntrack.ts `join`) whose rows are tagged with
    * their real server's `slot`. The list lives in the rows themselves, so remembering a new connection writes only
-   * the row conntrack just filled, and a connection conntrack deletes leaves the list by itself.
+   * the row conntrack just filled, and a connection conntrack deletes leaves the list by itself. -1 once the group is
+   * given back (its number may be another virtual server's then).
    */
-  readonly #flows: number;
+  #flows: number;
   /** Every real server this virtual server has had (deleted ones included, as they may come back), by `slot`. */
   readonly #bySlot: Dest[] = [];
   readonly #conntrack: Conntrack;
@@ -78,7 +79,6 @@ export class LiveVirtualServer {
   readonly templates = new Map<string, PersistTemplate>();
   /** Deleted (`clear`): its connections go at the next flush, and its conntrack group with them. */
   #cleared = false;
-  #released = false;
   /**
    * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
    * than in `cache`: every new flow reads it, and one object fewer to reach is one cache miss fewer.
@@ -273,15 +273,15 @@ export class LiveVirtualServer {
       row = next;
     }
     // A virtual server deleted (`clear`) has no connection left now, and gets none: its group number is given back.
-    if (this.#cleared && !this.#released) {
+    if (this.#cleared && this.#flows >= 0) {
       this.#conntrack.releaseGroup(this.#flows);
-      this.#released = true;
+      this.#flows = -1;
     }
   }
 
-  /** The newest connection's row, or -1 (always once the group is given back: its number may be another's now). */
+  /** The newest connection's row, or -1 (always once the group is given back). */
   #firstFlow(): number {
-    return this.#released ? -1 : this.#conntrack.groupFirst(this.#flows);
+    return this.#flows < 0 ? -1 : this.#conntrack.groupFirst(this.#flows);
   }
 
   /**
