@@ -3,7 +3,7 @@ import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, keyOf, type Packet } from '../packet.js';
-import { applyPlan, buildPlan, postroutingStep } from './masquerade.js';
+import { applyPlan, buildPlan, PlanBit, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { IpvsState } from './state.js';
@@ -39,19 +39,24 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
       { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
     ]);
   }
-  let plan = vs.plan;
-  if (plan === undefined || plan.version !== st.ipsets.version) {
+  if (vs.planVersion !== st.ipsets.version) {
     const spec = vs.spec;
     const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
-    plan = buildPlan(st.ipsets, spec, dstLocal);
-    vs.plan = plan;
+    const built = buildPlan(st.ipsets, spec, dstLocal);
+    vs.plan = built;
+    vs.planBits = built.bits;
+    vs.planVersion = built.version;
   }
-  const mark = applyPlan(st.ipsets, plan, packet.src.ip, srcKey, steps);
-  if (plan.sourceRanges) {
+  // The plan's decisions are its bits; the plan object is reached only for trace steps (see LiveVirtualServer).
+  const plan = vs.plan!;
+  const bits = vs.planBits;
+  const service = vs.service;
+  const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, explain ? steps : null);
+  if ((bits & PlanBit.SOURCE_RANGES) !== 0) {
     const fw = st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
     if (fw) {
       steps.push(fw);
-      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, plan.service, explain ? steps : NO_STEPS);
+      if (fw.decision.startsWith('DROP')) return refused('DROP', packet, service, explain ? steps : NO_STEPS);
     }
   }
   const c = vs.cache;
@@ -59,7 +64,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
     steps.push(c.describe);
   }
-  if (plan.asymmetric && !mark) steps.push(ASYMMETRIC);
+  if ((bits & PlanBit.ASYMMETRIC) !== 0 && !mark) steps.push(ASYMMETRIC);
   if (vs.counting) vs.refreshCounts(now);
   const dest = pick(st, vs, packet, now, steps);
   if (!dest) {
@@ -68,16 +73,16 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
       rule: vs.text,
       decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
     });
-    return refused('REJECT', packet, plan.service, explain ? steps : NO_STEPS);
+    return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
   }
   const hairpin = srcKey === dest.destKey && (vs.endpointOf(dest)?.isLocal ?? false);
   const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
   const ct = st.conntrack;
-  const record = destRecord(dest, snatIp, plan.service);
+  const record = destRecord(dest, snatIp, service);
   const row = ct.trackNat(packet, record, dest.key, dest.destKey, dest.port, dest.natSnatKey, now);
   if (row < 0) {
     const leaving = { proto: packet.proto, src: packet.src, dst: dest.destination };
-    return untrackedFlow(leaving, plan.service, explain ? steps : null, 3);
+    return untrackedFlow(leaving, service, explain ? steps : null, 3);
   }
   vs.addFlow(row, dest);
   if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
@@ -90,10 +95,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     steps.push(dnat);
   }
   if (hairpin) {
-    c.hairpin ??= postroutingStep(plan.family, true, st.mark, snatIp);
+    c.hairpin ??= postroutingStep(family, true, st.mark, snatIp);
     steps.push(c.hairpin);
   } else if (mark) {
-    c.masq ??= postroutingStep(plan.family, false, st.mark, snatIp);
+    c.masq ??= postroutingStep(family, false, st.mark, snatIp);
     steps.push(c.masq);
   }
   // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, the Service).

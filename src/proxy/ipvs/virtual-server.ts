@@ -46,6 +46,15 @@ export interface PersistTemplate {
 const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
 
 export class LiveVirtualServer {
+  /**
+   * What every new flow reads of the masquerade plan (masquerade.ts `MasqPlan.bits`) and the ipsets version it was
+   * built for (-1: none yet), kept here, first among the fields, so that a new flow whose trace is not kept never
+   * reaches the plan object (a cache miss of its own, on a node with many Services).
+   */
+  planVersion = -1;
+  planBits = 0;
+  /** The Service port's name (the spec's), which every new flow's NAT record names. */
+  service: string;
   #spec: VirtualServerSpec;
   #persistent: boolean;
   /** The ipvsadm service line (`TCP  10.96.0.1:80 rr`), cached for traces. */
@@ -80,8 +89,8 @@ export class LiveVirtualServer {
   /** Deleted (`clear`): its connections go at the next flush, and its conntrack group with them. */
   #cleared = false;
   /**
-   * The masquerade plan (masquerade.ts), built by the first new flow after any change. A field of its own rather
-   * than in `cache`: every new flow reads it, and one object fewer to reach is one cache miss fewer.
+   * The masquerade plan (masquerade.ts), built by the first new flow after any change (or after the ipsets changed:
+   * `planVersion`). New flows decide from `planBits`; the plan holds the trace steps.
    */
   plan: MasqPlan | undefined = undefined;
   /** Trace steps that stay the same from packet to packet, rebuilt after any change (see new-flow.ts). */
@@ -97,6 +106,7 @@ export class LiveVirtualServer {
     nodest: Set<LiveVirtualServer>,
   ) {
     this.#spec = spec;
+    this.service = spec.service;
     this.#nodest = nodest;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
@@ -116,6 +126,7 @@ export class LiveVirtualServer {
   set spec(spec: VirtualServerSpec) {
     if ((spec.flags & SvcFlags.PERSISTENT) === 0) this.templates.clear();
     this.#spec = spec;
+    this.service = spec.service;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#text = this.#render();
     this.#invalidate();
@@ -123,6 +134,7 @@ export class LiveVirtualServer {
 
   #invalidate(): void {
     this.plan = undefined;
+    this.planVersion = -1;
     this.cache.describe = undefined;
     this.cache.masq = undefined;
     this.cache.hairpin = undefined;
