@@ -27,7 +27,8 @@ const NO_STEPS: readonly Step[] = Object.freeze([]);
 export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: number): Verdict {
   DISCARD.length = 0;
   const explain = st.explain;
-  // Constant steps are pushed either way (cheap); steps built per packet are guarded by `explain`.
+  // Constant steps already at hand are pushed either way (cheap); the plan's steps (another object to reach) and steps
+  // built per packet only when explaining.
   const steps: Step[] = explain ? [] : DISCARD;
   const family = familyOf(packet.dst.ip);
   const vs = st.byDestination.getKey(packet.proto, keyOf(packet.dst), packet.dst.port);

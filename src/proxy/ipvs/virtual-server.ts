@@ -53,8 +53,8 @@ export class LiveVirtualServer {
    */
   planVersion = -1;
   planBits = 0;
-  /** The Service port's name (the spec's), which every new flow's NAT record names. */
-  service: string;
+  /** The Service port's name (the spec's), which every new flow's NAT record names: kept here with the spec's. */
+  #service: string;
   #spec: VirtualServerSpec;
   #persistent: boolean;
   /** The ipvsadm service line (`TCP  10.96.0.1:80 rr`), cached for traces. */
@@ -106,7 +106,7 @@ export class LiveVirtualServer {
     nodest: Set<LiveVirtualServer>,
   ) {
     this.#spec = spec;
-    this.service = spec.service;
+    this.#service = spec.service;
     this.#nodest = nodest;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#conntrack = conntrack;
@@ -126,7 +126,7 @@ export class LiveVirtualServer {
   set spec(spec: VirtualServerSpec) {
     if ((spec.flags & SvcFlags.PERSISTENT) === 0) this.templates.clear();
     this.#spec = spec;
-    this.service = spec.service;
+    this.#service = spec.service;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
     this.#text = this.#render();
     this.#invalidate();
@@ -157,6 +157,11 @@ export class LiveVirtualServer {
       timeout: s.timeout,
       dests: [],
     });
+  }
+
+  /** The Service port's name (a field, not read from the spec: every new flow asks). */
+  get service(): string {
+    return this.#service;
   }
 
   /** ClientIP affinity (a field, not read from the spec: every new flow asks). */
