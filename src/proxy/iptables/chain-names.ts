@@ -9,31 +9,39 @@
 import * as crypto from 'node:crypto';
 import type { Protocol } from '../../model/types.js';
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** RFC 4648's base32 alphabet (Go's base32.StdEncoding), as character codes. */
+const BASE32 = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'].map((c) => c.charCodeAt(0));
 
-/** RFC 4648 base32 (Go's base32.StdEncoding) of the first 10 bytes: exactly the 16 characters kube-proxy keeps. */
-function base32First16(bytes: Uint8Array): string {
-  let out = '';
-  // 10 bytes = 80 bits = 16 groups of 5 bits: no padding can reach them. Two 40-bit blocks, split in 20-bit halves
-  // so plain number arithmetic stays exact.
-  for (let block = 0; block < 10; block += 5) {
-    const hi = (bytes[block]! << 12) | (bytes[block + 1]! << 4) | (bytes[block + 2]! >> 4);
-    const lo = ((bytes[block + 2]! & 15) << 16) | (bytes[block + 3]! << 8) | bytes[block + 4]!;
-    out += BASE32[(hi >> 15) & 31]! + BASE32[(hi >> 10) & 31]! + BASE32[(hi >> 5) & 31]! + BASE32[hi & 31]!;
-    out += BASE32[(lo >> 15) & 31]! + BASE32[(lo >> 10) & 31]! + BASE32[(lo >> 5) & 31]! + BASE32[lo & 31]!;
+/**
+ * Base32 of the first 10 bytes of a hex digest: exactly the 16 characters kube-proxy keeps (10 bytes = 80 bits = 16
+ * groups of 5 bits, so no padding reaches them). Read in 20-bit pieces (5 hex digits, 4 base32 characters) so plain
+ * number arithmetic stays exact, and made into one string at the end: a render names 100,000 KUBE-SEP chains.
+ */
+function base32First16(hex: string): string {
+  const c = new Array<number>(16);
+  for (let piece = 0; piece < 4; piece++) {
+    let bits = 0;
+    for (let k = piece * 5; k < piece * 5 + 5; k++) bits = (bits << 4) | hexValue(hex.charCodeAt(k));
+    for (let j = 0; j < 4; j++) c[piece * 4 + j] = BASE32[(bits >> (15 - 5 * j)) & 31]!;
   }
-  return out;
+  return String.fromCharCode(...c);
+}
+
+/** A lower-case hex digit's value (node:crypto writes hex in lower case). */
+function hexValue(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
 }
 
 /** The 16-character hash of a hash input string. */
 export function chainHash(input: string): string {
-  return base32First16(sha256(input));
+  return base32First16(sha256Hex(input));
 }
 
-// crypto.hash (one-shot, Node ≥ 20.12) is faster than createHash for short inputs; fall back where it is missing.
-const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
-function sha256(input: string): Uint8Array {
-  return oneShot ? oneShot('sha256', input, 'buffer') : crypto.createHash('sha256').update(input).digest();
+// crypto.hash (one-shot, Node ≥ 20.12) is faster than createHash for short inputs, and a hex string is much cheaper
+// to return than a Buffer; fall back where it is missing.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+function sha256Hex(input: string): string {
+  return oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex');
 }
 
 /** `tcp` / `udp` / `sctp`, as kube-proxy lower-cases the protocol for hashes and `-p`/`-m` arguments. */

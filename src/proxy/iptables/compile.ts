@@ -7,6 +7,7 @@
  * - compile-chains.ts writes its own chains (KUBE-EXT/FW/SVC/SVL/SEP).
  */
 import type { ServicePortEntry } from '../service-table.js';
+import { chainBlock } from './chain-block.js';
 import type { ServiceChainNames } from './chain-names.js';
 import { type SepNamer, serviceChains } from './compile-chains.js';
 import { sharedRules } from './compile-shared.js';
@@ -41,10 +42,10 @@ export interface CompiledService {
   /** The same chains flattened for the packet walk (program.ts), compiled eagerly without texts. */
   readonly program: NatProgram;
   /**
-   * Each chain's name and rule texts, for rendering: from `chains` when a trace has built them, else generated
-   * without keeping the rule objects (a render of 10,000 Services should not leave 300,000 of them behind).
+   * Each chain as one block of text (chain-block.ts), for rendering: from `chains` when a trace has built them, else
+   * generated without keeping the rule objects (a render of 10,000 Services should not leave 300,000 of them behind).
    */
-  chainTexts(): [name: string, texts: string[]][];
+  chainBlocks(): string[];
   /** Total endpoints (all conditions), for kube-proxy's large-cluster-mode threshold. */
   readonly endpointCount: number;
 }
@@ -105,10 +106,10 @@ class Compiled implements CompiledService {
     this.program = compileProgram(rules, ctx, this.name, () => this.#flatTextRules());
   }
 
-  chainTexts(): [name: string, texts: string[]][] {
-    const out: [string, string[]][] = [];
-    if (this.#chains) for (const c of this.#chains.values()) out.push([c.name, c.rules.map((r) => r.text)]);
-    else for (const [name, rules] of this.#generate(true)) out.push([name, rules.map((r) => r.text)]);
+  chainBlocks(): string[] {
+    const out: string[] = [];
+    if (this.#chains) for (const c of this.#chains.values()) out.push(chainBlock(c.name, textsOf(c.rules)));
+    else for (const [name, rules] of this.#generate(true)) out.push(chainBlock(name, textsOf(rules)));
     return out;
   }
 
@@ -129,4 +130,8 @@ class Compiled implements CompiledService {
     this.#textRules ??= [...this.chains.values()].flatMap((c) => c.rules);
     return this.#textRules;
   }
+}
+
+function textsOf(rules: readonly ChainRule[]): string[] {
+  return rules.map((r) => r.text);
 }

@@ -7,6 +7,8 @@
  * With `{ builtin: true }` the built-in chains (PREROUTING, INPUT, …) and the jumps kube-proxy ensures in them are
  * included, as `iptables-save` on a node also prints them.
  */
+
+import { blockName, blockRules, chainBlock, sortBlocks } from './chain-block.js';
 import type { CompiledService } from './compile.js';
 import {
   BASE_JUMPS,
@@ -52,26 +54,23 @@ export function renderIptablesSave(ruleset: RuleSet, options: RenderOptions = {}
   out.push('*nat');
   if (builtin)
     out.push(':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]');
-  // Chains sorted by name. With unique names (always, in practice) the names are sorted by the built-in comparator
-  // (the same UTF-16 order as `<`, without a JS callback per comparison: 100,000+ chains at 10,000 Services).
-  const chains: [string, readonly string[]][] = [
-    ['KUBE-MARK-MASQ', [markMasqRule(ctx)]],
-    ['KUBE-POSTROUTING', postroutingRules(ctx)],
+  // Chains sorted by name, each chain a block of text (chain-block.ts) so that the built-in sort orders them.
+  const blocks = [
+    chainBlock('KUBE-MARK-MASQ', [markMasqRule(ctx)]),
+    chainBlock('KUBE-POSTROUTING', postroutingRules(ctx)),
   ];
-  for (const svc of services) for (const c of svc.chainTexts()) chains.push(c);
-  const byName = new Map(chains);
-  if (byName.size === chains.length) {
-    // Names are unique (SHA-256 based): sort the names natively and put the rules back in that order.
-    const names = [...byName.keys()].sort();
-    for (let i = 0; i < names.length; i++) chains[i] = [names[i]!, byName.get(names[i]!)!];
-  } else chains.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // stable, as two same-named chains need
+  for (const svc of services) for (const b of svc.chainBlocks()) blocks.push(b);
+  const sorted = sortBlocks(blocks);
   out.push(':KUBE-NODEPORTS - [0:0]', ':KUBE-SERVICES - [0:0]');
-  for (const [name] of chains) out.push(`:${name} - [0:0]`);
+  for (const b of sorted) out.push(`:${blockName(b)} - [0:0]`);
   if (builtin) for (const key of ['nat/PREROUTING', 'nat/OUTPUT', 'nat/POSTROUTING']) out.push(...BASE_JUMPS[key]!);
   for (const svc of services) for (const r of svc.nodePortRules) out.push(r.text);
   for (const svc of services) for (const r of svc.entryRules) out.push(r.text);
   out.push(...nodePortJumpRules(ctx));
-  for (const [, rules] of chains) for (const r of rules) out.push(r);
+  for (const b of sorted) {
+    const rules = blockRules(b);
+    if (rules !== '') out.push(rules);
+  }
   out.push('COMMIT');
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,7 @@
 /** Chain names: the worked hash examples of proxy.md §1.1 (all appear in upstream test expectations). */
+import { createHash } from 'node:crypto';
 import test from 'ava';
+import fc from 'fast-check';
 import { chainHash, endpointChainName, serviceChainNames } from '../../../src/proxy/iptables/chain-names.js';
 
 const SERVICE_HASHES: [string, string][] = [
@@ -68,4 +70,26 @@ test('names fit iptables: at most 28 characters, base32 alphabet', (t) => {
       t.regex(name, /^KUBE-(SVC|SVL|EXT|FW)-[A-Z2-7]{16}$/);
     }
   }
+});
+
+/** RFC 4648 base32 one bit at a time, the plainest reading of the encoding, to check the piecewise one against. */
+function referenceHash(input: string): string {
+  const bytes = createHash('sha256').update(input).digest();
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let out = '';
+  for (let group = 0; group < 16; group++) {
+    let value = 0;
+    for (let bit = group * 5; bit < group * 5 + 5; bit++)
+      value = (value << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    out += alphabet[value];
+  }
+  return out;
+}
+
+test('property: the hash is base32 of the first 10 bytes of SHA-256 (UTF-8), for any input', (t) => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (input) => chainHash(input) === referenceHash(input)),
+    { numRuns: 2000 },
+  );
+  t.pass();
 });
