@@ -3,12 +3,14 @@
  * in one open-addressing table (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it
  * travels), plus the UDP indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
  *
- * A slot is two int32 words, 8 bytes: the tuple's 32-bit hash, and its row with the key's meta byte (protocol, tag).
- * The tuple itself is not in the slot: a probe whose hash and meta match is checked against the row's address keys,
- * which the row keeps for both its tuples next to its timers (one cache line that the lookup reads anyway). Half the size of slots
- * holding the tuple, the table of a busy node stays in the part of the cache the processor reaches fast: this table
- * is the one random read every packet of every flow makes. Growth and backward-shift deletion take a slot's home from
- * its stored hash, so nothing is re-hashed.
+ * A slot is one int32 word, 4 bytes: the key's row, its meta bits (protocol, tag) and five bits of the tuple's hash
+ * (bits the home slot does not use). The tuple itself is not in the slot: a probe whose meta and hash bits match is
+ * checked against the row's keys, which the row keeps for both its tuples next to its timers and flags (the lines a
+ * packet of the flow reads anyway); one probe in 32 of another key's run reads a row for nothing. This table is the
+ * one random read every packet of every flow makes, and its size decides whether that read stays in the processor's
+ * cache: at 200,000 flows these slots take 4 MB, where slots holding a 32-bit hash beside the row took 8 MB (and
+ * established packets were 1.24× slower in a same-process comparison). Growth and backward-shift deletion re-hash a
+ * slot's key from its row.
  */
 import {
   F_DST_KEY,
@@ -29,14 +31,20 @@ import { protoCode, tuplePorts } from './tuple-table.js';
 
 const ORIGINAL = 0;
 const REPLY = 1;
-/** A slot's first word: meta (protocol code bits 0-1, tag bit 4) | row << 8; 0 = empty (protocol codes start at 1). */
-const TAG_BIT = 1 << 4;
+/**
+ * A slot: protocol code (bits 0-1), tag (bit 2), hash bits (3-7), row (8-31); 0 = empty (protocol codes start at 1).
+ */
+const TAG_BIT = 1 << 2;
+/** The slot bits a key must match exactly under its own tag: all but the row. */
+const META_MASK = 0xff;
+/** The same, whichever its tag. */
+const UNTAGGED_MASK = META_MASK & ~TAG_BIT;
 
 export class FlowIndex {
   readonly #store: FlowStore;
   #mask = 1023;
-  /** Two words per slot: meta | row << 8, hash. */
-  #slots = new Int32Array(1024 * 2);
+  /** One word per slot: meta | row << 8. */
+  #slots = new Int32Array(1024);
   #used = 0;
   readonly #udpByDst = new Map<string, Set<number>>();
   readonly #udpByDstPort = new Map<number, Set<number>>();
@@ -68,7 +76,7 @@ export class FlowIndex {
     this.#lastDst = d;
     const slot = this.#probe(protoCode(p.proto), s, d, tuplePorts(p.src.port, p.dst.port), ORIGINAL, true);
     if (slot < 0) return -1;
-    const w = this.#slots[slot << 1]!;
+    const w = this.#slots[slot]!;
     this.#direction = (w & TAG_BIT) === 0 ? 'original' : 'reply';
     return w >>> 8;
   }
@@ -121,7 +129,7 @@ export class FlowIndex {
     const i = row * I_STRIDE;
     const code = i32[i + I_FLAGS]! & 3;
     const slot = this.#probe(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, false);
-    if (slot < 0 || this.#slots[slot << 1]! >>> 8 !== row) return false;
+    if (slot < 0 || this.#slots[slot]! >>> 8 !== row) return false;
     this.#delete(slot);
     this.#unfile(row, false);
     return true;
@@ -144,7 +152,7 @@ export class FlowIndex {
       REPLY,
       false,
     );
-    if (reply >= 0 && (!displaced || this.#slots[reply << 1]! >>> 8 === row)) this.#delete(reply);
+    if (reply >= 0 && (!displaced || this.#slots[reply]! >>> 8 === row)) this.#delete(reply);
     if (code === 2) {
       const dst = this.#store.dst[row]!;
       removeFrom(this.#udpByDst, hostPort(dst.ip, dst.port), row);
@@ -158,14 +166,14 @@ export class FlowIndex {
    */
   holderOf(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): number {
     const slot = this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true);
-    return slot < 0 ? -1 : this.#slots[slot << 1]! >>> 8;
+    return slot < 0 ? -1 : this.#slots[slot]! >>> 8;
   }
 
   /** Every filed row, in slot order. */
   *rows(): IterableIterator<number> {
     const slots = this.#slots;
     for (let k = 0; k <= this.#mask; k++) {
-      const w = slots[k << 1]!;
+      const w = slots[k]!;
       if (w !== 0 && (w & TAG_BIT) === 0) yield w >>> 8;
     }
   }
@@ -194,16 +202,16 @@ export class FlowIndex {
     const slots = this.#slots;
     const mask = this.#mask;
     const h = hash(code, s, d, ports);
-    const meta = code | (tag << 4);
+    const meta = slotMeta(code, tag, h);
+    const untagged = meta & UNTAGGED_MASK;
     let k = h & mask;
     let other = -1;
     for (;;) {
-      const at = k << 1;
-      const w = slots[at]!;
+      const w = slots[k]!;
       if (w === 0) return other;
-      if (slots[at + 1] === h && (w & 3) === code) {
-        const exact = (w & 0xff) === meta;
-        if ((exact || (anyTag && other < 0)) && this.#holds(w, s, d)) {
+      if ((w & UNTAGGED_MASK) === untagged) {
+        const exact = (w & META_MASK) === meta;
+        if ((exact || (anyTag && other < 0)) && this.#holds(w, s, d, ports)) {
           if (exact) return k;
           other = k;
         }
@@ -213,15 +221,16 @@ export class FlowIndex {
   }
 
   /**
-   * Whether the row in slot word `w` has the tuple (s, d, ports) under the slot's tag, given that the slot's hash and
-   * protocol matched. The ports need no check: for a fixed protocol and address pair, `hash` is a bijection of the
-   * ports word (every step is), so equal hashes and equal addresses mean equal ports.
+   * Whether the row in slot word `w` has the tuple (s, d, ports) under the slot's tag, given that the slot's protocol
+   * and hash bits matched.
    */
-  #holds(w: number, s: number, d: number): boolean {
-    const f64 = this.#store.f64;
-    const f = (w >>> 8) * F_STRIDE;
-    if ((w & TAG_BIT) === 0) return f64[f + F_SRC_KEY] === s && f64[f + F_DST_KEY] === d;
-    return f64[f + F_REPLY_SRC_KEY] === s && f64[f + F_REPLY_DST_KEY] === d;
+  #holds(w: number, s: number, d: number, ports: number): boolean {
+    const { f64, i32 } = this.#store;
+    const row = w >>> 8;
+    const f = row * F_STRIDE;
+    const i = row * I_STRIDE;
+    if ((w & TAG_BIT) === 0) return f64[f + F_SRC_KEY] === s && f64[f + F_DST_KEY] === d && i32[i + I_PORTS] === ports;
+    return f64[f + F_REPLY_SRC_KEY] === s && f64[f + F_REPLY_DST_KEY] === d && i32[i + I_REPLY_PORTS] === ports;
   }
 
   /**
@@ -233,20 +242,18 @@ export class FlowIndex {
     const slots = this.#slots;
     const mask = this.#mask;
     const h = hash(code, s, d, ports);
-    const meta = code | (tag << 4);
+    const meta = slotMeta(code, tag, h);
     const word = meta | (row << 8);
     let k = h & mask;
     for (;;) {
-      const at = k << 1;
-      const w = slots[at]!;
+      const w = slots[k]!;
       if (w === 0) {
-        slots[at] = word;
-        slots[at + 1] = h;
+        slots[k] = word;
         this.#used++;
         return -1;
       }
-      if (slots[at + 1] === h && (w & 0xff) === meta && this.#holds(w, s, d)) {
-        slots[at] = word;
+      if ((w & META_MASK) === meta && this.#holds(w, s, d, ports)) {
+        slots[k] = word;
         return w >>> 8;
       }
       k = (k + 1) & mask;
@@ -254,19 +261,30 @@ export class FlowIndex {
   }
 
   #delete(slot: number): void {
-    deleteSlot(this.#slots, 2, this.#mask, slot, storedHash);
+    deleteSlot(this.#slots, 1, this.#mask, slot, this.#rowHash);
     this.#used--;
   }
 
   #grow(): void {
-    this.#slots = doubled(this.#slots, 2, storedHash);
+    this.#slots = doubled(this.#slots, 1, this.#rowHash);
     this.#mask = this.#mask * 2 + 1;
   }
+
+  /** The hash of the key in slot `at`, from the tuple its row keeps under the slot's tag. */
+  readonly #rowHash = (slots: Int32Array, at: number): number => {
+    const w = slots[at]!;
+    const { f64, i32 } = this.#store;
+    const f = (w >>> 8) * F_STRIDE;
+    const i = (w >>> 8) * I_STRIDE;
+    return (w & TAG_BIT) === 0
+      ? hash(w & 3, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!)
+      : hash(w & 3, f64[f + F_REPLY_SRC_KEY]!, f64[f + F_REPLY_DST_KEY]!, i32[i + I_REPLY_PORTS]!);
+  };
 }
 
-/** A slot's hash is its second word. */
-function storedHash(slots: Int32Array, at: number): number {
-  return slots[at + 1]!;
+/** A key's slot bits below the row: its protocol, its tag, and the top five bits of its hash (the home uses the low). */
+function slotMeta(code: number, tag: number, h: number): number {
+  return code | (tag << 2) | ((h >>> 27) << 3);
 }
 
 /**

@@ -2,7 +2,7 @@
  * The two moves every open-addressed table here shares (tuple-index.ts, conntrack-index.ts, iptables/entry-index.ts):
  * slots of `words` int32 words side by side in one Int32Array, word 0 nonzero exactly when the slot is used, linear
  * probing from a key's home slot (its 32-bit hash & mask). `hashOf(slots, at)` gives the hash of the key whose words
- * start at `at`: each table keeps its own key layout (a stored hash, or one recomputed from the key words).
+ * start at `at`: each table keeps its own key layout (the hash recomputed from the key words, or from the row a slot points at).
  */
 export type SlotHash = (slots: Int32Array, at: number) => number;
 

@@ -225,6 +225,50 @@ test('two tuples with the same hash are told apart by the row (source and ports 
   }
 });
 
+test('two tuples that differ only in a port, with the same home slot and hash bits, are told apart by the row', (t) => {
+  // A slot keeps five bits of the hash (the top five) beside the row; the home is the low bits (the table starts
+  // with 1,024 slots). Two source ports whose hashes agree in both share a probe run and look alike in the slot.
+  const src = canonicalIPv4('10.0.0.1');
+  const dst = addressKey('10.96.0.1');
+  const alike = (h: number): number => ((h >>> 27) << 10) | (h & 1023);
+  const [a, b] = collision((x) => alike(hash(1, src, dst, (((x % 60000) + 1024) << 16) | 80)));
+  const q = (x: number): Packet => p('TCP', '10.0.0.1', (x % 60000) + 1024, '10.96.0.1', 80);
+  const ct = new Conntrack();
+  const one = ct.track(q(a!), { dnat: { ip: '10.244.0.1', port: 8080 } }, 0);
+  t.is(ct.lookup(q(b!), 0), undefined, 'alike in the slot is not the same tuple');
+  const two = ct.track(q(b!), { dnat: { ip: '10.244.0.2', port: 8080 } }, 0);
+  t.is(ct.lookup(q(a!), 0)?.entry, one);
+  t.is(ct.lookup(q(b!), 0)?.entry, two);
+  ct.delete(one);
+  t.is(ct.lookup(q(a!), 0), undefined);
+  t.is(ct.lookup(q(b!), 0)?.entry, two);
+});
+
+test('flows stay found, both ways, as the table grows and as deletes shift probe runs (homes re-hashed from rows)', (t) => {
+  const ct = new Conntrack();
+  const flows = Array.from({ length: 5000 }, (_, k) => {
+    const q = p(
+      k % 7 === 0 ? 'UDP' : 'TCP',
+      `10.${k % 3}.${(k >> 8) & 255}.${k & 255}`,
+      1024 + (k % 500),
+      '10.96.0.1',
+      80,
+    );
+    return { q, entry: ct.track(q, { dnat: { ip: `10.244.${k % 40}.${k % 250}`, port: 8080 } }, 0) };
+  });
+  for (let k = 0; k < flows.length; k += 3) ct.delete(flows[k]!.entry);
+  let found = 0;
+  for (let k = 0; k < flows.length; k++) {
+    const { q, entry } = flows[k]!;
+    const hit = ct.lookup(q, 0);
+    const back = ct.lookup(reversed({ proto: q.proto, src: q.src, dst: entry.replySrc }), 0);
+    if (k % 3 === 0) t.true(hit === undefined && back === undefined, `flow ${k} was deleted`);
+    else if (hit?.entry === entry && back?.entry === entry && back.direction === 'reply') found++;
+  }
+  t.is(found, flows.length - Math.ceil(flows.length / 3));
+  t.is(ct.size, found);
+});
+
 test('a frozen endpoint address is used as is: the NAT record is not cached on it', (t) => {
   const ct = new Conntrack();
   const ep = Object.freeze(address('10.244.0.6', 8080));
