@@ -4,7 +4,8 @@
  * iptables-save prints chains sorted by name. Sorting whole blocks with the built-in string order sorts them by name
  * (a newline sorts below every character a chain name can hold, so a name ends before any longer name it prefixes),
  * with no JavaScript comparator and no name → rules map over 100,000+ chains at 10,000 Services. One flat string per
- * chain also leaves the garbage collector a tenth as many live objects to copy while the render's output builds up.
+ * chain, not a line string per rule in an array per chain, also leaves the garbage collector fewer live objects to
+ * copy while the render's output builds up.
  */
 
 export function chainBlock(name: string, lines: readonly string[]): string {
