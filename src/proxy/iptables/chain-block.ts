@@ -34,13 +34,17 @@ export function blockRules(block: string): string {
  */
 export function sortBlocks(blocks: readonly string[]): readonly string[] {
   const sorted = [...blocks].sort();
-  for (let i = 1; i < sorted.length; i++)
-    if (blockName(sorted[i]!) === blockName(sorted[i - 1]!)) {
+  let previous: string | null = null;
+  for (const block of sorted) {
+    const name = blockName(block);
+    if (name === previous) {
       const names = blocks.map(blockName);
       const order = blocks
         .map((_, k) => k)
         .sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
       return order.map((k) => blocks[k]!);
     }
+    previous = name;
+  }
   return sorted;
 }
