@@ -123,6 +123,16 @@ export const TIMER: Readonly<Record<keyof ConntrackTimeouts, number>> = Object.f
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'TCP', 'UDP', 'SCTP'];
 
+/**
+ * An engine whose memos need to know how many rows hold them: told when a row starts holding a memo and when it stops
+ * (the memo is replaced, the row freed, the table flushed). The userspace engine reuses a connection's relay once no
+ * leg holds it (userspace/relay-pool.ts).
+ */
+export interface MemoOwner {
+  retain(memo: unknown): void;
+  release(memo: unknown): void;
+}
+
 export class FlowStore {
   f64: Float64Array;
   i32: Int32Array;
@@ -135,8 +145,10 @@ export class FlowStore {
    * every packet without reaching the record. Interleaved in one array so that reading both costs one cache miss.
    */
   readonly #refs: (NatRecord | string | null)[] = [];
-  /** The owning engine's per-flow value (ConntrackEntry.memo). */
+  /** The owning engine's per-flow value (ConntrackEntry.memo): read here, written through `setMemo`. */
   readonly memo: unknown[] = [];
+  /** Told when rows take and drop memos, if the engine asked (`ownMemos`). */
+  #memoOwner: MemoOwner | null = null;
   /** Views handed out, by row (conntrack-view.ts). */
   readonly views: ({ detach(): void } | undefined)[] = [];
   /** Rows ever used; rows below it are live or on `#free`. */
@@ -151,6 +163,22 @@ export class FlowStore {
     const rows = new ArrayBuffer(capacity * ROW_BYTES);
     this.f64 = new Float64Array(rows);
     this.i32 = new Int32Array(rows);
+  }
+
+  /** Tell `owner` from now on when a row takes or drops a memo. */
+  ownMemos(owner: MemoOwner): void {
+    this.#memoOwner = owner;
+  }
+
+  /** Set row `r`'s memo (undefined: none), telling the memo owner what the row now holds and no longer holds. */
+  setMemo(r: number, memo: unknown): void {
+    const old = this.memo[r];
+    if (old === memo) return;
+    this.memo[r] = memo;
+    const owner = this.#memoOwner;
+    if (owner === null) return;
+    if (memo !== undefined && memo !== null) owner.retain(memo);
+    if (old !== undefined && old !== null) owner.release(old);
   }
 
   /** Rows in use. */
@@ -224,7 +252,7 @@ export class FlowStore {
     this.i32[i + I_GEN] = (this.i32[i + I_GEN]! + 1) | 0;
     this.src[r] = undefined;
     this.dst[r] = undefined;
-    if (this.memo[r] !== undefined) this.memo[r] = undefined;
+    if (this.memo[r] !== undefined) this.setMemo(r, undefined);
     this.#free.push(r);
     this.#live--;
   }
@@ -241,6 +269,14 @@ export class FlowStore {
     this.views.fill(undefined, 0, top);
     this.src.fill(undefined, 0, top);
     this.dst.fill(undefined, 0, top);
+    const owner = this.#memoOwner;
+    if (owner !== null) {
+      const memo = this.memo;
+      for (let r = 0; r < top; r++) {
+        const m = memo[r];
+        if (m !== undefined && m !== null) owner.release(m);
+      }
+    }
     this.memo.fill(undefined, 0, top);
     const refs = this.#refs;
     for (let r = 0; r < top; r++) {

@@ -135,7 +135,7 @@ export class EntryView implements ConntrackEntry {
 
   set memo(value: unknown) {
     if (this.#dead !== null) this.#memo = value;
-    else this.#store.memo[this.row] = value;
+    else this.#store.setMemo(this.row, value);
   }
 
   /** The fields as a plain object (getters are not own properties, so a spread or JSON.stringify needs this). */

@@ -24,6 +24,7 @@ import { FlowIndex } from './conntrack-index.js';
 import {
   ASSURED,
   FlowStore,
+  type MemoOwner,
   type NatRecord,
   NO_NAT,
   natRecord,
@@ -41,7 +42,7 @@ import { EntryView } from './conntrack-view.js';
 import { type Address, describePacket, familyOf, type Packet } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
-export type { NatRecord } from './conntrack-store.js';
+export type { MemoOwner, NatRecord } from './conntrack-store.js';
 export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
 export type {
   CloseKind,
@@ -420,7 +421,12 @@ export class Conntrack {
   }
 
   setMemo(row: number, memo: unknown): void {
-    this.#store.memo[row] = memo;
+    this.#store.setMemo(row, memo);
+  }
+
+  /** Tell `owner` when rows take and drop memos (conntrack-store.ts `MemoOwner`). */
+  ownMemos(owner: MemoOwner): void {
+    this.#store.ownMemos(owner);
   }
 
   /** Whether a row's flow is closing (ConntrackEntry.state 'CLOSING'): FIN or reset seen, or SCTP shut down. */

@@ -170,24 +170,24 @@ function relayed(
   // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
   ct.handshakeDoneRow(clientRow, now);
   ct.handshakeDoneRow(backendRow, now);
-  // What every relayed packet reads comes first (the object spans cache lines); the rest after.
-  const relay: Relay = {
-    clientRow,
-    udp: p.protocol === 'UDP',
-    lastActivity: now,
-    backendRow,
-    backendGeneration: ct.generationOf(backendRow),
-    endpoint: chosen.endpoint,
-    service: p.name,
-    backendSrc: ct.originalSrcOf(backendRow),
-    backendDst: ct.originalDstOf(backendRow),
-    port,
-    proto: packet.proto,
-    clientGeneration: ct.generationOf(clientRow),
-    clientSrc: ct.originalSrcOf(clientRow),
-    clientDst: ct.originalDstOf(clientRow),
-    clientClosed: false,
-  };
+  const relay = st.relays.open(
+    {
+      port,
+      service: p.name,
+      udp: p.protocol === 'UDP',
+      proto: packet.proto,
+      clientRow,
+      clientGeneration: ct.generationOf(clientRow),
+      clientSrc: ct.originalSrcOf(clientRow),
+      clientDst: ct.originalDstOf(clientRow),
+      backendRow,
+      backendGeneration: ct.generationOf(backendRow),
+      backendSrc: ct.originalSrcOf(backendRow),
+      backendDst: ct.originalDstOf(backendRow),
+      endpoint: chosen.endpoint,
+    },
+    now,
+  );
   ct.setMemo(clientRow, relay);
   ct.setMemo(backendRow, relay);
   return new RelayVerdict(relay, kind, 3, st.explain ? steps : null);
@@ -304,7 +304,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
   return new RelayVerdict(relay, 'established', 1, st.explain ? relayedStep : null);
 }
 
-function relayedStep(_relay: Relay, verdict: Verdict): Step[] {
+function relayedStep(verdict: Verdict): Step[] {
   return [
     {
       where: 'conntrack',

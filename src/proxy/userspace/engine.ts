@@ -29,6 +29,7 @@ import {
   socketClosed,
 } from './connect.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
+import { isRelay, RelayPool } from './relay-pool.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
 import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
@@ -66,9 +67,12 @@ export class UserspaceEngine implements ProxyEngine {
     this.#ephemeral = 32768 + ports.int(28232);
     this.#syncPeriod = opts.syncPeriod ?? 30;
     const table = init.table;
+    const relays = new RelayPool();
+    this.conntrack.ownMemos(relays);
     this.#st = {
       conntrack: this.conntrack,
       lb: this.lb,
+      relays,
       portals: new DestIndex(),
       nodePorts: new Map(),
       nodeAddrs: new Set(),
@@ -318,8 +322,7 @@ export class UserspaceEngine implements ProxyEngine {
 
 /** The relay a flow's memo names, or null (no relay, or an unbound UDP client). */
 function relayOfMemo(memo: unknown): Relay | null {
-  const m = memo as Relay | Unbound | null;
-  return m === null || 'unbound' in m ? null : m;
+  return isRelay(memo) ? memo : null;
 }
 
 function passed(packet: Packet, conntrack: Verdict['conntrack'], why: string): Verdict {
@@ -344,9 +347,9 @@ export function createUserspaceEngine(init: EngineInit, opts: UserspaceEngineOpt
 export const userspaceEngine: EngineFactory = (init) => new UserspaceEngine(init);
 
 /** The step of a relayed reply. */
-function relayReplySteps(relay: Relay): Step[] {
-  const portal = relay.port.portal;
-  const to = relay.clientDst;
+function relayReplySteps(verdict: RelayVerdict): Step[] {
+  const portal = verdict.openedPort.portal;
+  const to = verdict.packet.src;
   return [
     {
       where: 'userspace',

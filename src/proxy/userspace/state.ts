@@ -4,6 +4,7 @@ import type { Conntrack } from '../conntrack.js';
 import type { DestIndex } from '../dest-index.js';
 import type { Step } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
+import type { RelayPool } from './relay-pool.js';
 import type { LoadBalancerRR } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
 
@@ -32,6 +33,8 @@ export interface Portal {
 export interface UserspaceState {
   readonly conntrack: Conntrack;
   readonly lb: LoadBalancerRR;
+  /** Relays to reuse once conntrack lets go of them (conntrack tells the pool: `ownMemos`). */
+  readonly relays: RelayPool;
   /** Portals with an address (ClusterIP, LB IPs, externalIPs), by protocol, address and port. */
   readonly portals: DestIndex<Portal>;
   /** NodePorts by `port·4 + protocol code`. */
@@ -60,6 +63,7 @@ export interface Unbound {
 /**
  * One connection through the proxy: the client's leg and the proxy's own leg to the endpoint. Both legs' conntrack
  * entries carry it as their memo (a packet on `client` is the client's; on any other entry, a backend leg's).
+ * Relays are reused once no entry holds them (relay-pool.ts): nothing may keep one beyond the packet at hand.
  */
 export interface Relay {
   readonly port: OpenedPort;
@@ -86,4 +90,6 @@ export interface Relay {
   endpoint: string;
   /** Last packet either way, for the UDP session idle timeout. */
   lastActivity: number;
+  /** How many conntrack entries carry the relay as their memo (relay-pool.ts). */
+  readonly holders: number;
 }
