@@ -38,10 +38,11 @@ const NO_STEPS: Step[] = [];
 function clientRecord(port: OpenedPort, hostIP: string): NatRecord {
   const kept = port.clientNat;
   // The node's address may have changed since the record was made (a Node update keeps the socket open).
-  if (kept !== null && kept.dnat!.ip === hostIP) return kept;
-  const p = port.portal;
-  const record = natRecord(address(hostIP, p.proxyPort), null, p.name);
+  if (kept !== null && port.clientNatHost === hostIP) return kept;
+  const record = natRecord(address(hostIP, port.proxyPort), null, port.name);
   port.clientNat = record;
+  port.clientNatHost = hostIP;
+  port.clientNatEndpoint = record.endpoint!;
   return record;
 }
 
@@ -113,41 +114,43 @@ export function connect(
   now: number,
 ): Verdict {
   const port = portal.port;
-  const p = port.portal;
-  const hostIP = st.hostIP(p.family);
+  const hostIP = st.hostIP(port.family);
   const explain = st.explain;
   const steps: Step[] = explain ? [portal.step] : NO_STEPS;
-  if (port.ignored.length && explain) {
-    steps.push({
-      where: 'userspace',
-      rule: p.name,
-      decision: `not supported by the userspace proxier, ignored: ${port.ignored.join(', ')}`,
-    });
-  }
-  if (explain)
+  if (explain) {
+    const p = port.portal;
+    if (port.ignored.length) {
+      steps.push({
+        where: 'userspace',
+        rule: p.name,
+        decision: `not supported by the userspace proxier, ignored: ${port.ignored.join(', ')}`,
+      });
+    }
     steps.push({
       where: 'userspace',
       rule: `proxy socket ${p.protocol} :${p.proxyPort} (${p.name})`,
       decision: p.protocol === 'TCP' ? 'accepted the connection' : 'read the datagram',
     });
+  }
   const ct = st.conntrack;
   const redirect = clientRecord(port, hostIP);
-  const clientRow = ct.trackRecord(packet, redirect, now);
+  // No SNAT on the client leg (key -1): the proxy's socket answers the client from the portal address.
+  const clientRow = ct.trackNat(packet, redirect, port.clientNatEndpoint, st.hostKey(hostIP), port.proxyPort, -1, now);
   if (clientRow < 0) {
     const leaving = { proto: packet.proto, src: packet.src, dst: redirect.dnat! };
-    return untrackedFlow(leaving, p.name, explain ? steps : null, 2);
+    return untrackedFlow(leaving, port.name, explain ? steps : null, 2);
   }
   const chosen = dial(st, port, packet.src.ip, now, steps);
   if (chosen === undefined) {
-    if (p.protocol === 'TCP') st.conntrack.close(packet, now);
+    const tcp = port.protocol === 'TCP';
+    if (tcp) st.conntrack.close(packet, now);
     else ct.setMemo(clientRow, { unbound: port } satisfies Unbound);
-    const verdict = p.protocol === 'TCP' ? 'REJECT' : 'DROP';
-    const what =
-      p.protocol === 'TCP'
-        ? 'connection accepted, then closed: no endpoint could be dialled'
-        : 'datagram dropped: no endpoint (the next one is dialled again)';
-    if (explain) steps.push({ where: 'userspace', rule: p.name, decision: what });
-    return { verdict, endpoint: null, packet, snat: null, service: p.name, conntrack: 'new', steps, cost: 2 };
+    const verdict = tcp ? 'REJECT' : 'DROP';
+    const what = tcp
+      ? 'connection accepted, then closed: no endpoint could be dialled'
+      : 'datagram dropped: no endpoint (the next one is dialled again)';
+    if (explain) steps.push({ where: 'userspace', rule: port.name, decision: what });
+    return { verdict, endpoint: null, packet, snat: null, service: port.name, conntrack: 'new', steps, cost: 2 };
   }
   return relayed(st, port, clientRow, packet, hostIP, chosen, now, steps, 'new');
 }
@@ -164,7 +167,6 @@ function relayed(
   steps: Step[],
   kind: 'new' | 'established',
 ): Verdict {
-  const p = port.portal;
   const ct = st.conntrack;
   const backendRow = openBackend(st, packet, hostIP, chosen, now, steps);
   // TCP: the proxy's socket accepted the client and its dial was answered; both handshakes are done.
@@ -173,8 +175,8 @@ function relayed(
   const relay = st.relays.open(
     {
       port,
-      service: p.name,
-      udp: p.protocol === 'UDP',
+      service: port.name,
+      udp: port.protocol === 'UDP',
       proto: packet.proto,
       clientRow,
       clientGeneration: ct.generationOf(clientRow),

@@ -18,6 +18,7 @@ import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
+import { addressKey } from '../tuple-table.js';
 import {
   connect,
   continueClient,
@@ -56,6 +57,9 @@ export class UserspaceEngine implements ProxyEngine {
   readonly #localAddresses = new Map<string, (Address | undefined)[]>();
   /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
   #sockets = 0;
+  /** The last host IP whose address key was asked for, and its key (`hostKey`: one host IP per family is current). */
+  #hostKeyOf = '';
+  #hostKey = -1;
 
   constructor(init: EngineInit, opts: UserspaceEngineOptions = {}) {
     this.nodeName = init.table.nodeName;
@@ -80,6 +84,13 @@ export class UserspaceEngine implements ProxyEngine {
       dialable: opts.dialable ?? (() => true),
       explain: init.explain ?? true,
       hostIP: (family) => table.node.addresses[family][0] ?? (family === 'IPv6' ? '::' : '0.0.0.0'),
+      hostKey: (hostIP) => {
+        if (hostIP !== this.#hostKeyOf) {
+          this.#hostKeyOf = hostIP;
+          this.#hostKey = addressKey(hostIP);
+        }
+        return this.#hostKey;
+      },
       backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
       isOpen: (port) => this.#opened.get(port.key)?.socket === port.socket,
     };

@@ -14,24 +14,29 @@
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
 
-import type { IPFamily } from '../../model/types.js';
+import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NatRecord } from '../conntrack-store.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
 import type { PortalService } from './portals.js';
 import type { BalancerState } from './round-robin.js';
 
-/** What the proxier keeps of one opened Service port. */
+/**
+ * What the proxier keeps of one opened Service port. What a new connection reads comes first, copied out of `portal`
+ * and the client NAT record: on a node with many Services each object reached is a cache miss of its own.
+ */
 export interface OpenedPort {
-  readonly key: string;
-  /** Which proxy socket serves it (engine-wide serial): kept while sameConfig holds, new when the socket reopens. */
-  readonly socket: number;
-  readonly portal: PortalService;
-  readonly affinity: 'None' | 'ClientIP';
-  readonly ttlSeconds: number;
-  /** Ready endpoints (`ip:port`), in the table's sorted order. */
-  readonly endpoints: readonly string[];
-  /** Service fields the userspace proxier ignores, for traces. */
-  readonly ignored: readonly string[];
+  /** `portal.name`, `.protocol`, `.family` and `.proxyPort`, at hand without reaching the portal. */
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly family: IPFamily;
+  readonly proxyPort: number;
+  /**
+   * What conntrack files a client leg by, copied from `clientNat` so a connection does not reach the record: the host
+   * IP it redirects to and the `hostIP:proxyPort` text. (The host IP's key comes from the engine: as a field here it
+   * would be a boxed number above 2^31, one more object to reach.)
+   */
+  clientNatHost: string;
+  clientNatEndpoint: string;
   /**
    * The conntrack NAT record of this port's client legs (the REDIRECT to hostIP:proxyPort), made by the first
    * connection (connect.ts): each new connection reuses it rather than building an address and a record.
@@ -43,6 +48,16 @@ export interface OpenedPort {
    * open port's state is the balancer's current one (a port whose state is deleted or recreated is closed first).
    */
   balancer: BalancerState | undefined;
+  readonly key: string;
+  /** Which proxy socket serves it (engine-wide serial): kept while sameConfig holds, new when the socket reopens. */
+  readonly socket: number;
+  readonly portal: PortalService;
+  readonly affinity: 'None' | 'ClientIP';
+  readonly ttlSeconds: number;
+  /** Ready endpoints (`ip:port`), in the table's sorted order. */
+  readonly endpoints: readonly string[];
+  /** Service fields the userspace proxier ignores, for traces. */
+  readonly ignored: readonly string[];
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
@@ -62,6 +77,14 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
   if (info.internalPolicyLocal) ignored.push('internalTrafficPolicy: Local');
   if (info.loadBalancerSourceRanges.length) ignored.push('loadBalancerSourceRanges');
   return {
+    name: info.name,
+    protocol: info.protocol,
+    family,
+    proxyPort,
+    clientNatHost: '',
+    clientNatEndpoint: '',
+    clientNat: null,
+    balancer: undefined,
     key: `${family}|${entry.key}`,
     socket,
     portal: {
@@ -79,8 +102,6 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     ttlSeconds: info.affinityTimeoutSeconds ?? 0,
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
     ignored,
-    clientNat: null,
-    balancer: undefined,
   };
 }
 

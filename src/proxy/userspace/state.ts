@@ -46,6 +46,8 @@ export interface UserspaceState {
   readonly explain: boolean;
   /** The node's host IP of a family (upstream: the default-route interface's address). */
   hostIP(family: IPFamily): string;
+  /** `addressKey(hostIP)`, kept for the latest host IP asked. */
+  hostKey(hostIP: string): number;
   /** The first packet of a new backend connection from `hostIP` to `dst`: its local port is free toward `dst`. */
   backendTuple(proto: Protocol, hostIP: string, dst: Address, now: number): Packet;
   /** Whether the proxy socket of `port` is still open (stopProxy closes it when its Service changes or goes). */

@@ -1,7 +1,8 @@
 /**
  * Relays are reused once no conntrack entry holds them (relay-pool.ts). What must hold: a verdict already handed out
  * keeps reporting its own connection after its relay is reused; a relay one leg still holds is not handed to a new
- * connection; and the counts conntrack reports to the pool balance over takes, replacements, frees and flushes.
+ * connection; and the counts conntrack reports to the pool balance over takes, replacements, frees and flushes. Also
+ * what a connection now copies instead of reaching objects: the client leg's redirect follows the node's address.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -10,22 +11,27 @@ import { proxyConfig } from '../../../src/proxy/engine.js';
 import { address } from '../../../src/proxy/packet.js';
 import { createUserspaceEngine } from '../../../src/proxy/userspace/engine.js';
 import { Rng } from '../../../src/util/rng.js';
-import { service, slice, tableFor } from '../fixtures.js';
+import { node, put, service, slice, tableFor } from '../fixtures.js';
 import { POD, replyTo, storeOf, tcp } from '../ipvs/engine-helpers.js';
 
 /** Two TCP Services, a (10.96.0.20:80 → 10.244.2.6:8080) and b (10.96.0.30:80 → 10.244.2.7:9090), on node-a. */
 function rig() {
+  return rigWithStore().engine;
+}
+
+function rigWithStore() {
   const store = storeOf(
     service('default', 'a', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }),
     slice('default', 'a', [{ ip: '10.244.2.6', node: 'node-b' }], [{ name: 'http', port: 8080 }]),
     service('default', 'b', { clusterIP: '10.96.0.30', ports: [{ name: 'http', port: 80 }] }),
     slice('default', 'b', [{ ip: '10.244.2.7', node: 'node-b' }], [{ name: 'http', port: 9090 }]),
   );
-  return createUserspaceEngine({
+  const engine = createUserspaceEngine({
     table: tableFor(store, 'node-a'),
     config: proxyConfig({ mode: 'userspace' }),
     rng: new Rng(5),
   });
+  return { store, engine };
 }
 
 const TO_A = tcp('10.244.1.9', 40000, '10.96.0.20', 80);
@@ -125,4 +131,23 @@ test('memo owner counts: every take is matched by one release, over replacements
     ),
   );
   t.pass();
+});
+
+test("after the node's address changes, a new client leg redirects to the new host IP and its replies find it", (t) => {
+  const { store, engine } = rigWithStore();
+  const before = engine.send(TO_A, POD, 0);
+  t.is(before.verdict, 'DNAT');
+  put(store, node('node-a', ['172.18.0.9'], { podCIDRs: ['10.244.1.0/24'] }));
+  const later = tcp('10.244.1.9', 40001, '10.96.0.20', 80);
+  const v = engine.send(later, POD, 1);
+  t.is(v.snat, '172.18.0.9', 'the proxy dials from the new host IP');
+  const ct = engine.conntrack;
+  const client = ct.natOf(ct.findRow(later, 1));
+  t.regex(client.endpoint ?? '', /^172\.18\.0\.9:\d+$/, 'the client leg redirects to the new host IP');
+  // The proxy port's reply to the client is filed under the new host IP's key: it is found as this flow's reply.
+  const [, port] = (client.endpoint ?? '').split(':');
+  const answer = { proto: 'TCP' as const, src: { ip: '172.18.0.9', port: Number(port) }, dst: later.src };
+  const row = ct.findRow(later, 1);
+  t.is(ct.findRow(answer, 1), row);
+  t.is(ct.lastDirection, 'reply');
 });
