@@ -25,15 +25,15 @@ const NO_STEPS: readonly Step[] = Object.freeze([]);
  * lookup computed it).
  */
 export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: number): Verdict {
-  DISCARD.length = 0;
+  // A length write is a call into the runtime: skipped when nothing was pushed (no trace step is built per packet).
+  if (DISCARD.length !== 0) DISCARD.length = 0;
   const explain = st.explain;
   // Constant steps already at hand are pushed either way (cheap); the plan's steps (another object to reach) and steps
   // built per packet only when explaining.
   const steps: Step[] = explain ? [] : DISCARD;
-  const family = familyOf(packet.dst.ip);
   const vs = st.byDestination.getKey(packet.proto, keyOf(packet.dst), packet.dst.port);
   if (!vs) {
-    const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, family);
+    const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, familyOf(packet.dst.ip));
     if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };
     if (!explain) return passed(packet, NO_STEPS);
     return passed(packet, [
@@ -77,7 +77,9 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
   }
   const hairpin = srcKey === dest.destKey && (vs.endpointOf(dest)?.isLocal ?? false);
-  const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
+  // The family is the virtual server's (it was found by the destination), read from its spec only for SNAT: the
+  // destination's address text would be one more object to reach on every flow.
+  const snatIp = hairpin || mark ? (st.table.node.addresses[vs.spec.family][0] ?? null) : null;
   const ct = st.conntrack;
   const record = destRecord(dest, snatIp, service);
   const row = ct.trackNat(packet, record, dest.key, dest.destKey, dest.port, dest.natSnatKey, now);
@@ -96,10 +98,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     steps.push(dnat);
   }
   if (hairpin) {
-    c.hairpin ??= postroutingStep(family, true, st.mark, snatIp);
+    c.hairpin ??= postroutingStep(vs.spec.family, true, st.mark, snatIp);
     steps.push(c.hairpin);
   } else if (mark) {
-    c.masq ??= postroutingStep(family, false, st.mark, snatIp);
+    c.masq ??= postroutingStep(vs.spec.family, false, st.mark, snatIp);
     steps.push(c.masq);
   }
   // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, the Service).
