@@ -58,8 +58,9 @@ export interface ConntrackEntry {
    */
   live: boolean;
   /**
-   * Free for the engine that owns the table (the userspace proxy's relay, IPVS's mark of a deleted real server);
-   * conntrack never reads it. Starts null.
+   * Free for the engine that owns the table (the userspace proxy's relay); conntrack never reads it, but tells an
+   * engine that asks when entries take and drop memos (`MemoOwner`). Starts null. An engine may reuse a memo no live
+   * entry holds (userspace relays, relay-pool.ts): what a finished entry's view still shows is then not its own.
    */
   memo: unknown;
 }

@@ -50,6 +50,7 @@ class PooledRelay implements Writable<Relay> {
   backendSrc: Address = NO_ADDRESS;
   backendDst: Address = NO_ADDRESS;
   endpoint = '';
+  /** Starts fractional so the field holds doubles from the first relay on (times are seconds, often fractional). */
   lastActivity = 0.5;
   holders = 0;
 }
@@ -76,11 +77,6 @@ export class RelayPool implements MemoOwner {
     relay.endpoint = legs.endpoint;
     relay.lastActivity = now;
     return relay;
-  }
-
-  /** Relays waiting for reuse (for tests). */
-  get idle(): number {
-    return this.#free.length;
   }
 
   retain(memo: unknown): void {
