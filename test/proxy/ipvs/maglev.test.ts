@@ -6,6 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { createScheduler, newDest, SvcFlags, setDestWeight } from '../../../src/proxy/ipvs/schedulers/index.js';
 import {
+  compactTable,
   type MaglevHash,
   MH_PRIMES,
   mhBackends,
@@ -67,6 +68,31 @@ test('Maglev: every slot filled, equal weights within one slot of M/N, weights p
   const table = populateMaglev(mhBackends(dests, 4093), 4093);
   const a = table.filter((i) => i === 0).length;
   t.true(Math.abs(a - (3 * 4093) / 4) <= 3, `weight 3 got ${a} of 4093 slots`);
+});
+
+test('compact tables: empty slots become the destination count, in the narrowest type that holds it', (t) => {
+  const table = Int32Array.from([2, -1, 0, 1]);
+  const cases: [count: number, type: string][] = [
+    [3, 'Uint8Array'],
+    [254, 'Uint8Array'],
+    [255, 'Uint16Array'],
+    [65534, 'Uint16Array'],
+    [65535, 'Uint32Array'],
+  ];
+  for (const [count, type] of cases) {
+    const compact = compactTable(table, count);
+    t.is(compact.constructor.name, type, `${count} destinations`);
+    t.deepEqual([...compact], [2, count, 0, 1], `${count} destinations`);
+  }
+});
+
+test('mh looks up the same destinations through a 16-bit table (300 destinations) as the population made', (t) => {
+  const dests = Array.from({ length: 300 }, (_, i) => newDest(`10.1.${i >> 8}.${i & 0xff}`, 8080));
+  const sched = createScheduler('mh', { flags: SvcFlags.SCHED2 }) as MaglevHash;
+  const expected = [...populateMaglev(mhBackends(dests, 4093), 4093)].map((i) => dests[i]);
+  t.deepEqual(sched.table(dests), expected);
+  const pkt = { ...PKT, srcIP: '192.0.2.7', srcPort: 40000 };
+  t.is(sched.schedule(dests, pkt, 0), expected[sched.slot(pkt.srcIP, pkt.srcPort)]);
 });
 
 function moved(name: 'sh' | 'mh', n: number, flags: number): { moved: number; mustMove: number } {
