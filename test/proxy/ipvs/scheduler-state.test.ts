@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import {
   createScheduler,
   type Dest,
+  DestFlags,
   newDest,
   SCHEDULER_NAMES,
   setDestWeight,
@@ -41,6 +42,55 @@ test('rr: a destination added at the head is reached after the current cycle', (
   svc.sched.destsChanged(svc.dests, { kind: 'add', dest: d });
   const keys = Array.from({ length: 4 }, () => svc.sched.schedule(svc.dests, PKT, 0)?.key);
   t.deepEqual(keys, ['10.0.0.3:80', '10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
+});
+
+test('rr: its guess of the next destination never changes a choice (against the same walk asked for a trace)', (t) => {
+  // A trace turns the guess off, so the traced scheduler walks the list every time: both must always agree, whatever
+  // changes between connections (weights set in place or announced, overload flags, destinations added and deleted).
+  const op = fc.oneof(
+    fc.constant({ kind: 'schedule' as const }),
+    fc.record({ kind: fc.constant('weight' as const), at: fc.nat(7), weight: fc.nat(2), told: fc.boolean() }),
+    fc.record({ kind: fc.constant('overload' as const), at: fc.nat(7) }),
+    fc.record({ kind: fc.constant('add' as const), label: fc.nat(20) }),
+    fc.record({ kind: fc.constant('del' as const), at: fc.nat(7) }),
+  );
+  holds(
+    t,
+    fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 60 }), (n, ops) => {
+      const dests: Dest[] = Array.from({ length: n }, (_, i) => newDest(`10.0.1.${i + 1}`, 80));
+      const guessing = createScheduler('rr');
+      const walking = createScheduler('rr');
+      const both = (f: (s: typeof guessing) => void) => {
+        f(guessing);
+        f(walking);
+      };
+      for (const o of ops) {
+        if (o.kind === 'schedule') {
+          const a = guessing.schedule(dests, PKT, 0);
+          const b = walking.schedule(dests, PKT, 0, []);
+          if (a !== b) return false;
+        } else if (o.kind === 'add') {
+          const d = newDest(`10.0.2.${o.label + 1}`, 80);
+          dests.unshift(d);
+          both((s) => s.destsChanged(dests, { kind: 'add', dest: d }));
+        } else if (dests.length > 0) {
+          const index = o.at % dests.length;
+          const d = dests[index]!;
+          if (o.kind === 'del') {
+            if (dests.length === 1) continue;
+            dests.splice(index, 1);
+            both((s) => s.destsChanged(dests, { kind: 'del', dest: d, index }));
+          } else if (o.kind === 'overload') d.flags ^= DestFlags.OVERLOAD;
+          else {
+            setDestWeight(d, o.weight);
+            if (o.told) both((s) => s.destsChanged(dests, { kind: 'upd', dest: d }));
+          }
+        }
+      }
+      return true;
+    }),
+    { seed: 11, numRuns: 300 },
+  );
 });
 
 test('wrr: kube-proxy adds real servers one at a time, which shifts the phase but not the cycle', (t) => {
