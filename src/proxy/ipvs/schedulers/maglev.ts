@@ -119,9 +119,9 @@ type SlotTable = Uint8Array | Uint16Array | Uint32Array;
 
 /**
  * The table `populateMaglev` filled, with its empty slots (−1) numbered `count` (one past the last destination), in
- * the narrowest type that holds that number. Why: at 10,000 Services the Int32 tables took 16 KB each, 176 MB in all,
- * and a new flow's one read of its table missed the cache and the TLB; a virtual server of up to 254 destinations
- * keeps a quarter of that.
+ * the narrowest type that holds that number. Why: memory. At 10,000 Services the Int32 tables took 16 KB each, 176 MB
+ * in all; a virtual server of up to 254 destinations keeps a quarter of that. (A new flow's read of its table still
+ * misses the cache: same-process A/Bs in both load orders put new flows within a few percent of the Int32 tables.)
  */
 export function compactTable(table: Int32Array, count: number): SlotTable {
   const compact =
