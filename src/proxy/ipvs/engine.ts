@@ -37,6 +37,8 @@ import { newFlow, passed } from './new-flow.js';
 import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
 import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
+import { mhTableSize } from './schedulers/maglev.js';
+import { MaglevArena } from './schedulers/maglev-arena.js';
 import type { SchedulerName } from './schedulers/types.js';
 import type { IpvsEngineOptions, IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
@@ -72,7 +74,11 @@ export class IpvsEngine implements ProxyEngine {
     this.#st = {
       table: init.table,
       config: init.config,
-      opts,
+      // The mh tables of every virtual server in one arena (maglev-arena.ts), unless the caller brought one.
+      opts:
+        name === 'mh' && opts.mhArena === undefined
+          ? { ...opts, mhArena: new MaglevArena(mhTableSize(opts.mhTabIndex)) }
+          : opts,
       rng: init.rng,
       conntrack: this.conntrack,
       scheduler: name,

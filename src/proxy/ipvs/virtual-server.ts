@@ -234,6 +234,7 @@ export class LiveVirtualServer {
     for (const d of [...this.dests]) this.deleteDest(d);
     this.templates.clear();
     this.#trash.clear();
+    this.scheduler.release?.();
     this.#cleared = true;
     this.#nodest.add(this);
   }

@@ -9,6 +9,7 @@ import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
 import { LeastConnection } from './least-conn.js';
 import { MaglevHash } from './maglev.js';
+import type { MaglevArena } from './maglev-arena.js';
 import { RoundRobin } from './rr.js';
 import type { Dest, Scheduler, SchedulerName, SchedulerOptions } from './types.js';
 import { DestFlags, hostPort, SCHEDULER_NAMES } from './types.js';
@@ -27,6 +28,8 @@ export interface CreateSchedulerOptions extends SchedulerOptions {
   shHash?: ShHash;
   /** CONFIG_IP_VS_MH_TAB_INDEX (8..17); default 12, M = 4093. */
   mhTabIndex?: number;
+  /** Where an engine's mh schedulers keep their tables (maglev-arena.ts); each keeps its own without one. */
+  mhArena?: MaglevArena;
 }
 
 /** Whether a name is one of the schedulers modelled here. */
@@ -55,7 +58,11 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
     case 'dh':
       return new DestinationHash();
     case 'mh':
-      return new MaglevHash({ ...opts, ...(opts.mhTabIndex !== undefined ? { tabIndex: opts.mhTabIndex } : {}) });
+      return new MaglevHash({
+        ...opts,
+        ...(opts.mhTabIndex !== undefined ? { tabIndex: opts.mhTabIndex } : {}),
+        ...(opts.mhArena !== undefined ? { arena: opts.mhArena } : {}),
+      });
   }
 }
 

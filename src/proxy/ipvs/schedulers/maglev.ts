@@ -20,6 +20,7 @@
 
 import { InvalidArgumentError } from '../../../errors.js';
 import { foldAddress, type HsipKey, hsiphashU32, smallKey } from './hash.js';
+import { ARENA_MAX_DESTS, MaglevArena } from './maglev-arena.js';
 import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
 import { DestFlags, SvcFlags } from './types.js';
 
@@ -120,8 +121,8 @@ type SlotTable = Uint8Array | Uint16Array | Uint32Array;
 /**
  * The table `populateMaglev` filled, with its empty slots (−1) numbered `count` (one past the last destination), in
  * the narrowest type that holds that number. Why: memory. At 10,000 Services the Int32 tables took 16 KB each, 176 MB
- * in all; a virtual server of up to 254 destinations keeps a quarter of that. (A new flow's read of its table still
- * misses the cache: same-process A/Bs in both load orders put new flows within a few percent of the Int32 tables.)
+ * in all; a virtual server of up to 254 destinations keeps a quarter of that. Such tables live in the engine's arena
+ * (maglev-arena.ts); this form is for wider ones.
  */
 export function compactTable(table: Int32Array, count: number): SlotTable {
   const compact =
@@ -143,18 +144,28 @@ export class MaglevHash implements Scheduler {
   readonly size: number;
   readonly #tabIndex: number;
   readonly #flags: number;
-  #slots: SlotTable;
-  /** The destinations the table numbers, then `undefined` at the number of an empty slot (see `compactTable`). */
+  /** Where the table and its destinations are kept while they have fewer than 255 destinations. */
+  readonly #arena: MaglevArena;
+  /** The table's first byte in the arena, or -1 (a wide table, in `#slots`, or none built). */
+  #block = -1;
+  /** The destination run's first entry in the arena, and the length it was taken for. */
+  #run = 0;
+  #runLength = 0;
+  /** A table of 255 or more destinations, and the destinations it numbers then `undefined` (see `compactTable`). */
+  #slots: SlotTable = NOT_BUILT;
   #slotDests: (Dest | undefined)[] = [undefined];
   #dirty = true;
 
-  constructor(opts: SchedulerOptions & { tabIndex?: number } = {}) {
+  /**
+   * `arena`: the engine's, shared by its virtual servers (one of this table size is made for this scheduler alone
+   * otherwise). Tables are filled on first use (#dirty starts true): one per virtual server up front cost most of a
+   * second at 10,000 Services, for tables every first lookup replaced anyway.
+   */
+  constructor(opts: SchedulerOptions & { tabIndex?: number; arena?: MaglevArena } = {}) {
     this.#flags = opts.flags ?? 0;
     this.#tabIndex = opts.tabIndex ?? MH_DEFAULT_TAB_INDEX;
     this.size = mhTableSize(this.#tabIndex);
-    // Filled on first use (#dirty starts true): allocating M slots per virtual server up front cost 16 KB each, at
-    // 10,000 Services most of a second, for a table every first lookup replaced anyway.
-    this.#slots = NOT_BUILT;
+    this.#arena = opts.arena?.size === this.size ? opts.arena : new MaglevArena(this.size);
   }
 
   destsChanged(_dests: readonly Dest[], _change: DestChange): void {
@@ -164,7 +175,13 @@ export class MaglevHash implements Scheduler {
   /** The lookup table as destinations (undefined = empty slot), rebuilt if stale. */
   table(dests: readonly Dest[]): (Dest | undefined)[] {
     this.#ensure(dests);
-    return Array.from(this.#slots, (i) => this.#slotDests[i]);
+    return Array.from({ length: this.size }, (_, slot) => this.#at(slot));
+  }
+
+  /** The virtual server is gone: its table's place in the arena is given back (a later lookup builds it again). */
+  release(): void {
+    this.#giveBack();
+    this.#dirty = true;
   }
 
   /** The slot a packet's source hashes to (with a fallback probe offset). */
@@ -202,17 +219,48 @@ export class MaglevHash implements Scheduler {
   }
 
   #at(slot: number): Dest | undefined {
-    return this.#slotDests[this.#slots[slot]!];
+    const block = this.#block;
+    if (block < 0) return this.#slotDests[this.#slots[slot]!];
+    const arena = this.#arena;
+    return arena.dests[this.#run + arena.bytes[block + slot]!];
   }
 
   #ensure(dests: readonly Dest[]): void {
     if (!this.#dirty) return;
-    const slotDests: (Dest | undefined)[] = dests.slice();
-    slotDests.push(undefined);
-    this.#slotDests = slotDests;
     const table = populateMaglev(mhBackends(dests, this.size, this.#tabIndex), this.size);
-    this.#slots = compactTable(table, dests.length);
+    const count = dests.length;
+    this.#giveBack();
+    if (count <= ARENA_MAX_DESTS) {
+      const arena = this.#arena;
+      const block = arena.takeTable();
+      const run = arena.takeRun(count + 1);
+      const bytes = arena.bytes;
+      for (let k = 0; k < table.length; k++) {
+        const i = table[k]!;
+        bytes[block + k] = i < 0 ? count : i;
+      }
+      for (let i = 0; i < count; i++) arena.dests[run + i] = dests[i];
+      this.#block = block;
+      this.#run = run;
+      this.#runLength = count + 1;
+    } else {
+      const slotDests: (Dest | undefined)[] = dests.slice();
+      slotDests.push(undefined);
+      this.#slotDests = slotDests;
+      this.#slots = compactTable(table, count);
+    }
     this.#dirty = false;
+  }
+
+  /** Give the arena back what this table took, if anything; a wide table is dropped. */
+  #giveBack(): void {
+    if (this.#block >= 0) {
+      this.#arena.giveTable(this.#block);
+      this.#arena.giveRun(this.#run, this.#runLength);
+      this.#block = -1;
+    }
+    this.#slots = NOT_BUILT;
+    this.#slotDests = [undefined];
   }
 }
 

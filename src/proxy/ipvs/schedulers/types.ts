@@ -116,6 +116,8 @@ export interface Scheduler {
   bind?(dests: readonly Dest[]): void;
   /** Called after the list changed: `add` after the destination was inserted at the head, `del` after removal. */
   destsChanged(dests: readonly Dest[], change: DestChange): void;
+  /** The virtual server is being deleted: give back anything kept outside the scheduler (maglev-arena.ts). */
+  release?(): void;
   /** Pick a destination for a new connection, or `undefined` ("no destination available"). */
   schedule(dests: readonly Dest[], pkt: SchedPacket, nowMs: number, trace?: string[]): Dest | undefined;
 }
