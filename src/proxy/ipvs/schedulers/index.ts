@@ -93,6 +93,7 @@ export function newDest(addr: string, port: number, weight = 1, destination?: Ad
     persistConns: 0,
     flags: DestFlags.AVAILABLE,
     slot: -1,
+    rrNext: undefined,
   };
 }
 

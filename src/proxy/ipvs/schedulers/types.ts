@@ -86,6 +86,11 @@ export interface Dest {
    * conntrack, so a connection's real server is found from its row (virtual-server.ts).
    */
   slot: number;
+  /**
+   * The destination after this one in its virtual server's list, the last one's being the first (the kernel's list
+   * link, `n_list`): kept by the rr scheduler, which steps along it (rr.ts), undefined until then.
+   */
+  rrNext: Dest | undefined;
 }
 
 /** What a scheduler may look at in the first packet of a connection. */
