@@ -4,13 +4,15 @@
  * (`npm run bench -- proxy-ipvs` passes `--single-threaded`: the targets are one core's, see bench/run.ts)
  *
  * Per engine: build (every Service's virtual servers / portals), new-flow decisions/s (first packets: virtual-server
- * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), and one endpoint change (table
- * update + that Service's resync). Targets (issue, one core): ≥1,000,000 new flows/s, ≥5,000,000 established
- * packets/s, build ≤ 1 s, endpoint change ≤ 1 ms. Rows marked `explain: false` build verdicts without steps, as bulk
- * runs do; `keyed`: the same flows from keyed addresses (packet.ts `address()`), so no address text is read per
- * packet; `hot Services`: keyed flows sent to 100 of the Services only (a diagnostic, not the target workload: their
- * state stays in the CPU cache, so the gap to the uniform row is what cache misses cost). Times are this process's
- * CPU time (as bench/proxy.bench.ts), so other processes on the machine do not count against it.
+ * lookup, scheduler, conntrack insert), established-flow packets/s (conntrack hit), one endpoint change (table
+ * update + that Service's resync), and one dependent 16 MB read right after the rates (`read ns`: the machine's
+ * memory latency when they were taken, which moves by 2× between minutes on a shared machine). Targets (issue,
+ * one core): ≥1,000,000 new flows/s, ≥5,000,000 established packets/s, build ≤ 1 s, endpoint change ≤ 1 ms. Rows
+ * marked `explain: false` build verdicts without steps, as bulk runs do; `keyed`: the same flows from keyed
+ * addresses (packet.ts `address()`), so no address text is read per packet; `hot Services`: keyed flows sent to 100
+ * of the Services only (a diagnostic, not the target workload: their state stays in the CPU cache, so the gap to the
+ * uniform row is what cache misses cost). Times are this process's CPU time (as bench/proxy.bench.ts), so other
+ * processes on the machine do not count against it.
  */
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
 import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
@@ -21,6 +23,7 @@ import {
   benchSlice,
   benchTable,
   clusterIP,
+  dependentReadNs,
   fmt,
   HOT_SERVICES,
   keyedPackets,
@@ -58,6 +61,8 @@ interface Figures {
   /** Median ms of one endpoint change, and the slowest. */
   change: number;
   changeMax: number;
+  /** One dependent 16 MB read, ns, measured right after the rates (the machine's phase when they were taken). */
+  readNs: number;
 }
 
 type Make = (init: EngineInit) => ProxyEngine & { sync(now?: number): void };
@@ -74,18 +79,19 @@ function run(name: string, make: Make, flows: readonly Packet[]): Figures {
 
   const { newFlows, established, toEndpoint, sent } = measureRates(engine, flows, pod);
   if (toEndpoint !== sent) console.log(`  !! ${sent - toEndpoint} established packets reached no endpoint`);
+  const readNs = dependentReadNs();
   const change = measureChanges(200, (c) => {
     table.applySlice(benchSlice((c * 37) % SERVICES, ENDPOINTS, c + 1));
     engine.sync(20 + c / 1000);
   });
   engine.dispose();
-  return { build, buildWall, newFlows, established, change: change.median, changeMax: change.max };
+  return { build, buildWall, newFlows, established, change: change.median, changeMax: change.max, readNs };
 }
 
 console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
 printMachineFloor(packets);
 console.log(
-  `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)}`,
+  `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)} ${'read ns'.padStart(8)}`,
 );
 const rr: Make = (init) => createIpvsEngine({ ...init, explain: false });
 const mh: Make = (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' }, explain: false });
@@ -107,7 +113,7 @@ const engines: [string, Make, readonly Packet[]][] = [
 for (const [name, make, flows] of engines) {
   const f = run(name, make, flows);
   console.log(
-    `${name.padEnd(38)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)} ${`(${f.changeMax.toFixed(1)})`.padStart(8)}`,
+    `${name.padEnd(38)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)} ${`(${f.changeMax.toFixed(1)})`.padStart(8)} ${f.readNs.toFixed(0).padStart(8)}`,
   );
 }
 console.log('\ntargets (one core):                        ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
@@ -118,3 +124,6 @@ console.log(
   `hot Services: flows to ${HOT_SERVICES} of the Services only, a diagnostic of what cache misses cost (not the target workload)`,
 );
 console.log('change ms: median of 200 endpoint changes (table update + sync), CPU time; (max): the slowest of them');
+console.log(
+  "read ns: one dependent random read in 16 MB right after the row's rates: the machine's memory latency then (it moves by 2x between minutes)",
+);

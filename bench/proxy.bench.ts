@@ -23,6 +23,7 @@ import {
   benchTable,
   CPU_LABEL,
   clusterIP,
+  dependentReadNs,
   fmt,
   HOT_SERVICES,
   keyedPackets,
@@ -100,6 +101,9 @@ console.log(
 const hot = measureRates(bulk, toHotServices(packets, HOT_SERVICES), pod);
 console.log(
   `  keyed, ${HOT_SERVICES} hot Services       ${fmt(hot.newFlows).padStart(12)} /s new (diagnostic: the rules in use stay in cache)`,
+);
+console.log(
+  `  (one 16 MB dependent read now: ${dependentReadNs().toFixed(0)} ns; the machine's memory latency moves between minutes)`,
 );
 for (const r of [traced, untraced, keyed, hot])
   if (r.toEndpoint !== r.sent) console.log(`  !! ${r.sent - r.toEndpoint} established packets reached no endpoint`);
