@@ -100,7 +100,6 @@ export class RuleSet {
     this.#entries.clear();
     this.#nodePorts.clear();
     for (const byPort of this.#filters.values()) byPort.clear();
-    this.arena.clear();
     this.#totalEndpoints = 0;
     const list = [...entries];
     for (const e of list) this.#totalEndpoints += e.endpoints.length;
@@ -109,6 +108,9 @@ export class RuleSet {
     // not per comparison).
     const compiled = list.map((e) => ({ svc: this.#compile(e), key: sortKey(e) }));
     compiled.sort((a, b) => cmp(a.key, b.key));
+    let rules = 0;
+    for (const { svc } of compiled) rules += ProgramArena.rulesIn(svc.program);
+    this.arena.clear(rules);
     for (const { svc, key } of compiled) {
       this.#order.push(svc);
       this.#orderKeys.push(key);

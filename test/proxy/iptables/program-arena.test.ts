@@ -126,3 +126,29 @@ test('a program without rules shares its base with the next placed, and releasin
   arena.release(base, real);
   t.is(arena.programAt(base) as NatProgram | undefined, undefined);
 });
+
+test('an arena cleared for N rules places N without growing, every record slot strictly null; more grows it', (t) => {
+  const arena = new ProgramArena();
+  const program = (rules: number, fill: number) =>
+    ({ code: new Int32Array(rules * 4).fill(fill) }) as unknown as NatProgram;
+  const cases: [rules: number, programs: number][] = [
+    [2000, 40],
+    [40_000, 100],
+  ];
+  for (const [rules, programs] of cases) {
+    arena.clear(rules);
+    const code = arena.code;
+    const per = rules / programs;
+    for (let p = 0; p < programs; p++) t.is(arena.place(program(per, p + 1)), p * per);
+    t.is(arena.code, code, `${rules} rules placed in the room made for them`);
+    t.is(arena.code[(rules - 1) * 4], programs, 'the last rule placed is where its base says');
+    t.true(
+      arena.records.slice(0, rules * 4).every((r) => r === null),
+      'no record slot is a hole or undefined',
+    );
+    // Past the room (an eighth more than asked for): the arena grows and keeps what it held.
+    while (arena.code === code) arena.place(program(per, 9));
+    t.is(arena.code[(rules - 1) * 4], programs);
+    t.true(arena.records.every((r) => r === null));
+  }
+});
