@@ -53,7 +53,8 @@ export class ProgramArena {
     // A program without rules shares its base with the next one placed: only programs with rules own a base (no
     // walk reaches a rule of an empty one).
     if (rules > 0) this.#programs[base] = program;
-    this.#emptyRecords(base, rules);
+    // Slots from the top up are null since `clear` (records are made only for placed rules): only new ones are added.
+    for (let k = this.records.length; k < (base + rules) * RECORDS; k++) this.records.push(null);
     this.#top = base + rules;
     return base;
   }

@@ -33,9 +33,10 @@ export class MaglevArena {
   readonly #freeRuns: number[][] = [];
   #tablesInUse = 0;
 
-  constructor(size: number, initialTables = 1) {
+  /** Room for one table at first: the buffer doubles as tables are taken. */
+  constructor(size: number) {
     this.size = size;
-    this.bytes = new Uint8Array(size * Math.max(1, initialTables));
+    this.bytes = new Uint8Array(size);
   }
 
   /** Tables taken and not given back. */

@@ -131,11 +131,16 @@ export function compactTable(table: Int32Array, count: number): SlotTable {
       : count < 0xffff
         ? new Uint16Array(table.length)
         : new Uint32Array(table.length);
+  writeSlots(table, count, compact, 0);
+  return compact;
+}
+
+/** Write `table` into `into` from `at`, its empty slots (−1) numbered `count`. */
+function writeSlots(table: Int32Array, count: number, into: SlotTable, at: number): void {
   for (let k = 0; k < table.length; k++) {
     const i = table[k]!;
-    compact[k] = i < 0 ? count : i;
+    into[at + k] = i < 0 ? count : i;
   }
-  return compact;
 }
 
 /** Maglev hashing scheduler. */
@@ -234,11 +239,7 @@ export class MaglevHash implements Scheduler {
       const arena = this.#arena;
       const block = arena.takeTable();
       const run = arena.takeRun(count + 1);
-      const bytes = arena.bytes;
-      for (let k = 0; k < table.length; k++) {
-        const i = table[k]!;
-        bytes[block + k] = i < 0 ? count : i;
-      }
+      writeSlots(table, count, arena.bytes, block);
       for (let i = 0; i < count; i++) arena.dests[run + i] = dests[i];
       this.#block = block;
       this.#run = run;
