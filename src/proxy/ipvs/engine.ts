@@ -91,7 +91,7 @@ export class IpvsEngine implements ProxyEngine {
       nodeAddrs: new Set(),
       mark: `0x${(1 << init.config.masqueradeBit).toString(16)}`,
       explain: init.explain ?? true,
-      schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP' },
+      schedPacket: { srcIP: '', srcPort: 0, dstIP: '', dstPort: 0, proto: 'TCP', srcKey: 0, dstKey: 0 },
       nodest: new Set(),
     };
     this.#unsubscribe = init.table.subscribe((changes) => {

@@ -31,7 +31,8 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   // Constant steps already at hand are pushed either way (cheap); the plan's steps (another object to reach) and steps
   // built per packet only when explaining.
   const steps: Step[] = explain ? [] : DISCARD;
-  const vs = st.byDestination.getKey(packet.proto, keyOf(packet.dst), packet.dst.port);
+  const dstKey = keyOf(packet.dst);
+  const vs = st.byDestination.getKey(packet.proto, dstKey, packet.dst.port);
   if (!vs) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, familyOf(packet.dst.ip));
     if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };
@@ -67,7 +68,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   }
   if ((bits & PlanBit.ASYMMETRIC) !== 0 && !mark) steps.push(ASYMMETRIC);
   if (vs.counting) vs.refreshCounts(now);
-  const dest = pick(st, vs, packet, now, steps);
+  const dest = pick(st, vs, packet, srcKey, dstKey, now, steps);
   if (!dest) {
     steps.push({
       where: 'ipvs',
@@ -119,8 +120,16 @@ function describe(vs: LiveVirtualServer): string {
   return `${spec.kind} virtual server of ${spec.service}: ${vs.dests.length} real server(s)${policy}`;
 }
 
-// Persistence template first (ip_vs_sched_persist), then the scheduler.
-function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number, steps: Step[]): Dest | undefined {
+// Persistence template first (ip_vs_sched_persist), then the scheduler. `srcKey`, `dstKey`: the packet's address keys.
+function pick(
+  st: IpvsState,
+  vs: LiveVirtualServer,
+  packet: Packet,
+  srcKey: number,
+  dstKey: number,
+  now: number,
+  steps: Step[],
+): Dest | undefined {
   // Read only for persistence: the spec is one more object to reach on every new flow.
   const timeout = vs.persistent ? vs.spec.timeout : 0;
   if (vs.persistent) {
@@ -152,6 +161,8 @@ function pick(st: IpvsState, vs: LiveVirtualServer, packet: Packet, now: number,
   const trace = !st.explain || st.opts.explainScheduler === false ? undefined : ([] as string[]);
   const sp = st.schedPacket;
   sp.srcIP = packet.src.ip;
+  sp.srcKey = srcKey;
+  sp.dstKey = dstKey;
   sp.srcPort = packet.src.port;
   sp.dstIP = packet.dst.ip;
   sp.dstPort = packet.dst.port;

@@ -5,13 +5,16 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
+  dstFoldOf,
   foldAddress,
   goldenMulMask,
   hash32,
   hsiphashBytes,
   hsiphashU32,
   parseIPv4Fast,
+  srcFoldOf,
 } from '../../../src/proxy/ipvs/schedulers/hash.js';
+import { addressKey } from '../../../src/proxy/tuple-table.js';
 import { holds } from './helpers.js';
 
 // lib/siphash_kunit.c: key 00..0f, message bytes 00..len-1 (64-bit build, where hsiphash is SipHash-1-3).
@@ -54,4 +57,25 @@ test('address folding: IPv4 in host order, IPv6 XOR of its words', (t) => {
   t.is(foldAddress('not-an-ip'), undefined);
   t.is(parseIPv4Fast('1.2.3'), undefined);
   t.is(parseIPv4Fast('1.2.3.256'), undefined);
+});
+
+// The engine hands schedulers the packet's address keys so they hash without reading text; a key must fold exactly
+// as the text does, for canonical IPv4 (the key is the value), IPv4 with leading zeros and IPv6 (interned keys).
+test('a packet folds the same from its address keys as from its text', (t) => {
+  const address = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.tuple(fc.nat(255), fc.nat(99)).map(([a, b]) => `010.${a}.0${b}.7`),
+  );
+  holds(
+    t,
+    fc.property(address, address, (src, dst) => {
+      const keyed = { srcIP: src, dstIP: dst, srcKey: addressKey(src), dstKey: addressKey(dst) };
+      return (
+        srcFoldOf(keyed) === foldAddress(src) &&
+        dstFoldOf(keyed) === foldAddress(dst) &&
+        srcFoldOf({ srcIP: src }) === foldAddress(src)
+      );
+    }),
+  );
 });

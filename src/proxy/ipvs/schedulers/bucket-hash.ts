@@ -17,7 +17,7 @@
  * - dh: bucket = `(dstIP · 2654435761) & 255`. With kube-proxy's one-address-per-virtual-server layout every
  *   connection of a virtual server lands in the same bucket, so one endpoint gets all the traffic.
  */
-import { foldAddress, goldenMulMask, hash32 } from './hash.js';
+import { dstFoldOf, goldenMulMask, hash32, srcFoldOf } from './hash.js';
 import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
 import { DestFlags, SvcFlags } from './types.js';
 
@@ -55,16 +55,16 @@ export class SourceHash implements Scheduler {
   }
 
   /** The bucket a source address (and port, when sh-port is set) hashes to, with a fallback probe offset. */
-  bucket(srcIP: string, srcPort: number, offset = 0): number {
-    const port = this.#flags & SvcFlags.SCHED2 ? srcPort : 0;
-    const key = ((foldAddress(srcIP) ?? 0) + port) >>> 0;
+  bucket(pkt: Pick<SchedPacket, 'srcIP' | 'srcPort' | 'srcKey'>, offset = 0): number {
+    const port = this.#flags & SvcFlags.SCHED2 ? pkt.srcPort : 0;
+    const key = (srcFoldOf(pkt) + port) >>> 0;
     if (this.#hash === 'hash32') return (offset + hash32(key, 8)) & MASK;
     return (offset + goldenMulMask(key, 0xffffffff)) & MASK;
   }
 
   schedule(dests: readonly Dest[], pkt: SchedPacket, _nowMs: number, trace?: string[]): Dest | undefined {
     const table = this.table(dests);
-    const ihash = this.bucket(pkt.srcIP, pkt.srcPort);
+    const ihash = this.bucket(pkt);
     let dest = table[ihash];
     trace?.push(`sh: ${pkt.srcIP} hashes to bucket ${ihash} -> ${dest ? dest.key : 'empty'}`);
     if (!dest) return undefined;
@@ -75,7 +75,7 @@ export class SourceHash implements Scheduler {
     }
     for (let offset = 0; offset < BUCKET_TAB_SIZE; offset++) {
       const roffset = (offset + ihash) % BUCKET_TAB_SIZE;
-      const h = this.bucket(pkt.srcIP, pkt.srcPort, roffset);
+      const h = this.bucket(pkt, roffset);
       dest = table[h];
       if (!dest) break;
       if (!unavailable(dest)) {
@@ -112,12 +112,12 @@ export class DestinationHash implements Scheduler {
     return this.#table;
   }
 
-  bucket(dstIP: string): number {
-    return goldenMulMask(foldAddress(dstIP) ?? 0, MASK);
+  bucket(pkt: Pick<SchedPacket, 'dstIP' | 'dstKey'>): number {
+    return goldenMulMask(dstFoldOf(pkt), MASK);
   }
 
   schedule(dests: readonly Dest[], pkt: SchedPacket, _nowMs: number, trace?: string[]): Dest | undefined {
-    const h = this.bucket(pkt.dstIP);
+    const h = this.bucket(pkt);
     const dest = this.table(dests)[h];
     trace?.push(`dh: ${pkt.dstIP} hashes to bucket ${h} -> ${dest ? dest.key : 'empty'}`);
     if (!dest || (dest.flags & DestFlags.AVAILABLE) === 0 || unavailable(dest)) {

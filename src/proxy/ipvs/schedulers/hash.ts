@@ -11,6 +11,8 @@
  * allocate; BigInt would be two orders of magnitude slower on the scheduling hot path.
  */
 import { parseIP } from '../../../cni/ip.js';
+import { isIPv4Key } from '../../tuple-table.js';
+import type { SchedPacket } from './types.js';
 
 // SipHash state v0..v3 as (high, low) int32 halves: v0h v0l v1h v1l v2h v2l v3h v3l. A typed array keeps them
 // unboxed; module-level `let`s would live in a context and box every write as a heap number.
@@ -159,6 +161,20 @@ export function foldAddress(addr: string): number | undefined {
   let fold = 0;
   for (let shift = 0n; shift < 128n; shift += 32n) fold ^= Number((parsed.value >> shift) & 0xffffffffn);
   return fold >>> 0;
+}
+
+/** A packet's source folded as `foldAddress` folds it: its IPv4 key when it has one (no text read), else from the text. */
+export function srcFoldOf(pkt: Pick<SchedPacket, 'srcIP' | 'srcKey'>): number {
+  return foldOfKey(pkt.srcKey, pkt.srcIP);
+}
+
+/** The same for the destination (dh, lblc and lblcr hash it). */
+export function dstFoldOf(pkt: Pick<SchedPacket, 'dstIP' | 'dstKey'>): number {
+  return foldOfKey(pkt.dstKey, pkt.dstIP);
+}
+
+function foldOfKey(key: number | undefined, text: string): number {
+  return key !== undefined && isIPv4Key(key) ? key : (foldAddress(text) ?? 0);
 }
 
 /** Dotted-quad to u32 without allocating; `undefined` for anything that is not four decimal octets. */

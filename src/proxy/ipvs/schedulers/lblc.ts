@@ -12,7 +12,7 @@
  * if there is none or it is overloaded, add the wlc-best server of the whole service. When the set has more than
  * one member and has not changed for `expiration`, its most loaded member is dropped.
  */
-import { foldAddress } from './hash.js';
+import { dstFoldOf } from './hash.js';
 import { leastWeighted } from './least-conn.js';
 import { type LocalityEntry, LocalityTable, localityBucket } from './locality-table.js';
 import type { Dest, DestChange, SchedPacket, Scheduler } from './types.js';
@@ -70,7 +70,7 @@ export class Lblc implements Scheduler {
       if (en.dest === d) return d;
       this.table.delete(en);
     }
-    this.table.insert({ addr: pkt.dstIP, bucket: bucketOf(pkt.dstIP), lastUse: nowMs, dest: d });
+    this.table.insert({ addr: pkt.dstIP, bucket: bucketOf(pkt), lastUse: nowMs, dest: d });
     trace?.push(`lblc: cache ${pkt.dstIP} -> ${d.key}`);
     return d;
   }
@@ -99,7 +99,7 @@ export class Lblcr implements Scheduler {
     if (!en) {
       const d = leastWeighted('wlc', dests, trace);
       if (!d) return undefined;
-      this.table.insert({ addr: pkt.dstIP, bucket: bucketOf(pkt.dstIP), lastUse: nowMs, set: [d], lastMod: nowMs });
+      this.table.insert({ addr: pkt.dstIP, bucket: bucketOf(pkt), lastUse: nowMs, set: [d], lastMod: nowMs });
       trace?.push(`lblcr: new set for ${pkt.dstIP}: {${d.key}}`);
       return d;
     }
@@ -128,8 +128,8 @@ export class Lblcr implements Scheduler {
   }
 }
 
-function bucketOf(addr: string): number {
-  return localityBucket(foldAddress(addr) ?? 0);
+function bucketOf(pkt: SchedPacket): number {
+  return localityBucket(dstFoldOf(pkt));
 }
 
 // Weighted least-loaded available member (`ip_vs_dest_set_min`).

@@ -19,7 +19,7 @@
  */
 
 import { InvalidArgumentError } from '../../../errors.js';
-import { foldAddress, type HsipKey, hsiphashU32, smallKey } from './hash.js';
+import { type HsipKey, hsiphashU32, smallKey, srcFoldOf } from './hash.js';
 import { ARENA_MAX_DESTS, MaglevArena } from './maglev-arena.js';
 import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
 import { DestFlags, SvcFlags } from './types.js';
@@ -190,14 +190,14 @@ export class MaglevHash implements Scheduler {
   }
 
   /** The slot a packet's source hashes to (with a fallback probe offset). */
-  slot(srcIP: string, srcPort: number, offset = 0): number {
-    const port = this.#flags & SvcFlags.SCHED2 ? srcPort : 0;
-    return mhHashKey(foldAddress(srcIP) ?? 0, port, MH_KEY1, offset) % this.size;
+  slot(pkt: Pick<SchedPacket, 'srcIP' | 'srcPort' | 'srcKey'>, offset = 0): number {
+    const port = this.#flags & SvcFlags.SCHED2 ? pkt.srcPort : 0;
+    return mhHashKey(srcFoldOf(pkt), port, MH_KEY1, offset) % this.size;
   }
 
   schedule(dests: readonly Dest[], pkt: SchedPacket, _nowMs: number, trace?: string[]): Dest | undefined {
     this.#ensure(dests);
-    const ihash = this.slot(pkt.srcIP, pkt.srcPort);
+    const ihash = this.slot(pkt);
     let dest = this.#at(ihash);
     if (trace) {
       const key = this.#flags & SvcFlags.SCHED2 ? `${pkt.srcIP}:${pkt.srcPort}` : pkt.srcIP;
@@ -211,7 +211,7 @@ export class MaglevHash implements Scheduler {
     }
     for (let offset = 0; offset < this.size; offset++) {
       const roffset = (offset + ihash) % this.size;
-      const h = this.slot(pkt.srcIP, pkt.srcPort, roffset);
+      const h = this.slot(pkt, roffset);
       dest = this.#at(h);
       if (!dest) break;
       if (usableForMh(dest)) {

@@ -100,6 +100,13 @@ export interface SchedPacket {
   dstIP: string;
   dstPort: number;
   proto: Protocol;
+  /**
+   * `addressKey` of the source and destination, when the caller has them (the engine does: conntrack's lookup computed
+   * them). An IPv4 key is the address's value, which is what the hash schedulers fold it to, so they hash without
+   * reading the address text (hash.ts `srcFoldOf`).
+   */
+  srcKey?: number;
+  dstKey?: number;
 }
 
 /** How the destination list changed, so order-sensitive schedulers (rr) can fix their cursor. */
