@@ -54,8 +54,9 @@ export interface NatProgram {
   /**
    * Four words per rule: [match code | target code << 4 | OBJECT, arg, arg, arg]. Arguments: M_RANDOM threshold;
    * M_SRC_IP address; M_CLUSTER_IP address, port, and 1 when the `! -s` detector applies; T_JUMP target range in
-   * words 2 and 3 (a cluster-ip rule never jumps, so the two uses never meet); DNAT_KEYED target address key and
-   * port in words 1 and 2 (a DNAT rule that matches always has no match arguments).
+   * words 2 and 3 (an encoded cluster-ip rule never jumps, so the two uses never meet); DNAT_KEYED target address key
+   * and port in words 1 and 2 (a DNAT rule that matches always has no match arguments); every DNAT's word 3 is its
+   * record number, which the arena writes when it places the program (program-arena.ts).
    */
   readonly code: Int32Array;
   /**
@@ -158,8 +159,15 @@ export function compileProgram(
       }
       case M_CLUSTER_IP: {
         const v = canonicalIPv4(rule.ip);
-        // Encodable: IPv4, not a jump, and no detector or exactly the context's (read from there at walk time).
-        if (v < 0 || rule.tk === T_JUMP || (rule.cidr !== null && rule.cidr !== ctx.localDetector)) op |= OBJECT;
+        // Encodable: IPv4, not a jump or a DNAT (word 3 is theirs), and no detector or exactly the context's (read from
+        // there at walk time).
+        if (
+          v < 0 ||
+          rule.tk === T_JUMP ||
+          rule.tk === T_DNAT ||
+          (rule.cidr !== null && rule.cidr !== ctx.localDetector)
+        )
+          op |= OBJECT;
         else {
           code[at + 1] = v;
           code[at + 2] = rule.port;

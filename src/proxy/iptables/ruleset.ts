@@ -109,8 +109,12 @@ export class RuleSet {
     const compiled = list.map((e) => ({ svc: this.#compile(e), key: sortKey(e) }));
     compiled.sort((a, b) => cmp(a.key, b.key));
     let rules = 0;
-    for (const { svc } of compiled) rules += ProgramArena.rulesIn(svc.program);
-    this.arena.clear(rules);
+    let dnats = 0;
+    for (const { svc } of compiled) {
+      rules += ProgramArena.rulesIn(svc.program);
+      dnats += ProgramArena.dnatsIn(svc.program);
+    }
+    this.arena.clear(rules, dnats);
     for (const { svc, key } of compiled) {
       this.#order.push(svc);
       this.#orderKeys.push(key);

@@ -9,6 +9,7 @@ import { proxyConfig } from '../../../src/proxy/engine.js';
 import { IptablesEngine } from '../../../src/proxy/iptables/engine.js';
 import type { NatProgram } from '../../../src/proxy/iptables/program.js';
 import { ProgramArena } from '../../../src/proxy/iptables/program-arena.js';
+import { T_DNAT, T_JUMP } from '../../../src/proxy/iptables/rule-types.js';
 import type { Origin } from '../../../src/proxy/packet.js';
 import { Rng } from '../../../src/util/rng.js';
 import { node, put, remove, service, slice, storeWith, tableFor } from '../fixtures.js';
@@ -129,8 +130,9 @@ test('a program without rules shares its base with the next placed, and releasin
 
 test('an arena cleared for N rules places N without growing, every record slot strictly null; more grows it', (t) => {
   const arena = new ProgramArena();
+  // Word 0 below 16: no target (no DNAT), so no record numbers here.
   const program = (rules: number, fill: number) =>
-    ({ code: new Int32Array(rules * 4).fill(fill) }) as unknown as NatProgram;
+    ({ code: new Int32Array(rules * 4).fill(fill % 16) }) as unknown as NatProgram;
   const cases: [rules: number, programs: number][] = [
     [2000, 40],
     [40_000, 100],
@@ -139,16 +141,54 @@ test('an arena cleared for N rules places N without growing, every record slot s
     arena.clear(rules);
     const code = arena.code;
     const per = rules / programs;
-    for (let p = 0; p < programs; p++) t.is(arena.place(program(per, p + 1)), p * per);
+    for (let p = 0; p < programs; p++) t.is(arena.place(program(per, p)), p * per);
     t.is(arena.code, code, `${rules} rules placed in the room made for them`);
-    t.is(arena.code[(rules - 1) * 4], programs, 'the last rule placed is where its base says');
+    t.is(arena.code[(rules - 1) * 4], (programs - 1) % 16, 'the last rule placed is where its base says');
     t.true(
       arena.records.slice(0, rules * 4).every((r) => r === null),
       'no record slot is a hole or undefined',
     );
     // Past the room (an eighth more than asked for): the arena grows and keeps what it held.
     while (arena.code === code) arena.place(program(per, 9));
-    t.is(arena.code[(rules - 1) * 4], programs);
+    t.is(arena.code[(rules - 1) * 4], (programs - 1) % 16);
     t.true(arena.records.every((r) => r === null));
   }
+});
+
+test('DNAT rules get dense record numbers, reused once their program is released, its records then null', (t) => {
+  const arena = new ProgramArena();
+  // Rules: a jump, two DNATs, a jump (word 0 = target code << 4).
+  const program = () =>
+    ({
+      code: Int32Array.from([T_JUMP << 4, 0, 0, 0, T_DNAT << 4, 0, 0, 0, T_DNAT << 4, 0, 0, 0, T_JUMP << 4, 0, 0, 0]),
+    }) as unknown as NatProgram;
+  const numbers = (base: number) => [arena.code[(base + 1) * 4 + 3], arena.code[(base + 2) * 4 + 3]];
+  arena.clear(64, 8);
+  const a = arena.place(program());
+  const b = arena.place(program());
+  t.deepEqual(
+    [numbers(a), numbers(b)],
+    [
+      [0, 1],
+      [2, 3],
+    ],
+  );
+  t.is(arena.code[a * 4 + 3], 0, 'a jump keeps its words');
+  // The slot of a rule's record: its number's four slots, the masqueraded pair second.
+  t.is(arena.recordSlot(b + 1, false), 2 * 4);
+  t.is(arena.recordSlot(b + 2, true), 3 * 4 + 2);
+  arena.records[arena.recordSlot(a + 1, true)] = 'a record';
+  arena.records[arena.recordSlot(a + 2, false)] = 'another';
+  arena.release(a, program());
+  t.true(
+    arena.records.every((r) => r === null),
+    'a released program’s records are null (not holes)',
+  );
+  const c = arena.place(program());
+  t.deepEqual(numbers(c).sort(), [0, 1], 'its numbers are reused');
+  t.is(arena.records.length, Math.max(256, 8 + 1) * 4, 'records are by number: no slots for the other rules');
+  // Cleared for the live DNATs (4 of them), then placed again: numbered from 0.
+  arena.clear();
+  t.is(arena.place(program()), 0);
+  t.deepEqual(numbers(0), [0, 1]);
 });
