@@ -34,9 +34,9 @@ export class ProgramArena {
    * RECORDS, + 2 when masqueraded; null until made. The record's `endpoint` text follows it (at + 1), so a new flow
    * files its conntrack row from this cache line without reaching the record.
    *
-   * Numbered, not indexed by rule: a node's DNAT rules are a fifth of its rules, and a new flow reads one slot here at
-   * random, so the array it reads in is 3 MB instead of 16 MB at 10,000 Services (the smaller the region a random
-   * read lands in, the likelier it is still cached).
+   * Numbered, not indexed by rule: a node's DNAT rules are about a third of its rules, and a new flow reads one slot
+   * here at random, so the array it reads in is 3.6 MB instead of 11 MB at 10,000 Services × 10 endpoints (the
+   * smaller the region a random read lands in, the likelier it is still cached).
    */
   records: (NatRecord | string | null)[] = [];
   /** Record numbers handed out since `clear`, and those given back by released programs (reused first). */
@@ -125,9 +125,10 @@ export class ProgramArena {
 
   /**
    * Start over empty (the caller places every live program again), with room for `rules` rules and the records of
-   * `dnats` DNAT rules (the live ones by default) and an eighth more for the programs later changes place. Sized once, not grown by doubling while the
-   * programs are placed: on this machine each page of fresh memory costs about 13 µs the first time it is written (a
-   * page fault the hypervisor serves), and the copies growth made wrote about three times the final size.
+   * `dnats` DNAT rules (the live ones by default), and an eighth more for the programs later changes place. Sized
+   * once, not grown by doubling while the programs are placed: on this machine each page of fresh memory costs about
+   * 13 µs the first time it is written (a page fault the hypervisor serves), and the copies growth made wrote about
+   * three times the final size.
    */
   clear(rules = this.#top - this.#released, dnats = this.#numbered - this.#freeNumbers.length): void {
     const room = Math.max(1024, rules + (rules >> 3));

@@ -163,7 +163,7 @@ export function foldAddress(addr: string): number | undefined {
   return fold >>> 0;
 }
 
-/** A packet's source folded as `foldAddress` folds it: its IPv4 key when it has one (no text read), else from the text. */
+/** A packet's source folded as `foldAddress` folds it: its IPv4 key when it has one (no text read), else its text. */
 export function srcFoldOf(pkt: Pick<SchedPacket, 'srcIP' | 'srcKey'>): number {
   return foldOfKey(pkt.srcKey, pkt.srcIP);
 }
