@@ -3,14 +3,16 @@
  * in one open-addressing table (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it
  * travels), plus the UDP indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
  *
- * A slot is one int32 word, 4 bytes: the key's row, its meta bits (protocol, tag) and five bits of the tuple's hash
+ * A slot is one int32 word, 4 bytes: the key's row, its meta bits (protocol, tag) and six bits of the tuple's hash
  * (bits the home slot does not use). The tuple itself is not in the slot: a probe whose meta and hash bits match is
  * checked against the row's keys, which the row keeps for both its tuples next to its timers and flags (the lines a
- * packet of the flow reads anyway); one probe in 32 of another key's run reads a row for nothing. This table is the
+ * packet of the flow reads anyway); one probe in 64 of another key's run reads a row for nothing. This table is the
  * one random read every packet of every flow makes, and its size decides whether that read stays in the processor's
- * cache: at 200,000 flows these slots take 4 MB, where slots holding a 32-bit hash beside the row took 8 MB (and
- * established packets were 1.24× slower in a same-process comparison). Growth and backward-shift deletion re-hash a
- * slot's key from its row.
+ * cache: slots holding a 32-bit hash beside the row took twice the memory (and established packets were 1.24× slower
+ * in a same-process comparison). For the same reason the table doubles only when it would be more than 13/16 full
+ * (MAX_LOAD_SIXTEENTHS), not 3/4: 200,000 flows (400,000 keys) fit in 2 MB, where 3/4 doubled them to 4 MB. A probe for a key
+ * not present (a new flow's lookup) then runs about 15 slots at most on average, one or two cache lines. Growth and
+ * backward-shift deletion re-hash a slot's key from its row.
  */
 import {
   F_DST_KEY,
@@ -26,24 +28,32 @@ import {
 } from './conntrack-store.js';
 import { deleteSlot, doubled } from './open-addressing.js';
 import { hostPort, keyOf, type Packet } from './packet.js';
-import { MAX_PAYLOAD } from './tuple-index.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
 const ORIGINAL = 0;
 const REPLY = 1;
 /**
- * A slot: protocol code (bits 0-1), tag (bit 2), hash bits (3-7), row (8-31); 0 = empty (protocol codes start at 1).
+ * A slot: protocol code (bits 0-1), tag (bit 2), hash bits (3-8), row (9-31); 0 = empty (protocol codes start at 1).
+ * Six hash bits, not more rows: a lookup that misses (every new flow's, two or four of them) walks a probe run of a
+ * dozen keys at the table's fullest, and each whose bits match costs a row read (a cache miss). 2^23 rows are far more
+ * flows than kube-proxy lets a node's conntrack hold (--conntrack-max-per-core 32,768: 256 cores' worth).
  */
+const ROW_SHIFT = 9;
+const HASH_BITS = ROW_SHIFT - 3;
+/** Rows a slot can name. */
+const MAX_ROWS = 2 ** (32 - ROW_SHIFT);
 const TAG_BIT = 1 << 2;
 /** The slot bits a key must match exactly under its own tag: all but the row. */
-const META_MASK = 0xff;
+const META_MASK = (1 << ROW_SHIFT) - 1;
 /** The same, whichever its tag. */
 const UNTAGGED_MASK = META_MASK & ~TAG_BIT;
+/** The table doubles before it holds more keys than this share of its slots (see the file's comment). */
+const MAX_LOAD_SIXTEENTHS = 13;
 
 export class FlowIndex {
   readonly #store: FlowStore;
   #mask = 1023;
-  /** One word per slot: meta | row << 8. */
+  /** One word per slot: meta | row << ROW_SHIFT. */
   #slots = new Int32Array(1024);
   #used = 0;
   readonly #udpByDst = new Map<string, Set<number>>();
@@ -57,6 +67,11 @@ export class FlowIndex {
 
   constructor(store: FlowStore) {
     this.#store = store;
+  }
+
+  /** Slots in the table (keys: two per flow, its original and reply tuples). */
+  get capacity(): number {
+    return this.#mask + 1;
   }
 
   /** Which way the packet of the last `find` hit travels. */
@@ -78,7 +93,7 @@ export class FlowIndex {
     if (slot < 0) return -1;
     const w = this.#slots[slot]!;
     this.#direction = (w & TAG_BIT) === 0 ? 'original' : 'reply';
-    return w >>> 8;
+    return w >>> ROW_SHIFT;
   }
 
   /** `addressKey` of the source / destination of the last packet `find` looked up. */
@@ -105,7 +120,7 @@ export class FlowIndex {
    * original tuple this was (the caller tracked the same tuple twice), now filed under neither tuple, or -1.
    */
   insert(row: number): number {
-    if (row >= MAX_PAYLOAD) throw new RangeError(`conntrack holds at most ${MAX_PAYLOAD} flows`);
+    if (row >= MAX_ROWS) throw new RangeError(`conntrack holds at most ${MAX_ROWS} flows`);
     const store = this.#store;
     const f = row * F_STRIDE;
     const i = row * I_STRIDE;
@@ -129,7 +144,7 @@ export class FlowIndex {
     const i = row * I_STRIDE;
     const code = i32[i + I_FLAGS]! & 3;
     const slot = this.#probe(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, false);
-    if (slot < 0 || this.#slots[slot]! >>> 8 !== row) return false;
+    if (slot < 0 || this.#slots[slot]! >>> ROW_SHIFT !== row) return false;
     this.#delete(slot);
     this.#unfile(row, false);
     return true;
@@ -152,7 +167,7 @@ export class FlowIndex {
       REPLY,
       false,
     );
-    if (reply >= 0 && (!displaced || this.#slots[reply]! >>> 8 === row)) this.#delete(reply);
+    if (reply >= 0 && (!displaced || this.#slots[reply]! >>> ROW_SHIFT === row)) this.#delete(reply);
     if (code === 2) {
       const dst = this.#store.dst[row]!;
       removeFrom(this.#udpByDst, hostPort(dst.ip, dst.port), row);
@@ -166,7 +181,7 @@ export class FlowIndex {
    */
   holderOf(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): number {
     const slot = this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true);
-    return slot < 0 ? -1 : this.#slots[slot]! >>> 8;
+    return slot < 0 ? -1 : this.#slots[slot]! >>> ROW_SHIFT;
   }
 
   /** Every filed row, in slot order. */
@@ -174,7 +189,7 @@ export class FlowIndex {
     const slots = this.#slots;
     for (let k = 0; k <= this.#mask; k++) {
       const w = slots[k]!;
-      if (w !== 0 && (w & TAG_BIT) === 0) yield w >>> 8;
+      if (w !== 0 && (w & TAG_BIT) === 0) yield w >>> ROW_SHIFT;
     }
   }
 
@@ -226,7 +241,7 @@ export class FlowIndex {
    */
   #holds(w: number, s: number, d: number, ports: number): boolean {
     const { f64, i32 } = this.#store;
-    const row = w >>> 8;
+    const row = w >>> ROW_SHIFT;
     const f = row * F_STRIDE;
     const i = row * I_STRIDE;
     if ((w & TAG_BIT) === 0) return f64[f + F_SRC_KEY] === s && f64[f + F_DST_KEY] === d && i32[i + I_PORTS] === ports;
@@ -238,12 +253,12 @@ export class FlowIndex {
    * first empty slot, which is where a key not found goes.
    */
   #put(code: number, s: number, d: number, ports: number, tag: number, row: number): number {
-    if ((this.#used + 1) * 4 > (this.#mask + 1) * 3) this.#grow();
+    if ((this.#used + 1) * 16 > (this.#mask + 1) * MAX_LOAD_SIXTEENTHS) this.#grow();
     const slots = this.#slots;
     const mask = this.#mask;
     const h = hash(code, s, d, ports);
     const meta = slotMeta(code, tag, h);
-    const word = meta | (row << 8);
+    const word = meta | (row << ROW_SHIFT);
     let k = h & mask;
     for (;;) {
       const w = slots[k]!;
@@ -254,7 +269,7 @@ export class FlowIndex {
       }
       if ((w & META_MASK) === meta && this.#holds(w, s, d, ports)) {
         slots[k] = word;
-        return w >>> 8;
+        return w >>> ROW_SHIFT;
       }
       k = (k + 1) & mask;
     }
@@ -274,17 +289,17 @@ export class FlowIndex {
   readonly #rowHash = (slots: Int32Array, at: number): number => {
     const w = slots[at]!;
     const { f64, i32 } = this.#store;
-    const f = (w >>> 8) * F_STRIDE;
-    const i = (w >>> 8) * I_STRIDE;
+    const f = (w >>> ROW_SHIFT) * F_STRIDE;
+    const i = (w >>> ROW_SHIFT) * I_STRIDE;
     return (w & TAG_BIT) === 0
       ? hash(w & 3, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!)
       : hash(w & 3, f64[f + F_REPLY_SRC_KEY]!, f64[f + F_REPLY_DST_KEY]!, i32[i + I_REPLY_PORTS]!);
   };
 }
 
-/** A key's slot bits below the row: its protocol, its tag, and the top five bits of its hash (the home uses the low). */
+/** A key's slot bits below the row: its protocol, its tag, and the top six bits of its hash (the home uses the low). */
 function slotMeta(code: number, tag: number, h: number): number {
-  return code | (tag << 2) | ((h >>> 27) << 3);
+  return code | (tag << 2) | ((h >>> (32 - HASH_BITS)) << 3);
 }
 
 /**

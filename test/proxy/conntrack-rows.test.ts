@@ -226,11 +226,11 @@ test('two tuples with the same hash are told apart by the row (source and ports 
 });
 
 test('two tuples that differ only in a port, with the same home slot and hash bits, are told apart by the row', (t) => {
-  // A slot keeps five bits of the hash (the top five) beside the row; the home is the low bits (the table starts
+  // A slot keeps six bits of the hash (the top six) beside the row; the home is the low bits (the table starts
   // with 1,024 slots). Two source ports whose hashes agree in both share a probe run and look alike in the slot.
   const src = canonicalIPv4('10.0.0.1');
   const dst = addressKey('10.96.0.1');
-  const alike = (h: number): number => ((h >>> 27) << 10) | (h & 1023);
+  const alike = (h: number): number => ((h >>> 26) << 10) | (h & 1023);
   const [a, b] = collision((x) => alike(hash(1, src, dst, (((x % 60000) + 1024) << 16) | 80)));
   const q = (x: number): Packet => p('TCP', '10.0.0.1', (x % 60000) + 1024, '10.96.0.1', 80);
   const ct = new Conntrack();
@@ -267,6 +267,28 @@ test('flows stay found, both ways, as the table grows and as deletes shift probe
   }
   t.is(found, flows.length - Math.ceil(flows.length / 3));
   t.is(ct.size, found);
+});
+
+test('the index doubles only past 13/16 full, and every flow is found both ways at that load and after', (t) => {
+  const ct = new Conntrack();
+  const start = ct.indexCapacity;
+  const track = (k: number) => {
+    const q = p('TCP', `10.1.${k >> 8}.${k & 255}`, 1024 + (k % 3), '10.96.0.1', 80);
+    return { q, entry: ct.track(q, { dnat: { ip: `10.244.0.${k % 200}`, port: 8080 } }, 0) };
+  };
+  const fullest = (start * 13) / 16 / 2; // flows: two keys each
+  const flows = Array.from({ length: fullest }, (_, k) => track(k));
+  t.is(ct.indexCapacity, start, `${fullest * 2} keys fit in ${start} slots`);
+  const allFound = () =>
+    flows.every(({ q, entry }) => {
+      const back = ct.lookup(reversed({ proto: q.proto, src: q.src, dst: entry.replySrc }), 0);
+      return ct.lookup(q, 0)?.entry === entry && back?.entry === entry && back.direction === 'reply';
+    });
+  t.true(allFound(), 'at 13/16 load');
+  t.is(ct.lookup(p('TCP', '10.2.0.1', 1024, '10.96.0.1', 80), 0), undefined, 'a tuple never tracked is not found');
+  flows.push(track(fullest));
+  t.is(ct.indexCapacity, start * 2, 'one flow more doubles the table');
+  t.true(allFound(), 'after doubling');
 });
 
 test('a frozen endpoint address is used as is: the NAT record is not cached on it', (t) => {
