@@ -10,9 +10,9 @@
  * one random read every packet of every flow makes, and its size decides whether that read stays in the processor's
  * cache: slots holding a 32-bit hash beside the row took twice the memory (and established packets were 1.24× slower
  * in a same-process comparison). For the same reason the table doubles only when it would be more than 13/16 full
- * (MAX_LOAD_SIXTEENTHS), not 3/4: 200,000 flows (400,000 keys) fit in 2 MB, where 3/4 doubled them to 4 MB. A probe for a key
- * not present (a new flow's lookup) then runs about 15 slots at most on average, one or two cache lines. Growth and
- * backward-shift deletion re-hash a slot's key from its row.
+ * (MAX_LOAD_SIXTEENTHS), not 3/4: 200,000 flows (400,000 keys) fit in 2 MB, where 3/4 doubled them to 4 MB. A probe
+ * for a key not present (a new flow's lookup) then walks about 15 slots on average when the table is fullest, one or
+ * two cache lines. Growth and backward-shift deletion re-hash a slot's key from its row.
  */
 import {
   F_DST_KEY,
@@ -34,8 +34,8 @@ const ORIGINAL = 0;
 const REPLY = 1;
 /**
  * A slot: protocol code (bits 0-1), tag (bit 2), hash bits (3-8), row (9-31); 0 = empty (protocol codes start at 1).
- * Six hash bits, not more rows: a lookup that misses (every new flow's, two or four of them) walks a probe run of a
- * dozen keys at the table's fullest, and each whose bits match costs a row read (a cache miss). 2^23 rows are far more
+ * Six hash bits, not more rows: a lookup that misses (every new flow makes two or four) walks a probe run of about 15
+ * keys when the table is fullest, and each key whose bits match costs a row read (a cache miss). 2^23 rows are far more
  * flows than kube-proxy lets a node's conntrack hold (--conntrack-max-per-core 32,768: 256 cores' worth).
  */
 const ROW_SHIFT = 9;

@@ -100,7 +100,7 @@ export class Conntrack {
     return this.#store.live;
   }
 
-  /** Slots in the index every packet's lookup reads (conntrack-index.ts; two keys per flow): its memory is 4 bytes each. */
+  /** Slots in the index every packet's lookup reads (conntrack-index.ts; two keys per flow), 4 bytes each. */
   get indexCapacity(): number {
     return this.#flows.capacity;
   }
