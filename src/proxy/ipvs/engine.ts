@@ -36,6 +36,7 @@ import { IpvsIpsets } from './ipsets.js';
 import { newFlow, passed } from './new-flow.js';
 import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
+import { DestTable } from './schedulers/dest-table.js';
 import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
 import { mhTableSize } from './schedulers/maglev.js';
 import { MaglevArena } from './schedulers/maglev-arena.js';
@@ -43,6 +44,7 @@ import type { SchedulerName } from './schedulers/types.js';
 import type { IpvsEngineOptions, IpvsState } from './state.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 import { vsKey } from './virtual-servers.js';
+import { VsTable } from './vs-table.js';
 
 export type { IpvsEngineOptions } from './state.js';
 
@@ -71,14 +73,16 @@ export class IpvsEngine implements ProxyEngine {
       throw new InvalidArgumentError(`unknown IPVS scheduler "${name}" (known: ${SCHEDULER_NAMES.join(', ')})`);
     this.scheduler = name;
     this.graceful = new GracefulTermination(opts.gracefulCheckInterval);
+    const dests = new DestTable();
+    // The mh tables of every virtual server in one arena (maglev-arena.ts), unless the caller brought one.
+    const options =
+      name === 'mh' && opts.mhArena === undefined
+        ? { ...opts, mhArena: new MaglevArena(mhTableSize(opts.mhTabIndex)) }
+        : opts;
     this.#st = {
       table: init.table,
       config: init.config,
-      // The mh tables of every virtual server in one arena (maglev-arena.ts), unless the caller brought one.
-      opts:
-        name === 'mh' && opts.mhArena === undefined
-          ? { ...opts, mhArena: new MaglevArena(mhTableSize(opts.mhTabIndex)) }
-          : opts,
+      opts: options,
       rng: init.rng,
       conntrack: this.conntrack,
       scheduler: name,
@@ -86,6 +90,8 @@ export class IpvsEngine implements ProxyEngine {
       graceful: this.graceful,
       vs: new Map(),
       byDestination: new DestIndex(),
+      servers: new VsTable(dests, options.mhArena),
+      dests,
       specsByEntry: new Map(),
       healthCheck: new Map(),
       nodeAddrs: new Set(),

@@ -1,4 +1,3 @@
-import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
@@ -32,8 +31,8 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   // built per packet only when explaining.
   const steps: Step[] = explain ? [] : DISCARD;
   const dstKey = keyOf(packet.dst);
-  const vs = st.byDestination.getKey(packet.proto, dstKey, packet.dst.port);
-  if (!vs) {
+  const id = st.byDestination.getKey(packet.proto, dstKey, packet.dst.port);
+  if (id === undefined) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, familyOf(packet.dst.ip));
     if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };
     if (!explain) return passed(packet, NO_STEPS);
@@ -41,17 +40,26 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
       { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
     ]);
   }
-  if (vs.planVersion !== st.ipsets.version) {
-    const spec = vs.spec;
+  const servers = st.servers;
+  if (servers.planVersion(id) !== st.ipsets.version) {
+    const spec = servers.object(id).spec;
     const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
     const built = buildPlan(st.ipsets, spec, dstLocal);
-    vs.plan = built;
-    vs.planBits = built.bits;
-    vs.planVersion = built.version;
+    servers.setPlan(id, built, built.version);
   }
-  // The plan's decisions are its bits; the plan object is reached only for trace steps (see LiveVirtualServer).
-  const plan = vs.plan!;
-  const bits = vs.planBits;
+  // The plan's decisions are its bits; the plan object is reached only for trace steps.
+  const plan = servers.plan(id)!;
+  const bits = servers.planBits(id);
+  // rr or mh without persistence, source ranges or a trace: scheduled and tracked from the engine's tables alone
+  // (vs-table.ts), no object of the virtual server or its destinations reached, in the common case.
+  if (!explain && (bits & PlanBit.SOURCE_RANGES) === 0) {
+    const dest = servers.fastPick(id, srcKey, packet.src.ip, packet.src.port);
+    if (dest >= 0) {
+      const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, null);
+      return track(st, id, null, dest, packet, mark, srcKey, now, null);
+    }
+  }
+  const vs = servers.object(id);
   const service = vs.service;
   const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, explain ? steps : null);
   if ((bits & PlanBit.SOURCE_RANGES) !== 0) {
@@ -77,36 +85,62 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     });
     return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
   }
-  const hairpin = srcKey === dest.destKey && (vs.endpointOf(dest)?.isLocal ?? false);
-  // The family is the virtual server's (it was found by the destination), read from its spec only for SNAT: the
-  // destination's address text would be one more object to reach on every flow.
-  const snatIp = hairpin || mark ? (st.table.node.addresses[vs.spec.family][0] ?? null) : null;
+  return track(st, id, vs, dest.id, packet, mark, srcKey, now, explain ? steps : null);
+}
+
+/**
+ * Track a new flow of virtual server `id` (its object `vs` when the caller has it) scheduled to destination `dest`
+ * (a number in `st.dests`): SNAT when masqueraded (`mark`) or hairpinned, conntrack's entry, the virtual server's
+ * connection list, a persistence template's. `steps`: the trace so far (null: not explaining).
+ */
+function track(
+  st: IpvsState,
+  id: number,
+  vs: LiveVirtualServer | null,
+  dest: number,
+  packet: Packet,
+  mark: boolean,
+  srcKey: number,
+  now: number,
+  steps: Step[] | null,
+): Verdict {
+  const servers = st.servers;
+  const dests = st.dests;
+  const destKey = dests.destKey(dest);
+  // Hairpin: a pod sent to itself through its Service (the endpoint is local). Rare, so the objects are read then.
+  const hairpin = srcKey === destKey && ((vs ?? servers.object(id)).endpointOf(dests.object(dest))?.isLocal ?? false);
+  const family = servers.family(id);
+  const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
+  const record = dests.record(dest, snatIp) ?? dests.keepRecord(dest, snatIp, (vs ?? servers.object(id)).service);
   const ct = st.conntrack;
-  const record = destRecord(dest, snatIp, service);
-  const row = ct.trackNat(packet, record, dest.key, dest.destKey, dest.port, dest.natSnatKey, now);
+  const snatKey = snatIp === null ? -1 : record.snatKey;
+  const row = ct.trackNat(packet, record, dests.hostPort(dest), destKey, dests.port(dest), snatKey, now);
   if (row < 0) {
-    const leaving = { proto: packet.proto, src: packet.src, dst: dest.destination };
-    return untrackedFlow(leaving, service, explain ? steps : null, 3);
+    const leaving = { proto: packet.proto, src: packet.src, dst: dests.object(dest).destination };
+    return untrackedFlow(leaving, record.service, steps, 3);
   }
-  vs.addFlow(row, dest);
-  if (vs.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
-  if (explain) {
-    let dnat = c.dnat.get(dest);
+  // The virtual server's connections (virtual-server.ts), tagged with the destination's slot.
+  ct.join(row, servers.group(id), dests.slot(dest));
+  if (vs?.persistent) vs.templates.get(packet.src.ip)?.controls.add(ct.view(row));
+  if (steps !== null && vs !== null) {
+    const c = vs.cache;
+    const d = dests.object(dest);
+    let dnat = c.dnat.get(d);
     if (!dnat) {
-      dnat = { where: 'ipvs', rule: `-> ${dest.key} Masq ${dest.weight}`, decision: `DNAT to ${dest.key}` };
-      c.dnat.set(dest, dnat);
+      dnat = { where: 'ipvs', rule: `-> ${d.key} Masq ${d.weight}`, decision: `DNAT to ${d.key}` };
+      c.dnat.set(d, dnat);
     }
     steps.push(dnat);
+    if (hairpin) {
+      c.hairpin ??= postroutingStep(family, true, st.mark, snatIp);
+      steps.push(c.hairpin);
+    } else if (mark) {
+      c.masq ??= postroutingStep(family, false, st.mark, snatIp);
+      steps.push(c.masq);
+    }
   }
-  if (hairpin) {
-    c.hairpin ??= postroutingStep(vs.spec.family, true, st.mark, snatIp);
-    steps.push(c.hairpin);
-  } else if (mark) {
-    c.masq ??= postroutingStep(vs.spec.family, false, st.mark, snatIp);
-    steps.push(c.masq);
-  }
-  // The flow's row holds what the verdict reports (DNAT to dest.key, the SNAT, the Service).
-  return new FlowVerdict(ct, row, 'new', packet, 3, explain ? steps : null);
+  // The flow's row holds what the verdict reports (DNAT to the destination, the SNAT, the Service).
+  return new FlowVerdict(ct, row, 'new', packet, 3, steps);
 }
 
 function describe(vs: LiveVirtualServer): string {
@@ -210,21 +244,4 @@ function refused(kind: 'REJECT' | 'DROP', packet: Packet, service: string, steps
 /** A packet no Service rewrites. */
 export function passed(packet: Packet, steps: readonly Step[]): Verdict {
   return { verdict: 'ACCEPT', endpoint: null, packet, snat: null, service: null, conntrack: 'none', steps, cost: 2 };
-}
-
-/**
- * The NAT record of a connection to `dest`, SNATed to `snatIp` (or not), for `service`: the one the destination
- * keeps when it fits (most connections of a virtual server are all masqueraded or all not), else a fresh one, kept.
- * The fit is read from the destination's copies of the record's fields, and so is what conntrack files the flow by
- * (its DNAT target is the destination itself): the record is passed on, never read.
- */
-function destRecord(dest: Dest, snatIp: string | null, service: string): NatRecord {
-  const kept = dest.natRecord;
-  if (kept !== null && dest.natSnatIp === snatIp && dest.natService === service) return kept;
-  const record = natRecord(dest.destination, snatIp, service, dest.key);
-  dest.natRecord = record;
-  dest.natSnatIp = snatIp;
-  dest.natService = service;
-  dest.natSnatKey = record.snatKey;
-  return record;
 }

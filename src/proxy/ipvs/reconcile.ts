@@ -40,9 +40,10 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   for (const spec of after) {
     let vs = st.vs.get(spec.key);
     if (!vs) {
-      vs = new LiveVirtualServer(spec, st.scheduler, { ...st.opts, createdAtMs: now * 1000 }, st.conntrack, st.nodest);
+      const opts = { ...st.opts, createdAtMs: now * 1000 };
+      vs = new LiveVirtualServer(spec, st.scheduler, opts, st, st.nodest);
       st.vs.set(spec.key, vs);
-      st.byDestination.set(spec.proto, spec.addr, spec.port, vs);
+      st.byDestination.set(spec.proto, spec.addr, spec.port, vs.id);
     } else vs.spec = spec;
     syncRealServers(st, vs, now);
   }

@@ -9,10 +9,12 @@ import type { ProxyConfig } from '../engine.js';
 import type { ServiceTable } from '../service-table.js';
 import type { GracefulTermination } from './graceful.js';
 import type { IpvsIpsets } from './ipsets.js';
+import type { DestTable } from './schedulers/dest-table.js';
 import type { CreateSchedulerOptions } from './schedulers/index.js';
 import type { SchedPacket, SchedulerName } from './schedulers/types.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
+import type { VsTable } from './vs-table.js';
 
 /** IPVS-specific knobs beyond ProxyConfig. */
 export interface IpvsEngineOptions extends CreateSchedulerOptions {
@@ -41,8 +43,15 @@ export interface IpvsState {
   readonly graceful: GracefulTermination;
   /** Live virtual servers by `vsKey`. */
   readonly vs: Map<string, LiveVirtualServer>;
-  /** The same, for packet lookups: by (protocol, address key, port), one numeric probe and no string per packet. */
-  readonly byDestination: DestIndex<LiveVirtualServer>;
+  /**
+   * The same, for packet lookups, as numbers in `servers`: by (protocol, address key, port), one numeric probe and no
+   * string per packet.
+   */
+  readonly byDestination: DestIndex<number>;
+  /** The live virtual servers' numbers (vs-table.ts): what a new flow reads of them. */
+  readonly servers: VsTable;
+  /** Their real servers' numbers (dest-table.ts). */
+  readonly dests: DestTable;
   /** Specs per `family|entryKey`, to diff against on the next change. */
   readonly specsByEntry: Map<string, VirtualServerSpec[]>;
   /** Health-check node port per `family|entryKey`. */

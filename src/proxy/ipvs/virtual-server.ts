@@ -16,13 +16,21 @@
 import type { Conntrack, ConntrackEntry } from '../conntrack.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { Step } from '../engine.js';
-import type { MasqPlan } from './masquerade.js';
 import { serviceLine } from './render.js';
+import type { DestTable } from './schedulers/dest-table.js';
 import type { CreateSchedulerOptions } from './schedulers/index.js';
 import { createScheduler, newDest, setDestWeight } from './schedulers/index.js';
 import type { Dest, Scheduler, SchedulerName } from './schedulers/types.js';
 import { DestFlags, SvcFlags } from './schedulers/types.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
+import type { VsTable } from './vs-table.js';
+
+/** Where a virtual server keeps its numbers and its connections: the engine's tables. */
+export interface VirtualServerTables {
+  readonly conntrack: Conntrack;
+  readonly servers: VsTable;
+  readonly dests: DestTable;
+}
 
 /** ip_vs_conn_expire: a template that still controls connections when its timer fires is re-armed for 60 s. */
 export const EXPIRE_LATER = 60;
@@ -46,13 +54,10 @@ export interface PersistTemplate {
 const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
 
 export class LiveVirtualServer {
-  /**
-   * What every new flow reads of the masquerade plan (masquerade.ts `MasqPlan.bits`) and the ipsets version it was
-   * built for (-1: none yet), kept here, first among the fields, so that a new flow whose trace is not kept never
-   * reaches the plan object (a cache miss of its own, on a node with many Services).
-   */
-  planVersion = -1;
-  planBits = 0;
+  /** This virtual server's number in the engine's VsTable, which keeps its plan, flags, group and rr cursor. */
+  readonly id: number;
+  readonly #servers: VsTable;
+  readonly #destTable: DestTable;
   /** The Service port's name (the spec's), which every new flow's NAT record names: kept here with the spec's. */
   #service: string;
   #spec: VirtualServerSpec;
@@ -79,7 +84,9 @@ export class LiveVirtualServer {
    * the row conntrack just filled, and a connection conntrack deletes leaves the list by itself. -1 once the group is
    * given back (its number may be another virtual server's then).
    */
-  #flows: number;
+  get #flows(): number {
+    return this.#servers.group(this.id);
+  }
   /** Every real server this virtual server has had (deleted ones included, as they may come back), by `slot`. */
   readonly #bySlot: Dest[] = [];
   readonly #conntrack: Conntrack;
@@ -88,11 +95,6 @@ export class LiveVirtualServer {
   readonly templates = new Map<string, PersistTemplate>();
   /** Deleted (`clear`): its connections go at the next flush, and its conntrack group with them. */
   #cleared = false;
-  /**
-   * The masquerade plan (masquerade.ts), built by the first new flow after any change (or after the ipsets changed:
-   * `planVersion`). New flows decide from `planBits`; the plan holds the trace steps.
-   */
-  plan: MasqPlan | undefined = undefined;
   /** Trace steps that stay the same from packet to packet, rebuilt after any change (see new-flow.ts). */
   readonly cache: { describe?: Step; masq?: Step; hairpin?: Step; dnat: Map<Dest, Step> } = {
     dnat: new Map(),
@@ -102,20 +104,28 @@ export class LiveVirtualServer {
     spec: VirtualServerSpec,
     scheduler: SchedulerName,
     opts: CreateSchedulerOptions,
-    conntrack: Conntrack,
+    tables: VirtualServerTables,
     nodest: Set<LiveVirtualServer>,
   ) {
     this.#spec = spec;
     this.#service = spec.service;
     this.#nodest = nodest;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
-    this.#conntrack = conntrack;
-    this.#flows = conntrack.newGroup();
+    this.#conntrack = tables.conntrack;
+    this.#servers = tables.servers;
+    this.#destTable = tables.dests;
+    this.id = tables.servers.add(this, spec.family, tables.conntrack.newGroup());
     this.schedulerName = scheduler;
     this.counting = COUNTING.has(scheduler);
     this.#text = this.#render();
-    this.scheduler = createScheduler(scheduler, { ...opts, flags: spec.flags });
+    this.scheduler = createScheduler(scheduler, {
+      ...opts,
+      flags: spec.flags,
+      rrCursor: tables.servers.cursorCell(this.id),
+      mhCell: tables.servers.tableCell(this.id),
+    });
     this.scheduler.bind?.(this.dests);
+    this.#markFastScheduler();
   }
 
   get spec(): VirtualServerSpec {
@@ -128,13 +138,22 @@ export class LiveVirtualServer {
     this.#spec = spec;
     this.#service = spec.service;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;
+    this.#markFastScheduler();
     this.#text = this.#render();
     this.#invalidate();
+    // The Service's name may have changed with it: its connections' NAT records are made anew.
+    for (const d of this.#bySlot) this.#destTable.forgetRecords(d.id);
+  }
+
+  /** What VsTable.fastPick may decide for this virtual server: rr or mh without persistence. */
+  #markFastScheduler(): void {
+    const name = this.schedulerName;
+    const fast = this.#persistent ? null : name === 'rr' || name === 'mh' ? name : null;
+    this.#servers.setFastScheduler(this.id, fast, (this.#spec.flags & SvcFlags.SCHED2) !== 0);
   }
 
   #invalidate(): void {
-    this.plan = undefined;
-    this.planVersion = -1;
+    this.#servers.setPlan(this.id, undefined, -1);
     this.cache.describe = undefined;
     this.cache.masq = undefined;
     this.cache.hairpin = undefined;
@@ -191,11 +210,12 @@ export class LiveVirtualServer {
       setDestWeight(d, 1);
       this.#markFlows(d, false);
     } else {
-      d = newDest(ep.ip, ep.port, 1, ep.destination);
+      d = newDest(ep.ip, ep.port, 1, ep.destination, this.#destTable);
       d.slot = this.#bySlot.length;
       this.#bySlot.push(d);
     }
     this.dests.unshift(d);
+    this.#servers.listChanged(this.id);
     this.#byKey.set(d.key, d);
     this.#endpointOf.set(d, ep);
     this.scheduler.destsChanged(this.dests, { kind: 'add', dest: d });
@@ -213,6 +233,7 @@ export class LiveVirtualServer {
     const index = this.dests.indexOf(d);
     if (index < 0) return;
     this.dests.splice(index, 1);
+    this.#servers.listChanged(this.id);
     this.#byKey.delete(d.key);
     this.#trash.set(d.key, d);
     d.flags &= ~DestFlags.AVAILABLE;
@@ -237,11 +258,6 @@ export class LiveVirtualServer {
     this.scheduler.release?.();
     this.#cleared = true;
     this.#nodest.add(this);
-  }
-
-  /** Remember the connection in conntrack `row`, scheduled to `d`. */
-  addFlow(row: number, d: Dest): void {
-    this.#conntrack.join(row, this.#flows, d.slot);
   }
 
   /**
@@ -293,7 +309,7 @@ export class LiveVirtualServer {
     // A virtual server deleted (`clear`) has no connection left now, and gets none: its group number is given back.
     if (this.#cleared && this.#flows >= 0) {
       this.#conntrack.releaseGroup(this.#flows);
-      this.#flows = -1;
+      this.#servers.setGroup(this.id, -1);
     }
   }
 

@@ -173,7 +173,8 @@ export function dstFoldOf(pkt: Pick<SchedPacket, 'dstIP' | 'dstKey'>): number {
   return foldOfKey(pkt.dstKey, pkt.dstIP);
 }
 
-function foldOfKey(key: number | undefined, text: string): number {
+/** An address folded as `foldAddress` folds it: its IPv4 key when it has one (no text read), else its text. */
+export function foldOfKey(key: number | undefined, text: string): number {
   return key !== undefined && isIPv4Key(key) ? key : (foldAddress(text) ?? 0);
 }
 

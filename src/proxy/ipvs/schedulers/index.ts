@@ -3,16 +3,17 @@
  */
 
 import { InvalidArgumentError } from '../../../errors.js';
-import { type Address, address, keyOf } from '../../packet.js';
+import type { Address } from '../../packet.js';
 import { DestinationHash, type ShHash, SourceHash } from './bucket-hash.js';
+import { DestTable, makeDest } from './dest-table.js';
 import { foldAddress } from './hash.js';
 import { Lblc, Lblcr } from './lblc.js';
 import { LeastConnection } from './least-conn.js';
-import { MaglevHash } from './maglev.js';
+import { MaglevHash, type TableCell } from './maglev.js';
 import type { MaglevArena } from './maglev-arena.js';
-import { RoundRobin } from './rr.js';
+import { type CursorCell, RoundRobin } from './rr.js';
 import type { Dest, Scheduler, SchedulerName, SchedulerOptions } from './types.js';
-import { DestFlags, hostPort, SCHEDULER_NAMES } from './types.js';
+import { SCHEDULER_NAMES } from './types.js';
 import { WeightedRoundRobin } from './wrr.js';
 
 export type { Dest, DestChange, SchedPacket, Scheduler, SchedulerName, SchedulerOptions } from './types.js';
@@ -30,6 +31,10 @@ export interface CreateSchedulerOptions extends SchedulerOptions {
   mhTabIndex?: number;
   /** Where an engine's mh schedulers keep their tables (maglev-arena.ts); each keeps its own without one. */
   mhArena?: MaglevArena;
+  /** Where an rr scheduler keeps its cursor (its virtual server's row: vs-table.ts); its own cell without one. */
+  rrCursor?: CursorCell;
+  /** Where an mh scheduler says where its table is (its virtual server's row: vs-table.ts). */
+  mhCell?: TableCell;
 }
 
 /** Whether a name is one of the schedulers modelled here. */
@@ -41,7 +46,7 @@ export function isSchedulerName(name: string): name is SchedulerName {
 export function createScheduler(name: SchedulerName, opts: CreateSchedulerOptions = {}): Scheduler {
   switch (name) {
     case 'rr':
-      return new RoundRobin();
+      return new RoundRobin(opts.rrCursor);
     case 'wrr':
       return new WeightedRoundRobin();
     case 'lc':
@@ -62,39 +67,26 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
         ...opts,
         ...(opts.mhTabIndex !== undefined ? { tabIndex: opts.mhTabIndex } : {}),
         ...(opts.mhArena !== undefined ? { arena: opts.mhArena } : {}),
+        ...(opts.mhCell !== undefined ? { cell: opts.mhCell } : {}),
       });
   }
 }
 
 /**
- * A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections. `destination`: the real
- * server as a keyed packet address, when the caller already has one (an endpoint's), else built here.
+ * A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections, numbered in `table` (the
+ * engine's; a table of its own when none is given, for a scheduler used alone). `destination`: the real server as a
+ * keyed packet address, when the caller already has one (an endpoint's), else built here.
  */
-export function newDest(addr: string, port: number, weight = 1, destination?: Address): Dest {
+export function newDest(
+  addr: string,
+  port: number,
+  weight = 1,
+  destination?: Address,
+  table: DestTable = new DestTable(1),
+): Dest {
   const fold = foldAddress(addr);
   if (fold === undefined) throw new InvalidArgumentError(`not an IP address: ${addr}`);
-  const target = destination ?? address(addr, port);
-  return {
-    addr,
-    port,
-    family: addr.includes(':') ? 'IPv6' : 'IPv4',
-    fold,
-    key: hostPort(addr, port),
-    destination: target,
-    destKey: keyOf(target),
-    natRecord: null,
-    natSnatIp: null,
-    natService: null,
-    natSnatKey: -1,
-    weight,
-    lastWeight: weight,
-    activeConns: 0,
-    inactConns: 0,
-    persistConns: 0,
-    flags: DestFlags.AVAILABLE,
-    slot: -1,
-    rrNext: undefined,
-  };
+  return makeDest(table, addr, port, fold, weight, destination);
 }
 
 /** Change a destination's weight as `__ip_vs_update_dest` does: last_weight keeps the latest non-zero weight. */

@@ -27,6 +27,8 @@ export class MaglevArena {
   bytes: Uint8Array;
   /** The destination runs. */
   readonly dests: (Dest | undefined)[] = [];
+  /** The same runs as destination numbers (`Dest.id`, -1 for none), for lookups that reach no object (vs-table.ts). */
+  readonly ids: number[] = [];
   #blocks = 0;
   readonly #freeBlocks: number[] = [];
   /** Runs given back, by length class (log2 of the run's length). */
@@ -70,7 +72,10 @@ export class MaglevArena {
     const reused = this.#freeRuns[bits]?.pop();
     if (reused !== undefined) return reused;
     const at = this.dests.length;
-    for (let k = 0; k < 1 << bits; k++) this.dests.push(undefined);
+    for (let k = 0; k < 1 << bits; k++) {
+      this.dests.push(undefined);
+      this.ids.push(-1);
+    }
     return at;
   }
 
@@ -78,6 +83,7 @@ export class MaglevArena {
   giveRun(at: number, length: number): void {
     const bits = runBits(length);
     this.dests.fill(undefined, at, at + (1 << bits));
+    this.ids.fill(-1, at, at + (1 << bits));
     let free = this.#freeRuns[bits];
     if (free === undefined) {
       free = [];

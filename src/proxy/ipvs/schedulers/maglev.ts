@@ -143,6 +143,19 @@ function writeSlots(table: Int32Array, count: number, into: SlotTable, at: numbe
   }
 }
 
+/**
+ * Where an mh scheduler says where its table is while it is in an arena and current (vs-table.ts keeps it in the
+ * virtual server's row): `block` and `run` as `MaglevArena.takeTable`/`takeRun` gave them, -1 when there is none.
+ */
+export interface TableCell {
+  publish(arena: MaglevArena, block: number, run: number): void;
+}
+
+/** The slot a source (folded address, port: 0 without mh-port) hashes to in a table of `size` slots. */
+export function mhSlot(fold: number, port: number, size: number, offset = 0): number {
+  return mhHashKey(fold, port, MH_KEY1, offset) % size;
+}
+
 /** Maglev hashing scheduler. */
 export class MaglevHash implements Scheduler {
   readonly name = 'mh' as const;
@@ -160,13 +173,15 @@ export class MaglevHash implements Scheduler {
   #slots: SlotTable = NOT_BUILT;
   #slotDests: (Dest | undefined)[] = [undefined];
   #dirty = true;
+  readonly #cell: TableCell | undefined;
 
   /**
    * `arena`: the engine's, shared by its virtual servers (one of this table size is made for this scheduler alone
    * otherwise). Tables are filled on first use (#dirty starts true): one per virtual server up front cost most of a
    * second at 10,000 Services, for tables every first lookup replaced anyway.
    */
-  constructor(opts: SchedulerOptions & { tabIndex?: number; arena?: MaglevArena } = {}) {
+  constructor(opts: SchedulerOptions & { tabIndex?: number; arena?: MaglevArena; cell?: TableCell } = {}) {
+    this.#cell = opts.cell;
     this.#flags = opts.flags ?? 0;
     this.#tabIndex = opts.tabIndex ?? MH_DEFAULT_TAB_INDEX;
     this.size = mhTableSize(this.#tabIndex);
@@ -175,6 +190,7 @@ export class MaglevHash implements Scheduler {
 
   destsChanged(_dests: readonly Dest[], _change: DestChange): void {
     this.#dirty = true;
+    this.#cell?.publish(this.#arena, -1, -1);
   }
 
   /** The lookup table as destinations (undefined = empty slot), rebuilt if stale. */
@@ -187,12 +203,13 @@ export class MaglevHash implements Scheduler {
   release(): void {
     this.#giveBack();
     this.#dirty = true;
+    this.#cell?.publish(this.#arena, -1, -1);
   }
 
   /** The slot a packet's source hashes to (with a fallback probe offset). */
   slot(pkt: Pick<SchedPacket, 'srcIP' | 'srcPort' | 'srcKey'>, offset = 0): number {
     const port = this.#flags & SvcFlags.SCHED2 ? pkt.srcPort : 0;
-    return mhHashKey(srcFoldOf(pkt), port, MH_KEY1, offset) % this.size;
+    return mhSlot(srcFoldOf(pkt), port, this.size, offset);
   }
 
   schedule(dests: readonly Dest[], pkt: SchedPacket, _nowMs: number, trace?: string[]): Dest | undefined {
@@ -240,10 +257,14 @@ export class MaglevHash implements Scheduler {
       const block = arena.takeTable();
       const run = arena.takeRun(count + 1);
       writeSlots(table, count, arena.bytes, block);
-      for (let i = 0; i < count; i++) arena.dests[run + i] = dests[i];
+      for (let i = 0; i < count; i++) {
+        arena.dests[run + i] = dests[i];
+        arena.ids[run + i] = dests[i]!.id;
+      }
       this.#block = block;
       this.#run = run;
       this.#runLength = count + 1;
+      this.#cell?.publish(arena, block, run);
     } else {
       const slotDests: (Dest | undefined)[] = dests.slice();
       slotDests.push(undefined);

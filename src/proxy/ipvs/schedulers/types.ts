@@ -9,7 +9,6 @@
  *   quiesced destination keeps its table slots and lookups landing there fail.
  */
 import type { Protocol } from '../../../model/types.js';
-import type { NatRecord } from '../../conntrack-store.js';
 import type { Address } from '../../packet.js';
 
 /** Scheduler names kube-proxy passes through from `--ipvs-scheduler`. */
@@ -47,8 +46,13 @@ export const DestFlags = {
   OVERLOAD: 0x0002,
 } as const;
 
-/** One real server of a virtual server. Mutable: the engine updates weights and connection counts in place. */
+/**
+ * One real server of a virtual server. Mutable: the engine updates weights and connection counts in place. Its
+ * weight, flags and slot live in the engine's DestTable (dest-table.ts), under `id`.
+ */
 export interface Dest {
+  /** The destination's number in its engine's DestTable. */
+  readonly id: number;
   readonly addr: string;
   readonly port: number;
   readonly family: 'IPv4' | 'IPv6';
@@ -60,18 +64,6 @@ export interface Dest {
   readonly destination: Address;
   /** `destination`'s address key (tuple-table.ts `keyOf`), at hand without reaching the address. */
   readonly destKey: number;
-  /**
-   * The conntrack NAT record of this real server's connections, kept by the engine (new-flow.ts): a new connection
-   * reads it from the destination the scheduler just chose, instead of from the address object (a cache miss).
-   */
-  natRecord: NatRecord | null;
-  /**
-   * What `natRecord` was made for and needs on a new connection (its SNAT address and Service; the SNAT address's key),
-   * copied beside it: a connection whose NAT fits files itself from the destination alone, without reaching the record.
-   */
-  natSnatIp: string | null;
-  natService: string | null;
-  natSnatKey: number;
   weight: number;
   lastWeight: number;
   /** TCP connections in ESTABLISHED. */
@@ -86,11 +78,6 @@ export interface Dest {
    * conntrack, so a connection's real server is found from its row (virtual-server.ts).
    */
   slot: number;
-  /**
-   * The destination after this one in its virtual server's list, the last one's being the first (the kernel's list
-   * link, `n_list`): kept by the rr scheduler, which steps along it (rr.ts), undefined until then.
-   */
-  rrNext: Dest | undefined;
 }
 
 /** What a scheduler may look at in the first packet of a connection. */
