@@ -10,7 +10,8 @@
  * see the same values.
  *
  * Numbers are never reused: a deleted destination stays in its virtual server's trash (virtual-server.ts) and may come
- * back, and one whose virtual server went may still be held by a persistence template. Each takes 44 bytes here.
+ * back, and one whose virtual server went may still be held by a persistence template. Each takes 48 bytes here: its
+ * row and four references.
  */
 import { type NatRecord, natRecord } from '../../conntrack-store.js';
 import { type Address, address, keyOf } from '../../packet.js';
