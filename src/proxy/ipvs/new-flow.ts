@@ -45,7 +45,7 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
     const spec = servers.object(id).spec;
     const dstLocal = st.nodeAddrs.has(spec.addr) || st.ipsets.isBound(spec.addr) || isLoopback(spec.addr);
     const built = buildPlan(st.ipsets, spec, dstLocal);
-    servers.setPlan(id, built, built.version);
+    servers.setPlan(id, built);
   }
   // The plan's decisions are its bits; the plan object is reached only for trace steps.
   const plan = servers.plan(id)!;

@@ -54,7 +54,7 @@ export interface PersistTemplate {
 const COUNTING: ReadonlySet<SchedulerName> = new Set(['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr']);
 
 export class LiveVirtualServer {
-  /** This virtual server's number in the engine's VsTable, which keeps its plan, flags, group and rr cursor. */
+  /** This virtual server's number in the engine's VsTable, which keeps its plan, flags, group and scheduler state. */
   readonly id: number;
   readonly #servers: VsTable;
   readonly #destTable: DestTable;
@@ -153,7 +153,7 @@ export class LiveVirtualServer {
   }
 
   #invalidate(): void {
-    this.#servers.setPlan(this.id, undefined, -1);
+    this.#servers.setPlan(this.id, undefined);
     this.cache.describe = undefined;
     this.cache.masq = undefined;
     this.cache.hairpin = undefined;

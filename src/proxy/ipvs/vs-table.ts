@@ -1,13 +1,14 @@
 /**
  * An engine's live virtual servers as numbers: what a new connection reads of the one it is addressed to (its
- * masquerade plan bits and their version, whether it is round-robin without persistence, its conntrack group and
- * family, the rr cursor and the destination after it) in one 32-byte Int32Array row each.
+ * masquerade plan bits and their version, whether its scheduler is rr or mh without persistence, its conntrack group
+ * and family, the scheduler's state: rr's cursor and the destination after it, or where mh's table is) in one
+ * 32-byte Int32Array row each.
  *
  * Why: the virtual server, its scheduler and its destinations are objects across a heap of well over 100 MB at 10,000
- * Services; each was a cache miss and a page walk of every new flow. Here a new connection to a round-robin virtual
+ * Services; each was a cache miss and a page walk of every new flow. Here a new connection to an rr or mh virtual
  * server reads its row and the destination's (dest-table.ts), both in a few MB, and reaches no object unless it needs
- * a trace, persistence or the list walked (`rrStep` returns -1). The row is the only copy of what it holds: the
- * LiveVirtualServer and its rr scheduler read and write those fields here.
+ * a trace, persistence or the scheduler's uncommon case (`fastPick` returns -1). The row is the only copy of what it
+ * holds: the LiveVirtualServer and its scheduler read and write those fields here.
  */
 import type { IPFamily } from '../../model/types.js';
 import type { MasqPlan } from './masquerade.js';
@@ -89,7 +90,7 @@ export class VsTable {
 
   /**
    * Where virtual server `id`'s rr scheduler keeps its cursor: setting it also notes the destination after it, which
-   * `rrStep` takes next.
+   * `fastPick` takes next.
    */
   cursorCell(id: number): CursorCell {
     const table = this;
@@ -126,10 +127,10 @@ export class VsTable {
     return this.#plans[id];
   }
 
-  /** Keep a plan built for ipsets `version` (undefined, -1: none, built by the next new flow). */
-  setPlan(id: number, plan: MasqPlan | undefined, version: number): void {
+  /** Keep a plan, with the ipsets version it was built for (undefined: none, built by the next new flow). */
+  setPlan(id: number, plan: MasqPlan | undefined): void {
     this.#plans[id] = plan;
-    this.#i32[id * STRIDE + PLAN_VERSION] = version;
+    this.#i32[id * STRIDE + PLAN_VERSION] = plan === undefined ? -1 : plan.version;
     this.#i32[id * STRIDE + PLAN_BITS] = plan === undefined ? 0 : plan.bits;
   }
 

@@ -7,7 +7,7 @@
  * moves it to that destination's predecessor (possibly the head), so the walk resumes where it would have.
  *
  * The cursor is kept in a cell the scheduler is given: an engine's virtual-server table (vs-table.ts), whose
- * `rrStep` takes the common step (the next destination is usable) from numbers alone, without this object or the
+ * `fastPick` takes the common step (the next destination is usable) from numbers alone, without this object or the
  * destination objects. Both move the same cursor.
  */
 import type { Dest, DestChange, SchedPacket, Scheduler } from './types.js';
