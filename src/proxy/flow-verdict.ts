@@ -22,8 +22,14 @@ export type FlowSteps = readonly Step[] | ((flow: FlowVerdict) => readonly Step[
 
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
+/** `#bits`: the packet's kind (an index into KINDS) in bits 0-1, STEPS_BUILT, and the row's SNAT port above. */
+const KINDS: readonly FlowPacketKind[] = ['new', 'established', 'reply'];
+const KIND_MASK = 3;
+/** `#steps` holds the steps themselves, no longer their source. */
+const STEPS_BUILT = 4;
+const SNAT_PORT_SHIFT = 3;
+
 export class FlowVerdict implements Verdict {
-  readonly conntrack: FlowPacketKind;
   readonly cost: number;
   /** The flow's creation number (ConntrackEntry.id). */
   readonly flowId: number;
@@ -32,13 +38,14 @@ export class FlowVerdict implements Verdict {
   /** `#nat.endpoint`, copied from the row: the field read on every packet, so the record itself is not reached. */
   readonly endpoint: string | null;
   readonly #nat: NatRecord;
-  readonly #snatPort: number;
-  /** For a reply: the flow's original source and destination, which un-NAT restores. */
-  readonly #originalSrc: Address | null;
-  readonly #originalDst: Address | null;
-  #source: FlowSteps | null;
-  #packet: Packet | null = null;
-  #steps: readonly Step[] | null = null;
+  /**
+   * Kind, SNAT port and whether the steps are built, in one small integer: every packet makes a verdict, and each
+   * field is 8 more bytes of young memory streaming through the cache the flow tables live in.
+   */
+  #bits: number;
+  /** For a reply: the packet un-NAT gives (from the Service address to the client), made with the verdict. */
+  readonly #reply: Packet | null;
+  #steps: FlowSteps | null;
 
   /**
    * The verdict for a packet of the flow in conntrack `row`. It copies what it reports from the row (the NAT record,
@@ -53,22 +60,28 @@ export class FlowVerdict implements Verdict {
     cost: number,
     steps: FlowSteps | null,
   ) {
-    this.conntrack = kind;
     this.cost = cost;
     this.flowId = ct.idOf(row);
     this.arrived = arrived;
     this.#nat = ct.natOf(row);
     this.endpoint = ct.endpointOf(row);
-    this.#snatPort = ct.snatPortOf(row);
     const reply = kind === 'reply';
-    this.#originalSrc = reply ? ct.originalSrcOf(row) : null;
-    this.#originalDst = reply ? ct.originalDstOf(row) : null;
-    this.#source = steps;
+    this.#bits = (kind === 'new' ? 0 : reply ? 2 : 1) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
+    this.#reply = reply ? { proto: arrived.proto, src: ct.originalDstOf(row), dst: ct.originalSrcOf(row) } : null;
+    this.#steps = steps;
+  }
+
+  get conntrack(): FlowPacketKind {
+    return KINDS[this.#bits & KIND_MASK]!;
+  }
+
+  get #snatPort(): number {
+    return this.#bits >>> SNAT_PORT_SHIFT;
   }
 
   /** DNAT exactly when the flow has an endpoint (a DNAT target), for packets in the original direction. */
   get verdict(): VerdictKind {
-    return this.conntrack !== 'reply' && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
+    return this.#reply === null && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
   }
 
   /** Where DNAT sends the flow, or null. */
@@ -97,31 +110,29 @@ export class FlowVerdict implements Verdict {
   #sourceOut(p: Packet): Address {
     const masqueraded = this.snatAddress;
     if (masqueraded !== null) return masqueraded;
-    return this.#snatPort === 0 ? p.src : { ip: p.src.ip, port: this.#snatPort };
+    const port = this.#snatPort;
+    return port === 0 ? p.src : { ip: p.src.ip, port };
   }
 
   /** The flow's first packet as the client sent it. */
   get originalPacket(): Packet {
-    const p = this.arrived;
-    if (this.#originalSrc === null) return p;
-    return { proto: p.proto, src: this.#originalSrc, dst: this.#originalDst! };
+    const reply = this.#reply;
+    return reply === null ? this.arrived : { proto: reply.proto, src: reply.dst, dst: reply.src };
   }
 
-  /** Original direction: DNAT and SNAT applied. Reply: both undone (from the Service address, to the client). */
+  /**
+   * Original direction: DNAT and SNAT applied. Reply: both undone (from the Service address, to the client). Built on
+   * each read in the original direction (few verdicts are asked for it; a cache would be one more field in all).
+   */
   get packet(): Packet {
-    if (this.#packet === null) {
-      const p = this.arrived;
-      const nat = this.#nat;
-      if (nat.dnat === null && nat.snatIp === null && this.#snatPort === 0) this.#packet = p;
-      else if (this.conntrack === 'reply')
-        this.#packet = { proto: p.proto, src: this.#originalDst!, dst: this.#originalSrc! };
-      else this.#packet = { proto: p.proto, src: this.#sourceOut(p), dst: nat.dnat ?? p.dst };
-    }
-    return this.#packet;
+    const p = this.arrived;
+    const nat = this.#nat;
+    if (nat.dnat === null && nat.snatIp === null && this.#snatPort === 0) return p;
+    return this.#reply ?? { proto: p.proto, src: this.#sourceOut(p), dst: nat.dnat ?? p.dst };
   }
 
   get snat(): string | null {
-    return this.conntrack !== 'reply' ? this.#nat.snatIp : null;
+    return this.#reply === null ? this.#nat.snatIp : null;
   }
 
   get service(): string | null {
@@ -129,14 +140,13 @@ export class FlowVerdict implements Verdict {
   }
 
   get steps(): readonly Step[] {
-    if (this.#steps === null) {
-      const source = this.#source;
-      this.#steps = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
-      this.#source = null;
-      if (source !== null && this.conntrack === 'new' && this.remappedPort !== 0)
-        this.#steps = [...this.#steps, this.#remapStep()];
-    }
-    return this.#steps;
+    const source = this.#steps;
+    if ((this.#bits & STEPS_BUILT) !== 0) return source as readonly Step[];
+    let built = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
+    if (source !== null && this.conntrack === 'new' && this.remappedPort !== 0) built = [...built, this.#remapStep()];
+    this.#steps = built;
+    this.#bits |= STEPS_BUILT;
+    return built;
   }
 
   /** Why a flow without SNAT left from another source port (conntrack.ts `trackNat`). */

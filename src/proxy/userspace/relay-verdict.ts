@@ -8,7 +8,6 @@
  * and a relay is reused once its connection is gone (relay-pool.ts), so a verdict already handed out must not change.
  */
 
-import type { Protocol } from '../../model/types.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
 import type { OpenedPort } from './service-ports.js';
@@ -19,39 +18,51 @@ export type RelaySteps = readonly Step[] | ((verdict: RelayVerdict) => readonly 
 
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
+/** Which packet of its connection a verdict is for, as `#kind` holds it. */
+const KINDS = ['new', 'established', 'reply'] as const;
+
 export class RelayVerdict implements Verdict {
-  readonly verdict: VerdictKind;
   readonly endpoint: string;
-  readonly service: string;
-  readonly conntrack: 'new' | 'established' | 'reply';
   readonly cost: number;
+  /** An index into KINDS. */
+  readonly #kind: number;
+  /** The Service port: its name and protocol are the verdict's `service` and the packet's protocol. */
   readonly #port: OpenedPort;
-  readonly #proto: Protocol;
   /** The rewritten packet's source and destination. */
   readonly #src: Address;
   readonly #dst: Address;
-  #source: RelaySteps | null;
-  #packet: Packet | null = null;
-  #steps: readonly Step[] | null = null;
+  /** The steps' source until `steps` is first read, then the steps themselves. */
+  #steps: RelaySteps | null;
 
   constructor(relay: Relay, kind: 'new' | 'established' | 'reply', cost: number, steps: RelaySteps | null) {
-    this.verdict = kind === 'reply' ? 'ACCEPT' : 'DNAT';
     this.endpoint = relay.endpoint;
-    this.service = relay.service;
-    this.conntrack = kind;
     this.cost = cost;
+    this.#kind = kind === 'new' ? 0 : kind === 'established' ? 1 : 2;
     this.#port = relay.port;
-    this.#proto = relay.proto;
     // A reply goes back from the portal address the client connected to; a client packet goes on over the proxy's leg.
     this.#src = kind === 'reply' ? relay.clientDst : relay.backendSrc;
     this.#dst = kind === 'reply' ? relay.clientSrc : relay.backendDst;
-    this.#source = steps;
+    this.#steps = steps;
   }
 
-  /** A client packet: the proxy's connection to the endpoint. A reply: from the portal address to the client. */
+  get conntrack(): 'new' | 'established' | 'reply' {
+    return KINDS[this.#kind]!;
+  }
+
+  get verdict(): VerdictKind {
+    return this.conntrack === 'reply' ? 'ACCEPT' : 'DNAT';
+  }
+
+  get service(): string {
+    return this.#port.name;
+  }
+
+  /**
+   * A client packet: the proxy's connection to the endpoint. A reply: from the portal address to the client. Built
+   * on each read (few verdicts are asked for it; a cache would be one more field in every one).
+   */
   get packet(): Packet {
-    this.#packet ??= { proto: this.#proto, src: this.#src, dst: this.#dst };
-    return this.#packet;
+    return { proto: this.#port.protocol, src: this.#src, dst: this.#dst };
   }
 
   /** The Service port the connection came through (for steps). */
@@ -65,12 +76,11 @@ export class RelayVerdict implements Verdict {
   }
 
   get steps(): readonly Step[] {
-    if (this.#steps === null) {
-      const source = this.#source;
-      this.#steps = source === null ? NO_STEPS : typeof source === 'function' ? source(this) : source;
-      this.#source = null;
-    }
-    return this.#steps;
+    const source = this.#steps;
+    if (typeof source !== 'function') return source ?? NO_STEPS;
+    const built = source(this);
+    this.#steps = built;
+    return built;
   }
 
   toJSON(): Verdict {
