@@ -5,7 +5,9 @@
  * Why so thin: once a flow has its entry, everything a verdict reports (its NAT, endpoint and Service) is fixed for
  * the entry's life, and flows with the same NAT share one NAT record (conntrack-store.ts), so the verdict keeps that
  * record and a few numbers. Building the rewritten packet and the steps up front made the verdict several times the
- * cost of the work it reports; `packet` and `steps` are built on first read and kept.
+ * cost of the work it reports: `steps` is built on first read and kept, `packet` on each read. Every packet makes a
+ * verdict, so each field is 8 more bytes of young memory streaming through the cache the flow tables live in: the
+ * small numbers share one field, and nothing is cached that a read can rebuild.
  */
 import { type Conntrack, type NatRecord, portClass } from './conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from './engine.js';
@@ -25,6 +27,7 @@ const NO_STEPS: readonly Step[] = Object.freeze([]);
 /** `#bits`: the packet's kind (an index into KINDS) in bits 0-1, STEPS_BUILT, and the row's SNAT port above. */
 const KINDS: readonly FlowPacketKind[] = ['new', 'established', 'reply'];
 const KIND_MASK = 3;
+const REPLY = 2;
 /** `#steps` holds the steps themselves, no longer their source. */
 const STEPS_BUILT = 4;
 const SNAT_PORT_SHIFT = 3;
@@ -38,13 +41,11 @@ export class FlowVerdict implements Verdict {
   /** `#nat.endpoint`, copied from the row: the field read on every packet, so the record itself is not reached. */
   readonly endpoint: string | null;
   readonly #nat: NatRecord;
-  /**
-   * Kind, SNAT port and whether the steps are built, in one small integer: every packet makes a verdict, and each
-   * field is 8 more bytes of young memory streaming through the cache the flow tables live in.
-   */
+  /** Kind, SNAT port and whether the steps are built, in one small integer (see the file's comment). */
   #bits: number;
-  /** For a reply: the packet un-NAT gives (from the Service address to the client), made with the verdict. */
-  readonly #reply: Packet | null;
+  /** For a reply: the flow's original source and destination, which un-NAT restores. */
+  readonly #originalSrc: Address | null;
+  readonly #originalDst: Address | null;
   #steps: FlowSteps | null;
 
   /**
@@ -65,9 +66,11 @@ export class FlowVerdict implements Verdict {
     this.arrived = arrived;
     this.#nat = ct.natOf(row);
     this.endpoint = ct.endpointOf(row);
+    // Ports are 0-65535: the shift keeps them exact (an arithmetic shift back keeps any int28, negative included).
     const reply = kind === 'reply';
-    this.#bits = (kind === 'new' ? 0 : reply ? 2 : 1) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
-    this.#reply = reply ? { proto: arrived.proto, src: ct.originalDstOf(row), dst: ct.originalSrcOf(row) } : null;
+    this.#bits = (kind === 'new' ? 0 : reply ? REPLY : 1) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
+    this.#originalSrc = reply ? ct.originalSrcOf(row) : null;
+    this.#originalDst = reply ? ct.originalDstOf(row) : null;
     this.#steps = steps;
   }
 
@@ -76,12 +79,12 @@ export class FlowVerdict implements Verdict {
   }
 
   get #snatPort(): number {
-    return this.#bits >>> SNAT_PORT_SHIFT;
+    return this.#bits >> SNAT_PORT_SHIFT;
   }
 
   /** DNAT exactly when the flow has an endpoint (a DNAT target), for packets in the original direction. */
   get verdict(): VerdictKind {
-    return this.#reply === null && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
+    return (this.#bits & KIND_MASK) !== REPLY && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
   }
 
   /** Where DNAT sends the flow, or null. */
@@ -116,23 +119,25 @@ export class FlowVerdict implements Verdict {
 
   /** The flow's first packet as the client sent it. */
   get originalPacket(): Packet {
-    const reply = this.#reply;
-    return reply === null ? this.arrived : { proto: reply.proto, src: reply.dst, dst: reply.src };
+    const src = this.#originalSrc;
+    return src === null ? this.arrived : { proto: this.arrived.proto, src, dst: this.#originalDst! };
   }
 
   /**
    * Original direction: DNAT and SNAT applied. Reply: both undone (from the Service address, to the client). Built on
-   * each read in the original direction (few verdicts are asked for it; a cache would be one more field in all).
+   * each read (few verdicts are asked for it; a cache would be one more field in all).
    */
   get packet(): Packet {
     const p = this.arrived;
     const nat = this.#nat;
     if (nat.dnat === null && nat.snatIp === null && this.#snatPort === 0) return p;
-    return this.#reply ?? { proto: p.proto, src: this.#sourceOut(p), dst: nat.dnat ?? p.dst };
+    const originalSrc = this.#originalSrc;
+    if (originalSrc !== null) return { proto: p.proto, src: this.#originalDst!, dst: originalSrc };
+    return { proto: p.proto, src: this.#sourceOut(p), dst: nat.dnat ?? p.dst };
   }
 
   get snat(): string | null {
-    return this.#reply === null ? this.#nat.snatIp : null;
+    return (this.#bits & KIND_MASK) !== REPLY ? this.#nat.snatIp : null;
   }
 
   get service(): string | null {

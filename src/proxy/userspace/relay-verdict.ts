@@ -4,8 +4,10 @@
  *
  * A view, like flow-verdict.ts: a verdict copies a few references from the relay and builds the rewritten packet and
  * the steps only when they are read. (A verdict cached per connection cost every connection a long-lived object.) It
- * copies every relay field it reports, never keeping the relay: a UDP session that goes idle gets a new backend leg,
- * and a relay is reused once its connection is gone (relay-pool.ts), so a verdict already handed out must not change.
+ * never keeps the relay: a UDP session that goes idle gets a new backend leg, and a relay is reused once its
+ * connection is gone (relay-pool.ts), so a verdict already handed out must not change. It copies the relay's
+ * endpoint and leg addresses, and keeps the opened port, whose name and protocol (the verdict's Service and the
+ * packet's protocol) never change: a changed Service port gets a new OpenedPort (engine.ts `#syncKey`).
  */
 
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';

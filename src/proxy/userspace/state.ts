@@ -69,7 +69,10 @@ export interface Unbound {
  */
 export interface Relay {
   readonly port: OpenedPort;
-  /** The Service port (`ns/name:port`), and whether it is UDP: read on every relayed packet, so kept here. */
+  /**
+   * The Service port (`ns/name:port`, `port.name`), and whether it is UDP: at hand without reaching the port (`udp`
+   * is read on every relayed packet; the name on the drop paths).
+   */
   readonly service: string;
   readonly udp: boolean;
   readonly proto: Protocol;
