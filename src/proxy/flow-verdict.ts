@@ -24,8 +24,19 @@ export type FlowSteps = readonly Step[] | ((flow: FlowVerdict) => readonly Step[
 
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
-/** `#bits`: the packet's kind (an index into KINDS) in bits 0-1, STEPS_BUILT, and the row's SNAT port above. */
 const KINDS: readonly FlowPacketKind[] = ['new', 'established', 'reply'];
+
+/** A packet kind as a small integer (0-2), for verdicts that pack it beside other numbers. */
+export function packetKindCode(kind: FlowPacketKind): number {
+  return kind === 'new' ? 0 : kind === 'established' ? 1 : REPLY;
+}
+
+/** The kind `packetKindCode` gave `code`. */
+export function packetKindOf(code: number): FlowPacketKind {
+  return KINDS[code]!;
+}
+
+/** `#bits`: the packet's kind (`packetKindCode`) in bits 0-1, STEPS_BUILT, and the row's SNAT port above. */
 const KIND_MASK = 3;
 const REPLY = 2;
 /** `#steps` holds the steps themselves, no longer their source. */
@@ -68,14 +79,14 @@ export class FlowVerdict implements Verdict {
     this.endpoint = ct.endpointOf(row);
     // Ports are 0-65535: the shift keeps them exact (an arithmetic shift back keeps any int28, negative included).
     const reply = kind === 'reply';
-    this.#bits = (kind === 'new' ? 0 : reply ? REPLY : 1) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
+    this.#bits = packetKindCode(kind) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
     this.#originalSrc = reply ? ct.originalSrcOf(row) : null;
     this.#originalDst = reply ? ct.originalDstOf(row) : null;
     this.#steps = steps;
   }
 
   get conntrack(): FlowPacketKind {
-    return KINDS[this.#bits & KIND_MASK]!;
+    return packetKindOf(this.#bits & KIND_MASK);
   }
 
   get #snatPort(): number {

@@ -11,6 +11,7 @@
  */
 
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
+import { packetKindCode, packetKindOf } from '../flow-verdict.js';
 import type { Address, Packet } from '../packet.js';
 import type { OpenedPort } from './service-ports.js';
 import type { Relay } from './state.js';
@@ -20,13 +21,10 @@ export type RelaySteps = readonly Step[] | ((verdict: RelayVerdict) => readonly 
 
 const NO_STEPS: readonly Step[] = Object.freeze([]);
 
-/** Which packet of its connection a verdict is for, as `#kind` holds it. */
-const KINDS = ['new', 'established', 'reply'] as const;
-
 export class RelayVerdict implements Verdict {
   readonly endpoint: string;
   readonly cost: number;
-  /** An index into KINDS. */
+  /** flow-verdict.ts `packetKindCode`. */
   readonly #kind: number;
   /** The Service port: its name and protocol are the verdict's `service` and the packet's protocol. */
   readonly #port: OpenedPort;
@@ -39,7 +37,7 @@ export class RelayVerdict implements Verdict {
   constructor(relay: Relay, kind: 'new' | 'established' | 'reply', cost: number, steps: RelaySteps | null) {
     this.endpoint = relay.endpoint;
     this.cost = cost;
-    this.#kind = kind === 'new' ? 0 : kind === 'established' ? 1 : 2;
+    this.#kind = packetKindCode(kind);
     this.#port = relay.port;
     // A reply goes back from the portal address the client connected to; a client packet goes on over the proxy's leg.
     this.#src = kind === 'reply' ? relay.clientDst : relay.backendSrc;
@@ -48,7 +46,7 @@ export class RelayVerdict implements Verdict {
   }
 
   get conntrack(): 'new' | 'established' | 'reply' {
-    return KINDS[this.#kind]!;
+    return packetKindOf(this.#kind);
   }
 
   get verdict(): VerdictKind {
