@@ -221,12 +221,13 @@ export class IpvsEngine implements ProxyEngine {
     return renderIpvsadm(services);
   }
 
-  send(packet: Packet, _origin: Origin, now: number): Verdict {
-    // The origin plays no part: IPVS sees every packet at LOCAL_IN/LOCAL_OUT; its source decides masquerading.
+  send(packet: Packet, origin: Origin, now: number): Verdict {
+    // IPVS sees every packet at LOCAL_IN/LOCAL_OUT and its source decides masquerading; the origin matters only to
+    // the LB source-range filters (the node's own packets meet KUBE-IPVS-OUT-FILTER, not KUBE-PROXY-FIREWALL).
     this.#syncIfDue(now);
     const ct = this.conntrack;
     const row = ct.lookupRow(packet, now);
-    if (row < 0) return newFlow(this.#st, packet, now, ct.lastSrcKey);
+    if (row < 0) return newFlow(this.#st, packet, origin, now, ct.lastSrcKey);
     if (ct.lastDirection === 'reply') return this.#reply(row, packet, now);
     if (ct.markedRow(row)) return this.#noDest(row, packet);
     ct.seeRow(row, 'original', now);

@@ -17,7 +17,11 @@
  *   packets → MASQUERADE.
  * filter KUBE-PROXY-FIREWALL (INPUT, FORWARD): KUBE-LOAD-BALANCER-FW → KUBE-SOURCE-RANGES-FIREWALL, which RETURNs for
  *   a source in KUBE-LOAD-BALANCER-SOURCE-CIDR, or the LB IP itself when a range contains the node IP
- *   (KUBE-LOAD-BALANCER-SOURCE-IP), and DROPs the rest.
+ *   (KUBE-LOAD-BALANCER-SOURCE-IP), and DROPs the rest. The node's own packets never pass INPUT or FORWARD on their
+ *   way to an endpoint (IPVS schedules them at LOCAL_OUT), so the ranges do not apply to them.
+ * filter KUBE-IPVS-OUT-FILTER (OUTPUT): for each LB IP with source ranges none of which contains the node IP,
+ *   `-s <LB IP> -m ipvs --vaddr <LB IP> --vproto <proto> --vport <port> -j DROP`: the node reaching its LB IP sends
+ *   from that IP (it is bound on kube-ipvs0), and is refused as the ranges would refuse it (kubernetes#119656).
  * filter KUBE-IPVS-FILTER (INPUT): a NEW connection to an address bound on kube-ipvs0 (KUBE-IPVS-IPS) on a port no
  *   Service set lists (nor a health-check node port) → REJECT.
  */
@@ -169,7 +173,27 @@ export class IpvsIpsets {
     return {
       where: 'filter/KUBE-SOURCE-RANGES-FIREWALL',
       rule: `-A KUBE-PROXY-FIREWALL -m comment --comment "${COMMENT.lbFW}" -m set --match-set ${fw} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL; -A KUBE-SOURCE-RANGES-FIREWALL -j DROP`,
-      decision: `DROP: ${srcIP} is in none of ${spec.sourceRanges.map((r) => r.text).join(', ')}`,
+      decision: `DROP: ${srcIP} is in none of ${rangesText(spec)}`,
+    };
+  }
+
+  /**
+   * The node's own packet to a LoadBalancer virtual server with source ranges: KUBE-IPVS-OUT-FILTER drops it when it
+   * is sent from the LB IP and no range contains the node IP; otherwise nothing filters it (see the file's comment).
+   */
+  nodeOutputFilter(spec: VirtualServerSpec, srcIP: string): Step | undefined {
+    if (spec.kind !== 'LoadBalancer' || spec.sourceRanges.length === 0) return undefined;
+    if (!spec.allowFromNode && srcIP === spec.addr) {
+      return {
+        where: 'filter/KUBE-IPVS-OUT-FILTER',
+        rule: `-A KUBE-IPVS-OUT-FILTER -s ${spec.addr} -m ipvs --vaddr ${spec.addr} --vproto ${spec.proto.toLowerCase()} --vport ${spec.port} -j DROP`,
+        decision: `DROP: the node sends to its LB IP from the LB IP, and none of ${rangesText(spec)} contains the node IP`,
+      };
+    }
+    return {
+      where: 'filter/OUTPUT',
+      rule: 'KUBE-PROXY-FIREWALL is jumped to from INPUT and FORWARD only',
+      decision: `not filtered: loadBalancerSourceRanges (${rangesText(spec)}) do not apply to the node's own packets, which IPVS schedules at LOCAL_OUT`,
     };
   }
 
@@ -203,4 +227,9 @@ export class IpvsIpsets {
   inNodePortLocal(member: string): boolean {
     return this.#nodePortLocal.has(member);
   }
+}
+
+/** A virtual server's source ranges as a trace prints them. */
+function rangesText(spec: VirtualServerSpec): string {
+  return spec.sourceRanges.map((r) => r.text).join(', ');
 }

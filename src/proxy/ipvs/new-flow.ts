@@ -1,7 +1,7 @@
 import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
-import { familyOf, keyOf, type Packet } from '../packet.js';
+import { familyOf, keyOf, type Origin, type Packet } from '../packet.js';
 import { applyPlan, buildPlan, PlanBit, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
@@ -23,7 +23,7 @@ const NO_STEPS: readonly Step[] = Object.freeze([]);
  * Decide a new flow and track it when it is DNATed. `srcKey`: `addressKey` of the packet's source (conntrack's
  * lookup computed it).
  */
-export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: number): Verdict {
+export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: number, srcKey: number): Verdict {
   // A length write is a call into the runtime: skipped when nothing was pushed (no trace step is built per packet).
   if (DISCARD.length !== 0) DISCARD.length = 0;
   const explain = st.explain;
@@ -63,7 +63,10 @@ export function newFlow(st: IpvsState, packet: Packet, now: number, srcKey: numb
   const service = vs.service;
   const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, explain ? steps : null);
   if ((bits & PlanBit.SOURCE_RANGES) !== 0) {
-    const fw = st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
+    const fw =
+      origin.from === 'node'
+        ? st.ipsets.nodeOutputFilter(vs.spec, packet.src.ip)
+        : st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
     if (fw) {
       steps.push(fw);
       if (fw.decision.startsWith('DROP')) return refused('DROP', packet, service, explain ? steps : NO_STEPS);

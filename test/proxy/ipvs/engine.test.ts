@@ -208,24 +208,28 @@ test('KUBE-IPVS-FILTER rejects a bound VIP on a port no Service uses; other addr
   t.is(other.endpoint, null);
 });
 
-test('LoadBalancer source ranges: allowed sources pass (SNAT), others and the node are dropped', (t) => {
-  const engine = engineOn(
+/** web as a LoadBalancer at 192.0.2.10 (NodePort 30090) with these source ranges, on node-a. */
+function lbEngine(loadBalancerSourceRanges: string[]) {
+  return engineOn(
     storeOf(
       ...web({
         type: 'LoadBalancer',
         ports: [{ name: 'http', port: 80, nodePort: 30090 }],
         ingress: ['192.0.2.10'],
-        loadBalancerSourceRanges: ['203.0.113.0/25'],
+        loadBalancerSourceRanges,
       }),
     ),
   );
+}
+
+test('LoadBalancer source ranges: allowed sources pass (SNAT), others are dropped', (t) => {
+  const engine = lbEngine(['203.0.113.0/25']);
   const ok = engine.send(tcp('203.0.113.2', 1, '192.0.2.10', 80), EXTERNAL, 1);
   t.is(ok.verdict, 'DNAT');
   t.is(ok.snat, NODE_A);
   const denied = engine.send(tcp('203.0.113.130', 1, '192.0.2.10', 80), EXTERNAL, 1);
   t.is(denied.verdict, 'DROP');
   t.is(denied.steps.at(-1)!.where, 'filter/KUBE-SOURCE-RANGES-FIREWALL');
-  t.is(engine.send(tcp(NODE_A, 7, '192.0.2.10', 80), HOST, 1).verdict, 'DROP');
   // The NodePort is not subject to source ranges.
   t.is(engine.send(tcp('203.0.113.130', 2, NODE_A, 30090), EXTERNAL, 1).verdict, 'DNAT');
 });
@@ -247,12 +251,78 @@ test('LB source ranges in a family the node has no address of: the node IP teste
       }),
     ),
   );
-  // The node reaching its own LB IP arrives with the LB IP as source: allowed, as the range holds the node IP.
-  const fromLB = engine.send(tcp('fd00:99::4', 7, 'fd00:99::4', 80), HOST, 1);
+  // A packet from outside sourced from the LB IP: KUBE-LOAD-BALANCER-SOURCE-IP lets it through, as the range holds the
+  // node IP.
+  const fromLB = engine.send(tcp('fd00:99::4', 7, 'fd00:99::4', 80), EXTERNAL, 1);
   t.is(fromLB.verdict, 'DNAT');
   t.true(fromLB.steps.some((s) => /^RETURN: node traffic sourced from the LB IP/.test(s.decision)));
   t.is(engine.send(tcp('fd01::9', 7, 'fd00:99::4', 80), EXTERNAL, 1).verdict, 'DROP');
+  // The node's own packet from the LB IP: KUBE-IPVS-OUT-FILTER has no rule for it (the range holds the node IP).
+  t.is(engine.send(tcp('fd00:99::4', 8, 'fd00:99::4', 80), HOST, 1).verdict, 'DNAT');
 });
+
+/**
+ * The node's own packets to a LoadBalancer IP with source ranges (proxier.go: KUBE-PROXY-FIREWALL is jumped to from
+ * INPUT and FORWARD only; KUBE-IPVS-OUT-FILTER, on OUTPUT, drops `-s <LB IP>` for LB IPs whose ranges leave out the
+ * node IP, kubernetes#119656). The node is 172.18.0.2 (NODE_A).
+ */
+const nodeToLB: readonly {
+  name: string;
+  ranges: string[];
+  src: string;
+  verdict: 'DNAT' | 'DROP';
+  where: string;
+}[] = [
+  {
+    name: 'from the LB IP, no range holds the node',
+    ranges: ['203.0.113.0/25'],
+    src: '192.0.2.10',
+    verdict: 'DROP',
+    where: 'filter/KUBE-IPVS-OUT-FILTER',
+  },
+  {
+    name: 'from the LB IP, a range holds the node',
+    ranges: ['203.0.113.0/25', '172.18.0.0/16'],
+    src: '192.0.2.10',
+    verdict: 'DNAT',
+    where: 'filter/OUTPUT',
+  },
+  {
+    name: 'from the node IP, outside every range',
+    ranges: ['203.0.113.0/25'],
+    src: NODE_A,
+    verdict: 'DNAT',
+    where: 'filter/OUTPUT',
+  },
+  {
+    name: 'from the LB IP, which a range holds but the node IP is outside',
+    ranges: ['192.0.2.0/24'],
+    src: '192.0.2.10',
+    verdict: 'DROP',
+    where: 'filter/KUBE-IPVS-OUT-FILTER',
+  },
+];
+
+for (const c of nodeToLB) {
+  test(`the node's own packet to an LB IP with source ranges: ${c.name}`, (t) => {
+    const engine = lbEngine(c.ranges);
+    const v = engine.send(tcp(c.src, 7, '192.0.2.10', 80), HOST, 1);
+    t.is(v.verdict, c.verdict);
+    const filter = v.steps.find((s) => s.where === c.where);
+    t.truthy(filter, `a ${c.where} step`);
+    if (c.verdict === 'DROP')
+      t.is(
+        filter!.rule,
+        '-A KUBE-IPVS-OUT-FILTER -s 192.0.2.10 -m ipvs --vaddr 192.0.2.10 --vproto tcp --vport 80 -j DROP',
+      );
+    // The same packet from outside the node meets KUBE-PROXY-FIREWALL, which the ranges decide.
+    const outside = engine.send(tcp(c.src, 9, '192.0.2.10', 80), EXTERNAL, 1);
+    t.is(
+      outside.steps.some((s) => s.where === 'filter/KUBE-SOURCE-RANGES-FIREWALL'),
+      true,
+    );
+  });
+}
 
 test('externalIPs: a virtual server per IP, masqueraded under eTP=Cluster', (t) => {
   const engine = engineOn(storeOf(...web({ externalIPs: ['198.51.100.7'] })));
