@@ -112,6 +112,8 @@ function defaultWorkload(obj: { kind: string; spec: Record<string, unknown> }): 
 function defaultNetworkPolicy(policy: NetworkPolicy): void {
   policy.spec ??= {} as NetworkPolicy['spec'];
   const spec = policy.spec;
+  // An omitted podSelector is the empty selector: every pod in the policy's namespace (networking/v1 types.go).
+  spec.podSelector ??= {};
   if ((spec.policyTypes ?? []).length === 0) {
     spec.policyTypes = (spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
   }

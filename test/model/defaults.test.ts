@@ -256,6 +256,16 @@ const cases: [string, unknown, unknown][] = [
     { policyTypes: ['Ingress', 'Egress'] },
   ],
   [
+    'NetworkPolicy: an omitted podSelector is the empty selector (every pod of the namespace)',
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta,
+      spec: { policyTypes: ['Ingress'] },
+    },
+    { podSelector: {}, policyTypes: ['Ingress'] },
+  ],
+  [
     'NetworkPolicy: explicit policyTypes are kept',
     {
       apiVersion: 'networking.k8s.io/v1',

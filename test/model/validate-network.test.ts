@@ -60,12 +60,6 @@ const cases: FixtureCase[] = [
     [`6:3: Namespace team-a: status.phase: ${unsupported('Deleted', '"Active", "Terminating"')} (document 1)`],
   ],
   [
-    'netpol-pod-selector.yaml',
-    [
-      '5:1: NetworkPolicy default/deny-all: spec.podSelector: Required value: write `podSelector: {}` to select every pod in the namespace (document 1)',
-    ],
-  ],
-  [
     'netpol-ports.yaml',
     [
       '10:11: NetworkPolicy default/web: spec.ingress[0].ports[0].endPort: must be greater than or equal to `port`, got 8000 (document 1)',
@@ -155,4 +149,16 @@ spec:
   t.deepEqual(result.warnings, [
     'inline.yaml:10:13: NetworkPolicy default/web: spec.egress[0].to[0].ipBlock.cidr: CIDR value "10.0.0.1/16" has host bits set: it is read as 10.0.0.0/16 (document 1)',
   ]);
+});
+
+test('a NetworkPolicy without podSelector is accepted: the field is optional and means every pod', (t) => {
+  const { lines, result } = checkText(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: deny-all
+spec:
+  policyTypes: [Ingress]
+`);
+  t.deepEqual(lines, []);
+  t.deepEqual(result.warnings, []);
 });

@@ -72,10 +72,9 @@ function validatePeer(peer: NetworkPolicyPeer, at: FieldPath, report: Reporter):
 
 export function validateNetworkPolicy(policy: NetworkPolicy, report: Reporter): void {
   const spec = policy.spec;
-  if (!spec.podSelector) {
-    // The API documents podSelector as "NOT optional"; a missing one would silently select every pod.
-    report.required(['spec', 'podSelector'], 'write `podSelector: {}` to select every pod in the namespace');
-  } else validateLabelSelector(spec.podSelector, ['spec', 'podSelector'], report);
+  // Optional since the API said so (networking/v1 types.go: "If it is not specified, it defaults to an empty
+  // selector", every pod of the namespace); defaults.ts writes the empty selector.
+  if (spec.podSelector) validateLabelSelector(spec.podSelector, ['spec', 'podSelector'], report);
   for (const direction of ['ingress', 'egress'] as const) {
     const peersField = direction === 'ingress' ? 'from' : 'to';
     (spec[direction] ?? []).forEach((rule, i) => {
