@@ -120,7 +120,7 @@ export class UserspaceEngine implements ProxyEngine {
           keys.add(`${family}|${entry.key}`);
         }
       }
-      for (const k of keys) this.#syncKey(k);
+      this.#syncKeys(keys);
     } else if (this.#pending.length > 0) {
       const changes = this.#pending;
       this.#pending = [];
@@ -129,7 +129,7 @@ export class UserspaceEngine implements ProxyEngine {
       // An IPv4 port appearing or going changes whether the Service's IPv6 ports are served.
       for (const k of [...keys])
         if (k.startsWith('IPv4|')) for (const o of this.#opened.keys()) if (o.startsWith('IPv6|')) keys.add(o);
-      for (const k of keys) this.#syncKey(k);
+      this.#syncKeys(keys);
     }
     if (now >= this.#nextCleanup) {
       this.lb.cleanupStaleStickySessions(now);
@@ -222,6 +222,29 @@ export class UserspaceEngine implements ProxyEngine {
     return new RelayVerdict(relay, 'reply', 1, this.#st.explain ? relayReplySteps : null);
   }
 
+  /**
+   * Table keys carry the protocol, upstream's ServicePortName does not: a port that keeps its name and changes protocol
+   * is one key gone and one new here, but one changed port to mergeService (new socket, balancer state and affinity
+   * kept; unmergeService never sees the name). So keys still in the table go first, and a key gone whose port name
+   * another opened port of its family now serves leaves the balancer and conntrack alone.
+   */
+  #syncKeys(keys: Iterable<string>): void {
+    const gone: string[] = [];
+    for (const k of keys) {
+      const bar = k.indexOf('|');
+      if (this.#table.get(k.slice(0, bar) as IPFamily, k.slice(bar + 1)) === undefined) gone.push(k);
+      else this.#syncKey(k);
+    }
+    for (const k of gone) this.#syncKey(k);
+  }
+
+  /** Whether an opened port other than key `except`'s, of the same family, serves Service port `name`. */
+  #nameServed(name: string, except: string): boolean {
+    const family = except.slice(0, except.indexOf('|'));
+    for (const [k, o] of this.#opened) if (k !== except && k.startsWith(family) && o.portal.name === name) return true;
+    return false;
+  }
+
   // mergeService / unmergeService and the balancer's endpoint update for one table entry.
   #syncKey(k: string): void {
     const bar = k.indexOf('|');
@@ -233,8 +256,10 @@ export class UserspaceEngine implements ProxyEngine {
       if (before) {
         this.#unindex(before);
         this.#ports.release(before.portal.proxyPort);
-        this.lb.deleteService(before.portal.name);
         this.#opened.delete(k);
+        // Only a port name no longer served is unmerged (its balancer deleted, its UDP flows cleared).
+        if (this.#nameServed(before.portal.name, k)) return;
+        this.lb.deleteService(before.portal.name);
         if (entry === undefined && before.portal.protocol === 'UDP') this.#clearUdpEntriesFor(before.portal.clusterIP);
       }
       return;

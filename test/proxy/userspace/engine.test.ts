@@ -235,6 +235,38 @@ test('a Service change that keeps its config keeps the proxy port; one that chan
   t.not(e.openedPorts()[0]!.portal.proxyPort, before);
 });
 
+test('a port that keeps its name and changes protocol keeps its balancer and affinity; its UDP flows are not cleared', (t) => {
+  // ServicePortName has no protocol: mergeService sees one changed port (a new socket, NewService keeping the
+  // state), and unmergeService never sees the name, so neither DeleteService nor ClearEntriesForIP runs.
+  const sticky = { sessionAffinity: 'ClientIP' as const, sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } };
+  const svc = (protocol: 'TCP' | 'UDP') =>
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'p', port: 80, protocol }], ...sticky });
+  const store = storeOf(svc('UDP'), slice('default', 'web', EPS, [{ name: 'p', port: 8080, protocol: 'UDP' }]));
+  const e = createUserspaceEngine({ table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(5) });
+  const first = e.send(udp('192.0.2.7', 1000, '10.96.0.10', 80), EXTERNAL, 1);
+  const udpPort = e.openedPorts()[0]!.portal.proxyPort;
+  const flows = [...e.conntrack.entries()].length;
+  t.is(flows, 2, 'the client leg and the proxy leg');
+  store.transaction(() => {
+    store.put(svc('TCP'));
+    store.put(slice('default', 'web', EPS, [{ name: 'p', port: 8080, protocol: 'TCP' }]));
+  });
+  const opened = e.openedPorts();
+  t.deepEqual(
+    opened.map((o) => o.portal.protocol),
+    ['TCP'],
+  );
+  t.not(opened[0]!.portal.proxyPort, udpPort, 'a new socket');
+  const state = e.lb.state('default/web:p')!;
+  t.is(state.affinity, 'ClientIP');
+  t.is(state.ttlSeconds, 60);
+  t.is(opened[0]!.balancer, state, 'the opened port uses the live balancer state');
+  t.is([...e.conntrack.entries()].length, flows, 'no ClearEntriesForIP');
+  // Affinity recorded on the UDP port holds for the client's TCP connections.
+  for (let i = 0; i < 6; i++)
+    t.is(e.send(tcp('192.0.2.7', 2000 + i, '10.96.0.10', 80), EXTERNAL, 2).endpoint, first.endpoint);
+});
+
 test('after the proxy closed a connection, the endpoint’s late answer has no reader; a forgotten client leg is still relayed', (t) => {
   const e = engine();
   const p = tcp('10.244.1.9', 40100, '10.96.0.10', 80);
