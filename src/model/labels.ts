@@ -13,8 +13,9 @@ export function matchesMap(labels: Record<string, string> | undefined, selector:
 }
 
 /**
- * A LabelSelector (workloads, NetworkPolicy). An empty selector `{}` matches everything;
- * an absent one (undefined) matches nothing, as for NetworkPolicy peers and workload selectors.
+ * A LabelSelector (workloads, NetworkPolicy). An empty selector `{}` matches everything; an absent one (undefined)
+ * matches nothing, as for workload selectors. (A NetworkPolicy peer with only a namespaceSelector means every pod of
+ * those namespaces: its caller must not pass the absent podSelector here.)
  */
 export function matchesSelector(
   labels: Record<string, string> | undefined,

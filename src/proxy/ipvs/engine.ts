@@ -1,9 +1,10 @@
 /**
  * The IPVS kube-proxy engine for one node (pkg/proxy/ipvs/proxier.go over the kernel's IPVS, in NAT mode).
  *
- * A new flow goes: conntrack miss → nat KUBE-SERVICES marks (masquerade.ts, ipsets.ts) → filter source-range firewall → IPVS
- * virtual-server lookup (address, then port and protocol) → persistence template or scheduler → DNAT to the
- * real server → KUBE-POSTROUTING MASQUERADE for marked or hairpin traffic. Later packets follow the conntrack entry.
+ * A new flow goes: conntrack miss → nat KUBE-SERVICES marks (masquerade.ts, ipsets.ts) → filter source-range firewall
+ * (INPUT, FORWARD) → IPVS virtual-server lookup (address, then port and protocol) → persistence template or scheduler
+ * → for the node's own packets, KUBE-IPVS-OUT-FILTER (OUTPUT) → DNAT to the real server → KUBE-POSTROUTING MASQUERADE
+ * for marked or hairpin traffic. Later packets follow the conntrack entry.
  *
  * Verdicts:
  * - no virtual server: ACCEPT (not a Service), except a NEW packet to an address bound on kube-ipvs0 (a ClusterIP,
@@ -11,7 +12,7 @@
  * - virtual server but no usable real server (no endpoints, all quiesced, or an mh/sh slot owned by a quiesced one):
  *   REJECT, because `ip_vs_leave` answers ICMP port-unreachable. kube-proxy keeps the virtual server with no real
  *   servers rather than installing REJECT rules of its own;
- * - source range not allowed: DROP;
+ * - source range not allowed: DROP (for the node's own packets: sent from an LB IP whose ranges leave out the node IP);
  * - established flow whose real server was deleted: DROP (expire_nodest_conn = 1 expires the connection; the next
  *   packet starts a new one).
  *

@@ -167,7 +167,7 @@ export class IpvsIpsets {
       return {
         where: 'filter/KUBE-SOURCE-RANGES-FIREWALL',
         rule: `-A KUBE-SOURCE-RANGES-FIREWALL -m comment --comment "${COMMENT.lbSourceIP}" -m set --match-set ${setName('KUBE-LOAD-BALANCER-SOURCE-IP', spec.family)} dst,dst,src -j RETURN`,
-        decision: 'RETURN: node traffic sourced from the LB IP (a source range contains the node IP)',
+        decision: 'RETURN: traffic sourced from the LB IP (a source range contains the node IP)',
       };
     }
     return {
@@ -192,8 +192,8 @@ export class IpvsIpsets {
     }
     return {
       where: 'filter/OUTPUT',
-      rule: 'KUBE-PROXY-FIREWALL is jumped to from INPUT and FORWARD only',
-      decision: `not filtered: loadBalancerSourceRanges (${rangesText(spec)}) do not apply to the node's own packets, which IPVS schedules at LOCAL_OUT`,
+      rule: '-A OUTPUT -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-OUT-FILTER',
+      decision: `no KUBE-IPVS-OUT-FILTER rule matches: loadBalancerSourceRanges (${rangesText(spec)}) are checked in INPUT and FORWARD, which the node's own packets do not pass`,
     };
   }
 

@@ -62,11 +62,11 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
   const vs = servers.object(id);
   const service = vs.service;
   const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, explain ? steps : null);
-  if ((bits & PlanBit.SOURCE_RANGES) !== 0) {
-    const fw =
-      origin.from === 'node'
-        ? st.ipsets.nodeOutputFilter(vs.spec, packet.src.ip)
-        : st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
+  // Pods and outside clients meet the ranges in filter INPUT/FORWARD, before IPVS (LOCAL_IN) sees the packet; the
+  // node's own packets meet KUBE-IPVS-OUT-FILTER in filter OUTPUT, after IPVS (LOCAL_OUT) scheduled them (below).
+  const fromNode = origin.from === 'node';
+  if ((bits & PlanBit.SOURCE_RANGES) !== 0 && !fromNode) {
+    const fw = st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
     if (fw) {
       steps.push(fw);
       if (fw.decision.startsWith('DROP')) return refused('DROP', packet, service, explain ? steps : NO_STEPS);
@@ -87,6 +87,16 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
       decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
     });
     return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
+  }
+  if ((bits & PlanBit.SOURCE_RANGES) !== 0 && fromNode) {
+    // `-m ipvs --vaddr` matches a packet IPVS has already scheduled: the scheduler moved on (and a persistence
+    // template was armed) even when the filter then drops the packet, which leaves no conntrack entry. (The kernel's
+    // IPVS connection for it would count as inactive until it timed out; connections here are conntrack's.)
+    const out = st.ipsets.nodeOutputFilter(vs.spec, packet.src.ip);
+    if (out) {
+      steps.push(out);
+      if (out.decision.startsWith('DROP')) return refused('DROP', packet, service, explain ? steps : NO_STEPS);
+    }
   }
   return track(st, id, vs, dest.id, packet, mark, srcKey, now, explain ? steps : null);
 }

@@ -226,7 +226,8 @@ export class UserspaceEngine implements ProxyEngine {
    * Table keys carry the protocol, upstream's ServicePortName does not: a port that keeps its name and changes protocol
    * is one key gone and one new here, but one changed port to mergeService (new socket, balancer state and affinity
    * kept; unmergeService never sees the name). So keys still in the table go first, and a key gone whose port name
-   * another opened port of its family now serves leaves the balancer and conntrack alone.
+   * another opened port now serves leaves the balancer and conntrack alone. (A same-name port that gets no socket, SCTP
+   * or no free proxy port, does unmerge here; upstream kept the name's state, unused, until the name went.)
    */
   #syncKeys(keys: Iterable<string>): void {
     const gone: string[] = [];
@@ -238,10 +239,9 @@ export class UserspaceEngine implements ProxyEngine {
     for (const k of gone) this.#syncKey(k);
   }
 
-  /** Whether an opened port other than key `except`'s, of the same family, serves Service port `name`. */
+  /** Whether an opened port other than key `except`'s serves Service port `name` (balancers are keyed by name). */
   #nameServed(name: string, except: string): boolean {
-    const family = except.slice(0, except.indexOf('|'));
-    for (const [k, o] of this.#opened) if (k !== except && k.startsWith(family) && o.portal.name === name) return true;
+    for (const [k, o] of this.#opened) if (k !== except && o.portal.name === name) return true;
     return false;
   }
 

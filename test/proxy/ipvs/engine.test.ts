@@ -255,10 +255,24 @@ test('LB source ranges in a family the node has no address of: the node IP teste
   // node IP.
   const fromLB = engine.send(tcp('fd00:99::4', 7, 'fd00:99::4', 80), EXTERNAL, 1);
   t.is(fromLB.verdict, 'DNAT');
-  t.true(fromLB.steps.some((s) => /^RETURN: node traffic sourced from the LB IP/.test(s.decision)));
+  t.true(fromLB.steps.some((s) => /^RETURN: traffic sourced from the LB IP/.test(s.decision)));
   t.is(engine.send(tcp('fd01::9', 7, 'fd00:99::4', 80), EXTERNAL, 1).verdict, 'DROP');
   // The node's own packet from the LB IP: KUBE-IPVS-OUT-FILTER has no rule for it (the range holds the node IP).
   t.is(engine.send(tcp('fd00:99::4', 8, 'fd00:99::4', 80), HOST, 1).verdict, 'DNAT');
+});
+
+test("KUBE-IPVS-OUT-FILTER drops the node's packet after IPVS scheduled it: the rr cursor has moved on", (t) => {
+  // Two engines alike: one schedules two allowed outside flows; the other drops a node flow first, then schedules
+  // one outside flow, which gets the real server the first engine's second flow got.
+  const plain = lbEngine(['203.0.113.0/25']);
+  const [first, second] = [1, 2].map((i) => plain.send(tcp('203.0.113.2', i, '192.0.2.10', 80), EXTERNAL, 1).endpoint);
+  t.truthy(second);
+  t.not(first, second);
+  const dropped = lbEngine(['203.0.113.0/25']);
+  const node = dropped.send(tcp('192.0.2.10', 7, '192.0.2.10', 80), HOST, 1);
+  t.is(node.verdict, 'DROP');
+  t.deepEqual(node.steps.map((s) => s.where).slice(-2), ['ipvs/rr', 'filter/KUBE-IPVS-OUT-FILTER']);
+  t.is(dropped.send(tcp('203.0.113.2', 1, '192.0.2.10', 80), EXTERNAL, 1).endpoint, second!);
 });
 
 /**
