@@ -15,6 +15,7 @@ import {
   type Pod,
   type Service,
 } from '../model/types.js';
+import { inSliceOrder } from './port-order.js';
 import { isPodReady, isPodTerminal, LABEL_ZONE } from './scheduling-rules.js';
 
 /** Label set on the slices of a Service without a cluster IP. */
@@ -45,8 +46,8 @@ export function shouldPodBeInEndpoints(pod: Pod): boolean {
 }
 
 /**
- * The ports a pod serves for a Service (getEndpointPorts): each Service port in order, its targetPort resolved on
- * this pod. A named targetPort is looked up among the pod's container ports by name and protocol; a Service port
+ * The ports a pod serves for a Service (getEndpointPorts), in the order its slice lists them (port-order.ts): each
+ * Service port, its targetPort resolved on this pod. A named targetPort is looked up among the pod's container ports by name and protocol; a Service port
  * the pod cannot resolve is left out for that pod, so pods with different resolutions land in different slices.
  * A headless Service may have no ports at all.
  */
@@ -72,7 +73,7 @@ export function endpointPorts(service: Service, pod: Pod): EndpointPort[] {
     if (sp.appProtocol !== undefined) ep.appProtocol = sp.appProtocol;
     out.push(ep);
   }
-  return out;
+  return inSliceOrder(out);
 }
 
 /** A restartable init container: it keeps running beside the app containers and may serve ports. */

@@ -164,7 +164,8 @@ test('named targetPorts resolve per pod: one slice per distinct port mapping', (
     .sort();
   t.deepEqual(byPods, [
     ['a,b', 'http:8080,metrics:9100'],
-    ['c', 'http:9090,metrics:9100'],
+    // Ports in upstream's hash order (port-order.ts): here metrics:9100's hash sorts before http:9090's.
+    ['c', 'metrics:9100,http:9090'],
     // The pod without the named port still serves the numeric one.
     ['d', 'metrics:9100'],
   ]);
