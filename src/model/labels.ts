@@ -44,20 +44,32 @@ export function matchesSelector(
   return true;
 }
 
-/** `app=web,tier in (a,b)`: the selector as kubectl prints it. */
+/**
+ * `app=web,tier in (a,b)`: the selector as kubectl prints it. A map prints as labels.Set does (keys sorted); a
+ * LabelSelector as LabelSelectorAsSelector's selector does: its requirements sorted by key (matchLabels before
+ * expressions on the same key, as Go's sort leaves a list this short), the values of `in`/`notin` sorted.
+ */
 export function formatSelector(selector: LabelSelector | Record<string, string> | undefined): string {
   if (!selector) return '<none>';
   const isLabelSelector = 'matchLabels' in selector || 'matchExpressions' in selector;
   const map = (isLabelSelector ? (selector as LabelSelector).matchLabels : selector) as
     | Record<string, string>
     | undefined;
-  const parts = Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`);
+  const parts: { key: string; text: string }[] = Object.entries(map ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => ({ key, text: `${key}=${value}` }));
   if (isLabelSelector) {
     for (const req of (selector as LabelSelector).matchExpressions ?? []) {
-      if (req.operator === 'Exists') parts.push(req.key);
-      else if (req.operator === 'DoesNotExist') parts.push(`!${req.key}`);
-      else parts.push(`${req.key} ${req.operator === 'In' ? 'in' : 'notin'} (${(req.values ?? []).join(',')})`);
+      const values = [...(req.values ?? [])].sort();
+      const text =
+        req.operator === 'Exists'
+          ? req.key
+          : req.operator === 'DoesNotExist'
+            ? `!${req.key}`
+            : `${req.key} ${req.operator === 'In' ? 'in' : 'notin'} (${values.join(',')})`;
+      parts.push({ key: req.key, text });
     }
+    parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
-  return parts.length ? parts.join(',') : '<none>';
+  return parts.length ? parts.map((p) => p.text).join(',') : '<none>';
 }
