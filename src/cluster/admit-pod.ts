@@ -25,6 +25,18 @@ const RUNNING_READY: readonly PodCondition[] = Object.freeze(
   ),
 ) as readonly PodCondition[];
 
+/**
+ * The same with readiness gates no condition has answered yet: kubelet's GeneratePodReadyCondition leaves the pod
+ * not Ready (containers ready, reason ReadinessGatesNotReady), so its endpoints are not ready either.
+ */
+const GATED: readonly PodCondition[] = Object.freeze(
+  RUNNING_READY.map((c) =>
+    c.type === 'Ready'
+      ? Object.freeze({ type: 'Ready', status: 'False' as const, reason: 'ReadinessGatesNotReady' })
+      : c,
+  ),
+) as readonly PodCondition[];
+
 /** A node's InternalIPs, per node object (stored objects do not change; an updated node is a new object). */
 const internalIPs = new WeakMap<Node, string[]>();
 
@@ -116,7 +128,9 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
   status.podIPs = ips.map((ip) => ({ ip }));
   status.hostIP = hostIPs[0];
   status.hostIPs = hostIPs.map((ip) => ({ ip }));
-  status.conditions = pod.status.conditions?.length ? pod.status.conditions : [...RUNNING_READY];
+  status.conditions = pod.status.conditions?.length
+    ? pod.status.conditions
+    : [...(pod.spec.readinessGates?.length ? GATED : RUNNING_READY)];
   // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
   // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
   const placed: Pod = { ...pod, spec, status };

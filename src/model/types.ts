@@ -146,6 +146,8 @@ export interface PodSpec {
   restartPolicy?: string;
   schedulerName?: string;
   priority?: number;
+  /** Extra conditions the pod's readiness waits on; only `get -o wide` reads them (READINESS GATES). */
+  readinessGates?: { conditionType: string }[];
 }
 
 export interface PodCondition {

@@ -116,6 +116,62 @@ test('pods: READY counts sidecars (restartable init containers) with the contain
   t.is(podColumns.row(pod, false)[1], '2/2');
 });
 
+/** A one-container pod in `phase`, Ready, maybe being deleted, with these readiness gates and extra conditions. */
+function podIn(
+  phase: Pod['status']['phase'],
+  opts: { deleting?: boolean; gates?: string[]; conditions?: [string, 'True' | 'False'][] } = {},
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'p',
+      namespace: 'default',
+      ...(opts.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+    },
+    spec: {
+      containers: [{ name: 'app', image: 'nginx' }],
+      ...(opts.gates ? { readinessGates: opts.gates.map((conditionType) => ({ conditionType })) } : {}),
+    },
+    status: {
+      phase,
+      conditions: [
+        { type: 'Ready', status: 'True' },
+        ...(opts.conditions ?? []).map(([type, status]) => ({ type, status })),
+      ],
+    },
+  } as Pod;
+}
+
+/** printPod: READY counts running ready containers; Terminating only while not finished; READINESS GATES true/all. */
+const POD_ROWS: [name: string, pod: Pod, ready: string, status: string, gates: string][] = [
+  ['running', podIn('Running'), '1/1', 'Running', '<none>'],
+  ['succeeded: no container runs', podIn('Succeeded'), '0/1', 'Succeeded', '<none>'],
+  ['failed and being deleted: still Failed', podIn('Failed', { deleting: true }), '0/1', 'Failed', '<none>'],
+  ['running and being deleted', podIn('Running', { deleting: true }), '1/1', 'Terminating', '<none>'],
+  [
+    'two gates, one condition true, one missing',
+    podIn('Running', { gates: ['example.com/a', 'example.com/b'], conditions: [['example.com/a', 'True']] }),
+    '1/1',
+    'Running',
+    '1/2',
+  ],
+  [
+    'a gate whose condition is False',
+    podIn('Running', { gates: ['x/y'], conditions: [['x/y', 'False']] }),
+    '1/1',
+    'Running',
+    '0/1',
+  ],
+];
+
+for (const [name, pod, ready, status, gates] of POD_ROWS) {
+  test(`pods: ${name}`, (t) => {
+    const row = podColumns.row(pod, true);
+    t.deepEqual([row[1], row[2], row[7]], [ready, status, gates]);
+  });
+}
+
 test('workloads -o wide: CONTAINERS and IMAGES of the template, then the selector', (t) => {
   const d = {
     apiVersion: 'apps/v1',

@@ -284,3 +284,36 @@ test('updates keep NodePorts the Service holds: a twin added before or after, pi
     [30053, 30053],
   );
 });
+
+test('a pod with a readiness gate no condition answers is not Ready (ReadinessGatesNotReady): its endpoint is not ready', async (t) => {
+  const cluster = await base();
+  const pod = (name: string, gated: boolean) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: 'gate' } },
+    spec: {
+      containers: [{ name: 'c', image: 'x' }],
+      ...(gated ? { readinessGates: [{ conditionType: 'example.com/lb-ready' }] } : {}),
+    },
+  });
+  cluster.apply([
+    pod('gated', true),
+    pod('plain', false),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'gate', namespace: 'default' },
+      spec: { selector: { app: 'gate' }, ports: [{ port: 80 }] },
+    },
+  ]);
+  const ready = (name: string) =>
+    cluster.get('Pod', name, 'default')!.status.conditions!.find((c) => c.type === 'Ready');
+  t.deepEqual(ready('gated'), { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady' });
+  t.is(ready('plain')!.status, 'True');
+  const endpoints = cluster
+    .list('EndpointSlice')
+    .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'gate')
+    .flatMap((s) => s.endpoints);
+  const byPod = Object.fromEntries(endpoints.map((e) => [e.targetRef!.name, e.conditions.ready]));
+  t.deepEqual(byPod, { gated: false, plain: true });
+});

@@ -27,8 +27,11 @@ export function isPodReady(pod: Pod): boolean {
   return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+const isTerminalPhase = (pod: Pod): boolean => pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
+
 function podStatus(pod: Pod): string {
-  if (pod.metadata.deletionTimestamp) return 'Terminating';
+  // printPod: a finished pod keeps its phase even while it is being deleted.
+  if (pod.metadata.deletionTimestamp && !isTerminalPhase(pod)) return 'Terminating';
   if (pod.status.reason) return pod.status.reason;
   return pod.status.phase;
 }
@@ -40,12 +43,29 @@ export const podColumns: Columns<Pod> = {
     // printPod counts sidecars (restartable init containers) with the app containers.
     const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').length;
     const total = pod.spec.containers.length + sidecars;
-    const ready = isPodReady(pod) ? total : 0;
+    // printPod counts containers that are ready and running: none in a finished pod. Containers, not the pod: a pod
+    // waiting on a readiness gate is not Ready, but its containers are (ContainersReady; Ready when that is absent).
+    const ready = containersReady(pod) && !isTerminalPhase(pod) ? total : 0;
     const base = [pod.metadata.name, `${ready}/${total}`, podStatus(pod), '0'];
     if (!wide) return base;
-    return [...base, pod.status.podIP ?? '<none>', pod.spec.nodeName ?? '<none>', '<none>', '<none>'];
+    return [...base, pod.status.podIP ?? '<none>', pod.spec.nodeName ?? '<none>', '<none>', readinessGates(pod)];
   },
 };
+
+function containersReady(pod: Pod): boolean {
+  const conditions = pod.status.conditions ?? [];
+  const containers = conditions.find((c) => c.type === 'ContainersReady');
+  return containers ? containers.status === 'True' : isPodReady(pod);
+}
+
+/** `true/all` of the pod's readiness gates (a gate is true when its condition's status is True), or `<none>`. */
+function readinessGates(pod: Pod): string {
+  const gates = pod.spec.readinessGates ?? [];
+  if (gates.length === 0) return '<none>';
+  const conditions = pod.status.conditions ?? [];
+  const met = gates.filter((g) => conditions.find((c) => c.type === g.conditionType)?.status === 'True').length;
+  return `${met}/${gates.length}`;
+}
 
 /** `80/TCP`, `80:30080/TCP`, as kubectl's makePortString. */
 export function servicePorts(svc: Service): string {
