@@ -128,6 +128,19 @@ for (const [dst, src, message] of TRACE_INPUT_ERRORS) {
   });
 }
 
+test('trace --count to an ExternalName: exit 2, as there are no kube-proxy rules to send flows through', async (t) => {
+  const r = await traceFromPod('payments.shop:443', '--count', '5', '--json');
+  t.is(r.code, 2);
+  t.is(r.stdout, '');
+  t.regex(r.stderr, /--count: payments\.shop:443 sends no flows through kube-proxy: ExternalName Service/);
+});
+
+test('trace --count to an address no Service rule matches: the text says the flows passed unchanged', async (t) => {
+  const r = await traceFromPod('db.shop:5432', '--count', '3');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /rejected 0, dropped 0, passed unchanged \(no Service rule\) 3/);
+});
+
 /** `trace --count N --json` from pod 10.244.1.4 on the worker to web.shop:80, in ipvs mode. */
 async function countFlows(n: number, ...flags: string[]) {
   const r = await traceFromPod('web.shop:80', '--mode', 'ipvs', '--count', String(n), ...flags, '--json');
@@ -319,6 +332,29 @@ test('healthcheck in userspace mode: nothing listens (that proxier had no health
   const r = await cli('healthcheck', dir, '--node', 'kube-netsim-worker', '--service', 'shop/web-lb');
   t.is(r.code, 2);
   t.regex(r.stderr, /userspace proxier runs no health-check server/);
+});
+
+test('healthcheck of a Service handed to another proxy: kube-proxy ignores it, and says why (exit 2)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-proxy-name-'));
+  writeFileSync(join(dir, 'cluster.yaml'), readFileSync(join(DEMO, 'cluster.yaml'), 'utf8'));
+  writeFileSync(
+    join(dir, 'lb.yaml'),
+    `apiVersion: v1
+kind: Service
+metadata: { name: lb, namespace: default, labels: { service.kubernetes.io/service-proxy-name: other } }
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: { app: one }
+  ports: [{ port: 80 }]
+`,
+  );
+  const r = await cli('healthcheck', dir, '--node', 'kube-netsim-worker', '--service', 'default/lb');
+  t.is(r.code, 2);
+  t.regex(
+    r.stderr,
+    /kube-proxy ignores service default\/lb \(it is labelled service\.kubernetes\.io\/service-proxy-name\)/,
+  );
 });
 
 test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {

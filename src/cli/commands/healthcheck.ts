@@ -5,9 +5,10 @@
  */
 import type { Command } from 'commander';
 import { proxyConfigOf } from '../../cluster/config-sections.js';
+import { LABEL_HEADLESS } from '../../controllers/endpointslice-desired.js';
 import { NotFoundError } from '../../errors.js';
 import { serviceHealth } from '../../proxy/healthcheck.js';
-import { ServiceTable } from '../../proxy/service-table.js';
+import { LABEL_SERVICE_PROXY_NAME, ServiceTable } from '../../proxy/service-table.js';
 import { loadCluster, parseNamespacedName } from './load.js';
 import { requireNode } from './proxy-common.js';
 
@@ -38,6 +39,12 @@ export function registerHealthcheck(program: Command): void {
       const answer = serviceHealth(table, `${namespace}/${name}`);
       table.detach();
       if (!answer) {
+        const labels = svc.metadata.labels ?? {};
+        const handedOff = [LABEL_SERVICE_PROXY_NAME, LABEL_HEADLESS].find((l) => Object.hasOwn(labels, l));
+        if (handedOff)
+          throw new NotFoundError(
+            `kube-proxy ignores service ${namespace}/${name} (it is labelled ${handedOff}): no health-check server listens for it`,
+          );
         throw new NotFoundError(
           `service ${namespace}/${name} has no healthCheckNodePort (only LoadBalancer Services with externalTrafficPolicy: Local get one)`,
         );

@@ -151,17 +151,24 @@ export function registerTrace(program: Command): void {
         if (!Number.isInteger(n) || n < 1)
           throw new InvalidArgumentError(`--count must be a positive integer, got "${opts.count}"`);
         const flow = await prepareFlow(cluster, engine, opts.src, opts.dst, opts.proto);
+        if (!flow.destination) {
+          // An ExternalName: kube-proxy has no rules for it, so there is nothing to send through the engine.
+          const why = flow.dnsSteps.at(-1)?.decision ?? 'the name resolves to no address';
+          throw new InvalidArgumentError(`--count: ${opts.dst} sends no flows through kube-proxy: ${why}`);
+        }
         const endpoints: Record<string, number> = {};
         let rejected = 0;
         let dropped = 0;
+        let unchanged = 0;
         const firstPort = parseEndpointArg(opts.src, 1024, '--src').port;
-        for (let i = 0; flow.destination && i < n; i++) {
+        for (let i = 0; i < n; i++) {
           const port = 1024 + ((firstPort - 1024 + i) % 64512);
           const src = { ip: flow.source.ip, port };
           const v = engine.send({ proto: flow.proto, src, dst: flow.destination }, flow.origin, 0);
           if (v.endpoint) endpoints[v.endpoint] = (endpoints[v.endpoint] ?? 0) + 1;
           if (v.verdict === 'REJECT') rejected++;
           if (v.verdict === 'DROP') dropped++;
+          if (v.verdict === 'ACCEPT' && v.endpoint === null) unchanged++;
           if (v.conntrack === 'new') {
             // The endpoint answers (SYN-ACK) and the client acknowledges, so the flow is established (an active
             // connection for lc, wlc, sed, nq, lblc, lblcr) before the next one is scheduled; --closed then ends it
@@ -177,7 +184,9 @@ export function registerTrace(program: Command): void {
           out(`${n} flows, ${engine.mode} mode on ${engine.nodeName}`);
           for (const [ep, c] of Object.entries(endpoints).sort())
             out(`  ${ep.padEnd(28)} ${String(c).padStart(8)}  ${((100 * c) / n).toFixed(2)}%`);
-          out(`  rejected ${rejected}, dropped ${dropped}`);
+          out(
+            `  rejected ${rejected}, dropped ${dropped}${unchanged ? `, passed unchanged (no Service rule) ${unchanged}` : ''}`,
+          );
         }
         return;
       }
