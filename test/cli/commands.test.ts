@@ -357,6 +357,16 @@ spec:
   );
 });
 
+test("get -o json lists items in the API server's key order (namespace, then name), not creation order", async (t) => {
+  const r = await cli('get', 'endpointslices', '-A', '-o', 'json', DEMO);
+  t.is(r.code, 0, r.stderr);
+  const keys = (JSON.parse(r.stdout) as { items: { metadata: { namespace: string; name: string } }[] }).items.map(
+    (i) => `${i.metadata.namespace}/${i.metadata.name}`,
+  );
+  t.true(keys.length > 3);
+  t.deepEqual(keys, [...keys].sort());
+});
+
 test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {
   const bad = await cli('get', 'pods', 'fixtures/bad/svc-port-range.yaml');
   t.is(bad.code, 2);

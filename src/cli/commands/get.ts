@@ -110,7 +110,8 @@ export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOp
   const select = <K extends Kind>(kind: K): KindMap[K][] =>
     kind === 'Node' || kind === 'Namespace' ? cluster.list(kind) : cluster.list(kind, namespace);
   if (opts.output === 'yaml' || opts.output === 'json') {
-    const items = kinds.flatMap(([kind]) => select(kind));
+    // The API server lists objects in key order (namespace, then name), whatever order they were created in.
+    const items = kinds.flatMap(([kind]) => select(kind).sort(byNamespaceAndName));
     const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
     return opts.output === 'json'
       ? `${JSON.stringify(list, null, 4)}\n`
