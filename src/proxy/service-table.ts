@@ -329,7 +329,11 @@ const LABEL_HEADLESS = 'service.kubernetes.io/headless';
  * value) is invisible to it, and one that gains a label leaves as if deleted.
  */
 function proxiedHere(labels: Readonly<Record<string, string>> | undefined): boolean {
-  return (
-    labels === undefined || (!Object.hasOwn(labels, LABEL_SERVICE_PROXY_NAME) && !Object.hasOwn(labels, LABEL_HEADLESS))
-  );
+  return ignoredBecause(labels) === undefined;
+}
+
+/** The label that makes kube-proxy ignore an object (see `proxiedHere`), or undefined when it sees the object. */
+export function ignoredBecause(labels: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (labels === undefined) return undefined;
+  return [LABEL_SERVICE_PROXY_NAME, LABEL_HEADLESS].find((label) => Object.hasOwn(labels, label));
 }

@@ -5,10 +5,9 @@
  */
 import type { Command } from 'commander';
 import { proxyConfigOf } from '../../cluster/config-sections.js';
-import { LABEL_HEADLESS } from '../../controllers/endpointslice-desired.js';
 import { NotFoundError } from '../../errors.js';
 import { serviceHealth } from '../../proxy/healthcheck.js';
-import { LABEL_SERVICE_PROXY_NAME, ServiceTable } from '../../proxy/service-table.js';
+import { ignoredBecause, ServiceTable } from '../../proxy/service-table.js';
 import { loadCluster, parseNamespacedName } from './load.js';
 import { requireNode } from './proxy-common.js';
 
@@ -39,8 +38,7 @@ export function registerHealthcheck(program: Command): void {
       const answer = serviceHealth(table, `${namespace}/${name}`);
       table.detach();
       if (!answer) {
-        const labels = svc.metadata.labels ?? {};
-        const handedOff = [LABEL_SERVICE_PROXY_NAME, LABEL_HEADLESS].find((l) => Object.hasOwn(labels, l));
+        const handedOff = ignoredBecause(svc.metadata.labels);
         if (handedOff)
           throw new NotFoundError(
             `kube-proxy ignores service ${namespace}/${name} (it is labelled ${handedOff}): no health-check server listens for it`,

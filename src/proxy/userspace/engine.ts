@@ -239,9 +239,18 @@ export class UserspaceEngine implements ProxyEngine {
     for (const k of gone) this.#syncKey(k);
   }
 
-  /** Whether an opened port other than key `except`'s serves Service port `name` (balancers are keyed by name). */
-  #nameServed(name: string, except: string): boolean {
-    for (const [k, o] of this.#opened) if (k !== except && o.portal.name === name) return true;
+  /**
+   * Whether an opened port other than key `except`'s serves the same Service port name (balancers are keyed by name):
+   * the same table key under another protocol, in either family (`FAMILY|ns/name:port/PROTO`). A few map lookups,
+   * not a scan of every opened port: a deleted Service's keys each ask.
+   */
+  #nameServed(except: string): boolean {
+    const name = except.slice(except.indexOf('|') + 1, except.lastIndexOf('/'));
+    for (const family of ['IPv4', 'IPv6'])
+      for (const proto of ['TCP', 'UDP', 'SCTP']) {
+        const k = `${family}|${name}/${proto}`;
+        if (k !== except && this.#opened.has(k)) return true;
+      }
     return false;
   }
 
@@ -258,7 +267,7 @@ export class UserspaceEngine implements ProxyEngine {
         this.#ports.release(before.portal.proxyPort);
         this.#opened.delete(k);
         // Only a port name no longer served is unmerged (its balancer deleted, its UDP flows cleared).
-        if (this.#nameServed(before.portal.name, k)) return;
+        if (this.#nameServed(k)) return;
         this.lb.deleteService(before.portal.name);
         if (entry === undefined && before.portal.protocol === 'UDP') this.#clearUdpEntriesFor(before.portal.clusterIP);
       }
