@@ -32,6 +32,18 @@ test('get all -A -o wide and -o json', async (t) => {
   t.true(list.items.every((p) => /^10\.244\./.test(p.status.podIP)));
 });
 
+test('get with nothing to list: kubectl says so on stderr, stdout stays empty, exit 0', async (t) => {
+  for (const [args, notice] of [
+    [['-n', 'nowhere'], 'No resources found in nowhere namespace.\n'],
+    [['-A'], 'No resources found\n'],
+  ] as const) {
+    const r = await cli('get', 'daemonsets', ...args, DEMO);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout, '');
+    t.is(r.stderr, notice);
+  }
+});
+
 test('ipam shows node CIDRs and range usage', async (t) => {
   const r = await cli('ipam', DEMO);
   t.is(r.code, 0, r.stderr);

@@ -93,7 +93,9 @@ export function registerGet(program: Command): void {
       }
       const kinds = resourceKinds(resource);
       const cluster = await loadCluster(paths, opts);
-      process.stdout.write(renderGet(cluster, kinds, { ...opts, resource }));
+      const { stdout, stderr } = renderGet(cluster, kinds, { ...opts, resource });
+      process.stdout.write(stdout);
+      process.stderr.write(stderr);
     });
 }
 
@@ -104,8 +106,15 @@ function resourceKinds(resource: string): [Kind, string][] {
   return [[kind, '']];
 }
 
-/** The text `get` prints. Exported for tests. */
-export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOptions & { resource: string }): string {
+/**
+ * What `get` prints. kubectl writes "No resources found" to stderr (`o.ErrOut` in its get command), so a script that
+ * reads the table from stdout gets nothing when nothing matched. Exported for tests.
+ */
+export function renderGet(
+  cluster: Cluster,
+  kinds: [Kind, string][],
+  opts: GetOptions & { resource: string },
+): { stdout: string; stderr: string } {
   const namespace = opts.allNamespaces ? undefined : (opts.namespace ?? 'default');
   const select = <K extends Kind>(kind: K): KindMap[K][] =>
     kind === 'Node' || kind === 'Namespace' ? cluster.list(kind) : cluster.list(kind, namespace);
@@ -113,9 +122,9 @@ export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOp
     // The API server lists objects in key order (namespace, then name), whatever order they were created in.
     const items = kinds.flatMap(([kind]) => select(kind).sort(byNamespaceAndName));
     const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
-    return opts.output === 'json'
-      ? `${JSON.stringify(list, null, 4)}\n`
-      : stringify(list, { aliasDuplicateObjects: false });
+    const text =
+      opts.output === 'json' ? `${JSON.stringify(list, null, 4)}\n` : stringify(list, { aliasDuplicateObjects: false });
+    return { stdout: text, stderr: '' };
   }
   const wide = opts.output === 'wide';
   const blocks: string[] = [];
@@ -136,9 +145,10 @@ export function renderGet(cluster: Cluster, kinds: [Kind, string][], opts: GetOp
     blocks.push(renderTable(headers, rows));
   }
   if (blocks.length === 0) {
-    return namespace === undefined ? 'No resources found\n' : `No resources found in ${namespace} namespace.\n`;
+    const notice = namespace === undefined ? 'No resources found\n' : `No resources found in ${namespace} namespace.\n`;
+    return { stdout: '', stderr: notice };
   }
-  return `${blocks.join('\n\n')}\n`;
+  return { stdout: `${blocks.join('\n\n')}\n`, stderr: '' };
 }
 
 function byNamespaceAndName(a: KindMap[Kind], b: KindMap[Kind]): number {
