@@ -120,62 +120,69 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   const send = (p: Packet, now: number) => engine.send(p, originOf(cluster.store, engine.nodeName, p.src.ip), now);
   let now = 0;
   const results: ScriptResult[] = [];
-  steps.forEach((step, i) => {
-    if ('advance' in step) {
-      now += step.advance;
-      if (!Number.isFinite(now))
-        throw new InvalidArgumentError(`step ${i + 1}: the clock would pass ${Number.MAX_VALUE} s`);
-    } else if ('apply' in step) {
-      atStep(i, () => cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]));
-      synced(engine, now);
-    } else if ('delete' in step) {
-      const parts = String(step.delete).split('/');
-      const k = KINDS[parts[0]?.toLowerCase() ?? ''];
-      const clusterScoped = k === 'Node' || k === 'Namespace';
-      // kubectl's KIND/NAME is in the default namespace; KIND/NS/NAME names it.
-      const ref =
-        k && clusterScoped && parts.length === 2 && parts[1]
-          ? { kind: k, name: parts[1] }
-          : k && !clusterScoped && parts.length === 2 && parts[1]
-            ? { kind: k, namespace: 'default', name: parts[1] }
-            : k && !clusterScoped && parts.length === 3 && parts[1] && parts[2]
-              ? { kind: k, namespace: parts[1], name: parts[2] }
-              : null;
-      if (!ref) throw new InvalidArgumentError(`step ${i + 1}: delete takes KIND/NS/NAME, got "${step.delete}"`);
-      atStep(i, () => cluster.delete([ref], { force: step.force ?? false }));
-      synced(engine, now);
-    } else if ('src' in step && 'dst' in step) {
-      // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
-      const p = {
-        proto: parseProto(step.proto),
-        src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
-        dst: parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
-      };
-      if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
-        throw new InvalidArgumentError(`step ${i + 1}: a packet has one IP family: ${step.src} -> ${step.dst}`);
-      if (step.close) {
-        const tracked = engine.conntrack.lookup(p, now) !== undefined;
-        const pass = () => (step.reply ? engine.reply(p, now) : send(p, now));
-        let verdict: Verdict;
-        if (tracked) {
-          // The closing packet (FIN) passes through the flow's mapping (a FIN never reopens a closed tuple).
-          verdict = engine.conntrack.closing(pass);
-        } else if (p.proto === 'TCP') {
-          verdict = untrackedFin(cluster, engine, p);
+  // Any error of a step (a bad address, a rejected manifest, an unknown object) names the step.
+  steps.forEach((step, i) =>
+    atStep(i, () => {
+      if ('advance' in step) {
+        now += step.advance;
+        if (!Number.isFinite(now)) throw new InvalidArgumentError(`the clock would pass ${Number.MAX_VALUE} s`);
+      } else if ('apply' in step) {
+        cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]);
+        synced(engine, now);
+      } else if ('delete' in step) {
+        const parts = String(step.delete).split('/');
+        const k = KINDS[parts[0]?.toLowerCase() ?? ''];
+        const clusterScoped = k === 'Node' || k === 'Namespace';
+        // kubectl's KIND/NAME is in the default namespace; KIND/NS/NAME names it.
+        const ref =
+          k && clusterScoped && parts.length === 2 && parts[1]
+            ? { kind: k, name: parts[1] }
+            : k && !clusterScoped && parts.length === 2 && parts[1]
+              ? { kind: k, namespace: 'default', name: parts[1] }
+              : k && !clusterScoped && parts.length === 3 && parts[1] && parts[2]
+                ? { kind: k, namespace: parts[1], name: parts[2] }
+                : null;
+        if (!ref) throw new InvalidArgumentError(`delete takes KIND/NS/NAME, got "${step.delete}"`);
+        cluster.delete([ref], { force: step.force ?? false });
+        synced(engine, now);
+      } else if ('src' in step && 'dst' in step) {
+        // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
+        const p = {
+          proto: parseProto(step.proto),
+          src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
+          dst: parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
+        };
+        if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
+          throw new InvalidArgumentError(`a packet has one IP family: ${step.src} -> ${step.dst}`);
+        if (step.close) {
+          const tracked = engine.conntrack.lookup(p, now) !== undefined;
+          const pass = () => (step.reply ? engine.reply(p, now) : send(p, now));
+          let verdict: Verdict;
+          if (tracked) {
+            // The closing packet (FIN) passes through the flow's mapping (a FIN never reopens a closed tuple).
+            verdict = engine.conntrack.closing(pass);
+          } else if (p.proto === 'TCP') {
+            verdict = untrackedFin(cluster, engine, p);
+          } else {
+            // UDP has no close, and an SCTP SHUTDOWN with no entry starts one: an ordinary packet.
+            verdict = pass();
+          }
+          results.push({
+            step: i + 1,
+            time: now,
+            verdict,
+            closed: verdict.conntrack !== 'none' && engine.close(p, now),
+          });
+        } else if (step.reply) {
+          results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
         } else {
-          // UDP has no close, and an SCTP SHUTDOWN with no entry starts one: an ordinary packet.
-          verdict = pass();
+          results.push({ step: i + 1, time: now, verdict: send(p, now) });
         }
-        results.push({ step: i + 1, time: now, verdict, closed: verdict.conntrack !== 'none' && engine.close(p, now) });
-      } else if (step.reply) {
-        results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
       } else {
-        results.push({ step: i + 1, time: now, verdict: send(p, now) });
+        throw new InvalidArgumentError(`not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
       }
-    } else {
-      throw new InvalidArgumentError(`step ${i + 1}: not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
-    }
-  });
+    }),
+  );
   return results;
 }
 
@@ -228,7 +235,7 @@ export function scriptEndTime(steps: readonly ScriptStep[]): number {
   return now;
 }
 
-/** A cluster change of step `i`: its error says which step. */
+/** Step `i`'s work: its error says which step. */
 function atStep(i: number, change: () => void): void {
   try {
     change();
