@@ -299,6 +299,19 @@ for (const [name, text, message] of SCRIPT_ERRORS) {
   });
 }
 
+const UNREAD_FLAGS: readonly [args: string[], message: RegExp][] = [
+  [['--script', 'steps.yaml', '--src', '10.244.1.4'], /--script cannot be used with --src$/m],
+  [['--script', 'steps.yaml', '--count', '3', '--closed'], /--script cannot be used with --count, --closed$/m],
+  [['--src', '10.244.1.4', '--dst', 'web.shop:80', '--closed'], /--closed is for --count$/m],
+];
+for (const [args, message] of UNREAD_FLAGS) {
+  test(`trace ${args.join(' ')}: a flag that would go unread is an error (exit 2)`, async (t) => {
+    const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', ...args);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, message);
+  });
+}
+
 test('rules: iptables-save with kube-proxy chains, ipvsadm for ipvs', async (t) => {
   const ipt = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'iptables');
   t.regex(ipt.stdout, /^\*nat$/m);

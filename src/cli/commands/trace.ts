@@ -113,6 +113,12 @@ export function registerTrace(program: Command): void {
     .option('--closed', 'with --count: close each flow once answered and acknowledged')
     .option('--script <file>', 'run a timed scenario (packets, clock steps, cluster changes)')
     .action(async (paths: string[], opts: TraceOptions) => {
+      // A flag the chosen form would leave unread is an error, not ignored: a script's packets name their own ends.
+      if (opts.script) {
+        const unread = (['src', 'dst', 'count', 'closed'] as const).filter((k) => opts[k] !== undefined);
+        if (unread.length)
+          throw new InvalidArgumentError(`--script cannot be used with ${unread.map((k) => `--${k}`).join(', ')}`);
+      } else if (opts.closed && opts.count === undefined) throw new InvalidArgumentError('--closed is for --count');
       // --seed seeds the engine only: the cluster (ClusterIPs, pod names) stays what `get` shows without it.
       const cluster = await loadCluster(paths);
       // --count only tallies endpoints: no need to explain every flow.
