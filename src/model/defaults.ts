@@ -31,7 +31,8 @@ export const DEFAULT_NODE_ALLOCATABLE: Readonly<Record<string, string>> = { cpu:
 function defaultContainers(containers: Container[] | undefined, pod: { hostNetwork: boolean } | undefined): void {
   for (const container of containers ?? []) {
     for (const port of container.ports ?? []) {
-      port.protocol ??= 'TCP';
+      // An empty protocol too (SetDefaults_ContainerPort tests for ""; Helm charts often write it).
+      port.protocol ||= 'TCP';
       // With host networking a Pod's container ports are host ports (SetDefaults_Pod; not for templates).
       if (pod?.hostNetwork && !port.hostPort) port.hostPort = port.containerPort;
     }

@@ -364,3 +364,35 @@ status:
     'n.yaml:15:31: Pod default/p: status.hostIPs[1]: Duplicate value: "172.18.0.3" (document 2)',
   ]);
 });
+
+test('a StatefulSet name is a DNS label (its pods are names in the Service zone), other workloads take dots', (t) => {
+  const workload = (kind: string, name: string) => `apiVersion: apps/v1
+kind: ${kind}
+metadata: {name: ${name}}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: busybox}]}
+`;
+  t.deepEqual(checkText(workload('StatefulSet', 'db.v1'), 'sts.yaml').lines, [
+    'sts.yaml:3:12: StatefulSet default/db.v1: metadata.name: must not contain dots, got "db.v1" (document 1)',
+  ]);
+  t.deepEqual(checkText(workload('StatefulSet', 'db-v1'), 'sts.yaml').lines, []);
+  t.deepEqual(checkText(workload('Deployment', 'db.v1').replace('  serviceName: db\n', ''), 'd.yaml').lines, []);
+});
+
+test('a container port with an empty protocol defaults to TCP (SetDefaults_ContainerPort)', (t) => {
+  const { lines, result } = checkText(`apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, image: busybox, ports: [{containerPort: 80, protocol: ""}]}]
+`);
+  t.deepEqual(lines, []);
+  const pod = result.objects.find((o) => o.kind === 'Pod') as {
+    spec: { containers: { ports: { protocol: string }[] }[] };
+  };
+  t.is(pod.spec.containers[0]!.ports[0]!.protocol, 'TCP');
+});

@@ -162,3 +162,17 @@ spec:
   t.deepEqual(lines, []);
   t.deepEqual(result.warnings, []);
 });
+
+test('an EndpointSlice may list up to 20,000 ports (discovery maxPorts since 1.21), not 100', (t) => {
+  const slice = (n: number) => `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: many}
+addressType: IPv4
+endpoints: [{addresses: [10.244.0.5]}]
+ports: [${Array.from({ length: n }, (_, i) => `{name: p${i}, port: ${10000 + i}}`).join(', ')}]
+`;
+  t.deepEqual(checkText(slice(120), 'many.yaml').lines, []);
+  t.deepEqual(checkText(slice(20001), 'many.yaml').lines, [
+    'many.yaml:6:1: EndpointSlice default/many: ports: Too many: 20001: must have at most 20000 items (document 1)',
+  ]);
+});

@@ -14,7 +14,8 @@ import { PROTOCOLS } from './service.js';
 const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN'];
 const MAX_ENDPOINTS = 1000;
 const MAX_ADDRESSES = 100;
-const MAX_PORTS = 100;
+/** discovery maxPorts: 20,000 since 1.21 (it was 100 before kubernetes#99795). */
+const MAX_PORTS = 20000;
 
 function validateEndpoints(slice: EndpointSlice, report: Reporter): void {
   const endpoints = slice.endpoints ?? [];

@@ -1,7 +1,8 @@
 /**
  * ObjectMeta as the API server checks it on create (apimachinery ValidateObjectMeta), with each kind's name rule:
  * Namespaces are RFC 1123 labels, Services RFC 1035 labels (their names become DNS labels that must not start
- * with a digit), everything else RFC 1123 subdomains.
+ * with a digit), StatefulSets RFC 1123 labels (their pods' names are DNS labels of the governing Service's zone:
+ * apps ValidateStatefulSetName, since 1.27), everything else RFC 1123 subdomains.
  */
 import { CLUSTER_SCOPED, type KubeObject } from '../types.js';
 import { dns1035Label, dns1123Label, dns1123Subdomain } from './names.js';
@@ -10,7 +11,7 @@ import { validateAnnotations, validateLabels } from './selector.js';
 
 /** The name rule of a kind. */
 export function nameRule(kind: string): (value: string) => string[] {
-  if (kind === 'Namespace') return dns1123Label;
+  if (kind === 'Namespace' || kind === 'StatefulSet') return dns1123Label;
   if (kind === 'Service') return dns1035Label;
   return dns1123Subdomain;
 }
