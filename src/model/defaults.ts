@@ -56,6 +56,30 @@ function defaultPodSpec(spec: PodSpec, isPod: boolean): void {
   defaultContainers(spec.initContainers, pod);
 }
 
+/**
+ * The spec of a Pod a controller makes from a template: a copy with SetDefaults_Pod's Pod-only parts applied (service
+ * links; requests from limits; host ports from container ports under host networking), which the API server runs on
+ * every Pod it decodes, the controllers' too. The template keeps what was written, as upstream's does. Containers and
+ * their ports and requests are copied; everything else is shared with the template.
+ */
+export function podSpecFromTemplate(template: PodSpec): PodSpec {
+  const spec: PodSpec = { ...template, containers: template.containers.map(copyContainer) };
+  if (template.initContainers) spec.initContainers = template.initContainers.map(copyContainer);
+  defaultPodSpec(spec, true);
+  return spec;
+}
+
+function copyContainer(container: Container): Container {
+  const copy: Container = { ...container };
+  if (container.ports) copy.ports = container.ports.map((port) => ({ ...port }));
+  const resources = container.resources;
+  if (resources) {
+    copy.resources = { ...resources };
+    if (resources.requests) copy.resources.requests = { ...resources.requests };
+  }
+  return copy;
+}
+
 function defaultPod(pod: Pod): void {
   pod.spec ??= {} as PodSpec;
   defaultPodSpec(pod.spec, true);

@@ -56,10 +56,31 @@ test('a Deployment makes one ReplicaSet per template and pods named after it', (
     t.deepEqual(p.metadata.ownerReferences, [
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs!.metadata.name, controller: true },
     ]);
-    // Pods share the template's containers array: 150,000 pods of one template carry one array.
-    t.is(p.spec.containers, d.spec.template.spec.containers);
+    // Pods share one defaulted copy of the template's containers: 150,000 pods of one template carry one array.
+    t.is(p.spec.containers, pods[0]!.spec.containers);
+    t.deepEqual(p.spec.containers, d.spec.template.spec.containers);
     t.truthy(p.spec.nodeName);
   }
+});
+
+test('pods a controller makes are defaulted as Pods (SetDefaults_Pod), their template stays as written', (t) => {
+  const c = clusterWithWorkers(2);
+  const limited = { ...container(), resources: { limits: { cpu: '3' } } };
+  const d = applyDeployment(c, deployment('big', 2, template({ app: 'big' }, { containers: [limited] })));
+  const hostNet = template(
+    { app: 'hn' },
+    { hostNetwork: true, containers: [container({ ports: [{ containerPort: 80, protocol: 'TCP' }] })] },
+  );
+  applyDeployment(c, deployment('hn', 1, hostNet));
+  const big = c.podsOf().filter((p) => p.metadata.labels?.app === 'big');
+  t.is(big.length, 2);
+  // Requests default to limits: the scheduler counts 3 CPUs for each.
+  for (const p of big) t.deepEqual(p.spec.containers[0]!.resources?.requests, { cpu: '3' });
+  const [hn] = c.podsOf().filter((p) => p.metadata.labels?.app === 'hn');
+  t.is(hn!.spec.containers[0]!.ports![0]!.hostPort, 80);
+  t.is(hn!.spec.enableServiceLinks, true);
+  t.is(d.spec.template.spec.containers[0]!.resources?.requests, undefined);
+  t.is(hostNet.spec.containers[0]!.ports![0]!.hostPort, undefined);
 });
 
 test('scaling a Deployment up and down', (t) => {

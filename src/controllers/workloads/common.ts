@@ -2,6 +2,7 @@
  * What the workload controllers share: owner references, pods made from templates, and finding, creating and
  * deleting the objects a workload owns.
  */
+import { podSpecFromTemplate } from '../../model/defaults.js';
 import { matchesSelector } from '../../model/labels.js';
 import type {
   Kind,
@@ -45,9 +46,22 @@ export function activePods(ctx: ControllerContext, owner: KubeObject & { spec: {
   );
 }
 
+/** Each template's spec with the Pod-only defaults (`podSpecFromTemplate`), made once and shared by its pods. */
+const podSpecs = new WeakMap<PodSpec, PodSpec>();
+
+function podSpecOf(template: PodSpec): PodSpec {
+  let spec = podSpecs.get(template);
+  if (spec === undefined) {
+    spec = podSpecFromTemplate(template);
+    podSpecs.set(template, spec);
+  }
+  return spec;
+}
+
 /**
- * A new pod from a template. The pod shares the template's labels (when no label is added) and spec objects, so
- * 150,000 pods of a few templates carry a few container arrays; the cluster copies the spec when it places the pod.
+ * A new pod from a template, defaulted as the API server defaults every Pod. The pod shares the template's labels
+ * (when no label is added) and one defaulted spec per template, so 150,000 pods of a few templates carry a few
+ * container arrays; the cluster copies the spec when it places the pod.
  */
 export function podFromTemplate(
   template: PodTemplateSpec,
@@ -73,7 +87,7 @@ export function podFromTemplate(
     apiVersion: 'v1',
     kind: 'Pod',
     metadata,
-    spec: options.spec ? { ...template.spec, ...options.spec } : template.spec,
+    spec: options.spec ? { ...podSpecOf(template.spec), ...options.spec } : podSpecOf(template.spec),
     status: { phase: 'Pending' },
   };
 }
