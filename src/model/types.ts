@@ -95,6 +95,8 @@ export interface ContainerPort {
   containerPort: number;
   protocol: Protocol;
   hostPort?: number;
+  /** The host address a host port binds (the schema already took it; validation compares host ports by it). */
+  hostIP?: string;
 }
 
 export interface Container {

@@ -209,3 +209,30 @@ spec:
     'hostnet.yaml:13:11: Pod default/agent: spec.containers[0].ports[1].hostPort: must match `containerPort` when `hostNetwork` is true, got 19101 (document 1)',
   ]);
 });
+
+test('two ports of a Pod take one host port: Duplicate (checkHostPortConflicts), also via hostNetwork defaulting', (t) => {
+  const { lines } = checkText(`apiVersion: v1
+kind: Pod
+metadata: {name: hn}
+spec:
+  hostNetwork: true
+  containers:
+  - {name: a, image: x, ports: [{containerPort: 8080}]}
+  - {name: b, image: x, ports: [{containerPort: 8080}, {containerPort: 8080, protocol: UDP}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hp}
+spec:
+  containers:
+  - {name: a, image: x, ports: [{containerPort: 80, hostPort: 8081}, {containerPort: 81, hostPort: 8081, hostIP: 10.0.0.1}]}
+  - {name: b, image: x, ports: [{containerPort: 82, hostPort: 8081}]}
+`);
+  t.deepEqual(
+    lines.map((l) => l.replace(/^inline\.yaml:\d+:\d+: /, '')),
+    [
+      'Pod default/hn: spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080" (document 1)',
+      'Pod default/hp: spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8081" (document 2)',
+    ],
+  );
+});

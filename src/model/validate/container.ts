@@ -1,6 +1,7 @@
 /**
  * Containers of a pod spec (validateContainerCommon, validateContainerPorts, ValidateContainerResourceRequirements):
- * names, image, ports, resource quantities and env var names. Names are unique across containers and init containers.
+ * names, image, ports, resource quantities and env var names. Names are unique across containers and init containers;
+ * host ports across containers.
  */
 
 import { parseQuantity } from '../quantity.js';
@@ -83,6 +84,22 @@ function validateResources(container: Container, at: FieldPath, report: Reporter
 }
 
 /** `containers` (required, at least one) and `initContainers` of a pod spec at `spec`. */
+/**
+ * checkHostPortConflicts: no two ports of a Pod's containers take the same host port (protocol, host IP and port
+ * together; 0 is no host port). Init containers are not compared: they run one at a time.
+ */
+function validateHostPortConflicts(containers: Container[], spec: FieldPath, report: Reporter): void {
+  const taken = new Set<string>();
+  containers.forEach((container, i) => {
+    (container.ports ?? []).forEach((port, j) => {
+      if (!port.hostPort) return;
+      const key = `${port.protocol}/${port.hostIP ?? ''}/${port.hostPort}`;
+      if (taken.has(key)) report.duplicate([...spec, 'containers', i, 'ports', j, 'hostPort'], key);
+      else taken.add(key);
+    });
+  });
+}
+
 export function validateContainers(
   containers: Container[] | undefined,
   initContainers: Container[] | undefined,
@@ -121,4 +138,5 @@ export function validateContainers(
       });
     });
   }
+  validateHostPortConflicts(containers ?? [], spec, report);
 }
