@@ -87,17 +87,23 @@ export class Cluster {
     options: ClusterOptions,
   ): Cluster {
     const result = validateObjects(documents);
-    const issues = [...readIssues, ...result.issues];
-    if (issues.length) throw new BatchRejectedError(issues);
     const spec = { ...(result.config?.spec ?? defaultClusterConfig().spec) };
     if (options.seed !== undefined) spec.seed = options.seed;
     const cluster = new Cluster(spec);
-    cluster.warnings.push(...result.warnings);
-    cluster.#input = inputMap(result.objects);
-    cluster.#run((batch) => {
+    const build = (batch: Batch) => {
       batch.applyAll(bootstrapObjects(spec, cluster.#parts.ipam, result.objects));
       batch.applyAll(result.objects);
-    });
+    };
+    const issues = [...readIssues, ...result.issues];
+    if (issues.length) {
+      // Admission's errors of the valid objects are reported too, unless the cluster they would be checked against is
+      // in doubt: its ClusterConfig refused, or a document that could be it unreadable.
+      if (readIssues.length === 0 && !result.configRejected) issues.push(...cluster.#trialIssues(build));
+      throw new BatchRejectedError(issues);
+    }
+    cluster.warnings.push(...result.warnings);
+    cluster.#input = inputMap(result.objects);
+    cluster.#run(build);
     return cluster;
   }
 
@@ -122,9 +128,10 @@ export class Cluster {
         },
       ]);
     }
-    if (result.issues.length) throw new BatchRejectedError(result.issues);
+    const apply = (batch: Batch) => batch.applyAll(result.objects);
+    if (result.issues.length) throw new BatchRejectedError([...result.issues, ...this.#trialIssues(apply)]);
     this.warnings.push(...result.warnings);
-    this.#run((batch) => batch.applyAll(result.objects));
+    this.#run(apply);
   }
 
   /**
@@ -188,6 +195,27 @@ export class Cluster {
   /** Per-range usage of every address and port range (for `kube-netsim ipam`). */
   ipamReport(): ReturnType<Ipam['report']> {
     return this.#parts.ipam.report();
+  }
+
+  /**
+   * The admission issues of a batch (a taken ClusterIP or nodePort, an exhausted range), run and always rolled back:
+   * a batch that failed validation reports these of its valid objects too, as kubectl reports every object's error.
+   */
+  #trialIssues(fn: (batch: Batch) => void): BatchRejectedError['issues'] {
+    const rollBack = new Error('trial batch');
+    let issues: BatchRejectedError['issues'] = [];
+    try {
+      this.store.transaction((journal) => {
+        const batch = new Batch(this.#parts, journal);
+        fn(batch);
+        batch.finish();
+        issues = batch.issues.issues;
+        throw rollBack;
+      });
+    } catch (err) {
+      if (err !== rollBack) throw err;
+    }
+    return issues;
   }
 
   #run(fn: (batch: Batch) => void): void {

@@ -136,6 +136,43 @@ test('every error of a batch is reported, and its valid objects are not applied'
   t.is(cluster.store.resourceVersion, rvBefore);
 });
 
+test('a batch with validation errors also reports the admission errors of its valid objects, and changes nothing', async (t) => {
+  const svc = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default' },
+    spec: { selector: { app: 'a' }, ports: [{ port: 80 }], ...spec },
+  });
+  const batch = [
+    svc('invalid', { ports: [{ port: 0 }] }),
+    svc('np-a', { type: 'NodePort', ports: [{ port: 80, nodePort: 30099 }] }),
+    svc('np-b', { type: 'NodePort', ports: [{ port: 80, nodePort: 30099 }] }),
+  ];
+  const errorOf = (fn: () => unknown) => t.throws(fn, { instanceOf: BatchRejectedError }) as BatchRejectedError;
+  const expected = [
+    ['Service default/invalid', 'spec.ports[0].port'],
+    ['Service default/np-b', 'spec.ports[0].nodePort'],
+  ];
+  // At load, and in an apply to a running cluster.
+  t.deepEqual(
+    errorOf(() => Cluster.create(batch)).issues.map((i) => [i.object, i.field]),
+    expected,
+  );
+  const cluster = await base();
+  const rvBefore = cluster.store.resourceVersion;
+  const reportBefore = JSON.stringify(cluster.ipamReport());
+  t.deepEqual(
+    errorOf(() => cluster.apply(batch)).issues.map((i) => [i.object, i.field]),
+    expected,
+  );
+  t.is(cluster.get('Service', 'np-a', 'default'), undefined);
+  t.is(cluster.store.resourceVersion, rvBefore);
+  t.is(JSON.stringify(cluster.ipamReport()), reportBefore);
+  // A valid batch after it takes the port the trial run gave back.
+  cluster.apply([batch[1]]);
+  t.is(cluster.get('Service', 'np-a', 'default')?.spec.ports?.[0]?.nodePort, 30099);
+});
+
 test('a rejected batch emits no watch events', async (t) => {
   const cluster = await base();
   let events = 0;

@@ -37,6 +37,8 @@ export interface ValidationResult {
   objects: AnyObject[];
   /** The batch's ClusterConfig, validated and defaulted, when it has one. */
   config?: ClusterConfig;
+  /** Whether a ClusterConfig was given and refused (invalid, or a second one). */
+  configRejected: boolean;
   issues: ManifestIssue[];
   warnings: string[];
 }
@@ -106,7 +108,7 @@ function nameForIssues(value: Record<string, unknown>): string {
 }
 
 class BatchValidator {
-  readonly result: ValidationResult = { objects: [], issues: [], warnings: [] };
+  readonly result: ValidationResult = { objects: [], configRejected: false, issues: [], warnings: [] };
   readonly #seen = new Map<string, SourcePosition>();
   #configAt: SourcePosition | undefined;
 
@@ -186,6 +188,7 @@ class BatchValidator {
     const here = positionOf(target, []);
     if (this.#configAt) {
       report.at([], `only one ClusterConfig may be given; the first is at ${where(this.#configAt)}`);
+      this.result.configRejected = true;
       return;
     }
     this.#configAt = here;
@@ -198,6 +201,7 @@ class BatchValidator {
     this.result.issues.push(...parsed.issues);
     sortFrom(this.result.issues, before);
     if (parsed.issues.length === 0) this.result.config = parsed.config;
+    else this.result.configRejected = true;
   }
 }
 
