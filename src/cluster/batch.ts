@@ -75,6 +75,7 @@ export class Batch {
       remove: (kind, name, namespace) => {
         parts.store.remove(kind, name, namespace);
       },
+      warn: (message) => this.issues.warn(message),
     };
   }
 

@@ -24,4 +24,6 @@ export interface ControllerContext {
   put<T extends KindMap[Kind]>(obj: T): T;
   /** Remove a derived object from the store. */
   remove(kind: Kind, name: string, namespace?: string): void;
+  /** Report what a controller could not do (upstream: a warning event, such as FailedCreate). */
+  warn(message: string): void;
 }

@@ -45,6 +45,8 @@ export class TestCluster {
   readonly scheduler: Scheduler;
   readonly names: Rng;
   readonly dualStack: boolean;
+  /** What controllers warned of (ControllerContext.warn). */
+  readonly warnings: string[] = [];
   #nextIP = 1;
 
   constructor(options: TestClusterOptions = {}) {
@@ -71,6 +73,7 @@ export class TestCluster {
       remove: (kind, name, namespace) => {
         this.store.remove(kind, name, namespace);
       },
+      warn: (message) => this.warnings.push(message),
     };
   }
 

@@ -177,6 +177,14 @@ test('a StatefulSet names pods by ordinal with hostname, subdomain and identity 
   });
 });
 
+test('a StatefulSet whose serviceName is no DNS label makes no pods (their subdomain would fail validation), and says so', (t) => {
+  const c = clusterWithWorkers();
+  c.run((ctx) => reconcileStatefulSet(ctx, ctx.put(statefulSet('db', 2, 'Db_Svc'))));
+  t.is(c.podsOf().length, 0);
+  t.is(c.warnings.length, 1);
+  t.regex(c.warnings[0]!, /StatefulSet default\/db: FailedCreate: .*"Db_Svc"/);
+});
+
 test('a StatefulSet scales down from the highest ordinal and back up', (t) => {
   const c = clusterWithWorkers();
   const sts = c.run((ctx) => {

@@ -9,6 +9,7 @@
  * The revision hash is our pod-template-hash of the template (upstream hashes a ControllerRevision).
  */
 import type { Pod, StatefulSet } from '../../model/types.js';
+import { dns1123Label } from '../../model/validate/names.js';
 import type { ControllerContext } from '../context.js';
 import { podTemplateHash, statefulSetPodName } from '../names.js';
 import { isPodTerminal } from '../scheduling-rules.js';
@@ -28,6 +29,14 @@ export const LABEL_POD_INDEX = 'apps.kubernetes.io/pod-index';
 export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): void {
   const ns = namespaceOf(sts);
   const name = sts.metadata.name;
+  // Apps validation does not check serviceName, but it becomes each pod's subdomain, which Pod validation requires to
+  // be a DNS label: upstream's controller then fails every create (FailedCreate) and the set has no pods.
+  const subdomainProblems = sts.spec.serviceName ? dns1123Label(sts.spec.serviceName) : [];
+  if (subdomainProblems.length > 0) {
+    ctx.warn(
+      `StatefulSet ${ns}/${name}: FailedCreate: pods get spec.subdomain "${sts.spec.serviceName}" from spec.serviceName, which Pod validation refuses (${subdomainProblems.join('; ')}): no pod is created`,
+    );
+  }
   const revision = `${name}-${podTemplateHash(sts.spec.template)}`;
   const ownerRefs = [controllerRef(sts)];
   const byOrdinal = new Map<number, Pod>();
@@ -37,7 +46,7 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
     if (ordinal === undefined) strays.push(pod);
     else byOrdinal.set(ordinal, pod);
   }
-  for (let i = 0; i < sts.spec.replicas; i++) {
+  for (let i = 0; subdomainProblems.length === 0 && i < sts.spec.replicas; i++) {
     const podName = statefulSetPodName(name, i);
     const existing = byOrdinal.get(i) ?? ctx.store.get('Pod', podName, ns);
     if (existing) {
