@@ -283,7 +283,11 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
   ['an infinite advance', '- {advance: 1e400}\n', /step 1: advance takes a finite number/],
   ['a packet without dst', '- {src: "10.244.1.4:1000"}\n', /step 1: a packet needs src and dst/],
   ['a delete of nothing', '- {advance: 1}\n- {delete: service/shop/nosuch}\n', /step 2:[\s\S]*not found/],
-  ['a packet with a bad address', '- {advance: 1}\n- {src: "10.244.1.4", dst: "10.96.0.300:80"}\n', /step 2: .*10\.96\.0\.300/],
+  [
+    'a packet with a bad address',
+    '- {advance: 1}\n- {src: "10.244.1.4", dst: "10.96.0.300:80"}\n',
+    /step 2: .*10\.96\.0\.300/,
+  ],
   ['a packet with a bad port', '- {src: "10.244.1.4:70000", dst: "10.96.0.10:53"}\n', /step 1: .*70000/],
   ['a missing file', null, /ENOENT/],
 ];

@@ -121,7 +121,7 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   let now = 0;
   const results: ScriptResult[] = [];
   // Any error of a step (a bad address, a rejected manifest, an unknown object) names the step.
-  steps.forEach((step, i) =>
+  for (const [i, step] of steps.entries()) {
     atStep(i, () => {
       if ('advance' in step) {
         now += step.advance;
@@ -181,8 +181,8 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
       } else {
         throw new InvalidArgumentError(`not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
       }
-    }),
-  );
+    });
+  }
   return results;
 }
 
