@@ -1,16 +1,10 @@
 /**
  * The sockets: UDP and TCP on each listen address, handing every message to the Responder. UDP uses node:dgram's
- * 'message' event directly (no per-query promise); TCP reads 2-byte-length framed messages, answers them in order,
- * allows several per connection and closes idle connections (miekg/dns's default idle timeout, 8 s).
+ * 'message' event directly (no per-query promise); TCP is in tcp-listener.ts.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { frameMessage, TcpFrameReader } from '../wire/tcp-framing.js';
 import type { Outcome, Responder, Transport } from './responder.js';
-
-export const TCP_IDLE_TIMEOUT_MS = 8000;
-/** Queries of one TCP connection read ahead of their replies before the connection stops being read. */
-const MAX_PENDING_TCP_QUERIES = 64;
 
 export interface ListenAddress {
   host: string;
@@ -46,7 +40,7 @@ export interface BoundListener {
 }
 
 /** Seconds since `start` (a performance.now() reading): a double, no BigInt per query. */
-function elapsed(start: number): number {
+export function elapsed(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
@@ -98,86 +92,5 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
     transport: 'udp',
     address: formatAddress(bound.address, bound.port),
     close: () => new Promise((resolve) => socket.close(() => resolve())),
-  };
-}
-
-export async function listenTcp(addr: ListenAddress, responder: Responder, observe: Observer): Promise<BoundListener> {
-  const family = net.isIPv6(addr.host) ? 2 : 1;
-  const connections = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    connections.add(conn);
-    conn.on('close', () => connections.delete(conn));
-    conn.setTimeout(TCP_IDLE_TIMEOUT_MS, () => conn.destroy());
-    conn.on('error', () => conn.destroy());
-    const reader = new TcpFrameReader();
-    // Replies go out in query order even when one of them waits on upstream.
-    let queue: Promise<void> = Promise.resolve();
-    let pending = 0;
-    const answer = async (msg: Buffer, start: number): Promise<void> => {
-      let out: Outcome | null;
-      try {
-        out = await responder.respond(msg, 'tcp');
-      } catch {
-        out = null;
-      }
-      if (!out || conn.destroyed) return;
-      let framed: Buffer[];
-      try {
-        framed = out.replies.map(frameMessage);
-      } catch {
-        return; // a reply over 65535 octets cannot be framed: no answer, as miekg's failed write
-      }
-      for (const reply of framed) conn.write(reply);
-      observe('tcp', out, elapsed(start), family, msg.length);
-    };
-    conn.on('data', (chunk) => {
-      let messages: Buffer[];
-      try {
-        messages = reader.push(chunk);
-      } catch {
-        conn.destroy();
-        return;
-      }
-      for (const msg of messages) {
-        const start = performance.now();
-        const copy = Buffer.from(msg);
-        pending++;
-        queue = queue
-          .then(() => answer(copy, start))
-          .catch(() => {})
-          .then(() => {
-            pending--;
-            if (
-              conn.isPaused() &&
-              pending < MAX_PENDING_TCP_QUERIES &&
-              conn.writableLength < conn.writableHighWaterMark
-            )
-              conn.resume();
-          });
-      }
-      // Backpressure: a client that sends but does not read its replies stops being read, as a Go server's blocking
-      // write stops it, instead of having its replies pile up in memory.
-      if (pending >= MAX_PENDING_TCP_QUERIES || conn.writableLength >= conn.writableHighWaterMark) conn.pause();
-    });
-    conn.on('drain', () => {
-      if (conn.isPaused() && pending < MAX_PENDING_TCP_QUERIES) conn.resume();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as net.AddressInfo;
-  return {
-    transport: 'tcp',
-    address: formatAddress(bound.address, bound.port),
-    close: () =>
-      new Promise((resolve) => {
-        for (const c of connections) c.destroy();
-        server.close(() => resolve());
-      }),
   };
 }

@@ -19,11 +19,12 @@ import { isUnsupportedVersion } from '../wire/edns.js';
 import { encodeMessage } from '../wire/encode.js';
 import { encodeError } from '../wire/error-response.js';
 import { type Message, Rcode, type ResourceRecord, RRType } from '../wire/message.js';
+import { relayReply } from '../wire/relay.js';
 import { responseLimit } from '../wire/size.js';
 import type { ZoneIndex } from '../zone/zone-index.js';
 import { AnswerCache } from './answer-cache.js';
 import { type ReplyContent, rcodeNumber, replyMessage, spelledName, toRecord } from './to-message.js';
-import type { UpstreamClient } from './upstream.js';
+import { type UpstreamClient, UpstreamMismatch } from './upstream.js';
 import { UpstreamCache } from './upstream-cache.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -161,29 +162,47 @@ export class Responder {
         fromCache = false;
         return this.#opts.upstream!.exchange(work.name, work.type);
       });
-      content =
-        work.mode === 'forward'
-          ? {
-              rcode: upstream.header.rcode,
-              authoritative: upstream.header.aa,
-              recursionAvailable: upstream.header.ra,
-              answer: renameOwner(upstream.answer, work.name, spelledName(query)),
-              authority: upstream.authority,
-              additional: upstream.additional,
-            }
-          : {
-              // An ExternalName chased upstream: our CNAME, then what upstream had; its rcode is dropped (dns.md 6.2).
-              ...contentOf(result),
-              rcode: Rcode.NOERROR,
-              answer: [...result.answer.map(toRecord), ...upstream.answer],
-            };
-    } catch {
+      if (upstream.message === null) {
+        // Records the model cannot hold: forwarded as bytes (relay.ts). A chase needs the records themselves to put
+        // after our CNAME, so for it this counts as a failed lookup, as before.
+        const relayed = work.mode === 'forward' ? relayReply(upstream.wire, query, limit) : null;
+        if (relayed === null) throw new Error('upstream reply cannot be relayed');
+        return single(relayed, qtype, relayed[3]! & 0x0f);
+      }
+      content = upstreamContent(query, result, work, upstream.message);
+    } catch (err) {
+      // CoreDNS's forward answers FORMERR when the upstream's reply does not match the question (state.Match).
+      if (err instanceof UpstreamMismatch && work.mode === 'forward')
+        return single(encodeError(query, Rcode.FORMERR), qtype, Rcode.FORMERR);
       content = contentOf({ ...result, ...work.onFailure });
     }
     const message = replyMessage(query, content);
     const outcome = single(encodeMessage(message, { limit }), qtype, message.header.rcode);
     return fromCache && work.mode === 'forward' ? { ...outcome, cacheHit: true } : outcome;
   }
+}
+
+function upstreamContent(
+  query: ParsedQuery,
+  result: ResolveResult,
+  work: UpstreamWork,
+  upstream: Message,
+): ReplyContent {
+  return work.mode === 'forward'
+    ? {
+        rcode: upstream.header.rcode,
+        authoritative: upstream.header.aa,
+        recursionAvailable: upstream.header.ra,
+        answer: renameOwner(upstream.answer, work.name, spelledName(query)),
+        authority: upstream.authority,
+        additional: upstream.additional,
+      }
+    : {
+        // An ExternalName chased upstream: our CNAME, then what upstream had; its rcode is dropped (dns.md 6.2).
+        ...contentOf(result),
+        rcode: Rcode.NOERROR,
+        answer: [...result.answer.map(toRecord), ...upstream.answer],
+      };
 }
 
 function single(reply: Buffer, qtype: number, rcode: number): Outcome {

@@ -6,10 +6,11 @@ import type { WatchSource } from '../../model/store.js';
 import { Rng } from '../../util/rng.js';
 import type { DnsOptions } from '../config.js';
 import { ZoneIndex } from '../zone/zone-index.js';
-import { type BoundListener, listenTcp, listenUdp, type Observer, parseListen } from './listeners.js';
+import { type BoundListener, listenUdp, type Observer, parseListen } from './listeners.js';
 import { DnsMetrics, type QueryObservation } from './metrics.js';
 import { Responder } from './responder.js';
-import { UdpTcpUpstream } from './upstream.js';
+import { listenTcp, type TcpTimeouts } from './tcp-listener.js';
+import { UdpTcpUpstream, type UpstreamTimeouts } from './upstream.js';
 
 export interface DnsServerOptions {
   listen: string[];
@@ -20,6 +21,8 @@ export interface DnsServerOptions {
   allowTransfer?: boolean;
   /** False while a worker is still receiving its snapshot: cluster names then get SERVFAIL, not NXDOMAIN (dns.md 15.1). */
   synced?: boolean;
+  /** Defaults are miekg's and CoreDNS's; tests shorten them. */
+  timeouts?: { tcp?: TcpTimeouts; upstream?: UpstreamTimeouts };
 }
 
 export class DnsServer {
@@ -28,6 +31,7 @@ export class DnsServer {
   readonly metrics = new DnsMetrics();
   readonly listeners: BoundListener[] = [];
   readonly #listen: string[];
+  readonly #tcpTimeouts: TcpTimeouts;
 
   /** `store` is the cluster's own store, or a replica that a worker process keeps in step (dns/server/replica.ts). */
   constructor(store: WatchSource, options: DnsServerOptions) {
@@ -37,11 +41,15 @@ export class DnsServer {
       synced: options.synced ?? true,
     });
     this.#listen = options.listen;
+    this.#tcpTimeouts = options.timeouts?.tcp ?? {};
+    const upstream = options.dns.upstream.length
+      ? new UdpTcpUpstream(options.dns.upstream, options.timeouts?.upstream)
+      : undefined;
     this.responder = new Responder({
       zone: this.zone,
       dns: options.dns,
       rng: new Rng(options.seed).fork('dns/loadbalance'),
-      ...(options.dns.upstream.length ? { upstream: new UdpTcpUpstream(options.dns.upstream) } : {}),
+      ...(upstream ? { upstream } : {}),
       allowTransfer: options.allowTransfer ?? false,
     });
   }
@@ -89,7 +97,7 @@ export class DnsServer {
       server = this.metrics.serverId(`dns://${udp.address}`);
       this.listeners.push(udp);
       const port = Number(udp.address.slice(udp.address.lastIndexOf(':') + 1));
-      this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe));
+      this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe, this.#tcpTimeouts));
     }
     return this.listeners;
   }

@@ -1,22 +1,37 @@
 /**
  * Asking the upstream resolvers (`dns.upstream`, CoreDNS's `forward .`): UDP first, TCP when the answer is truncated,
- * each resolver in turn until one answers. This is the server's only outgoing traffic, and it only goes where the
- * user's configuration points.
+ * each resolver in turn until one answers, all within one overall deadline (CoreDNS's forward gives up after 5 s and
+ * answers SERVFAIL). This is the server's only outgoing traffic, and it only goes where the user's configuration
+ * points.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
+import { randomInt } from 'node:crypto';
 import { decodeMessage } from '../wire/decode-message.js';
 import { encodeMessage } from '../wire/encode.js';
 import { emptyHeader, type Message, RRClass } from '../wire/message.js';
-import { frameMessage, TcpFrameReader } from '../wire/tcp-framing.js';
+import { matchesQuery } from './upstream-match.js';
+import { type Endpoint, tcpExchange, udpExchange } from './upstream-transport.js';
 
-export interface UpstreamClient {
-  exchange(name: string, type: number): Promise<Message>;
+export type { Endpoint } from './upstream-transport.js';
+
+export interface UpstreamReply {
+  /** The reply as the upstream sent it. */
+  wire: Buffer;
+  /** Its decoded form, or null when it holds what the model cannot carry (MX, HINFO, …): then it is relayed as bytes. */
+  message: Message | null;
 }
 
-export interface Endpoint {
-  host: string;
-  port: number;
+export interface UpstreamClient {
+  exchange(name: string, type: number): Promise<UpstreamReply>;
+}
+
+/** The upstream answered, but not our question (CoreDNS's forward answers the client FORMERR then). */
+export class UpstreamMismatch extends Error {}
+
+export interface UpstreamTimeouts {
+  /** Longest wait for one resolver over one transport. */
+  attemptMs?: number;
+  /** Longest wait for the whole exchange, every resolver and transport included (CoreDNS forward: 5 s). */
+  deadlineMs?: number;
 }
 
 /** `10.0.0.1:53` / `[fd00::1]:53` → host and port. */
@@ -26,35 +41,54 @@ export function parseEndpoint(text: string): Endpoint {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
+function decodeOrNull(wire: Buffer): Message | null {
+  try {
+    return decodeMessage(wire);
+  } catch {
+    return null;
+  }
+}
+
 export class UdpTcpUpstream implements UpstreamClient {
   readonly #servers: Endpoint[];
-  readonly #timeoutMs: number;
-  #nextId = 1;
+  readonly #attemptMs: number;
+  readonly #deadlineMs: number;
 
-  constructor(servers: readonly string[], timeoutMs = 2000) {
+  constructor(servers: readonly string[], timeouts: UpstreamTimeouts = {}) {
     this.#servers = servers.map(parseEndpoint);
-    this.#timeoutMs = timeoutMs;
+    this.#attemptMs = timeouts.attemptMs ?? 2000;
+    this.#deadlineMs = timeouts.deadlineMs ?? 5000;
   }
 
-  async exchange(name: string, type: number): Promise<Message> {
+  async exchange(name: string, type: number): Promise<UpstreamReply> {
+    const deadline = performance.now() + this.#deadlineMs;
+    // Each attempt is bounded by what is left of the deadline, so the exchange settles by then.
+    const budget = () => {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`no upstream answered within ${this.#deadlineMs} ms`);
+      return Math.min(this.#attemptMs, left);
+    };
     let lastError: unknown = new Error('no upstream resolvers configured');
     for (const server of this.#servers) {
+      const query = this.#query(name, type);
+      let wire: Buffer;
       try {
-        const query = this.#query(name, type);
-        const reply = await this.#udp(server, query);
-        const message = decodeMessage(reply);
-        if (!message.header.tc) return message;
-        return decodeMessage(await this.#tcp(server, query));
+        wire = await udpExchange(server, query, budget());
+        if (wire.length >= 12 && (wire[2]! & 0x02) !== 0) wire = await tcpExchange(server, query, budget());
       } catch (err) {
         lastError = err;
+        continue;
       }
+      if (!matchesQuery(wire, query)) throw new UpstreamMismatch(`upstream ${server.host} answered another question`);
+      return { wire, message: decodeOrNull(wire) };
     }
     throw lastError;
   }
 
   #query(name: string, type: number): Buffer {
-    const header = emptyHeader(this.#nextId);
-    this.#nextId = (this.#nextId % 0xffff) + 1;
+    // The ID guards against off-path spoofing, so it comes from the CSPRNG. This is network-facing, not part of the
+    // simulation, so the rule that randomness comes from the seeded PRNG does not apply.
+    const header = emptyHeader(randomInt(0x10000));
     header.rd = true;
     return encodeMessage({
       header,
@@ -63,44 +97,6 @@ export class UdpTcpUpstream implements UpstreamClient {
       authority: [],
       additional: [],
       edns: { udpSize: 1232, version: 0, do: false, extendedRcode: 0, options: [] },
-    });
-  }
-
-  #udp(server: Endpoint, query: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-      const timer = setTimeout(
-        () => finish(new Error(`upstream ${server.host}:${server.port} timed out`)),
-        this.#timeoutMs,
-      );
-      const finish = (err: Error | null, reply?: Buffer) => {
-        clearTimeout(timer);
-        socket.close();
-        if (err) reject(err);
-        else resolve(reply!);
-      };
-      socket.on('error', (err) => finish(err));
-      socket.on('message', (msg) => {
-        if (msg.length >= 2 && msg.readUInt16BE(0) === query.readUInt16BE(0)) finish(null, msg);
-      });
-      socket.send(query, server.port, server.host);
-    });
-  }
-
-  #tcp(server: Endpoint, query: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const reader = new TcpFrameReader();
-      const socket = net.connect(server.port, server.host);
-      socket.setTimeout(this.#timeoutMs, () => socket.destroy(new Error('upstream TCP timed out')));
-      socket.on('connect', () => socket.write(frameMessage(query)));
-      socket.on('data', (chunk) => {
-        for (const message of reader.push(chunk)) {
-          socket.end();
-          resolve(Buffer.from(message));
-          return;
-        }
-      });
-      socket.on('error', reject);
     });
   }
 }

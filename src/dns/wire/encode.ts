@@ -16,7 +16,7 @@
  */
 import { ErrorCodes, KubeNetsimError } from '../../errors.js';
 import { writeIPv4, writeIPv6 } from './ip-text.js';
-import { type Edns, headerFlags, type Message, type ResourceRecord, RRType } from './message.js';
+import { type Edns, EdnsOptionCode, headerFlags, type Message, type ResourceRecord, RRType } from './message.js';
 import { canonicalName, namesEqual } from './name.js';
 import { MAX_MESSAGE, WireWriter } from './writer.js';
 
@@ -64,6 +64,18 @@ export function optLength(edns: Edns | null): number {
   let n = 11;
   for (const option of edns.options) n += 4 + option.data.length;
   return n;
+}
+
+/**
+ * The reply OPT trimmed so that `fixed` octets (header and question) plus the OPT fit in `limit`: PADDING goes first,
+ * then every option. Echoed options must never push a reply past what the client can take (RFC 6891 §7 lets a
+ * responder leave options out); the OPT itself, which carries DO and the rcode's upper bits, stays.
+ */
+export function fitEdns(edns: Edns | null, fixed: number, limit: number): Edns | null {
+  if (edns === null || fixed + optLength(edns) <= limit) return edns;
+  const unpadded = { ...edns, options: edns.options.filter((o) => o.code !== EdnsOptionCode.PADDING) };
+  if (fixed + optLength(unpadded) <= limit) return unpadded;
+  return { ...edns, options: [] };
 }
 
 function writeText(w: WireWriter, text: string): void {
@@ -184,9 +196,10 @@ function startMessage(w: WireWriter, question: Message['question'], compress: bo
 
 /** Encode with all the facts the truncation and cache layers need. */
 export function encodeDetailed(msg: Message, options: EncodeOptions = {}): EncodeResult {
-  const { header, question, edns } = msg;
+  const { header, question } = msg;
   const limited = options.limit !== undefined;
   const limit = limited ? Math.min(Math.max(options.limit!, 512), MAX_MESSAGE) : MAX_MESSAGE;
+  let edns = msg.edns;
   checkInt(header.id, 0xffff, 'ID');
   checkInt(header.opcode, 15, 'opcode');
   checkInt(header.rcode, 0xfff, 'rcode');
@@ -195,6 +208,9 @@ export function encodeDetailed(msg: Message, options: EncodeOptions = {}): Encod
   const compress = options.compress !== false;
   startMessage(w, question, compress);
   const questionEnd = w.off;
+  // A UDP rule: over TCP (65535) options are kept, and a reply they make unframable gets no answer, as miekg's
+  // failed write (test/e2e/dns-transport.test.ts pins that).
+  if (limited && limit < MAX_MESSAGE) edns = fitEdns(edns, questionEnd, limit);
   const optLen = optLength(edns);
   const budget = limit - optLen;
   const sections = [msg.answer, msg.authority, msg.additional] as const;
