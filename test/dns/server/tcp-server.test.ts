@@ -6,19 +6,24 @@ import net from 'node:net';
 import test from 'ava';
 import { aRecord, fakeUpstream, frame, query, rcodeOf, replyTo, startServer, unframe } from './net-helpers.js';
 
+/** Send one framed query and half-close at once; everything the server sends until its own end. */
+function halfClosed(port: number, message: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const conn = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    conn.on('error', reject);
+    conn.on('data', (c) => chunks.push(c));
+    conn.on('end', () => resolve(Buffer.concat(chunks)));
+    conn.end(frame(message));
+  });
+}
+
 test('a client that half-closes after its query gets the (forwarded) reply, then our FIN', async (t) => {
   t.timeout(10_000);
   const up = await fakeUpstream({ udp: (q, reply) => reply(replyTo(q, [aRecord('fooc.example.', '192.0.2.7')])) });
   const server = await startServer({ upstream: [up.address] });
   try {
-    const data = await new Promise<Buffer>((resolve, reject) => {
-      const conn = net.connect(server.port, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      conn.on('error', reject);
-      conn.on('data', (c) => chunks.push(c));
-      conn.on('end', () => resolve(Buffer.concat(chunks)));
-      conn.end(frame(query('fooc.example', 'A', 77)));
-    });
+    const data = await halfClosed(server.port, query('fooc.example', 'A', 77));
     const replies = unframe(data);
     t.is(replies.length, 1);
     t.is(replies[0]!.readUInt16BE(0), 77);
@@ -34,14 +39,7 @@ test('a half-close with nothing pending ends the connection at once', async (t) 
   t.timeout(10_000);
   const server = await startServer({});
   try {
-    const data = await new Promise<Buffer>((resolve, reject) => {
-      const conn = net.connect(server.port, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      conn.on('error', reject);
-      conn.on('data', (c) => chunks.push(c));
-      conn.on('end', () => resolve(Buffer.concat(chunks)));
-      conn.end(frame(query('web.shop.svc.cluster.local', 'A', 5)));
-    });
+    const data = await halfClosed(server.port, query('web.shop.svc.cluster.local', 'A', 5));
     t.is(unframe(data).length, 1);
   } finally {
     await server.stop();
