@@ -63,6 +63,10 @@ export class Batch {
   constructor(parts: ClusterParts, journal: Journal) {
     this.#parts = parts;
     this.#journal = journal;
+    // The generated-name stream rolls back with the batch, so a rejected batch (a trial run included) leaves every
+    // later pod and slice name as it would have been: the same seed, the same names.
+    const names = parts.names.clone();
+    journal.record(() => parts.names.restore(names));
     const env = this.#env();
     this.#ctx = {
       store: parts.store,

@@ -354,3 +354,34 @@ test('a pod with a readiness gate no condition answers is not Ready (ReadinessGa
   const byPod = Object.fromEntries(endpoints.map((e) => [e.targetRef!.name, e.conditions.ready]));
   t.deepEqual(byPod, { gated: false, plain: true });
 });
+
+test('a rejected batch leaves the generated names of later batches as they would have been (same seed, same names)', (t) => {
+  const deployment = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+    },
+  });
+  const invalid = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'Bad_Name' },
+    spec: { ports: [{ port: 80 }] },
+  };
+  const podNames = (c: Cluster) =>
+    c
+      .list('Pod', 'default')
+      .map((p) => p.metadata.name)
+      .sort();
+  const fresh = Cluster.create([], { seed: 1 });
+  fresh.apply([deployment('web')]);
+  const afterRejection = Cluster.create([], { seed: 1 });
+  // Its valid Deployment is tried (for admission errors) and rolled back, generated names included.
+  t.throws(() => afterRejection.apply([invalid, deployment('other')]), { instanceOf: BatchRejectedError });
+  afterRejection.apply([deployment('web')]);
+  t.deepEqual(podNames(afterRejection), podNames(fresh));
+});

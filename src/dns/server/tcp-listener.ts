@@ -59,10 +59,17 @@ export async function listenTcp(
     let queue: Promise<void> = Promise.resolve();
     let pending = 0;
     let ended = false;
+    // The client is done sending: end our side. A client that also stops reading would hold the socket and the
+    // replies buffered for it forever, so a write deadline (miekg has WriteTimeout) destroys it then.
+    const endOurSide = () => {
+      conn.end();
+      disarm();
+      if (conn.writableLength > 0) deadline = setTimeout(() => conn.destroy(), idleMs);
+    };
     conn.on('end', () => {
       ended = true;
       disarm();
-      if (pending === 0) conn.end();
+      if (pending === 0) endOurSide();
     });
     const answer = async (msg: Buffer, start: number): Promise<void> => {
       let out: Outcome | null;
@@ -84,7 +91,7 @@ export async function listenTcp(
     const settled = () => {
       pending--;
       if (pending === 0) {
-        if (ended) conn.end();
+        if (ended) endOurSide();
         else if (!conn.destroyed) arm();
       }
       if (conn.isPaused() && pending < MAX_PENDING_TCP_QUERIES && conn.writableLength < conn.writableHighWaterMark)

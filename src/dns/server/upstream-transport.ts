@@ -28,7 +28,7 @@ export function udpExchange(server: Endpoint, query: Buffer, ms: number): Promis
       try {
         socket.close();
       } catch {
-        // already closed by a failed connect
+        // already closed
       }
       if (err) reject(err);
       else resolve(reply!);
@@ -39,7 +39,15 @@ export function udpExchange(server: Endpoint, query: Buffer, ms: number): Promis
       if (sameId(msg, query)) finish(null, msg);
     });
     // A connected socket only receives datagrams from the upstream's address and port: the kernel drops the rest.
-    socket.connect(server.port, server.host, () => socket.send(query));
+    // A failed connect (no route, a broadcast address) reaches this callback, not 'error'.
+    socket.connect(server.port, server.host, (err?: Error) => {
+      if (err) return finish(err);
+      try {
+        socket.send(query);
+      } catch (sendErr) {
+        finish(sendErr as Error);
+      }
+    });
   });
 }
 

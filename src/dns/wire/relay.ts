@@ -46,7 +46,8 @@ export function relayReply(upstream: Uint8Array, query: ParsedQuery, limit: numb
   const out = Buffer.alloc(keep + optLength(edns));
   out.set(upstream.subarray(0, keep), 0);
   out.writeUInt16BE(query.id, 0);
-  out[2] = (out[2]! & 0xfe) | ((query.flags >>> 8) & 0x01) | (fits ? 0 : 0x02);
+  // RD from the query, TC ours (the upstream's, if any, was for its own transport).
+  out[2] = (out[2]! & 0xfc) | ((query.flags >>> 8) & 0x01) | (fits ? 0 : 0x02);
   out[3] = (out[3]! & 0xef) | (query.flags & 0x10);
   if (sameSpelling) out.set(query.question.wire, 12);
   if (fits) out.writeUInt16BE(u16(10) - (opt ? 1 : 0), 10);

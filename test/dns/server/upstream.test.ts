@@ -157,3 +157,15 @@ test('upstream query IDs are unpredictable, not a counter', async (t) => {
     await up.close();
   }
 });
+
+test('an upstream the socket cannot connect to (a broadcast address) gives SERVFAIL; the server lives on', async (t) => {
+  t.timeout(10_000);
+  // connect() to 255.255.255.255 fails with EACCES at once: an error reported to connect's callback, not 'error'.
+  const server = await startServer({ upstream: ['255.255.255.255:53'] });
+  try {
+    t.is(rcodeOf(await udpAsk(server.port, query('example.org', 'A', 11))), 2);
+    t.is(rcodeOf(await udpAsk(server.port, query('web.shop.svc.cluster.local', 'A', 12))), 0);
+  } finally {
+    await server.stop();
+  }
+});
