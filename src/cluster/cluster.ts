@@ -46,6 +46,9 @@ export interface ClusterOptions {
   seed?: number;
 }
 
+/** Thrown inside a store transaction to roll it back; never leaves this file. */
+const ROLL_BACK = new Error('batch rolled back');
+
 export class Cluster {
   readonly store = new Store();
   readonly config: ClusterConfigSpec;
@@ -197,12 +200,22 @@ export class Cluster {
     return this.#parts.ipam.report();
   }
 
+  /** Run `fn` as one batch, kept if admission found nothing wrong; a rejected batch changes nothing. */
+  #run(fn: (batch: Batch) => void): void {
+    const issues = this.#batch(fn, true);
+    if (issues.length) throw new BatchRejectedError(issues);
+  }
+
   /**
    * The admission issues of a batch (a taken ClusterIP or nodePort, an exhausted range), run and always rolled back:
    * a batch that failed validation reports these of its valid objects too, as kubectl reports every object's error.
    */
   #trialIssues(fn: (batch: Batch) => void): BatchRejectedError['issues'] {
-    const rollBack = new Error('trial batch');
+    return this.#batch(fn, false);
+  }
+
+  /** One batch in a store transaction: its admission issues. Rolled back when it has any, or when it is a trial. */
+  #batch(fn: (batch: Batch) => void, keep: boolean): BatchRejectedError['issues'] {
     let issues: BatchRejectedError['issues'] = [];
     try {
       this.store.transaction((journal) => {
@@ -210,22 +223,13 @@ export class Cluster {
         fn(batch);
         batch.finish();
         issues = batch.issues.issues;
-        throw rollBack;
+        if (issues.length || !keep) throw ROLL_BACK;
+        this.warnings.push(...batch.issues.warnings);
       });
     } catch (err) {
-      if (err !== rollBack) throw err;
+      if (err !== ROLL_BACK) throw err;
     }
     return issues;
-  }
-
-  #run(fn: (batch: Batch) => void): void {
-    this.store.transaction((journal) => {
-      const batch = new Batch(this.#parts, journal);
-      fn(batch);
-      batch.finish();
-      if (batch.issues.issues.length) throw new BatchRejectedError(batch.issues.issues);
-      this.warnings.push(...batch.issues.warnings);
-    });
   }
 }
 

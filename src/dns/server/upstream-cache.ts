@@ -47,6 +47,7 @@ export class UpstreamCache {
     const ttls = [...reply.message.answer, ...reply.message.authority].map((rr) => rr.ttl);
     const ttl = Math.min(this.#seconds, ...ttls);
     if (ttl <= 0) return reply;
+    // Re-inserted at the end (a concurrent fetch of the same name may have stored it meanwhile): newest last.
     this.#entries.delete(key);
     while (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { expires: this.#now() + ttl * 1000, reply });

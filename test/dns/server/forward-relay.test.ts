@@ -4,20 +4,18 @@
  * echoed EDNS options.
  */
 import test from 'ava';
-import { fakeUpstream, packet, query, rcodeOf, replyTo, startServer, udpAsk } from './net-helpers.js';
+import { packet, query, rcodeOf, replyTo, startServer, udpAsk, withForwarder } from './net-helpers.js';
 
 test('an MX answer from upstream is relayed with the client ID and spelling, not SERVFAIL', async (t) => {
   t.timeout(10_000);
-  const up = await fakeUpstream({
-    udp: (q, reply) =>
-      reply(
-        replyTo(q, [
-          { type: 'MX', name: 'mail.example', ttl: 60, class: 'IN', data: { preference: 10, exchange: 'mx1.example' } },
-        ]),
-      ),
-  });
-  const server = await startServer({ upstream: [up.address] });
-  try {
+  const mx = {
+    type: 'MX',
+    name: 'mail.example',
+    ttl: 60,
+    class: 'IN',
+    data: { preference: 10, exchange: 'mx1.example' },
+  };
+  await withForwarder({ udp: (q, reply) => reply(replyTo(q, [mx as packet.Answer])) }, async (server) => {
     const reply = await udpAsk(server.port, query('MaIl.Example', 'MX', 3131));
     t.is(rcodeOf(reply), 0);
     const decoded = packet.decode(reply);
@@ -31,10 +29,7 @@ test('an MX answer from upstream is relayed with the client ID and spelling, not
       decoded.additionals?.some((a) => a.type === 'OPT'),
       'no OPT for a query without one',
     );
-  } finally {
-    await server.stop();
-    await up.close();
-  }
+  });
 });
 
 test('echoed PADDING is dropped when it would push a UDP reply past the client size', async (t) => {

@@ -126,3 +126,25 @@ export function unframe(data: Buffer): Buffer[] {
 }
 
 export const rcodeOf = (reply: Buffer) => reply.readUInt16BE(2) & 0x0f;
+
+/**
+ * A fake upstream scripted by `script` and a server over fixtures/demo that forwards to it, for the length of `run`;
+ * both are closed after it, whatever it does.
+ */
+export async function withForwarder(
+  script: FakeScript,
+  run: (server: DnsServer, up: FakeUpstream) => Promise<void>,
+  timeouts: DnsServerOptions['timeouts'] = {},
+): Promise<void> {
+  const up = await fakeUpstream(script);
+  try {
+    const server = await startServer({ upstream: [up.address] }, timeouts);
+    try {
+      await run(server, up);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await up.close();
+  }
+}

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import test from 'ava';
-import { aRecord, fakeUpstream, frame, query, rcodeOf, replyTo, startServer, unframe } from './net-helpers.js';
+import { aRecord, frame, query, rcodeOf, replyTo, startServer, unframe, withForwarder } from './net-helpers.js';
 
 /** Send one framed query and half-close at once; everything the server sends until its own end. */
 function halfClosed(port: number, message: Buffer): Promise<Buffer> {
@@ -20,19 +20,17 @@ function halfClosed(port: number, message: Buffer): Promise<Buffer> {
 
 test('a client that half-closes after its query gets the (forwarded) reply, then our FIN', async (t) => {
   t.timeout(10_000);
-  const up = await fakeUpstream({ udp: (q, reply) => reply(replyTo(q, [aRecord('fooc.example.', '192.0.2.7')])) });
-  const server = await startServer({ upstream: [up.address] });
-  try {
-    const data = await halfClosed(server.port, query('fooc.example', 'A', 77));
-    const replies = unframe(data);
-    t.is(replies.length, 1);
-    t.is(replies[0]!.readUInt16BE(0), 77);
-    t.is(rcodeOf(replies[0]!), 0);
-    t.is(replies[0]!.readUInt16BE(6), 1);
-  } finally {
-    await server.stop();
-    await up.close();
-  }
+  await withForwarder(
+    { udp: (q, reply) => reply(replyTo(q, [aRecord('fooc.example.', '192.0.2.7')])) },
+    async (server) => {
+      const data = await halfClosed(server.port, query('fooc.example', 'A', 77));
+      const replies = unframe(data);
+      t.is(replies.length, 1);
+      t.is(replies[0]!.readUInt16BE(0), 77);
+      t.is(rcodeOf(replies[0]!), 0);
+      t.is(replies[0]!.readUInt16BE(6), 1);
+    },
+  );
 });
 
 test('a half-close with nothing pending ends the connection at once', async (t) => {

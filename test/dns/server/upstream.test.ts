@@ -9,6 +9,7 @@ import test from 'ava';
 import { UdpTcpUpstream, UpstreamMismatch } from '../../../src/dns/server/upstream.js';
 import {
   aRecord,
+  type FakeScript,
   fakeUpstream,
   frame,
   packet,
@@ -18,20 +19,20 @@ import {
   startServer,
   udpAsk,
   unframe,
+  withForwarder,
 } from './net-helpers.js';
 
 const TRUNCATED = packet.TRUNCATED_RESPONSE | packet.RECURSION_AVAILABLE;
 
 /** UDP says "truncated", TCP accepts and closes cleanly without a reply: the reviewer's hanging upstream. */
-const closesOnTcp = () =>
-  fakeUpstream({
-    udp: (q, reply) => reply(replyTo(q, [], TRUNCATED)),
-    tcp: (conn) => conn.end(),
-  });
+const CLOSES_ON_TCP: FakeScript = {
+  udp: (q, reply) => reply(replyTo(q, [], TRUNCATED)),
+  tcp: (conn) => conn.end(),
+};
 
 test('an upstream TCP connection closed without a reply fails the exchange (no wait for a timer)', async (t) => {
   t.timeout(10_000);
-  const up = await closesOnTcp();
+  const up = await fakeUpstream(CLOSES_ON_TCP);
   try {
     // Timers far beyond the test's own timeout: only the close can settle it.
     const client = new UdpTcpUpstream([up.address], { attemptMs: 60_000, deadlineMs: 60_000 });
@@ -57,33 +58,32 @@ test('exchange() has one overall deadline across resolvers and transports', asyn
 
 test('over TCP a forwarded query whose upstream closes gets SERVFAIL, and later queries are still answered', async (t) => {
   t.timeout(10_000);
-  const up = await closesOnTcp();
-  const server = await startServer({ upstream: [up.address] }, { upstream: { attemptMs: 60_000, deadlineMs: 60_000 } });
-  try {
-    const replies = await new Promise<Buffer[]>((resolve, reject) => {
-      const conn = net.connect(server.port, '127.0.0.1');
-      let data = Buffer.alloc(0);
-      conn.on('error', reject);
-      conn.on('data', (chunk) => {
-        data = Buffer.concat([data, chunk]);
-        const got = unframe(data);
-        if (got.length === 2) {
-          conn.destroy();
-          resolve(got);
-        }
+  await withForwarder(
+    CLOSES_ON_TCP,
+    async (server) => {
+      const replies = await new Promise<Buffer[]>((resolve, reject) => {
+        const conn = net.connect(server.port, '127.0.0.1');
+        let data = Buffer.alloc(0);
+        conn.on('error', reject);
+        conn.on('data', (chunk) => {
+          data = Buffer.concat([data, chunk]);
+          const got = unframe(data);
+          if (got.length === 2) {
+            conn.destroy();
+            resolve(got);
+          }
+        });
+        conn.write(
+          Buffer.concat([frame(query('tc.example', 'A', 1)), frame(query('web.shop.svc.cluster.local', 'A', 2))]),
+        );
       });
-      conn.write(
-        Buffer.concat([frame(query('tc.example', 'A', 1)), frame(query('web.shop.svc.cluster.local', 'A', 2))]),
-      );
-    });
-    t.is(replies[0]!.readUInt16BE(0), 1);
-    t.is(rcodeOf(replies[0]!), 2, 'SERVFAIL, as CoreDNS forward answers when every upstream failed');
-    t.is(replies[1]!.readUInt16BE(0), 2);
-    t.is(rcodeOf(replies[1]!), 0);
-  } finally {
-    await server.stop();
-    await up.close();
-  }
+      t.is(replies[0]!.readUInt16BE(0), 1);
+      t.is(rcodeOf(replies[0]!), 2, 'SERVFAIL, as CoreDNS forward answers when every upstream failed');
+      t.is(replies[1]!.readUInt16BE(0), 2);
+      t.is(rcodeOf(replies[1]!), 0);
+    },
+    { upstream: { attemptMs: 60_000, deadlineMs: 60_000 } },
+  );
 });
 
 test('a datagram from another port is ignored even with the right ID', async (t) => {
@@ -113,7 +113,7 @@ test('a datagram from another port is ignored even with the right ID', async (t)
 
 test('a reply with our ID but QR clear or another question is not an answer: the client gets FORMERR', async (t) => {
   t.timeout(10_000);
-  const up = await fakeUpstream({
+  const script: FakeScript = {
     udp: (q, reply) => {
       const id = q.readUInt16BE(0);
       const name = packet.decode(q).questions![0]!.name;
@@ -127,19 +127,15 @@ test('a reply with our ID but QR clear or another question is not an answer: the
       const asQuery = packet.encode({ id, type: 'query', questions: packet.decode(q).questions!, answers: [] });
       return reply(name.startsWith('qr0') ? asQuery : other);
     },
-  });
-  const client = new UdpTcpUpstream([up.address], { attemptMs: 60_000, deadlineMs: 60_000 });
-  const server = await startServer({ upstream: [up.address] });
-  try {
+  };
+  await withForwarder(script, async (server, up) => {
+    const client = new UdpTcpUpstream([up.address], { attemptMs: 60_000, deadlineMs: 60_000 });
     await t.throwsAsync(client.exchange('other.example.', 1), { instanceOf: UpstreamMismatch });
     await t.throwsAsync(client.exchange('qr0.example.', 1), { instanceOf: UpstreamMismatch });
     const reply = await udpAsk(server.port, query('other.example'));
     t.is(rcodeOf(reply), 1);
     t.is(reply.readUInt16BE(6), 0, 'no answer records');
-  } finally {
-    await server.stop();
-    await up.close();
-  }
+  });
 });
 
 test('upstream query IDs are unpredictable, not a counter', async (t) => {
