@@ -64,6 +64,7 @@ export class FlowIndex {
   #lastPacket: Packet | null = null;
   #lastSrc = 0;
   #lastDst = 0;
+  #lastDstPort = 0;
 
   constructor(store: FlowStore) {
     this.#store = store;
@@ -84,12 +85,20 @@ export class FlowIndex {
    * and another's reply.
    */
   find(p: Packet): number {
-    const s = keyOf(p.src);
-    const d = keyOf(p.dst);
+    return this.findKeyed(p, keyOf(p.src), keyOf(p.dst), p.dst.port);
+  }
+
+  /**
+   * `find` with the packet's address keys and destination port given (`d`, `dstPort`: `keyOf(p.dst)`, `p.dst.port`),
+   * for a caller that keeps them apart from the address: reading the address object is then left to whoever needs it.
+   * The userspace proxier's dial reads its endpoint's numbers from the balancer's arrays, not the endpoint's object.
+   */
+  findKeyed(p: Packet, s: number, d: number, dstPort: number): number {
     this.#lastPacket = p;
     this.#lastSrc = s;
     this.#lastDst = d;
-    const slot = this.#probe(protoCode(p.proto), s, d, tuplePorts(p.src.port, p.dst.port), ORIGINAL, true);
+    this.#lastDstPort = dstPort;
+    const slot = this.#probe(protoCode(p.proto), s, d, tuplePorts(p.src.port, dstPort), ORIGINAL, true);
     if (slot < 0) return -1;
     const w = this.#slots[slot]!;
     this.#direction = (w & TAG_BIT) === 0 ? 'original' : 'reply';
@@ -113,6 +122,11 @@ export class FlowIndex {
   /** `addressKey` of a packet's destination: from the last `find` when it was that packet. */
   dstKeyOf(p: Packet): number {
     return this.#lastPacket === p ? this.#lastDst : keyOf(p.dst);
+  }
+
+  /** A packet's destination port: from the last `find` when it was that packet. */
+  dstPortOf(p: Packet): number {
+    return this.#lastPacket === p ? this.#lastDstPort : p.dst.port;
   }
 
   /**

@@ -115,6 +115,14 @@ export class Conntrack {
     return this.#find(p, now, this.#closingPackets === 0);
   }
 
+  /**
+   * `lookupRow` with the packet's address keys and destination port given (conntrack-index.ts `findKeyed`): `track`
+   * of the same packet next reuses them.
+   */
+  lookupRowKeyed(p: Packet, srcKey: number, dstKey: number, dstPort: number, now: number): number {
+    return this.#settle(this.#flows.findKeyed(p, srcKey, dstKey, dstPort), now, this.#closingPackets === 0);
+  }
+
   /** `lookupRow` for a packet that cannot be a SYN (an answer, a FIN): a closed tuple is found, not reopened. */
   findRow(p: Packet, now: number): number {
     return this.#find(p, now, false);
@@ -168,11 +176,12 @@ export class Conntrack {
     const store = this.#store;
     const s = this.#flows.srcKeyOf(p);
     const d = this.#flows.dstKeyOf(p);
+    const dstPort = this.#flows.dstPortOf(p);
     const natted = dnatKey >= 0;
     const masqueraded = snatKey >= 0;
     // The reply tuple: from the DNAT target (or the original destination) to the SNAT source (or the client).
     const replySrcKey = natted ? dnatKey : d;
-    const replySrcPort = natted ? dnatPort : p.dst.port;
+    const replySrcPort = natted ? dnatPort : dstPort;
     const replyDstKey = masqueraded ? snatKey : s;
     // The reply tuple must be unique. The source port stays unless another live flow already has the reply tuple;
     // then it is remapped to a free port of its class (remapRange). MASQUERADE does this, and so does the kernel for
@@ -188,7 +197,7 @@ export class Conntrack {
       if (snatPort === 0) return -1;
     }
     const code = protoCode(p.proto);
-    const ports = tuplePorts(p.src.port, p.dst.port);
+    const ports = tuplePorts(p.src.port, dstPort);
     const replyPorts = tuplePorts(replySrcPort, snatPort !== 0 ? snatPort : p.src.port);
     const id = this.#nextId++;
     const row = store.add(
@@ -498,7 +507,11 @@ export class Conntrack {
   }
 
   #find(p: Packet, now: number, synMayReopen: boolean): number {
-    const row = this.#flows.find(p);
+    return this.#settle(this.#flows.find(p), now, synMayReopen);
+  }
+
+  /** The row a lookup found, unless it expired or a SYN reopens it (then deleted): -1. */
+  #settle(row: number, now: number, synMayReopen: boolean): number {
     if (row < 0) return -1;
     const store = this.#store;
     // Only a closing flow can be reopened: testing the state here spares every other packet the call.

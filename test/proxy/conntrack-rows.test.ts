@@ -315,3 +315,29 @@ test('tracking a tuple again replaces its flow: one entry, the old one no longer
   t.is(ct.expire(1000), 1);
   t.is(ct.size, 0);
 });
+
+test('a lookup with the keys and port given finds what a plain lookup finds, and tracking after it files that tuple', (t) => {
+  holds(
+    t,
+    fc.property(fc.array(flowArb, { maxLength: 25 }), flowArb, (flows, probe) => {
+      const ct = new Conntrack();
+      for (const f of flows) ct.track(p(f.proto, f.src, f.sport, f.dst, f.dport), {}, 1);
+      const q = p(probe.proto, probe.src, probe.sport, probe.dst, probe.dport);
+      const plain = ct.lookupRow(q, 1);
+      const keyed = ct.lookupRowKeyed(q, addressKey(q.src.ip), addressKey(q.dst.ip), q.dst.port, 1);
+      if (plain !== keyed) return false;
+      if (keyed >= 0) return true;
+      // Tracked right after the keyed miss: the row holds q's own tuple, and a fresh lookup of q finds that row.
+      const row = ct.trackRow(q, {}, 1);
+      const e = ct.view(row);
+      return (
+        row >= 0 &&
+        ct.lookupRow(q, 1) === row &&
+        e.originalSrc.port === q.src.port &&
+        e.originalDst.port === q.dst.port &&
+        e.replySrc.port === q.dst.port
+      );
+    }),
+    { seed: 23 },
+  );
+});

@@ -18,7 +18,7 @@ import { address, familyOf, hostPort, type Origin, type Packet } from '../packet
 import { protoCode } from '../tuple-table.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
-import { type NextResult, nextEndpointOf } from './round-robin.js';
+import { type BalancerState, type NextResult, nextEndpointOf } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
 import type { Portal, Relay, Unbound, UserspaceState } from './state.js';
 
@@ -51,38 +51,41 @@ export function portalKey(proto: Packet['proto'], port: number): number {
   return port * 4 + protoCode(proto);
 }
 
+/** A portal a new packet hit: its port and the port's balancer (read side by side), and the rule as a trace step. */
+interface PortalHit {
+  readonly port: OpenedPort;
+  readonly balancer: BalancerState | undefined;
+  readonly step: Step;
+}
+
 /**
  * The portal rule a new packet hits (as a trace step; a placeholder when the engine does not explain), or undefined.
  * Host traffic walks OUTPUT, the rest PREROUTING. `dstKey`: `addressKey` of the destination (conntrack's lookup
  * computed it).
  */
-export function matchPortal(
-  st: UserspaceState,
-  packet: Packet,
-  origin: Origin,
-  dstKey: number,
-): { port: OpenedPort; step: Step } | undefined {
+export function matchPortal(st: UserspaceState, packet: Packet, origin: Origin, dstKey: number): PortalHit | undefined {
   const host = origin.from === 'node';
   const hit = st.portals.getKey(packet.proto, dstKey, packet.dst.port);
   if (hit && !hit.external)
-    return { port: hit.port, step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', '') };
+    return hitOf(hit, portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', ''));
   const dstLocal = st.nodeAddrs.has(packet.dst.ip) || isLoopback(packet.dst.ip);
   if (hit) {
     if (!host && origin.from === 'external') {
-      return { port: hit.port, step: portalStep(st, hit, 'KUBE-PORTALS-CONTAINER', PHYSDEV_NOT_BRIDGE) };
+      return hitOf(hit, portalStep(st, hit, 'KUBE-PORTALS-CONTAINER', PHYSDEV_NOT_BRIDGE));
     }
     if (dstLocal) {
-      return {
-        port: hit.port,
-        step: portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', DST_LOCAL),
-      };
+      return hitOf(hit, portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', DST_LOCAL));
     }
   }
   if (!dstLocal) return undefined;
   const np = st.nodePorts.get(portalKey(packet.proto, packet.dst.port));
   // NodePort rules exist in the proxier's one family only (iptables or ip6tables, not both).
   if (!np || familyOf(packet.dst.ip) !== np.port.portal.family) return undefined;
-  return { port: np.port, step: portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', '') };
+  return hitOf(np, portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', ''));
+}
+
+function hitOf(portal: Portal, step: Step): PortalHit {
+  return { port: portal.port, balancer: portal.balancer, step };
 }
 
 // The rule text and decision of one portal in one chain, built once.
@@ -107,12 +110,7 @@ function portalStep(st: UserspaceState, portal: Portal, chain: PortalChain, extr
 }
 
 /** The first packet of a client connection that hit a portal. */
-export function connect(
-  st: UserspaceState,
-  packet: Packet,
-  portal: { port: OpenedPort; step: Step },
-  now: number,
-): Verdict {
+export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, now: number): Verdict {
   const port = portal.port;
   const hostIP = st.hostIP(port.family);
   const explain = st.explain;
@@ -140,7 +138,7 @@ export function connect(
     const leaving = { proto: packet.proto, src: packet.src, dst: redirect.dnat! };
     return untrackedFlow(leaving, port.name, explain ? steps : null, 2);
   }
-  const chosen = dial(st, port, packet.src.ip, now, steps);
+  const chosen = dial(st, port, portal.balancer, packet.src.ip, now, steps);
   if (chosen === undefined) {
     const tcp = port.protocol === 'TCP';
     if (tcp) st.conntrack.close(packet, now);
@@ -209,7 +207,7 @@ export function rebind(st: UserspaceState, clientRow: number, unbound: Unbound, 
         },
       ]
     : NO_STEPS;
-  const chosen = dial(st, port, packet.src.ip, now, steps);
+  const chosen = dial(st, port, port.balancer, packet.src.ip, now, steps);
   if (chosen === undefined) {
     if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
     return dropped(packet, p.name, 'established', steps);
@@ -282,7 +280,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
           },
         ]
       : NO_STEPS;
-    const chosen = dial(st, relay.port, packet.src.ip, now, steps);
+    const chosen = dial(st, relay.port, relay.port.balancer, packet.src.ip, now, steps);
     if (chosen === undefined) {
       if (st.explain)
         steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
@@ -316,11 +314,19 @@ function relayedStep(verdict: Verdict): Step[] {
   ];
 }
 
-// TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt.
-function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: number, steps: Step[]): Chosen | undefined {
+// TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt. `balancer`:
+// `port.balancer`, which the caller may have at hand without reaching the port.
+function dial(
+  st: UserspaceState,
+  port: OpenedPort,
+  balancer: BalancerState | undefined,
+  clientIP: string,
+  now: number,
+  steps: Step[],
+): Chosen | undefined {
   let reset = false;
   for (const timeout of DIAL_TIMEOUTS) {
-    const next = nextEndpointOf(port.balancer, clientIP, reset, now);
+    const next = nextEndpointOf(balancer, clientIP, reset, now);
     if (!next.ok) {
       if (st.explain)
         steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
@@ -329,7 +335,7 @@ function dial(st: UserspaceState, port: OpenedPort, clientIP: string, now: numbe
     if (st.explain)
       steps.push({
         where: 'userspace/round-robin',
-        rule: port.balancer?.listText ?? '',
+        rule: balancer?.listText ?? '',
         decision:
           next.how === 'affinity'
             ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
@@ -356,7 +362,7 @@ function openBackend(
   steps: Step[],
 ): number {
   const endpoint = chosen.endpoint;
-  const tuple = st.backendTuple(packet.proto, hostIP, chosen.address, now);
+  const tuple = st.backendTuple(packet.proto, hostIP, chosen, now);
   const row = st.conntrack.trackRecord(tuple, NO_NAT, now);
   // The engine picked a local port no tracked flow uses, so this fails only if the leg's reply tuple is another
   // flow's and conntrack's remap finds no free port of its class either: the dial fails as a socket would.

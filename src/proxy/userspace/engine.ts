@@ -34,7 +34,7 @@ import { isRelay, RelayPool } from './relay-pool.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
 import { type OpenedPort, openedPort, samePortConfig, skipReason } from './service-ports.js';
-import type { Relay, Unbound, UserspaceEngineOptions, UserspaceState } from './state.js';
+import type { BackendTarget, Relay, Unbound, UserspaceEngineOptions, UserspaceState } from './state.js';
 
 export type { UserspaceEngineOptions } from './state.js';
 
@@ -293,9 +293,9 @@ export class UserspaceEngine implements ProxyEngine {
     }
     if (before) this.#unindex(before);
     this.#opened.set(k, next);
-    this.#index(next);
     this.lb.setEndpoints(next.portal.name, next.endpoints);
     next.balancer = this.lb.state(next.portal.name);
+    this.#index(next);
   }
 
   /** unmergeService's conntrack.ClearEntriesForIP(serviceIP, UDP): every UDP flow to the deleted ClusterIP. */
@@ -307,13 +307,20 @@ export class UserspaceEngine implements ProxyEngine {
   #index(o: OpenedPort): void {
     const p = o.portal;
     const add = (ip: string, external: boolean) => {
-      this.#st.portals.set(p.protocol, ip, p.port, { port: o, addr: ip, external, steps: new Map() });
+      this.#st.portals.set(p.protocol, ip, p.port, {
+        port: o,
+        balancer: o.balancer,
+        addr: ip,
+        external,
+        steps: new Map(),
+      });
     };
     for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) add(ip, false);
     for (const ip of p.externalIPs) add(ip, true);
     if (p.nodePort) {
       this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), {
         port: o,
+        balancer: o.balancer,
         addr: null,
         external: false,
         steps: new Map(),
@@ -354,14 +361,16 @@ export class UserspaceEngine implements ProxyEngine {
     return a;
   }
 
-  #backendTuple(proto: Packet['proto'], hostIP: string, dst: Address, now: number): Packet {
+  // The endpoint's key and port come with it: the probe does not read the endpoint's address object (a cache miss).
+  #backendTuple(proto: Packet['proto'], hostIP: string, dst: BackendTarget, now: number): Packet {
+    const hostKey = this.#st.hostKey(hostIP);
     for (let tries = 0; tries < 28232; tries++) {
       const port = this.#ephemeral;
       this.#ephemeral = port >= 60999 ? 32768 : port + 1;
-      const probe: Packet = { proto, src: this.#localAddress(hostIP, port), dst };
-      if (this.conntrack.lookupEntry(probe, now) === undefined) return probe;
+      const probe: Packet = { proto, src: this.#localAddress(hostIP, port), dst: dst.address };
+      if (this.conntrack.lookupRowKeyed(probe, hostKey, dst.key, dst.port, now) < 0) return probe;
     }
-    throw new RangeExhaustedError(`local port toward ${dst.ip}:${dst.port}`, '32768-60999');
+    throw new RangeExhaustedError(`local port toward ${dst.address.ip}:${dst.port}`, '32768-60999');
   }
 }
 

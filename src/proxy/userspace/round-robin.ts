@@ -14,7 +14,8 @@
  * Shuffling uses the engine's seeded Rng (upstream used math/rand), so runs replay exactly.
  */
 import type { Rng } from '../../util/rng.js';
-import { type Address, address, parseHostPort } from '../packet.js';
+import type { Address } from '../packet.js';
+import { EndpointArena } from './endpoint-arena.js';
 
 /** The API default for ClientIP affinity (v1.DefaultClientIPServiceAffinitySeconds). */
 export const DEFAULT_AFFINITY_SECONDS = 10800;
@@ -30,10 +31,12 @@ export interface BalancerState {
   /** The shuffled endpoint list (`ip:port`). */
   endpoints: string[];
   /**
-   * `endpoints` as keyed addresses, index for index: parsed once per list, so a connection's dial reads the address
-   * it connects to instead of parsing (or looking up) the text.
+   * Where `endpoints` is in the engine's arena (endpoint-arena.ts), index for index, and its length: a connection's
+   * dial reads the endpoint there (its text, keyed address, key and port) and not from the list.
    */
-  addresses: Address[];
+  base: number;
+  length: number;
+  readonly arena: EndpointArena;
   /** `endpoints [a, b] (shuffled)`, for traces. */
   listText: string;
   index: number;
@@ -48,6 +51,9 @@ export type NextResult =
       readonly ok: true;
       readonly endpoint: string;
       readonly address: Address;
+      /** `address`'s key (`addressKey` of its IP) and port, read from the arena, not the address. */
+      readonly key: number;
+      readonly port: number;
       readonly how: 'affinity' | 'round-robin';
       readonly index: number;
     }
@@ -56,6 +62,7 @@ export type NextResult =
 export class LoadBalancerRR {
   readonly #services = new Map<string, BalancerState>();
   readonly #rng: Rng;
+  readonly #arena = new EndpointArena();
 
   constructor(rng: Rng) {
     this.#rng = rng;
@@ -71,7 +78,9 @@ export class LoadBalancerRR {
     if (!s) {
       s = {
         endpoints: [],
-        addresses: [],
+        base: 0,
+        length: 0,
+        arena: this.#arena,
         listText: listText([]),
         index: 0,
         affinity: affinity === '' ? 'None' : affinity,
@@ -84,6 +93,9 @@ export class LoadBalancerRR {
   }
 
   deleteService(svcPort: string): void {
+    const s = this.#services.get(svcPort);
+    if (s === undefined) return;
+    this.#arena.release(s.base, s.length);
     this.#services.delete(svcPort);
   }
 
@@ -92,8 +104,10 @@ export class LoadBalancerRR {
     if (endpoints.length === 0) {
       const s = this.#services.get(svcPort);
       if (s) {
+        this.#arena.release(s.base, s.length);
         s.endpoints = [];
-        s.addresses = [];
+        s.base = 0;
+        s.length = 0;
         s.listText = listText([]);
         s.index = 0;
         s.affinityMap.clear();
@@ -107,7 +121,9 @@ export class LoadBalancerRR {
     const keep = new Set(sorted);
     for (const [ip, rec] of state.affinityMap) if (!keep.has(rec.endpoint)) state.affinityMap.delete(ip);
     state.endpoints = this.#rng.shuffle(sorted);
-    state.addresses = state.endpoints.map(endpointAddress);
+    this.#arena.release(state.base, state.length);
+    state.base = this.#arena.store(state.endpoints);
+    state.length = state.endpoints.length;
     state.listText = listText(state.endpoints);
     state.index = 0;
     return true;
@@ -138,19 +154,20 @@ export function nextEndpointOf(
   now: number,
 ): NextResult {
   if (!s) return { ok: false, error: 'missing service entry' };
-  if (s.endpoints.length === 0) return { ok: false, error: 'missing endpoints' };
+  const length = s.length;
+  if (length === 0) return { ok: false, error: 'missing endpoints' };
   const sticky = s.affinity === 'ClientIP';
   if (sticky && !sessionAffinityReset) {
     const rec = s.affinityMap.get(clientIP);
     if (rec && Math.trunc(now - rec.lastUsed) < s.ttlSeconds) {
       rec.lastUsed = now;
-      const index = s.endpoints.indexOf(rec.endpoint);
-      return { ok: true, endpoint: rec.endpoint, address: s.addresses[index]!, how: 'affinity', index };
+      return chosen(s, s.endpoints.indexOf(rec.endpoint), 'affinity');
     }
   }
   const index = s.index;
-  const endpoint = s.endpoints[index]!;
-  s.index = (index + 1) % s.endpoints.length;
+  s.index = (index + 1) % length;
+  const result = chosen(s, index, 'round-robin');
+  const endpoint = result.endpoint;
   if (sticky) {
     const rec = s.affinityMap.get(clientIP);
     if (rec) {
@@ -158,12 +175,22 @@ export function nextEndpointOf(
       rec.lastUsed = now;
     } else s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
   }
-  return { ok: true, endpoint, address: s.addresses[index]!, how: 'round-robin', index };
+  return result;
 }
 
-function endpointAddress(endpoint: string): Address {
-  const parsed = parseHostPort(endpoint)!;
-  return address(parsed.ip, parsed.port);
+/** The endpoint at `index` of a port's list, as NextEndpoint hands it out. */
+function chosen(s: BalancerState, index: number, how: 'affinity' | 'round-robin'): Extract<NextResult, { ok: true }> {
+  const slot = s.base + index;
+  const arena = s.arena;
+  return {
+    ok: true,
+    endpoint: arena.text(slot),
+    address: arena.address(slot),
+    key: arena.key(slot),
+    port: arena.port(slot),
+    how,
+    index,
+  };
 }
 
 function listText(endpoints: readonly string[]): string {

@@ -5,8 +5,15 @@ import type { DestIndex } from '../dest-index.js';
 import type { Step } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
 import type { RelayPool } from './relay-pool.js';
-import type { LoadBalancerRR } from './round-robin.js';
+import type { BalancerState, LoadBalancerRR } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
+
+/** The endpoint a backend connection dials: its keyed address, and that address's key and port at hand. */
+export interface BackendTarget {
+  readonly address: Address;
+  readonly key: number;
+  readonly port: number;
+}
 
 /** Userspace-specific knobs beyond ProxyConfig. */
 export interface UserspaceEngineOptions {
@@ -23,6 +30,11 @@ export interface UserspaceEngineOptions {
 /** One portal (an address:port, or a NodePort) and its trace steps per chain, built on first use. */
 export interface Portal {
   readonly port: OpenedPort;
+  /**
+   * `port.balancer` when the portal was indexed (a port is re-indexed whenever it is synced): a connection reads the
+   * port and its balancer side by side, not one through the other.
+   */
+  readonly balancer: BalancerState | undefined;
   /** The address for address portals; null for a NodePort. */
   readonly addr: string | null;
   /** An externalIP portal (its CONTAINER rules are split by physdev and local destination). */
@@ -48,8 +60,11 @@ export interface UserspaceState {
   hostIP(family: IPFamily): string;
   /** `addressKey(hostIP)`, kept for the latest host IP asked. */
   hostKey(hostIP: string): number;
-  /** The first packet of a new backend connection from `hostIP` to `dst`: its local port is free toward `dst`. */
-  backendTuple(proto: Protocol, hostIP: string, dst: Address, now: number): Packet;
+  /**
+   * The first packet of a new backend connection from `hostIP` to the endpoint `dst` (its address, with the address's
+   * key and port beside it): its local port is free toward `dst`.
+   */
+  backendTuple(proto: Protocol, hostIP: string, dst: BackendTarget, now: number): Packet;
   /** Whether the proxy socket of `port` is still open (stopProxy closes it when its Service changes or goes). */
   isOpen(port: OpenedPort): boolean;
 }
