@@ -83,6 +83,69 @@ test('pods a controller makes are defaulted as Pods (SetDefaults_Pod), their tem
   t.is(hostNet.spec.containers[0]!.ports![0]!.hostPort, undefined);
 });
 
+test('a hostNetwork template whose containers share a port makes no pods: defaulted, each pod would take the host port twice', (t) => {
+  const c = clusterWithWorkers(2);
+  const port = [{ containerPort: 9100, protocol: 'TCP' as const }];
+  // Two containers, one port: the template is valid (no hostPort yet); every defaulted pod is not.
+  const shared = template(
+    { app: 'exporter' },
+    {
+      hostNetwork: true,
+      containers: [
+        { ...container({ ports: port }), name: 'a' },
+        { ...container({ ports: port }), name: 'b' },
+      ],
+    },
+  );
+  applyDeployment(c, deployment('exporter', 2, shared));
+  c.run((ctx) => reconcileDaemonSet(ctx, ctx.put(daemonSet('exporter-ds', shared))));
+  c.run((ctx) =>
+    reconcileStatefulSet(
+      ctx,
+      ctx.put({
+        ...statefulSet('exporter-sts', 2),
+        spec: { ...statefulSet('exporter-sts', 2).spec, template: shared },
+      }),
+    ),
+  );
+  t.is(c.podsOf().length, 0);
+  const owners = [
+    /^ReplicaSet default\/exporter-[a-z0-9]+: /,
+    /^DaemonSet default\/exporter-ds: /,
+    /^StatefulSet default\/exporter-sts: /,
+  ];
+  t.is(c.warnings.length, owners.length);
+  c.warnings.forEach((w, i) => {
+    t.regex(w, owners[i]!);
+    t.true(
+      w.includes('FailedCreate') && w.includes('spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//9100"'),
+      w,
+    );
+  });
+  // The same containers on distinct ports, or without hostNetwork, make their pods.
+  const apart = template(
+    { app: 'apart' },
+    {
+      hostNetwork: true,
+      containers: [
+        { ...container({ ports: port }), name: 'a' },
+        { ...container({ ports: [{ containerPort: 9101, protocol: 'TCP' }] }), name: 'b' },
+      ],
+    },
+  );
+  applyDeployment(c, deployment('apart', 1, apart));
+  applyDeployment(
+    c,
+    deployment('podnet', 1, {
+      ...shared,
+      metadata: { labels: { app: 'podnet' } },
+      spec: { ...shared.spec, hostNetwork: false },
+    }),
+  );
+  t.is(c.podsOf().length, 2);
+  t.is(c.warnings.length, 3);
+});
+
 test('scaling a Deployment up and down', (t) => {
   const c = clusterWithWorkers();
   const d = applyDeployment(c, deployment('web', 3));

@@ -14,6 +14,7 @@ import type {
   PodTemplateSpec,
   ReplicaSet,
 } from '../../model/types.js';
+import { hostPortConflicts } from '../../model/validate/container.js';
 import type { ControllerContext } from '../context.js';
 import { ownedIndex, ownerKey } from '../group-index.js';
 import { isPodTerminal } from '../scheduling-rules.js';
@@ -56,6 +57,27 @@ function podSpecOf(template: PodSpec): PodSpec {
     podSpecs.set(template, spec);
   }
   return spec;
+}
+
+/**
+ * Why the API server refuses every pod made from `template` (as its errors read), or null. A template is validated as
+ * written, but each pod is defaulted first (SetDefaults_Pod): under hostNetwork every container port gets its
+ * containerPort as host port, so two containers serving one port pass template validation and fail Pod validation
+ * (checkHostPortConflicts). Upstream's controller then records FailedCreate for every attempt; the workload has no pods.
+ */
+export function podsRefused(template: PodTemplateSpec): string | null {
+  const conflicts = hostPortConflicts(podSpecOf(template.spec).containers ?? []);
+  if (conflicts.length === 0) return null;
+  return conflicts
+    .map((c) => `spec.containers[${c.container}].ports[${c.port}].hostPort: Duplicate value: "${c.key}"`)
+    .join('; ');
+}
+
+/** Warn that `owner` creates no pods because the API server refuses them (`podsRefused`). */
+export function warnPodsRefused(ctx: ControllerContext, owner: KubeObject, why: string): void {
+  ctx.warn(
+    `${owner.kind} ${namespaceOf(owner)}/${owner.metadata.name}: FailedCreate: its pods are invalid (${why}): no pod is created`,
+  );
 }
 
 /**

@@ -25,7 +25,9 @@ import {
   namespaceOf,
   ownedBy,
   podFromTemplate,
+  podsRefused,
   podTaken,
+  warnPodsRefused,
 } from './common.js';
 
 /** Whether a daemon pod should be created on the node, and whether one already there may stay. */
@@ -64,6 +66,8 @@ export function reconcileDaemonSet(ctx: ControllerContext, ds: DaemonSet): void 
     if (list) list.push(pod);
     else byNode.set(node, [pod]);
   }
+  const refused = podsRefused(template);
+  if (refused !== null) warnPodsRefused(ctx, ds, refused);
   const prefix = childPrefix(ds.metadata.name);
   const ownerRefs = [controllerRef(ds)];
   const taken = podTaken(ctx, ns);
@@ -79,7 +83,7 @@ export function reconcileDaemonSet(ctx: ControllerContext, ds: DaemonSet): void 
       if (!keep && current && placement.shouldContinueRunning) keep = pod;
       else deletePod(ctx, pod);
     }
-    if (keep || !placement.shouldRun) continue;
+    if (keep || !placement.shouldRun || refused !== null) continue;
     const name = uniqueGeneratedName(prefix, ctx.names, taken);
     createPod(
       ctx,

@@ -8,7 +8,17 @@ import type { Pod, ReplicaSet } from '../../model/types.js';
 import type { ControllerContext } from '../context.js';
 import { childPrefix, uniqueGeneratedName } from '../names.js';
 import { isPodReady } from '../scheduling-rules.js';
-import { activePods, controllerRef, createPod, deletePod, namespaceOf, podFromTemplate, podTaken } from './common.js';
+import {
+  activePods,
+  controllerRef,
+  createPod,
+  deletePod,
+  namespaceOf,
+  podFromTemplate,
+  podsRefused,
+  podTaken,
+  warnPodsRefused,
+} from './common.js';
 
 /** controller.kubernetes.io/pod-deletion-cost: pods with a lower cost go first on scale-down. */
 export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
@@ -16,7 +26,9 @@ export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-c
 export function reconcileReplicaSet(ctx: ControllerContext, rs: ReplicaSet): void {
   const pods = activePods(ctx, rs);
   const diff = rs.spec.replicas - pods.length;
-  if (diff > 0) {
+  const refused = diff > 0 ? podsRefused(rs.spec.template) : null;
+  if (refused !== null) warnPodsRefused(ctx, rs, refused);
+  else if (diff > 0) {
     const ns = namespaceOf(rs);
     const prefix = childPrefix(rs.metadata.name);
     // One owner-reference array for the pods of this sync: at 150,000 pods every shared array counts.

@@ -21,6 +21,8 @@ import {
   namespaceOf,
   ownedBy,
   podFromTemplate,
+  podsRefused,
+  warnPodsRefused,
 } from './common.js';
 
 export const LABEL_STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
@@ -37,6 +39,9 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
       `StatefulSet ${ns}/${name}: FailedCreate: pods get spec.subdomain "${sts.spec.serviceName}" from spec.serviceName, which Pod validation refuses (${subdomainProblems.join('; ')}): no pod is created`,
     );
   }
+  const refused = podsRefused(sts.spec.template);
+  if (refused !== null) warnPodsRefused(ctx, sts, refused);
+  const creates = subdomainProblems.length === 0 && refused === null;
   const revision = `${name}-${podTemplateHash(sts.spec.template)}`;
   const ownerRefs = [controllerRef(sts)];
   const byOrdinal = new Map<number, Pod>();
@@ -46,7 +51,7 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
     if (ordinal === undefined) strays.push(pod);
     else byOrdinal.set(ordinal, pod);
   }
-  for (let i = 0; subdomainProblems.length === 0 && i < sts.spec.replicas; i++) {
+  for (let i = 0; creates && i < sts.spec.replicas; i++) {
     const podName = statefulSetPodName(name, i);
     const existing = byOrdinal.get(i) ?? ctx.store.get('Pod', podName, ns);
     if (existing) {

@@ -83,23 +83,33 @@ function validateResources(container: Container, at: FieldPath, report: Reporter
   }
 }
 
-/** `containers` (required, at least one) and `initContainers` of a pod spec at `spec`. */
+/** A port that takes a host port an earlier port of the Pod already took: where it is, and the taken key. */
+export interface HostPortConflict {
+  readonly container: number;
+  readonly port: number;
+  /** `protocol/hostIP/hostPort`, as upstream prints it. */
+  readonly key: string;
+}
+
 /**
  * checkHostPortConflicts: no two ports of a Pod's containers take the same host port (protocol, host IP and port
  * together; 0 is no host port). Init containers are not compared: they run one at a time.
  */
-function validateHostPortConflicts(containers: Container[], spec: FieldPath, report: Reporter): void {
+export function hostPortConflicts(containers: readonly Container[]): HostPortConflict[] {
   const taken = new Set<string>();
+  const conflicts: HostPortConflict[] = [];
   containers.forEach((container, i) => {
     (container.ports ?? []).forEach((port, j) => {
       if (!port.hostPort) return;
       const key = `${port.protocol}/${port.hostIP ?? ''}/${port.hostPort}`;
-      if (taken.has(key)) report.duplicate([...spec, 'containers', i, 'ports', j, 'hostPort'], key);
+      if (taken.has(key)) conflicts.push({ container: i, port: j, key });
       else taken.add(key);
     });
   });
+  return conflicts;
 }
 
+/** `containers` (required, at least one) and `initContainers` of a pod spec at `spec`. */
 export function validateContainers(
   containers: Container[] | undefined,
   initContainers: Container[] | undefined,
@@ -138,5 +148,6 @@ export function validateContainers(
       });
     });
   }
-  validateHostPortConflicts(containers ?? [], spec, report);
+  for (const c of hostPortConflicts(containers ?? []))
+    report.duplicate([...spec, 'containers', c.container, 'ports', c.port, 'hostPort'], c.key);
 }
