@@ -15,7 +15,7 @@
  * its first reply, its client packets before that being retransmits; the reply is the SYN-ACK (SYN_RECV, 60 s) and
  * the client's next packet its ACK (ESTABLISHED); SCTP is ESTABLISHED from the first reply. `close()` stands for the FIN
  * exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and
- * for SCTP the SHUTDOWN exchange (CLOSED). A client packet on a closed TCP flow, or one the client reset, is a new
+ * for SCTP the SHUTDOWN exchange (CLOSED). A FIN before any answer is invalid and changes nothing. A client packet on a closed TCP flow, or one the client reset, is a new
  * SYN on the tuple.
  */
 
@@ -593,16 +593,20 @@ export class Conntrack {
 
   /**
    * End the flow `p` belongs to (either direction). TCP and SCTP enter their closing timeout; UDP has no close, so
-   * its entry is simply left to expire. Returns whether a flow was found.
+   * its entry is simply left to expire. Returns whether a flow was found and closed: false also for a TCP FIN (or half
+   * close) on a flow nothing answered yet, which the kernel finds invalid and leaves as it was.
    */
   close(p: Packet, now: number, kind: CloseKind = 'fin'): boolean {
     const row = this.#find(p, now, false);
     if (row < 0) return false;
     const store = this.#store;
     const direction = this.#flows.direction;
-    store.setLastSeen(row, now);
     const flags = store.flags(row);
     const code = flags & 3;
+    // A FIN before any answer is invalid in SYN_SENT (tcp_conntracks: sIV): the flow keeps its state and its timer,
+    // and lives out its SYN_SENT timeout. (A socket closed while it connects sends no FIN at all.)
+    if (code === TCP && kind !== 'rst' && (flags & SEEN_REPLY) === 0) return false;
+    store.setLastSeen(row, now);
     if (code === UDP) return true;
     if (code === TCP && kind === 'rst' && (flags & SEEN_REPLY) === 0) {
       // "If only reply is a RST, we can consider ourselves not to have an established connection": deleted at once.

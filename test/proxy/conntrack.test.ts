@@ -77,6 +77,9 @@ test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s; a reset as 
   ct.track(out, {}, 0);
   t.true(ct.close(out, 1, 'rst'));
   t.is(ct.size, 0, 'unanswered, then reset: gone at once, so the retried SYN is a new flow');
+  const unanswered = ct.track(out, {}, 2);
+  t.false(ct.close(out, 3), 'a FIN in SYN_SENT closes nothing');
+  t.deepEqual([unanswered.state, unanswered.expires, unanswered.lastSeen], ['NEW', 122, 2]);
 });
 
 test('a closing packet never reopens a tuple: lookup() and closing() see the entry, only a SYN (lookupEntry) reopens', (t) => {
@@ -134,6 +137,18 @@ const timerCases: {
     title: 'TCP: an unanswered SYN retransmit does not renew SYN_SENT',
     proto: 'TCP',
     steps: [[100, 'o']],
+    expires: 120,
+  },
+  {
+    title: 'TCP: a FIN before any answer is invalid in SYN_SENT: no state change, no renewal',
+    proto: 'TCP',
+    steps: [[50, 'c']],
+    expires: 120,
+  },
+  {
+    title: 'TCP: a half close before any answer is invalid too',
+    proto: 'TCP',
+    steps: [[50, 'h']],
     expires: 120,
   },
   {

@@ -227,9 +227,14 @@ test('ClientIP affinity: a persistence template pins a client; it lives while it
   for (let p = 2; p <= 5; p++) t.is(engine.send(tcp(client, p, '10.96.0.10', 80), POD, 0).endpoint, first.endpoint);
   t.not(engine.send(tcp('10.244.1.10', 1, '10.96.0.10', 80), POD, 0).endpoint, first.endpoint);
 
-  // All of the client's connections close at t=1 (TIME_WAIT until 121). The template fires at 60 (re-armed by the
-  // last use at t=0) and 120 while they live, and expires at 180.
-  for (let p = 1; p <= 5; p++) engine.close(tcp(client, p, '10.96.0.10', 80), 1);
+  // All of the client's connections are answered, then close at t=1 (TIME_WAIT until 121). The template fires at 60
+  // (re-armed by the last use at t=0) and 120 while they live, and expires at 180.
+  for (let p = 1; p <= 5; p++) {
+    const sent = engine.send(tcp(client, p, '10.96.0.10', 80), POD, 0);
+    engine.reply(replyTo(sent.packet), 0);
+    engine.send(tcp(client, p, '10.96.0.10', 80), POD, 0);
+    engine.close(tcp(client, p, '10.96.0.10', 80), 1);
+  }
   const at150 = engine.send(tcp(client, 50, '10.96.0.10', 80), POD, 150);
   t.is(at150.endpoint, first.endpoint);
   t.true(at150.steps.some((s) => /re-armed/.test(s.decision)));
