@@ -49,7 +49,10 @@ export interface ConntrackEntry {
   lastSeen: number;
   /** A reply has been seen (IPS_SEEN_REPLY). */
   seenReply: boolean;
-  /** UDP: the flow became a stream (IPS_ASSURED); it keeps the stream timeout. */
+  /**
+   * IPS_ASSURED: TCP once its handshake completed, SCTP once answered, UDP once it became a stream (it then keeps the
+   * stream timeout).
+   */
   assured: boolean;
   packets: number;
   /**

@@ -316,7 +316,9 @@ export class Conntrack {
       // Unanswered, a client packet is a retransmitted SYN (or INIT): since Linux 5.14 it does not renew SYN_SENT,
       // and an INIT on a CLOSED SCTP entry does not renew it either.
       if (direction !== 'reply') return;
-      store.setFlags(row, (flags & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2));
+      // SCTP is assured once answered (the model has no COOKIE_ECHOED); TCP when its handshake completes (below).
+      const assured = code === SCTP ? ASSURED : 0;
+      store.setFlags(row, (flags & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2) | assured);
       this.#countsStale = true;
       // TCP: the answer is the SYN-ACK; SYN_RECV until the client's ACK (its next packet).
       this.#setTimer(row, now, code === TCP ? TIMER.tcpSynRecv : TIMER.sctpEstablished);
@@ -326,7 +328,11 @@ export class Conntrack {
     if (code === TCP && timer === TIMER.tcpSynRecv) {
       // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
       if (direction === 'reply') next = TIMER.tcpSynRecv;
-      else this.#countsStale = true;
+      else {
+        // The valid ACK after SYN_RECV assures the flow (tcp_packet sets IPS_ASSURED here).
+        store.setFlags(row, flags | ASSURED);
+        this.#countsStale = true;
+      }
     }
     this.#setTimer(row, now, next);
   }
@@ -575,7 +581,7 @@ export class Conntrack {
   /** `handshakeDone` for a row. */
   handshakeDoneRow(row: number, now: number): void {
     if ((this.#store.flags(row) & 3) !== TCP) return;
-    this.#store.setFlags(row, (this.#store.flags(row) & ~STATE_MASK) | SEEN_REPLY | (STATE_ESTABLISHED << 2));
+    this.#store.setFlags(row, (this.#store.flags(row) & ~STATE_MASK) | SEEN_REPLY | ASSURED | (STATE_ESTABLISHED << 2));
     this.#countsStale = true;
     this.#setTimer(row, now, TIMER.tcpEstablished);
   }

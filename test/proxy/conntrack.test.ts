@@ -49,9 +49,11 @@ test('TCP: SYN_SENT until answered, SYN_RECV (60 s) until the client acknowledge
   t.is(e.state, 'ESTABLISHED', 'ctstate ESTABLISHED from the first reply');
   t.is(e.timeout, 'nf_conntrack_tcp_timeout_syn_recv');
   t.is(e.expires, 1 + 60);
+  t.false(e.assured, 'not assured before the handshake completes');
   ct.see(ct.lookup(out, 2)!, 2);
   t.is(e.timeout, 'nf_conntrack_tcp_timeout_established');
   t.is(e.expires, 2 + 86400);
+  t.true(e.assured, 'the ACK after SYN_RECV assures the flow');
   t.true(ct.close(out, 10));
   t.is(e.state, 'CLOSING');
   t.is(e.timeout, 'nf_conntrack_tcp_timeout_time_wait');
@@ -367,4 +369,18 @@ test('an entry says whether it is still in the table: deleted, expired (found or
   t.true(flushed!.live);
   ct.flush();
   t.false(flushed!.live);
+});
+
+test('IPS_ASSURED: SCTP once answered; a handshake done in one step (a proxy socket) assures TCP at once', (t) => {
+  const ct = new Conntrack();
+  const sctp = ct.track(p('SCTP', '10.0.0.1', 1, '10.96.0.1', 80), {}, 0);
+  t.false(sctp.assured);
+  ct.see(ct.lookup(p('SCTP', '10.96.0.1', 80, '10.0.0.1', 1), 1)!, 1);
+  t.true(sctp.assured);
+  const tcp = ct.track(p('TCP', '10.0.0.2', 1, '10.96.0.1', 80), {}, 0);
+  ct.handshakeDone(tcp, 0);
+  t.deepEqual([tcp.state, tcp.assured], ['ESTABLISHED', true]);
+  const udp = ct.track(p('UDP', '10.0.0.3', 1, '10.96.0.1', 53), {}, 0);
+  ct.see(ct.lookup(p('UDP', '10.96.0.1', 53, '10.0.0.3', 1), 1)!, 1);
+  t.false(udp.assured, 'UDP: replied is not yet a stream');
 });
