@@ -9,8 +9,9 @@
  * - With `pods: verified` only: pod IP → pods, from `status.podIP`.
  *
  * Each event updates only the entries it touches. `generation` increases on every change an answer could see, and
- * `serial` (the SOA serial, as CoreDNS computes it) becomes the unix time of that change; events that change nothing
- * visible (a pod's unrelated status, a label DNS ignores) move neither.
+ * `serial` (the SOA serial, as CoreDNS computes it) becomes the unix time of that change, unless it is a Namespace's
+ * (CoreDNS's namespace informer moves no serial); events that change nothing visible (a pod's unrelated status, a
+ * label DNS ignores) move neither.
  *
  * Construct it outside a store transaction: it reads the committed state, then follows events.
  */
@@ -177,13 +178,15 @@ export class ZoneIndex {
 
   // ---------------------------------------------------------------- event handlers
 
+  // Answers change (a name in a namespace that appears or goes), the serial does not: CoreDNS's namespace informer has
+  // no event handlers, so only Service, endpoint and pod events move `Modified()`.
   #onNamespace(event: WatchEvent<Namespace>): void {
     const name = event.object.metadata.name;
     if (event.type === 'DELETED') {
-      if (this.#namespaces.delete(name)) this.#changed();
+      if (this.#namespaces.delete(name)) this.#generation++;
     } else if (!this.#namespaces.has(name)) {
       this.#namespaces.add(name);
-      this.#changed();
+      this.#generation++;
     }
   }
 

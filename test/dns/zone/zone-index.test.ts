@@ -86,11 +86,15 @@ test('an endpoint turning unready leaves the headless answer on the next resolve
 
 test('generation and serial move only on DNS-visible changes', (t) => {
   const { store, zone, clock } = setup();
-  const visible = (what: string, change: () => void, expected: boolean) => {
+  // expected: true (answers and serial move), 'answers' (only answers: the serial stays), false (neither).
+  const visible = (what: string, change: () => void, expected: boolean | 'answers') => {
     const before = { generation: zone.generation, serial: zone.serial };
     clock.ms += 5_000;
     change();
-    if (expected) {
+    if (expected === 'answers') {
+      t.true(zone.generation > before.generation, `${what}: generation`);
+      t.is(zone.serial, before.serial, `${what}: serial unchanged`);
+    } else if (expected) {
       t.true(zone.generation > before.generation, `${what}: generation`);
       t.is(zone.serial, Math.floor(clock.ms / 1000), `${what}: serial is the time of the change`);
     } else {
@@ -130,7 +134,8 @@ test('generation and serial move only on DNS-visible changes', (t) => {
     () => put(store, { ...namespace('testns'), metadata: { name: 'testns', labels: { a: 'b' } } }),
     false,
   );
-  visible('a new namespace', () => put(store, namespace('fresh')), true);
+  // CoreDNS's namespace informer has no event handlers: names in the namespace now resolve, the SOA serial stays.
+  visible('a new namespace', () => put(store, namespace('fresh')), 'answers');
 });
 
 test('setSynced bumps the generation only when it flips; the serial is about data only', (t) => {
