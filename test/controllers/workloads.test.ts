@@ -133,6 +133,15 @@ test('a hostNetwork template whose containers share a port makes no pods: defaul
       ],
     },
   );
+  // Nothing to create, nothing refused: no warning (upstream records FailedCreate only for a create it tries).
+  c.run((ctx) =>
+    reconcileStatefulSet(
+      ctx,
+      ctx.put({ ...statefulSet('idle', 0), spec: { ...statefulSet('idle', 0).spec, template: shared } }),
+    ),
+  );
+  const nowhere = { ...shared, spec: { ...shared.spec, nodeSelector: { pool: 'none' } } };
+  c.run((ctx) => reconcileDaemonSet(ctx, ctx.put(daemonSet('nowhere', nowhere))));
   applyDeployment(c, deployment('apart', 1, apart));
   applyDeployment(
     c,

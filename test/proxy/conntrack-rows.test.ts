@@ -341,3 +341,15 @@ test('a lookup with the keys and port given finds what a plain lookup finds, and
     { seed: 23 },
   );
 });
+
+test('a track after a keyed lookup of another packet reads its own destination port, not the one looked up', (t) => {
+  const ct = new Conntrack();
+  const looked = p('TCP', '10.0.0.1', 1000, '10.244.0.5', 8080);
+  const tracked = p('TCP', '10.0.0.1', 1000, '10.244.0.5', 9090);
+  t.is(ct.lookupRowKeyed(looked, addressKey('10.0.0.1'), addressKey('10.244.0.5'), 8080, 0), -1);
+  const row = ct.trackRow(tracked, {}, 0);
+  const e = ct.view(row);
+  t.deepEqual([e.originalDst.port, e.replySrc.port], [9090, 9090]);
+  t.is(ct.lookupRow(tracked, 0), row);
+  t.is(ct.lookupRow(looked, 0), -1);
+});

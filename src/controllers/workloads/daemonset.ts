@@ -67,7 +67,7 @@ export function reconcileDaemonSet(ctx: ControllerContext, ds: DaemonSet): void 
     else byNode.set(node, [pod]);
   }
   const refused = podsRefused(template);
-  if (refused !== null) warnPodsRefused(ctx, ds, refused);
+  let warned = false;
   const prefix = childPrefix(ds.metadata.name);
   const ownerRefs = [controllerRef(ds)];
   const taken = podTaken(ctx, ns);
@@ -83,7 +83,13 @@ export function reconcileDaemonSet(ctx: ControllerContext, ds: DaemonSet): void 
       if (!keep && current && placement.shouldContinueRunning) keep = pod;
       else deletePod(ctx, pod);
     }
-    if (keep || !placement.shouldRun || refused !== null) continue;
+    if (keep || !placement.shouldRun) continue;
+    // Upstream's create fails (FailedCreate) for each node that needs a pod; one warning says it for them all.
+    if (refused !== null) {
+      if (!warned) warnPodsRefused(ctx, ds, refused);
+      warned = true;
+      continue;
+    }
     const name = uniqueGeneratedName(prefix, ctx.names, taken);
     createPod(
       ctx,

@@ -40,8 +40,7 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
     );
   }
   const refused = podsRefused(sts.spec.template);
-  if (refused !== null) warnPodsRefused(ctx, sts, refused);
-  const creates = subdomainProblems.length === 0 && refused === null;
+  let warned = false;
   const revision = `${name}-${podTemplateHash(sts.spec.template)}`;
   const ownerRefs = [controllerRef(sts)];
   const byOrdinal = new Map<number, Pod>();
@@ -51,7 +50,7 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
     if (ordinal === undefined) strays.push(pod);
     else byOrdinal.set(ordinal, pod);
   }
-  for (let i = 0; creates && i < sts.spec.replicas; i++) {
+  for (let i = 0; subdomainProblems.length === 0 && i < sts.spec.replicas; i++) {
     const podName = statefulSetPodName(name, i);
     const existing = byOrdinal.get(i) ?? ctx.store.get('Pod', podName, ns);
     if (existing) {
@@ -64,6 +63,12 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
       // Failed and succeeded pods are deleted and created again; so are pods of an older revision.
       if (!stale && !isPodTerminal(existing)) continue;
       deletePod(ctx, existing);
+    }
+    // Upstream's create fails (FailedCreate) for each pod it needs; one warning says it for them all.
+    if (refused !== null) {
+      if (!warned) warnPodsRefused(ctx, sts, refused);
+      warned = true;
+      continue;
     }
     createPod(
       ctx,

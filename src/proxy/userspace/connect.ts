@@ -141,8 +141,11 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   const chosen = dial(st, port, portal.balancer, packet.src.ip, now, steps);
   if (chosen === undefined) {
     const tcp = port.protocol === 'TCP';
-    if (tcp) st.conntrack.close(packet, now);
-    else ct.setMemo(clientRow, { unbound: port } satisfies Unbound);
+    if (tcp) {
+      // The proxy's socket accepted the connection (the handshake completed), then closes it: a valid FIN exchange.
+      ct.handshakeDoneRow(clientRow, now);
+      ct.close(packet, now);
+    } else ct.setMemo(clientRow, { unbound: port } satisfies Unbound);
     const verdict = tcp ? 'REJECT' : 'DROP';
     const what = tcp
       ? 'connection accepted, then closed: no endpoint could be dialled'

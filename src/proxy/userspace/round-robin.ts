@@ -96,6 +96,8 @@ export class LoadBalancerRR {
     const s = this.#services.get(svcPort);
     if (s === undefined) return;
     this.#arena.release(s.base, s.length);
+    // A holder of the state (none should be left) then finds no endpoints, not the run's next list.
+    s.length = 0;
     this.#services.delete(svcPort);
   }
 
@@ -121,8 +123,7 @@ export class LoadBalancerRR {
     const keep = new Set(sorted);
     for (const [ip, rec] of state.affinityMap) if (!keep.has(rec.endpoint)) state.affinityMap.delete(ip);
     state.endpoints = this.#rng.shuffle(sorted);
-    this.#arena.release(state.base, state.length);
-    state.base = this.#arena.store(state.endpoints);
+    state.base = this.#arena.store(state.endpoints, state);
     state.length = state.endpoints.length;
     state.listText = listText(state.endpoints);
     state.index = 0;

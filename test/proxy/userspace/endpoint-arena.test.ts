@@ -38,16 +38,26 @@ function readBack(arena: EndpointArena, base: number, length: number) {
   });
 }
 
-test('every live list reads back as stored, through stores and releases in any order', (t) => {
+test('every live list reads back as stored, through stores, replacements and releases in any order', (t) => {
   holds(
     t,
-    fc.property(fc.array(fc.tuple(fc.boolean(), list), { maxLength: 30 }), (ops) => {
+    fc.property(fc.array(fc.tuple(fc.constantFrom('store', 'replace', 'release'), list), { maxLength: 30 }), (ops) => {
       const arena = new EndpointArena();
       const live: { base: number; eps: { text: string; ip: string; port: number }[] }[] = [];
-      for (const [release, eps] of ops) {
-        if (release && live.length > 0) {
+      for (const [op, eps] of ops) {
+        if (op === 'release' && live.length > 0) {
           const gone = live.shift()!;
           arena.release(gone.base, gone.eps.length);
+        } else if (op === 'replace' && live.length > 0) {
+          // A balancer's new list, stored over its current run (kept when the size fits, else given back).
+          const old = live.pop()!;
+          live.push({
+            base: arena.store(
+              eps.map((e) => e.text),
+              { base: old.base, length: old.eps.length },
+            ),
+            eps,
+          });
         } else live.push({ base: arena.store(eps.map((e) => e.text)), eps });
       }
       return live.every(({ base, eps }) =>
@@ -65,7 +75,7 @@ test('every live list reads back as stored, through stores and releases in any o
   );
 });
 
-test('a released run is reused by the next list of its length, not by a list of another length', (t) => {
+test('a released run is reused by the next list of its size, not by a list of another size', (t) => {
   const arena = new EndpointArena();
   const a = arena.store(['10.0.0.1:80', '10.0.0.2:80']);
   const b = arena.store(['10.0.0.3:80']);
@@ -73,6 +83,7 @@ test('a released run is reused by the next list of its length, not by a list of 
   const c = arena.store(['10.0.0.4:80', '10.0.0.5:80', '10.0.0.6:80']);
   const d = arena.store(['10.0.0.7:80', '10.0.0.8:80']);
   t.deepEqual([b, c === a, d], [2, false, a]);
+  t.is(arena.text(c + 3), '', 'a run of 3 endpoints is 4 slots; the last holds nothing');
   t.deepEqual(
     readBack(arena, d, 2).map((r) => r.text),
     ['10.0.0.7:80', '10.0.0.8:80'],
@@ -92,4 +103,21 @@ test('a balancer re-set many times keeps reusing its run: endpoint changes do no
   t.deepEqual([...bases], [0]);
   const r = lb.nextEndpoint('default/web', '10.244.0.1', false, 0);
   t.true(r.ok && /^10\.1\.[0-2]\.50:80$/.test(r.endpoint) && r.key === addressKey(r.address.ip) && r.port === 80);
+});
+
+test('a Service growing one endpoint at a time keeps the arena within a few times its endpoints', (t) => {
+  const lb = new LoadBalancerRR(new Rng(1));
+  lb.newService('default/web', 'None', 0);
+  const eps: string[] = [];
+  for (let n = 1; n <= 2000; n++) {
+    eps.push(`10.${64 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}:8080`);
+    lb.setEndpoints('default/web', eps);
+  }
+  const s = lb.state('default/web')!;
+  // Runs of 1, 2, 4, ... 2048 slots: 4,095 in all, where a run per length would be 2,001,000.
+  t.true(s.arena.slots <= 4095, `${s.arena.slots} slots`);
+  const seen = new Set(Array.from({ length: 2000 }, () => lb.nextEndpoint('default/web', 'c', false, 0)));
+  t.is(new Set([...seen].map((r) => (r.ok ? r.endpoint : ''))).size, 2000);
+  lb.deleteService('default/web');
+  t.is(s.length, 0, 'a deleted port keeps no run to read');
 });

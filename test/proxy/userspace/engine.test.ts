@@ -94,9 +94,16 @@ test('no endpoints: TCP is accepted then closed (REJECT); UDP datagrams are drop
     const store = storeOf(service('default', 'none', { clusterIP: '10.96.0.20', ports: [{ port: 53, protocol }] }));
     return createUserspaceEngine({ table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(1) });
   };
-  const v = mk('TCP').send(tcp('10.244.1.9', 1, '10.96.0.20', 53), POD, 1);
+  const e = mk('TCP');
+  const v = e.send(tcp('10.244.1.9', 1, '10.96.0.20', 53), POD, 1);
   t.is(v.verdict, 'REJECT');
   t.regex(v.steps.at(-1)!.decision, /accepted, then closed/);
+  // The accepted connection was closed with a FIN exchange (TIME_WAIT): a new SYN from the same port reopens the
+  // tuple and is refused again, not taken for a packet of a live flow.
+  const entry = [...e.conntrack.entries()][0]!;
+  t.deepEqual([entry.state, entry.timeout, entry.assured], ['CLOSING', 'nf_conntrack_tcp_timeout_time_wait', true]);
+  const retry = e.send(tcp('10.244.1.9', 1, '10.96.0.20', 53), POD, 2);
+  t.deepEqual([retry.verdict, retry.conntrack], ['REJECT', 'new']);
   t.is(mk('UDP').send(udp('10.244.1.9', 1, '10.96.0.20', 53), POD, 1).verdict, 'DROP');
 });
 
