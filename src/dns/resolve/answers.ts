@@ -144,12 +144,13 @@ export function cnameRecords(zone: ZoneIndex, req: Request, trace: string[]): Bu
 /**
  * PTR (CoreDNS reverse.go): a full reverse name is looked up as a ClusterIP first (one PTR, the first Service by
  * key), then as ready endpoint addresses of any Service (one PTR per distinct name). Targets are built in the cluster
- * domain as configured. Anything else in a zone goes through the grammar, for NODATA or NXDOMAIN (dns.md 7).
+ * domain as configured. Anything else in a zone goes through the grammar, for NODATA or NXDOMAIN (dns.md 7): CoreDNS's
+ * Reverse() calls Records() there, not Services(), so `ns.dns.<zone>`, which only Services() knows, is NXDOMAIN.
  */
 export function ptrRecords(zone: ZoneIndex, req: Request, trace: string[]): Built {
   const ip = parseReverseName(req.name);
   if (ip === undefined) {
-    const found = lookupRows(zone, req, trace);
+    const found = kubernetesRows(zone, req, trace);
     return found.ok ? { ok: true, records: [], extra: [] } : found;
   }
   const primary = `${zone.clusterDomain}.`;

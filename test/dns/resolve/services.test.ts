@@ -54,6 +54,11 @@ const zoneCases: Case[] = [
     answer: ['ns.dns.cluster.local. 30 IN A 10.96.0.10'],
   },
   NODATA('1.9', 'ns.dns.cluster.local.', 'AAAA'),
+  // PTR on a forward name goes through CoreDNS's Records(), which knows no ns.dns (only Services() does).
+  NX('1.9', 'ns.dns.cluster.local.', 'PTR'),
+  NODATA('1.9', 'ns.dns.cluster.local.', 'MX'),
+  NODATA('7.5', 'svc1.testns.svc.cluster.local.', 'PTR'),
+  NX('7.5', 'svc0.testns.svc.cluster.local.', 'PTR'),
   NODATA('1.10', 'cluster.local.', 'A'),
   NODATA('1.10', 'cluster.local.', 'AAAA'),
   NODATA('1.10', 'cluster.local.', 'SRV'),
