@@ -138,7 +138,8 @@ export function fitSearchLimits(
     searches: kept,
     warning: {
       reason: 'DNSConfigForming',
-      message: `search line limits exceeded (${limits.maxPaths} domains, ${limits.maxChars} characters, ${MAX_SEARCH_DOMAIN_CHARS} per domain); some search domains were left out; search line used: ${kept.join(' ')}`,
+      // kubelet's event text, word for word (dns.go formDNSSearchFitsLimits): users grep `kubectl describe` for it.
+      message: `Search Line limits were exceeded, some search paths have been omitted, the applied search line is: ${kept.join(' ')}`,
     },
   };
 }
@@ -154,7 +155,7 @@ export function fitNameserverLimit(nameservers: readonly string[]): {
     nameservers: kept,
     warning: {
       reason: 'DNSConfigForming',
-      message: `nameserver limit exceeded (${MAX_DNS_NAMESERVERS}); some nameservers were left out; nameservers used: ${kept.join(' ')}`,
+      message: `Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: ${kept.join(' ')}`,
     },
   };
 }
@@ -183,7 +184,10 @@ export function podResolvConf(pod: PodDnsInput, node: NodeDnsSettings): PodResol
     } else {
       warnings.push({
         reason: 'MissingClusterDNS',
-        message: `kubelet has no cluster DNS IP configured, so pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} cannot use policy "${pod.spec.dnsPolicy}"; falling back to "Default"`,
+        // kubelet's pod event, word for word: format.Pod is name_namespace(uid), with no uid here (the model keeps
+        // none), and it names "ClusterFirst" whichever cluster policy the pod has. (kubelet records the same text,
+        // without the pod, on the Node.)
+        message: `pod: "${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}()". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`,
       });
       source = 'host';
     }

@@ -45,16 +45,20 @@ function literal(name: string, type: LookupType): WalkOutcome | null {
   return { ok: true, status: 'ok', finalName: name, answers: [{ name, type: rrType, data: name }] };
 }
 
-/** A match in the pod's /etc/hosts, for the address types. Names compare without case and without a final dot. */
-function fromHosts(name: string, type: LookupType, hosts: readonly HostsEntry[]): WalkOutcome | null {
+/**
+ * A match in the pod's /etc/hosts, for the address types. The name is compared as given, final dot included (so
+ * `web-0.` is not the file's `web-0`): glibc's files backend ignores case (`__strcasecmp`), musl's `name_from_hosts`
+ * does not (`strstr`).
+ */
+function fromHosts(name: string, type: LookupType, hosts: readonly HostsEntry[], flavor: Flavor): WalkOutcome | null {
   if (!ADDRESS_TYPES.has(type)) return null;
-  const wanted = name.replace(/\.$/, '').toLowerCase();
+  const same = flavor === 'glibc' ? (n: string) => n.toLowerCase() === name.toLowerCase() : (n: string) => n === name;
   const answers = hosts
-    .filter((entry) => entry.names.some((n) => n.toLowerCase() === wanted))
-    .map((entry) => ({ name: wanted, type: entry.address.includes(':') ? 'AAAA' : 'A', data: entry.address }))
+    .filter((entry) => entry.names.some(same))
+    .map((entry) => ({ name, type: entry.address.includes(':') ? 'AAAA' : 'A', data: entry.address }))
     .filter((r) => type === 'ADDR' || r.type === type);
   if (answers.length === 0) return null;
-  return { ok: true, status: 'ok', finalName: wanted, answers };
+  return { ok: true, status: 'ok', finalName: name, answers };
 }
 
 /** Simulate the lookup of `name` by the pod's stub resolver. Throws E_INVALID_ARGUMENT for an empty name. */
@@ -65,7 +69,7 @@ export async function resolveFromPod(name: string, options: ResolveFromPodOption
   const rec = new QueryRecorder(options.query);
   const base = { name, type, flavor, ndots: settings.ndots, searches: settings.searches };
 
-  const shortcut = literal(name, type) ?? fromHosts(name, type, options.hosts ?? []);
+  const shortcut = literal(name, type) ?? fromHosts(name, type, options.hosts ?? [], flavor);
   if (shortcut !== null) {
     const why = isIP(name) ? 'an IP address literal' : 'found in /etc/hosts';
     return { ...base, steps: [], result: shortcut, notes: [`${name} is ${why}: getaddrinfo sends no DNS query`] };

@@ -36,7 +36,10 @@ test('more than 3 nameservers: the first 3 are kept, with a DNSConfigForming war
   t.deepEqual(rc.nameservers, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   t.is(rc.warnings.length, 1);
   t.is(rc.warnings[0]?.reason, 'DNSConfigForming');
-  t.regex(rc.warnings[0]?.message ?? '', /10\.0\.0\.3$/);
+  t.is(
+    rc.warnings[0]?.message,
+    'Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.0.0.1 10.0.0.2 10.0.0.3',
+  );
 });
 
 test('ClusterFirst with dnsConfig nameservers counts the cluster IP first', (t) => {
@@ -57,6 +60,10 @@ test('more than 32 search domains: the first 32 are kept', (t) => {
   t.deepEqual(
     rc.warnings.map((w) => w.reason),
     ['DNSConfigForming'],
+  );
+  t.is(
+    rc.warnings[0]?.message,
+    `Search Line limits were exceeded, some search paths have been omitted, the applied search line is: ${domains(32).join(' ')}`,
   );
 });
 

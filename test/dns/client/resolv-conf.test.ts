@@ -120,6 +120,11 @@ test('no cluster DNS IP: cluster policies fall back to Default with a MissingClu
       rc.warnings.map((w) => w.reason),
       ['MissingClusterDNS'],
     );
+    // kubelet's text names "ClusterFirst" for either cluster policy.
+    t.regex(
+      rc.warnings[0]!.message,
+      /^pod: "[^"]+_[^"]+\(\)"\. kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy\. Falling back to "Default" policy\.$/,
+    );
   }
 });
 

@@ -81,7 +81,7 @@ test('dropped replies carry a note saying why', async (t) => {
 test('IP literals and /etc/hosts entries are answered without DNS', async (t) => {
   const dns = fakeDns(CLUSTER);
   const hosts = [{ address: '10.244.1.5', names: ['web-0', 'web-0.web.app.svc.cluster.local'] }];
-  for (const name of ['10.96.0.1', 'fd00::1', 'web-0', 'WEB-0.web.app.svc.cluster.local.']) {
+  for (const name of ['10.96.0.1', 'fd00::1', 'web-0', 'web-0.web.app.svc.cluster.local']) {
     for (const flavor of ['glibc', 'musl'] as Flavor[]) {
       const walk = await resolveFromPod(name, {
         resolvConf: CLUSTER_FIRST_APP,
@@ -96,6 +96,30 @@ test('IP literals and /etc/hosts entries are answered without DNS', async (t) =>
   }
   t.deepEqual(dns.log, []);
 });
+
+// glibc's files backend compares names with __strcasecmp, musl's name_from_hosts with strstr; neither drops a final
+// dot, so `web-0.` is not the file's `web-0` and goes to DNS.
+const HOSTS_MATCHES: readonly [name: string, flavor: Flavor, fromHosts: boolean][] = [
+  ['WEB-0.web.app.svc.cluster.local', 'glibc', true],
+  ['WEB-0.web.app.svc.cluster.local', 'musl', false],
+  ['web-0.', 'glibc', false],
+  ['web-0.', 'musl', false],
+  ['web-0.web.app.svc.cluster.local.', 'glibc', false],
+];
+for (const [name, flavor, fromHosts] of HOSTS_MATCHES) {
+  test(`/etc/hosts, ${flavor}: ${name} is ${fromHosts ? '' : 'not '}answered from the file`, async (t) => {
+    const dns = fakeDns(CLUSTER);
+    const walk = await resolveFromPod(name, {
+      resolvConf: CLUSTER_FIRST_APP,
+      type: 'ADDR',
+      flavor,
+      query: dns.query,
+      hosts: [{ address: '10.244.1.5', names: ['web-0', 'web-0.web.app.svc.cluster.local'] }],
+    });
+    t.is(walk.steps.length === 0, fromHosts);
+    t.is(dns.log.length === 0, fromHosts);
+  });
+}
 
 test('an empty name is rejected', async (t) => {
   await t.throwsAsync(
