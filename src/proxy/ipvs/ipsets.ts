@@ -7,9 +7,9 @@
  *   1. `-s 127.0.0.0/8 -j RETURN` (`::1/128` for IPv6): loopback-sourced packets are never marked.
  *   2. KUBE-LOAD-BALANCER set (dst,dst) → chain KUBE-LOAD-BALANCER: entries of KUBE-LOAD-BALANCER-LOCAL (eTP=Local)
  *      RETURN; everything else → KUBE-MARK-MASQ.
- *   3. KUBE-CLUSTER-IP (dst,dst) → KUBE-MARK-MASQ: every packet with --masquerade-all; else `! -s <clusterCIDR>` when a
- *      local-traffic detector is configured; else only packets whose *source* is a ClusterIP:port (`src,dst`), the
- *      node talking to a VIP from the VIP itself.
+ *   3. KUBE-CLUSTER-IP (dst,dst) → KUBE-MARK-MASQ: every packet with --masquerade-all; else `! -s <clusterCIDR>` when
+ *      the family has a local-traffic detector (its first clusterCIDR); else only packets whose *source* is a
+ *      ClusterIP:port (`src,dst`), the node talking to a VIP from the VIP itself.
  *   4. KUBE-EXTERNAL-IP (dst,dst) → KUBE-MARK-MASQ, then ACCEPT; KUBE-EXTERNAL-IP-LOCAL (eTP=Local) → ACCEPT.
  *   5. `-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT`: the destination *port* in KUBE-NODE-PORT-LOCAL-<proto> →
  *      RETURN, else in KUBE-NODE-PORT-<proto> → KUBE-MARK-MASQ. (SCTP sets hold ip,port: KUBE-NODE-PORT-SCTP-HASH.)
@@ -84,18 +84,17 @@ export class IpvsIpsets {
   readonly #healthCheck = new Members();
   /** KUBE-IPVS-IPS: addresses bound to kube-ipvs0 (ClusterIPs; externalIPs and LB IPs not on the node). */
   readonly #bound = new Members();
-  readonly #detector: CidrMatcher[];
+  /** The local-traffic detector of each family: the first `clusterCIDR` of that family (server.go getLocalDetectors). */
+  readonly #detectors = new Map<IPFamily, CidrMatcher>();
   readonly #masqueradeAll: boolean;
-  readonly #clusterCIDRText: string;
   #version = 0;
 
   constructor(clusterCIDR: string, masqueradeAll: boolean) {
-    this.#detector = clusterCIDR
-      .split(',')
-      .map((c) => c.trim())
-      .filter((c) => c !== '')
-      .map((c) => cidrMatcher(c));
-    this.#clusterCIDRText = this.#detector.map((d) => d.text).join(',');
+    for (const part of clusterCIDR.split(',')) {
+      if (part.trim() === '') continue;
+      const matcher = cidrMatcher(part);
+      if (!this.#detectors.has(matcher.family)) this.#detectors.set(matcher.family, matcher);
+    }
     this.#masqueradeAll = masqueradeAll;
   }
 
@@ -206,13 +205,12 @@ export class IpvsIpsets {
     return this.#masqueradeAll;
   }
 
-  /** The local-traffic detector (`--cluster-cidr`), empty when none is configured. */
-  get detector(): readonly CidrMatcher[] {
-    return this.#detector;
-  }
-
-  get clusterCIDRText(): string {
-    return this.#clusterCIDRText;
+  /**
+   * A family's local-traffic detector (`--cluster-cidr`), or undefined when no CIDR of that family is configured. Each
+   * family's proxier has its own, built from that family's first CIDR; a second CIDR of a family is not used.
+   */
+  detectorFor(family: IPFamily): CidrMatcher | undefined {
+    return this.#detectors.get(family);
   }
 
   /** Membership tests, members spelled `ip proto port` (ip,port sets) or `proto port` (bitmap:port sets). */

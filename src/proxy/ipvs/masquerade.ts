@@ -126,8 +126,8 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
       rule: `${base} dst,dst -j KUBE-MARK-MASQ`,
       decision: 'mark for masquerade (--masquerade-all)',
     };
-  } else if (sets.detector.length > 0) {
-    const rule = `${base} dst,dst ! -s ${sets.clusterCIDRText} -j KUBE-MARK-MASQ`;
+  } else if (sets.detectorFor(f) !== undefined) {
+    const rule = `${base} dst,dst ! -s ${sets.detectorFor(f)!.text} -j KUBE-MARK-MASQ`;
     plan.clusterOffCluster = {
       where: 'nat/KUBE-SERVICES',
       rule,
@@ -241,9 +241,9 @@ export function applyPlan(
   } else if ((bits & B.CLUSTER_OFF_CLUSTER) !== 0) {
     if ((bits & B.CLUSTER_DST) !== 0) {
       const family: IPFamily = (bits & B.IPV6) !== 0 ? 'IPv6' : 'IPv4';
-      let fromPods = false;
-      for (const d of sets.detector)
-        if (d.family === family && (v4 ? d.containsV4(srcKey) : d.matches(srcIP))) fromPods = true;
+      // CLUSTER_OFF_CLUSTER is set only where this family has a detector.
+      const d = sets.detectorFor(family)!;
+      const fromPods = v4 ? d.containsV4(srcKey) : d.matches(srcIP);
       steps?.push(fromPods ? plan.clusterFromPods! : plan.clusterOffCluster!);
       if (!fromPods) mark = true;
     }

@@ -108,6 +108,21 @@ test('masquerade without a detector marks only VIP-sourced node traffic; --masqu
   t.is(all.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).snat, NODE_A);
 });
 
+test("each family's detector is its first clusterCIDR: one CIDR per rule, a second CIDR of a family unused", (t) => {
+  const v6 = [
+    service('default', 'v6', { clusterIP: 'fd00:10:96::a', ipFamilies: ['IPv6'], ports: [{ port: 80 }] }),
+    slice('default', 'v6', [{ ip: 'fd00:10:244:1::5', node: 'node-a' }], [{ port: 80 }], { addressType: 'IPv6' }),
+  ];
+  const engine = engineOn(storeOf(...web(), ...v6), { clusterCIDR: '10.244.0.0/16,fd00:10:244::/56,10.245.0.0/16' });
+  const fromPod = engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1);
+  t.is(fromPod.snat, null);
+  t.true(fromPod.steps.some((s) => s.rule.endsWith('dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ')));
+  // kube-proxy's IPv4 detector is 10.244.0.0/16 alone: a source in the second IPv4 CIDR is off-cluster to it.
+  t.is(engine.send(tcp('10.245.1.9', 1, '10.96.0.10', 80), POD, 1).snat, NODE_A);
+  const six = engine.send(tcp('fd00:10:244:2::9', 1, 'fd00:10:96::a', 80), POD, 1);
+  t.true(six.steps.some((s) => s.rule.endsWith('KUBE-6-CLUSTER-IP dst,dst ! -s fd00:10:244::/56 -j KUBE-MARK-MASQ')));
+});
+
 test('hairpin: an endpoint reaching itself through its Service is masqueraded (KUBE-LOOP-BACK)', (t) => {
   const engine = engineOn(
     storeOf(
