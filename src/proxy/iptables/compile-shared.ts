@@ -3,6 +3,7 @@
  * IP rules) and KUBE-NODEPORTS, and the filter table's KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS and
  * KUBE-PROXY-FIREWALL rules. Written in upstream's order and text.
  */
+import type { IPFamily } from '../../model/types.js';
 import type { Step } from '../engine.js';
 import type { RuleContext } from './context.js';
 import type { ServicePlan } from './plan.js';
@@ -28,7 +29,8 @@ export function sharedRules(plan: ServicePlan, ctx: RuleContext): SharedRules {
     verdict: FilterRule['verdict'],
     text: string,
     protocol = info.protocol,
-  ) => filterRules.push({ chain, ip, port, protocol, verdict, text, step: filterStep(chain, text, verdict) });
+  ) =>
+    filterRules.push({ chain, ip, port, protocol, verdict, text, step: filterStep(chain, text, verdict, info.family) });
   const entryRule = (kind: EntryRule['kind'], ip: string, target: string) =>
     entryRules.push({
       kind,
@@ -124,10 +126,11 @@ export function sharedRules(plan: ServicePlan, ctx: RuleContext): SharedRules {
   return { entryRules, nodePortRules, filterRules };
 }
 
-function filterStep(chain: string, text: string, verdict: string): Step {
+// REJECT's default answer is the family's port-unreachable: icmp-port-unreachable, or icmp6-port-unreachable.
+function filterStep(chain: string, text: string, verdict: string, family: IPFamily): Step {
   const decision =
     verdict === 'REJECT'
-      ? 'REJECT (icmp port-unreachable): the Service has no endpoints'
+      ? `REJECT (${family === 'IPv6' ? 'icmp6' : 'icmp'} port-unreachable): the Service has no endpoints`
       : verdict === 'DROP'
         ? 'DROP'
         : 'ACCEPT (health-check port)';

@@ -84,7 +84,7 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
     steps.push({
       where: 'ipvs',
       rule: vs.text,
-      decision: 'no destination available: ip_vs_leave sends ICMP port-unreachable',
+      decision: `no destination available: ip_vs_leave sends ${vs.spec.family === 'IPv6' ? 'ICMPv6' : 'ICMP'} port-unreachable`,
     });
     return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
   }

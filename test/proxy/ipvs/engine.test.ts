@@ -4,8 +4,11 @@
  * KUBE-IPVS-FILTER, source ranges, and the ipvsadm listing.
  */
 import test from 'ava';
+import { proxyConfig } from '../../../src/proxy/engine.js';
+import { createIptablesEngine } from '../../../src/proxy/iptables/engine.js';
 import { setName } from '../../../src/proxy/ipvs/ipsets.js';
-import { put, type ServiceInput, service, slice } from '../fixtures.js';
+import { Rng } from '../../../src/util/rng.js';
+import { put, type ServiceInput, service, slice, tableFor } from '../fixtures.js';
 import { EXTERNAL, engineOn, HOST, NODE_A, POD, replyTo, storeOf, tcp } from './engine-helpers.js';
 
 const WEB_EPS = [
@@ -211,6 +214,24 @@ test('no endpoints: the virtual server exists without real servers and ip_vs_lea
   t.is(v.conntrack, 'none');
   t.regex(v.steps.at(-1)!.decision, /ip_vs_leave sends ICMP port-unreachable/);
   t.regex(engine.rules('IPv4'), /\nTCP {2}10\.96\.0\.20:80 rr\n$/);
+});
+
+test('no endpoints, IPv6: ip_vs_leave answers ICMPv6, and iptables REJECT icmp6-port-unreachable', (t) => {
+  const empty = service('default', 'empty6', {
+    clusterIP: 'fd00:10:96::20',
+    ipFamilies: ['IPv6'],
+    ports: [{ port: 80 }],
+  });
+  const ipvs = engineOn(storeOf(empty)).send(tcp('fd00:10:244:1::9', 1, 'fd00:10:96::20', 80), POD, 1);
+  t.is(ipvs.verdict, 'REJECT');
+  t.regex(ipvs.steps.at(-1)!.decision, /ip_vs_leave sends ICMPv6 port-unreachable/);
+  const iptables = createIptablesEngine({
+    table: tableFor(storeOf(empty), 'node-a'),
+    config: proxyConfig({ mode: 'iptables' }),
+    rng: new Rng(1),
+  }).send(tcp('fd00:10:244:1::9', 1, 'fd00:10:96::20', 80), POD, 1);
+  t.is(iptables.verdict, 'REJECT');
+  t.true(iptables.steps.some((s) => s.decision.startsWith('REJECT (icmp6 port-unreachable)')));
 });
 
 test('KUBE-IPVS-FILTER rejects a bound VIP on a port no Service uses; other addresses pass', (t) => {
