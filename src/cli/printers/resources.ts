@@ -14,8 +14,11 @@ import type {
   StatefulSet,
 } from '../../model/types.js';
 
-/** Version the emulated kubelets report when a Node does not say (status.nodeInfo.kubeletVersion). */
-export const KUBELET_VERSION = 'v1.33.0';
+/**
+ * Version the emulated kubelets report when a Node does not say (status.nodeInfo.kubeletVersion): the release whose
+ * defaults the model follows (feature gates such as PreferSameTrafficDistribution, the scheduler's messages).
+ */
+export const KUBELET_VERSION = 'v1.34.0';
 
 export interface Columns<T> {
   headers: string[];
