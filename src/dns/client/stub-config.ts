@@ -5,7 +5,8 @@
  * glibc (resolv/res_init.c): ndots defaults to 1 and is capped at 15; the search list has no size limit since 2.26
  * (6 domains / 256 bytes before); `no-tld-query` and `no-aaaa` (2.36) change the walk.
  * musl (src/network/resolvconf.c): ndots defaults to 1 and is capped at 15; each line is read into a 256-byte buffer
- * and a line that does not fit is ignored whole, so a `search` line over 254 characters leaves no search list at all.
+ * and a line that does not fit is ignored whole, so a `search` line over 254 characters leaves no search list at all,
+ * and an `options` line over 254 characters leaves ndots at 1.
  */
 import { formatOption } from './resolv-conf-file.js';
 import type { Flavor, ResolvConf } from './types.js';
@@ -35,8 +36,9 @@ export interface StubSettings {
 }
 
 /**
- * The ndots a libc reads. glibc takes the value with atoi (so a non-numeric value counts as 0); musl ignores a value
- * that does not start with a digit. Both cap at 15. The last ndots option wins, as both read options in order.
+ * The ndots a libc reads from the options line. glibc reads every option in order, so the last ndots wins, and takes
+ * its value with atoi (a non-numeric value counts as 0). musl finds the first `ndots:` on the line (strstr) and uses
+ * it only if a digit follows. Both cap at 15.
  */
 function readNdots(rc: ResolvConf, flavor: Flavor): number {
   let ndots = 1;
@@ -46,6 +48,7 @@ function readNdots(rc: ResolvConf, flavor: Flavor): number {
     const digits = /^\d+/.exec(option.value ?? '');
     if (digits) ndots = Math.min(Number(digits[0]), MAX_NDOTS);
     else if (flavor === 'glibc') ndots = 0;
+    if (flavor === 'musl') break;
   }
   return ndots;
 }
@@ -64,11 +67,21 @@ export function stubSettings(rc: ResolvConf, flavor: Flavor): StubSettings {
       searches = [];
     }
   }
+  let options = rc;
+  if (flavor === 'musl' && rc.options.length > 0) {
+    const line = `options ${rc.options.map(formatOption).join(' ')}`;
+    if (line.length > MUSL_MAX_LINE_CHARS) {
+      notes.push(
+        `musl ignores the options line: it is ${line.length} characters and musl skips any resolv.conf line over ${MUSL_MAX_LINE_CHARS}, so ndots stays 1`,
+      );
+      options = { ...rc, options: [] };
+    }
+  }
   if (rc.nameservers.length === 0) notes.push('no nameserver line: the libc would send to 127.0.0.1');
   const recorded = rc.options.filter((o) => !WALK_OPTIONS[flavor].has(o.name)).map(formatOption);
   if (recorded.length > 0) notes.push(`options recorded but not simulated: ${recorded.join(' ')}`);
   return {
-    ndots: readNdots(rc, flavor),
+    ndots: readNdots(options, flavor),
     searches,
     noTldQuery: flavor === 'glibc' && names.has('no-tld-query'),
     noAaaa: flavor === 'glibc' && names.has('no-aaaa'),
