@@ -40,5 +40,21 @@ test('with a subdomain the fully qualified name comes first; hostAliases follow'
 
 test('a hostNetwork pod gets no pod-IP lines (it sees the node file); the hostname is the pod name cut to 63', (t) => {
   t.deepEqual(own(pod({ hostNetwork: true })), []);
+  // The node's file, as Docker writes it into a kind node: ff00::/ff02:: lines, then the node named after each address.
+  const node = { name: 'kind-worker', addresses: ['172.18.0.3', 'fc00:f853:ccd:e793::3'] };
+  const lines = podHostsLines(
+    pod({ hostNetwork: true, hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo'] }] }),
+    'cluster.local',
+    node,
+  );
+  t.deepEqual(
+    lines.slice(3, 6).map((l) => l.address),
+    ['ff00::0', 'ff02::1', 'ff02::2'],
+  );
+  t.deepEqual(lines.slice(6), [
+    { address: '172.18.0.3', names: ['kind-worker'] },
+    { address: 'fc00:f853:ccd:e793::3', names: ['kind-worker'] },
+    { address: '10.1.2.3', names: ['foo'] },
+  ]);
   t.is(podHostname(pod({}, `${'a'.repeat(62)}-b`)), 'a'.repeat(62));
 });
