@@ -68,9 +68,17 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('kube-netsim.js')) {
+/**
+ * Run the CLI on this process's arguments and set its exit code. bin/kube-netsim.js calls this, however it was
+ * reached (`npx kube-netsim`, a global install's link, `node bin/kube-netsim.js`): guessing from the script's path
+ * missed npm's links, which have no `.js`, and the CLI then did nothing at all.
+ */
+export async function runCli(): Promise<void> {
   exitQuietlyOnClosedPipe(process.stdout);
   const code = await main(process.argv.slice(2));
   // Commands that keep running (serve) set process.exitCode themselves and never resolve here.
   process.exitCode = code;
 }
+
+// `node --import=tsx src/cli/main.ts …` (npm start) runs this file itself.
+if (import.meta.url === `file://${process.argv[1]}`) await runCli();

@@ -1,6 +1,6 @@
 /** The CLI's commands on the demo cluster: what a user types, what they read, and the exit codes. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -405,6 +405,19 @@ test('exit codes: 2 for bad input and bad arguments, 0 for help', async (t) => {
   t.is((await cli('get', 'widgets', DEMO)).code, 2);
   t.is((await cli('get', 'pods', 'no/such/path')).code, 2);
   t.is((await cli('--help')).code, 0);
+});
+
+test('run through a link without .js, as npx and a global install run it: the CLI still runs', async (t) => {
+  const link = join(mkdtempSync(join(tmpdir(), 'kube-netsim-bin-')), 'kube-netsim');
+  symlinkSync(join(process.cwd(), 'bin/kube-netsim.js'), link);
+  const child = spawn(process.execPath, [link, 'get', 'nodes', DEMO], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.is(code, 0);
+  t.regex(stdout, /^NAME +STATUS +ROLES +VERSION\n/);
 });
 
 test('output piped into a reader that stops early (| head): a quiet exit 0, no EPIPE trace', async (t) => {
