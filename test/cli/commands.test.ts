@@ -140,6 +140,35 @@ for (const [dst, src, message] of TRACE_INPUT_ERRORS) {
   });
 }
 
+test('trace: the sent line writes the destination canonically, IPv6 in brackets, with --dst as given beside it', async (t) => {
+  const v6 = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    'fd00:10:244:1::4',
+    '--dst',
+    'FD00:10:96:0::71E0',
+  );
+  t.is(v6.code, 0, v6.stderr);
+  t.regex(
+    v6.stdout,
+    /^sent {5}TCP \[fd00:10:244:1::4\]:40000 -> \[fd00:10:96::71e0\]:80 {2}\(--dst FD00:10:96:0::71E0\)$/m,
+  );
+  const plain = await cli(
+    'trace',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    '10.244.1.4',
+    '--dst',
+    '10.96.210.12:80',
+  );
+  t.regex(plain.stdout, /^sent {5}TCP 10\.244\.1\.4:40000 -> 10\.96\.210\.12:80$/m);
+});
+
 test('trace --count to an ExternalName: exit 2, as there are no kube-proxy rules to send flows through', async (t) => {
   const r = await traceFromPod('payments.shop:443', '--count', '5', '--json');
   t.is(r.code, 2);
@@ -219,12 +248,27 @@ test('trace --script: ClientIP affinity holds, then times out', async (t) => {
 });
 
 /** One JSON result per packet of `trace --script` on the demo worker, the steps given as YAML flow lines. */
-async function scriptResults<T>(lines: string[]): Promise<T[]> {
+async function scriptResults<T>(lines: string[], ...flags: string[]): Promise<T[]> {
   const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
   writeFileSync(file, lines.map((l) => `- ${l}\n`).join(''));
-  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json', ...flags);
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as T[];
+}
+
+for (const mode of ['iptables', 'ipvs', 'userspace']) {
+  test(`trace --script, ${mode}: a reply step written with the client's own tuple is the answer to that flow`, async (t) => {
+    const client = '{src: "10.244.1.4:41000", dst: "10.96.0.10:53", proto: tcp';
+    const results = await scriptResults<{ conntrack: string; packet: { src: string; dst: string } }>(
+      [`${client}}`, `${client}, reply: true}`, `${client}}`],
+      '--mode',
+      mode,
+    );
+    // The endpoint's answer reaches the client from the Service address, whatever the mode rewrote on the way.
+    t.is(results[1]!.conntrack, 'reply');
+    t.deepEqual(results[1]!.packet, { proto: 'TCP', src: '10.96.0.10:53', dst: '10.244.1.4:41000' });
+    t.is(results[2]!.conntrack, 'established');
+  });
 }
 
 test('trace --script: a close step passes through its flow, then closes it; one result per packet', async (t) => {

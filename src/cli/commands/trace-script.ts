@@ -16,7 +16,7 @@ import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
-import { familyOf, type Packet } from '../../proxy/packet.js';
+import { familyOf, formatAddress, type Packet } from '../../proxy/packet.js';
 import { parseEndpointArg, parseProto } from './proxy-common.js';
 
 export type ScriptStep =
@@ -120,6 +120,9 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   const send = (p: Packet, now: number) => engine.send(p, originOf(cluster.store, engine.nodeName, p.src.ip), now);
   let now = 0;
   const results: ScriptResult[] = [];
+  // Each client packet sent, by its tuple as written: the packet as it left (rewritten). A reply step written with a
+  // client's own tuple is that flow's answer, from where its packet went (`replyFor`).
+  const sent = new Map<string, Packet>();
   // Any error of a step (a bad address, a rejected manifest, an unknown object) names the step.
   for (const [i, step] of steps.entries()) {
     atStep(i, () => {
@@ -174,9 +177,11 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
             closed: verdict.conntrack !== 'none' && engine.close(p, now),
           });
         } else if (step.reply) {
-          results.push({ step: i + 1, time: now, verdict: engine.reply(p, now) });
+          results.push({ step: i + 1, time: now, verdict: engine.reply(replyFor(step, p, sent), now) });
         } else {
-          results.push({ step: i + 1, time: now, verdict: send(p, now) });
+          const verdict = send(p, now);
+          sent.set(tupleKey(p), verdict.packet);
+          results.push({ step: i + 1, time: now, verdict });
         }
       } else {
         throw new InvalidArgumentError(`not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
@@ -184,6 +189,26 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
     });
   }
   return results;
+}
+
+function tupleKey(p: Packet): string {
+  return `${p.proto}|${formatAddress(p.src)}|${formatAddress(p.dst)}`;
+}
+
+/**
+ * The packet a `reply: true` step stands for. Written from the answering side (the endpoint to the client, as the
+ * endpoint sees it), it is that packet. Written with a client's own tuple (client to Service, ports as a sent step
+ * reads them), it is the answer to that client's last packet: from where that packet went, back to where it came
+ * from. The second form needs no knowledge of a mode's rewrites (the userspace proxy's own ports, an SNAT source).
+ */
+function replyFor(step: { src: string; dst: string; proto?: string }, asWritten: Packet, sent: Map<string, Packet>) {
+  const asClient = {
+    proto: asWritten.proto,
+    src: parseEndpointArg(step.src, 40000, 'src'),
+    dst: parseEndpointArg(step.dst, 80, 'dst'),
+  };
+  const left = sent.get(tupleKey(asClient));
+  return left === undefined ? asWritten : { proto: left.proto, src: left.dst, dst: left.src };
 }
 
 /**

@@ -221,8 +221,10 @@ export function registerTrace(program: Command): void {
         out('verdict  none: no packet to a Service address (see dns above)');
         return;
       }
-      const first = packetJSON({ ...r.verdict.packet, src: r.source, dst: r.verdict.packet.dst });
-      out(`sent     ${first.proto} ${first.src} -> ${opts.dst}`);
+      // The packet as sent, addresses canonical (IPv6 in brackets); a name or other spelling of --dst follows it.
+      // (A verdict means there was a destination to send to.)
+      const sent = packetJSON({ proto: flow.proto, src: r.source, dst: flow.destination! });
+      out(`sent     ${sent.proto} ${sent.src} -> ${sent.dst}${sent.dst === opts.dst ? '' : `  (--dst ${opts.dst})`}`);
       for (const line of verdictText(r.verdict)) out(line);
     });
 }
