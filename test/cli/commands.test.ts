@@ -271,6 +271,33 @@ for (const mode of ['iptables', 'ipvs', 'userspace']) {
   });
 }
 
+test('trace --script: a packet to NAME:PORT resolves through cluster DNS as the sender would, its lookups first', async (t) => {
+  const results = await scriptResults<{
+    conntrack: string;
+    endpoint: string;
+    steps: { where: string; rule: string }[];
+  }>([
+    '{src: "10.244.1.4:41000", dst: "web.shop:80"}',
+    '{src: "10.244.1.4:41000", dst: "web.shop:80", reply: true}',
+    '{src: "10.244.1.4:41000", dst: "10.96.180.189:80"}',
+  ]);
+  t.deepEqual(
+    results[0]!.steps.filter((s) => s.where === 'dns').map((s) => s.rule),
+    ['web.shop.shop.svc.cluster.local. A', 'web.shop.svc.cluster.local. A'],
+  );
+  t.is(results[1]!.conntrack, 'reply');
+  // The name's address is the ClusterIP: the same flow as the address written out.
+  t.deepEqual([results[2]!.conntrack, results[2]!.endpoint], ['established', results[0]!.endpoint]);
+});
+
+test('trace --script: a name with no address to send to is an error naming the step (exit 2)', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
+  writeFileSync(file, '- {src: "10.244.1.4", dst: "web.shop:80"}\n- {src: "10.244.1.4", dst: "payments.shop:443"}\n');
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /step 2: dst payments\.shop:443: ExternalName Service: CNAME payments\.example\.com\./);
+});
+
 test('trace --script: a close step passes through its flow, then closes it; one result per packet', async (t) => {
   const results = await scriptResults<{ step: number; verdict?: string; conntrack?: string; closed?: boolean }>([
     '{src: "10.244.1.4:1000", dst: "10.96.0.10:53", proto: udp}',

@@ -153,3 +153,16 @@ export function verdictText(v: Verdict): string[] {
   lines.push(`cost     ${v.cost} ${v.steps[0]?.where.startsWith('ipvs') ? 'lookups' : 'rules traversed'}`);
   return lines;
 }
+
+/** `NAME:PORT` → the name and port, or null when `dst` is an address (`IP`, `IP:PORT`, `[IPv6]:PORT`). */
+export function splitName(dst: string): { name: string; port: number } | null {
+  if (dst.startsWith('[') || parseIP(dst)) return null;
+  const sep = dst.lastIndexOf(':');
+  const host = sep > 0 ? dst.slice(0, sep) : dst;
+  if (parseIP(host) || !/[a-z]/i.test(host)) return null;
+  const portText = sep > 0 ? dst.slice(sep + 1) : '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    throw new InvalidArgumentError(`--dst takes NAME:PORT with a port from 0 to 65535, got "${dst}"`);
+  return { name: host, port };
+}

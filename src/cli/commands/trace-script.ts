@@ -1,7 +1,8 @@
 /**
  * `trace --script FILE`: a timed scenario on one engine. FILE is a YAML list or JSON lines of steps:
  *
- *   { src, dst, proto }              a packet (optionally `reply: true`: from the endpoint side; `close: true`)
+ *   { src, dst, proto }              a packet (optionally `reply: true`: from the endpoint side; `close: true`);
+ *                                    `dst` may be NAME:PORT, resolved then through cluster DNS as the sender would
  *   { advance: SECONDS }             the simulated clock moves on (affinity timeouts, conntrack expiry)
  *   { apply: MANIFEST | [MANIFEST] } a change to the cluster, as kubectl apply
  *   { delete: KIND/NS/NAME }         a delete, as kubectl delete (`force: true` removes a pod at once)
@@ -14,10 +15,10 @@ import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import type { Kind } from '../../model/types.js';
-import type { ProxyEngine, Verdict } from '../../proxy/engine.js';
+import type { ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
-import { familyOf, formatAddress, type Packet } from '../../proxy/packet.js';
-import { parseEndpointArg, parseProto } from './proxy-common.js';
+import { type Address, familyOf, formatAddress, type Packet } from '../../proxy/packet.js';
+import { parseEndpointArg, parseProto, resolveDestination, splitName } from './proxy-common.js';
 
 export type ScriptStep =
   | { src: string; dst: string; proto?: string; reply?: boolean; close?: boolean }
@@ -83,7 +84,7 @@ function checkStep(file: string, i: number, step: unknown): void {
   const s = step as Record<string, unknown>;
   if (shape[0] === 'src') {
     if (typeof s.src !== 'string' || typeof s.dst !== 'string')
-      throw new InvalidArgumentError(`${where}: a packet needs src and dst as IP:PORT text`);
+      throw new InvalidArgumentError(`${where}: a packet needs src and dst as text (IP:PORT; dst may be NAME:PORT)`);
     for (const flag of ['reply', 'close'] as const)
       if (s[flag] !== undefined && typeof s[flag] !== 'boolean')
         throw new InvalidArgumentError(`${where}: ${flag} is true or false`);
@@ -113,10 +114,12 @@ export interface ScriptResult {
   verdict: Verdict;
   /** For `close: true` steps: whether a tracked flow was closed. */
   closed?: boolean;
+  /** A packet whose `dst` was a name: the lookups that resolved it (before the verdict's steps). */
+  dns?: Step[];
 }
 
 /** Run the steps; each packet enters where its source says (cluster/packet-origin.ts). */
-export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptStep[]): ScriptResult[] {
+export async function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptStep[]): Promise<ScriptResult[]> {
   const send = (p: Packet, now: number) => engine.send(p, originOf(cluster.store, engine.nodeName, p.src.ip), now);
   let now = 0;
   const results: ScriptResult[] = [];
@@ -125,7 +128,7 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
   const sent = new Map<string, Packet>();
   // Any error of a step (a bad address, a rejected manifest, an unknown object) names the step.
   for (const [i, step] of steps.entries()) {
-    atStep(i, () => {
+    await atStep(i, async () => {
       if ('advance' in step) {
         now += step.advance;
         if (!Number.isFinite(now)) throw new InvalidArgumentError(`the clock would pass ${Number.MAX_VALUE} s`);
@@ -150,13 +153,16 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
         synced(engine, now);
       } else if ('src' in step && 'dst' in step) {
         // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
+        const src = parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src');
+        const named = await namedDestination(cluster, engine, step, src);
         const p = {
           proto: parseProto(step.proto),
-          src: parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src'),
-          dst: parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
+          src,
+          dst: named?.address ?? parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
         };
         if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
           throw new InvalidArgumentError(`a packet has one IP family: ${step.src} -> ${step.dst}`);
+        const dns = named ? { dns: named.steps } : {};
         if (step.close) {
           const tracked = engine.conntrack.lookup(p, now) !== undefined;
           const pass = () => (step.reply ? engine.reply(p, now) : send(p, now));
@@ -175,13 +181,15 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
             time: now,
             verdict,
             closed: verdict.conntrack !== 'none' && engine.close(p, now),
+            ...dns,
           });
         } else if (step.reply) {
-          results.push({ step: i + 1, time: now, verdict: engine.reply(replyFor(step, p, sent), now) });
+          const answer = replyFor(step, p, named !== null, sent);
+          results.push({ step: i + 1, time: now, verdict: engine.reply(answer, now), ...dns });
         } else {
           const verdict = send(p, now);
           sent.set(tupleKey(p), verdict.packet);
-          results.push({ step: i + 1, time: now, verdict });
+          results.push({ step: i + 1, time: now, verdict, ...dns });
         }
       } else {
         throw new InvalidArgumentError(`not a packet, advance, apply or delete: ${JSON.stringify(step)}`);
@@ -189,6 +197,26 @@ export function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptSt
     });
   }
   return results;
+}
+
+/**
+ * A packet step's `dst` given as NAME:PORT, resolved as `trace --dst` resolves it: through cluster DNS, with the
+ * sender's search path, in the sender's family, at the step's moment (an earlier apply or delete counts). Null when
+ * `dst` is an address. A name that resolves to no address (an ExternalName outside the cluster, NXDOMAIN) is an error.
+ */
+async function namedDestination(
+  cluster: Cluster,
+  engine: ProxyEngine,
+  step: { dst: string },
+  src: Address,
+): Promise<{ address: Address; steps: Step[] } | null> {
+  const named = splitName(step.dst);
+  if (!named) return null;
+  const origin = originOf(cluster.store, engine.nodeName, src.ip);
+  const resolved = await resolveDestination(cluster, origin, named.name, familyOf(src.ip));
+  if (resolved.ip === null)
+    throw new InvalidArgumentError(`dst ${step.dst}: ${resolved.steps.at(-1)?.decision ?? 'no address'}`);
+  return { address: { ip: resolved.ip, port: named.port }, steps: resolved.steps };
 }
 
 function tupleKey(p: Packet): string {
@@ -201,11 +229,11 @@ function tupleKey(p: Packet): string {
  * reads them), it is the answer to that client's last packet: from where that packet went, back to where it came
  * from. The second form needs no knowledge of a mode's rewrites (the userspace proxy's own ports, an SNAT source).
  */
-function replyFor(step: { src: string; dst: string; proto?: string }, asWritten: Packet, sent: Map<string, Packet>) {
+function replyFor(step: { src: string; dst: string }, asWritten: Packet, named: boolean, sent: Map<string, Packet>) {
   const asClient = {
     proto: asWritten.proto,
     src: parseEndpointArg(step.src, 40000, 'src'),
-    dst: parseEndpointArg(step.dst, 80, 'dst'),
+    dst: named ? asWritten.dst : parseEndpointArg(step.dst, 80, 'dst'),
   };
   const left = sent.get(tupleKey(asClient));
   return left === undefined ? asWritten : { proto: left.proto, src: left.dst, dst: left.src };
@@ -261,9 +289,9 @@ export function scriptEndTime(steps: readonly ScriptStep[]): number {
 }
 
 /** Step `i`'s work: its error says which step. */
-function atStep(i: number, change: () => void): void {
+async function atStep(i: number, change: () => Promise<void>): Promise<void> {
   try {
-    change();
+    await change();
   } catch (err) {
     if (err instanceof KubeNetsimError) err.message = `step ${i + 1}: ${err.message}`;
     throw err;

@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
-import { parseIP } from '../../cni/ip.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ProxyConfig, ProxyEngine, Step } from '../../proxy/engine.js';
 import { type Address, familyOf, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
@@ -18,6 +17,7 @@ import {
   parseProto,
   requireNode,
   resolveDestination,
+  splitName,
   verdictJSON,
   verdictText,
 } from './proxy-common.js';
@@ -53,19 +53,6 @@ export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain =
     ...(opts.seed !== undefined ? { seed: parseSeed(opts.seed) } : {}),
     explain,
   });
-}
-
-/** `NAME:PORT` → the name and port, or null when `dst` is an address (`IP`, `IP:PORT`, `[IPv6]:PORT`). */
-function splitName(dst: string): { name: string; port: number } | null {
-  if (dst.startsWith('[') || parseIP(dst)) return null;
-  const sep = dst.lastIndexOf(':');
-  const host = sep > 0 ? dst.slice(0, sep) : dst;
-  if (parseIP(host) || !/[a-z]/i.test(host)) return null;
-  const portText = sep > 0 ? dst.slice(sep + 1) : '';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535)
-    throw new InvalidArgumentError(`--dst takes NAME:PORT with a port from 0 to 65535, got "${dst}"`);
-  return { name: host, port };
 }
 
 /**
@@ -127,7 +114,7 @@ export function registerTrace(program: Command): void {
         process.stdout.write(`${text}\n`);
       };
       if (opts.script) {
-        const results = runScript(cluster, engine, readScript(opts.script));
+        const results = await runScript(cluster, engine, readScript(opts.script));
         if (opts.json) {
           out(
             JSON.stringify(
@@ -135,6 +122,7 @@ export function registerTrace(program: Command): void {
                 step: r.step,
                 time: r.time,
                 ...verdictJSON(r.verdict),
+                ...(r.dns ? { steps: [...r.dns, ...r.verdict.steps] } : {}),
                 ...(r.closed !== undefined ? { closed: r.closed } : {}),
               })),
               null,
