@@ -225,6 +225,36 @@ for (const [scheduler, closed, spread] of COUNTING_SCHEDULERS) {
 test('trace: an ExternalName gets no proxy rules, and the trace says so', async (t) => {
   const r = await traceFromPod('payments.shop:443');
   t.regex(r.stdout, /ExternalName Service: CNAME payments\.example\.com\./);
+  // The same verdict --json gives: nothing for kube-proxy to rewrite.
+  t.regex(r.stdout, /^verdict {2}ACCEPT: no packet to a Service address/m);
+});
+
+test('trace: an ExternalName naming a Service in the cluster is followed to its address, and the trace says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-alias-'));
+  writeFileSync(
+    join(dir, 'alias.yaml'),
+    'apiVersion: v1\nkind: Service\nmetadata: {name: alias, namespace: shop}\nspec: {type: ExternalName, externalName: web.shop.svc.cluster.local}\n',
+  );
+  const r = await cli(
+    'trace',
+    DEMO,
+    dir,
+    '--node',
+    'kube-netsim-worker',
+    '--src',
+    '10.244.1.4',
+    '--dst',
+    'alias.shop:80',
+    '--json',
+  );
+  t.is(r.code, 0, r.stderr);
+  const v = JSON.parse(r.stdout) as { verdict: string; service: string; steps: { decision: string }[] };
+  t.true(
+    v.steps.some((s) =>
+      /^ExternalName Service: CNAME web\.shop\.svc\.cluster\.local\., which resolves to /.test(s.decision),
+    ),
+  );
+  t.deepEqual([v.verdict, v.service], ['DNAT', 'shop/web:http']);
 });
 
 test('trace --script: ClientIP affinity holds, then times out', async (t) => {

@@ -111,6 +111,13 @@ export async function resolveDestination(
         rule: `${cname.name} CNAME`,
         decision: `ExternalName Service: CNAME ${cname.data}; kube-proxy programs no rules for it, the client connects to that name's addresses directly`,
       });
+    } else if (address && cname) {
+      // An ExternalName whose target is a name in the cluster: the resolver followed the CNAME to an address.
+      steps.push({
+        where: 'dns',
+        rule: `${cname.name} CNAME`,
+        decision: `ExternalName Service: CNAME ${cname.data}, which resolves to ${address.data}; kube-proxy programs no rules for the ExternalName, the packet goes to that address`,
+      });
     } else if (!address) {
       const tried = walk.steps.map((s) => `${s.qname} ${s.rcode}`).join(', ');
       throw new NotFoundError(`"${name}" has no ${qtype} record in cluster DNS (${tried || 'no query made'})`);

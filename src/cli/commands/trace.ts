@@ -206,7 +206,8 @@ export function registerTrace(program: Command): void {
       out(`${engine.mode} on ${engine.nodeName}: ${describeOrigin(r.origin, engine.nodeName)}`);
       for (const line of r.dns) out(line);
       if (!r.verdict) {
-        out('verdict  none: no packet to a Service address (see dns above)');
+        // As --json says: nothing for kube-proxy to rewrite; the client connects to the target's addresses itself.
+        out('verdict  ACCEPT: no packet to a Service address, nothing for kube-proxy to rewrite (see dns above)');
         return;
       }
       // The packet as sent, addresses canonical (IPv6 in brackets); a name or other spelling of --dst follows it.
