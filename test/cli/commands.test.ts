@@ -390,6 +390,11 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
     /step 2: .*10\.96\.0\.300/,
   ],
   ['a packet with a bad port', '- {src: "10.244.1.4:70000", dst: "10.96.0.10:53"}\n', /step 1: .*70000/],
+  [
+    'a packet with a bad protocol',
+    '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: icmp}\n',
+    /step 1: proto must be/,
+  ],
   ['a missing file', null, /ENOENT/],
 ];
 for (const [name, text, message] of SCRIPT_ERRORS) {
@@ -409,6 +414,14 @@ const UNREAD_FLAGS: readonly [args: string[], message: RegExp][] = [
   [['--script', 'steps.yaml', '--count', '3', '--closed'], /--script cannot be used with --count, --closed$/m],
   [['--src', '10.244.1.4', '--dst', 'web.shop:80', '--closed'], /--closed is for --count$/m],
 ];
+
+test('trace --count is written as digits: 1e3 and 3.0 are errors (exit 2)', async (t) => {
+  for (const count of ['1e3', '3.0']) {
+    const r = await traceFromPod('web.shop:80', '--count', count);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, new RegExp(`--count must be a positive integer, got "${count.replace('.', '\\.')}"$`, 'm'));
+  }
+});
 for (const [args, message] of UNREAD_FLAGS) {
   test(`trace ${args.join(' ')}: a flag that would go unread is an error (exit 2)`, async (t) => {
     const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', ...args);

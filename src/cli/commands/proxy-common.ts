@@ -17,9 +17,10 @@ import { resolvConfOf } from './pod-dns.js';
 
 export const PROTOCOLS: Record<string, Protocol> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
-export function parseProto(text = 'tcp'): Protocol {
+/** A protocol as written (`label`: what the message calls it, the flag or a script's field). */
+export function parseProto(text = 'tcp', label = '--proto'): Protocol {
   const proto = PROTOCOLS[text.toLowerCase()];
-  if (!proto) throw new InvalidArgumentError(`--proto must be tcp, udp or sctp, got "${text}"`);
+  if (!proto) throw new InvalidArgumentError(`${label} must be tcp, udp or sctp, got "${text}"`);
   return proto;
 }
 

@@ -156,7 +156,7 @@ export async function runScript(cluster: Cluster, engine: ProxyEngine, steps: Sc
         const src = parseEndpointArg(step.src, step.reply ? 0 : 40000, 'src');
         const named = await namedDestination(cluster, engine, step, src);
         const p = {
-          proto: parseProto(step.proto),
+          proto: parseProto(step.proto, 'proto'),
           src,
           dst: named?.address ?? parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
         };

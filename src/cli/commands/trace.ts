@@ -142,7 +142,7 @@ export function registerTrace(program: Command): void {
       if (!opts.src || !opts.dst) throw new InvalidArgumentError('--src and --dst are required (or --script)');
       if (opts.count !== undefined) {
         const n = Number(opts.count);
-        if (!Number.isInteger(n) || n < 1)
+        if (!/^\d+$/.test(opts.count) || n < 1)
           throw new InvalidArgumentError(`--count must be a positive integer, got "${opts.count}"`);
         const flow = await prepareFlow(cluster, engine, opts.src, opts.dst, opts.proto);
         if (!flow.destination) {
