@@ -405,6 +405,7 @@ for (const [name, text, message] of SCRIPT_ERRORS) {
     const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file);
     t.is(r.code, 2, r.stderr);
     t.regex(r.stderr, message);
+    t.true(r.stderr.includes(file), r.stderr);
     t.notRegex(r.stderr, /internal error/);
   });
 }

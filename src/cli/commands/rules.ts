@@ -34,7 +34,7 @@ export function registerRules(program: Command): void {
       const engine = engineFor(cluster, opts);
       if (opts.script) {
         const steps = readScript(opts.script);
-        await runScript(cluster, engine, steps);
+        await runScript(cluster, engine, steps, opts.script);
         // The script's clock moves only by its advance steps: counts are shown as of its end, trailing ones included.
         engine.sync?.(scriptEndTime(steps));
       }

@@ -118,8 +118,16 @@ export interface ScriptResult {
   dns?: Step[];
 }
 
-/** Run the steps; each packet enters where its source says (cluster/packet-origin.ts). */
-export async function runScript(cluster: Cluster, engine: ProxyEngine, steps: ScriptStep[]): Promise<ScriptResult[]> {
+/**
+ * Run the steps; each packet enters where its source says (cluster/packet-origin.ts). `file`: where they were read
+ * from, which an error then names before the step (as a step the file could not be read as does).
+ */
+export async function runScript(
+  cluster: Cluster,
+  engine: ProxyEngine,
+  steps: ScriptStep[],
+  file?: string,
+): Promise<ScriptResult[]> {
   const send = (p: Packet, now: number) => engine.send(p, originOf(cluster.store, engine.nodeName, p.src.ip), now);
   let now = 0;
   const results: ScriptResult[] = [];
@@ -128,7 +136,7 @@ export async function runScript(cluster: Cluster, engine: ProxyEngine, steps: Sc
   const sent = new Map<string, Packet>();
   // Any error of a step (a bad address, a rejected manifest, an unknown object) names the step.
   for (const [i, step] of steps.entries()) {
-    await atStep(i, async () => {
+    await atStep(file, i, async () => {
       if ('advance' in step) {
         now += step.advance;
         if (!Number.isFinite(now)) throw new InvalidArgumentError(`the clock would pass ${Number.MAX_VALUE} s`);
@@ -289,11 +297,11 @@ export function scriptEndTime(steps: readonly ScriptStep[]): number {
 }
 
 /** Step `i`'s work: its error says which step. */
-async function atStep(i: number, change: () => Promise<void>): Promise<void> {
+async function atStep(file: string | undefined, i: number, change: () => Promise<void>): Promise<void> {
   try {
     await change();
   } catch (err) {
-    if (err instanceof KubeNetsimError) err.message = `step ${i + 1}: ${err.message}`;
+    if (err instanceof KubeNetsimError) err.message = `${file ? `${file}: ` : ''}step ${i + 1}: ${err.message}`;
     throw err;
   }
 }

@@ -114,7 +114,7 @@ export function registerTrace(program: Command): void {
         process.stdout.write(`${text}\n`);
       };
       if (opts.script) {
-        const results = await runScript(cluster, engine, readScript(opts.script));
+        const results = await runScript(cluster, engine, readScript(opts.script), opts.script);
         if (opts.json) {
           out(
             JSON.stringify(
