@@ -306,10 +306,12 @@ export class Conntrack {
       return;
     }
     if ((flags & STATE_MASK) === STATE_CLOSING << 2) {
-      // In CLOSE_WAIT packets keep the flow alive; TIME_WAIT and CLOSE run out (a client packet there reopens the
-      // tuple: lookupRow), and so does SCTP's CLOSED after a shutdown (a new INIT does not renew it).
+      // In CLOSE_WAIT packets keep the flow alive. In TIME_WAIT and CLOSE a server packet is valid and renews the
+      // state's timer (tcp_packet refreshes with the new state's timeout); a client packet there reopens the tuple
+      // (lookupRow). SCTP's CLOSED after a shutdown runs out (a new INIT does not renew it).
       if (timer === TIMER.tcpCloseWait) this.#setTimer(row, now, TIMER.tcpCloseWait);
-      else if (timer === TIMER.tcpTimeWait && direction === 'reply') this.#setTimer(row, now, TIMER.tcpTimeWait);
+      else if ((timer === TIMER.tcpTimeWait || timer === TIMER.tcpClose) && direction === 'reply')
+        this.#setTimer(row, now, timer);
       return;
     }
     if ((flags & SEEN_REPLY) === 0) {

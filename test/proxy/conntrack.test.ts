@@ -84,6 +84,18 @@ test('close kinds: half close waits 3600 s (kube-proxy), reset 10 s; a reset as 
   t.deepEqual([unanswered.state, unanswered.expires, unanswered.lastSeen], ['NEW', 122, 2]);
 });
 
+test('after a reset (CLOSE, 10 s) a server packet renews the timer, as in TIME_WAIT', (t) => {
+  const ct = new Conntrack();
+  const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
+  const back = p('TCP', '10.96.0.1', 80, '10.0.0.1', 1);
+  const e = ct.track(out, {}, 0);
+  ct.see(ct.lookup(back, 1)!, 1);
+  ct.close(out, 5, 'rst');
+  t.is(e.expires, 15);
+  ct.see(ct.closing(() => ct.lookup(back, 8))!, 8);
+  t.deepEqual([e.timeout, e.expires], ['nf_conntrack_tcp_timeout_close', 18]);
+});
+
 test('a closing packet never reopens a tuple: lookup() and closing() see the entry, only a SYN (lookupEntry) reopens', (t) => {
   const ct = new Conntrack();
   const out = p('TCP', '10.0.0.1', 1, '10.96.0.1', 80);
