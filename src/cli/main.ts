@@ -69,9 +69,9 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
 }
 
 /**
- * Run the CLI on this process's arguments and set its exit code. bin/kube-netsim.js calls this, however it was
- * reached (`npx kube-netsim`, a global install's link, `node bin/kube-netsim.js`): guessing from the script's path
- * missed npm's links, which have no `.js`, and the CLI then did nothing at all.
+ * Run the CLI on this process's arguments and set its exit code. bin/kube-netsim.js, the one way in (`npm start`
+ * included), calls this however it was reached (`npx kube-netsim`, a global install's link, a checkout behind a
+ * symlink): guessing from the script's path missed npm's links, which have no `.js`, and the CLI then did nothing.
  */
 export async function runCli(): Promise<void> {
   exitQuietlyOnClosedPipe(process.stdout);
@@ -79,6 +79,3 @@ export async function runCli(): Promise<void> {
   // Commands that keep running (serve) set process.exitCode themselves and never resolve here.
   process.exitCode = code;
 }
-
-// `node --import=tsx src/cli/main.ts …` (npm start) runs this file itself.
-if (import.meta.url === `file://${process.argv[1]}`) await runCli();

@@ -289,15 +289,18 @@ async function scriptResults<T>(lines: string[], ...flags: string[]): Promise<T[
 for (const mode of ['iptables', 'ipvs', 'userspace']) {
   test(`trace --script, ${mode}: a reply step written with the client's own tuple is the answer to that flow`, async (t) => {
     const client = '{src: "10.244.1.4:41000", dst: "10.96.0.10:53", proto: tcp';
-    const results = await scriptResults<{ conntrack: string; packet: { src: string; dst: string } }>(
-      [`${client}}`, `${client}, reply: true}`, `${client}}`],
-      '--mode',
-      mode,
-    );
+    const results = await scriptResults<{
+      conntrack: string;
+      closed?: boolean;
+      packet: { src: string; dst: string };
+    }>([`${client}}`, `${client}, reply: true}`, `${client}}`, `${client}, reply: true, close: true}`], '--mode', mode);
     // The endpoint's answer reaches the client from the Service address, whatever the mode rewrote on the way.
     t.is(results[1]!.conntrack, 'reply');
     t.deepEqual(results[1]!.packet, { proto: 'TCP', src: '10.96.0.10:53', dst: '10.244.1.4:41000' });
     t.is(results[2]!.conntrack, 'established');
+    // A closing answer in the same form: the endpoint's FIN, back to the client, and the flow closes.
+    t.deepEqual([results[3]!.conntrack, results[3]!.closed], ['reply', true]);
+    t.deepEqual(results[3]!.packet, { proto: 'TCP', src: '10.96.0.10:53', dst: '10.244.1.4:41000' });
   });
 }
 
@@ -318,6 +321,14 @@ test('trace --script: a packet to NAME:PORT resolves through cluster DNS as the 
   t.is(results[1]!.conntrack, 'reply');
   // The name's address is the ClusterIP: the same flow as the address written out.
   t.deepEqual([results[2]!.conntrack, results[2]!.endpoint], ['established', results[0]!.endpoint]);
+});
+
+test('trace --script: a reply to a Service name that was sent nothing is an error naming the step (exit 2)', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
+  writeFileSync(file, '- {src: "10.244.1.4", dst: "web.shop:80", reply: true}\n');
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /step 1: a reply to 10\.244\.1\.4 -> web\.shop:80, which sent no packet before/);
 });
 
 test('trace --script: a name with no address to send to is an error naming the step (exit 2)', async (t) => {

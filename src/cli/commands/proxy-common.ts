@@ -162,8 +162,11 @@ export function verdictText(v: Verdict): string[] {
   return lines;
 }
 
-/** `NAME:PORT` → the name and port, or null when `dst` is an address (`IP`, `IP:PORT`, `[IPv6]:PORT`). */
-export function splitName(dst: string): { name: string; port: number } | null {
+/**
+ * `NAME:PORT` → the name and port, or null when `dst` is an address (`IP`, `IP:PORT`, `[IPv6]:PORT`). `label`: what
+ * an error calls it (the flag, or a script's field).
+ */
+export function splitName(dst: string, label = '--dst'): { name: string; port: number } | null {
   if (dst.startsWith('[') || parseIP(dst)) return null;
   const sep = dst.lastIndexOf(':');
   const host = sep > 0 ? dst.slice(0, sep) : dst;
@@ -171,6 +174,6 @@ export function splitName(dst: string): { name: string; port: number } | null {
   const portText = sep > 0 ? dst.slice(sep + 1) : '';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535)
-    throw new InvalidArgumentError(`--dst takes NAME:PORT with a port from 0 to 65535, got "${dst}"`);
+    throw new InvalidArgumentError(`${label} takes NAME:PORT with a port from 0 to 65535, got "${dst}"`);
   return { name: host, port };
 }

@@ -171,29 +171,31 @@ export async function runScript(
         if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
           throw new InvalidArgumentError(`a packet has one IP family: ${step.src} -> ${step.dst}`);
         const dns = named ? { dns: named.steps } : {};
+        // A reply may be written with the client's own tuple: the packet it stands for (replyFor).
+        const q = step.reply ? replyFor(step, p, named !== null, sent) : p;
         if (step.close) {
-          const tracked = engine.conntrack.lookup(p, now) !== undefined;
-          const pass = () => (step.reply ? engine.reply(p, now) : send(p, now));
+          const tracked = engine.conntrack.lookup(q, now) !== undefined;
+          const pass = () => (step.reply ? engine.reply(q, now) : send(q, now));
           let verdict: Verdict;
           if (tracked) {
             // The closing packet (FIN) passes through the flow's mapping (a FIN never reopens a closed tuple).
             verdict = engine.conntrack.closing(pass);
-          } else if (p.proto === 'TCP') {
-            verdict = untrackedFin(cluster, engine, p);
+          } else if (q.proto === 'TCP') {
+            verdict = untrackedFin(cluster, engine, q);
           } else {
             // UDP has no close, and an SCTP SHUTDOWN with no entry starts one: an ordinary packet.
             verdict = pass();
           }
+          if (!step.reply) sent.set(tupleKey(p), verdict.packet);
           results.push({
             step: i + 1,
             time: now,
             verdict,
-            closed: verdict.conntrack !== 'none' && engine.close(p, now),
+            closed: verdict.conntrack !== 'none' && engine.close(q, now),
             ...dns,
           });
         } else if (step.reply) {
-          const answer = replyFor(step, p, named !== null, sent);
-          results.push({ step: i + 1, time: now, verdict: engine.reply(answer, now), ...dns });
+          results.push({ step: i + 1, time: now, verdict: engine.reply(q, now), ...dns });
         } else {
           const verdict = send(p, now);
           sent.set(tupleKey(p), verdict.packet);
@@ -218,7 +220,7 @@ async function namedDestination(
   step: { dst: string },
   src: Address,
 ): Promise<{ address: Address; steps: Step[] } | null> {
-  const named = splitName(step.dst);
+  const named = splitName(step.dst, 'dst');
   if (!named) return null;
   const origin = originOf(cluster.store, engine.nodeName, src.ip);
   const resolved = await resolveDestination(cluster, origin, named.name, familyOf(src.ip));
@@ -244,7 +246,10 @@ function replyFor(step: { src: string; dst: string }, asWritten: Packet, named: 
     dst: named ? asWritten.dst : parseEndpointArg(step.dst, 80, 'dst'),
   };
   const left = sent.get(tupleKey(asClient));
-  return left === undefined ? asWritten : { proto: left.proto, src: left.dst, dst: left.src };
+  if (left !== undefined) return { proto: left.proto, src: left.dst, dst: left.src };
+  // A name is a Service the client sends to: only the client form makes sense, and it needs a packet to answer.
+  if (named) throw new InvalidArgumentError(`a reply to ${step.src} -> ${step.dst}, which sent no packet before`);
+  return asWritten;
 }
 
 /**
