@@ -123,6 +123,21 @@ export const TIMER: Readonly<Record<keyof ConntrackTimeouts, number>> = Object.f
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'TCP', 'UDP', 'SCTP'];
 
+const STATE_BITS = 3 << 2;
+const TIMER_BITS = 15 << 4;
+
+/**
+ * Whether a flow with these flags is an active connection to IPVS (dest->activeconns): not UDP, ESTABLISHED and past
+ * SYN_RECV (conntrack.ts `handshakeCompleteRow`); every other tracked flow is an inactive one.
+ */
+function isActive(flags: number): boolean {
+  return (
+    (flags & 3) !== 2 &&
+    (flags & STATE_BITS) === STATE_ESTABLISHED << 2 &&
+    (flags & TIMER_BITS) >> 4 !== TIMER.tcpSynRecv
+  );
+}
+
 /**
  * An engine whose memos need to know how many rows hold them: told when a row starts holding a memo and when it stops
  * (the memo is replaced, the row freed, the table flushed). The userspace engine reuses a connection's relay once no
@@ -157,6 +172,15 @@ export class FlowStore {
   #live = 0;
   /** First row of each group (-1: empty); groups given back, for reuse. */
   #heads = new Int32Array(64).fill(-1);
+  /**
+   * Per counted group (`newGroup(true)`), per tag: its rows' active and inactive counts (words 2·tag and 2·tag + 1),
+   * kept as rows join, leave and change state, so an owner reads them without walking the group (`groupCount`).
+   * Expired rows count until they are freed or leave: an owner that needs the counts of a later moment walks the group
+   * once and reaps them. Groups nobody counts keep none: a new flow of theirs pays no count.
+   */
+  #groupCounts: (Int32Array | undefined)[] = [];
+  /** Whether any group was ever counted: until then (every table but a counting IPVS engine's) nothing is counted. */
+  #anyCounted = false;
   #groupsUsed = 0;
   readonly #groupsFree: number[] = [];
   constructor(capacity = 1024) {
@@ -294,10 +318,11 @@ export class FlowStore {
     this.#free = [];
     this.#live = 0;
     this.#heads.fill(-1);
+    for (const counts of this.#groupCounts) counts?.fill(0);
   }
 
   /** A new, empty group of rows (see `join`); give it back with `releaseGroup` once its owner is gone. */
-  newGroup(): number {
+  newGroup(counted = false): number {
     const g = this.#groupsFree.pop() ?? this.#groupsUsed++;
     if (g >= this.#heads.length) {
       const heads = new Int32Array(this.#heads.length * 2).fill(-1);
@@ -305,6 +330,8 @@ export class FlowStore {
       this.#heads = heads;
     }
     this.#heads[g] = -1;
+    this.#groupCounts[g] = counted ? new Int32Array(8) : undefined;
+    if (counted) this.#anyCounted = true;
     return g;
   }
 
@@ -316,6 +343,7 @@ export class FlowStore {
       r = next;
     }
     this.#heads[g] = -1;
+    this.#groupCounts[g]?.fill(0);
     this.#groupsFree.push(g);
   }
 
@@ -331,6 +359,27 @@ export class FlowStore {
     i32[i + I_GROUP_TAG] = tag;
     if (head >= 0) i32[head * I_STRIDE + I_GROUP_PREV] = r;
     this.#heads[g] = r;
+    if (this.#anyCounted) this.#count(g, tag, i32[i + I_FLAGS]!, 1);
+  }
+
+  /** How many rows of counted group `g` with `tag` are active connections (`active`), or inactive ones (0: uncounted). */
+  groupCount(g: number, tag: number, active: boolean): number {
+    return this.#groupCounts[g]?.[2 * tag + (active ? 0 : 1)] ?? 0;
+  }
+
+  #count(g: number, tag: number, flags: number, delta: 1 | -1): void {
+    let counts = this.#groupCounts[g];
+    if (counts === undefined) return;
+    const at = 2 * tag + (isActive(flags) ? 0 : 1);
+    if (at >= counts.length) {
+      let size = counts.length;
+      while (size <= at) size *= 2;
+      const grown = new Int32Array(size);
+      grown.set(counts);
+      counts = grown;
+      this.#groupCounts[g] = counts;
+    }
+    counts[at]! += delta;
   }
 
   /** The newest row of group `g`, or -1. */
@@ -360,6 +409,7 @@ export class FlowStore {
     if (prev >= 0) i32[prev * I_STRIDE + I_GROUP_NEXT] = next;
     else this.#heads[i32[i + I_GROUP]! - 1] = next;
     if (next >= 0) i32[next * I_STRIDE + I_GROUP_PREV] = prev;
+    if (this.#anyCounted) this.#count(i32[i + I_GROUP]! - 1, i32[i + I_GROUP_TAG]!, i32[i + I_FLAGS]!, -1);
     i32[i + I_GROUP] = 0;
   }
 
@@ -376,7 +426,20 @@ export class FlowStore {
   }
 
   setFlags(r: number, flags: number): void {
-    this.i32[r * I_STRIDE + I_FLAGS] = flags;
+    const i = r * I_STRIDE;
+    // Kept small (engines call it on every state change): a grouped row's counts are moved out of line.
+    if (this.#anyCounted && this.i32[i + I_GROUP] !== 0) this.#recount(i, flags);
+    this.i32[i + I_FLAGS] = flags;
+  }
+
+  /** A grouped row (int words at `i`) about to take `flags`: if it becomes active or stops being so, move its count. */
+  #recount(i: number, flags: number): void {
+    const i32 = this.i32;
+    const old = i32[i + I_FLAGS]!;
+    if (isActive(old) === isActive(flags)) return;
+    const g = i32[i + I_GROUP]! - 1;
+    this.#count(g, i32[i + I_GROUP_TAG]!, old, -1);
+    this.#count(g, i32[i + I_GROUP_TAG]!, flags, 1);
   }
 
   proto(r: number): Protocol {

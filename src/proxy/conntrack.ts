@@ -383,10 +383,11 @@ export class Conntrack {
    * Groups of rows an owner keeps track of (an IPVS virtual server's connections): a row joins one group with a tag
    * of the owner's, and leaves it when the flow is deleted or expires and is collected, so a walk from `groupFirst`
    * along `groupNext` visits exactly the group's rows still in the table, newest first. A row in a group may have
-   * expired without having been collected yet: walkers check `expiresOf`.
+   * expired without having been collected yet: walkers check `expiresOf`. `counted`: also keep the group's active
+   * and inactive counts per tag (`groupCount`).
    */
-  newGroup(): number {
-    return this.#store.newGroup();
+  newGroup(counted = false): number {
+    return this.#store.newGroup(counted);
   }
 
   releaseGroup(group: number): void {
@@ -407,6 +408,14 @@ export class Conntrack {
 
   groupTag(row: number): number {
     return this.#store.groupTag(row);
+  }
+
+  /**
+   * How many rows of `group` with `tag` are active connections (`active`: a handshake done, not UDP) or inactive
+   * ones, kept as rows join, leave and change state. Rows that expired but were not yet collected still count.
+   */
+  groupCount(group: number, tag: number, active: boolean): number {
+    return this.#store.groupCount(group, tag, active);
   }
 
   /** Take a row out of its group without deleting its flow (an owner done with an expired one). */

@@ -1,7 +1,8 @@
 /**
  * Conntrack's row groups (an IPVS virtual server's connections): a walk of a group visits exactly the rows that
  * joined it and are still tracked, each once, with its tag, across deletes, expiry, rows taken out, row reuse, flushes
- * and groups given back and handed out again.
+ * and groups given back and handed out again; and the active and inactive counts kept per tag are what a walk counts,
+ * across the state changes of packets and closes too.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -27,6 +28,19 @@ const opArb = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), group: fc.nat(3) }) },
+  // A packet of a tracked flow, either way (answers, acknowledgements: state changes), or its close.
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant('see' as const), pick: fc.nat(), reply: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('close' as const),
+      pick: fc.nat(),
+      kind: fc.constantFrom('fin' as const, 'half' as const, 'rst' as const),
+    }),
+  },
 );
 
 interface Joined {
@@ -34,15 +48,16 @@ interface Joined {
   readonly generation: number;
   readonly slot: number;
   readonly tag: number;
+  readonly packet: Packet;
 }
 
-test('a group walk yields exactly its tracked rows, once each, with their tags', (t) => {
+test('a group walk yields exactly its tracked rows, once each, with their tags; the kept counts match it', (t) => {
   holds(
     t,
     fc.property(fc.array(opArb, { maxLength: 150, size: 'max' }), (ops) => {
       const ct = new Conntrack();
       // Four owner slots, each holding a group number; a released slot takes a fresh one (possibly the same number).
-      const groups = [ct.newGroup(), ct.newGroup(), ct.newGroup(), ct.newGroup()];
+      const groups = [ct.newGroup(true), ct.newGroup(true), ct.newGroup(true), ct.newGroup(true)];
       let joined: Joined[] = [];
       let now = 0;
       for (const o of ops) {
@@ -58,13 +73,23 @@ test('a group walk yields exactly its tracked rows, once each, with their tags',
             const entry = joined.find((j) => j.row === known && ct.holds(j.row, j.generation));
             ct.join(known, groups[o.group]!, o.tag);
             joined = joined.filter((j) => j !== entry);
-            joined.push({ row: known, generation: ct.generationOf(known), slot: o.group, tag: o.tag });
+            joined.push({ row: known, generation: ct.generationOf(known), slot: o.group, tag: o.tag, packet: p });
             continue;
           }
           const row = ct.trackRow(p, { dnat: { ip: '10.244.0.5', port: 8080 } }, now);
           if (row < 0) continue;
           ct.join(row, groups[o.group]!, o.tag);
-          joined.push({ row, generation: ct.generationOf(row), slot: o.group, tag: o.tag });
+          joined.push({ row, generation: ct.generationOf(row), slot: o.group, tag: o.tag, packet: p });
+        } else if (o.op === 'see' || o.op === 'close') {
+          const live = joined.filter((j) => ct.holds(j.row, j.generation));
+          if (live.length === 0) continue;
+          const { packet } = live[o.pick % live.length]!;
+          const answer: Packet = { proto: packet.proto, src: { ip: '10.244.0.5', port: 8080 }, dst: packet.src };
+          if (o.op === 'close') ct.close(packet, now, o.kind);
+          else {
+            const row = o.reply ? ct.findRow(answer, now) : ct.lookupRow(packet, now);
+            if (row >= 0) ct.seeRow(row, ct.lastDirection, now);
+          }
         } else if (o.op === 'delete') {
           const live = joined.filter((j) => ct.holds(j.row, j.generation));
           if (live.length > 0) ct.deleteRow(live[o.pick % live.length]!.row);
@@ -83,7 +108,7 @@ test('a group walk yields exactly its tracked rows, once each, with their tags',
         else {
           ct.releaseGroup(groups[o.group]!);
           joined = joined.filter((j) => j.slot !== o.group);
-          groups[o.group] = ct.newGroup();
+          groups[o.group] = ct.newGroup(true);
           if (ct.groupFirst(groups[o.group]!) !== -1) return false;
         }
         for (let slot = 0; slot < groups.length; slot++) {
@@ -97,6 +122,18 @@ test('a group walk yields exactly its tracked rows, once each, with their tags',
             .map((j) => `${j.row}/${j.tag}`);
           // Newest first: the reverse of joining order.
           if (walked.join(' ') !== want.reverse().join(' ')) return false;
+          // The counts kept per tag are what a walk counts: active (a handshake done, not UDP) and inactive rows.
+          for (let tag = 0; tag <= 5; tag++) {
+            let active = 0;
+            let inactive = 0;
+            for (let r = ct.groupFirst(groups[slot]!); r >= 0; r = ct.groupNext(r)) {
+              if (ct.groupTag(r) !== tag) continue;
+              if (!ct.isUdpRow(r) && ct.handshakeCompleteRow(r)) active++;
+              else inactive++;
+            }
+            if (ct.groupCount(groups[slot]!, tag, true) !== active) return false;
+            if (ct.groupCount(groups[slot]!, tag, false) !== inactive) return false;
+          }
         }
       }
       return true;

@@ -89,6 +89,8 @@ export class LiveVirtualServer {
   }
   /** Every real server this virtual server has had (deleted ones included, as they may come back), by `slot`. */
   readonly #bySlot: Dest[] = [];
+  /** The moment of the last walk over the connections (`refreshCounts`); NaN before the first. */
+  #countedAt = Number.NaN;
   readonly #conntrack: Conntrack;
   /** Where this virtual server enters itself when it deletes a real server (IpvsState.nodest). */
   readonly #nodest: Set<LiveVirtualServer>;
@@ -114,9 +116,10 @@ export class LiveVirtualServer {
     this.#conntrack = tables.conntrack;
     this.#servers = tables.servers;
     this.#destTable = tables.dests;
-    this.id = tables.servers.add(this, spec.family, tables.conntrack.newGroup());
-    this.schedulerName = scheduler;
     this.counting = COUNTING.has(scheduler);
+    // Counting schedulers read their real servers' connection counts on every new connection: conntrack keeps them.
+    this.id = tables.servers.add(this, spec.family, tables.conntrack.newGroup(this.counting));
+    this.schedulerName = scheduler;
     this.#text = this.#render();
     this.scheduler = createScheduler(scheduler, {
       ...opts,
@@ -266,6 +269,18 @@ export class LiveVirtualServer {
    * they would otherwise walk every connection the virtual server ever made.
    */
   refreshCounts(now: number): void {
+    // At the moment of the last walk nothing more can have expired, so the counts conntrack keeps per real server
+    // (as connections join, leave and change state) are exact: a new connection reads them instead of walking every
+    // connection, which made lc, wlc, sed and nq quadratic in connections. A later moment walks once, to reap.
+    if (this.counting && now === this.#countedAt && this.#flows >= 0) {
+      const ct = this.#conntrack;
+      for (const d of this.dests) {
+        d.activeConns = ct.groupCount(this.#flows, d.slot, true);
+        d.inactConns = ct.groupCount(this.#flows, d.slot, false);
+      }
+      return;
+    }
+    this.#countedAt = now;
     for (const d of this.dests) {
       d.activeConns = 0;
       d.inactConns = 0;
