@@ -4,8 +4,10 @@
  * least-connection scheduling fed by the engine's own connection counts.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { put, service, slice } from '../fixtures.js';
 import { engineOn, POD, replyTo, storeOf, tcp, udp } from './engine-helpers.js';
+import { holds } from './helpers.js';
 
 const EPS = [
   { ip: '10.244.1.5', node: 'node-a' },
@@ -331,4 +333,50 @@ test('a TCP connection is active only once the client acknowledges the answer (S
   t.deepEqual(counts(), [0, 1]);
   engine.send(flow, POD, 1);
   t.deepEqual(counts(), [1, 0]);
+});
+
+// Counting schedulers read counts conntrack keeps as connections change; at a new moment they walk every connection
+// instead. Two engines fed the same packets, one all at one instant (kept counts) and one a microsecond apart each
+// (a walk every time), choose the same real servers and list the same counts.
+test('kept connection counts and a walk of every connection agree: same choices, same ipvsadm counts', (t) => {
+  holds(
+    t,
+    fc.property(
+      fc.constantFrom('lc', 'wlc', 'sed', 'nq'),
+      fc.array(
+        fc.record({
+          op: fc.constantFrom('new', 'answer', 'close', 'reset'),
+          port: fc.integer({ min: 1, max: 12 }),
+        }),
+        { maxLength: 60 },
+      ),
+      (scheduler, ops) => {
+        const kept = engineOn(webStore(), { scheduler });
+        const walked = engineOn(webStore(), { scheduler });
+        let k = 0;
+        for (const o of ops) {
+          const at = ++k * 1e-6;
+          const flow = tcp('10.244.1.9', o.port, '10.96.0.10', 80);
+          for (const [engine, now] of [
+            [kept, 0],
+            [walked, at],
+          ] as const) {
+            if (o.op === 'new' || o.op === 'answer') {
+              const v = engine.send(flow, POD, now);
+              if (o.op === 'answer' && v.endpoint) {
+                engine.reply(replyTo(v.packet), now);
+                engine.send(flow, POD, now);
+              }
+            } else engine.conntrack.close(flow, now, o.op === 'reset' ? 'rst' : 'fin');
+          }
+          const a = kept.send(tcp('10.244.3.1', o.port, '10.96.0.10', 80), POD, 0).endpoint;
+          const b = walked.send(tcp('10.244.3.1', o.port, '10.96.0.10', 80), POD, at).endpoint;
+          if (a !== b) return false;
+        }
+        walked.sync(ops.length * 1e-6 + 1e-6);
+        return kept.rules('IPv4') === walked.rules('IPv4');
+      },
+    ),
+    { numRuns: 150 },
+  );
 });
