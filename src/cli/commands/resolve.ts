@@ -17,9 +17,9 @@ import { formatRdata } from '../../dns/resolve/format.js';
 import { resolve as resolveName } from '../../dns/resolve/resolve.js';
 import { ZoneIndex } from '../../dns/zone/zone-index.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { type HostsNode, podHostsLines } from '../../kubelet/hosts-file.js';
+import { podHostsLines } from '../../kubelet/hosts-file.js';
 import { loadCluster } from './load.js';
-import { findPod, resolvConfOf } from './pod-dns.js';
+import { findPod, podNode, resolvConfOf } from './pod-dns.js';
 
 interface ResolveOptions {
   from: string;
@@ -58,21 +58,13 @@ export function registerResolve(program: Command): void {
         type: type as LookupType,
         flavor: opts.musl ? 'musl' : 'glibc',
         query: inProcessQuery(zone, reachesClusterDns(cluster, resolvConf.nameservers)),
-        hosts: podHostsLines(pod, cluster.config.clusterDomain, hostsNode(cluster, pod.spec.nodeName)),
+        hosts: podHostsLines(pod, cluster.config.clusterDomain, podNode(cluster, pod)),
       });
       zone.dispose();
       process.stdout.write(
         opts.output === 'json' ? `${JSON.stringify(walkToJSON(walk), null, 2)}\n` : `${formatWalk(walk)}\n`,
       );
     });
-}
-
-/** The node a pod runs on, as its hosts file names it (its InternalIPs), or undefined when it is not placed. */
-function hostsNode(cluster: Cluster, nodeName: string | undefined): HostsNode | undefined {
-  const node = nodeName ? cluster.get('Node', nodeName) : undefined;
-  if (!node) return undefined;
-  const addresses = node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
-  return { name: node.metadata.name, addresses };
 }
 
 /** Whether a resolv.conf's nameservers include cluster DNS (a ClusterIP of kube-system/kube-dns). */

@@ -120,14 +120,15 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
         };
   }
   const base = `-A KUBE-SERVICES -m comment --comment "${COMMENT.clusterIP}" -m set --match-set ${setName('KUBE-CLUSTER-IP', f)}`;
+  const detector = sets.detectorFor(f);
   if (sets.masqueradeAll) {
     plan.clusterAll = {
       where: 'nat/KUBE-SERVICES',
       rule: `${base} dst,dst -j KUBE-MARK-MASQ`,
       decision: 'mark for masquerade (--masquerade-all)',
     };
-  } else if (sets.detectorFor(f) !== undefined) {
-    const rule = `${base} dst,dst ! -s ${sets.detectorFor(f)!.text} -j KUBE-MARK-MASQ`;
+  } else if (detector !== undefined) {
+    const rule = `${base} dst,dst ! -s ${detector.text} -j KUBE-MARK-MASQ`;
     plan.clusterOffCluster = {
       where: 'nat/KUBE-SERVICES',
       rule,
