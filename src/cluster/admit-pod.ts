@@ -77,8 +77,16 @@ function nodeHolding(env: PodAdmission, ip: string): string | undefined {
 const PATH_POD_IPS: FieldPath = ['status', 'podIPs'];
 const PATH_POD_IP: FieldPath = ['status', 'podIP'];
 
+/**
+ * A pod left Pending (no node fitted) → the pod as it was submitted. When nodes change, pending pods are admitted
+ * again, and the scheduler's PodScheduled=False is its own verdict, not status the manifest pinned: the retry starts
+ * from the submitted pod, so a pod placed later gets the conditions kubelet reports.
+ */
+const submittedPods = new WeakMap<Pod, Pod>();
+
 /** Admit a new or changed pod; returns the pod to store, or undefined when it was rejected. */
-export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod | undefined {
+export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): Pod | undefined {
+  const pod = submittedPods.get(given) ?? given;
   const before = env.issues.issues.length;
   if (old?.spec.nodeName) return keepPlacement(env, pod, old);
 
@@ -113,7 +121,9 @@ export function admitPod(env: PodAdmission, pod: Pod, old: Pod | undefined): Pod
           { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable },
         ],
       };
-      return { ...pod, spec, status };
+      const pending: Pod = { ...pod, spec, status };
+      submittedPods.set(pending, pod);
+      return pending;
     }
     spec.nodeName = decision.nodeName;
   }

@@ -62,13 +62,13 @@ function resolveFamilies(env: ServiceAdmission, svc: Service, spec: Service['spe
     spec.ipFamilies = [...old.spec.ipFamilies];
   }
   // A headless Service without selector has no addresses of its own, so the cluster's families do not bind it
-  // (initIPFamilyFields): RequireDualStack by default, the cluster's first family first, the other family added for
-  // RequireDualStack (PreferDualStack only on a dual-stack cluster), even on a single-stack cluster.
+  // (initIPFamilyFields in registry/core/service/storage/alloc.go): RequireDualStack by default, the cluster's first
+  // family first, the other family added for any policy but SingleStack, even on a single-stack cluster. (The older
+  // REST storage added it for PreferDualStack only on a dual-stack cluster.)
   if (headless && Object.keys(spec.selector ?? {}).length === 0) {
     const policy = spec.ipFamilyPolicy ?? 'RequireDualStack';
     let families: IPFamily[] = spec.ipFamilies?.length ? [...spec.ipFamilies] : [clusterFamilies[0]!];
-    if (families.length < 2 && (policy === 'RequireDualStack' || (policy === 'PreferDualStack' && dualStackCluster)))
-      families.push(families[0] === 'IPv4' ? 'IPv6' : 'IPv4');
+    if (families.length < 2 && policy !== 'SingleStack') families.push(families[0] === 'IPv4' ? 'IPv6' : 'IPv4');
     if (policy === 'SingleStack') families = families.slice(0, 1);
     spec.ipFamilies = families;
     spec.ipFamilyPolicy = policy;

@@ -245,7 +245,12 @@ const HEADLESS_SELECTORLESS: [
 ][] = [
   ['nothing asked', {}, 'RequireDualStack', ['IPv4', 'IPv6']],
   ['IPv6 asked, on an IPv4-only cluster', { ipFamilies: ['IPv6'] }, 'RequireDualStack', ['IPv6', 'IPv4']],
-  ['PreferDualStack on a single-stack cluster', { ipFamilyPolicy: 'PreferDualStack' }, 'PreferDualStack', ['IPv4']],
+  [
+    'PreferDualStack on a single-stack cluster',
+    { ipFamilyPolicy: 'PreferDualStack' },
+    'PreferDualStack',
+    ['IPv4', 'IPv6'],
+  ],
   ['SingleStack', { ipFamilyPolicy: 'SingleStack' }, 'SingleStack', ['IPv4']],
 ];
 for (const [name, extra, policy, families] of HEADLESS_SELECTORLESS) {
@@ -384,4 +389,43 @@ test('a rejected batch leaves the generated names of later batches as they would
   t.throws(() => afterRejection.apply([invalid, deployment('other')]), { instanceOf: BatchRejectedError });
   afterRejection.apply([deployment('web')]);
   t.deepEqual(podNames(afterRejection), podNames(fresh));
+});
+
+test('pods left Pending for want of a node run once a node appears, with the conditions kubelet reports', (t) => {
+  // Nodes only from manifests: the bootstrap's CoreDNS pods are admitted before them and wait, as on a real cluster.
+  const node = (name: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
+  const cluster = Cluster.create([node('n1')]);
+  const conditions = (pod: { status: { conditions?: { type: string; status: string }[] } }) =>
+    Object.fromEntries(pod.status.conditions!.map((c) => [c.type, c.status]));
+  const coredns = cluster.list('Pod', 'kube-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'kube-dns');
+  t.is(coredns.length, 2);
+  for (const pod of coredns) {
+    t.is(pod.spec.nodeName, 'n1');
+    t.is(pod.status.phase, 'Running');
+    t.like(conditions(pod), { PodScheduled: 'True', Ready: 'True', ContainersReady: 'True' });
+  }
+  const dnsEndpoints = cluster
+    .list('EndpointSlice', 'kube-system')
+    .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'kube-dns')
+    .flatMap((s) => s.endpoints);
+  t.is(dnsEndpoints.length, 2);
+  t.true(dnsEndpoints.every((e) => e.conditions.ready === true));
+
+  // A pod that fits no node (its nodeSelector names none) stays Pending until one that fits is added.
+  cluster.apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'waits', namespace: 'default' },
+      spec: { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'x' }] },
+    },
+  ]);
+  const waiting = cluster.get('Pod', 'waits', 'default')!;
+  t.is(waiting.status.phase, 'Pending');
+  t.is(conditions(waiting).PodScheduled, 'False');
+  cluster.apply([{ ...node('n2'), metadata: { name: 'n2', labels: { disk: 'ssd' } } }]);
+  const placed = cluster.get('Pod', 'waits', 'default')!;
+  t.is(placed.spec.nodeName, 'n2');
+  t.is(placed.status.phase, 'Running');
+  t.like(conditions(placed), { PodScheduled: 'True', Ready: 'True' });
 });

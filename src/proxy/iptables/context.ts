@@ -29,7 +29,10 @@ export interface RuleContext {
   readonly nodePortsMatchAll: boolean;
   /** With nodePortAddresses: the node addresses (loopback included) that accept NodePorts, in rule order. */
   readonly nodePortIPs: readonly string[];
-  /** `%#08x` of 1 << masqueradeBit (`0x4000`). */
+  /**
+   * 1 << masqueradeBit in hex (`0x4000`), as kube-proxy's unit tests print it (their fake proxier sets that text). The
+   * real NewProxier formats it with `%#08x`, giving `0x00004000` in its restore input; the kernel holds the same mark.
+   */
   readonly mark: string;
 }
 
