@@ -278,11 +278,11 @@ export const ENDPOINTSLICE_CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
 // ---------------------------------------------------------------- Workloads
 
 export interface Deployment extends KubeObject<'Deployment'> {
-  spec: { replicas: number; selector: LabelSelector; template: PodTemplateSpec };
+  spec: { replicas: number; selector: LabelSelector; template: PodTemplateSpec; minReadySeconds?: number };
 }
 
 export interface ReplicaSet extends KubeObject<'ReplicaSet'> {
-  spec: { replicas: number; selector: LabelSelector; template: PodTemplateSpec };
+  spec: { replicas: number; selector: LabelSelector; template: PodTemplateSpec; minReadySeconds?: number };
 }
 
 export interface StatefulSet extends KubeObject<'StatefulSet'> {
@@ -292,11 +292,14 @@ export interface StatefulSet extends KubeObject<'StatefulSet'> {
     selector: LabelSelector;
     template: PodTemplateSpec;
     podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    minReadySeconds?: number;
+    /** The first pod's ordinal (StatefulSetStartOrdinal, GA in 1.31): pods are start … start + replicas − 1. */
+    ordinals?: { start?: number };
   };
 }
 
 export interface DaemonSet extends KubeObject<'DaemonSet'> {
-  spec: { selector: LabelSelector; template: PodTemplateSpec };
+  spec: { selector: LabelSelector; template: PodTemplateSpec; minReadySeconds?: number };
 }
 
 // ---------------------------------------------------------------- NetworkPolicy (stored now, evaluated later)

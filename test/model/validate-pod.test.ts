@@ -135,6 +135,13 @@ const workloadCases: FixtureCase[] = [
     ],
   ],
   [
+    'sts-negative-fields.yaml',
+    [
+      '7:3: StatefulSet default/db: spec.minReadySeconds: must be greater than or equal to 0, got -5 (document 1)',
+      '9:5: StatefulSet default/db: spec.ordinals.start: must be greater than or equal to 0, got -1 (document 1)',
+    ],
+  ],
+  [
     'selector-expressions.yaml',
     [
       "8:9: ReplicaSet default/web: spec.selector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn' (document 1)",

@@ -158,6 +158,7 @@ const workloadSpec: Shape = {
     serviceName: 'string',
     podManagementPolicy: 'string',
     minReadySeconds: 'integer',
+    ordinals: { object: { start: 'integer' } },
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * Deployments, ReplicaSets, StatefulSets and DaemonSets (pkg/apis/apps/validation): a required, non-empty, valid
- * selector that matches the template's labels, non-negative replicas, a valid pod template whose restartPolicy is
- * Always, and StatefulSet's podManagementPolicy.
+ * selector that matches the template's labels, non-negative replicas and minReadySeconds, a valid pod template whose
+ * restartPolicy is Always, and StatefulSet's podManagementPolicy and non-negative ordinals.start.
  */
 import { matchesSelector } from '../labels.js';
 import type { FieldPath } from '../source.js';
@@ -57,6 +57,9 @@ export function validateWorkload(obj: Workload, report: Reporter): void {
   if ('replicas' in spec && spec.replicas < 0) {
     report.invalid(['spec', 'replicas'], spec.replicas, 'must be greater than or equal to 0');
   }
+  if (spec.minReadySeconds !== undefined && spec.minReadySeconds < 0) {
+    report.invalid(['spec', 'minReadySeconds'], spec.minReadySeconds, 'must be greater than or equal to 0');
+  }
   let usable: LabelSelector | undefined;
   if (!spec.selector) {
     report.required(['spec', 'selector'], 'apps/v1 does not default the selector from the template labels');
@@ -75,6 +78,10 @@ export function validateWorkload(obj: Workload, report: Reporter): void {
     const policy = obj.spec.podManagementPolicy;
     if (policy !== 'OrderedReady' && policy !== 'Parallel') {
       report.invalid(['spec', 'podManagementPolicy'], policy, "must be 'OrderedReady' or 'Parallel'");
+    }
+    const start = obj.spec.ordinals?.start;
+    if (start !== undefined && start < 0) {
+      report.invalid(['spec', 'ordinals', 'start'], start, 'must be greater than or equal to 0');
     }
   }
 }
