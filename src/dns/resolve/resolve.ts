@@ -83,13 +83,9 @@ export function resolve(question: Question, zone: ZoneIndex, ctx: ResolveContext
       mode: 'chase',
       name: built.chase.name,
       type: built.chase.type,
-      onFailure: {
-        rcode: 'NOERROR',
-        authoritative: true,
-        answer: [],
-        authority: [soaRecord(zone, req.zoneSpelled)],
-        additional: [],
-      },
+      // Upstream.Lookup runs the question through the server's own plugins and hands back whatever they wrote (a
+      // SERVFAIL from forward when the upstream is unreachable), never an error: the CNAME stays, with nothing after.
+      onFailure: { rcode: 'NOERROR', authoritative: true, answer: built.records, authority: [], additional: [] },
     };
   } else if (built.chase) {
     trace.push(`CNAME target ${built.chase.name} is outside the zone and no upstream is configured: CNAME only`);

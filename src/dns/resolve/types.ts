@@ -51,7 +51,8 @@ export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NOTIMP';
  *   append the upstream's answer records to this result's answer; keep NOERROR whatever the upstream's rcode, as
  *   CoreDNS does (dns.md §6.2).
  * If the upstream exchange fails (no reply, or an error), send `onFailure` instead: SERVFAIL for `forward` (as
- * CoreDNS's `forward` plugin), NODATA with the zone's SOA for `chase` (CoreDNS drops the CNAME when its lookup errs).
+ * CoreDNS's `forward` plugin), the CNAME alone for `chase` (CoreDNS's lookup through its own plugins gets forward's
+ * SERVFAIL back as a message, not an error, and appends its empty answer after the CNAME).
  */
 export interface UpstreamWork {
   mode: 'forward' | 'chase';

@@ -117,12 +117,13 @@ export class Responder {
     return single(encodeMessage(message, { limit }), qtype, message.header.rcode);
   }
 
-  /** With loadbalance on, an answer of several addresses is shuffled per reply, so it cannot be reused. */
+  /**
+   * With loadbalance on, a section of several addresses is shuffled per reply, so the reply cannot be reused: the
+   * answer, and the additional section (an SRV answer's glue), which the plugin shuffles too.
+   */
   #cacheable(message: Message): boolean {
     if (!this.#opts.dns.loadbalance) return true;
-    let addresses = 0;
-    for (const rr of message.answer) if (rr.type === RRType.A || rr.type === RRType.AAAA) addresses++;
-    return addresses < 2;
+    return addressCount(message.answer) < 2 && addressCount(message.additional) < 2;
   }
 
   #transfer(query: ParsedQuery, transport: Transport): Outcome {
@@ -225,4 +226,10 @@ function contentOf(
 function renameOwner(records: ResourceRecord[], asked: string, spelled: string): ResourceRecord[] {
   const lower = asked.toLowerCase();
   return records.map((rr) => (rr.name.toLowerCase() === lower ? { ...rr, name: spelled } : rr));
+}
+
+function addressCount(section: Message['answer']): number {
+  let addresses = 0;
+  for (const rr of section) if (rr.type === RRType.A || rr.type === RRType.AAAA) addresses++;
+  return addresses;
 }
