@@ -33,6 +33,14 @@ const cases: FixtureCase[] = [
     ],
   ],
   [
+    'eps-hints.yaml',
+    [
+      '11:11: EndpointSlice default/web-abc: endpoints[0].hints.forZones[1].name: Duplicate value: "zone-a" (document 1)',
+      `12:11: EndpointSlice default/web-abc: endpoints[0].hints.forZones[2].name: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?'), got "zone a" (document 1)`,
+      `14:11: EndpointSlice default/web-abc: endpoints[0].hints.forNodes[0].name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), got "Node_1" (document 1)`,
+    ],
+  ],
+  [
     'node-pod-cidrs.yaml',
     [
       '6:3: Node worker-1: spec.podCIDRs: may specify no more than one CIDR for each IP family, got ["10.244.1.0/24","10.244.2.0/24","10.244.3.0/33"] (document 1)',

@@ -1,12 +1,13 @@
 /**
  * EndpointSlices (pkg/apis/discovery/validation): the address type, up to 1000 endpoints of 1 to 100 addresses
- * each, valid for the type (IPv4, IPv6 or FQDN), and up to 100 ports with unique names and supported protocols.
+ * each, valid for the type (IPv4, IPv6 or FQDN), topology hints (at most 8 distinct zones and nodes), and ports with
+ * unique names and supported protocols.
  * Endpoint conditions are plain booleans (checked when decoding); nil `ready` means ready.
  */
 import type { FieldPath } from '../source.js';
-import type { EndpointSlice } from '../types.js';
+import type { Endpoint, EndpointSlice } from '../types.js';
 import { checkIPOfFamily, checkNonSpecialIP } from './ip-fields.js';
-import { dns1123Label, dns1123Subdomain, fullyQualifiedDomainName, qualifiedName } from './names.js';
+import { dns1123Label, dns1123Subdomain, fullyQualifiedDomainName, labelValue, qualifiedName } from './names.js';
 import { parseIP } from './net.js';
 import type { Reporter } from './reporter.js';
 import { PROTOCOLS } from './service.js';
@@ -44,7 +45,33 @@ function validateEndpoints(slice: EndpointSlice, report: Reporter): void {
     if (endpoint.nodeName !== undefined) {
       report.invalidEach([...at, 'nodeName'], endpoint.nodeName, dns1123Subdomain(endpoint.nodeName));
     }
+    if (endpoint.hints) validateHints(endpoint.hints, [...at, 'hints'], report);
   });
+}
+
+/** discovery's maxZoneHints and maxNodeHints. */
+const MAX_HINTS = 8;
+
+/** validateHints: at most 8 zones and 8 nodes, each named once; zones are label values, nodes node names. */
+function validateHints(hints: NonNullable<Endpoint['hints']>, at: FieldPath, report: Reporter): void {
+  const kinds = [
+    ['forZones', hints.forZones, labelValue],
+    ['forNodes', hints.forNodes, dns1123Subdomain],
+  ] as const;
+  for (const [field, list, check] of kinds) {
+    if (!list) continue;
+    if (list.length > MAX_HINTS) {
+      report.tooMany([...at, field], list.length, MAX_HINTS);
+      continue;
+    }
+    const seen = new Set<string>();
+    list.forEach((hint, i) => {
+      const path: FieldPath = [...at, field, i, 'name'];
+      if (seen.has(hint.name)) report.duplicate(path, hint.name);
+      seen.add(hint.name);
+      report.invalidEach(path, hint.name, check(hint.name));
+    });
+  }
 }
 
 function validatePorts(slice: EndpointSlice, report: Reporter): void {
