@@ -111,19 +111,21 @@ export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): P
       return undefined;
     }
     spec.nodeName = node;
+  } else if (pod.spec.schedulingGates?.length) {
+    // The API server marks a gated pod on creation; no scheduler looks at it until its gates are removed.
+    return waiting(pod, spec, [
+      { type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: GATED_MESSAGE },
+    ]);
+  } else if ((pod.spec.schedulerName ?? DEFAULT_SCHEDULER) !== DEFAULT_SCHEDULER) {
+    // Only kube-scheduler runs here: a pod for another scheduler stays Pending, with no condition written.
+    return waiting(pod, spec, []);
   } else {
     const decision = env.scheduler.schedule(pod, env.journal);
     if ('unschedulable' in decision) {
       // kube-scheduler leaves it Pending with the reason; nothing else happens to it.
-      const status: PodStatus = {
-        phase: 'Pending',
-        conditions: [
-          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable },
-        ],
-      };
-      const pending: Pod = { ...pod, spec, status };
-      submittedPods.set(pending, pod);
-      return pending;
+      return waiting(pod, spec, [
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable },
+      ]);
     }
     spec.nodeName = decision.nodeName;
   }
@@ -146,6 +148,17 @@ export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): P
   const placed: Pod = { ...pod, spec, status };
   env.scheduler.bind(placed, spec.nodeName, env.journal);
   return placed;
+}
+
+const DEFAULT_SCHEDULER = 'default-scheduler';
+const GATED_MESSAGE = 'Scheduling is blocked due to non-empty scheduling gates';
+
+/** A pod left Pending with `conditions`, remembered as submitted so a later admission starts from the manifest. */
+function waiting(pod: Pod, spec: Pod['spec'], conditions: PodCondition[]): Pod {
+  const status: PodStatus = conditions.length ? { phase: 'Pending', conditions } : { phase: 'Pending' };
+  const pending: Pod = { ...pod, spec, status };
+  submittedPods.set(pending, pod);
+  return pending;
 }
 
 /** A manifest may say a pod is Pending/Failed/Succeeded; otherwise it runs. */

@@ -147,6 +147,8 @@ export interface PodSpec {
   setHostnameAsFQDN?: boolean;
   restartPolicy?: string;
   schedulerName?: string;
+  /** While any gate is listed, no scheduler places the pod: it stays Pending, PodScheduled False SchedulingGated. */
+  schedulingGates?: { name: string }[];
   priority?: number;
   /** Extra conditions the pod's readiness waits on; only `get -o wide` reads them (READINESS GATES). */
   readinessGates?: { conditionType: string }[];

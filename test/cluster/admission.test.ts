@@ -429,3 +429,69 @@ test('pods left Pending for want of a node run once a node appears, with the con
   t.is(placed.status.phase, 'Running');
   t.like(conditions(placed), { PodScheduled: 'True', Ready: 'True' });
 });
+
+const HELD: [what: string, spec: Record<string, unknown>, conditions: unknown[]][] = [
+  [
+    'scheduling gates: PodScheduled False, SchedulingGated',
+    { schedulingGates: [{ name: 'example.com/quota' }] },
+    [
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        reason: 'SchedulingGated',
+        message: 'Scheduling is blocked due to non-empty scheduling gates',
+      },
+    ],
+  ],
+  [
+    'another scheduler: no condition at all (kube-scheduler does not look at it)',
+    { schedulerName: 'my-scheduler' },
+    [],
+  ],
+];
+for (const [what, extra, conditions] of HELD) {
+  test(`a pod kube-scheduler does not place stays Pending without an address, and no endpoint: ${what}`, async (t) => {
+    const cluster = await base();
+    cluster.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'held', namespace: 'default', labels: { app: 'held' } },
+        spec: { containers: [{ name: 'c', image: 'x' }], ...extra },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'held', namespace: 'default' },
+        spec: { selector: { app: 'held' }, ports: [{ port: 80 }] },
+      },
+      // A new node changes nothing for it.
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'late' } },
+    ]);
+    const pod = cluster.get('Pod', 'held', 'default')!;
+    t.is(pod.spec.nodeName, undefined);
+    t.is(pod.status.phase, 'Pending');
+    t.is(pod.status.podIP, undefined);
+    t.deepEqual(pod.status.conditions ?? [], conditions);
+    const endpoints = cluster
+      .list('EndpointSlice', 'default')
+      .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'held')
+      .flatMap((s) => s.endpoints);
+    t.deepEqual(endpoints, []);
+  });
+}
+
+test('a pod with scheduling gates may not name its node', (t) => {
+  const err = t.throws(() =>
+    Cluster.create([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'gated', namespace: 'default' },
+        spec: { nodeName: 'kind-worker', schedulingGates: [{ name: 'a' }], containers: [{ name: 'c', image: 'x' }] },
+      },
+    ]),
+  );
+  t.true(err instanceof BatchRejectedError);
+  t.regex(err!.message, /spec\.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared/);
+});

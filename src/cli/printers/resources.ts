@@ -35,6 +35,9 @@ const isTerminalPhase = (pod: Pod): boolean => pod.status.phase === 'Succeeded' 
 function podStatus(pod: Pod): string {
   // printPod: a finished pod keeps its phase even while it is being deleted.
   if (pod.metadata.deletionTimestamp && !isTerminalPhase(pod)) return 'Terminating';
+  // A pod held by scheduling gates reads SchedulingGated, whatever its phase says.
+  if (pod.status.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated'))
+    return 'SchedulingGated';
   if (pod.status.reason) return pod.status.reason;
   return pod.status.phase;
 }

@@ -134,6 +134,18 @@ export function validatePodSpec(spec: PodSpec, at: FieldPath, report: Reporter, 
   if (spec.schedulerName) {
     report.invalidEach([...at, 'schedulerName'], spec.schedulerName, dns1123Subdomain(spec.schedulerName));
   }
+  // validateSchedulingGates: qualified names, each once.
+  const gates = new Set<string>();
+  (spec.schedulingGates ?? []).forEach((gate, i) => {
+    const path: FieldPath = [...at, 'schedulingGates', i, 'name'];
+    report.invalidEach(path, gate.name, qualifiedName(gate.name));
+    if (gates.has(gate.name)) report.duplicate(path, gate.name);
+    gates.add(gate.name);
+  });
+  // ValidatePodCreate: a pod bound to a node cannot wait on gates.
+  if (options.isPod && gates.size > 0 && spec.nodeName) {
+    report.forbidden([...at, 'nodeName'], 'cannot be set until all schedulingGates have been cleared');
+  }
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
     report.notSupported([...at, 'restartPolicy'], spec.restartPolicy, RESTART_POLICIES);
   }

@@ -81,6 +81,7 @@ export const podSpecShape: Shape = {
     setHostnameAsFQDN: 'boolean',
     restartPolicy: 'string',
     schedulerName: 'string',
+    schedulingGates: { array: { object: { name: 'string' } } },
     priority: 'integer',
   },
 };
