@@ -37,6 +37,20 @@ const GATED: readonly PodCondition[] = Object.freeze(
   ),
 ) as readonly PodCondition[];
 
+/**
+ * The same on a node whose Ready condition is not True (NotReady, or Unknown: its kubelet unheard from): the node
+ * lifecycle controller's MarkPodsNotReady turns each pod's Ready to False, so its endpoints are neither ready nor
+ * serving. (It acts on a node that stops being Ready; a pod placed on one already gets the same.)
+ */
+const NODE_NOT_READY: readonly PodCondition[] = Object.freeze(
+  RUNNING_READY.map((c) => (c.type === 'Ready' ? Object.freeze({ type: 'Ready', status: 'False' as const }) : c)),
+) as readonly PodCondition[];
+
+function nodeReady(node: Node): boolean {
+  const ready = node.status.conditions?.find((c) => c.type === 'Ready');
+  return ready === undefined || ready.status === 'True';
+}
+
 /** A node's InternalIPs, per node object (stored objects do not change; an updated node is a new object). */
 const internalIPs = new WeakMap<Node, string[]>();
 
@@ -142,7 +156,7 @@ export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): P
   status.hostIPs = hostIPs.map((ip) => ({ ip }));
   status.conditions = pod.status.conditions?.length
     ? pod.status.conditions
-    : [...(pod.spec.readinessGates?.length ? GATED : RUNNING_READY)];
+    : [...(!nodeReady(node) ? NODE_NOT_READY : pod.spec.readinessGates?.length ? GATED : RUNNING_READY)];
   // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
   // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
   const placed: Pod = { ...pod, spec, status };

@@ -495,3 +495,41 @@ test('a pod with scheduling gates may not name its node', (t) => {
   t.true(err instanceof BatchRejectedError);
   t.regex(err!.message, /spec\.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared/);
 });
+
+for (const status of ['False', 'Unknown'] as const) {
+  test(`a pod on a node whose Ready is ${status} is not Ready (MarkPodsNotReady): its endpoint is neither ready nor serving`, (t) => {
+    const cluster = Cluster.create([
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'good' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'bad' },
+        status: { conditions: [{ type: 'Ready', status }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's', namespace: 'default' },
+        spec: { selector: { app: 's' }, ports: [{ port: 80 }] },
+      },
+      ...['good', 'bad'].map((node) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `on-${node}`, namespace: 'default', labels: { app: 's' } },
+        spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
+      })),
+    ]);
+    const ready = (name: string) =>
+      cluster.get('Pod', name, 'default')!.status.conditions!.find((c) => c.type === 'Ready')!.status;
+    t.is(ready('on-good'), 'True');
+    t.is(ready('on-bad'), 'False');
+    const byPod = Object.fromEntries(
+      cluster
+        .list('EndpointSlice', 'default')
+        .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 's')
+        .flatMap((s) => s.endpoints)
+        .map((e) => [e.targetRef!.name, [e.conditions.ready, e.conditions.serving]]),
+    );
+    t.deepEqual(byPod, { 'on-good': [true, true], 'on-bad': [false, false] });
+  });
+}
