@@ -6,15 +6,36 @@
  * Bounded like CoreDNS's cache plugin, whose default capacity is 9984 entries: names from outside are unbounded, and
  * so would memory be. Eviction is by insertion order (a Map iterates oldest first), which is also roughly expiry
  * order since every TTL is capped at `cache`; an expired entry is dropped when it is looked up.
+ *
+ * TTLs as the plugin writes them: the reply that fills the cache has each record's TTL capped at the time it is kept
+ * ("to avoid jarring TTL experience 1799 -> 8"), and a reply served from the cache gives every record what is left of
+ * that time, in whole seconds, counting down.
  */
+import type { Message, ResourceRecord } from '../wire/message.js';
 import type { UpstreamReply } from './upstream.js';
 
 /** CoreDNS cache plugin: 256 shards of 39 items. */
 export const UPSTREAM_CACHE_CAPACITY = 9984;
 
 interface Entry {
-  expires: number;
+  /** When it was kept, in ms, and for how many seconds. */
+  stored: number;
+  ttl: number;
   reply: UpstreamReply;
+}
+
+/** The reply with each record's TTL set by `ttl` (the decoded message only: the wire form is relayed untouched). */
+function withTtls(reply: UpstreamReply, message: Message, ttl: (rr: ResourceRecord) => number): UpstreamReply {
+  const set = (rrs: ResourceRecord[]) => rrs.map((rr) => ({ ...rr, ttl: ttl(rr) }));
+  return {
+    ...reply,
+    message: {
+      ...message,
+      answer: set(message.answer),
+      authority: set(message.authority),
+      additional: set(message.additional),
+    },
+  };
 }
 
 export class UpstreamCache {
@@ -38,7 +59,8 @@ export class UpstreamCache {
     const key = `${name.toLowerCase()}|${type}`;
     const hit = this.#entries.get(key);
     if (hit) {
-      if (hit.expires > this.#now()) return hit.reply;
+      const left = hit.ttl - Math.floor((this.#now() - hit.stored) / 1000);
+      if (left > 0) return withTtls(hit.reply, hit.reply.message!, () => left);
       this.#entries.delete(key);
     }
     const reply = await ask();
@@ -50,7 +72,8 @@ export class UpstreamCache {
     // Re-inserted at the end (a concurrent fetch of the same name may have stored it meanwhile): newest last.
     this.#entries.delete(key);
     while (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { expires: this.#now() + ttl * 1000, reply });
-    return reply;
+    const kept = withTtls(reply, reply.message, (rr) => Math.min(rr.ttl, ttl));
+    this.#entries.set(key, { stored: this.#now(), ttl, reply: kept });
+    return kept;
   }
 }

@@ -50,3 +50,33 @@ test('an expired answer is dropped when looked up, not kept beside a fresh one',
   t.is(fresh.message?.answer[0]?.ttl, 0);
   t.is(cache.size, 0);
 });
+
+test('TTLs count down: the first reply is capped at the cache time, later ones get what is left of it', async (t) => {
+  let now = 0;
+  const cache = new UpstreamCache(30, () => now, 100);
+  let asked = 0;
+  const fetch = () =>
+    cache.fetch('long.', 1, async () => {
+      asked++;
+      return reply('long.', 300);
+    });
+  const ttlAt = async (ms: number) => {
+    now = ms;
+    return (await fetch()).message!.answer[0]!.ttl;
+  };
+  t.is(await ttlAt(0), 30, 'capped at the cache time, not the upstream 300');
+  t.is(await ttlAt(2_999), 28, 'whole seconds gone: 2');
+  t.is(await ttlAt(3_000), 27);
+  t.is(await ttlAt(29_999), 1);
+  t.is(asked, 1);
+  t.is(await ttlAt(30_000), 30, 'expired: asked again, and capped again');
+  t.is(asked, 2);
+});
+
+test('a record with a shorter TTL than the cache time keeps it on the first reply, then counts down', async (t) => {
+  let now = 0;
+  const cache = new UpstreamCache(30, () => now, 100);
+  t.is((await cache.fetch('short.', 1, async () => reply('short.', 5))).message!.answer[0]!.ttl, 5);
+  now = 4_000;
+  t.is((await cache.fetch('short.', 1, async () => reply('short.', 5))).message!.answer[0]!.ttl, 1);
+});
