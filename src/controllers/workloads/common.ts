@@ -73,10 +73,15 @@ export function podsRefused(template: PodTemplateSpec): string | null {
     .join('; ');
 }
 
-/** Warn that `owner` creates no pods because the API server refuses them (`podsRefused`). */
-export function warnPodsRefused(ctx: ControllerContext, owner: KubeObject, why: string): void {
+/** Warn that `owner` creates no pods (or only some: `outcome`) because the API server refuses them (`podsRefused`). */
+export function warnPodsRefused(
+  ctx: ControllerContext,
+  owner: KubeObject,
+  why: string,
+  outcome = 'no pod is created',
+): void {
   ctx.warn(
-    `${owner.kind} ${namespaceOf(owner)}/${owner.metadata.name}: FailedCreate: its pods are invalid (${why}): no pod is created`,
+    `${owner.kind} ${namespaceOf(owner)}/${owner.metadata.name}: FailedCreate: its pods are invalid (${why}): ${outcome}`,
   );
 }
 

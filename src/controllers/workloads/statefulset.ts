@@ -26,6 +26,7 @@ import {
   ownedBy,
   podFromTemplate,
   podsRefused,
+  warnPodsRefused,
 } from './common.js';
 
 export const LABEL_STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
@@ -122,9 +123,8 @@ export function reconcileStatefulSet(ctx: ControllerContext, sts: StatefulSet): 
     waiting ||= !runningAndReady(created);
   }
   if (refused.length > 0) {
-    ctx.warn(
-      `StatefulSet ${ns}/${name}: FailedCreate: the API server refuses its pods (${refused.join('; ')}): ${ordered ? 'no pod from the first refused ordinal on is created' : 'those pods are not created'}`,
-    );
+    const outcome = ordered ? 'no pod from the first refused ordinal on is created' : 'those pods are not created';
+    warnPodsRefused(ctx, sts, refused.join('; '), outcome);
   }
   removeSurplus(ctx, byOrdinal, start, end, ordered, waiting);
   for (const pod of strays) deletePod(ctx, pod);

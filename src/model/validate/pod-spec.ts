@@ -134,7 +134,17 @@ export function validatePodSpec(spec: PodSpec, at: FieldPath, report: Reporter, 
   if (spec.schedulerName) {
     report.invalidEach([...at, 'schedulerName'], spec.schedulerName, dns1123Subdomain(spec.schedulerName));
   }
-  // validateSchedulingGates: qualified names, each once.
+  if (spec.schedulingGates?.length) validateSchedulingGates(spec, at, report, options.isPod);
+  if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
+    report.notSupported([...at, 'restartPolicy'], spec.restartPolicy, RESTART_POLICIES);
+  }
+  validateLabels(spec.nodeSelector, [...at, 'nodeSelector'], report);
+  validateTolerations(spec, at, report);
+  validateHostNetworkPorts(spec, at, report, options.isPod);
+}
+
+/** validateSchedulingGates: qualified names, each once; and ValidatePodCreate: a pod bound to a node cannot wait. */
+function validateSchedulingGates(spec: PodSpec, at: FieldPath, report: Reporter, isPod: boolean): void {
   const gates = new Set<string>();
   (spec.schedulingGates ?? []).forEach((gate, i) => {
     const path: FieldPath = [...at, 'schedulingGates', i, 'name'];
@@ -142,14 +152,7 @@ export function validatePodSpec(spec: PodSpec, at: FieldPath, report: Reporter, 
     if (gates.has(gate.name)) report.duplicate(path, gate.name);
     gates.add(gate.name);
   });
-  // ValidatePodCreate: a pod bound to a node cannot wait on gates.
-  if (options.isPod && gates.size > 0 && spec.nodeName) {
+  if (isPod && spec.nodeName) {
     report.forbidden([...at, 'nodeName'], 'cannot be set until all schedulingGates have been cleared');
   }
-  if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
-    report.notSupported([...at, 'restartPolicy'], spec.restartPolicy, RESTART_POLICIES);
-  }
-  validateLabels(spec.nodeSelector, [...at, 'nodeSelector'], report);
-  validateTolerations(spec, at, report);
-  validateHostNetworkPorts(spec, at, report, options.isPod);
 }
