@@ -11,7 +11,8 @@
  * marked `explain: false` build verdicts without steps, as bulk runs do; `keyed`: the same flows from keyed
  * addresses (packet.ts `address()`), so no address text is read per packet; `hot Services`: keyed flows sent to 100
  * of the Services only (a diagnostic, not the target workload: their state stays in the CPU cache, so the gap to the
- * uniform row is what cache misses cost). Times are this process's CPU time (as bench/proxy.bench.ts), so other
+ * uniform row is what cache misses cost). Each row runs in a process of its own (lib/own-process.ts), so no row
+ * inherits another's JIT feedback. Times are the row's process's CPU time (as bench/proxy.bench.ts), so other
  * processes on the machine do not count against it.
  */
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
@@ -19,6 +20,7 @@ import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
 import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
 import { Rng } from '../src/util/rng.js';
+import { ownRow, reportRow, runRowInOwnProcess } from './lib/own-process.js';
 import {
   benchSlice,
   benchTable,
@@ -70,8 +72,8 @@ type Make = (init: EngineInit) => ProxyEngine & { sync(now?: number): void };
 function run(name: string, make: Make, flows: readonly Packet[]): Figures {
   const table = benchTable(SERVICES, ENDPOINTS);
   const config = proxyConfig({ mode: name.startsWith('ipvs') ? 'ipvs' : 'userspace', clusterCIDR: '10.64.0.0/10' });
-  // The previous row's engine (its tables and 200,000 flows) is garbage by now: collected first (when V8 lets the
-  // bench ask, `--expose-gc`), so this build is not charged for it. The build's own garbage still counts.
+  // Making the packets left garbage: collected first (when V8 lets the bench ask, `--expose-gc`), so this build is
+  // not charged for it. The build's own garbage still counts.
   globalThis.gc?.();
   const t0 = now();
   const w0 = wallNow();
@@ -83,6 +85,8 @@ function run(name: string, make: Make, flows: readonly Packet[]): Figures {
   const { newFlows, established, toEndpoint, sent } = measureRates(engine, flows, pod);
   if (toEndpoint !== sent) console.log(`  !! ${sent - toEndpoint} established packets reached no endpoint`);
   const readNs = dependentReadNs();
+  // The rates left a collection owed for their flows: paid first, so V8 does not charge it to the changes.
+  globalThis.gc?.();
   const change = measureChanges(200, (c) => {
     table.applySlice(benchSlice((c * 37) % SERVICES, ENDPOINTS, c + 1));
     engine.sync(20 + c / 1000);
@@ -91,11 +95,6 @@ function run(name: string, make: Make, flows: readonly Packet[]): Figures {
   return { build, buildWall, newFlows, established, change: change.median, changeMax: change.max, readNs };
 }
 
-console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
-printMachineFloor(packets);
-console.log(
-  `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)} ${'read ns'.padStart(8)}`,
-);
 const rr: Make = (init) => createIpvsEngine({ ...init, explain: false });
 const mh: Make = (init) => createIpvsEngine({ ...init, config: { ...init.config, scheduler: 'mh' }, explain: false });
 const userspace: Make = (init) => createUserspaceEngine({ ...init, explain: false });
@@ -113,8 +112,20 @@ const engines: [string, Make, readonly Packet[]][] = [
   ['userspace (explain: false, keyed)', userspace, keyed],
   [`userspace (keyed, ${HOT_SERVICES} hot Services)`, userspace, hot],
 ];
-for (const [name, make, flows] of engines) {
-  const f = run(name, make, flows);
+const child = ownRow();
+if (child !== null) {
+  const [name, make, flows] = engines[child]!;
+  reportRow(run(name, make, flows));
+  process.exit(0);
+}
+console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
+printMachineFloor(packets);
+console.log(
+  `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)} ${'read ns'.padStart(8)}`,
+);
+// Each row in a fresh process (own-process.ts): one engine's JIT feedback does not slow the next.
+for (const [row, [name]] of engines.entries()) {
+  const f = runRowInOwnProcess<Figures>(row);
   console.log(
     `${name.padEnd(38)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)} ${`(${f.changeMax.toFixed(1)})`.padStart(8)} ${f.readNs.toFixed(0).padStart(8)}`,
   );
