@@ -10,6 +10,7 @@ import type { Scheduler } from '../controllers/scheduler.js';
 import { type FieldPath, wasWritten } from '../model/source.js';
 import type { Node, Pod, PodCondition, PodStatus } from '../model/types.js';
 import type { AdmissionEnv } from './admission-context.js';
+import { kubeletReportOf, markedNotReady, nodeReady, rememberKubeletReport } from './node-readiness.js';
 
 export interface PodAdmission extends AdmissionEnv {
   readonly ipam: Ipam;
@@ -36,20 +37,6 @@ const GATED: readonly PodCondition[] = Object.freeze(
       : c,
   ),
 ) as readonly PodCondition[];
-
-/**
- * The same on a node whose Ready condition is not True (NotReady, or Unknown: its kubelet unheard from): the node
- * lifecycle controller's MarkPodsNotReady turns each pod's Ready to False, so its endpoints are neither ready nor
- * serving. (It acts on a node that stops being Ready; a pod placed on one already gets the same.)
- */
-const NODE_NOT_READY: readonly PodCondition[] = Object.freeze(
-  RUNNING_READY.map((c) => (c.type === 'Ready' ? Object.freeze({ type: 'Ready', status: 'False' as const }) : c)),
-) as readonly PodCondition[];
-
-function nodeReady(node: Node): boolean {
-  const ready = node.status.conditions?.find((c) => c.type === 'Ready');
-  return ready === undefined || ready.status === 'True';
-}
 
 /** A node's InternalIPs, per node object (stored objects do not change; an updated node is a new object). */
 const internalIPs = new WeakMap<Node, string[]>();
@@ -154,12 +141,15 @@ export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): P
   status.podIPs = ips.map((ip) => ({ ip }));
   status.hostIP = hostIPs[0];
   status.hostIPs = hostIPs.map((ip) => ({ ip }));
-  status.conditions = pod.status.conditions?.length
-    ? pod.status.conditions
-    : [...(!nodeReady(node) ? NODE_NOT_READY : pod.spec.readinessGates?.length ? GATED : RUNNING_READY)];
+  // On a node that is not Ready, kubelet's report stands with Ready turned False (node-readiness.ts), and returns
+  // once the node is Ready. Conditions the manifest pinned stand as given.
+  const report = pod.spec.readinessGates?.length ? GATED : RUNNING_READY;
+  const unready = pod.status.conditions?.length || nodeReady(node) ? undefined : markedNotReady(report);
+  status.conditions = pod.status.conditions?.length ? pod.status.conditions : (unready ?? [...report]);
   // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
   // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
   const placed: Pod = { ...pod, spec, status };
+  if (unready) rememberKubeletReport(placed, report);
   env.scheduler.bind(placed, spec.nodeName, env.journal);
   return placed;
 }
@@ -199,11 +189,13 @@ function keepPlacement(env: PodAdmission, pod: Pod, old: Pod): Pod | undefined {
     env.issues.reject(pod, ['status', 'podIP'], `may not change once set, was "${old.status.podIP}"`);
     return undefined;
   }
-  const status: PodStatus = {
-    ...old.status,
-    conditions: pod.status.conditions?.length ? pod.status.conditions : old.status.conditions,
-  };
-  return { ...pod, spec: { ...pod.spec, nodeName: old.spec.nodeName }, status };
+  const pinnedConditions = pod.status.conditions?.length ? pod.status.conditions : undefined;
+  const status: PodStatus = { ...old.status, conditions: pinnedConditions ?? old.status.conditions };
+  const kept: Pod = { ...pod, spec: { ...pod.spec, nodeName: old.spec.nodeName }, status };
+  // Kept conditions that its node marked not Ready still return to kubelet's report when the node is Ready again.
+  const report = kubeletReportOf(old);
+  if (pinnedConditions === undefined && report !== undefined) rememberKubeletReport(kept, report);
+  return kept;
 }
 
 /** Release what a pod holds: its addresses and its place on the node. */

@@ -17,7 +17,7 @@ import {
 } from '../controllers/workloads/index.js';
 import type { Journal } from '../model/journal.js';
 import type { Store } from '../model/store.js';
-import type { AnyObject, ClusterConfigSpec, Kind, KindMap, Namespace, Pod, Service } from '../model/types.js';
+import type { AnyObject, ClusterConfigSpec, Kind, KindMap, Namespace, Node, Pod, Service } from '../model/types.js';
 import { CLUSTER_SCOPED, KINDS } from '../model/types.js';
 import type { Rng } from '../util/rng.js';
 import { IssueCollector } from './admission-context.js';
@@ -26,6 +26,7 @@ import { admitPod, type PodAdmission, releasePod } from './admit-pod.js';
 import { admitService, releaseService, type ServiceAdmission } from './admit-service.js';
 import type { ObjectRef } from './cluster.js';
 import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
+import { kubeletReportOf, markedNotReady, nodeReady, rememberKubeletReport } from './node-readiness.js';
 
 /** Namespaces the API server never deletes (NamespaceLifecycle's immortal namespaces). */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
@@ -118,6 +119,7 @@ export class Batch {
         if (old) this.#parts.scheduler.updateNode(node, this.#journal);
         else this.#parts.scheduler.addNode(node, this.#journal);
         this.#nodesChanged = true;
+        if (old && nodeReady(old) !== nodeReady(node)) this.#nodeReadinessChanged(node, env);
         return;
       }
       case 'Service': {
@@ -148,6 +150,22 @@ export class Batch {
       case 'NetworkPolicy':
         store.put(obj);
         return;
+    }
+  }
+
+  /**
+   * A node stopped being Ready: MarkPodsNotReady turns its pods' Ready to False. It is Ready again: its kubelet
+   * reports what it reported before (node-readiness.ts).
+   */
+  #nodeReadinessChanged(node: Node, env: BatchEnv): void {
+    const ready = nodeReady(node);
+    for (const pod of this.#parts.store.list('Pod')) {
+      if (pod.spec.nodeName !== node.metadata.name) continue;
+      const before = pod.status.conditions;
+      const conditions = ready ? kubeletReportOf(pod) : markedNotReady(before);
+      if (conditions === undefined) continue;
+      const stored = this.#putPod({ ...pod, status: { ...pod.status, conditions: [...conditions] } }, env);
+      if (stored && !ready) rememberKubeletReport(stored, before!);
     }
   }
 

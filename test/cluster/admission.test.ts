@@ -533,3 +533,57 @@ for (const status of ['False', 'Unknown'] as const) {
     t.deepEqual(byPod, { 'on-good': [true, true], 'on-bad': [false, false] });
   });
 }
+
+test('a node that stops being Ready marks its pods not Ready, and its kubelet reports them again once it is back', (t) => {
+  const node = (name: string, status?: 'True' | 'False' | 'Unknown') => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    ...(status ? { status: { conditions: [{ type: 'Ready', status }] } } : {}),
+  });
+  const pod = (name: string, nodeName: string, extra: object = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: 's' } },
+    spec: { nodeName, containers: [{ name: 'c', image: 'x' }], ...extra },
+  });
+  const cluster = Cluster.create([
+    node('a'),
+    node('b', 'Unknown'),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: 'default' },
+      spec: { selector: { app: 's' }, ports: [{ port: 80 }] },
+    },
+    pod('plain', 'a'),
+    pod('gated', 'a', { readinessGates: [{ conditionType: 'example.com/ok' }] }),
+    pod('late', 'b'),
+  ]);
+  const ready = (name: string) =>
+    cluster.get('Pod', name, 'default')!.status.conditions!.find((c) => c.type === 'Ready')!;
+  const endpoints = () =>
+    Object.fromEntries(
+      cluster
+        .list('EndpointSlice', 'default')
+        .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 's')
+        .flatMap((s) => s.endpoints)
+        .map((e) => [e.targetRef!.name, e.conditions.ready]),
+    );
+  t.deepEqual(endpoints(), { plain: true, gated: false, late: false });
+
+  cluster.apply([node('a', 'False'), node('b', 'True')]);
+  t.is(ready('plain').status, 'False');
+  // Not Ready already (a gate unanswered): MarkPodsNotReady leaves it as it is, reason and all.
+  t.is(ready('gated').reason, 'ReadinessGatesNotReady');
+  t.is(ready('late').status, 'True');
+  t.deepEqual(endpoints(), { plain: false, gated: false, late: true });
+
+  // A pod applied again while its node is down keeps the mark, and still comes back with the node.
+  cluster.apply([pod('plain', 'a')]);
+  t.is(ready('plain').status, 'False');
+  cluster.apply([node('a', 'True')]);
+  t.is(ready('plain').status, 'True');
+  t.is(ready('gated').reason, 'ReadinessGatesNotReady');
+  t.deepEqual(endpoints(), { plain: true, gated: false, late: true });
+});
