@@ -8,6 +8,7 @@
  */
 import { parseCIDR, parseIP } from '../cni/ip.js';
 import type { IPFamily, Protocol, Service, ServicePort, ServiceType } from '../model/types.js';
+import { familyOf } from './packet.js';
 
 /** The API server's default for sessionAffinityConfig.clientIP.timeoutSeconds (3 h). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
@@ -34,6 +35,12 @@ export interface ServicePortInfo {
   readonly loadBalancerVIPs: readonly string[];
   /** Every LB ingress IP of this family, whatever its ipMode (proxiers older than ipMode read them all). */
   readonly loadBalancerIPs: readonly string[];
+  /**
+   * `spec.externalIPs` and the LB ingress IPs of both families, in their order (canonical text): the userspace
+   * proxier read them unfiltered (userspace/service-ports.ts).
+   */
+  readonly allExternalIPs: readonly string[];
+  readonly allLoadBalancerIPs: readonly string[];
   /** Source ranges of this family, canonical `net/prefix`, in spec order (whitespace trimmed). */
   readonly loadBalancerSourceRanges: readonly string[];
   /** ClientIP affinity timeout in seconds, or null without affinity. */
@@ -96,16 +103,18 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
     spec.sessionAffinity === 'ClientIP'
       ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS)
       : null;
-  const externalIPs = ofFamily(spec.externalIPs ?? [], family);
+  const allExternalIPs = ofFamily(spec.externalIPs ?? [], null);
+  const externalIPs = allExternalIPs.filter((ip) => familyOf(ip) === family);
   const ingress = (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip);
+  const allLoadBalancerIPs = ofFamily(
+    ingress.map((i) => i.ip!),
+    null,
+  );
   const loadBalancerVIPs = ofFamily(
     ingress.filter((i) => i.ipMode !== 'Proxy').map((i) => i.ip!),
     family,
   );
-  const loadBalancerIPs = ofFamily(
-    ingress.map((i) => i.ip!),
-    family,
-  );
+  const loadBalancerIPs = allLoadBalancerIPs.filter((ip) => familyOf(ip) === family);
   const primary = parseIP(spec.clusterIP ?? '')?.text === clusterIP;
   const loadBalancerSourceRanges: string[] = [];
   for (const raw of spec.loadBalancerSourceRanges ?? []) {
@@ -131,6 +140,8 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
       externalIPs,
       loadBalancerVIPs,
       loadBalancerIPs,
+      allExternalIPs,
+      allLoadBalancerIPs,
       loadBalancerSourceRanges,
       affinityTimeoutSeconds,
       externalPolicyLocal,
@@ -143,12 +154,12 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
   });
 }
 
-/** Canonical text of the addresses of one family, in their order; others (and unparsable text) are dropped. */
-function ofFamily(ips: readonly string[], family: IPFamily): string[] {
+/** Canonical text of the addresses of one family (null: of both), in their order; unparsable text is dropped. */
+function ofFamily(ips: readonly string[], family: IPFamily | null): string[] {
   const out: string[] = [];
   for (const ip of ips) {
     const parsed = parseIP(ip);
-    if (parsed?.family === family) out.push(parsed.text);
+    if (parsed && (family === null || parsed.family === family)) out.push(parsed.text);
   }
   return out;
 }

@@ -344,7 +344,8 @@ function dial(
             ? `ClientIP affinity: ${clientIP} -> ${next.endpoint}`
             : `index ${next.index} -> ${next.endpoint}`,
       });
-    if (st.dialable(next.endpoint, now)) return next;
+    // A UDP "dial" only makes a connected socket and sends nothing (net.DialTimeout("udp")): it cannot fail.
+    if (port.protocol === 'UDP' || st.dialable(next.endpoint, now)) return next;
     if (st.explain)
       steps.push({
         where: 'userspace',

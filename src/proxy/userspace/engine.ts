@@ -145,6 +145,8 @@ export class UserspaceEngine implements ProxyEngine {
 
   rules(family: IPFamily = 'IPv4'): string {
     this.sync();
+    // The proxier has one iptables interface, of its node IP's family: the other family's tables hold nothing of it.
+    if (family !== (this.#table.node.primaryFamily ?? 'IPv4')) return renderPortals(null, '');
     const services = [...this.#opened.values()].filter((o) => o.portal.family === family).map((o) => o.portal);
     return renderPortals(services, this.#st.hostIP(family));
   }

@@ -67,8 +67,22 @@ export function portalRule(
 export const PHYSDEV_NOT_BRIDGE = ' -m physdev ! --physdev-is-in';
 export const DST_LOCAL = ' -m addrtype --dst-type LOCAL';
 
-/** `iptables-save` of the userspace proxier's chains for the given Service ports (sorted by name for stability). */
-export function renderPortals(services: readonly PortalService[], hostIP: string): string {
+const NAT_BUILTINS = [
+  ':PREROUTING ACCEPT [0:0]',
+  ':INPUT ACCEPT [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  ':POSTROUTING ACCEPT [0:0]',
+];
+const FILTER_BUILTINS = [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];
+/** The tables of a family the proxier does not run in: the built-in chains only. */
+const BUILTIN_ONLY = ['*nat', ...NAT_BUILTINS, 'COMMIT', '*filter', ...FILTER_BUILTINS, 'COMMIT', ''].join('\n');
+
+/**
+ * `iptables-save` of the userspace proxier's chains for the given Service ports (sorted by name for stability); null:
+ * a family the proxier does not run in.
+ */
+export function renderPortals(services: readonly PortalService[] | null, hostIP: string): string {
+  if (services === null) return BUILTIN_ONLY;
   const sorted = [...services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
   const container: string[] = [];
   const host: string[] = [];
@@ -102,10 +116,7 @@ export function renderPortals(services: readonly PortalService[], hostIP: string
     '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"';
   return [
     '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
+    ...NAT_BUILTINS,
     ':KUBE-NODEPORT-CONTAINER - [0:0]',
     ':KUBE-NODEPORT-HOST - [0:0]',
     ':KUBE-PORTALS-CONTAINER - [0:0]',
@@ -120,9 +131,7 @@ export function renderPortals(services: readonly PortalService[], hostIP: string
     ...host,
     'COMMIT',
     '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
+    ...FILTER_BUILTINS,
     ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
     '-A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
     ...nonLocal,

@@ -11,11 +11,16 @@
  *   only: a Service whose primary ClusterIP is of the other family got a socket but no portal (the rule failed), so
  *   it is not served at all; a dual-stack Service is served in the node's family only when that is its primary one.
  * - Every LB ingress IP gets a portal: `ipMode` came after the userspace proxier was removed.
+ * - It read externalIPs and LB ingress IPs unfiltered, and openPortal opens the ClusterIP's portal, then each
+ *   externalIP's, each LB IP's, then the NodePort, returning at the first error: an address of the other family is
+ *   one (its iptables rule is malformed), so no portal after it is installed, the NodePort's included. sameConfig
+ *   compares the unfiltered lists.
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
 
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NatRecord } from '../conntrack-store.js';
+import { familyOf } from '../packet.js';
 import type { ServicePortEntry, ServiceTable } from '../service-table.js';
 import type { PortalService } from './portals.js';
 import type { BalancerState } from './round-robin.js';
@@ -52,6 +57,9 @@ export interface OpenedPort {
   /** Which proxy socket serves it (engine-wide serial): kept while sameConfig holds, new when the socket reopens. */
   readonly socket: number;
   readonly portal: PortalService;
+  /** `spec.externalIPs` and the LB ingress IPs, both families (what sameConfig compares). */
+  readonly configExternalIPs: readonly string[];
+  readonly configLoadBalancerIPs: readonly string[];
   readonly affinity: 'None' | 'ClientIP';
   readonly ttlSeconds: number;
   /** Ready endpoints (`ip:port`), in the table's sorted order. */
@@ -73,6 +81,8 @@ export function skipReason(table: ServiceTable, family: IPFamily, entry: Service
 export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number, socket: number): OpenedPort {
   const info = entry.info;
   const ignored: string[] = [];
+  const { externalIPs, loadBalancerIPs, cutAt } = portalAddresses(info.allExternalIPs, info.allLoadBalancerIPs, family);
+  if (cutAt !== null) ignored.push(`every portal after ${cutAt}, NodePort included (other family: openPortal failed)`);
   if (info.externalPolicyLocal) ignored.push('externalTrafficPolicy: Local');
   if (info.internalPolicyLocal) ignored.push('internalTrafficPolicy: Local');
   if (info.loadBalancerSourceRanges.length) ignored.push('loadBalancerSourceRanges');
@@ -93,11 +103,13 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
       family,
       clusterIP: info.clusterIP,
       port: info.port,
-      nodePort: info.nodePort,
-      externalIPs: info.externalIPs,
-      loadBalancerIPs: info.loadBalancerIPs,
+      nodePort: cutAt === null ? info.nodePort : 0,
+      externalIPs,
+      loadBalancerIPs,
       proxyPort,
     },
+    configExternalIPs: info.allExternalIPs,
+    configLoadBalancerIPs: info.allLoadBalancerIPs,
     affinity: info.affinityTimeoutSeconds === null ? 'None' : 'ClientIP',
     ttlSeconds: info.affinityTimeoutSeconds ?? 0,
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
@@ -114,10 +126,32 @@ export function samePortConfig(a: OpenedPort, b: OpenedPort): boolean {
     p.port === q.port &&
     p.nodePort === q.nodePort &&
     p.clusterIP === q.clusterIP &&
-    sameList(p.externalIPs, q.externalIPs) &&
-    sameList(p.loadBalancerIPs, q.loadBalancerIPs) &&
+    sameList(a.configExternalIPs, b.configExternalIPs) &&
+    sameList(a.configLoadBalancerIPs, b.configLoadBalancerIPs) &&
     a.affinity === b.affinity
   );
+}
+
+/**
+ * openPortal's addresses after the ClusterIP, in its order, up to the first of the other family (`cutAt`, or null):
+ * that one's rule fails, and openPortal returns there.
+ */
+function portalAddresses(
+  externalIPs: readonly string[],
+  loadBalancerIPs: readonly string[],
+  family: IPFamily,
+): { externalIPs: readonly string[]; loadBalancerIPs: readonly string[]; cutAt: string | null } {
+  const foreignExternal = externalIPs.findIndex((ip) => familyOf(ip) !== family);
+  if (foreignExternal >= 0)
+    return {
+      externalIPs: externalIPs.slice(0, foreignExternal),
+      loadBalancerIPs: [],
+      cutAt: externalIPs[foreignExternal]!,
+    };
+  const foreignLB = loadBalancerIPs.findIndex((ip) => familyOf(ip) !== family);
+  if (foreignLB >= 0)
+    return { externalIPs, loadBalancerIPs: loadBalancerIPs.slice(0, foreignLB), cutAt: loadBalancerIPs[foreignLB]! };
+  return { externalIPs, loadBalancerIPs, cutAt: null };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

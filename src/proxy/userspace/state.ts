@@ -21,7 +21,10 @@ export interface UserspaceEngineOptions {
   udpIdleTimeout?: number;
   /** `--proxy-port-range`; default Linux's ephemeral range 32768–60999. */
   proxyPortRange?: { first: number; last: number };
-  /** Whether dialling an endpoint succeeds (default: always), to exercise TryConnectEndpoints's retries. */
+  /**
+   * Whether dialling an endpoint over TCP succeeds (default: always), to exercise TryConnectEndpoints's retries. A UDP
+   * dial always succeeds, as upstream's: it sends nothing.
+   */
   dialable?: (endpoint: string, now: number) => boolean;
   /** syncPeriod, seconds: stale sticky sessions are cleaned up this often (default 30). */
   syncPeriod?: number;

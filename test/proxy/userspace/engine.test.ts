@@ -147,6 +147,19 @@ test('a failed dial retries the next endpoint (TryConnectEndpoints)', (t) => {
   t.true(results.some((v) => v.steps.some((s) => /failed after 250 ms/.test(s.decision))));
 });
 
+test('a UDP dial cannot fail: no retry, the round-robin endpoint is used (net.DialTimeout("udp") sends nothing)', (t) => {
+  const udpPort = { ports: [{ name: 'http', port: 80, protocol: 'UDP' as const }] };
+  const e = engine(udpPort, { dialable: (ep) => ep !== '10.244.2.6:8080' });
+  e.sync(0);
+  const order = e.lb.state('default/web:http')!.endpoints;
+  const results = order.map((_, i) => e.send(udp('10.244.1.9', 2000 + i, '10.96.0.10', 80), POD, 1));
+  t.deepEqual(
+    results.map((v) => v.endpoint),
+    order,
+  );
+  t.false(results.some((v) => v.steps.some((s) => /failed after/.test(s.decision))));
+});
+
 test('NodePorts answer on every local address, 127.0.0.1 included; Local policies are ignored and said so', (t) => {
   const e = engine({
     type: 'NodePort',

@@ -135,3 +135,60 @@ test('a full proxy port range leaves a Service port unopened instead of failing'
   );
   t.deepEqual([...served].sort(), ['ACCEPT', 'DNAT', 'DNAT']);
 });
+
+const portalsOf = (e: ReturnType<typeof engineWith>) =>
+  e
+    .rules('IPv4')
+    .split('\n')
+    .filter((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER') || l.startsWith('-A KUBE-NODEPORT-CONTAINER'))
+    .map((l) => / -d (\S+)/.exec(l)?.[1] ?? 'nodePort');
+
+// openPortal installs the ClusterIP, externalIPs, LB ingress IPs, then the NodePort, and returns at the first error:
+// the other family's address makes a malformed iptables rule (exit status 2), so nothing after it is installed.
+const cutCases: { title: string; spec: Partial<ServiceInput>; want: string[] }[] = [
+  {
+    title: 'an IPv6 externalIP stops the portals after it, LB IPs and NodePort included',
+    spec: { externalIPs: ['198.51.100.20', '2001:db8::1', '198.51.100.21'], ingress: [{ ip: '198.51.100.10' }] },
+    want: ['10.96.0.10/32', '198.51.100.20/32', '198.51.100.20/32'],
+  },
+  {
+    title: 'a dual-stack LB status [v4, v6]: the IPv4 LB IP is served, the NodePort is not',
+    spec: { ingress: [{ ip: '198.51.100.10' }, { ip: 'fc00::1' }] },
+    want: ['10.96.0.10/32', '198.51.100.10/32'],
+  },
+  {
+    title: 'one family only: every portal, the NodePort last',
+    spec: { externalIPs: ['198.51.100.20'], ingress: [{ ip: '198.51.100.10' }] },
+    want: ['nodePort', '10.96.0.10/32', '198.51.100.20/32', '198.51.100.20/32', '198.51.100.10/32'],
+  },
+];
+
+for (const c of cutCases) {
+  test(`openPortal stops at the first error: ${c.title}`, (t) => {
+    const e = engineWith(
+      [V4, V6],
+      [
+        [
+          'lb',
+          {
+            type: 'LoadBalancer',
+            clusterIP: '10.96.0.10',
+            ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+            ...c.spec,
+          },
+        ],
+      ],
+    );
+    t.deepEqual(portalsOf(e), c.want);
+    const nodePort = e.send(tcp('192.0.2.9', 40000, V4, 30080), EXTERNAL, 1).verdict;
+    t.is(nodePort, c.want.includes('nodePort') ? 'DNAT' : 'ACCEPT');
+  });
+}
+
+test("the other family's tables hold none of the proxier's chains (one iptables interface)", (t) => {
+  const e = engineWith([V4, V6], [['web', { clusterIP: '10.96.0.10' }]]);
+  const v6 = e.rules('IPv6');
+  t.false(v6.includes('KUBE-'));
+  t.regex(v6, /^\*nat\n:PREROUTING ACCEPT \[0:0\]/);
+  t.true(e.rules('IPv4').includes('KUBE-PORTALS-CONTAINER'));
+});
