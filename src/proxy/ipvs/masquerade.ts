@@ -41,8 +41,17 @@ export interface MasqPlan {
   readonly clusterFromPods?: Step;
   /** The rule that marks VIP-sourced node traffic (no detector, no masquerade-all). */
   readonly clusterSrcDst?: Step;
-  /** KUBE-EXTERNAL-IP(-LOCAL): the step, whether it marks; the ACCEPT that follows ends the walk. */
-  readonly external?: { readonly step: Step; readonly mark: boolean };
+  /**
+   * KUBE-EXTERNAL-IP(-LOCAL): the MARK step (the -LOCAL set has none), whether it marks, then the ACCEPT that ends the
+   * walk: writeIptablesRules' externalIPRules writes two, one for traffic from off the machine (not bridged, not
+   * from a local address), one for a local destination.
+   */
+  readonly external?: {
+    readonly step: Step | null;
+    readonly mark: boolean;
+    readonly acceptOutside: Step;
+    readonly acceptLocal: Step;
+  };
   /** KUBE-NODE-PORT (only for local destinations). */
   readonly nodePort?: { readonly step: Step; readonly mark: boolean };
 }
@@ -143,23 +152,25 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
     };
   }
   if (spec.kind === 'ExternalIP') {
-    plan.external = spec.localPolicy
-      ? {
-          mark: false,
-          step: {
-            where: 'nat/KUBE-SERVICES',
-            rule: `-A KUBE-SERVICES -m comment --comment "${COMMENT.externalIPLocal}" -m set --match-set ${setName('KUBE-EXTERNAL-IP-LOCAL', f)} dst,dst -j ACCEPT`,
-            decision: 'ACCEPT: externalTrafficPolicy=Local, source kept',
-          },
-        }
-      : {
-          mark: true,
-          step: {
-            where: 'nat/KUBE-SERVICES',
-            rule: `-A KUBE-SERVICES -m comment --comment "${COMMENT.externalIP}" -m set --match-set ${setName('KUBE-EXTERNAL-IP', f)} dst,dst -j KUBE-MARK-MASQ`,
-            decision: 'mark for masquerade',
-          },
-        };
+    const local = spec.localPolicy;
+    const set = `-A KUBE-SERVICES -m comment --comment "${local ? COMMENT.externalIPLocal : COMMENT.externalIP}" -m set --match-set ${setName(local ? 'KUBE-EXTERNAL-IP-LOCAL' : 'KUBE-EXTERNAL-IP', f)} dst,dst`;
+    const kept = local ? ': externalTrafficPolicy=Local, source kept' : '';
+    plan.external = {
+      mark: !local,
+      step: local
+        ? null
+        : { where: 'nat/KUBE-SERVICES', rule: `${set} -j KUBE-MARK-MASQ`, decision: 'mark for masquerade' },
+      acceptOutside: {
+        where: 'nat/KUBE-SERVICES',
+        rule: `${set} -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT`,
+        decision: `ACCEPT: traffic from off the machine${kept}`,
+      },
+      acceptLocal: {
+        where: 'nat/KUBE-SERVICES',
+        rule: `${set} -m addrtype --dst-type LOCAL -j ACCEPT`,
+        decision: `ACCEPT: the external IP is local (bound to kube-ipvs0)${kept}`,
+      },
+    };
   }
   if (dstLocal) {
     const m = nodePortMember(spec.proto, spec.addr, spec.port);
@@ -222,6 +233,7 @@ export function applyPlan(
   srcIP: string,
   srcKey: number,
   steps: Step[] | null,
+  fromOutside = false,
 ): boolean {
   const B = PlanBit;
   const v4 = isIPv4Key(srcKey);
@@ -257,8 +269,12 @@ export function applyPlan(
     mark = true;
   }
   if ((bits & B.EXTERNAL) !== 0) {
-    steps?.push(plan.external!.step);
-    return mark || (bits & B.EXTERNAL_MARK) !== 0; // the ACCEPT rules that follow end the chain
+    if (steps !== null) {
+      const external = plan.external!;
+      if (external.step !== null) steps.push(external.step);
+      steps.push(fromOutside ? external.acceptOutside : external.acceptLocal);
+    }
+    return mark || (bits & B.EXTERNAL_MARK) !== 0; // the ACCEPT rules end the chain
   }
   if ((bits & B.NODE_PORT) !== 0) {
     steps?.push(plan.nodePort!.step);
@@ -267,8 +283,17 @@ export function applyPlan(
   return mark;
 }
 
-/** KUBE-POSTROUTING for the DNATed packet: hairpin (KUBE-LOOP-BACK) or the mark → MASQUERADE. */
-export function postroutingStep(family: IPFamily, hairpin: boolean, mark: string, snatIp: string | null): Step {
+/**
+ * KUBE-POSTROUTING for the DNATed packet: hairpin (KUBE-LOOP-BACK) or the mark → MASQUERADE, the latter with
+ * `--random-fully` when kube-proxy uses it (writeIptablesRules adds it there only).
+ */
+export function postroutingStep(
+  family: IPFamily,
+  hairpin: boolean,
+  mark: string,
+  snatIp: string | null,
+  randomFully: boolean,
+): Step {
   const to = `: source becomes ${snatIp ?? '(no node address)'}`;
   if (hairpin) {
     return {
@@ -279,7 +304,7 @@ export function postroutingStep(family: IPFamily, hairpin: boolean, mark: string
   }
   return {
     where: 'nat/KUBE-POSTROUTING',
-    rule: '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE',
+    rule: `-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${randomFully ? ' --random-fully' : ''}`,
     decision: `MASQUERADE (mark ${mark} set)${to}`,
   };
 }

@@ -61,7 +61,15 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
   }
   const vs = servers.object(id);
   const service = vs.service;
-  const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, explain ? steps : null);
+  const mark = applyPlan(
+    st.ipsets,
+    bits,
+    plan,
+    packet.src.ip,
+    srcKey,
+    explain ? steps : null,
+    origin.from === 'external',
+  );
   // Pods and outside clients meet the ranges in filter INPUT/FORWARD, before IPVS (LOCAL_IN) sees the packet; the
   // node's own packets meet KUBE-IPVS-OUT-FILTER in filter OUTPUT, after IPVS (LOCAL_OUT) scheduled them (below).
   const fromNode = origin.from === 'node';
@@ -77,7 +85,8 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
     c.describe ??= { where: 'ipvs', rule: vs.text, decision: describe(vs) };
     steps.push(c.describe);
   }
-  if ((bits & PlanBit.ASYMMETRIC) !== 0 && !mark) steps.push(ASYMMETRIC);
+  // Only an outside client's reply is lost: a pod's or the node's comes back through this node (kubernetes#97081).
+  if ((bits & PlanBit.ASYMMETRIC) !== 0 && !mark && origin.from === 'external') steps.push(ASYMMETRIC);
   if (vs.counting) vs.refreshCounts(now);
   const dest = pick(st, vs, packet, srcKey, dstKey, now, steps);
   if (!dest) {
@@ -145,10 +154,10 @@ function track(
     }
     steps.push(dnat);
     if (hairpin) {
-      c.hairpin ??= postroutingStep(family, true, st.mark, snatIp);
+      c.hairpin ??= postroutingStep(family, true, st.mark, snatIp, st.config.randomFully);
       steps.push(c.hairpin);
     } else if (mark) {
-      c.masq ??= postroutingStep(family, false, st.mark, snatIp);
+      c.masq ??= postroutingStep(family, false, st.mark, snatIp, st.config.randomFully);
       steps.push(c.masq);
     }
   }

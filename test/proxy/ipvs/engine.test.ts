@@ -181,6 +181,15 @@ test('eTP=Local with no local endpoint falls back to cluster endpoints, unmasque
   t.is(v.endpoint, '10.244.2.6:80');
   t.is(v.snat, null);
   t.true(v.steps.some((s) => /reply bypasses this node/.test(s.decision)));
+  // A pod's or the node's reply comes back through this node: nothing is lost, and the trace says nothing of it.
+  for (const [src, origin] of [
+    ['10.244.1.9', POD],
+    [NODE_A, HOST],
+  ] as const) {
+    const inside = engine.send(tcp(src, 2, NODE_A, 30081), origin, 1);
+    t.is(inside.endpoint, '10.244.2.6:80');
+    t.false(inside.steps.some((s) => /reply bypasses this node/.test(s.decision)));
+  }
 });
 
 test('iTP=Local: local endpoints; a ClusterIP-only Service with none has no real servers (REJECT)', (t) => {
@@ -380,6 +389,31 @@ test('externalIPs: a virtual server per IP, masqueraded under eTP=Cluster', (t) 
   t.is(v.verdict, 'DNAT');
   t.is(v.snat, NODE_A);
   t.true(v.steps.some((s) => s.rule.includes('KUBE-EXTERNAL-IP dst,dst -j KUBE-MARK-MASQ')));
+  // Then writeIptablesRules' two ACCEPTs (externalIPRules): off-machine traffic, or a local destination.
+  t.true(
+    v.steps.some((s) =>
+      s.rule.endsWith('dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT'),
+    ),
+  );
+  const pod = engine.send(tcp('10.244.1.9', 1, '198.51.100.7', 80), POD, 1);
+  t.true(pod.steps.some((s) => s.rule.endsWith('KUBE-EXTERNAL-IP dst,dst -m addrtype --dst-type LOCAL -j ACCEPT')));
+});
+
+test('externalIPs under eTP=Local: no mark, the same two ACCEPT rules on the -LOCAL set', (t) => {
+  const engine = engineOn(storeOf(...web({ externalIPs: ['198.51.100.7'], externalTrafficPolicy: 'Local' })));
+  const v = engine.send(tcp('203.0.113.5', 1, '198.51.100.7', 80), EXTERNAL, 1);
+  const rules = v.steps.filter((s) => s.rule.includes('KUBE-EXTERNAL-IP-LOCAL')).map((s) => s.rule);
+  t.is(rules.length, 1);
+  t.true(rules[0]!.endsWith('dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT'));
+});
+
+test('the masquerade rule carries --random-fully when kube-proxy uses it (TestMasqueradeRule)', (t) => {
+  for (const randomFully of [false, true]) {
+    const engine = engineOn(storeOf(...web({ externalIPs: ['198.51.100.7'] })), { randomFully });
+    const v = engine.send(tcp('203.0.113.5', 1, '198.51.100.7', 80), EXTERNAL, 1);
+    const masq = v.steps.find((s) => s.where === 'nat/KUBE-POSTROUTING')!;
+    t.is(masq.rule.endsWith(' -j MASQUERADE --random-fully'), randomFully);
+  }
 });
 
 test('ipvsadm -Ln: virtual servers per ClusterIP, node IP × NodePort and LB IP, with persistence', (t) => {
