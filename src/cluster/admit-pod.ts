@@ -143,9 +143,10 @@ export function admitPod(env: PodAdmission, given: Pod, old: Pod | undefined): P
   status.hostIPs = hostIPs.map((ip) => ({ ip }));
   // On a node that is not Ready, kubelet's report stands with Ready turned False (node-readiness.ts), and returns
   // once the node is Ready. Conditions the manifest pinned stand as given.
+  const pinned = pod.status.conditions?.length ? pod.status.conditions : undefined;
   const report = pod.spec.readinessGates?.length ? GATED : RUNNING_READY;
-  const unready = pod.status.conditions?.length || nodeReady(node) ? undefined : markedNotReady(report);
-  status.conditions = pod.status.conditions?.length ? pod.status.conditions : (unready ?? [...report]);
+  const unready = pinned === undefined && !nodeReady(node) ? markedNotReady(report) : undefined;
+  status.conditions = pinned ?? unready ?? [...report];
   // One copy of the pod, built whole (the same fields, in the same order, as `{ ...{ ...pod, spec }, status }`).
   // The scheduler reads only metadata, spec and whether the phase is terminal, which the new status keeps.
   const placed: Pod = { ...pod, spec, status };
