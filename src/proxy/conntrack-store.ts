@@ -50,6 +50,19 @@ export function natRecord(
 }
 
 /**
+ * Where a flow's NAT record comes from when its engine files the flow before making or reading the record: the book,
+ * and the record's handle in it, are kept in the row, and the record is asked for when the flow's NAT is first read.
+ *
+ * Why: the iptables walk knows the chosen endpoint's address key and port from the DNAT rule's own words, so a new
+ * flow needs nothing else to be filed; its record, one of a hundred thousand on a node with 10,000 Services, is a
+ * cache miss it would pay only to store a reference. A handle must name the same record for as long as its book
+ * lives (program-arena.ts `DnatRecords`).
+ */
+export interface NatBook {
+  record(handle: number): NatRecord;
+}
+
+/**
  * The record of every flow without NAT (no DNAT, no SNAT, no Service), shared; also what a row's `nat` slot holds
  * after a flush, so no reference keeps a retired endpoint's record alive.
  */
@@ -103,6 +116,11 @@ export const REOPENABLE = 1 << 10;
 export const LIVE = 1 << 11;
 /** One bit for the owning engine (conntrack.ts `markRow`); kept in the flags, which every packet's lookup reads. */
 export const OWNER_MARK = 1 << 12;
+/**
+ * The row holds a book and a handle, not yet its record and text (`NatBook`). A flag, not a type test on the slots:
+ * telling a number from a string reads the string's header, a cache miss on every established packet.
+ */
+const NAT_IN_BOOK = 1 << 13;
 
 /** The timers, by code (code 0: none yet). */
 export const TIMERS: readonly (keyof ConntrackTimeouts)[] = [
@@ -158,8 +176,10 @@ export class FlowStore {
    * Per row, side by side: the NAT the flow got (a record shared by the flows with the same NAT: conntrack.ts caches
    * it on the endpoint's address, so the records stay few), then its `endpoint` text, the field a verdict reads on
    * every packet without reaching the record. Interleaved in one array so that reading both costs one cache miss.
+   * A flow filed with a book (`NatBook`) holds the book and the record's handle (a number) instead, until its NAT is
+   * first read: then the two slots take the record and its text.
    */
-  readonly #refs: (NatRecord | string | null)[] = [];
+  readonly #refs: (NatRecord | NatBook | string | number | null)[] = [];
   /** The owning engine's per-flow value (ConntrackEntry.memo): read here, written through `setMemo`. */
   readonly memo: unknown[] = [];
   /** Told when rows take and drop memos, if the engine asked (`ownMemos`). */
@@ -217,7 +237,8 @@ export class FlowStore {
 
   /**
    * Take a row for a new flow: its original tuple, both tuples' address keys and ports, its NAT record (and the
-   * record's `endpoint`, as the caller has it at hand), its SNAT port.
+   * record's `endpoint`, as the caller has it at hand; or, `inBook`, a book and the record's handle in it), its SNAT
+   * port.
    */
   add(
     id: number,
@@ -230,8 +251,9 @@ export class FlowStore {
     replyDstKey: number,
     ports: number,
     replyPorts: number,
-    nat: NatRecord,
-    endpoint: string | null,
+    nat: NatRecord | NatBook,
+    endpoint: string | number | null,
+    inBook: boolean,
     snatPort: number,
     now: number,
   ): number {
@@ -249,7 +271,7 @@ export class FlowStore {
     f64[f + F_REPLY_DST_KEY] = replyDstKey;
     const i = r * I_STRIDE;
     const i32 = this.i32;
-    i32[i + I_FLAGS] = protoCode | LIVE;
+    i32[i + I_FLAGS] = protoCode | LIVE | (inBook ? NAT_IN_BOOK : 0);
     i32[i + I_SNAT_PORT] = snatPort;
     i32[i + I_ID] = id;
     i32[i + I_PORTS] = ports;
@@ -484,12 +506,40 @@ export class FlowStore {
 
   /** The flow's NAT record. */
   nat(r: number): NatRecord {
+    if (this.natInBook(r)) return this.#openBook(r);
     return this.#refs[2 * r] as NatRecord;
   }
 
   /** `nat(r).endpoint`, kept beside the record (see `#refs`). */
   endpoint(r: number): string | null {
+    if (this.natInBook(r)) return this.#openBook(r).endpoint;
     return this.#refs[2 * r + 1] as string | null;
+  }
+
+  /** Whether the row holds a book and a handle, its record not asked for yet (`NatBook`). */
+  natInBook(r: number): boolean {
+    return (this.i32[r * I_STRIDE + I_FLAGS]! & NAT_IN_BOOK) !== 0;
+  }
+
+  /** The row's NAT as filed: a record, or the book its record is in (`natInBook`; `endpointSlot` is the handle). */
+  natSlot(r: number): NatRecord | NatBook {
+    return this.#refs[2 * r] as NatRecord | NatBook;
+  }
+
+  /** The row's endpoint text as filed, or its record's handle in the book `natSlot` holds. */
+  endpointSlot(r: number): string | number | null {
+    return this.#refs[2 * r + 1] as string | number | null;
+  }
+
+  /** A row filed with a book: its record, asked for once and kept in the row in place of the book and handle. */
+  #openBook(r: number): NatRecord {
+    const refs = this.#refs;
+    const record = (refs[2 * r] as NatBook).record(refs[2 * r + 1] as number);
+    refs[2 * r] = record;
+    refs[2 * r + 1] = record.endpoint;
+    const at = r * I_STRIDE + I_FLAGS;
+    this.i32[at] = this.i32[at]! & ~NAT_IN_BOOK;
+    return record;
   }
 
   snatPort(r: number): number {

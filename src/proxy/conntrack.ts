@@ -25,6 +25,7 @@ import {
   ASSURED,
   FlowStore,
   type MemoOwner,
+  type NatBook,
   type NatRecord,
   NO_NAT,
   natRecord,
@@ -42,7 +43,7 @@ import { EntryView } from './conntrack-view.js';
 import { type Address, describePacket, familyOf, type Packet } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
-export type { MemoOwner, NatRecord } from './conntrack-store.js';
+export type { MemoOwner, NatBook, NatRecord } from './conntrack-store.js';
 export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
 export type {
   CloseKind,
@@ -173,6 +174,35 @@ export class Conntrack {
     snatKey: number,
     now: number,
   ): number {
+    return this.#file(p, record, endpoint, false, dnatKey, dnatPort, snatKey, now);
+  }
+
+  /**
+   * `trackNat` with the record's book and its handle there (`NatBook`) in place of the record and its text: the
+   * record is asked for when the flow's NAT is first read (`natOf`, `endpointOf`, a verdict's fields).
+   */
+  trackNatInBook(
+    p: Packet,
+    book: NatBook,
+    handle: number,
+    dnatKey: number,
+    dnatPort: number,
+    snatKey: number,
+    now: number,
+  ): number {
+    return this.#file(p, book, handle, true, dnatKey, dnatPort, snatKey, now);
+  }
+
+  #file(
+    p: Packet,
+    nat: NatRecord | NatBook,
+    endpoint: string | number | null,
+    inBook: boolean,
+    dnatKey: number,
+    dnatPort: number,
+    snatKey: number,
+    now: number,
+  ): number {
     const store = this.#store;
     const s = this.#flows.srcKeyOf(p);
     const d = this.#flows.dstKeyOf(p);
@@ -211,8 +241,9 @@ export class Conntrack {
       replyDstKey,
       ports,
       replyPorts,
-      record,
+      nat,
       endpoint,
+      inBook,
       snatPort,
       now,
     );
@@ -347,6 +378,21 @@ export class Conntrack {
   /** `natOf(row).endpoint`, without reaching the record. */
   endpointOf(row: number): string | null {
     return this.#store.endpoint(row);
+  }
+
+  /** Whether the row holds its record's book and handle, the record not asked for yet (`trackNatInBook`). */
+  natInBookOf(row: number): boolean {
+    return this.#store.natInBook(row);
+  }
+
+  /** The row's NAT as filed: its record, or the book it is in (`natInBookOf`; then `endpointSlotOf` is its handle). */
+  natSlotOf(row: number): NatRecord | NatBook {
+    return this.#store.natSlot(row);
+  }
+
+  /** The row's endpoint text as filed, or its record's handle in the book `natSlotOf` gives. */
+  endpointSlotOf(row: number): string | number | null {
+    return this.#store.endpointSlot(row);
   }
 
   /**

@@ -9,7 +9,7 @@
  * verdict, so each field is 8 more bytes of young memory streaming through the cache the flow tables live in: the
  * small numbers share one field, and nothing is cached that a read can rebuild.
  */
-import { type Conntrack, type NatRecord, portClass } from './conntrack.js';
+import { type Conntrack, type NatBook, type NatRecord, portClass } from './conntrack.js';
 import { plainVerdict, type Step, type Verdict, type VerdictKind } from './engine.js';
 import { type Address, formatAddress, type Packet } from './packet.js';
 
@@ -36,12 +36,14 @@ export function packetKindOf(code: number): FlowPacketKind {
   return KINDS[code]!;
 }
 
-/** `#bits`: the packet's kind (`packetKindCode`) in bits 0-1, STEPS_BUILT, and the row's SNAT port above. */
+/** `#bits`: the packet's kind (`packetKindCode`) in bits 0-1, STEPS_BUILT, IN_BOOK, and the row's SNAT port above. */
 const KIND_MASK = 3;
 const REPLY = 2;
 /** `#steps` holds the steps themselves, no longer their source. */
 const STEPS_BUILT = 4;
-const SNAT_PORT_SHIFT = 3;
+/** `#nat` is the record's book and `#endpoint` its handle (conntrack.ts `trackNatInBook`). */
+const IN_BOOK = 8;
+const SNAT_PORT_SHIFT = 4;
 
 export class FlowVerdict implements Verdict {
   readonly cost: number;
@@ -49,9 +51,13 @@ export class FlowVerdict implements Verdict {
   readonly flowId: number;
   /** The packet as it arrived (returned as is when the flow has no NAT). */
   readonly arrived: Packet;
-  /** `#nat.endpoint`, copied from the row: the field read on every packet, so the record itself is not reached. */
-  readonly endpoint: string | null;
-  readonly #nat: NatRecord;
+  /**
+   * `#nat.endpoint`, copied from the row: the field read on every packet, so the record itself is not reached. A new
+   * flow's verdict may copy a book and a handle instead (the row's as filed: conntrack-store.ts `NatBook`); the
+   * record and its text are then looked up when first read.
+   */
+  #endpoint: string | number | null;
+  #nat: NatRecord | NatBook;
   /** Kind, SNAT port and whether the steps are built, in one small integer (see the file's comment). */
   #bits: number;
   /** For a reply: the flow's original source and destination, which un-NAT restores. */
@@ -75,14 +81,32 @@ export class FlowVerdict implements Verdict {
     this.cost = cost;
     this.flowId = ct.idOf(row);
     this.arrived = arrived;
-    this.#nat = ct.natOf(row);
-    this.endpoint = ct.endpointOf(row);
-    // Ports are 0-65535: the shift keeps them exact (an arithmetic shift back keeps any int28, negative included).
+    // A new flow's NAT as filed, read when asked; a later packet's from the row (which keeps the record once read, so
+    // the flow's packets after its first one find it there).
+    const inBook = kind === 'new' && ct.natInBookOf(row);
+    this.#nat = inBook ? ct.natSlotOf(row) : ct.natOf(row);
+    this.#endpoint = inBook ? ct.endpointSlotOf(row) : ct.endpointOf(row);
+    // Ports are 0-65535: the shift keeps them exact (an arithmetic shift back keeps any int27, negative included).
     const reply = kind === 'reply';
-    this.#bits = packetKindCode(kind) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
+    this.#bits = packetKindCode(kind) | (inBook ? IN_BOOK : 0) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
     this.#originalSrc = reply ? ct.originalSrcOf(row) : null;
     this.#originalDst = reply ? ct.originalDstOf(row) : null;
     this.#steps = steps;
+  }
+
+  /** The endpoint DNAT sends the flow to (`ip:port`), or null. */
+  get endpoint(): string | null {
+    return (this.#bits & IN_BOOK) !== 0 ? this.#record().endpoint : (this.#endpoint as string | null);
+  }
+
+  /** The flow's NAT record, looked up in its book the first time if the verdict holds a handle (IN_BOOK). */
+  #record(): NatRecord {
+    if ((this.#bits & IN_BOOK) === 0) return this.#nat as NatRecord;
+    const record = (this.#nat as NatBook).record(this.#endpoint as number);
+    this.#nat = record;
+    this.#endpoint = record.endpoint;
+    this.#bits &= ~IN_BOOK;
+    return record;
   }
 
   get conntrack(): FlowPacketKind {
@@ -95,17 +119,17 @@ export class FlowVerdict implements Verdict {
 
   /** DNAT exactly when the flow has an endpoint (a DNAT target), for packets in the original direction. */
   get verdict(): VerdictKind {
-    return (this.#bits & KIND_MASK) !== REPLY && this.endpoint !== null ? 'DNAT' : 'ACCEPT';
+    return (this.#bits & KIND_MASK) !== REPLY && this.#endpoint !== null ? 'DNAT' : 'ACCEPT';
   }
 
   /** Where DNAT sends the flow, or null. */
   get dnat(): Address | null {
-    return this.#nat.dnat;
+    return this.#record().dnat;
   }
 
   /** The source MASQUERADE gives the flow, or null. */
   get snatAddress(): Address | null {
-    const ip = this.#nat.snatIp;
+    const ip = this.#record().snatIp;
     return ip === null ? null : { ip, port: this.#snatPort };
   }
 
@@ -114,7 +138,7 @@ export class FlowVerdict implements Verdict {
    * or 0: the client's port is kept (or MASQUERADE chose the port: `snatAddress`).
    */
   get remappedPort(): number {
-    return this.#nat.snatIp === null ? this.#snatPort : 0;
+    return this.#record().snatIp === null ? this.#snatPort : 0;
   }
 
   /**
@@ -140,7 +164,7 @@ export class FlowVerdict implements Verdict {
    */
   get packet(): Packet {
     const p = this.arrived;
-    const nat = this.#nat;
+    const nat = this.#record();
     if (nat.dnat === null && nat.snatIp === null && this.#snatPort === 0) return p;
     const originalSrc = this.#originalSrc;
     if (originalSrc !== null) return { proto: p.proto, src: this.#originalDst!, dst: originalSrc };
@@ -148,11 +172,11 @@ export class FlowVerdict implements Verdict {
   }
 
   get snat(): string | null {
-    return (this.#bits & KIND_MASK) !== REPLY ? this.#nat.snatIp : null;
+    return (this.#bits & KIND_MASK) !== REPLY ? this.#record().snatIp : null;
   }
 
   get service(): string | null {
-    return this.#nat.service;
+    return this.#record().service;
   }
 
   get steps(): readonly Step[] {

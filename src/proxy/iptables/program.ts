@@ -13,7 +13,6 @@
  */
 import { canonicalIPv4 } from '../../cni/ip.js';
 import type { Conntrack } from '../conntrack.js';
-import { type NatRecord, natRecord } from '../conntrack-store.js';
 import type { EndpointInfo } from '../endpoints.js';
 import type { RuleContext } from './context.js';
 import {
@@ -56,7 +55,7 @@ export interface NatProgram {
    * M_SRC_IP address; M_CLUSTER_IP address, port, and 1 when the `! -s` detector applies; T_JUMP target range in
    * words 2 and 3 (an encoded cluster-ip rule never jumps, so the two uses never meet); DNAT_KEYED target address key
    * and port in words 1 and 2 (a DNAT rule that matches always has no match arguments); every DNAT's word 3 is its
-   * record number, which the arena writes when it places the program (program-arena.ts).
+   * index in the program, from which the arena's book of records finds the program (program-arena.ts).
    */
   readonly code: Int32Array;
   /**
@@ -138,6 +137,7 @@ export function compileProgram(
       code[at + 2] = target.port;
     }
     let keep = rule.recentSet !== null;
+    if (rule.tk === T_DNAT) code[at + 3] = i;
     if (rule.tk === T_JUMP) {
       const k = names.indexOf(rule.chain);
       code[at + 2] = k < 0 ? 0 : starts[k]!;
@@ -267,28 +267,19 @@ function ruleOf(prog: NatProgram | null, base: number, i: number, st: WalkState)
 
 /**
  * File the walk's new flow in conntrack with its DNAT (runProgram chose the rule), masqueraded to `snatIp` (or not:
- * null). The NAT record is the rule's, made on the rule's first flow and kept in the arena with its endpoint text;
- * the target's key and port come from the rule's words, so the record itself is not read.
+ * null). The target's key and port come from the rule's words, so the flow is filed with its rule's handle in the
+ * arena's book of records (program-arena.ts `DnatRecords`), and the record is made or read only when the flow's NAT
+ * is first read.
  */
 export function trackDnat(ct: Conntrack, st: WalkState, snatIp: string | null): number {
   const rs = st.env.ruleset;
   const arena = rs.arena;
-  const records = arena.records;
   const rule = st.dnatBase + st.dnatRule;
-  const at = arena.recordSlot(rule, snatIp !== null);
-  let record = records[at] as NatRecord | null;
-  // Strictly null (the arena fills unused slots with null): a loose test would read the record's map, a cache miss.
-  if (record === null) {
-    const prog = arena.programAt(st.dnatBase);
-    const endpoint = prog.endpoints[st.dnatRule]!;
-    record = natRecord(endpoint.destination, snatIp, prog.service, endpoint.address);
-    records[at] = record;
-    records[at + 1] = record.endpoint;
-  }
+  const records = arena.records;
+  const handle = records.handle(rule, snatIp !== null);
   const code = arena.code;
   const word = rule << 2;
-  if ((code[word]! & DNAT_KEYED) === 0) return ct.trackRecord(st.packet, record, st.now);
+  if ((code[word]! & DNAT_KEYED) === 0) return ct.trackRecord(st.packet, records.record(handle), st.now);
   const snatKey = snatIp === null ? -1 : rs.context.nodeKey;
-  const endpoint = records[at + 1] as string;
-  return ct.trackNat(st.packet, record, endpoint, code[word + 1]! >>> 0, code[word + 2]!, snatKey, st.now);
+  return ct.trackNatInBook(st.packet, records, handle, code[word + 1]! >>> 0, code[word + 2]!, snatKey, st.now);
 }

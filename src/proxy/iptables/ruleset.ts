@@ -109,12 +109,8 @@ export class RuleSet {
     const compiled = list.map((e) => ({ svc: this.#compile(e), key: sortKey(e) }));
     compiled.sort((a, b) => cmp(a.key, b.key));
     let rules = 0;
-    let dnats = 0;
-    for (const { svc } of compiled) {
-      rules += ProgramArena.rulesIn(svc.program);
-      dnats += ProgramArena.dnatsIn(svc.program);
-    }
-    this.arena.clear(rules, dnats);
+    for (const { svc } of compiled) rules += ProgramArena.rulesIn(svc.program);
+    this.arena.clear(ctx.nodeIP, rules);
     for (const { svc, key } of compiled) {
       this.#order.push(svc);
       this.#orderKeys.push(key);
@@ -232,7 +228,7 @@ export class RuleSet {
   /** Copy the live programs into a fresh arena; their jumps are indexed again with the new bases. */
   #compact(): void {
     for (const svc of this.#order) this.#index(svc, -1);
-    this.arena.clear();
+    this.arena.clear(this.#ctx.nodeIP);
     for (const svc of this.#order) this.#index(svc, +1);
   }
 

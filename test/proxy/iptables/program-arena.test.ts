@@ -125,12 +125,13 @@ test('a program without rules shares its base with the next placed, and releasin
   t.is(arena.place(emptyAfter), base + 2);
   t.is(arena.programAt(base), real);
   arena.release(base, real);
+  t.is(arena.programAt(base), real, 'a released program stays readable until the arena is cleared');
+  arena.clear(null);
   t.is(arena.programAt(base) as NatProgram | undefined, undefined);
 });
 
-test('an arena cleared for N rules places N without growing, every record slot strictly null; more grows it', (t) => {
+test('an arena cleared for N rules places N without growing; more grows it, and its book reads the grown rules', (t) => {
   const arena = new ProgramArena();
-  // Word 0 below 16: no target (no DNAT), so no record numbers here.
   const program = (rules: number, fill: number) =>
     ({ code: new Int32Array(rules * 4).fill(fill % 16) }) as unknown as NatProgram;
   const cases: [rules: number, programs: number][] = [
@@ -138,57 +139,107 @@ test('an arena cleared for N rules places N without growing, every record slot s
     [40_000, 100],
   ];
   for (const [rules, programs] of cases) {
-    arena.clear(rules);
+    arena.clear(null, rules);
     const code = arena.code;
     const per = rules / programs;
     for (let p = 0; p < programs; p++) t.is(arena.place(program(per, p)), p * per);
     t.is(arena.code, code, `${rules} rules placed in the room made for them`);
     t.is(arena.code[(rules - 1) * 4], (programs - 1) % 16, 'the last rule placed is where its base says');
-    t.true(
-      arena.records.slice(0, rules * 4).every((r) => r === null),
-      'no record slot is a hole or undefined',
-    );
     // Past the room (an eighth more than asked for): the arena grows and keeps what it held.
     while (arena.code === code) arena.place(program(per, 9));
     t.is(arena.code[(rules - 1) * 4], (programs - 1) % 16);
-    t.true(arena.records.every((r) => r === null));
+    t.is(arena.records.code, arena.code, 'the current book reads the grown rules');
   }
 });
 
-test('DNAT rules get dense record numbers, reused once their program is released, its records then null', (t) => {
+/** A program of a jump and two DNATs to `ips` (port 8080), for Service `service`, as compileProgram words them. */
+function dnatProgram(service: string, ips: [string, string]): NatProgram {
+  const endpoints = ips.map((ip) => ({ ip, destination: { ip, port: 8080 }, address: `${ip}:8080` }));
+  return {
+    code: Int32Array.from([T_JUMP << 4, 0, 0, 0, T_DNAT << 4, 0, 0, 1, T_DNAT << 4, 0, 0, 2]),
+    endpoints: [null, ...endpoints],
+    service,
+  } as unknown as NatProgram;
+}
+
+test('a DNAT rule’s record is made once, by handle; a handle keeps its record after release and after clear', (t) => {
   const arena = new ProgramArena();
-  // Rules: a jump, two DNATs, a jump (word 0 = target code << 4).
-  const program = () =>
-    ({
-      code: Int32Array.from([T_JUMP << 4, 0, 0, 0, T_DNAT << 4, 0, 0, 0, T_DNAT << 4, 0, 0, 0, T_JUMP << 4, 0, 0, 0]),
-    }) as unknown as NatProgram;
-  const numbers = (base: number) => [arena.code[(base + 1) * 4 + 3], arena.code[(base + 2) * 4 + 3]];
-  arena.clear(64, 8);
-  const a = arena.place(program());
-  const b = arena.place(program());
+  arena.clear('192.168.0.2', 64);
+  const a = arena.place(dnatProgram('ns/a:http', ['10.0.0.1', '10.0.0.2']));
+  const b = arena.place(dnatProgram('ns/b:http', ['10.0.1.1', '10.0.1.2']));
+  const book = arena.records;
+  const cases: [rule: number, masqueraded: boolean, endpoint: string, snatIp: string | null, service: string][] = [
+    [a + 1, false, '10.0.0.1:8080', null, 'ns/a:http'],
+    [a + 2, true, '10.0.0.2:8080', '192.168.0.2', 'ns/a:http'],
+    [b + 2, false, '10.0.1.2:8080', null, 'ns/b:http'],
+    [b + 1, true, '10.0.1.1:8080', '192.168.0.2', 'ns/b:http'],
+  ];
+  const handles = cases.map(([rule, masqueraded]) => book.handle(rule, masqueraded));
+  t.is(new Set(handles).size, cases.length, 'each rule and masquerade has its own handle');
+  const made = handles.map((h) => book.record(h));
+  cases.forEach(([, , endpoint, snatIp, service], k) => {
+    t.like(made[k], { endpoint, snatIp, service, dnatPort: 8080 });
+    t.is(book.record(handles[k]!), made[k]!, 'made once, then the same record');
+  });
+  // Released, then a program placed after it: the old handles still name the old records.
+  arena.release(a, dnatProgram('ns/a:http', ['10.0.0.1', '10.0.0.2']));
+  arena.place(dnatProgram('ns/c:http', ['10.0.2.1', '10.0.2.2']));
+  t.is(book.record(handles[1]!).endpoint, '10.0.0.2:8080');
+  // Cleared: a new book; the old one, held by its flows, answers as before.
+  arena.clear('192.168.0.9');
+  t.not(arena.records, book);
+  const c = arena.place(dnatProgram('ns/c:http', ['10.0.2.1', '10.0.2.2']));
+  t.is(c, 0);
+  t.like(arena.records.record(arena.records.handle(c + 1, true)), { endpoint: '10.0.2.1:8080', snatIp: '192.168.0.9' });
+  t.like(book.record(handles[0]!), { endpoint: '10.0.0.1:8080', service: 'ns/a:http' });
+  const late = book.record(book.handle(b + 2, true));
+  t.like(late, { endpoint: '10.0.1.2:8080', snatIp: '192.168.0.2' }, 'made late, from the old book’s own rules');
+});
+
+test('flows whose verdicts are read only after churn and compactions report the endpoints they were sent to', (t) => {
+  const changes = new Rng(4);
+  const objects: Parameters<typeof storeWith> = [node('n1', [NODE_IP])];
+  for (let i = 0; i < SERVICES; i++) objects.push(svc(i), endpoints(i, changes));
+  const store = storeWith(...objects);
+  const twin = storeWith(...objects);
+  const lazy = engineOn(store);
+  const eager = engineOn(twin);
+  const arena = lazy.ruleset('IPv4').arena;
+  const flows = Array.from({ length: SERVICES * 6 }, (_, k) => ({
+    packet: {
+      proto: 'TCP' as const,
+      src: { ip: k % 2 === 0 ? `10.2.0.${(k % 200) + 1}` : `203.0.113.${(k % 200) + 1}`, port: 7000 + k },
+      dst: { ip: `172.30.0.${(k % SERVICES) + 1}`, port: 80 },
+    },
+    origin: k % 2 === 0 ? POD : EXTERNAL,
+  }));
+  const held = flows.map((f) => lazy.send(f.packet, f.origin, 1));
+  const expected = flows.map((f) => {
+    const v = eager.send(f.packet, f.origin, 1);
+    return `${v.verdict} ${v.endpoint} ${v.snat} ${JSON.stringify(v.packet)}`;
+  });
+  const firstBook = arena.records;
+  // Churn until the arena has compacted at least twice (each a new book of records).
+  let books = 0;
+  let last = firstBook;
+  for (let change = 0; books < 2 && change < 5000; change++) {
+    put(store, endpoints(changes.int(SERVICES), changes));
+    if (arena.records !== last) {
+      books++;
+      last = arena.records;
+    }
+  }
+  t.is(books, 2);
   t.deepEqual(
-    [numbers(a), numbers(b)],
-    [
-      [0, 1],
-      [2, 3],
-    ],
+    held.map((v) => `${v.verdict} ${v.endpoint} ${v.snat} ${JSON.stringify(v.packet)}`),
+    expected,
+    'verdicts of new flows, first read after the churn',
   );
-  t.is(arena.code[a * 4 + 3], 0, 'a jump keeps its words');
-  // The slot of a rule's record: its number's four slots, the masqueraded pair second.
-  t.is(arena.recordSlot(b + 1, false), 2 * 4);
-  t.is(arena.recordSlot(b + 2, true), 3 * 4 + 2);
-  arena.records[arena.recordSlot(a + 1, true)] = 'a record';
-  arena.records[arena.recordSlot(a + 2, false)] = 'another';
-  arena.release(a, program());
-  t.true(
-    arena.records.every((r) => r === null),
-    'a released program’s records are null (not holes)',
+  // Their conntrack entries too, and their established packets (same verdict, from the row).
+  const again = flows.map((f) => lazy.send(f.packet, f.origin, 2));
+  t.deepEqual(
+    again.map((v) => v.endpoint),
+    held.map((v) => v.endpoint),
   );
-  const c = arena.place(program());
-  t.deepEqual(numbers(c).sort(), [0, 1], 'its numbers are reused');
-  t.is(arena.records.length, Math.max(256, 8 + 1) * 4, 'records are by number: no slots for the other rules');
-  // Cleared for the live DNATs (4 of them), then placed again: numbered from 0.
-  arena.clear();
-  t.is(arena.place(program()), 0);
-  t.deepEqual(numbers(0), [0, 1]);
+  t.true(held.some((v) => v.snat !== null) && held.some((v) => v.snat === null), 'masqueraded flows and others');
 });

@@ -104,6 +104,7 @@ test('memo owner counts: every take is matched by one release, over replacements
             0,
             { dnat: null, dnatKey: -1, dnatPort: 0, snatIp: null, snatKey: -1, service: null, endpoint: null },
             null,
+            false,
             0,
             0,
           );
