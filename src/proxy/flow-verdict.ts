@@ -83,9 +83,13 @@ export class FlowVerdict implements Verdict {
     this.arrived = arrived;
     // A new flow's NAT as filed, read when asked; a later packet's from the row (which keeps the record once read, so
     // the flow's packets after its first one find it there).
-    const inBook = kind === 'new' && ct.natInBookOf(row);
-    this.#nat = inBook ? ct.natSlotOf(row) : ct.natOf(row);
-    this.#endpoint = inBook ? ct.endpointSlotOf(row) : ct.endpointOf(row);
+    let inBook = ct.natInBookOf(row);
+    if (inBook && kind !== 'new') {
+      ct.natOf(row); // the row takes its record (opens its book) and keeps it
+      inBook = false;
+    }
+    this.#nat = ct.natSlotOf(row);
+    this.#endpoint = ct.endpointSlotOf(row);
     // Ports are 0-65535: the shift keeps them exact (an arithmetic shift back keeps any int27, negative included).
     const reply = kind === 'reply';
     this.#bits = packetKindCode(kind) | (inBook ? IN_BOOK : 0) | (ct.snatPortOf(row) << SNAT_PORT_SHIFT);
