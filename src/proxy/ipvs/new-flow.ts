@@ -132,14 +132,20 @@ function track(
   // Hairpin: a pod sent to itself through its Service (the endpoint is local). Rare, so the objects are read then.
   const hairpin = srcKey === destKey && ((vs ?? servers.object(id)).endpointOf(dests.object(dest))?.isLocal ?? false);
   const family = servers.family(id);
-  const snatIp = hairpin || mark ? (st.table.node.addresses[family][0] ?? null) : null;
-  const record = dests.record(dest, snatIp) ?? dests.keepRecord(dest, snatIp, (vs ?? servers.object(id)).service);
+  const masqIp = st.table.node.addresses[family][0] ?? null;
+  dests.useMasqIp(family, masqIp);
+  const masqueraded = hairpin || mark;
+  const snatIp = masqueraded ? masqIp : null;
+  // The flow is filed with its records' handle in the destination table (dest-table.ts): no record is read here.
+  let pair = dests.recordPair(dest);
+  if (pair < 0) pair = dests.keepRecordPair(dest, (vs ?? servers.object(id)).service);
+  const handle = pair + (snatIp !== null ? 1 : 0);
   const ct = st.conntrack;
-  const snatKey = snatIp === null ? -1 : record.snatKey;
-  const row = ct.trackNat(packet, record, dests.hostPort(dest), destKey, dests.port(dest), snatKey, now);
+  const snatKey = snatIp === null ? -1 : dests.masqKey(family);
+  const row = ct.trackNatInBook(packet, dests, handle, destKey, dests.port(dest), snatKey, now);
   if (row < 0) {
     const leaving = { proto: packet.proto, src: packet.src, dst: dests.object(dest).destination };
-    return untrackedFlow(leaving, record.service, steps, 3);
+    return untrackedFlow(leaving, dests.record(handle).service, steps, 3);
   }
   // The virtual server's connections (virtual-server.ts), tagged with the destination's slot.
   ct.join(row, servers.group(id), dests.slot(dest));

@@ -8,7 +8,7 @@ import { proxyConfig } from '../../../src/proxy/engine.js';
 import { createIptablesEngine } from '../../../src/proxy/iptables/engine.js';
 import { setName } from '../../../src/proxy/ipvs/ipsets.js';
 import { Rng } from '../../../src/util/rng.js';
-import { put, type ServiceInput, service, slice, tableFor } from '../fixtures.js';
+import { node, put, type ServiceInput, service, slice, tableFor } from '../fixtures.js';
 import { EXTERNAL, engineOn, HOST, NODE_A, POD, replyTo, storeOf, tcp } from './engine-helpers.js';
 
 const WEB_EPS = [
@@ -528,4 +528,32 @@ test('a real server keeps its connections NAT record; masqueraded and plain conn
     else t.is(v.snat, null);
   }
   t.is(new Set(seen.map((s) => s.endpoint)).size, 3);
+});
+
+test('a flow keeps the NAT it was filed with after the node’s address or its Service port changes; new flows take the new', (t) => {
+  const store = storeOf(...web({ clusterIP: '10.96.0.10' }));
+  const engine = engineOn(store);
+  // Filed, their verdicts not read yet: the records are looked up when first read (dest-table.ts, the record log).
+  const masqueraded = tcp(NODE_A, 3000, '10.96.0.10', 80);
+  const plain = tcp('10.244.1.9', 3001, '10.96.0.10', 80);
+  const first = engine.send(masqueraded, HOST, 1);
+  const second = engine.send(plain, POD, 1);
+  // The node's address changes, and the Service's port is renamed (the same virtual server, a new Service port name).
+  put(store, node('node-a', ['172.18.0.9'], { podCIDRs: ['10.244.1.0/24'] }));
+  const renamed = { name: 'www', port: 80 };
+  put(
+    store,
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [renamed] }),
+    slice('default', 'web', WEB_EPS, [renamed]),
+  );
+  const later = engine.send(tcp('172.18.0.9', 3002, '10.96.0.10', 80), HOST, 2);
+  const laterPlain = engine.send(tcp('10.244.1.9', 3003, '10.96.0.10', 80), POD, 2);
+  t.like(later, { snat: '172.18.0.9', service: 'default/web:www' });
+  t.like(laterPlain, { snat: null, service: 'default/web:www' });
+  t.like(first, { snat: NODE_A, service: 'default/web:http', verdict: 'DNAT' });
+  t.like(second, { snat: null, service: 'default/web:http', verdict: 'DNAT' });
+  // Their later packets, from conntrack: the same NAT, and the same endpoints.
+  t.like(engine.send(masqueraded, HOST, 3), { snat: NODE_A, endpoint: first.endpoint, service: 'default/web:http' });
+  t.like(engine.send(plain, POD, 3), { snat: null, endpoint: second.endpoint, service: 'default/web:http' });
+  t.is(engine.send(masqueraded, HOST, 3).packet.src.ip, NODE_A);
 });

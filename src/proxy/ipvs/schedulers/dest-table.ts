@@ -1,7 +1,7 @@
 /**
  * An engine's real servers as numbers: the fields a new connection reads of the destination it is scheduled to (its
- * weight and flags, port, number in its virtual server, address key, the next one in its list) in a typed row
- * indexed by `Dest.id`, and its `ip:port` text and NAT records side by side in an array.
+ * weight and flags, port, number in its virtual server, address key, the next one in its list, where its NAT
+ * records are) in a typed row indexed by `Dest.id`, its `ip:port` text in an array, and the NAT records in a log.
  *
  * Why: at 10,000 Services the 100,000 destination objects lie across a heap of well over 100 MB, so reading one is a
  * cache miss and a page walk (about 250 ns on this machine when it is busy). These arrays take a few MB, and a random
@@ -13,7 +13,9 @@
  * back, and one whose virtual server went may still be held by a persistence template. Each takes 48 bytes here: its
  * row and four references.
  */
-import { type NatRecord, natRecord } from '../../conntrack-store.js';
+
+import type { IPFamily } from '../../../model/types.js';
+import { type NatBook, type NatRecord, natRecord } from '../../conntrack-store.js';
 import { type Address, address, keyOf } from '../../packet.js';
 import type { Dest } from './types.js';
 import { DestFlags, hostPort } from './types.js';
@@ -31,23 +33,26 @@ const I_PORT = 4;
 const I_SLOT = 5;
 /** The destination after this one in its virtual server's list, the last one's being the first (vs-table.ts). */
 const I_NEXT = 6;
+/** Where its connections' NAT records are in the log (`recordPair`), -1 until made. */
+const I_RECORDS = 7;
 
-/** Per destination in `#refs`: its NAT record without SNAT, with SNAT, and its `ip:port` text. */
-const R_PLAIN = 0;
-const R_MASQ = 1;
-const R_HOST_PORT = 2;
-const R_STRIDE = 3;
-
-export class DestTable {
+export class DestTable implements NatBook {
   #f64: Float64Array;
   #i32: Int32Array;
   readonly #objects: Dest[] = [];
+  /** Each destination's `ip:port` (`[ip]:port`), the endpoint text its connections report. */
+  readonly #hostPorts: string[] = [];
   /**
-   * Side by side per destination (one cache miss for all three): the NAT records of its connections without SNAT and
-   * with (see `record`), kept so that the flows to one destination share one record and a new connection finds it
-   * without reaching the object; and its `ip:port` (`[ip]:port`), the endpoint text conntrack files a connection under.
+   * The NAT records of connections, in pairs (without SNAT, then with), appended and never replaced: a connection is
+   * filed in conntrack with its pair's place (a handle) and this table as its book, so a new connection reads the
+   * destination's row and no record (a cache miss on a node with 100,000 destinations). A destination's row says
+   * where its current pair is; the flows to it share that pair until its Service or the node's address changes, and a
+   * flow keeps the pair it was filed with. (Destinations, never reused either, grow the table at the same pace.)
    */
-  readonly #refs: (NatRecord | string | undefined)[] = [];
+  readonly #log: NatRecord[] = [];
+  /** The node address each family's masqueraded records were made with, and its key: the pairs' SNAT source. */
+  readonly #masqIp: Record<IPFamily, string | null> = { IPv4: null, IPv6: null };
+  readonly #masqKey: Record<IPFamily, number> = { IPv4: -1, IPv6: -1 };
 
   constructor(capacity = 64) {
     const rows = new ArrayBuffer(capacity * ROW_BYTES);
@@ -64,7 +69,7 @@ export class DestTable {
     const id = this.#objects.length;
     if ((id + 1) * F_STRIDE > this.#f64.length) this.#grow();
     this.#objects.push(dest);
-    this.#refs.push(undefined, undefined, hostPortText);
+    this.#hostPorts.push(hostPortText);
     const at = id * I_STRIDE;
     this.#f64[id * F_STRIDE] = destKey;
     this.#i32[at + I_WEIGHT] = weight;
@@ -72,6 +77,7 @@ export class DestTable {
     this.#i32[at + I_PORT] = port;
     this.#i32[at + I_SLOT] = -1;
     this.#i32[at + I_NEXT] = id;
+    this.#i32[at + I_RECORDS] = -1;
     return id;
   }
 
@@ -135,31 +141,53 @@ export class DestTable {
   }
 
   hostPort(id: number): string {
-    return this.#refs[id * R_STRIDE + R_HOST_PORT] as string;
+    return this.#hostPorts[id]!;
+  }
+
+  /** Where the NAT records of connections to `id` are in the log (the plain one; + 1: masqueraded), or -1. */
+  recordPair(id: number): number {
+    return this.#i32[id * I_STRIDE + I_RECORDS]!;
   }
 
   /**
-   * The NAT record kept for connections to `id` SNATed to `snatIp` (null: not SNATed), or undefined. The record
-   * without SNAT is valid until `forgetRecords` (its virtual server's spec changed, and with it maybe the Service
-   * name): a new connection takes it without reading it. The SNAT address may change with the node's, so that record
-   * is checked against it.
+   * Make the NAT records of connections to `id` for `service`, plain and masqueraded (to the node's address of the
+   * destination's family, as `useMasqIp` last set it), and make them its pair. Returns the pair's place.
    */
-  record(id: number, snatIp: string | null): NatRecord | undefined {
-    if (snatIp === null) return this.#refs[id * R_STRIDE + R_PLAIN] as NatRecord | undefined;
-    const kept = this.#refs[id * R_STRIDE + R_MASQ] as NatRecord | undefined;
-    return kept !== undefined && kept.snatIp === snatIp ? kept : undefined;
+  keepRecordPair(id: number, service: string): number {
+    const dest = this.#objects[id]!;
+    const at = this.#log.length;
+    const text = this.#hostPorts[id]!;
+    this.#log.push(
+      natRecord(dest.destination, null, service, text),
+      natRecord(dest.destination, this.#masqIp[dest.family], service, text),
+    );
+    this.#i32[id * I_STRIDE + I_RECORDS] = at;
+    return at;
   }
 
-  /** Make and keep the record for connections to `id` SNATed to `snatIp` (or not) for `service`. */
-  keepRecord(id: number, snatIp: string | null, service: string): NatRecord {
-    const record = natRecord(this.#objects[id]!.destination, snatIp, service, this.hostPort(id));
-    this.#refs[id * R_STRIDE + (snatIp === null ? R_PLAIN : R_MASQ)] = record;
-    return record;
+  record(handle: number): NatRecord {
+    return this.#log[handle]!;
   }
 
+  /**
+   * The node's address of `family` that masqueraded connections leave with now. When it is not the one the pairs were
+   * made with, every destination's pair is forgotten (flows keep theirs): a node's address rarely changes.
+   */
+  useMasqIp(family: IPFamily, ip: string | null): void {
+    if (ip === this.#masqIp[family]) return;
+    this.#masqIp[family] = ip;
+    this.#masqKey[family] = ip === null ? -1 : keyOf({ ip });
+    for (let id = 0; id < this.#objects.length; id++) this.#i32[id * I_STRIDE + I_RECORDS] = -1;
+  }
+
+  /** `keyOf` the address `useMasqIp` last set for `family`. */
+  masqKey(family: IPFamily): number {
+    return this.#masqKey[family];
+  }
+
+  /** Its Service changed (and maybe its name): connections to `id` get a new pair from now on. */
   forgetRecords(id: number): void {
-    this.#refs[id * R_STRIDE + R_PLAIN] = undefined;
-    this.#refs[id * R_STRIDE + R_MASQ] = undefined;
+    this.#i32[id * I_STRIDE + I_RECORDS] = -1;
   }
 }
 
