@@ -6,9 +6,10 @@
  */
 import type { IPFamily } from '../../model/types.js';
 import type { EndpointInfo } from '../endpoints.js';
+import type { ServicePortInfo } from '../service-port.js';
 import type { IpvsState } from './state.js';
 import { LiveVirtualServer } from './virtual-server.js';
-import { virtualServersOf } from './virtual-servers.js';
+import { nodePortIPs, virtualServersOf } from './virtual-servers.js';
 
 /** Bring the virtual servers of one service-table entry (`family`, `key`) in line with the table. */
 export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: number): void {
@@ -19,7 +20,7 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   for (const s of before) st.ipsets.apply(s, st.nodeAddrs, -1);
   for (const s of after) st.ipsets.apply(s, st.nodeAddrs, +1);
   st.ipsets.applyHealthCheck(st.healthCheck.get(k) ?? 0, -1);
-  const hc = entry?.info.healthCheckNodePort ?? 0;
+  const hc = entry ? healthCheckPortOf(st, entry.info) : 0;
   st.ipsets.applyHealthCheck(hc, +1);
   if (hc) st.healthCheck.set(k, hc);
   else st.healthCheck.delete(k);
@@ -47,6 +48,19 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
     } else vs.spec = spec;
     syncRealServers(st, vs, now);
   }
+}
+
+/**
+ * The health-check node port kube-proxy puts in KUBE-HEALTH-CHECK-NODE-PORT for a Service port, or 0. syncProxyRules
+ * handles a Service's NodePort before its health-check port, and a Service with a NodePort but no node address to
+ * serve it on (none inside `--nodeport-addresses`) ends that Service's turn there (`continue`): its health-check port
+ * is then not in the set either (KUBE-IPVS-FILTER's RETURN for it does not match).
+ */
+function healthCheckPortOf(st: IpvsState, info: ServicePortInfo): number {
+  if (info.healthCheckNodePort === 0) return 0;
+  if (info.nodePort !== 0 && nodePortIPs(st.table.node, info.family, st.config.nodePortAddresses).length === 0)
+    return 0;
+  return info.healthCheckNodePort;
 }
 
 /** syncEndpoint for one virtual server. */

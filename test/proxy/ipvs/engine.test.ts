@@ -253,6 +253,33 @@ test('KUBE-IPVS-FILTER rejects a bound VIP on a port no Service uses; other addr
   t.is(other.endpoint, null);
 });
 
+// syncProxyRules ends a Service's turn at its NodePort when no node address serves it (`continue`), before the
+// health-check port goes into KUBE-HEALTH-CHECK-NODE-PORT: KUBE-IPVS-FILTER's RETURN for that port then does not
+// match, and a new connection to the LB IP on it is rejected like any port no Service uses.
+for (const [title, nodePortAddresses, verdict] of [
+  ['every node address (the default)', [], 'ACCEPT'],
+  ['a CIDR holding the node address', ['172.18.0.0/24'], 'ACCEPT'],
+  ['a CIDR holding no node address', ['198.51.100.0/24'], 'REJECT'],
+] as const) {
+  test(`eTP=Local health-check port on a bound LB IP, --nodeport-addresses ${title}: ${verdict}`, (t) => {
+    const store = storeOf(
+      ...web({
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: 32000,
+        ports: [{ name: 'http', port: 80, nodePort: 30090 }],
+        ingress: ['192.0.2.10'],
+      }),
+    );
+    const engine = engineOn(store, { nodePortAddresses: [...nodePortAddresses] });
+    const v = engine.send(tcp('203.0.113.2', 1, '192.0.2.10', 32000), EXTERNAL, 1);
+    t.is(v.verdict, verdict);
+    t.is(v.endpoint, null);
+    // The Service itself is served on its LB IP either way.
+    t.is(engine.send(tcp('203.0.113.2', 2, '192.0.2.10', 80), EXTERNAL, 1).verdict, 'DNAT');
+  });
+}
+
 /** web as a LoadBalancer at 192.0.2.10 (NodePort 30090) with these source ranges, on node-a. */
 function lbEngine(loadBalancerSourceRanges: string[]) {
   return engineOn(
