@@ -221,6 +221,11 @@ function planBits(plan: MasqPlan): number {
   return bits;
 }
 
+/** Whether a source address (its text and `addressKey`) is loopback: 127.0.0.0/8 (tested by value) or ::1. */
+export function isLoopbackSource(srcIP: string, srcKey: number): boolean {
+  return isIPv4Key(srcKey) ? srcKey >>> 24 === 127 : isLoopback(srcIP);
+}
+
 /**
  * Walk the plan for one packet source (its text and `addressKey`: canonical IPv4 is tested by value); returns whether
  * the packet is marked, and pushes the steps that decided onto `steps` when given. The decisions are read from the
@@ -237,7 +242,7 @@ export function applyPlan(
 ): boolean {
   const B = PlanBit;
   const v4 = isIPv4Key(srcKey);
-  if (v4 ? srcKey >>> 24 === 127 : isLoopback(srcIP)) {
+  if (isLoopbackSource(srcIP, srcKey)) {
     steps?.push(LOOPBACK[plan.family]);
     return false;
   }

@@ -2,7 +2,7 @@ import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
 import { familyOf, keyOf, type Origin, type Packet } from '../packet.js';
-import { applyPlan, buildPlan, PlanBit, postroutingStep } from './masquerade.js';
+import { applyPlan, buildPlan, isLoopbackSource, PlanBit, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
 import { DestFlags } from './schedulers/types.js';
 import type { IpvsState } from './state.js';
@@ -50,9 +50,10 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
   // The plan's decisions are its bits; the plan object is reached only for trace steps.
   const plan = servers.plan(id)!;
   const bits = servers.planBits(id);
+  const loopbackSource = origin.from === 'node' && isLoopbackSource(packet.src.ip, srcKey);
   // rr or mh without persistence, source ranges or a trace: scheduled and tracked from the engine's tables alone
   // (vs-table.ts), no object of the virtual server or its destinations reached, in the common case.
-  if (!explain && (bits & PlanBit.SOURCE_RANGES) === 0) {
+  if (!explain && (bits & PlanBit.SOURCE_RANGES) === 0 && !loopbackSource) {
     const dest = servers.fastPick(id, srcKey, packet.src.ip, packet.src.port);
     if (dest >= 0) {
       const mark = applyPlan(st.ipsets, bits, plan, packet.src.ip, srcKey, null);
@@ -97,6 +98,18 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
     });
     return refused('REJECT', packet, service, explain ? steps : NO_STEPS);
   }
+  if (loopbackSource && !isLocalAddress(st, dest.addr)) {
+    // ip_vs_nat_xmit routes the packet to the real server, and __ip_vs_get_out_rt refuses a route that takes a
+    // loopback-sourced packet off the machine (crosses_local_route_boundary): the packet is dropped after scheduling,
+    // so the scheduler has moved on but conntrack never confirms the flow. Only a real server on one of the node's
+    // own addresses (a hostNetwork endpoint) is reached.
+    steps.push({
+      where: 'ipvs',
+      rule: `ip_vs_nat_xmit to ${dest.key}`,
+      decision: `DROP: ${dest.key} is not a local address, and IPVS does not route a loopback-sourced packet (${packet.src.ip}) off the node`,
+    });
+    return refused('DROP', packet, service, explain ? steps : NO_STEPS);
+  }
   if ((bits & PlanBit.SOURCE_RANGES) !== 0 && fromNode) {
     // `-m ipvs --vaddr` matches a packet IPVS has already scheduled: the scheduler moved on (and a persistence
     // template was armed) even when the filter then drops the packet, which leaves no conntrack entry. (The kernel's
@@ -108,6 +121,11 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
     }
   }
   return track(st, id, vs, dest.id, packet, mark, srcKey, now, explain ? steps : null);
+}
+
+/** Whether the node routes `ip` to itself (RTCF_LOCAL): one of its addresses, or loopback. */
+function isLocalAddress(st: IpvsState, ip: string): boolean {
+  return st.nodeAddrs.has(ip) || isLoopback(ip);
 }
 
 /**

@@ -27,12 +27,14 @@ export function engineOn(
   config: ProxyConfigInput = {},
   opts: IpvsEngineOptions = { addOrder: 'sorted' },
   nodeName = 'node-a',
+  explain = true,
 ): IpvsEngine {
   return createIpvsEngine(
     {
       table: tableFor(store, nodeName),
       config: proxyConfig({ mode: 'ipvs', clusterCIDR: '10.244.0.0/16', ...config }),
       rng: new Rng(7),
+      explain,
     },
     opts,
   );

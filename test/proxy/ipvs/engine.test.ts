@@ -64,6 +64,49 @@ test('masquerade with a local-traffic detector: pods keep their source, the node
   t.is(lo.steps[0]!.rule, '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN');
 });
 
+// ip_vs_nat_xmit will not route a loopback-sourced packet off the node (crosses_local_route_boundary): such a packet
+// is scheduled, then dropped, unless its real server is one of the node's own addresses (a hostNetwork endpoint).
+for (const [title, endpoints, verdict, explain] of [
+  ['pod endpoints (one on this node): dropped', WEB_EPS, 'DROP', true],
+  ['pod endpoints, not explaining: dropped', WEB_EPS, 'DROP', false],
+  ['a hostNetwork endpoint on this node: DNATed', [{ ip: NODE_A, node: 'node-a' }], 'DNAT', true],
+  ['a hostNetwork endpoint, not explaining: DNATed', [{ ip: NODE_A, node: 'node-a' }], 'DNAT', false],
+] as const) {
+  test(`the node to a ClusterIP from 127.0.0.1, ${title}`, (t) => {
+    const engine = engineOn(
+      storeOf(
+        service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] }),
+        slice('default', 'web', [...endpoints], [{ name: 'http', port: 80 }]),
+      ),
+      {},
+      { addOrder: 'sorted' },
+      'node-a',
+      explain,
+    );
+    for (const port of [5, 6]) {
+      const v = engine.send(tcp('127.0.0.1', port, '10.96.0.10', 80), HOST, 1);
+      t.is(v.verdict, verdict);
+      t.is(v.snat, null);
+      // A dropped packet leaves no conntrack entry: its retransmission is scheduled and dropped again.
+      const again = engine.send(tcp('127.0.0.1', port, '10.96.0.10', 80), HOST, 1);
+      t.is(again.verdict, verdict);
+      t.is(again.conntrack, verdict === 'DROP' ? 'none' : 'established');
+      t.is(engine.conntrack.size, verdict === 'DROP' ? 0 : port - 4);
+    }
+    // The node's own address reaches any endpoint.
+    t.is(engine.send(tcp(NODE_A, 7, '10.96.0.10', 80), HOST, 1).verdict, 'DNAT');
+  });
+}
+
+test('a loopback-sourced packet is dropped after IPVS scheduled it: rr has moved on', (t) => {
+  const engine = engineOn(storeOf(...web()));
+  const lo = engine.send(tcp('127.0.0.1', 5, '10.96.0.10', 80), HOST, 1);
+  t.is(lo.verdict, 'DROP');
+  t.regex(lo.steps.at(-1)!.decision, /^DROP: 10\.244\.2\.7:80 is not a local address/);
+  // rr walks 10.244.2.7, 10.244.2.6, 10.244.1.5: the dropped packet took the first.
+  t.is(engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 80), POD, 1).endpoint, '10.244.2.6:80');
+});
+
 test('SCTP NodePorts are in hash:ip,port sets (KUBE-NODE-PORT-SCTP-HASH): a ClusterIP on the same port is not marked', (t) => {
   const sctp = (name: string, clusterIP: string, extra: Partial<ServiceInput>) => [
     service('default', name, { clusterIP, ports: [{ port: 30080, protocol: 'SCTP' }], ...extra }),
