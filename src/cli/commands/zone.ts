@@ -25,8 +25,7 @@ export function registerZone(program: Command): void {
       });
       const exported = exportZoneFiles(zone);
       zone.dispose();
-      for (const u of exported.unexpressible)
-        process.stderr.write(`note: not in the zone files (dns.md ${u.row}): ${u.note}\n`);
+      for (const u of exported.unexpressible) process.stderr.write(`note: not in the zone files: ${u.note}\n`);
       if (opts.out) {
         mkdirSync(opts.out, { recursive: true });
         for (const [name, text] of Object.entries(exported.files)) writeFileSync(join(opts.out, `${name}.zone`), text);

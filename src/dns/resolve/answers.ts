@@ -48,7 +48,7 @@ export function chasedRecords(zone: ZoneIndex, req: Request, trace: string[], pr
           records.push(cname, ...next.records);
           chase ??= next.chase;
         } else {
-          trace.push(`CNAME target ${target} has no address records: dropped (dns.md 6.1)`);
+          trace.push(`CNAME target ${target} has no address records: dropped (CoreDNS plugin/backend_lookup.go)`);
         }
         continue;
       }
@@ -76,7 +76,7 @@ const DNS_VERSION_TTL = 28800;
 export function txtRecords(zone: ZoneIndex, req: Request, trace: string[]): Built {
   const labels = labelsBelowZone(req);
   if (labels.length === 1 && labels[0] === 'dns-version') {
-    trace.push('dns-version: the schema version TXT record (dns.md 1.2)');
+    trace.push('dns-version: the schema version TXT record (DNS spec 2.2)');
     return {
       ok: true,
       records: [{ name: req.qname, ttl: DNS_VERSION_TTL, type: 'TXT', text: [DNS_SCHEMA_VERSION] }],
@@ -127,7 +127,8 @@ export function srvRecords(zone: ZoneIndex, req: Request, trace: string[]): Buil
       extra.push({ name: row.target, ttl: row.ttl, type: row.v6 ? 'AAAA' : 'A', address: row.address });
     }
   }
-  if (rows.length > 0) trace.push(`SRV: ${rows.length} row(s), weight ${weight} each (dns.md 2.7)`);
+  if (rows.length > 0)
+    trace.push(`SRV: ${rows.length} row(s), weight ${weight} each (CoreDNS plugin/backend_lookup.go)`);
   return { ok: true, records, extra };
 }
 
@@ -157,7 +158,7 @@ export function ptrRecords(zone: ZoneIndex, req: Request, trace: string[]): Buil
   const ttl = zone.options.ttl;
   const service = zone.servicesByClusterIP(ip)[0];
   if (service) {
-    trace.push(`PTR: ${ip} is the ClusterIP of ${service.namespace}/${service.name} (dns.md 7.1)`);
+    trace.push(`PTR: ${ip} is the ClusterIP of ${service.namespace}/${service.name} (DNS spec 2.3.3)`);
     const target = `${service.name}.${service.namespace}.svc.${primary}`;
     return { ok: true, records: [{ name: req.qname, ttl, type: 'PTR', target }], extra: [] };
   }
@@ -173,8 +174,11 @@ export function ptrRecords(zone: ZoneIndex, req: Request, trace: string[]): Buil
     });
   }
   if (records.length === 0)
-    return { ok: false, reason: `PTR: ${ip} is neither a ClusterIP nor a ready endpoint (dns.md 7.3)` };
-  trace.push(`PTR: ${ip} is a ready endpoint of ${records.length} service name(s) (dns.md 7.2)`);
+    return {
+      ok: false,
+      reason: `PTR: ${ip} is neither a ClusterIP nor a ready endpoint (CoreDNS plugin/kubernetes/reverse.go)`,
+    };
+  trace.push(`PTR: ${ip} is a ready endpoint of ${records.length} service name(s) (DNS spec 2.4.3)`);
   return { ok: true, records, extra: [] };
 }
 
@@ -186,7 +190,9 @@ export function nsRecords(zone: ZoneIndex, req: Request, trace: string[]): Built
   const ttl = zone.options.ttl;
   const servers = nameServers(zone, req.zoneSpelled);
   if (servers.length === 0) {
-    trace.push('NS: no kube-dns Service (kube-system, k8s-app=kube-dns): ns.dns.<zone> without glue (dns.md 1.7)');
+    trace.push(
+      'NS: no kube-dns Service (kube-system, k8s-app=kube-dns): ns.dns.<zone> without glue (CoreDNS plugin/kubernetes/ns.go)',
+    );
     return {
       ok: true,
       records: [{ name: req.qname, ttl, type: 'NS', target: `ns.dns.${req.zoneSpelled}` }],
@@ -201,7 +207,7 @@ export function nsRecords(zone: ZoneIndex, req: Request, trace: string[]): Built
       records.push({ name: req.qname, ttl, type: 'NS', target: ns.name });
     }
   }
-  trace.push(`NS: ${records.length} name server(s) from the kube-dns Service (dns.md 1.7)`);
+  trace.push(`NS: ${records.length} name server(s) from the kube-dns Service (CoreDNS plugin/kubernetes/ns.go)`);
   return { ok: true, records, extra };
 }
 

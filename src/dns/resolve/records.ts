@@ -29,7 +29,7 @@ export function lookupRows(zone: ZoneIndex, req: Request, trace: string[]): Look
   const labels = labelsBelowZone(req);
   if (labels.length === 2 && labels[0] === 'ns' && labels[1] === 'dns') {
     // The SOA MNAME: answers with the NS glue addresses for A/AAAA, NODATA for anything else (dns.md 1.9).
-    trace.push('ns.dns.<zone>: the name server name from the SOA (dns.md 1.9)');
+    trace.push('ns.dns.<zone>: the name server name from the SOA (CoreDNS plugin/kubernetes/kubernetes.go)');
     const want = req.qtype === QTYPE.A ? false : req.qtype === QTYPE.AAAA ? true : undefined;
     const rows: Row[] = [];
     for (const ns of nameServers(zone, req.zoneSpelled)) {
@@ -54,16 +54,26 @@ export function lookupRows(zone: ZoneIndex, req: Request, trace: string[]): Look
 /** CoreDNS Records(): parse the name and look it up. */
 export function kubernetesRows(zone: ZoneIndex, req: Request, trace: string[]): Lookup {
   const parsed = parseName(labelsBelowZone(req));
-  if (parsed.kind === 'invalid') return { ok: false, reason: `grammar: ${parsed.reason} (dns.md 8)` };
+  if (parsed.kind === 'invalid')
+    return { ok: false, reason: `grammar: ${parsed.reason} (CoreDNS plugin/kubernetes/parse.go)` };
   if (parsed.kind === 'schema') {
-    trace.push('grammar: apex or schema node (svc, pod): exists, holds no records (dns.md 8)');
+    trace.push(
+      'grammar: apex or schema node (svc, pod): exists, holds no records (CoreDNS plugin/kubernetes/parse.go)',
+    );
     return { ok: true, rows: [] };
   }
   if (req.name.endsWith('.in-addr.arpa.') || req.name.endsWith('.ip6.arpa.')) {
-    return { ok: false, reason: 'a reverse-zone name other than a full address is not a Kubernetes name (dns.md 7.5)' };
+    return {
+      ok: false,
+      reason:
+        'a reverse-zone name other than a full address is not a Kubernetes name (CoreDNS plugin/kubernetes/reverse.go)',
+    };
   }
   if (!zone.namespaceExists(parsed.namespace)) {
-    return { ok: false, reason: `namespace "${parsed.namespace}" does not exist (dns.md 8)` };
+    return {
+      ok: false,
+      reason: `namespace "${parsed.namespace}" does not exist (CoreDNS plugin/kubernetes/kubernetes.go)`,
+    };
   }
   return parsed.podOrSvc === 'pod' ? podRows(zone, req, parsed, trace) : serviceRows(zone, req, parsed, trace);
 }
@@ -73,9 +83,10 @@ type Name = Extract<ParsedName, { kind: 'name' }>;
 /** CoreDNS findPods(). */
 function podRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): Lookup {
   const mode = zone.options.pods;
-  if (mode === 'disabled') return { ok: false, reason: 'pods disabled: no pod records (dns.md 5.1)' };
+  if (mode === 'disabled')
+    return { ok: false, reason: 'pods disabled: no pod records (CoreDNS kubernetes plugin, pods option)' };
   if (p.service === '') {
-    trace.push(`grammar: namespace "${p.namespace}" under pod: exists (dns.md 5.3)`);
+    trace.push(`grammar: namespace "${p.namespace}" under pod: exists (CoreDNS plugin/kubernetes/kubernetes.go)`);
     return { ok: true, rows: [] };
   }
   // Exactly three dashes and no `--` read as IPv4; anything else as IPv6 (dns.md 5.2).
@@ -83,11 +94,18 @@ function podRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): Looku
   const text =
     dashes === 3 && !p.service.includes('--') ? p.service.replaceAll('-', '.') : p.service.replaceAll('-', ':');
   const host = hostAddress(text);
-  if (!host) return { ok: false, reason: `pod name "${p.service}" is not a dashed IP (dns.md 5.2)` };
+  if (!host)
+    return {
+      ok: false,
+      reason: `pod name "${p.service}" is not a dashed IP (CoreDNS plugin/kubernetes/kubernetes.go)`,
+    };
   if (mode === 'verified' && !zone.hasPod(text, p.namespace)) {
-    return { ok: false, reason: `pods verified: no pod with IP ${text} in namespace "${p.namespace}" (dns.md 5.1)` };
+    return {
+      ok: false,
+      reason: `pods verified: no pod with IP ${text} in namespace "${p.namespace}" (CoreDNS kubernetes plugin, pods option)`,
+    };
   }
-  trace.push(`pods ${mode}: ${p.service} → ${host.address} (dns.md 5.1)`);
+  trace.push(`pods ${mode}: ${p.service} → ${host.address} (CoreDNS kubernetes plugin, pods option)`);
   const target = `${p.service}.${p.namespace}.pod.${req.zoneSpelled}`;
   return { ok: true, rows: [{ kind: 'address', ...host, port: 0, target, ttl: zone.options.ttl }] };
 }
@@ -95,29 +113,42 @@ function podRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): Looku
 /** CoreDNS findServices(). */
 function serviceRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): Lookup {
   if (p.service === '') {
-    trace.push(`grammar: namespace "${p.namespace}" under svc: exists (dns.md 8)`);
+    trace.push(`grammar: namespace "${p.namespace}" under svc: exists (CoreDNS plugin/kubernetes/kubernetes.go)`);
     return { ok: true, rows: [] };
   }
   const svc = zone.service(p.service, p.namespace);
-  if (!svc) return { ok: false, reason: `service ${p.namespace}/${p.service} does not exist (dns.md 8)` };
+  if (!svc)
+    return {
+      ok: false,
+      reason: `service ${p.namespace}/${p.service} does not exist (CoreDNS plugin/kubernetes/kubernetes.go)`,
+    };
   const ttl = zone.options.ttl;
   if (
     zone.options.ignoreEmptyService &&
     svc.kind === 'cluster-ip' &&
     zone.readyEndpointCount(svc.name, svc.namespace) === 0
   ) {
-    return { ok: false, reason: `ignoreEmptyService: ${p.namespace}/${p.service} has no ready endpoints (dns.md 2.3)` };
+    return {
+      ok: false,
+      reason: `ignoreEmptyService: ${p.namespace}/${p.service} has no ready endpoints (CoreDNS kubernetes plugin, ignore empty_service)`,
+    };
   }
   const base = `${svc.name}.${svc.namespace}.svc.${req.zoneSpelled}`;
 
   if (svc.kind === 'external-name') {
     if (p.endpoint || p.port || p.protocol) {
-      return { ok: false, reason: 'ExternalName services have no names below them (dns.md 6.4)' };
+      return {
+        ok: false,
+        reason: 'ExternalName services have no names below them (CoreDNS plugin/kubernetes/kubernetes.go)',
+      };
     }
     if (svc.externalName === '' || parseIP(svc.externalName)) {
-      return { ok: false, reason: `externalName "${svc.externalName}" is not a DNS name (dns.md 6.3)` };
+      return {
+        ok: false,
+        reason: `externalName "${svc.externalName}" is not a DNS name (CoreDNS plugin/kubernetes/kubernetes.go)`,
+      };
     }
-    trace.push(`ExternalName ${p.namespace}/${p.service} → CNAME ${svc.externalName} (dns.md 6.1)`);
+    trace.push(`ExternalName ${p.namespace}/${p.service} → CNAME ${svc.externalName} (DNS spec 2.5)`);
     return { ok: true, rows: [{ kind: 'cname', host: svc.externalName, ttl }] };
   }
 
@@ -129,12 +160,10 @@ function serviceRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): L
       const portNote = p.port || p.protocol ? ' with that port' : '';
       return {
         ok: false,
-        reason: `${p.namespace}/${p.service}: ${what}${portNote} (dns.md ${p.endpoint ? '3.5' : '3.4'})`,
+        reason: `${p.namespace}/${p.service}: ${what}${portNote} (DNS spec 2.4.1)`,
       };
     }
-    trace.push(
-      `${svc.kind} ${p.namespace}/${p.service}: ${rows.length} endpoint row(s) (dns.md ${p.endpoint ? '3.5' : '3.1'})`,
-    );
+    trace.push(`${svc.kind} ${p.namespace}/${p.service}: ${rows.length} endpoint row(s) (DNS spec 2.4.1)`);
     return { ok: true, rows };
   }
 
@@ -147,8 +176,11 @@ function serviceRows(zone: ZoneIndex, req: Request, p: Name, trace: string[]): L
     }
   }
   if (!matched)
-    return { ok: false, reason: `${p.namespace}/${p.service}: no port matches _${p.port}._${p.protocol} (dns.md 2.6)` };
-  trace.push(`ClusterIP ${p.namespace}/${p.service}: ${rows.length} row(s) (dns.md 2.1)`);
+    return {
+      ok: false,
+      reason: `${p.namespace}/${p.service}: no port matches _${p.port}._${p.protocol} (CoreDNS plugin/kubernetes/kubernetes.go)`,
+    };
+  trace.push(`ClusterIP ${p.namespace}/${p.service}: ${rows.length} row(s) (DNS spec 2.3.1)`);
   return { ok: true, rows };
 }
 

@@ -48,25 +48,27 @@ export function resolve(question: Question, zone: ZoneIndex, ctx: ResolveContext
   trace.push(`question: ${qname} ${qclassName(qclass)} ${qtypeName(qtype)}`);
 
   if (qclass !== QCLASS.IN) {
-    trace.push(`class ${qclassName(qclass)} is not IN: REFUSED (dns.md 14.6)`);
+    trace.push(`class ${qclassName(qclass)} is not IN: REFUSED (CoreDNS core/dnsserver/server.go)`);
     return refused(trace);
   }
   const matched = matchZone(qname.toLowerCase(), authoritativeZones(zone));
   if (matched === undefined) {
-    trace.push('outside every zone of the kubernetes plugin (dns.md 12.1)');
+    trace.push('outside every zone of the kubernetes plugin (CoreDNS core/dnsserver/server.go)');
     return upstreamOr(zone, qname, qtype, trace, refused);
   }
   const req = makeRequest(qname, qtype, matched);
-  trace.push(`zone ${req.zoneSpelled} (dns.md 1.1)`);
+  trace.push(`zone ${req.zoneSpelled} (DNS spec 2.1)`);
   if (qtype === QTYPE.AXFR || qtype === QTYPE.IXFR) {
-    trace.push('zone transfers are served by zoneTransfer(), not by the query handler: REFUSED (dns.md 1.11)');
+    trace.push(
+      'zone transfers are served by zoneTransfer(), not by the query handler: REFUSED (CoreDNS plugin/kubernetes/handler.go)',
+    );
     return refused(trace);
   }
 
   const built = dispatch(zone, req, trace);
   if (!built.ok) return nameError(zone, req, built.reason, trace);
   if (built.records.length === 0) {
-    trace.push(`NODATA: the name exists, no ${qtypeName(qtype)} records (dns.md 8)`);
+    trace.push(`NODATA: the name exists, no ${qtypeName(qtype)} records (CoreDNS plugin/kubernetes/kubernetes.go)`);
     return negative('NOERROR', zone, req, trace);
   }
   const result: ResolveResult = {
@@ -78,7 +80,9 @@ export function resolve(question: Question, zone: ZoneIndex, ctx: ResolveContext
     trace,
   };
   if (built.chase && zone.options.upstream.length > 0) {
-    trace.push(`CNAME target ${built.chase.name} is outside the zone: chase it upstream (dns.md 6.1)`);
+    trace.push(
+      `CNAME target ${built.chase.name} is outside the zone: chase it upstream (CoreDNS plugin/backend_lookup.go)`,
+    );
     result.upstream = {
       mode: 'chase',
       name: built.chase.name,
@@ -113,7 +117,8 @@ function dispatch(zone: ZoneIndex, req: Request, trace: string[]): Built {
       return ptrRecords(zone, req, trace);
     case QTYPE.SOA:
       // Below the apex the handler never consults the backend: always NODATA (dns.md 1.6).
-      if (req.name !== req.zone) trace.push('SOA below the apex: NODATA without a lookup (dns.md 1.6)');
+      if (req.name !== req.zone)
+        trace.push('SOA below the apex: NODATA without a lookup (CoreDNS plugin/kubernetes/handler.go)');
       return { ok: true, records: req.name === req.zone ? [soaRecord(zone, req.zoneSpelled)] : [], extra: [] };
     case QTYPE.NS:
       if (req.name === req.zone) return nsRecords(zone, req, trace);
@@ -128,7 +133,7 @@ function dispatch(zone: ZoneIndex, req: Request, trace: string[]): Built {
 /** CoreDNS's "fake A lookup": the records are thrown away, only NODATA vs NXDOMAIN is kept (dns.md 2.10). */
 function fakeLookup(zone: ZoneIndex, req: Request, trace: string[]): Built {
   trace.push(
-    `${qtypeName(req.qtype)}: no records of this type here; an A lookup decides NODATA or NXDOMAIN (dns.md 2.10)`,
+    `${qtypeName(req.qtype)}: no records of this type here; an A lookup decides NODATA or NXDOMAIN (CoreDNS plugin/kubernetes/handler.go)`,
   );
   const built = chasedRecords(zone, withQuestion(req, req.qname, QTYPE.A), trace);
   return built.ok ? { ok: true, records: [], extra: [] } : built;
@@ -151,11 +156,13 @@ function nameError(zone: ZoneIndex, req: Request, reason: string, trace: string[
   trace.push(`name error: ${reason}`);
   const fallthrough = zone.options.fallthrough.some((z) => isSubdomain(req.name, `${z}.`));
   if (fallthrough && zone.options.upstream.length > 0) {
-    trace.push('fallthrough zone: passed on upstream instead of NXDOMAIN (dns.md 7.4)');
+    trace.push(
+      'fallthrough zone: passed on upstream instead of NXDOMAIN (CoreDNS kubernetes plugin, fallthrough option)',
+    );
     return upstreamOr(zone, req.qname, req.qtype, trace, refused);
   }
   if (!zone.hasSynced) {
-    trace.push('the index has not synced: SERVFAIL instead of NXDOMAIN (dns.md 15.1)');
+    trace.push('the index has not synced: SERVFAIL instead of NXDOMAIN (CoreDNS plugin/kubernetes/handler.go)');
     return negative('SERVFAIL', zone, req, trace);
   }
   return negative('NXDOMAIN', zone, req, trace);

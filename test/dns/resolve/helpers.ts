@@ -263,6 +263,9 @@ export function expectResult(t: ExecutionContext, result: ResolveResult, c: Case
   );
   t.deepEqual(section(result.authority), (c.ns ?? []).map(normalize).sort(), `${label}: authority`);
   t.deepEqual(section(result.additional), (c.extra ?? []).map(normalize).sort(), `${label}: additional`);
+  // A trace is read by users: it cites the Kubernetes DNS spec or CoreDNS's sources, never the team's reference.
+  const internal = result.trace.find((line) => line.includes('dns.md'));
+  t.is(internal, undefined, `${label}: trace cites a reference users do not have`);
 }
 
 /** Run a table of cases against one zone. */
