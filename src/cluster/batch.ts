@@ -5,6 +5,7 @@
 import type { Ipam } from '../cni/ipam.js';
 import type { ControllerContext } from '../controllers/context.js';
 import { hintsOverloaded, topologyAnnotationAuto, zoneCPURatios } from '../controllers/endpointslice-hints.js';
+import { mirrorEndpoints } from '../controllers/endpointslice-mirroring.js';
 import { deleteServiceSlices, managedSlices, reconcileService } from '../controllers/endpointslices.js';
 import type { PodIndex } from '../controllers/pod-index.js';
 import type { Scheduler } from '../controllers/scheduler.js';
@@ -17,7 +18,17 @@ import {
 } from '../controllers/workloads/index.js';
 import type { Journal } from '../model/journal.js';
 import type { Store } from '../model/store.js';
-import type { AnyObject, ClusterConfigSpec, Kind, KindMap, Namespace, Node, Pod, Service } from '../model/types.js';
+import type {
+  AnyObject,
+  ClusterConfigSpec,
+  Endpoints,
+  Kind,
+  KindMap,
+  Namespace,
+  Node,
+  Pod,
+  Service,
+} from '../model/types.js';
 import { CLUSTER_SCOPED, KINDS } from '../model/types.js';
 import type { Rng } from '../util/rng.js';
 import { IssueCollector } from './admission-context.js';
@@ -55,6 +66,8 @@ export class Batch {
   readonly #ctx: ControllerContext;
   /** Services whose EndpointSlices must be reconciled: `ns/name`. */
   readonly #dirtyServices = new Set<string>();
+  /** Endpoints (and the Services of the same name) changed in this batch: `ns/name`, to mirror again. */
+  readonly #dirtyMirrors = new Set<string>();
   /** Pods changed in this batch (old and new versions), by namespace: their Services need their slices again. */
   readonly #changedPods = new Map<string, Pod[]>();
   #nodesChanged = false;
@@ -129,8 +142,12 @@ export class Batch {
         store.put(svc);
         this.#parts.podIndex.addService(svc, this.#journal);
         this.#dirtyServices.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+        this.#dirtyMirrors.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
         return;
       }
+      case 'Endpoints':
+        this.#applyEndpoints(obj);
+        return;
       case 'Pod':
         this.#putPod(obj, env);
         return;
@@ -150,6 +167,19 @@ export class Batch {
       case 'NetworkPolicy':
         store.put(obj);
         return;
+    }
+  }
+
+  /** Hand-written Endpoints: mirrored into EndpointSlices when its Service has no selector (in `finish`). */
+  #applyEndpoints(endpoints: Endpoints): void {
+    const stored = this.#parts.store.put(endpoints);
+    const ns = stored.metadata.namespace ?? 'default';
+    this.#dirtyMirrors.add(`${ns}/${stored.metadata.name}`);
+    const service = this.#parts.store.get('Service', stored.metadata.name, ns);
+    if (service?.spec.selector && Object.keys(service.spec.selector).length > 0) {
+      this.issues.warn(
+        `Endpoints ${ns}/${stored.metadata.name}: Service ${ns}/${stored.metadata.name} has a selector, so its endpoints come from the pods it selects; these Endpoints are not mirrored to EndpointSlices`,
+      );
     }
   }
 
@@ -258,6 +288,7 @@ export class Batch {
         return;
       }
       case 'Service':
+        this.#dirtyMirrors.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
         releaseService(env, obj);
         deleteServiceSlices(this.#ctx, obj);
         this.#parts.podIndex.removeService(obj, this.#journal);
@@ -284,6 +315,10 @@ export class Batch {
         deleteWorkload(this.#ctx, obj);
         store.remove(obj.kind, obj.metadata.name, obj.metadata.namespace);
         return;
+      case 'Endpoints':
+        store.remove('Endpoints', obj.metadata.name, obj.metadata.namespace);
+        this.#dirtyMirrors.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
+        return;
       default:
         store.remove(obj.kind as Kind, obj.metadata.name, obj.metadata.namespace);
     }
@@ -306,6 +341,10 @@ export class Batch {
       const svc = store.get('Service', name, ns);
       if (!svc?.spec.selector) continue;
       reconcileService(this.#ctx, svc, this.#parts.podIndex.select(ns, svc.spec.selector));
+    }
+    for (const key of this.#dirtyMirrors) {
+      const [ns, name] = key.split('/') as [string, string];
+      mirrorEndpoints(this.#ctx, ns, name);
     }
   }
 

@@ -14,11 +14,11 @@ import { noJournal } from '../model/journal.js';
 import type { Store } from '../model/store.js';
 import {
   ENDPOINTSLICE_CONTROLLER_NAME,
-  type EndpointSlice,
   type Kind,
   type KindMap,
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
+  MIRRORING_CONTROLLER_NAME,
 } from '../model/types.js';
 import { getOrCreate } from './maps.js';
 
@@ -134,15 +134,8 @@ function controllerOwnerKey(obj: { metadata: { ownerReferences?: OwnerRefs } }):
   return key ?? undefined;
 }
 
-/** The Service a slice belongs to, for slices our EndpointSlice controller manages. */
-function managedSliceKey(slice: EndpointSlice): string | undefined {
-  const labels = slice.metadata.labels;
-  if (labels?.[LABEL_MANAGED_BY] !== ENDPOINTSLICE_CONTROLLER_NAME) return undefined;
-  return labels[LABEL_SERVICE_NAME];
-}
-
 const ownedIndexes = new WeakMap<Store, Map<Kind, GroupIndex<Kind>>>();
-const sliceIndexes = new WeakMap<Store, GroupIndex<'EndpointSlice'>>();
+const sliceIndexes = new WeakMap<Store, Map<string, GroupIndex<'EndpointSlice'>>>();
 
 /** The store's index of objects of `kind` by controller owner (`ownerKey(kind, name)`). */
 export function ownedIndex<K extends Kind>(store: Store, kind: K): GroupIndex<K> {
@@ -159,12 +152,26 @@ export function ownedIndex<K extends Kind>(store: Store, kind: K): GroupIndex<K>
   return index;
 }
 
-/** The store's index of managed EndpointSlices by Service name. */
+/** The store's index of EndpointSlices our EndpointSlice controller manages, by Service name. */
 export function sliceIndex(store: Store): GroupIndex<'EndpointSlice'> {
-  let index = sliceIndexes.get(store);
-  if (!index) {
-    index = new GroupIndex(store, 'EndpointSlice', managedSliceKey);
-    sliceIndexes.set(store, index);
-  }
-  return index;
+  return managedSliceIndex(store, ENDPOINTSLICE_CONTROLLER_NAME);
+}
+
+/** The store's index of EndpointSlices mirrored from v1 Endpoints, by Service (and Endpoints) name. */
+export function mirroredSliceIndex(store: Store): GroupIndex<'EndpointSlice'> {
+  return managedSliceIndex(store, MIRRORING_CONTROLLER_NAME);
+}
+
+/** Slices whose managed-by label is `manager`, grouped by their service-name label. */
+function managedSliceIndex(store: Store, manager: string): GroupIndex<'EndpointSlice'> {
+  const byManager = getOrCreate(sliceIndexes, store, () => new Map<string, GroupIndex<'EndpointSlice'>>());
+  return getOrCreate(
+    byManager,
+    manager,
+    () =>
+      new GroupIndex(store, 'EndpointSlice', (slice) => {
+        const labels = slice.metadata.labels;
+        return labels?.[LABEL_MANAGED_BY] === manager ? labels[LABEL_SERVICE_NAME] : undefined;
+      }),
+  );
 }

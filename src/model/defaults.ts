@@ -15,6 +15,7 @@ import {
   CLUSTER_SCOPED,
   type Container,
   type EndpointSlice,
+  type Endpoints,
   type Namespace,
   type NetworkPolicy,
   type Node,
@@ -153,6 +154,11 @@ function defaultEndpointSlice(slice: EndpointSlice): void {
   for (const port of slice.ports ?? []) port.protocol ??= 'TCP';
 }
 
+/** SetDefaults_Endpoints: a port without a protocol is TCP. */
+function defaultEndpoints(endpoints: Endpoints): void {
+  for (const subset of endpoints.subsets ?? []) for (const port of subset.ports ?? []) port.protocol ??= 'TCP';
+}
+
 function defaultNamespace(ns: Namespace): void {
   ns.status ??= { phase: 'Active' };
   ns.status.phase ??= 'Active';
@@ -210,6 +216,9 @@ export function applyDefaultsInPlace<T extends AnyObject>(out: T): T {
       break;
     case 'EndpointSlice':
       defaultEndpointSlice(out);
+      break;
+    case 'Endpoints':
+      defaultEndpoints(out);
       break;
     case 'Namespace':
       defaultNamespace(out);

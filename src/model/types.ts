@@ -270,12 +270,47 @@ export interface EndpointSlice extends KubeObject<'EndpointSlice'> {
   ports?: EndpointPort[];
 }
 
+/** One address of a v1 Endpoints subset. */
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+  nodeName?: string;
+  targetRef?: { kind: string; namespace?: string; name: string; uid?: string };
+}
+
+/** A port of a v1 Endpoints subset. */
+export interface EndpointsPort {
+  name?: string;
+  port: number;
+  protocol?: Protocol;
+  appProtocol?: string;
+}
+
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: EndpointsPort[];
+}
+
+/**
+ * The v1 Endpoints of a Service (deprecated since 1.33 in favour of EndpointSlices). kube-netsim reads only those a
+ * user writes for a Service without a selector, and mirrors them into EndpointSlices as upstream's
+ * EndpointSliceMirroring controller does (controllers/endpointslice-mirroring.ts).
+ */
+export interface Endpoints extends KubeObject<'Endpoints'> {
+  subsets?: EndpointSubset[];
+}
+
 /** Label naming the Service an EndpointSlice belongs to. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 /** Label naming who manages an EndpointSlice. */
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 /** The value of LABEL_MANAGED_BY for slices our controller owns (Kubernetes' own value). */
 export const ENDPOINTSLICE_CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
+/** The value of LABEL_MANAGED_BY for slices mirrored from v1 Endpoints (Kubernetes' own value). */
+export const MIRRORING_CONTROLLER_NAME = 'endpointslicemirroring-controller.k8s.io';
+/** Label on v1 Endpoints that the mirroring controller must leave alone (exactly "true"). */
+export const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
 
 // ---------------------------------------------------------------- Workloads
 
@@ -364,6 +399,7 @@ export interface KindMap {
   Node: Node;
   Pod: Pod;
   Service: Service;
+  Endpoints: Endpoints;
   EndpointSlice: EndpointSlice;
   Deployment: Deployment;
   ReplicaSet: ReplicaSet;
@@ -384,6 +420,7 @@ export const KINDS: readonly Kind[] = [
   'ReplicaSet',
   'StatefulSet',
   'DaemonSet',
+  'Endpoints',
   'EndpointSlice',
   'NetworkPolicy',
 ];
@@ -397,6 +434,7 @@ export const API_VERSIONS: Record<Kind | 'ClusterConfig', readonly string[]> = {
   Node: ['v1'],
   Pod: ['v1'],
   Service: ['v1'],
+  Endpoints: ['v1'],
   EndpointSlice: ['discovery.k8s.io/v1'],
   Deployment: ['apps/v1'],
   ReplicaSet: ['apps/v1'],

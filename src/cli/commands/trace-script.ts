@@ -100,6 +100,8 @@ const KINDS: Record<string, Kind> = {
   service: 'Service',
   svc: 'Service',
   endpointslice: 'EndpointSlice',
+  endpoints: 'Endpoints',
+  ep: 'Endpoints',
   node: 'Node',
   deployment: 'Deployment',
   replicaset: 'ReplicaSet',

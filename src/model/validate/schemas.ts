@@ -189,6 +189,23 @@ const endpoint: Shape = {
   },
 };
 
+const endpointAddress: Shape = {
+  object: {
+    ip: 'string',
+    hostname: 'string',
+    nodeName: 'string',
+    targetRef: { object: { kind: 'string', namespace: 'string', name: 'string', uid: 'string' } },
+  },
+};
+
+const endpointSubset: Shape = {
+  object: {
+    addresses: { array: endpointAddress },
+    notReadyAddresses: { array: endpointAddress },
+    ports: { array: { object: { name: 'string', port: 'integer', protocol: 'string', appProtocol: 'string' } } },
+  },
+};
+
 function kindShape(fields: Record<string, Shape>): Shape {
   return { object: { apiVersion: 'string', kind: 'string', metadata: objectMeta, ...fields } };
 }
@@ -224,6 +241,7 @@ export const KIND_SHAPES: Record<Kind, Shape> = {
   }),
   Pod: kindShape({ spec: podSpecShape, status: podStatus }),
   Service: kindShape({ spec: serviceSpec, status: serviceStatus }),
+  Endpoints: kindShape({ subsets: { array: endpointSubset } }),
   EndpointSlice: kindShape({
     addressType: 'string',
     endpoints: { array: endpoint },

@@ -22,6 +22,7 @@ import {
   objectKey,
 } from '../types.js';
 import { validateEndpointSlice } from './endpoint-slice.js';
+import { validateEndpoints } from './endpoints.js';
 import { validateObjectMeta } from './metadata.js';
 import { validateNetworkPolicy } from './network-policy.js';
 import { validateNamespace, validateNode } from './node.js';
@@ -84,6 +85,9 @@ function validateKind(obj: AnyObject, report: Reporter): void {
       break;
     case 'EndpointSlice':
       validateEndpointSlice(obj, report);
+      break;
+    case 'Endpoints':
+      validateEndpoints(obj, report);
       break;
     case 'NetworkPolicy':
       validateNetworkPolicy(obj, report);
