@@ -8,6 +8,13 @@ import { cli } from './helpers.js';
 
 const DEMO = 'fixtures/demo';
 
+/** A fresh directory holding one manifest file, to pass after DEMO. */
+function manifestDir(file: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-cli-'));
+  writeFileSync(join(dir, file), text);
+  return dir;
+}
+
 test('get services: kubectl columns, NodePort and LoadBalancer shapes', async (t) => {
   const r = await cli('get', 'services', '-n', 'shop', DEMO);
   t.is(r.code, 0, r.stderr);
@@ -30,6 +37,30 @@ test('get all -A -o wide and -o json', async (t) => {
   t.is(list.kind, 'List');
   t.is(list.items.length, 6);
   t.true(list.items.every((p) => /^10\.244\./.test(p.status.podIP)));
+});
+
+test('get namespaces and networkpolicies: kubectl columns (STATUS; POD-SELECTOR, <none> for every pod)', async (t) => {
+  const ns = await cli('get', 'namespaces', DEMO);
+  t.is(ns.code, 0, ns.stderr);
+  t.regex(ns.stdout, /^NAME\s+STATUS$/m);
+  t.regex(ns.stdout, /^shop\s+Active$/m);
+  const dir = manifestDir(
+    'deny.yaml',
+    'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: deny-all, namespace: shop }\nspec:\n  podSelector: {}\n',
+  );
+  const policies = await cli('get', 'netpol', '-n', 'shop', DEMO, dir);
+  t.is(policies.code, 0, policies.stderr);
+  t.deepEqual(
+    policies.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)),
+    [
+      ['NAME', 'POD-SELECTOR'],
+      ['db-from-web', 'app=db'],
+      ['deny-all', '<none>'],
+    ],
+  );
 });
 
 test('get with nothing to list: kubectl says so on stderr, stdout stays empty, exit 0', async (t) => {
@@ -361,9 +392,8 @@ test('resolve: /etc/hosts answers first; a pod whose nameserver is not cluster D
   t.is(local.code, 0, local.stderr);
   const hosts = JSON.parse(local.stdout) as { queries: unknown[] };
   t.deepEqual(hosts.queries, []);
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-resolve-'));
-  writeFileSync(
-    join(dir, 'pod.yaml'),
+  const dir = manifestDir(
+    'pod.yaml',
     'apiVersion: v1\nkind: Pod\nmetadata: {name: def, namespace: shop}\nspec:\n  dnsPolicy: Default\n  containers: [{name: c, image: busybox}]\n',
   );
   const r = await cli('resolve', 'web.shop.svc.cluster.local', '--from', 'shop/def', DEMO, dir);

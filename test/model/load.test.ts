@@ -97,6 +97,22 @@ test('JSON goes through the same parser, with positions', async (t) => {
   t.deepEqual(result.objects, []);
 });
 
+test('a JSON stream (objects one after another, as kubectl decodes it): one document each, positions of the file', (t) => {
+  const ns = (name: string) => `{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "${name}"}}`;
+  const text = `${ns('a')} ${ns('b')}\n\n${ns('c')}\n[{"x": "}"}]\n`;
+  const { documents, issues } = parseManifestText(text, 'stream.json');
+  t.deepEqual(issues, []);
+  t.deepEqual(
+    documents.map((d) => (d.value as { metadata?: { name: string } }).metadata?.name ?? 'array'),
+    ['a', 'b', 'c', 'array'],
+  );
+  const column = ns('a').length + 2;
+  t.like(documents[1]!.source.locate(['kind']), { document: 2, line: 1, column: column + 21 });
+  t.like(documents[2]!.source.locate(['kind']), { document: 3, line: 3, column: 22 });
+  // Anything else (here a stray scalar after the objects) is read as YAML, and errors as before.
+  t.true(parseManifestText(`${ns('a')}\n${ns('b')}\nx`, 'bad.json').issues.length > 0);
+});
+
 test('empty documents are skipped but counted, so document numbers match the file', async (t) => {
   const read = await readInputs(['fixtures/bad/load-empty-documents.yaml']);
   t.is(read.documents.length, 1);

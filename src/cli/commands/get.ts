@@ -13,6 +13,8 @@ import {
   deploymentColumns,
   endpointSliceColumns,
   isPodReady,
+  namespaceColumns,
+  networkPolicyColumns,
   nodeColumns,
   podColumns,
   replicaSetColumns,
@@ -178,6 +180,10 @@ function columnsFor(cluster: Cluster, kind: Kind): Columns<never> {
       return endpointSliceColumns as Columns<never>;
     case 'Node':
       return nodeColumns as Columns<never>;
+    case 'Namespace':
+      return namespaceColumns as Columns<never>;
+    case 'NetworkPolicy':
+      return networkPolicyColumns as Columns<never>;
     case 'Deployment':
       return deploymentColumns((d) => {
         const replicaSets = cluster

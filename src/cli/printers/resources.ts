@@ -7,6 +7,8 @@ import type {
   DaemonSet,
   Deployment,
   EndpointSlice,
+  Namespace,
+  NetworkPolicy,
   Node,
   Pod,
   ReplicaSet,
@@ -137,6 +139,20 @@ export const endpointSliceColumns: Columns<EndpointSlice> = {
     const addresses = slice.endpoints.flatMap((e) => e.addresses);
     return [slice.metadata.name, slice.addressType, firstThree(ports), firstThree(addresses)];
   },
+};
+
+/** printNamespace: the phase. */
+export const namespaceColumns: Columns<Namespace> = {
+  headers: ['NAME', 'STATUS'],
+  wide: [],
+  row: (ns) => [ns.metadata.name, ns.status?.phase ?? ''],
+};
+
+/** printNetworkPolicy: the pod selector as FormatLabelSelector prints it (`<none>` when it selects every pod). */
+export const networkPolicyColumns: Columns<NetworkPolicy> = {
+  headers: ['NAME', 'POD-SELECTOR'],
+  wide: [],
+  row: (policy) => [policy.metadata.name, formatSelector(policy.spec.podSelector)],
 };
 
 /** kubectl's findNodeRoles: `node-role.kubernetes.io/<role>` keys and the older `kubernetes.io/role` value. */

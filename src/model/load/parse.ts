@@ -5,6 +5,8 @@
  *
  * The file is cut at its `---` lines first, as kubectl does: a syntax error spoils only its own document, the others
  * are still returned, and every error is reported.
+ * A file of several JSON objects one after another (a JSON stream, which kubectl's decoder reads object by object)
+ * is cut at each object instead; each is one document.
  * Empty documents are skipped but still counted, so `document N` always matches the file as the user sees it.
  * A `kind: List` (or any `*List` with `items`) expands into its items, each located under `items[i]`.
  */
@@ -102,6 +104,50 @@ function pieces(body: string): { text: string; firstLine: number }[] {
   return out;
 }
 
+/**
+ * The file as a stream of two or more JSON objects or arrays, each a piece placed where it stands in the file (it
+ * starts on its own line, indented by its column, so positions are the file's); undefined for anything else, which
+ * goes through `pieces` (one JSON object is a YAML document as it is).
+ */
+function jsonStreamPieces(body: string): { text: string; firstLine: number }[] | undefined {
+  const out: { text: string; firstLine: number }[] = [];
+  let line = 0;
+  let lineStart = 0;
+  let i = 0;
+  for (;;) {
+    for (; i < body.length && /\s/.test(body[i]!); i++) {
+      if (body[i] === '\n') {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    if (i >= body.length) break;
+    if (body[i] !== '{' && body[i] !== '[') return undefined;
+    const start = i;
+    const startLine = line;
+    const column = start - lineStart;
+    let depth = 0;
+    let inString = false;
+    for (; i < body.length; i++) {
+      const c = body[i];
+      if (c === '\n') {
+        line++;
+        lineStart = i + 1;
+      }
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if ((c === '}' || c === ']') && --depth === 0) break;
+    }
+    if (depth !== 0) return undefined;
+    i++;
+    out.push({ text: `${' '.repeat(column)}${body.slice(start, i)}\n`, firstLine: startLine });
+  }
+  return out.length >= 2 ? out : undefined;
+}
+
 /** Line numbers of a piece, shifted to the file's. */
 function shifted(counter: LineCounter, firstLine: number): LineCounter {
   return {
@@ -117,7 +163,7 @@ export function parseManifestText(text: string, fileName: string): LoadResult {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const result: LoadResult = { documents: [], issues: [] };
   let document = 0;
-  for (const piece of pieces(body)) {
+  for (const piece of jsonStreamPieces(body) ?? pieces(body)) {
     const counter = new LineCounter();
     const docs = parseAllDocuments(piece.text, {
       version: '1.1',
