@@ -4,8 +4,9 @@
  */
 import type { Ipam } from '../cni/ipam.js';
 import type { ControllerContext } from '../controllers/context.js';
+import { repackSubsets } from '../controllers/endpoints-repack.js';
 import { hintsOverloaded, topologyAnnotationAuto, zoneCPURatios } from '../controllers/endpointslice-hints.js';
-import { mirrorEndpoints } from '../controllers/endpointslice-mirroring.js';
+import { apiServerEndpoints, mirrorEndpoints } from '../controllers/endpointslice-mirroring.js';
 import { deleteServiceSlices, managedSlices, reconcileService } from '../controllers/endpointslices.js';
 import type { PodIndex } from '../controllers/pod-index.js';
 import type { Scheduler } from '../controllers/scheduler.js';
@@ -18,18 +19,23 @@ import {
 } from '../controllers/workloads/index.js';
 import type { Journal } from '../model/journal.js';
 import type { Store } from '../model/store.js';
-import type {
-  AnyObject,
-  ClusterConfigSpec,
-  Endpoints,
-  Kind,
-  KindMap,
-  Namespace,
-  Node,
-  Pod,
-  Service,
+import {
+  type AnyObject,
+  CLUSTER_SCOPED,
+  type ClusterConfigSpec,
+  type EndpointSlice,
+  type Endpoints,
+  KINDS,
+  type Kind,
+  type KindMap,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  MIRRORING_CONTROLLER_NAME,
+  type Namespace,
+  type Node,
+  type Pod,
+  type Service,
 } from '../model/types.js';
-import { CLUSTER_SCOPED, KINDS } from '../model/types.js';
 import type { Rng } from '../util/rng.js';
 import { IssueCollector } from './admission-context.js';
 import { admitNode, type NodeAddressPool, type NodeAdmission, releaseNode } from './admit-node.js';
@@ -38,6 +44,9 @@ import { admitService, releaseService, type ServiceAdmission } from './admit-ser
 import type { ObjectRef } from './cluster.js';
 import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
 import { kubeletReportOf, markedNotReady, nodeReady, rememberKubeletReport } from './node-readiness.js';
+
+/** What the API server answers every v1 Endpoints request with since 1.33. */
+const ENDPOINTS_DEPRECATED = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice';
 
 /** Namespaces the API server never deletes (NamespaceLifecycle's immortal namespaces). */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
@@ -164,23 +173,48 @@ export class Batch {
         reconcileDaemonSet(this.#ctx, store.put(obj));
         return;
       case 'EndpointSlice':
+        this.#mirroredSliceTouched(store.get('EndpointSlice', obj.metadata.name, obj.metadata.namespace));
+        this.#mirroredSliceTouched(store.put(obj));
+        return;
       case 'NetworkPolicy':
         store.put(obj);
         return;
     }
   }
 
-  /** Hand-written Endpoints: mirrored into EndpointSlices when its Service has no selector (in `finish`). */
+  /**
+   * Hand-written Endpoints: stored in the API server's canonical form (its strategy repacks the subsets) and mirrored
+   * into EndpointSlices when its Service has no selector (in `finish`).
+   */
   #applyEndpoints(endpoints: Endpoints): void {
-    const stored = this.#parts.store.put(endpoints);
+    const stored = this.#parts.store.put({ ...endpoints, subsets: repackSubsets(endpoints.subsets ?? []) });
     const ns = stored.metadata.namespace ?? 'default';
-    this.#dirtyMirrors.add(`${ns}/${stored.metadata.name}`);
-    const service = this.#parts.store.get('Service', stored.metadata.name, ns);
-    if (service?.spec.selector && Object.keys(service.spec.selector).length > 0) {
+    const name = stored.metadata.name;
+    this.#dirtyMirrors.add(`${ns}/${name}`);
+    // The API server's warning since 1.33; kubectl prints each distinct warning once.
+    this.#warnOnce(ENDPOINTS_DEPRECATED);
+    const service = this.#parts.store.get('Service', name, ns);
+    if (apiServerEndpoints(ns, name)) {
+      this.issues.warn(
+        'Endpoints default/kubernetes: the API server keeps these itself (labelled skip-mirror) and writes the kubernetes EndpointSlice from its control-plane nodes; they are not mirrored',
+      );
+    } else if (service?.spec.selector && Object.keys(service.spec.selector).length > 0) {
       this.issues.warn(
         `Endpoints ${ns}/${stored.metadata.name}: Service ${ns}/${stored.metadata.name} has a selector, so its endpoints come from the pods it selects; these Endpoints are not mirrored to EndpointSlices`,
       );
     }
+  }
+
+  #warnOnce(message: string): void {
+    if (!this.issues.warnings.includes(message)) this.issues.warn(message);
+  }
+
+  /** A slice the mirroring controller manages was written or deleted by hand: its Endpoints are mirrored again. */
+  #mirroredSliceTouched(slice: EndpointSlice | undefined): void {
+    const labels = slice?.metadata.labels;
+    const service = labels?.[LABEL_SERVICE_NAME];
+    if (labels?.[LABEL_MANAGED_BY] !== MIRRORING_CONTROLLER_NAME || service === undefined) return;
+    this.#dirtyMirrors.add(`${slice!.metadata.namespace ?? 'default'}/${service}`);
   }
 
   /**
@@ -314,6 +348,10 @@ export class Batch {
       case 'DaemonSet':
         deleteWorkload(this.#ctx, obj);
         store.remove(obj.kind, obj.metadata.name, obj.metadata.namespace);
+        return;
+      case 'EndpointSlice':
+        store.remove('EndpointSlice', obj.metadata.name, obj.metadata.namespace);
+        this.#mirroredSliceTouched(obj);
         return;
       case 'Endpoints':
         store.remove('Endpoints', obj.metadata.name, obj.metadata.namespace);

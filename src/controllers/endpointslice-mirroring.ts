@@ -55,9 +55,18 @@ interface Desired {
   endpoints: Map<string, Endpoint>;
 }
 
+/**
+ * Whether these Endpoints belong to the API server's endpoint reconciler (`default/kubernetes`), which labels them
+ * skip-mirror and writes the Service's slice itself (cluster/kubernetes-endpoints.ts).
+ */
+export function apiServerEndpoints(namespace: string | undefined, name: string): boolean {
+  return (namespace ?? 'default') === 'default' && name === 'kubernetes';
+}
+
 /** Whether the Endpoints of this Service are mirrored (shouldMirror, and a Service without a selector). */
 export function mirrors(endpoints: Endpoints | undefined, service: Service | undefined): endpoints is Endpoints {
   if (!endpoints || !service) return false;
+  if (apiServerEndpoints(endpoints.metadata.namespace, endpoints.metadata.name)) return false;
   if (endpoints.metadata.labels?.[LABEL_SKIP_MIRROR] === 'true') return false;
   if (endpoints.metadata.annotations?.[LEADER_ANNOTATION] !== undefined) return false;
   return service.spec.selector === undefined || Object.keys(service.spec.selector).length === 0;
@@ -86,6 +95,15 @@ export function mirrorEndpoints(ctx: ControllerContext, namespace: string, name:
     doomed.push(...extra);
     if (want.endpoints.size === 0) {
       if (kept) doomed.push(kept);
+      continue;
+    }
+    const duplicate = duplicatePortName(want.ports);
+    if (duplicate !== undefined) {
+      // The API server refuses such a slice (discovery validation: port names are unique), so upstream's create or
+      // update fails and is retried; whatever slice there was stays as it was.
+      ctx.warn(
+        `Endpoints ${namespace}/${name}: an EndpointSlice with ports ${JSON.stringify(want.ports.map((p) => `${p.name}/${p.port}`))} cannot be written: ports name ${JSON.stringify(duplicate)} twice (FailedToUpdateEndpointSlices)`,
+      );
       continue;
     }
     const slice = toSlice(endpoints!, want);
@@ -121,6 +139,17 @@ export function mirrorEndpoints(ctx: ControllerContext, namespace: string, name:
   }
 }
 
+/** A port name two ports share (an absent name is the empty name), or undefined. */
+function duplicatePortName(ports: readonly EndpointPort[]): string | undefined {
+  const seen = new Set<string>();
+  for (const port of ports) {
+    const name = port.name ?? '';
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
+}
+
 function sliceKey(type: AddressType, ports: readonly EndpointPort[]): string {
   return `${type}\0${portsKey(ports)}`;
 }
@@ -128,6 +157,7 @@ function sliceKey(type: AddressType, ports: readonly EndpointPort[]): string {
 /** The slices the Endpoints' subsets ask for, by family and ports (an empty one deletes what it replaces). */
 function desiredSlices(ctx: ControllerContext, endpoints: Endpoints): Map<string, Desired> {
   const out = new Map<string, Desired>();
+  let skipped = 0;
   for (const subset of repackSubsets(endpoints.subsets ?? [])) {
     const ports = inSliceOrder(
       (subset.ports ?? []).map((p) => ({
@@ -154,11 +184,13 @@ function desiredSlices(ctx: ControllerContext, endpoints: Endpoints): Map<string
       // Two addresses that make the same endpoint: the later one (a not-ready one) wins, as upstream's set does.
       groups[family].endpoints.set(endpointIdentity(endpoint), endpoint);
     }
-    if (candidates.length > MAX_MIRRORED_PER_SUBSET) {
-      ctx.warn(
-        `Endpoints ${endpoints.metadata.namespace}/${endpoints.metadata.name}: at most ${MAX_MIRRORED_PER_SUBSET} addresses of a subset are mirrored to EndpointSlices, ${candidates.length - MAX_MIRRORED_PER_SUBSET} were skipped (TooManyAddressesToMirror)`,
-      );
-    }
+    skipped += Math.max(0, candidates.length - MAX_MIRRORED_PER_SUBSET);
+  }
+  if (skipped > 0) {
+    // One event per sync, as upstream's (TooManyAddressesToMirror), counting every subset's skipped addresses.
+    ctx.warn(
+      `Endpoints ${endpoints.metadata.namespace}/${endpoints.metadata.name}: a max of ${MAX_MIRRORED_PER_SUBSET} addresses can be mirrored to EndpointSlices per Endpoints subset; ${skipped} addresses were skipped (TooManyAddressesToMirror)`,
+    );
   }
   return out;
 }
@@ -168,8 +200,13 @@ function toEndpoint(address: EndpointAddress, ready: boolean): Endpoint {
   if (address.hostname) endpoint.hostname = address.hostname;
   if (address.nodeName) endpoint.nodeName = address.nodeName;
   if (address.targetRef) {
-    const { kind, namespace, name } = address.targetRef;
-    endpoint.targetRef = { kind, name, ...(namespace !== undefined ? { namespace } : {}) };
+    const { kind, namespace, name, uid } = address.targetRef;
+    endpoint.targetRef = {
+      kind,
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+    };
   }
   return endpoint;
 }

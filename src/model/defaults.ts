@@ -154,9 +154,9 @@ function defaultEndpointSlice(slice: EndpointSlice): void {
   for (const port of slice.ports ?? []) port.protocol ??= 'TCP';
 }
 
-/** SetDefaults_Endpoints: a port without a protocol is TCP. */
+/** SetDefaults_Endpoints: a port without a protocol (or with an empty one) is TCP. */
 function defaultEndpoints(endpoints: Endpoints): void {
-  for (const subset of endpoints.subsets ?? []) for (const port of subset.ports ?? []) port.protocol ??= 'TCP';
+  for (const subset of endpoints.subsets ?? []) for (const port of subset.ports ?? []) port.protocol ||= 'TCP';
 }
 
 function defaultNamespace(ns: Namespace): void {

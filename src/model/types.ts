@@ -253,7 +253,7 @@ export interface Endpoint {
   hostname?: string;
   nodeName?: string;
   zone?: string;
-  targetRef?: { kind: string; namespace?: string; name: string };
+  targetRef?: { kind: string; namespace?: string; name: string; uid?: string };
   hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] };
 }
 

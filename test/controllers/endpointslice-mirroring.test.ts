@@ -94,7 +94,7 @@ test('a selector-less Service’s Endpoints become a slice: labels, owner, annot
       conditions: { ready: true },
       hostname: 'db-1',
       nodeName: 'n1',
-      targetRef: { kind: 'Pod', name: 'db-1' },
+      targetRef: { kind: 'Pod', name: 'db-1', uid: 'u1' },
     },
     { addresses: ['192.0.2.12'], conditions: { ready: false } },
   ]);
@@ -151,9 +151,64 @@ for (const c of whetherMirrored) {
         cluster.warnings.some((w) => c.warning!.test(w)),
         cluster.warnings.join('\n'),
       );
-    else t.false(cluster.warnings.some((w) => w.includes('Endpoints')));
+    else t.false(cluster.warnings.some((w) => w.startsWith('Endpoints')));
+    t.is(cluster.warnings.filter((w) => w.startsWith('v1 Endpoints is deprecated')).length, 1);
   });
 }
+
+test('default/kubernetes belongs to the API server: not mirrored, with a warning', (t) => {
+  const cluster = Cluster.create([
+    NODE,
+    { ...endpoints('kubernetes', [{ addresses: [{ ip: '192.0.2.10' }], ports: PG }]) },
+  ]);
+  t.is(mirrored(cluster, 'kubernetes').length, 0);
+  t.true(cluster.warnings.some((w) => /Endpoints default\/kubernetes: the API server keeps these itself/.test(w)));
+});
+
+test('a mirrored slice changed or deleted by hand is mirrored again', (t) => {
+  const cluster = Cluster.create([
+    NODE,
+    service('db'),
+    endpoints('db', [{ addresses: [{ ip: '192.0.2.10' }], ports: PG }]),
+  ]);
+  const [slice] = mirrored(cluster, 'db');
+  cluster.apply([
+    { ...slice!, endpoints: [...slice!.endpoints, { addresses: ['192.0.2.99'], conditions: { ready: true } }] },
+  ]);
+  t.deepEqual(
+    mirrored(cluster, 'db').flatMap((s) => s.endpoints.map((e) => e.addresses[0])),
+    ['192.0.2.10'],
+  );
+  cluster.delete([{ kind: 'EndpointSlice', name: slice!.metadata.name, namespace: 'default' }]);
+  const again = mirrored(cluster, 'db');
+  t.is(again.length, 1);
+  t.not(again[0]!.metadata.name, slice!.metadata.name);
+});
+
+test('the API server stores Endpoints repacked; a slice it would refuse (two unnamed ports) is not written', (t) => {
+  const cluster = Cluster.create([
+    NODE,
+    service('db'),
+    endpoints('db', [
+      { addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 80 }] },
+      { addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 443 }] },
+    ]),
+  ]);
+  t.deepEqual(cluster.get('Endpoints', 'db', 'default')!.subsets, [
+    {
+      addresses: [{ ip: '192.0.2.10' }],
+      ports: [
+        { port: 80, protocol: 'TCP' },
+        { port: 443, protocol: 'TCP' },
+      ],
+    },
+  ]);
+  t.is(mirrored(cluster, 'db').length, 0);
+  t.true(
+    cluster.warnings.some((w) => /ports name "" twice \(FailedToUpdateEndpointSlices\)/.test(w)),
+    cluster.warnings.join('\n'),
+  );
+});
 
 const shapes: { title: string; subsets: EndpointSubset[]; slices: [string, string[], string[]][] }[] = [
   {
@@ -219,7 +274,7 @@ test('at most 1000 addresses of a subset are mirrored, ready ones first, with a 
   t.is(slice!.endpoints.length, 1000);
   t.is(slice!.endpoints.filter((e) => e.conditions.ready === false).length, 1);
   t.true(
-    cluster.warnings.some((w) => /2 were skipped \(TooManyAddressesToMirror\)/.test(w)),
+    cluster.warnings.some((w) => /2 addresses were skipped \(TooManyAddressesToMirror\)/.test(w)),
     cluster.warnings.join('\n'),
   );
 });
@@ -301,6 +356,12 @@ const invalid: { title: string; subsets: EndpointSubset[]; field: string; detail
     detail: /valid IP/,
   },
   {
+    title: 'an empty node name',
+    subsets: [{ addresses: [{ ip: '192.0.2.1', nodeName: '' }] }],
+    field: 'subsets[0].addresses[0].nodeName',
+    detail: /.+/,
+  },
+  {
     title: 'a loopback address',
     subsets: [{ notReadyAddresses: [{ ip: '127.0.0.1' }] }],
     field: 'subsets[0].notReadyAddresses[0].ip',
@@ -349,11 +410,22 @@ for (const c of invalid) {
   });
 }
 
-test('one unnamed port is allowed, and a port without a protocol is TCP', (t) => {
+test('an IP that does not parse gets both of the API server’s errors (IsValidIP, ValidateNonSpecialIP)', (t) => {
+  const cluster = Cluster.create([NODE, service('db')]);
+  const err = t.throws(() => cluster.apply([endpoints('db', [{ addresses: [{ ip: '10.0.0.300' }] }])]), {
+    instanceOf: BatchRejectedError,
+  });
+  t.deepEqual(
+    err!.issues.filter((i) => i.field === 'subsets[0].addresses[0].ip').map((i) => i.detail.replace(/, got.*/, '')),
+    [err!.issues[0]!.detail.replace(/, got.*/, ''), 'must be a valid IP address'],
+  );
+});
+
+test('one unnamed port is allowed, and a port without a protocol (or an empty one) is TCP', (t) => {
   const cluster = Cluster.create([
     NODE,
     service('db'),
-    endpoints('db', [{ addresses: [{ ip: '192.0.2.1' }], ports: [{ port: 5432 }] }]),
+    endpoints('db', [{ addresses: [{ ip: '192.0.2.1' }], ports: [{ port: 5432, protocol: '' as 'TCP' }] }]),
   ]);
   t.is(cluster.get('Endpoints', 'db', 'default')!.subsets![0]!.ports![0]!.protocol, 'TCP');
   t.deepEqual(mirrored(cluster, 'db')[0]!.ports, [{ name: '', protocol: 'TCP', port: 5432 }]);

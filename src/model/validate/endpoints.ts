@@ -11,11 +11,16 @@ import { dns1123Label, dns1123Subdomain, portNumber, qualifiedName } from './nam
 import type { Reporter } from './reporter.js';
 import { PROTOCOLS } from './service.js';
 
+/** validateEndpointAddress: the IP's syntax, hostname, node name, then ValidateNonSpecialIP (which also refuses an IP it cannot parse). */
 function validateAddress(address: EndpointAddress, at: FieldPath, report: Reporter): void {
-  const ip = checkIP([...at, 'ip'], address.ip ?? '', report);
-  if (ip) checkNonSpecialIP([...at, 'ip'], address.ip, ip, report);
+  const path = [...at, 'ip'];
+  const ip = checkIP(path, address.ip ?? '', report);
   if (address.hostname) report.invalidEach([...at, 'hostname'], address.hostname, dns1123Label(address.hostname));
-  if (address.nodeName) report.invalidEach([...at, 'nodeName'], address.nodeName, dns1123Subdomain(address.nodeName));
+  if (address.nodeName !== undefined) {
+    report.invalidEach([...at, 'nodeName'], address.nodeName, dns1123Subdomain(address.nodeName));
+  }
+  if (ip) checkNonSpecialIP(path, address.ip, ip, report);
+  else report.invalid(path, address.ip ?? '', 'must be a valid IP address');
 }
 
 function validatePort(port: EndpointsPort, at: FieldPath, nameRequired: boolean, report: Reporter): void {
