@@ -116,11 +116,17 @@ export function servicePortsOf(svc: Service, family: IPFamily): ServicePortInfo[
   );
   const loadBalancerIPs = allLoadBalancerIPs.filter((ip) => familyOf(ip) === family);
   const primary = parseIP(spec.clusterIP ?? '')?.text === clusterIP;
-  const loadBalancerSourceRanges: string[] = [];
+  let loadBalancerSourceRanges: string[] = [];
+  let allowsAll = false;
   for (const raw of spec.loadBalancerSourceRanges ?? []) {
     const cidr = parseCIDR(raw.trim());
-    if (cidr?.family === family) loadBalancerSourceRanges.push(cidr.text);
+    if (cidr?.family !== family) continue;
+    loadBalancerSourceRanges.push(cidr.text);
+    if (cidr.prefix === 0) allowsAll = true;
   }
+  // A zero-masked range (0.0.0.0/0, ::/0) allows every source, as no ranges do: kube-proxy then writes no firewall
+  // for the family (newBaseServiceInfo, since kubernetes#132722, 2025).
+  if (allowsAll) loadBalancerSourceRanges = [];
   return (spec.ports ?? []).map((port: ServicePort) => {
     const nodePort = port.nodePort ?? 0;
     const externallyAccessible = nodePort !== 0 || loadBalancerVIPs.length > 0 || externalIPs.length > 0;

@@ -98,6 +98,15 @@ export const externalCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'LoadBalancer > a zero-masked range among loadBalancerSourceRanges lets every client in',
+    run(t, h) {
+      // newBaseServiceInfo (kubernetes#132722): 0.0.0.0/0 means "allow any", as no ranges do; the other range is moot.
+      const rig = h.setup(lb({ loadBalancerSourceRanges: ['203.0.113.0/25', '0.0.0.0/0'] }));
+      verdictIs(t, rig.send(tcp('203.0.113.130:40000', '198.51.100.10:80'), EXTERNAL), 'DNAT');
+      verdictIs(t, rig.send(tcp('10.244.1.5:40000', '198.51.100.10:80'), POD), 'DNAT');
+    },
+  },
+  {
     name: 'LoadBalancer > NodePort is not subject to loadBalancerSourceRanges',
     run(t, h) {
       const rig = h.setup(lb({ loadBalancerSourceRanges: ['203.0.113.0/25'] }));

@@ -182,17 +182,22 @@ test('iTP Local without local endpoints: filter DROP for the ClusterIP, no nat C
   t.false(text.includes('KUBE-SVL-'), 'no local endpoints: no local chain');
 });
 
-test('loadBalancerSourceRanges covering the node: the LB IP itself is allowed too', (t) => {
-  const text = render([
+/** svc1 as a LoadBalancer at 1.2.3.4 with these source ranges, one endpoint. */
+function renderLB(loadBalancerSourceRanges: string[]): string {
+  return render([
     me,
     web({
       type: 'LoadBalancer',
       ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
       ingress: ['1.2.3.4'],
-      loadBalancerSourceRanges: ['192.168.0.0/24'],
+      loadBalancerSourceRanges,
     }),
     eps('10.180.0.1'),
   ]);
+}
+
+test('loadBalancerSourceRanges covering the node: the LB IP itself is allowed too', (t) => {
+  const text = renderLB(['192.168.0.0/24']);
   t.deepEqual(chain(text, 'nat', 'KUBE-FW-XPGD46QRK7WJZT7O'), [
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 192.168.0.0/24 -j KUBE-EXT-XPGD46QRK7WJZT7O',
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 1.2.3.4 -j KUBE-EXT-XPGD46QRK7WJZT7O',
@@ -200,8 +205,19 @@ test('loadBalancerSourceRanges covering the node: the LB IP itself is allowed to
   ]);
 });
 
+test('a zero-masked loadBalancerSourceRange allows every source: no firewall chain, as with no ranges', (t) => {
+  const text = renderLB(['10.0.0.0/8', '0.0.0.0/0']);
+  t.false(text.includes('KUBE-FW-'), text);
+  t.false(text.includes('KUBE-PROXY-FIREWALL -m'), 'no DROP rule for the LB IP');
+  t.true(
+    chain(text, 'nat', 'KUBE-SERVICES').some(
+      (l) => l.includes('-d 1.2.3.4') && l.endsWith('-j KUBE-EXT-XPGD46QRK7WJZT7O'),
+    ),
+  );
+});
+
 test("loadBalancerSourceRanges in a family the node has no address of: the proxier's node IP is loopback", (t) => {
-  // detectNodeIPs starts each family at its loopback address, so `::/0` holds the IPv6 proxier's node IP.
+  // detectNodeIPs starts each family at its loopback address, so `::/1` holds the IPv6 proxier's node IP.
   const text = render(
     [
       me,
@@ -211,7 +227,7 @@ test("loadBalancerSourceRanges in a family the node has no address of: the proxi
         type: 'LoadBalancer',
         ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
         ingress: ['2001:db8::4'],
-        loadBalancerSourceRanges: ['::/0'],
+        loadBalancerSourceRanges: ['::/1'],
       }),
       slice('ns1', 'svc1', ['fd00:180::1'], [{ name: 'p80', port: 80 }], { addressType: 'IPv6' }),
     ],
@@ -219,7 +235,7 @@ test("loadBalancerSourceRanges in a family the node has no address of: the proxi
     'IPv6',
   );
   t.deepEqual(chain(text, 'nat', 'KUBE-FW-XPGD46QRK7WJZT7O').slice(0, 2), [
-    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s ::/0 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+    '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s ::/1 -j KUBE-EXT-XPGD46QRK7WJZT7O',
     '-A KUBE-FW-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 loadbalancer IP" -s 2001:db8::4 -j KUBE-EXT-XPGD46QRK7WJZT7O',
   ]);
 });

@@ -349,6 +349,16 @@ test('LoadBalancer source ranges: allowed sources pass (SNAT), others are droppe
   t.is(engine.send(tcp('203.0.113.130', 2, NODE_A, 30090), EXTERNAL, 1).verdict, 'DNAT');
 });
 
+test('LB source ranges with a zero-masked range: every source passes and no firewall is met (kubernetes#132722)', (t) => {
+  const engine = lbEngine(['203.0.113.0/25', '0.0.0.0/0']);
+  const v = engine.send(tcp('203.0.113.130', 1, '192.0.2.10', 80), EXTERNAL, 1);
+  t.is(v.verdict, 'DNAT');
+  t.false(
+    v.steps.some((s) => s.where === 'filter/KUBE-SOURCE-RANGES-FIREWALL'),
+    v.steps.map((s) => s.where).join(', '),
+  );
+});
+
 test('LB source ranges in a family the node has no address of: the node IP tested is loopback (detectNodeIPs)', (t) => {
   // node-a has only IPv4 addresses; ::/1 holds ::1 (the IPv6 proxier's node IP) but not the LB IP fd00:99::4.
   const engine = engineOn(
