@@ -40,9 +40,9 @@ export interface DnsOptions {
   /** Upstream resolvers, `ip:port` or `[ipv6]:port`, for names outside the cluster zones (CoreDNS `forward .`). */
   upstream: string[];
   /**
-   * Seconds an upstream (forwarded) answer may be cached; 0 turns the cache off. Answers from the cluster zones are
-   * never cached, as kubeadm's `cache 30 { disable success <domain>; disable denial <domain> }` (kubernetes#128359):
-   * a new Service resolves on the very next query.
+   * Seconds an upstream (forwarded) answer, or an answer from the reverse zones, may be cached; 0 turns the cache off.
+   * Answers from the cluster zone are never cached, as kubeadm's `cache 30 { disable success <domain>; disable denial
+   * <domain> }` (kubernetes#128359): a new Service resolves on the very next query, its PTR once a kept denial runs out.
    */
   cache: number;
   /** Shuffle A/AAAA records in each answer (CoreDNS `loadbalance`, in kubeadm's Corefile). */

@@ -48,7 +48,7 @@ export function registerServe(program: Command): void {
     .option('--no-endpoints', 'do not serve endpoint records (CoreDNS noendpoints)')
     .option('--fallthrough <zone>', 'zone whose unknown names go upstream, repeatable', collect)
     .option('--upstream <ip:port>', 'upstream resolver for names outside the cluster, repeatable', collect)
-    .option('--cache <seconds>', 'cache upstream answers this long (0 = off)')
+    .option('--cache <seconds>', 'cache upstream and reverse-zone answers this long (0 = off)')
     .option('--no-loadbalance', 'keep A/AAAA records in index order instead of shuffling them')
     .option('--allow-transfer', 'answer AXFR/IXFR of the cluster zone over TCP')
     .option('--metrics <addr:port>', 'serve /metrics, /health and /ready on this address')

@@ -23,6 +23,7 @@ import { relayReply } from '../wire/relay.js';
 import { responseLimit } from '../wire/size.js';
 import type { ZoneIndex } from '../zone/zone-index.js';
 import { AnswerCache } from './answer-cache.js';
+import { isReverseName, ReverseAnswerCache } from './reverse-cache.js';
 import { type ReplyContent, rcodeNumber, replyMessage, spelledName, toRecord } from './to-message.js';
 import { type UpstreamClient, UpstreamMismatch } from './upstream.js';
 import { UpstreamCache } from './upstream-cache.js';
@@ -37,7 +38,7 @@ export interface ResponderOptions {
   upstream?: UpstreamClient;
   /** Serve AXFR/IXFR of the cluster zone over TCP (`--allow-transfer`); REFUSED otherwise. */
   allowTransfer?: boolean;
-  /** Milliseconds clock, for the upstream answer cache only. */
+  /** Milliseconds clock, for the caches of upstream and reverse-zone answers. */
   now?: () => number;
 }
 
@@ -58,10 +59,12 @@ export class Responder {
   readonly #opts: ResponderOptions;
   readonly cache = new AnswerCache();
   readonly #upstreamCache: UpstreamCache;
+  readonly #reverseCache: ReverseAnswerCache;
 
   constructor(options: ResponderOptions) {
     this.#opts = options;
     this.#upstreamCache = new UpstreamCache(options.dns.cache, options.now ?? Date.now);
+    this.#reverseCache = new ReverseAnswerCache(options.dns.cache, options.now ?? Date.now);
   }
 
   /** The replies to one received message (several for a zone transfer), null to stay silent, or a promise of them. */
@@ -92,6 +95,7 @@ export class Responder {
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) return this.#transfer(query, transport);
 
     const limit = responseLimit(transport, query.edns);
+    if (this.#reverseCache.enabled && isReverseName(query.question.name)) return this.#reverse(query, limit);
     const { zone } = this.#opts;
     const key = AnswerCache.key(query.question.name, qtype, query.question.class, limit, query.edns !== null);
     const cached = this.cache.get(key, zone.generation);
@@ -115,6 +119,30 @@ export class Responder {
       }
     }
     return single(encodeMessage(message, { limit }), qtype, message.header.rcode);
+  }
+
+  /**
+   * A question in a reverse zone, through CoreDNS's cache plugin (reverse-cache.ts): a kept answer while it lasts, else
+   * the zone's answer, kept when it is one the plugin keeps (NOERROR, NXDOMAIN). Names passed upstream are cached
+   * there (upstream-cache.ts).
+   */
+  #reverse(query: ParsedQuery, limit: number): Outcome | Promise<Outcome> {
+    const { question } = query;
+    const key = ReverseAnswerCache.key(question.name, question.type, question.class);
+    const kept = this.#reverseCache.lookup(key);
+    if (kept)
+      return {
+        ...single(encodeMessage(replyMessage(query, kept), { limit }), question.type, kept.rcode),
+        cacheHit: true,
+      };
+    const result = resolve({ name: spelledName(query), type: question.type, class: question.class }, this.#opts.zone, {
+      rng: this.#opts.rng,
+    });
+    if (result.upstream && this.#opts.upstream) return this.#viaUpstream(query, result, result.upstream, limit);
+    let content = contentOf(result);
+    if (content.rcode === Rcode.NOERROR || content.rcode === Rcode.NXDOMAIN)
+      content = this.#reverseCache.keep(key, content);
+    return single(encodeMessage(replyMessage(query, content), { limit }), question.type, content.rcode);
   }
 
   /**
