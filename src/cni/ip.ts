@@ -278,7 +278,11 @@ export function parseReverseName(name: string): string | undefined {
   if (!v6) return undefined;
   const nibbles = v6[1]!.split('.');
   if (nibbles.length !== 32 || !nibbles.every((n) => /^[0-9a-f]$/i.test(n))) return undefined;
-  return formatIP(BigInt(`0x${nibbles.reverse().join('')}`), 'IPv6');
+  const value = BigInt(`0x${nibbles.reverse().join('')}`);
+  // An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address, as Go prints it (CoreDNS dnsutil reverse6): its
+  // ip6.arpa name finds what the in-addr.arpa name does.
+  if (value >> 32n === 0xffffn) return formatIP(value & 0xffffffffn, 'IPv4');
+  return formatIP(value, 'IPv6');
 }
 
 /**

@@ -30,6 +30,8 @@ const cases: Case[] = [
   // CoreDNS builds endpoint PTRs from the slice's label, whether or not the Service exists.
   PTR('7.2', '7.7.244.10.in-addr.arpa.', ['10-244-7-7.ghost.testns.svc.cluster.local.']),
   PTR('10.1', '1.1.96.10.IN-ADDR.ARPA.', ['svc1.testns.svc.cluster.local.']),
+  // ::ffff:10.96.1.1 in ip6.arpa is 10.96.1.1, as Go prints an IPv4-mapped address (CoreDNS dnsutil reverse6).
+  PTR('7.1', `${'1.0.1.0.0.6.a.0.f.f.f.f'}.${'0.'.repeat(20)}ip6.arpa.`, ['svc1.testns.svc.cluster.local.']),
   // The default fallthrough needs upstream resolvers; without them an unknown address is NXDOMAIN.
   { row: '7.3', name: '9.1.244.10.in-addr.arpa.', type: 'PTR', rcode: 'NXDOMAIN', ns: [V4] },
   { row: '7.3', name: '1.0.240.10.in-addr.arpa.', type: 'PTR', rcode: 'NXDOMAIN', ns: [V4] },
