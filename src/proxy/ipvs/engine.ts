@@ -12,7 +12,8 @@
  * - virtual server but no usable real server (no endpoints, all quiesced, or an mh/sh slot owned by a quiesced one):
  *   REJECT, because `ip_vs_leave` answers ICMP port-unreachable. kube-proxy keeps the virtual server with no real
  *   servers rather than installing REJECT rules of its own;
- * - source range not allowed: DROP (for the node's own packets: sent from an LB IP whose ranges leave out the node IP);
+ * - source range not allowed: DROP (for the node's own packets: sent from an LB IP whose ranges leave out the node IP),
+ *   for established flows too: the filters have no `--ctstate NEW`, so a range change cuts open connections;
  * - established flow whose real server was deleted: DROP (expire_nodest_conn = 1 expires the connection; the next
  *   packet starts a new one).
  *
@@ -34,7 +35,7 @@ import type { Origin, Packet } from '../packet.js';
 import type { ServicePortEntry, TableChange } from '../service-table.js';
 import { GracefulTermination } from './graceful.js';
 import { IpvsIpsets } from './ipsets.js';
-import { newFlow, passed } from './new-flow.js';
+import { establishedRangeDrop, newFlow, passed } from './new-flow.js';
 import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
 import { DestTable } from './schedulers/dest-table.js';
@@ -231,7 +232,12 @@ export class IpvsEngine implements ProxyEngine {
     if (row < 0) return newFlow(this.#st, packet, origin, now, ct.lastSrcKey);
     if (ct.lastDirection === 'reply') return this.#reply(row, packet, now);
     if (ct.markedRow(row)) return this.#noDest(row, packet);
+    // Conntrack sees the packet (PREROUTING, OUTPUT) before the filter table can drop it.
     ct.seeRow(row, 'original', now);
+    if (this.#st.ipsets.hasSourceRanges) {
+      const dropped = establishedRangeDrop(this.#st, packet, origin);
+      if (dropped) return dropped;
+    }
     return new FlowVerdict(ct, row, 'established', packet, 1, this.#st.explain ? trackedSteps : null);
   }
 

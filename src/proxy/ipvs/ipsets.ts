@@ -52,10 +52,12 @@ export function setName(base: string, family: IPFamily): string {
 
 /**
  * The member a NodePort virtual server puts in its KUBE-NODE-PORT sets: the port alone (TCP and UDP: bitmap:port
- * sets), or the node address with it (SCTP: hash:ip,port sets, KUBE-NODE-PORT-SCTP-HASH).
+ * sets), or the node address with it (SCTP: hash:ip,port sets, KUBE-NODE-PORT-SCTP-HASH). Each family's proxier has
+ * sets of its own (KUBE-6-NODE-PORT-TCP…), so a port-only member carries its family: an IPv4 Service's NodePort is
+ * not in the IPv6 sets.
  */
-export function nodePortMember(proto: string, addr: string, port: number): string {
-  return proto === 'SCTP' ? `${addr} ${proto} ${port}` : `${proto} ${port}`;
+export function nodePortMember(proto: string, addr: string, port: number, family: IPFamily): string {
+  return proto === 'SCTP' ? `${addr} ${proto} ${port}` : `${family} ${proto} ${port}`;
 }
 
 /** A refcounted multiset: several virtual servers can put the same member in a set. */
@@ -88,6 +90,8 @@ export class IpvsIpsets {
   readonly #detectors = new Map<IPFamily, CidrMatcher>();
   readonly #masqueradeAll: boolean;
   #version = 0;
+  /** LoadBalancer virtual servers with source ranges: while there are none, established packets meet no firewall. */
+  #rangedLoadBalancers = 0;
 
   constructor(clusterCIDR: string, masqueradeAll: boolean) {
     for (const part of clusterCIDR.split(',')) {
@@ -114,9 +118,10 @@ export class IpvsIpsets {
         break;
       case 'LoadBalancer':
         if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
+        if (spec.sourceRanges.length > 0) this.#rangedLoadBalancers += delta;
         break;
       case 'NodePort': {
-        const m = nodePortMember(spec.proto, spec.addr, spec.port);
+        const m = nodePortMember(spec.proto, spec.addr, spec.port, spec.family);
         op(this.#nodePort, m);
         if (spec.localPolicy) op(this.#nodePortLocal, m);
         break;
@@ -124,12 +129,12 @@ export class IpvsIpsets {
     }
   }
 
-  /** Health-check node ports (KUBE-HEALTH-CHECK-NODE-PORT). */
-  applyHealthCheck(port: number, delta: 1 | -1): void {
+  /** Health-check node ports (KUBE-HEALTH-CHECK-NODE-PORT, KUBE-6-HEALTH-CHECK-NODE-PORT: one set per family). */
+  applyHealthCheck(port: number, family: IPFamily, delta: 1 | -1): void {
     if (port === 0) return;
     this.#version++;
-    if (delta > 0) this.#healthCheck.add(String(port));
-    else this.#healthCheck.remove(String(port));
+    if (delta > 0) this.#healthCheck.add(`${family} ${port}`);
+    else this.#healthCheck.remove(`${family} ${port}`);
   }
 
   /** Whether an address is bound to kube-ipvs0 (and so "local" to the node). */
@@ -142,7 +147,7 @@ export class IpvsIpsets {
    * kube-ipvs0 and its port is not a health-check node port; undefined otherwise.
    */
   ipvsFilter(dstIP: string, dstPort: number, family: IPFamily): Step | undefined {
-    if (!this.#bound.has(dstIP) || this.#healthCheck.has(String(dstPort))) return undefined;
+    if (!this.#bound.has(dstIP) || this.#healthCheck.has(`${family} ${dstPort}`)) return undefined;
     return {
       where: 'filter/KUBE-IPVS-FILTER',
       rule: `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${setName('KUBE-IPVS-IPS', family)} dst -j REJECT`,
@@ -199,6 +204,11 @@ export class IpvsIpsets {
   /** Bumped on every membership change: cached masquerade plans compare against it. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Whether some LoadBalancer virtual server has source ranges (KUBE-LOAD-BALANCER-FW is not empty). */
+  get hasSourceRanges(): boolean {
+    return this.#rangedLoadBalancers > 0;
   }
 
   get masqueradeAll(): boolean {

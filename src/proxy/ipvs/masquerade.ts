@@ -173,7 +173,7 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
     };
   }
   if (dstLocal) {
-    const m = nodePortMember(spec.proto, spec.addr, spec.port);
+    const m = nodePortMember(spec.proto, spec.addr, spec.port, spec.family);
     const proto = spec.proto.toLowerCase();
     // SCTP's sets are hash:ip,port, named and described as such (the bitmap:port ones are legacy there).
     const sctp = spec.proto === 'SCTP';

@@ -123,6 +123,24 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
   return track(st, id, vs, dest.id, packet, mark, srcKey, now, explain ? steps : null);
 }
 
+/**
+ * The LB source-range filter an established packet still meets, when it drops it. kube-proxy's IPVS mode jumps to
+ * KUBE-PROXY-FIREWALL from filter INPUT and FORWARD without `--ctstate NEW`, and KUBE-IPVS-OUT-FILTER matches every
+ * packet IPVS handles (`-m ipvs`), so once a Service's ranges leave a client out, its open connections are cut at
+ * their next packet (only KUBE-IPVS-FILTER is for NEW packets). Call only while some virtual server has ranges.
+ */
+export function establishedRangeDrop(st: IpvsState, packet: Packet, origin: Origin): Verdict | undefined {
+  const id = st.byDestination.getKey(packet.proto, keyOf(packet.dst), packet.dst.port);
+  if (id === undefined) return undefined;
+  const vs = st.servers.object(id);
+  const step =
+    origin.from === 'node'
+      ? st.ipsets.nodeOutputFilter(vs.spec, packet.src.ip)
+      : st.ipsets.sourceRangeFirewall(vs.spec, packet.src.ip);
+  if (!step?.decision.startsWith('DROP')) return undefined;
+  return { ...refused('DROP', packet, vs.service, st.explain ? [step] : NO_STEPS), conntrack: 'established', cost: 1 };
+}
+
 /** Whether the node routes `ip` to itself (RTCF_LOCAL): one of its addresses, or loopback. */
 function isLocalAddress(st: IpvsState, ip: string): boolean {
   return st.nodeAddrs.has(ip) || isLoopback(ip);

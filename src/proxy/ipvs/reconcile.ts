@@ -19,9 +19,9 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   const after = entry ? virtualServersOf(entry, st.table.node, st.scheduler, st.config.nodePortAddresses) : [];
   for (const s of before) st.ipsets.apply(s, st.nodeAddrs, -1);
   for (const s of after) st.ipsets.apply(s, st.nodeAddrs, +1);
-  st.ipsets.applyHealthCheck(st.healthCheck.get(k) ?? 0, -1);
+  st.ipsets.applyHealthCheck(st.healthCheck.get(k) ?? 0, family, -1);
   const hc = entry ? healthCheckPortOf(st, entry.info) : 0;
-  st.ipsets.applyHealthCheck(hc, +1);
+  st.ipsets.applyHealthCheck(hc, family, +1);
   if (hc) st.healthCheck.set(k, hc);
   else st.healthCheck.delete(k);
   if (after.length) st.specsByEntry.set(k, after);

@@ -359,6 +359,63 @@ test('LB source ranges with a zero-masked range: every source passes and no fire
   );
 });
 
+test('LB source ranges changed: an open connection they now leave out is dropped at its next packet (no --ctstate NEW)', (t) => {
+  const lb = (ranges: string[]) =>
+    web({
+      type: 'LoadBalancer',
+      ports: [{ name: 'http', port: 80, nodePort: 30090 }],
+      ingress: ['192.0.2.10'],
+      loadBalancerSourceRanges: ranges,
+    })[0]!;
+  const store = storeOf(...web(), lb(['203.0.113.0/25']));
+  const engine = engineOn(store);
+  const p = tcp('203.0.113.5', 1, '192.0.2.10', 80);
+  const opened = engine.send(p, EXTERNAL, 1);
+  t.is(opened.verdict, 'DNAT');
+  engine.reply(replyTo(opened.packet), 1);
+  t.is(engine.send(p, EXTERNAL, 2).conntrack, 'established');
+  put(store, lb(['198.51.100.0/24']));
+  const cut = engine.send(p, EXTERNAL, 3);
+  t.is(cut.verdict, 'DROP');
+  t.is(cut.conntrack, 'established');
+  t.is(cut.steps.at(-1)!.where, 'filter/KUBE-SOURCE-RANGES-FIREWALL');
+  // The conntrack entry stayed: allowed again, the connection carries on to its real server.
+  put(store, lb(['203.0.113.0/25']));
+  const resumed = engine.send(p, EXTERNAL, 4);
+  t.is(resumed.verdict, 'DNAT');
+  t.is(resumed.conntrack, 'established');
+  t.is(resumed.endpoint, opened.endpoint);
+});
+
+test('dual-stack: NodePort and health-check sets are per family (an IPv4 Service is not in the KUBE-6-… sets)', (t) => {
+  const store = storeOf(
+    node('node-a', [NODE_A, 'fc00::2'], { podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'] }),
+    service('default', 'lb4', {
+      clusterIP: '10.96.0.20',
+      type: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      healthCheckNodePort: 32000,
+      ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+      ingress: ['192.0.2.20'],
+    }),
+    slice('default', 'lb4', [{ ip: '10.244.1.5', node: 'node-a' }], [{ name: 'http', port: 80 }]),
+    service('default', 'web6', {
+      clusterIP: 'fd00:96::a',
+      ipFamilies: ['IPv6'],
+      ports: [{ name: 'http', port: 30080 }],
+    }),
+    slice('default', 'web6', [{ ip: 'fd00:244:2::6', node: 'node-b' }], [{ name: 'http', port: 30080 }], {
+      addressType: 'IPv6',
+    }),
+  );
+  const engine = engineOn(store, { clusterCIDR: '10.244.0.0/16,fd00:244::/32' });
+  const toV6 = engine.send(tcp('fd00:244:1::9', 1, 'fd00:96::a', 30080), POD, 1);
+  t.is(toV6.verdict, 'DNAT');
+  t.is(toV6.snat, null, 'port 30080 is an IPv4 NodePort only: KUBE-6-NODE-PORT-TCP does not mark it');
+  // 32000 is the IPv4 Service's health-check port: KUBE-6-HEALTH-CHECK-NODE-PORT lacks it, so KUBE-IPVS-FILTER rejects.
+  t.is(engine.send(tcp('fd00:244:1::9', 2, 'fd00:96::a', 32000), POD, 1).verdict, 'REJECT');
+});
+
 test('LB source ranges in a family the node has no address of: the node IP tested is loopback (detectNodeIPs)', (t) => {
   // node-a has only IPv4 addresses; ::/1 holds ::1 (the IPv6 proxier's node IP) but not the LB IP fd00:99::4.
   const engine = engineOn(
