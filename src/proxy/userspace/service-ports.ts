@@ -57,7 +57,11 @@ export interface OpenedPort {
   /** Which proxy socket serves it (engine-wide serial): kept while sameConfig holds, new when the socket reopens. */
   readonly socket: number;
   readonly portal: PortalService;
-  /** `spec.externalIPs` and the LB ingress IPs, both families (what sameConfig compares). */
+  /**
+   * `spec.externalIPs`, the LB ingress IPs (both families) and the NodePort as configured, which is what sameConfig
+   * compares, even when openPortal stopped before the NodePort (`portal.nodePort` 0).
+   */
+  readonly configNodePort: number;
   readonly configExternalIPs: readonly string[];
   readonly configLoadBalancerIPs: readonly string[];
   readonly affinity: 'None' | 'ClientIP';
@@ -108,6 +112,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
       loadBalancerIPs,
       proxyPort,
     },
+    configNodePort: info.nodePort,
     configExternalIPs: info.allExternalIPs,
     configLoadBalancerIPs: info.allLoadBalancerIPs,
     affinity: info.affinityTimeoutSeconds === null ? 'None' : 'ClientIP',
@@ -124,7 +129,7 @@ export function samePortConfig(a: OpenedPort, b: OpenedPort): boolean {
   return (
     p.protocol === q.protocol &&
     p.port === q.port &&
-    p.nodePort === q.nodePort &&
+    a.configNodePort === b.configNodePort &&
     p.clusterIP === q.clusterIP &&
     sameList(a.configExternalIPs, b.configExternalIPs) &&
     sameList(a.configLoadBalancerIPs, b.configLoadBalancerIPs) &&

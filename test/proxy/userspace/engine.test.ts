@@ -255,6 +255,24 @@ test('a Service change that keeps its config keeps the proxy port; one that chan
   t.not(e.openedPorts()[0]!.portal.proxyPort, before);
 });
 
+test('a NodePort change is a config change even when openPortal stopped before the NodePort (sameConfig reads the spec)', (t) => {
+  // The IPv6 externalIP ends openPortal on this IPv4 proxier, so the NodePort gets no rule; sameConfig still compares
+  // the Service's nodePort, so 30100 → 30101 opens a new socket on a new proxy port.
+  const svc = (nodePort: number) =>
+    service('default', 'web', {
+      clusterIP: '10.96.0.10',
+      type: 'NodePort',
+      ports: [{ port: 80, nodePort }],
+      externalIPs: ['2001:db8::1'],
+    });
+  const store = storeOf(svc(30100), slice('default', 'web', EPS, [{ port: 8080 }]));
+  const e = createUserspaceEngine({ table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(3) });
+  const before = e.openedPorts()[0]!.portal;
+  t.is(before.nodePort, 0, 'no NodePort rule after the failed externalIP');
+  store.transaction(() => store.put(svc(30101)));
+  t.not(e.openedPorts()[0]!.portal.proxyPort, before.proxyPort);
+});
+
 test('a port that keeps its name and changes protocol keeps its balancer and affinity; its UDP flows are not cleared', (t) => {
   // ServicePortName has no protocol: mergeService sees one changed port (a new socket, NewService keeping the
   // state), and unmergeService never sees the name, so neither DeleteService nor ClearEntriesForIP runs.
