@@ -23,14 +23,10 @@ import {
   type AnyObject,
   CLUSTER_SCOPED,
   type ClusterConfigSpec,
-  type EndpointSlice,
   type Endpoints,
   KINDS,
   type Kind,
   type KindMap,
-  LABEL_MANAGED_BY,
-  LABEL_SERVICE_NAME,
-  MIRRORING_CONTROLLER_NAME,
   type Namespace,
   type Node,
   type Pod,
@@ -42,6 +38,7 @@ import { admitNode, type NodeAddressPool, type NodeAdmission, releaseNode } from
 import { admitPod, type PodAdmission, releasePod } from './admit-pod.js';
 import { admitService, releaseService, type ServiceAdmission } from './admit-service.js';
 import type { ObjectRef } from './cluster.js';
+import { sliceWrittenByHand } from './hand-written-slices.js';
 import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
 import { kubeletReportOf, markedNotReady, nodeReady, rememberKubeletReport } from './node-readiness.js';
 
@@ -77,6 +74,8 @@ export class Batch {
   readonly #dirtyServices = new Set<string>();
   /** Endpoints (and the Services of the same name) changed in this batch: `ns/name`, to mirror again. */
   readonly #dirtyMirrors = new Set<string>();
+  /** The two queues a slice written by hand adds to (hand-written-slices.ts). */
+  readonly #resyncQueues = { services: this.#dirtyServices, mirrors: this.#dirtyMirrors };
   /** Pods changed in this batch (old and new versions), by namespace: their Services need their slices again. */
   readonly #changedPods = new Map<string, Pod[]>();
   #nodesChanged = false;
@@ -172,10 +171,11 @@ export class Batch {
       case 'DaemonSet':
         reconcileDaemonSet(this.#ctx, store.put(obj));
         return;
-      case 'EndpointSlice':
-        this.#mirroredSliceTouched(store.get('EndpointSlice', obj.metadata.name, obj.metadata.namespace));
-        this.#mirroredSliceTouched(store.put(obj));
+      case 'EndpointSlice': {
+        const old = store.get('EndpointSlice', obj.metadata.name, obj.metadata.namespace);
+        sliceWrittenByHand(store, this.#journal, old, store.put(obj), this.#resyncQueues);
         return;
+      }
       case 'NetworkPolicy':
         store.put(obj);
         return;
@@ -207,14 +207,6 @@ export class Batch {
 
   #warnOnce(message: string): void {
     if (!this.issues.warnings.includes(message)) this.issues.warn(message);
-  }
-
-  /** A slice the mirroring controller manages was written or deleted by hand: its Endpoints are mirrored again. */
-  #mirroredSliceTouched(slice: EndpointSlice | undefined): void {
-    const labels = slice?.metadata.labels;
-    const service = labels?.[LABEL_SERVICE_NAME];
-    if (labels?.[LABEL_MANAGED_BY] !== MIRRORING_CONTROLLER_NAME || service === undefined) return;
-    this.#dirtyMirrors.add(`${slice!.metadata.namespace ?? 'default'}/${service}`);
   }
 
   /**
@@ -351,7 +343,7 @@ export class Batch {
         return;
       case 'EndpointSlice':
         store.remove('EndpointSlice', obj.metadata.name, obj.metadata.namespace);
-        this.#mirroredSliceTouched(obj);
+        sliceWrittenByHand(store, this.#journal, obj, undefined, this.#resyncQueues);
         return;
       case 'Endpoints':
         store.remove('Endpoints', obj.metadata.name, obj.metadata.namespace);
