@@ -51,11 +51,15 @@ export function portalKey(proto: Packet['proto'], port: number): number {
   return port * 4 + protoCode(proto);
 }
 
-/** A portal a new packet hit: its port and the port's balancer (read side by side), and the rule as a trace step. */
+/**
+ * A portal a new packet hit: its port and the port's balancer (read side by side), and the rule as a trace step.
+ * `direct`: no portal rule, the packet is addressed to the proxy socket itself (no REDIRECT on its client leg).
+ */
 interface PortalHit {
   readonly port: OpenedPort;
   readonly balancer: BalancerState | undefined;
   readonly step: Step;
+  readonly direct?: boolean;
 }
 
 /**
@@ -78,10 +82,28 @@ export function matchPortal(st: UserspaceState, packet: Packet, origin: Origin, 
     }
   }
   if (!dstLocal) return undefined;
-  const np = st.nodePorts.get(portalKey(packet.proto, packet.dst.port));
+  const key = portalKey(packet.proto, packet.dst.port);
+  const np = st.nodePorts.get(key);
   // NodePort rules exist in the proxier's one family only (iptables or ip6tables, not both).
-  if (!np || familyOf(packet.dst.ip) !== np.port.portal.family) return undefined;
-  return hitOf(np, portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', ''));
+  if (np && familyOf(packet.dst.ip) === np.port.portal.family) {
+    return hitOf(np, portalStep(st, np, host ? 'KUBE-NODEPORT-HOST' : 'KUBE-NODEPORT-CONTAINER', ''));
+  }
+  // No rule at all: a packet to the proxy port itself, on a node address (or, from the node, on loopback), reaches
+  // the socket listening on 0.0.0.0 of its family.
+  const socket = st.proxySockets.get(key);
+  if (!socket || familyOf(packet.dst.ip) !== socket.port.family) return undefined;
+  if (!host && !st.nodeAddrs.has(packet.dst.ip)) return undefined;
+  return { port: socket.port, balancer: socket.balancer, step: directStep(st, socket.port), direct: true };
+}
+
+/** The trace step of a packet addressed to a proxy socket itself. */
+function directStep(st: UserspaceState, port: OpenedPort): Step {
+  if (!st.explain) return UNEXPLAINED;
+  return {
+    where: 'userspace',
+    rule: `proxy socket ${port.protocol} 0.0.0.0:${port.proxyPort} (${port.name})`,
+    decision: 'addressed to the proxy port itself: no portal rule, no REDIRECT',
+  };
 }
 
 function hitOf(portal: Portal, step: Step): PortalHit {
@@ -131,11 +153,21 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
     });
   }
   const ct = st.conntrack;
-  const redirect = clientRecord(port, hostIP);
-  // No SNAT on the client leg (key -1): the proxy's socket answers the client from the portal address.
-  const clientRow = ct.trackNat(packet, redirect, port.clientNatEndpoint, st.hostKey(hostIP), port.proxyPort, -1, now);
+  let clientRow: number;
+  let reached: Packet['dst'];
+  if (portal.direct) {
+    // Already addressed to the socket: the client leg is tracked as it is, under its Service port.
+    port.directNat ??= natRecord(null, null, port.name);
+    clientRow = ct.trackRecord(packet, port.directNat, now);
+    reached = packet.dst;
+  } else {
+    const redirect = clientRecord(port, hostIP);
+    // No SNAT on the client leg (key -1): the proxy's socket answers the client from the portal address.
+    clientRow = ct.trackNat(packet, redirect, port.clientNatEndpoint, st.hostKey(hostIP), port.proxyPort, -1, now);
+    reached = redirect.dnat!;
+  }
   if (clientRow < 0) {
-    const leaving = { proto: packet.proto, src: packet.src, dst: redirect.dnat! };
+    const leaving = { proto: packet.proto, src: packet.src, dst: reached };
     return untrackedFlow(leaving, port.name, explain ? steps : null, 2);
   }
   const chosen = dial(st, port, portal.balancer, packet.src.ip, now, steps);

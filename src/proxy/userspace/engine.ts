@@ -79,6 +79,7 @@ export class UserspaceEngine implements ProxyEngine {
       relays,
       portals: new DestIndex(),
       nodePorts: new Map(),
+      proxySockets: new Map(),
       nodeAddrs: new Set(),
       udpIdleTimeout: opts.udpIdleTimeout ?? 0.25,
       dialable: opts.dialable ?? (() => true),
@@ -319,6 +320,13 @@ export class UserspaceEngine implements ProxyEngine {
     };
     for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) add(ip, false);
     for (const ip of p.externalIPs) add(ip, true);
+    this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), {
+      port: o,
+      balancer: o.balancer,
+      addr: null,
+      external: false,
+      steps: new Map(),
+    });
     if (p.nodePort) {
       this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), {
         port: o,
@@ -337,6 +345,8 @@ export class UserspaceEngine implements ProxyEngine {
     }
     const np = portalKey(p.protocol, p.nodePort);
     if (p.nodePort && this.#st.nodePorts.get(np)?.port === o) this.#st.nodePorts.delete(np);
+    const socket = portalKey(p.protocol, p.proxyPort);
+    if (this.#st.proxySockets.get(socket)?.port === o) this.#st.proxySockets.delete(socket);
   }
 
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.

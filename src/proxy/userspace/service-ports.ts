@@ -47,6 +47,8 @@ export interface OpenedPort {
    * connection (connect.ts): each new connection reuses it rather than building an address and a record.
    */
   clientNat: NatRecord | null;
+  /** The record of client legs sent to the proxy port itself: no NAT, this Service port (made on first use). */
+  directNat: NatRecord | null;
   /**
    * The port's LoadBalancerRR state (the balancer's `state(portal.name)`), set when the port is synced: a connection
    * reads it from the port it hit instead of looking the Service port up by name. Only an open port dials, and an
@@ -98,6 +100,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     clientNatHost: '',
     clientNatEndpoint: '',
     clientNat: null,
+    directNat: null,
     balancer: undefined,
     key: `${family}|${entry.key}`,
     socket,

@@ -54,6 +54,12 @@ export interface UserspaceState {
   readonly portals: DestIndex<Portal>;
   /** NodePorts by `port·4 + protocol code`. */
   readonly nodePorts: Map<number, Portal>;
+  /**
+   * The proxy sockets by `proxyPort·4 + protocol code`: each listens on every address of its family (ListenIP
+   * 0.0.0.0), so a packet sent to a node address on that port reaches it with no portal rule at all, as upstream's
+   * proxier tests reach their Services.
+   */
+  readonly proxySockets: Map<number, Portal>;
   nodeAddrs: ReadonlySet<string>;
   readonly udpIdleTimeout: number;
   readonly dialable: (endpoint: string, now: number) => boolean;

@@ -237,6 +237,24 @@ test('portal rules as iptables-save prints them', (t) => {
   );
 });
 
+test("a connection to the proxy port itself is proxied, as upstream's proxier tests connect (no portal rule)", (t) => {
+  const e = engine();
+  const proxyPort = e.openedPorts()[0]!.portal.proxyPort;
+  const fromPod = e.send(tcp('10.244.1.9', 40000, NODE_A, proxyPort), POD, 1);
+  t.is(fromPod.verdict, 'DNAT');
+  t.true(EPS.some((ep) => fromPod.endpoint === `${ep.ip}:8080`));
+  t.is(fromPod.steps[0]!.decision, 'addressed to the proxy port itself: no portal rule, no REDIRECT');
+  // The endpoint's answer comes back to the client from the address and port it connected to.
+  const back = e.reply(replyTo(fromPod.packet), 1);
+  t.deepEqual([back.packet.src.ip, back.packet.src.port, back.packet.dst.ip], [NODE_A, proxyPort, '10.244.1.9']);
+  const fromNode = e.send(tcp('127.0.0.1', 40001, '127.0.0.1', proxyPort), HOST, 1);
+  t.is(fromNode.verdict, 'DNAT');
+  t.not(fromNode.endpoint, fromPod.endpoint, 'the same round-robin as the portal');
+  // A pod's 127.0.0.1 is its own; another port of the node is nothing.
+  t.is(e.send(tcp('10.244.1.9', 40002, '127.0.0.1', proxyPort), POD, 1).endpoint, null);
+  t.is(e.send(tcp('10.244.1.9', 40003, NODE_A, proxyPort + 1), POD, 1).endpoint, null);
+});
+
 test('a Service change that keeps its config keeps the proxy port; one that changes it gets a new port', (t) => {
   const store = storeOf(
     service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
