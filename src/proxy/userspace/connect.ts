@@ -302,8 +302,15 @@ function dropped(packet: Packet, service: string, conntrack: 'established' | 're
  * endpoint choice is in the steps).
  */
 export function continueClient(st: UserspaceState, relay: Relay, packet: Packet, now: number): Verdict {
-  // A closed UDP socket breaks its sessions; accepted TCP connections outlive their listener.
-  if (relay.udp && !st.isOpen(relay.port)) return socketClosed(st, relay.service, packet);
+  // A closed UDP socket breaks its sessions; accepted TCP connections outlive their listener. The client leg still
+  // leads to the proxy port, so a socket opened on that port since (the allocator gave it out again) reads the
+  // datagram as a new client's: a new session, through whatever Service that socket now serves.
+  if (relay.udp && !st.isOpen(relay.port)) {
+    const successor = st.proxySockets.get(portalKey(relay.proto, relay.port.proxyPort));
+    if (successor && st.isOpen(successor.port))
+      return rebind(st, relay.clientRow, { unbound: successor.port }, packet, now);
+    return socketClosed(st, relay.service, packet);
+  }
   if (relay.udp && now - relay.lastActivity >= st.udpIdleTimeout) {
     const hostIP = st.hostIP(familyOf(packet.dst.ip));
     const steps: Step[] = st.explain

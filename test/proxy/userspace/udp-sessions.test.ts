@@ -119,7 +119,9 @@ test('an unbound UDP client (its datagram found no endpoint): replies pass, clos
   t.true(engine.close(CLIENT, 0.2));
 });
 
-test('a socket reopened on the same proxy port is a new socket: the old sessions stay broken', (t) => {
+test("a socket reopened on the same proxy port reads the old clients' datagrams as new clients: new sessions", (t) => {
+  // The client leg still REDIRECTs to port 40000, and the new socket listens there (upstream TestUDPProxyUpdatePort
+  // reaches the new socket on its port); its proxy loop knows no such client and dials anew.
   const store = storeOf(svc(), eps('10.244.2.6'));
   const engine = createUserspaceEngine(
     { table: tableFor(store, 'node-a'), config: proxyConfig({ mode: 'userspace' }), rng: new Rng(5) },
@@ -128,7 +130,9 @@ test('a socket reopened on the same proxy port is a new socket: the old sessions
   t.is(engine.send(CLIENT, POD, 0).verdict, 'DNAT');
   put(store, svc({ externalIPs: ['198.51.100.1'] }), eps('10.244.3.7'));
   t.is(engine.openedPorts()[0]!.portal.proxyPort, 40000);
-  t.is(engine.send(CLIENT, POD, 0.1).verdict, 'DROP');
+  const again = engine.send(CLIENT, POD, 0.1);
+  t.is(again.verdict, 'DNAT');
+  t.is(again.endpoint, '10.244.3.7:5353');
 });
 
 test('TCP through the proxy: both handshakes are done at once, so a quiet connection outlives SYN_SENT (120 s)', (t) => {
