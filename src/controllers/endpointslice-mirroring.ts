@@ -108,11 +108,7 @@ export function mirrorEndpoints(ctx: ControllerContext, namespace: string, name:
     }
     const slice = toSlice(endpoints!, want);
     if (!kept) writes.push({ slice });
-    else if (!sameSlice(kept, slice))
-      writes.push({
-        name: kept.metadata.name,
-        slice: { ...slice, metadata: { ...slice.metadata, name: kept.metadata.name } },
-      });
+    else if (!sameSlice(kept, slice)) writes.push({ name: kept.metadata.name, slice });
   }
   for (const slices of byKey.values()) doomed.push(...slices);
   for (const write of writes) {
