@@ -7,7 +7,7 @@ import type { ControllerContext } from '../controllers/context.js';
 import { repackSubsets } from '../controllers/endpoints-repack.js';
 import { hintsOverloaded, topologyAnnotationAuto, zoneCPURatios } from '../controllers/endpointslice-hints.js';
 import { apiServerEndpoints, mirrorEndpoints } from '../controllers/endpointslice-mirroring.js';
-import { deleteServiceSlices, managedSlices, reconcileService } from '../controllers/endpointslices.js';
+import { deleteServiceSlices, hasSelector, managedSlices, reconcileService } from '../controllers/endpointslices.js';
 import type { PodIndex } from '../controllers/pod-index.js';
 import type { Scheduler } from '../controllers/scheduler.js';
 import {
@@ -198,7 +198,7 @@ export class Batch {
       this.issues.warn(
         'Endpoints default/kubernetes: the API server keeps these itself (labelled skip-mirror) and writes the kubernetes EndpointSlice from its control-plane nodes; they are not mirrored',
       );
-    } else if (service?.spec.selector && Object.keys(service.spec.selector).length > 0) {
+    } else if (service && hasSelector(service)) {
       this.issues.warn(
         `Endpoints ${ns}/${stored.metadata.name}: Service ${ns}/${stored.metadata.name} has a selector, so its endpoints come from the pods it selects; these Endpoints are not mirrored to EndpointSlices`,
       );

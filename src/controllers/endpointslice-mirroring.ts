@@ -32,6 +32,7 @@ import {
 import type { ControllerContext } from './context.js';
 import { repackSubsets } from './endpoints-repack.js';
 import { portsKey } from './endpointslice-desired.js';
+import { hasSelector } from './endpointslices.js';
 import { mirroredSliceIndex } from './group-index.js';
 import { childPrefix, uniqueGeneratedName } from './names.js';
 import { inSliceOrder } from './port-order.js';
@@ -69,7 +70,7 @@ export function mirrors(endpoints: Endpoints | undefined, service: Service | und
   if (apiServerEndpoints(endpoints.metadata.namespace, endpoints.metadata.name)) return false;
   if (endpoints.metadata.labels?.[LABEL_SKIP_MIRROR] === 'true') return false;
   if (endpoints.metadata.annotations?.[LEADER_ANNOTATION] !== undefined) return false;
-  return service.spec.selector === undefined || Object.keys(service.spec.selector).length === 0;
+  return !hasSelector(service);
 }
 
 /** Bring the mirrored slices of `namespace/name` in line with its Endpoints and Service. */

@@ -57,11 +57,17 @@ interface Plan {
   unchanged: Draft[];
 }
 
+/**
+ * Whether a Service selects pods. An empty selector is stored as no selector (protobuf keeps no empty map): such a
+ * Service's endpoints are someone else's to write (by hand, or mirrored from its v1 Endpoints).
+ */
+export function hasSelector(service: Service): boolean {
+  return service.spec.selector !== undefined && Object.keys(service.spec.selector).length > 0;
+}
+
 /** Whether the controller manages slices for this Service at all. */
 export function managesService(service: Service): boolean {
-  if (service.spec.type === 'ExternalName') return false;
-  // An empty selector is stored as no selector: the Service's endpoints are managed by someone else.
-  return service.spec.selector !== undefined && Object.keys(service.spec.selector).length > 0;
+  return service.spec.type !== 'ExternalName' && hasSelector(service);
 }
 
 /** The managed slices of a Service, by name. */

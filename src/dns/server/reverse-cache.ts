@@ -10,32 +10,18 @@
  * seconds; the reply that fills the entry has every TTL capped at that time, and a reply from the entry gives every
  * record what is left of it, in whole seconds. Keyed by name (in lower case), type and class.
  */
-import type { ResourceRecord } from '../wire/message.js';
+
+import { absolute, matchZone } from '../resolve/request.js';
+import { REVERSE_ZONES } from '../resolve/resolve.js';
 import type { ReplyContent } from './to-message.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache, withSectionTtls } from './ttl-cache.js';
 
 /** dnsutil.MinimalDefaultTTL, and the cache plugin's default MINTTL for success and denial. */
 const MINIMAL_TTL = 5;
 
-const REVERSE_SUFFIXES = ['.in-addr.arpa.', '.ip6.arpa.', '.in-addr.arpa', '.ip6.arpa'];
-
-/** Whether a name lies in a reverse zone (`in-addr.arpa`, `ip6.arpa`, or either apex). */
+/** Whether a name lies in a reverse zone (`in-addr.arpa`, `ip6.arpa`, or either apex), as the resolver matches zones. */
 export function isReverseName(name: string): boolean {
-  const lower = name.toLowerCase();
-  if (lower === 'in-addr.arpa.' || lower === 'ip6.arpa.' || lower === 'in-addr.arpa' || lower === 'ip6.arpa') {
-    return true;
-  }
-  return REVERSE_SUFFIXES.some((suffix) => lower.endsWith(suffix));
-}
-
-function withTtl(content: ReplyContent, ttl: (rr: ResourceRecord) => number): ReplyContent {
-  const set = (rrs: ResourceRecord[]) => rrs.map((rr) => ({ ...rr, ttl: ttl(rr) }));
-  return {
-    ...content,
-    answer: set(content.answer),
-    authority: set(content.authority),
-    additional: set(content.additional),
-  };
+  return matchZone(absolute(name).toLowerCase(), REVERSE_ZONES) !== undefined;
 }
 
 export class ReverseAnswerCache {
@@ -59,7 +45,7 @@ export class ReverseAnswerCache {
   /** The cached answer with what is left of its time as every TTL, or undefined. */
   lookup(key: string): ReplyContent | undefined {
     const hit = this.#entries.lookup(key);
-    return hit && withTtl(hit.value, () => hit.left);
+    return hit && withSectionTtls(hit.value, () => hit.left);
   }
 
   /** Keep an answer the zone gave; returns it with its TTLs capped at the time it is kept for. */
@@ -67,7 +53,7 @@ export class ReverseAnswerCache {
     const ttls = [...content.answer, ...content.authority, ...content.additional].map((rr) => rr.ttl);
     const smallest = ttls.length ? Math.min(...ttls) : MINIMAL_TTL;
     const ttl = Math.min(Math.max(smallest, MINIMAL_TTL), this.#seconds);
-    const capped = withTtl(content, (rr) => Math.min(rr.ttl, ttl));
+    const capped = withSectionTtls(content, (rr) => Math.min(rr.ttl, ttl));
     this.#entries.keep(key, capped, ttl);
     return capped;
   }

@@ -5,6 +5,21 @@
  * entry dropped when it is looked up.
  */
 
+import type { ResourceRecord } from '../wire/message.js';
+
+/** A reply's three record sections, whatever else it carries. */
+interface Sections {
+  answer: ResourceRecord[];
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+}
+
+/** The same reply with every record's TTL set by `ttl`, as the plugin writes a kept or capped reply. */
+export function withSectionTtls<T extends Sections>(reply: T, ttl: (rr: ResourceRecord) => number): T {
+  const set = (rrs: ResourceRecord[]) => rrs.map((rr) => ({ ...rr, ttl: ttl(rr) }));
+  return { ...reply, answer: set(reply.answer), authority: set(reply.authority), additional: set(reply.additional) };
+}
+
 /** CoreDNS cache plugin: 256 shards of 39 items. */
 export const CACHE_CAPACITY = 9984;
 

@@ -11,7 +11,7 @@
  * that time, in whole seconds, counting down.
  */
 import type { Message, ResourceRecord } from '../wire/message.js';
-import { CACHE_CAPACITY, TtlCache } from './ttl-cache.js';
+import { CACHE_CAPACITY, TtlCache, withSectionTtls } from './ttl-cache.js';
 import type { UpstreamReply } from './upstream.js';
 
 /** CoreDNS cache plugin: 256 shards of 39 items. */
@@ -19,16 +19,7 @@ export const UPSTREAM_CACHE_CAPACITY = CACHE_CAPACITY;
 
 /** The reply with each record's TTL set by `ttl` (the decoded message only: the wire form is relayed untouched). */
 function withTtls(reply: UpstreamReply, message: Message, ttl: (rr: ResourceRecord) => number): UpstreamReply {
-  const set = (rrs: ResourceRecord[]) => rrs.map((rr) => ({ ...rr, ttl: ttl(rr) }));
-  return {
-    ...reply,
-    message: {
-      ...message,
-      answer: set(message.answer),
-      authority: set(message.authority),
-      additional: set(message.additional),
-    },
-  };
+  return { ...reply, message: withSectionTtls(message, ttl) };
 }
 
 export class UpstreamCache {
