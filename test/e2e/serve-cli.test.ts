@@ -3,9 +3,9 @@
  * input files (an invalid edit keeps the last good state), and a clean stop on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import test from 'ava';
 import { dig, digYaml, shortLines } from './helpers.js';
 
@@ -123,6 +123,53 @@ test('serve prints its sockets, serves metrics, reloads its inputs and stops on 
     t.is(code, 0);
     t.regex(s.output(), /stopped\n$/);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Save as `sed -i` and most editors do: write a new file beside it, then rename it over the old one (a new inode). */
+function replaceByRename(path: string, text: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.swp`);
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+}
+
+// An ExternalName Service: its target can change (a ClusterIP cannot), and the CNAME shows which version is served.
+const aliasYaml = (name: string, target: string) =>
+  `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { type: ExternalName, externalName: ${target} }\n`;
+
+test('serve follows files replaced by rename, again and again, in new subdirectories and given by themselves', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kube-netsim-rename-'));
+  const dir = join(root, 'cluster');
+  cpSync('fixtures/demo', dir, { recursive: true });
+  mkdirSync(join(root, 'apart'));
+  const apart = join(root, 'apart', 'apart.yaml');
+  writeFileSync(apart, aliasYaml('apart', 'v1.example.com'));
+  const s = await serve(dir, apart);
+  const answers = async (name: string, target: string) =>
+    waitFor(
+      async () =>
+        shortLines(await dig(s.port, '+short', 'CNAME', `${name}.shop.svc.cluster.local`))[0] === `${target}.`,
+    );
+  try {
+    t.true(await answers('apart', 'v1.example.com'));
+    // A file input, replaced twice: a watch on the file itself would have stayed on the first inode.
+    for (const target of ['v2.example.com', 'v3.example.com']) {
+      replaceByRename(apart, aliasYaml('apart', target));
+      t.true(await answers('apart', target), `apart.yaml replaced, now ${target}`);
+    }
+    // A directory made after serve started, and a file in it replaced twice.
+    mkdirSync(join(dir, 'more'));
+    const inner = join(dir, 'more', 'inner.yaml');
+    writeFileSync(inner, aliasYaml('inner', 'v1.example.org'));
+    t.true(await answers('inner', 'v1.example.org'));
+    for (const target of ['v2.example.org', 'v3.example.org']) {
+      replaceByRename(inner, aliasYaml('inner', target));
+      t.true(await answers('inner', target), `more/inner.yaml replaced, now ${target}`);
+    }
+  } finally {
+    s.proc.kill('SIGTERM');
+    t.is(await new Promise((r) => s.proc.on('exit', (c) => r(c))), 0);
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -2,7 +2,6 @@
  * `kube-netsim serve PATH... [--listen ADDR:PORT]...`: the cluster's DNS on real UDP and TCP sockets, following the
  * input files (an edit is applied live; an invalid edit is logged and the last good state keeps serving).
  */
-import { watch } from 'node:fs';
 import type { Command } from 'commander';
 import { dnsOptionsOf } from '../../cluster/config-sections.js';
 import type { DnsOptions } from '../../dns/config.js';
@@ -12,6 +11,7 @@ import { startWorkers } from '../../dns/server/workers.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import { readInputs } from '../../model/load/index.js';
 import type { Store } from '../../model/store.js';
+import { watchInputs } from '../watch-inputs.js';
 import { loadCluster } from './load.js';
 
 interface ServeOptions {
@@ -142,7 +142,12 @@ function dnsOptions(base: DnsOptions, opts: ServeOptions): DnsOptions {
 /** Re-read the inputs when they change (debounced) and bring the cluster in line; log errors, keep the last good state. */
 function followInputs(paths: string[], cluster: import('../../cluster/cluster.js').Cluster): () => void {
   let timer: NodeJS.Timeout | undefined;
-  const reload = async () => {
+  // One reload at a time, so a slow read of older contents cannot land after a newer one.
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(readAndSync);
+  };
+  const readAndSync = async () => {
     try {
       const read = await readInputs(paths);
       const { applied, deleted } = cluster.syncDocuments(read.documents, read.issues);
@@ -152,14 +157,12 @@ function followInputs(paths: string[], cluster: import('../../cluster/cluster.js
       process.stderr.write(`reload rejected, still serving the last good state:\n${text}\n`);
     }
   };
-  const watchers = paths.map((path) =>
-    watch(path, { recursive: true }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(reload, 100);
-    }),
-  );
+  const stopWatching = watchInputs(paths, () => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, 100);
+  });
   return () => {
     clearTimeout(timer);
-    for (const w of watchers) w.close();
+    stopWatching();
   };
 }
