@@ -17,7 +17,10 @@
  *   column is padded too, so real lines end in spaces; `trimTrailingSpace` removes them for display.
  * - Sorting (unless `sort: false`, ipvsadm's --nosort): services by address family, protocol number (TCP 6, UDP 17,
  *   SCTP 132), address, port; real servers by address, port. Addresses compare as C does, `(int)(a − b)` on 32-bit
- *   words, so two IPv4 addresses more than 2^31 apart sort "backwards" exactly as ipvsadm shows them.
+ *   words, so two IPv4 addresses more than 2^31 apart sort "backwards" as ipvsadm shows them. When such wrapped
+ *   comparisons contradict each other (10.x < 100.x < 172.x < 10.x), ipvsadm's order depends on the kernel's dump
+ *   order (a hash seeded at boot) and on glibc's qsort, so a real node is not reproducible there; this sort, on the
+ *   engine's insertion order, gives one of the orders a node can show.
  * - IPv6 addresses print in brackets: `[fd00::1]:80`.
  */
 import { parseIP } from '../../cni/ip.js';
