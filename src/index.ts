@@ -22,6 +22,7 @@ export {
   type Verdict,
   type VerdictKind,
 } from './proxy/engine.js';
+export { IpvsEngine } from './proxy/ipvs/engine.js';
 export {
   type Address,
   address,

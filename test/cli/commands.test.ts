@@ -493,6 +493,30 @@ test('rules: iptables-save with kube-proxy chains, ipvsadm for ipvs', async (t) 
   t.false(ipt.stdout.includes('fd00:10:96::'), 'iptables-save without --family is IPv4 only');
 });
 
+test('rules --mode ipvs --show: the iptables rules and ipsets around the IPVS table; other modes refuse ipset', async (t) => {
+  const args = ['rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'ipvs'];
+  const ipt = await cli(...args, '--show', 'iptables');
+  t.is(ipt.code, 0);
+  t.regex(ipt.stdout, /^\*nat\n:KUBE-SERVICES - \[0:0\]\n/);
+  t.regex(ipt.stdout, /^-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT$/m);
+  t.regex(
+    ipt.stdout,
+    /^-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT$/m,
+  );
+  t.false(ipt.stdout.includes('KUBE-6-'), 'IPv4 unless --family');
+  const sets = await cli(...args, '--show', 'ipset');
+  t.regex(sets.stdout, /^create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536$/m);
+  t.regex(sets.stdout, /^add KUBE-CLUSTER-IP 10\.96\.\d+\.\d+,tcp:80$/m);
+  t.regex(sets.stdout, /^add KUBE-6-CLUSTER-IP fd00:10:96::[0-9a-f:]+,tcp:80$/m);
+  const v6 = await cli(...args, '--show', 'ipset', '--family', 'ipv6');
+  t.false(/^create KUBE-CLUSTER-IP /m.test(v6.stdout));
+  t.deepEqual((await cli(...args, '--show', 'ipvsadm')).stdout, (await cli(...args)).stdout);
+  const refused = await cli('rules', DEMO, '--node', 'kube-netsim-worker', '--mode', 'iptables', '--show', 'ipset');
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /--show ipset is for ipvs mode/);
+  t.is((await cli(...args, '--show', 'nft')).code, 2);
+});
+
 test('healthcheck: 200 on a node with local endpoints, 503 without', async (t) => {
   const ok = await cli('healthcheck', DEMO, '--node', 'kube-netsim-worker', '--service', 'shop/web-lb');
   t.regex(ok.stdout, /^HTTP\/1\.1 200 OK$/m);

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Cluster } from '../../cluster/cluster.js';
+import type { NodeProxy } from '../../cluster/node-proxy.js';
 import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ProxyConfig, ProxyEngine, Step } from '../../proxy/engine.js';
@@ -41,7 +42,7 @@ interface TraceOptions extends ProxyCommandOptions {
 }
 
 /** The engine the flags ask for on the node. */
-export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain = true): ProxyEngine {
+export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain = true): NodeProxy {
   const node = requireNode(cluster, opts.node);
   if (opts.mode !== undefined && !['iptables', 'ipvs', 'userspace'].includes(opts.mode)) {
     throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${opts.mode}"`);

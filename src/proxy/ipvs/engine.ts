@@ -21,8 +21,11 @@
  * not inside it), so graceful termination sees the connection counts of that moment.
  *
  * Divergences, on purpose: the connection table used for established flows and for ActiveConn/InActConn is the
- * shared nf_conntrack model (its timeouts), not IPVS's own (900/120/300 s by default); IPVS-mode iptables/ipset
- * rules appear in traces but are not rendered as a whole (`rules()` is `ipvsadm -Ln`).
+ * shared nf_conntrack model (its timeouts), not IPVS's own (900/120/300 s by default).
+ *
+ * Listings: `rules()` is `ipvsadm -Ln`; `iptablesRules()` the nat and filter rules kube-proxy writes around the IPVS
+ * table (render-iptables.ts) and `ipsetSave()` its ipsets (render-ipsets.ts), both from the same state the packet
+ * path reads.
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
@@ -34,10 +37,13 @@ import { FlowVerdict } from '../flow-verdict.js';
 import type { Origin, Packet } from '../packet.js';
 import type { ServicePortEntry, TableChange } from '../service-table.js';
 import { GracefulTermination } from './graceful.js';
+import { ipsetContents } from './ipset-contents.js';
 import { IpvsIpsets } from './ipsets.js';
 import { establishedRangeDrop, newFlow, passed } from './new-flow.js';
 import { syncEntry } from './reconcile.js';
 import { type IpvsadmService, renderIpvsadm } from './render.js';
+import { renderIpsetSave } from './render-ipsets.js';
+import { renderIpvsIptables } from './render-iptables.js';
 import { DestTable } from './schedulers/dest-table.js';
 import { isSchedulerName, SCHEDULER_NAMES } from './schedulers/index.js';
 import { mhTableSize } from './schedulers/maglev.js';
@@ -221,6 +227,25 @@ export class IpvsEngine implements ProxyEngine {
       });
     }
     return renderIpvsadm(services);
+  }
+
+  /** The ipsets of one family, or of every family the proxier runs (IPv4 first), as `ipset save` lists them. */
+  ipsetSave(family?: IPFamily): string {
+    this.sync();
+    const families = family === undefined ? this.#st.table.families : [family];
+    return families.map((f) => renderIpsetSave(ipsetContents(this.#st, f))).join('');
+  }
+
+  /** The nat and filter rules kube-proxy's IPVS proxier of `family` restores, in iptables mode's form. */
+  iptablesRules(family: IPFamily = 'IPv4'): string {
+    this.sync();
+    const st = this.#st;
+    return renderIpvsIptables(ipsetContents(st, family), {
+      masqueradeAll: st.config.masqueradeAll,
+      detector: st.ipsets.detectorFor(family),
+      mark: st.mark,
+      randomFully: st.config.randomFully,
+    });
   }
 
   send(packet: Packet, origin: Origin, now: number): Verdict {
