@@ -139,6 +139,7 @@ export class IpvsEngine implements ProxyEngine {
       this.#pending = [];
       const node = st.table.node;
       st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
+      st.ipsets.setNodeAddresses(st.nodeAddrs);
       const seen = new Set<string>();
       for (const family of st.table.families) {
         for (const entry of st.table.ports(family)) {

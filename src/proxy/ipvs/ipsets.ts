@@ -84,8 +84,15 @@ export class IpvsIpsets {
   readonly #nodePort = new Members();
   readonly #nodePortLocal = new Members();
   readonly #healthCheck = new Members();
-  /** KUBE-IPVS-IPS: addresses bound to kube-ipvs0 (ClusterIPs; externalIPs and LB IPs not on the node). */
-  readonly #bound = new Members();
+  /** KUBE-IPVS-IPS, part one: ClusterIPs, always bound to kube-ipvs0. */
+  readonly #clusterBound = new Members();
+  /**
+   * Part two: externalIPs and LB IPs, bound unless the node has the address itself. Which of them are node
+   * addresses is decided when asked (`#nodeAddrs` of now), not when they were added: kube-proxy rebuilds the set on
+   * every sync, so an address the node gains or loses leaves or joins it then.
+   */
+  readonly #externalBound = new Members();
+  #nodeAddrs: ReadonlySet<string> = new Set();
   /** The local-traffic detector of each family: the first `clusterCIDR` of that family (server.go getLocalDetectors). */
   readonly #detectors = new Map<IPFamily, CidrMatcher>();
   readonly #masqueradeAll: boolean;
@@ -102,22 +109,28 @@ export class IpvsIpsets {
     this.#masqueradeAll = masqueradeAll;
   }
 
+  /** The node's own addresses changed (a full resync follows). */
+  setNodeAddresses(addresses: ReadonlySet<string>): void {
+    this.#version++;
+    this.#nodeAddrs = addresses;
+  }
+
   /** Add (+1) or remove (−1) the members one virtual server contributes. */
-  apply(spec: VirtualServerSpec, nodeAddresses: ReadonlySet<string>, delta: 1 | -1): void {
+  apply(spec: VirtualServerSpec, delta: 1 | -1): void {
     this.#version++;
     const op = (m: Members, v: string) => (delta > 0 ? m.add(v) : m.remove(v));
     const ipPort = `${spec.addr} ${spec.proto} ${spec.port}`;
     switch (spec.kind) {
       case 'ClusterIP':
         op(this.#clusterIP, ipPort);
-        op(this.#bound, spec.addr);
+        op(this.#clusterBound, spec.addr);
         break;
       case 'ExternalIP':
         op(spec.localPolicy ? this.#externalIPLocal : this.#externalIP, ipPort);
-        if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
+        op(this.#externalBound, spec.addr);
         break;
       case 'LoadBalancer':
-        if (!nodeAddresses.has(spec.addr)) op(this.#bound, spec.addr);
+        op(this.#externalBound, spec.addr);
         if (spec.sourceRanges.length > 0) this.#rangedLoadBalancers += delta;
         break;
       case 'NodePort': {
@@ -139,7 +152,7 @@ export class IpvsIpsets {
 
   /** Whether an address is bound to kube-ipvs0 (and so "local" to the node). */
   isBound(ip: string): boolean {
-    return this.#bound.has(ip);
+    return this.#clusterBound.has(ip) || (this.#externalBound.has(ip) && !this.#nodeAddrs.has(ip));
   }
 
   /**
@@ -147,7 +160,7 @@ export class IpvsIpsets {
    * kube-ipvs0 and its port is not a health-check node port; undefined otherwise.
    */
   ipvsFilter(dstIP: string, dstPort: number, family: IPFamily): Step | undefined {
-    if (!this.#bound.has(dstIP) || this.#healthCheck.has(`${family} ${dstPort}`)) return undefined;
+    if (!this.isBound(dstIP) || this.#healthCheck.has(`${family} ${dstPort}`)) return undefined;
     return {
       where: 'filter/KUBE-IPVS-FILTER',
       rule: `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${setName('KUBE-IPVS-IPS', family)} dst -j REJECT`,

@@ -17,8 +17,8 @@ export function syncEntry(st: IpvsState, family: IPFamily, key: string, now: num
   const entry = st.table.get(family, key);
   const before = st.specsByEntry.get(k) ?? [];
   const after = entry ? virtualServersOf(entry, st.table.node, st.scheduler, st.config.nodePortAddresses) : [];
-  for (const s of before) st.ipsets.apply(s, st.nodeAddrs, -1);
-  for (const s of after) st.ipsets.apply(s, st.nodeAddrs, +1);
+  for (const s of before) st.ipsets.apply(s, -1);
+  for (const s of after) st.ipsets.apply(s, +1);
   st.ipsets.applyHealthCheck(st.healthCheck.get(k) ?? 0, family, -1);
   const hc = entry ? healthCheckPortOf(st, entry.info) : 0;
   st.ipsets.applyHealthCheck(hc, family, +1);

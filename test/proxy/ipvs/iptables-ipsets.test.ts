@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import type { EndpointSpec, ServiceInput } from '../fixtures.js';
-import { service, slice } from '../fixtures.js';
+import { node, put, service, slice } from '../fixtures.js';
 import { EXTERNAL, engineOn, HOST, NODE_A, POD, storeOf, tcp } from './engine-helpers.js';
 
 /** Per chain of one table, each rule as upstream's checkIptables reads it: `target` or `target/set`. */
@@ -315,4 +315,23 @@ test('every nat and filter rule a trace shows is a line of the listing', (t) => 
     }
   }
   t.true(checked >= 15, `${checked} rules checked`);
+});
+
+test('an externalIP the node gains leaves KUBE-IPVS-IPS, and joins it again when the node loses it; traces agree', (t) => {
+  const store = storeOf(...svc({ externalIPs: ['172.18.0.9'] }));
+  const engine = engineOn(store);
+  const ssh = () => engine.send(tcp('203.0.113.5', 40000, '172.18.0.9', 22), EXTERNAL, 1).verdict;
+  const bound = () => entries(engine.ipsetSave('IPv4'), 'KUBE-IPVS-IPS');
+  t.deepEqual(bound(), ['10.20.30.41', '172.18.0.9']);
+  t.is(ssh(), 'REJECT', 'bound to kube-ipvs0, no Service on port 22: KUBE-IPVS-FILTER');
+  put(store, node('node-a', [NODE_A, '172.18.0.9'], { podCIDRs: ['10.244.1.0/24'] }));
+  t.deepEqual(bound(), ['10.20.30.41']);
+  t.is(ssh(), 'ACCEPT', 'a node address: the node answers on 22 itself');
+  put(store, node('node-a', [NODE_A], { podCIDRs: ['10.244.1.0/24'] }));
+  t.deepEqual(bound(), ['10.20.30.41', '172.18.0.9']);
+  t.is(ssh(), 'REJECT');
+  // The Service going away unbinds it: nothing of the node's address history is left counted.
+  put(store, ...svc({}));
+  t.deepEqual(bound(), ['10.20.30.41']);
+  t.is(ssh(), 'ACCEPT');
 });
