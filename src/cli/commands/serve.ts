@@ -141,12 +141,8 @@ function dnsOptions(base: DnsOptions, opts: ServeOptions): DnsOptions {
 
 /** Re-read the inputs when they change (debounced) and bring the cluster in line; log errors, keep the last good state. */
 function followInputs(paths: string[], cluster: import('../../cluster/cluster.js').Cluster): () => void {
-  let timer: NodeJS.Timeout | undefined;
   // One reload at a time, so a slow read of older contents cannot land after a newer one.
   let reloading = Promise.resolve();
-  const reload = () => {
-    reloading = reloading.then(readAndSync);
-  };
   const readAndSync = async () => {
     try {
       const read = await readInputs(paths);
@@ -157,12 +153,7 @@ function followInputs(paths: string[], cluster: import('../../cluster/cluster.js
       process.stderr.write(`reload rejected, still serving the last good state:\n${text}\n`);
     }
   };
-  const stopWatching = watchInputs(paths, () => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, 100);
+  return watchInputs(paths, () => {
+    reloading = reloading.then(readAndSync);
   });
-  return () => {
-    clearTimeout(timer);
-    stopWatching();
-  };
 }
