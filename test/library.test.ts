@@ -60,3 +60,15 @@ test('NodeProxy: rules() are as of the clock (IPVS counts age with advance); the
     instanceOf: InvalidArgumentError,
   });
 });
+
+test('NodeProxy.sync(now) moves the clock in every mode, iptables too (it has no periodic work of its own)', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  for (const mode of ['iptables', 'ipvs', 'userspace'] as const) {
+    const proxy = cluster.proxy({ node: NODE, mode });
+    proxy.sync(12);
+    t.is(proxy.now, 12, mode);
+    proxy.sync();
+    t.is(proxy.now, 12, mode);
+    t.throws(() => proxy.sync(11), { instanceOf: InvalidArgumentError }, mode);
+  }
+});
