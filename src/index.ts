@@ -12,6 +12,7 @@ export type { Question, ResolveResult, Rr } from './dns/resolve/types.js';
 export { DnsServer, type DnsServerOptions } from './dns/server/server.js';
 export * from './errors.js';
 export type * from './model/types.js';
+export { conntrackSummary, renderConntrackList } from './proxy/conntrack-list.js';
 export {
   type EngineInit,
   type ProxyConfig,

@@ -4,12 +4,14 @@
  * and connection counts of the current state (after the scenario, when a script is given). Without `--family`,
  * iptables mode prints IPv4 (iptables-save) and ipvs mode both families in one listing, as `ipvsadm -Ln` does.
  * In ipvs mode `--show iptables` prints the nat and filter rules kube-proxy writes around the IPVS table (IPv4 unless
- * `--family`) and `--show ipset` its ipsets as `ipset save` lists them (every family unless `--family`).
+ * `--family`) and `--show ipset` its ipsets as `ipset save` lists them (every family unless `--family`). In every
+ * mode `--show conntrack` prints the node's conntrack table as `conntrack -L` does (its summary line on stderr).
  */
 import type { Command } from 'commander';
 import type { NodeProxy } from '../../cluster/node-proxy.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
+import { conntrackSummary, renderConntrackList } from '../../proxy/conntrack-list.js';
 import { IpvsEngine } from '../../proxy/ipvs/engine.js';
 import { loadCluster } from './load.js';
 import { engineFor, type ProxyCommandOptions } from './trace.js';
@@ -24,7 +26,10 @@ export function registerRules(program: Command): void {
     .option('--mode <mode>', 'iptables, ipvs or userspace (default: the ClusterConfig, else iptables)')
     .option('--family <family>', 'ipv4 or ipv6 (default: ipv4; ipvs lists both)')
     .option('--scheduler <name>', 'IPVS scheduler')
-    .option('--show <what>', 'ipvs mode: ipvsadm (default), iptables (nat and filter rules) or ipset (ipset save)')
+    .option(
+      '--show <what>',
+      'conntrack (conntrack -L), or in ipvs mode: ipvsadm (default), iptables (nat and filter rules), ipset (ipset save)',
+    )
     .option('--script <file>', 'run a scenario first (see trace --script)')
     .option('--seed <n>', "seed for the engine's random choices (default: the ClusterConfig's seed)")
     .action(
@@ -46,13 +51,20 @@ export function registerRules(program: Command): void {
           // The script's clock moves only by its advance steps: counts are shown as of its end, trailing ones included.
           engine.sync?.(scriptEndTime(steps));
         }
+        if (opts.show === 'conntrack') {
+          engine.sync();
+          const lines = renderConntrackList(engine.conntrack.entries(), engine.now, family);
+          process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+          process.stderr.write(`${conntrackSummary(lines.length)}\n`);
+          return;
+        }
         const text = listing(engine, family, opts.show);
         process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       },
     );
 }
 
-const SHOW = ['ipvsadm', 'iptables', 'ipset'];
+const SHOW = ['ipvsadm', 'iptables', 'ipset', 'conntrack'];
 
 /** What `--show` asks of the node's engine: ipvs mode has three listings, the others one (their iptables rules). */
 function listing(proxy: NodeProxy, family: IPFamily | undefined, show: string | undefined): string {
