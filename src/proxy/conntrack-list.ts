@@ -26,11 +26,10 @@ const PROTOCOL_NUMBER: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 }
 export function renderConntrackList(entries: Iterable<ConntrackEntry>, now: number, family?: IPFamily): string[] {
   const lines: string[] = [];
   for (const e of entries) {
-    if (e.expires <= now || (family !== undefined && familyOf(e.originalSrc.ip) !== family)) continue;
-    const fields = [
-      `${e.proto.toLowerCase().padEnd(8)} ${PROTOCOL_NUMBER[e.proto]}`,
-      String(Math.floor(e.expires - now)),
-    ];
+    // Times are decimal seconds in binary floats: 30.4 − 14.4 must give 16, as the kernel's whole jiffies do.
+    const left = Math.round((e.expires - now) * 1e6) / 1e6;
+    if (left <= 0 || (family !== undefined && familyOf(e.originalSrc.ip) !== family)) continue;
+    const fields = [`${e.proto.toLowerCase().padEnd(8)} ${PROTOCOL_NUMBER[e.proto]}`, String(Math.floor(left))];
     const state = stateName(e.timeout);
     if (state) fields.push(state);
     fields.push(tuple(e.originalSrc, e.originalDst));

@@ -17,12 +17,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { watchInputs } from '../../src/cli/watch-inputs.js';
+import { type WatchOptions, watchInputs } from '../../src/cli/watch-inputs.js';
 
 const DEBOUNCE_MS = 30;
 
 /** A watcher over `paths` under a fresh directory, and a way to make a change and wait until it is reported. */
-function rig(setup: (root: string) => string[]) {
+function rig(setup: (root: string) => string[], options: WatchOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), 'kube-netsim-watch-'));
   let reports = 0;
   const stop = watchInputs(
@@ -30,14 +30,14 @@ function rig(setup: (root: string) => string[]) {
     () => {
       reports++;
     },
-    DEBOUNCE_MS,
+    { debounceMs: DEBOUNCE_MS, ...options },
   );
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   /** Wait until reports stop coming (what one change set off has all been reported). */
   const quiet = async () => {
     for (let last = -1; last !== reports; ) {
       last = reports;
-      await sleep(DEBOUNCE_MS * 4);
+      await sleep((options.debounceMs ?? DEBOUNCE_MS) * 4);
     }
   };
   return {
@@ -204,6 +204,63 @@ test('a storm of writes is reported in a few bursts, not once per file', async (
     const reports = r.reports() - before;
     t.is(touched, 1000);
     t.true(reports <= 20, `${reports} reports for ${touched} files`);
+  } finally {
+    r.done();
+  }
+});
+
+test('symlinks on the way: a parent directory link flipped, and link targets that go away and come back', async (t) => {
+  const r = rig((root) => {
+    for (const d of ['releases/v1', 'releases/v2', 'shared/t', 'data']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'releases', 'v1', 'app.yaml'), 'v: 1\n');
+    writeFileSync(join(root, 'releases', 'v2', 'app.yaml'), 'v: 2\n');
+    symlinkSync(join(root, 'releases', 'v1'), join(root, 'current'));
+    writeFileSync(join(root, 'shared', 't', 'x.yaml'), 'x: 1\n');
+    symlinkSync(join(root, 'shared', 't', 'x.yaml'), join(root, 'x.yaml'));
+    symlinkSync(join(root, 'data'), join(root, 'in'));
+    return [join(root, 'current', 'app.yaml'), join(root, 'x.yaml'), join(root, 'in')];
+  });
+  const at = (...p: string[]) => join(r.root, ...p);
+  try {
+    t.true(
+      await r.seen(() => {
+        symlinkSync(at('releases', 'v2'), at('current.tmp'));
+        renameSync(at('current.tmp'), at('current'));
+      }),
+      'current flipped to v2',
+    );
+    t.true(await r.seen(() => writeFileSync(at('releases', 'v2', 'app.yaml'), 'v: 3\n')), 'v2/app.yaml edited');
+    t.true(await r.seen(() => renameSync(at('shared', 't'), at('shared', 't.away'))), "x.yaml's target moved away");
+    t.true(await r.seen(() => renameSync(at('shared', 't.away'), at('shared', 't'))), 'and back');
+    t.true(await r.seen(() => writeFileSync(at('shared', 't', 'x.yaml'), 'x: 2\n')), 'the target edited after');
+    t.true(await r.seen(() => renameSync(at('data'), at('data.away'))), "in's target moved away");
+    t.true(await r.seen(() => renameSync(at('data.away'), at('data'))), 'and back');
+    t.true(await r.seen(() => writeFileSync(at('data', 'y.yaml'), 'y: 1\n')), 'a file in it after');
+  } finally {
+    r.done();
+  }
+});
+
+test('writes that keep coming are reported after they stop, or once per maxWaitMs, not once per debounce', async (t) => {
+  const r = rig(
+    (root) => {
+      mkdirSync(join(root, 'in'));
+      return [join(root, 'in')];
+    },
+    { debounceMs: 300, maxWaitMs: 60_000 },
+  );
+  try {
+    await r.quiet();
+    const before = r.reports();
+    // About a second of writes, three debounce periods and more: a report per period would make three or four.
+    for (let i = 0; i < 50; i++) {
+      writeFileSync(join(r.root, 'in', `f${i}.yaml`), 'x: 1\n');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await r.quiet();
+    // Gaps of 20 ms never reach the 300 ms debounce: one report (a stall of the machine could split it once).
+    t.true(r.reports() - before >= 1);
+    t.true(r.reports() - before <= 2, `${r.reports() - before} reports`);
   } finally {
     r.done();
   }

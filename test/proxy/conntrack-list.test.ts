@@ -90,6 +90,10 @@ test('conntrack -L: both families unless one is asked for; expired entries are n
     renderConntrackList(ct.entries(), 30).map((l) => l.slice(0, 20)),
     ['tcp      6 90 SYN_SE'],
   );
+  // Decimal times: created at 0.4 s, listed at 14.4 s, a 30 s UDP flow has 16 s left (30.4 − 14.4 is 15.999… in floats).
+  const late = new Conntrack();
+  late.track(p('UDP', '10.244.1.5', 40003, '10.96.0.10', 53), { dnat: EP }, 0.4);
+  t.regex(renderConntrackList(late.entries(), 14.4)[0]!, /^udp {6}17 16 /);
   t.is(conntrackSummary(2), 'conntrack v1.4.8 (conntrack-tools): 2 flow entries have been shown.');
 });
 

@@ -153,7 +153,11 @@ function followInputs(paths: string[], cluster: import('../../cluster/cluster.js
       process.stderr.write(`reload rejected, still serving the last good state:\n${text}\n`);
     }
   };
-  return watchInputs(paths, () => {
-    reloading = reloading.then(readAndSync);
-  });
+  return watchInputs(
+    paths,
+    () => {
+      reloading = reloading.then(readAndSync);
+    },
+    { onError: (dir, err) => process.stderr.write(`not following changes in ${dir}: ${err.message}\n`) },
+  );
 }

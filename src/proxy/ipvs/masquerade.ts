@@ -168,7 +168,7 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
       acceptLocal: {
         where: 'nat/KUBE-SERVICES',
         rule: `${set} -m addrtype --dst-type LOCAL -j ACCEPT`,
-        decision: `ACCEPT: the external IP is local (bound to kube-ipvs0)${kept}`,
+        decision: `ACCEPT: the external IP is local (${sets.isBound(spec.addr) ? 'bound to kube-ipvs0' : 'a node address'})${kept}`,
       },
     };
   }

@@ -327,6 +327,9 @@ test('an externalIP the node gains leaves KUBE-IPVS-IPS, and joins it again when
   put(store, node('node-a', [NODE_A, '172.18.0.9'], { podCIDRs: ['10.244.1.0/24'] }));
   t.deepEqual(bound(), ['10.20.30.41']);
   t.is(ssh(), 'ACCEPT', 'a node address: the node answers on 22 itself');
+  const web = engine.send(tcp(NODE_A, 40001, '172.18.0.9', 80), HOST, 1);
+  t.is(web.verdict, 'DNAT');
+  t.true(web.steps.some((s) => s.decision === 'ACCEPT: the external IP is local (a node address)'));
   put(store, node('node-a', [NODE_A], { podCIDRs: ['10.244.1.0/24'] }));
   t.deepEqual(bound(), ['10.20.30.41', '172.18.0.9']);
   t.is(ssh(), 'REJECT');
