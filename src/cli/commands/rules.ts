@@ -20,7 +20,9 @@ import { readScript, runScript, scriptEndTime } from './trace-script.js';
 export function registerRules(program: Command): void {
   program
     .command('rules')
-    .description('print the rules kube-proxy would program on a node (iptables-save or ipvsadm -Ln)')
+    .description(
+      'print the rules kube-proxy would program on a node (iptables-save or ipvsadm -Ln; --show for ipsets, conntrack)',
+    )
     .argument('<paths...>', 'manifest files or directories')
     .requiredOption('--node <node>', 'the node')
     .option('--mode <mode>', 'iptables, ipvs or userspace (default: the ClusterConfig, else iptables)')
