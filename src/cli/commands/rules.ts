@@ -51,7 +51,7 @@ export function registerRules(program: Command): void {
           const steps = readScript(opts.script);
           await runScript(cluster, engine, steps, opts.script);
           // The script's clock moves only by its advance steps: counts are shown as of its end, trailing ones included.
-          engine.sync?.(scriptEndTime(steps));
+          engine.sync(scriptEndTime(steps));
         }
         if (opts.show === 'conntrack') {
           engine.sync();
