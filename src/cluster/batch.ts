@@ -43,7 +43,8 @@ import { syncKubernetesEndpoints } from './kubernetes-endpoints.js';
 import { kubeletReportOf, markedNotReady, nodeReady, rememberKubeletReport } from './node-readiness.js';
 
 /** What the API server answers every v1 Endpoints request with since 1.33. */
-const ENDPOINTS_DEPRECATED = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice';
+/** The API server's warning on every v1 Endpoints request since 1.33 (a write here, a list in `get endpoints`). */
+export const ENDPOINTS_DEPRECATED = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice';
 
 /** Namespaces the API server never deletes (NamespaceLifecycle's immortal namespaces). */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);

@@ -8,6 +8,14 @@ import { cli } from './helpers.js';
 
 const DEMO = 'fixtures/demo';
 
+/** A table's cells, row by row (columns split on `sep`: any run of spaces, or three or more where cells hold one). */
+function cells(table: string, sep = /\s+/): string[][] {
+  return table
+    .trim()
+    .split('\n')
+    .map((line) => line.split(sep));
+}
+
 /** A fresh directory holding one manifest file, to pass after DEMO. */
 function manifestDir(file: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-cli-'));
@@ -50,17 +58,64 @@ test('get namespaces and networkpolicies: kubectl columns (STATUS; POD-SELECTOR,
   );
   const policies = await cli('get', 'netpol', '-n', 'shop', DEMO, dir);
   t.is(policies.code, 0, policies.stderr);
-  t.deepEqual(
-    policies.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(/\s+/)),
+  t.deepEqual(cells(policies.stdout), [
+    ['NAME', 'POD-SELECTOR'],
+    ['db-from-web', 'app=db'],
+    ['deny-all', '<none>'],
+  ]);
+});
+
+test('get: several resources with their prefixes, v1 Endpoints, cluster-scoped kinds under -A, a NodeLost pod, sorted YAML', async (t) => {
+  const dir = manifestDir(
+    'extra.yaml',
     [
-      ['NAME', 'POD-SELECTOR'],
-      ['db-from-web', 'app=db'],
-      ['deny-all', '<none>'],
-    ],
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata: { name: ext, namespace: shop }',
+      'spec: { ports: [{ port: 80 }] }',
+      '---',
+      'apiVersion: v1',
+      'kind: Endpoints',
+      'metadata: { name: ext, namespace: shop }',
+      'subsets:',
+      '- addresses: [{ ip: 192.0.2.1 }, { ip: 192.0.2.2 }, { ip: 192.0.2.3 }, { ip: 192.0.2.4 }]',
+      '  ports: [{ port: 80 }]',
+      '---',
+      'apiVersion: v1',
+      'kind: Endpoints',
+      'metadata: { name: empty, namespace: shop }',
+      '---',
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: { name: lost, namespace: shop, deletionTimestamp: "2024-01-01T00:00:00Z" }',
+      'spec: { containers: [{ name: c, image: nginx }] }',
+      'status: { phase: Running, reason: NodeLost }',
+      '',
+    ].join('\n'),
   );
+  const ep = await cli('get', 'ep', '-n', 'shop', DEMO, dir);
+  t.is(ep.code, 0, ep.stderr);
+  t.deepEqual(cells(ep.stdout, /\s{3,}/), [
+    ['NAME', 'ENDPOINTS'],
+    ['empty', '<none>'],
+    ['ext', '192.0.2.1:80,192.0.2.2:80,192.0.2.3:80 + 1 more...'],
+  ]);
+  t.regex(ep.stderr, /v1 Endpoints is deprecated in v1\.33\+/);
+  const two = await cli('get', 'deploy,svc', '-n', 'shop', DEMO);
+  t.regex(two.stdout, /^deployment\.apps\/web\s+3\/3/m);
+  t.regex(two.stdout, /^service\/web\s+ClusterIP/m);
+  t.regex(two.stdout, /\n\nNAME\s+TYPE/, 'one table per kind, a blank line between');
+  t.is((await cli('get', 'deploy,nope', '-n', 'shop', DEMO)).code, 2);
+  const ns = await cli('get', 'ns', '-A', DEMO);
+  t.regex(ns.stdout, /^NAME\s+STATUS\n/, 'no NAMESPACE column for a cluster-scoped kind');
+  const pods = await cli('get', 'pods', '-n', 'shop', DEMO, dir);
+  t.regex(pods.stdout, /^lost\s+1\/1\s+Unknown\s+0$/m);
+  const yaml = await cli('get', 'svc', '-n', 'shop', '-o', 'yaml', DEMO);
+  t.regex(yaml.stdout, /^apiVersion: v1\nitems:\n- apiVersion: v1\n {2}kind: Service\n {2}metadata:\n/);
+  const json = await cli('get', 'svc', '-n', 'shop', '-o', 'json', DEMO);
+  const first = (JSON.parse(json.stdout) as { items: Record<string, Record<string, unknown>>[] }).items[0]!;
+  t.deepEqual(Object.keys(first), ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  t.deepEqual(Object.keys(first.spec!), [...Object.keys(first.spec!)].sort());
 });
 
 test('get with nothing to list: kubectl says so on stderr, stdout stays empty, exit 0', async (t) => {

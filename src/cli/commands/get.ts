@@ -1,17 +1,21 @@
 /**
- * `kube-netsim get pods|services|endpointslices|nodes|deployments|replicasets|statefulsets|daemonsets|all
- *  [-n NS | -A] [-o wide|yaml|json] PATH...`: kubectl's tables, or the objects as YAML/JSON.
+ * `kube-netsim get pods|services|endpoints|endpointslices|nodes|namespaces|networkpolicies|deployments|replicasets|
+ *  statefulsets|daemonsets|all [-n NS | -A] [-o wide|yaml|json] PATH...`: kubectl's tables, or the objects as
+ * YAML/JSON. Several resources may be given at once, as kubectl takes them (`deploy,rs`, `all,ep`): one table per
+ * kind, each name prefixed with its resource (`deployment.apps/web`).
  */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { ENDPOINTS_DEPRECATED } from '../../cluster/batch.js';
 import type { Cluster } from '../../cluster/cluster.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { Kind, KindMap, Pod } from '../../model/types.js';
+import { CLUSTER_SCOPED, type Kind, type KindMap, type Pod } from '../../model/types.js';
 import {
   type Columns,
   daemonSetColumns,
   deploymentColumns,
   endpointSliceColumns,
+  endpointsColumns,
   isPodReady,
   namespaceColumns,
   networkPolicyColumns,
@@ -33,6 +37,8 @@ const RESOURCES: Record<string, Kind> = {
   service: 'Service',
   services: 'Service',
   svc: 'Service',
+  endpoints: 'Endpoints',
+  ep: 'Endpoints',
   endpointslice: 'EndpointSlice',
   endpointslices: 'EndpointSlice',
   node: 'Node',
@@ -58,15 +64,23 @@ const RESOURCES: Record<string, Kind> = {
   netpol: 'NetworkPolicy',
 };
 
-/** What `kubectl get all` lists, with the prefix it gives each name. */
-const ALL: [Kind, string][] = [
-  ['Pod', 'pod'],
-  ['Service', 'service'],
-  ['DaemonSet', 'daemonset.apps'],
-  ['Deployment', 'deployment.apps'],
-  ['ReplicaSet', 'replicaset.apps'],
-  ['StatefulSet', 'statefulset.apps'],
-];
+/** The prefix kubectl gives each name when it lists more than one resource: the resource and its API group. */
+const PREFIX: Partial<Record<Kind, string>> = {
+  Pod: 'pod',
+  Service: 'service',
+  Endpoints: 'endpoints',
+  EndpointSlice: 'endpointslice.discovery.k8s.io',
+  Node: 'node',
+  Namespace: 'namespace',
+  Deployment: 'deployment.apps',
+  ReplicaSet: 'replicaset.apps',
+  StatefulSet: 'statefulset.apps',
+  DaemonSet: 'daemonset.apps',
+  NetworkPolicy: 'networkpolicy.networking.k8s.io',
+};
+
+/** What `kubectl get all` lists (the `all` category), in its order. */
+const ALL: Kind[] = ['Pod', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet'];
 
 interface GetOptions {
   namespace?: string;
@@ -81,7 +95,7 @@ export function registerGet(program: Command): void {
     .description('list objects of the cluster, as kubectl get shows them')
     .argument(
       '<resource>',
-      'pods, services, endpointslices, nodes, deployments, replicasets, statefulsets, daemonsets or all',
+      'pods, services, endpoints, endpointslices, nodes, namespaces, networkpolicies, deployments, replicasets, statefulsets, daemonsets or all; several separated by commas',
     )
     .argument('<paths...>', 'manifest files or directories')
     .option('-n, --namespace <ns>', 'namespace to list', 'default')
@@ -101,11 +115,19 @@ export function registerGet(program: Command): void {
     });
 }
 
+/** The kinds a resource argument names (`all`, a name, or a comma-separated list of them), with their name prefix. */
 function resourceKinds(resource: string): [Kind, string][] {
-  if (resource === 'all') return ALL;
-  const kind = RESOURCES[resource.toLowerCase()];
-  if (!kind) throw new InvalidArgumentError(`the server doesn't have a resource type "${resource}"`);
-  return [[kind, '']];
+  const kinds: Kind[] = [];
+  for (const name of resource.split(',')) {
+    const named = name === 'all' ? ALL : [RESOURCES[name.toLowerCase()]];
+    for (const kind of named) {
+      if (!kind) throw new InvalidArgumentError(`the server doesn't have a resource type "${name}"`);
+      if (!kinds.includes(kind)) kinds.push(kind);
+    }
+  }
+  // kubectl prefixes names when it prints more than one kind, or `all` (a category) even if it held one.
+  const prefixed = kinds.length > 1 || resource.split(',').includes('all');
+  return kinds.map((kind) => [kind, prefixed ? (PREFIX[kind] ?? kind.toLowerCase()) : '']);
 }
 
 /**
@@ -119,14 +141,20 @@ export function renderGet(
 ): { stdout: string; stderr: string } {
   const namespace = opts.allNamespaces ? undefined : (opts.namespace ?? 'default');
   const select = <K extends Kind>(kind: K): KindMap[K][] =>
-    kind === 'Node' || kind === 'Namespace' ? cluster.list(kind) : cluster.list(kind, namespace);
+    CLUSTER_SCOPED.has(kind) ? cluster.list(kind) : cluster.list(kind, namespace);
+  // Listing v1 Endpoints draws the API server's deprecation warning (unless loading them already printed it).
+  const warned = kinds.some(([k]) => k === 'Endpoints') && !cluster.warnings.includes(ENDPOINTS_DEPRECATED);
+  const warning = warned ? `warning: ${ENDPOINTS_DEPRECATED}\n` : '';
   if (opts.output === 'yaml' || opts.output === 'json') {
     // The API server lists objects in key order (namespace, then name), whatever order they were created in.
+    // kubectl prints them as maps: keys in sorted order, and in YAML list items not indented under their key.
     const items = kinds.flatMap(([kind]) => select(kind).sort(byNamespaceAndName));
     const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
     const text =
-      opts.output === 'json' ? `${JSON.stringify(list, null, 4)}\n` : stringify(list, { aliasDuplicateObjects: false });
-    return { stdout: text, stderr: '' };
+      opts.output === 'json'
+        ? `${JSON.stringify(sortedKeys(list), null, 4)}\n`
+        : stringify(list, { aliasDuplicateObjects: false, sortMapEntries: true, indentSeq: false });
+    return { stdout: text, stderr: warning };
   }
   const wide = opts.output === 'wide';
   const blocks: string[] = [];
@@ -134,23 +162,29 @@ export function renderGet(
     const objects = select(kind).sort(byNamespaceAndName);
     if (objects.length === 0) continue;
     const columns = columnsFor(cluster, kind) as Columns<KindMap[Kind]>;
-    const headers = [
-      ...(namespace === undefined && kind !== 'Node' ? ['NAMESPACE'] : []),
-      ...columns.headers,
-      ...(wide ? columns.wide : []),
-    ];
+    const withNamespace = namespace === undefined && !CLUSTER_SCOPED.has(kind);
+    const headers = [...(withNamespace ? ['NAMESPACE'] : []), ...columns.headers, ...(wide ? columns.wide : [])];
     const rows = objects.map((obj) => {
       const row = columns.row(obj, wide);
       if (prefix) row[0] = `${prefix}/${row[0]}`;
-      return namespace === undefined && kind !== 'Node' ? [obj.metadata.namespace ?? '', ...row] : row;
+      return withNamespace ? [obj.metadata.namespace ?? '', ...row] : row;
     });
     blocks.push(renderTable(headers, rows));
   }
   if (blocks.length === 0) {
     const notice = namespace === undefined ? 'No resources found\n' : `No resources found in ${namespace} namespace.\n`;
-    return { stdout: '', stderr: notice };
+    return { stdout: '', stderr: warning + notice };
   }
-  return { stdout: `${blocks.join('\n\n')}\n`, stderr: '' };
+  return { stdout: `${blocks.join('\n\n')}\n`, stderr: warning };
+}
+
+/** A copy of a JSON value with every object's keys in sorted order (Go's encoding/json writes maps so). */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortedKeys((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 function byNamespaceAndName(a: KindMap[Kind], b: KindMap[Kind]): number {
@@ -176,6 +210,8 @@ function columnsFor(cluster: Cluster, kind: Kind): Columns<never> {
       return podColumns as Columns<never>;
     case 'Service':
       return serviceColumns as Columns<never>;
+    case 'Endpoints':
+      return endpointsColumns as Columns<never>;
     case 'EndpointSlice':
       return endpointSliceColumns as Columns<never>;
     case 'Node':

@@ -7,6 +7,7 @@ import type {
   DaemonSet,
   Deployment,
   EndpointSlice,
+  Endpoints,
   Namespace,
   NetworkPolicy,
   Node,
@@ -35,7 +36,9 @@ export function isPodReady(pod: Pod): boolean {
 const isTerminalPhase = (pod: Pod): boolean => pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
 
 function podStatus(pod: Pod): string {
-  // printPod: a finished pod keeps its phase even while it is being deleted.
+  // printPod: a pod being deleted from a node that stopped answering (NodeLost) is Unknown; a finished pod keeps its
+  // phase even while it is being deleted; any other is Terminating.
+  if (pod.metadata.deletionTimestamp && pod.status.reason === 'NodeLost') return 'Unknown';
   if (pod.metadata.deletionTimestamp && !isTerminalPhase(pod)) return 'Terminating';
   // A pod held by scheduling gates reads SchedulingGated, whatever its phase says.
   if (pod.status.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated'))
@@ -129,6 +132,39 @@ function firstThree(items: readonly string[]): string {
   const shown = items.slice(0, 3).join(',');
   return items.length > 3 ? `${shown} + ${items.length - 3} more...` : shown;
 }
+
+/**
+ * printEndpoints' formatEndpoints: each subset's ready addresses as `ip:port` for every port (the address alone in a
+ * subset without ports), the first three, then `+ N more...`; `<none>` without subsets.
+ */
+function formatEndpoints(ep: Endpoints): string {
+  const subsets = ep.subsets ?? [];
+  if (subsets.length === 0) return '<none>';
+  const list: string[] = [];
+  let count = 0;
+  let more = false;
+  for (const subset of subsets) {
+    const addresses = subset.addresses ?? [];
+    const ports = subset.ports?.length ? subset.ports.map((p) => p.port) : [null];
+    for (const port of ports) {
+      count += addresses.length;
+      for (const a of addresses) {
+        if (list.length === 3) {
+          more = true;
+          break;
+        }
+        list.push(port === null ? a.ip : a.ip.includes(':') ? `[${a.ip}]:${port}` : `${a.ip}:${port}`);
+      }
+    }
+  }
+  return more ? `${list.join(',')} + ${count - 3} more...` : list.join(',');
+}
+
+export const endpointsColumns: Columns<Endpoints> = {
+  headers: ['NAME', 'ENDPOINTS'],
+  wide: [],
+  row: (ep) => [ep.metadata.name, formatEndpoints(ep)],
+};
 
 export const endpointSliceColumns: Columns<EndpointSlice> = {
   headers: ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],
