@@ -16,6 +16,7 @@ import type {
   Service,
   StatefulSet,
 } from '../../model/types.js';
+import { hostPort } from '../../proxy/packet.js';
 
 /**
  * Version the emulated kubelets report when a Node does not say (status.nodeInfo.kubeletVersion): the release whose
@@ -153,7 +154,7 @@ function formatEndpoints(ep: Endpoints): string {
           more = true;
           break;
         }
-        list.push(port === null ? a.ip : a.ip.includes(':') ? `[${a.ip}]:${port}` : `${a.ip}:${port}`);
+        list.push(port === null ? a.ip : hostPort(a.ip, port));
       }
     }
   }

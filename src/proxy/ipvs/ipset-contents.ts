@@ -19,7 +19,7 @@
  */
 import type { IPFamily } from '../../model/types.js';
 import type { ServiceTable } from '../service-table.js';
-import { COMMENT } from './ipsets.js';
+import { COMMENT, nodePortComment } from './ipsets.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
 export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
@@ -35,28 +35,12 @@ export const IPSET_INFO: readonly { readonly base: string; readonly type: IpsetT
   { base: 'KUBE-LOAD-BALANCER-LOCAL', type: 'hash:ip,port', comment: COMMENT.lbLocal },
   { base: 'KUBE-LOAD-BALANCER-SOURCE-IP', type: 'hash:ip,port,ip', comment: COMMENT.lbSourceIP },
   { base: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', type: 'hash:ip,port,net', comment: COMMENT.lbSourceCIDR },
-  { base: 'KUBE-NODE-PORT-TCP', type: 'bitmap:port', comment: 'Kubernetes nodeport TCP port for masquerade purpose' },
-  {
-    base: 'KUBE-NODE-PORT-LOCAL-TCP',
-    type: 'bitmap:port',
-    comment: 'Kubernetes nodeport TCP port with externalTrafficPolicy=local',
-  },
-  { base: 'KUBE-NODE-PORT-UDP', type: 'bitmap:port', comment: 'Kubernetes nodeport UDP port for masquerade purpose' },
-  {
-    base: 'KUBE-NODE-PORT-LOCAL-UDP',
-    type: 'bitmap:port',
-    comment: 'Kubernetes nodeport UDP port with externalTrafficPolicy=local',
-  },
-  {
-    base: 'KUBE-NODE-PORT-SCTP-HASH',
-    type: 'hash:ip,port',
-    comment: "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'",
-  },
-  {
-    base: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH',
-    type: 'hash:ip,port',
-    comment: "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'",
-  },
+  { base: 'KUBE-NODE-PORT-TCP', type: 'bitmap:port', comment: nodePortComment('TCP', false) },
+  { base: 'KUBE-NODE-PORT-LOCAL-TCP', type: 'bitmap:port', comment: nodePortComment('TCP', true) },
+  { base: 'KUBE-NODE-PORT-UDP', type: 'bitmap:port', comment: nodePortComment('UDP', false) },
+  { base: 'KUBE-NODE-PORT-LOCAL-UDP', type: 'bitmap:port', comment: nodePortComment('UDP', true) },
+  { base: 'KUBE-NODE-PORT-SCTP-HASH', type: 'hash:ip,port', comment: nodePortComment('SCTP', false) },
+  { base: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH', type: 'hash:ip,port', comment: nodePortComment('SCTP', true) },
   { base: 'KUBE-HEALTH-CHECK-NODE-PORT', type: 'bitmap:port', comment: 'Kubernetes health check node port' },
   { base: 'KUBE-IPVS-IPS', type: 'hash:ip', comment: 'Addresses on the ipvs interface' },
 ];

@@ -25,7 +25,7 @@
  * filter KUBE-IPVS-FILTER (INPUT): a NEW connection to an address bound on kube-ipvs0 (KUBE-IPVS-IPS) on a port no
  *   Service set lists (nor a health-check node port) → REJECT.
  */
-import type { IPFamily } from '../../model/types.js';
+import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Step } from '../engine.js';
 import { type CidrMatcher, cidrMatcher } from '../ip-match.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
@@ -41,6 +41,14 @@ export const COMMENT = {
   lbSourceCIDR: 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose',
   lbSourceIP: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose',
 } as const;
+
+/**
+ * The comment of a KUBE-NODE-PORT set (ipset.go), by protocol and policy: SCTP's sets are hash:ip,port and say so.
+ */
+export function nodePortComment(proto: Protocol, local: boolean): string {
+  const purpose = local ? 'with externalTrafficPolicy=local' : 'for masquerade purpose';
+  return `Kubernetes nodeport ${proto} port ${purpose}${proto === 'SCTP' ? " with type 'hash ip:port'" : ''}`;
+}
 
 /**
  * ipset name for a family: IPv6 sets are `KUBE-6-…`, cut to ipset's 31 characters (NewIPSet in kube-proxy's

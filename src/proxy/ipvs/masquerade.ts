@@ -8,7 +8,7 @@ import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { isIPv4Key } from '../tuple-table.js';
-import { COMMENT, type IpvsIpsets, nodePortMember, setName } from './ipsets.js';
+import { COMMENT, type IpvsIpsets, nodePortComment, nodePortMember, setName } from './ipsets.js';
 import type { VirtualServerSpec } from './virtual-servers.js';
 
 /** The source-independent part of the nat walk for one virtual server. */
@@ -179,13 +179,12 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
     const sctp = spec.proto === 'SCTP';
     const match = sctp ? 'dst,dst' : 'dst';
     const hashed = sctp ? '-HASH' : '';
-    const typed = sctp ? " with type 'hash ip:port'" : '';
     if (sets.inNodePortLocal(m)) {
       plan.nodePort = {
         mark: false,
         step: {
           where: 'nat/KUBE-NODE-PORT',
-          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port with externalTrafficPolicy=local${typed}" -m set --match-set ${setName(`KUBE-NODE-PORT-LOCAL-${spec.proto}${hashed}`, f)} ${match} -j RETURN`,
+          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "${nodePortComment(spec.proto, true)}" -m set --match-set ${setName(`KUBE-NODE-PORT-LOCAL-${spec.proto}${hashed}`, f)} ${match} -j RETURN`,
           decision: 'RETURN: externalTrafficPolicy=Local, source kept',
         },
       };
@@ -194,7 +193,7 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
         mark: true,
         step: {
           where: 'nat/KUBE-NODE-PORT',
-          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "Kubernetes nodeport ${spec.proto} port for masquerade purpose${typed}" -m set --match-set ${setName(`KUBE-NODE-PORT-${spec.proto}${hashed}`, f)} ${match} -j KUBE-MARK-MASQ`,
+          rule: `-A KUBE-NODE-PORT -p ${proto} -m comment --comment "${nodePortComment(spec.proto, false)}" -m set --match-set ${setName(`KUBE-NODE-PORT-${spec.proto}${hashed}`, f)} ${match} -j KUBE-MARK-MASQ`,
           decision: 'mark for masquerade',
         },
       };
