@@ -12,11 +12,12 @@
  * and in sweeps (`expire(now)`, run before counts are read).
  *
  * Simplifications, because packets carry no TCP flags or SCTP chunks: a TCP flow is SYN_SENT (SCTP: CLOSED) until
- * its first reply, its client packets before that being retransmits; the reply is the SYN-ACK (SYN_RECV, 60 s) and
- * the client's next packet its ACK (ESTABLISHED); SCTP is ESTABLISHED from the first reply. `close()` stands for the FIN
- * exchange (TIME_WAIT), a half close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and
- * for SCTP the SHUTDOWN exchange (CLOSED). A FIN before any answer is invalid and changes nothing. A client packet on a closed TCP flow, or one the client reset, is a new
- * SYN on the tuple.
+ * its first reply, its client packets before that being retransmits; the reply is the SYN-ACK (SYN_RECV, 60 s; the
+ * server's packets until the ACK are retransmitted SYN-ACKs, ignored) and the client's next packet its ACK
+ * (ESTABLISHED); SCTP is ESTABLISHED from the first reply. `close()` stands for the FIN exchange (TIME_WAIT), a half
+ * close (CLOSE_WAIT) or a reset (CLOSE; deleted at once if nothing was answered), and for SCTP the SHUTDOWN exchange
+ * (CLOSED). A FIN before any answer is invalid and changes nothing. A client packet on a closed TCP flow, or one the
+ * client reset, is a new SYN on the tuple.
  */
 
 import { RangeExhaustedError } from '../errors.js';
@@ -357,15 +358,15 @@ export class Conntrack {
       this.#setTimer(row, now, code === TCP ? TIMER.tcpSynRecv : TIMER.sctpEstablished);
       return;
     }
-    let next = code === SCTP ? TIMER.sctpEstablished : TIMER.tcpEstablished;
+    const next = code === SCTP ? TIMER.sctpEstablished : TIMER.tcpEstablished;
     if (code === TCP && timer === TIMER.tcpSynRecv) {
-      // The server's packets in SYN_RECV are retransmitted SYN-ACKs; the client's next one completes the handshake.
-      if (direction === 'reply') next = TIMER.tcpSynRecv;
-      else {
-        // The valid ACK after SYN_RECV assures the flow (tcp_packet sets IPS_ASSURED here).
-        store.setFlags(row, flags | ASSURED);
-        this.#countsStale = true;
-      }
+      // The server's packets in SYN_RECV are retransmitted SYN-ACKs, which tcp_conntracks ignores (REPLY synack in
+      // sSR is sIG): the packet passes and the timer is not renewed, so SYN_RECV runs out 60 s after the first
+      // answer. The client's next packet completes the handshake.
+      if (direction === 'reply') return;
+      // The valid ACK after SYN_RECV assures the flow (tcp_packet sets IPS_ASSURED here).
+      store.setFlags(row, flags | ASSURED);
+      this.#countsStale = true;
     }
     this.#setTimer(row, now, next);
   }

@@ -195,13 +195,14 @@ const timerCases: {
     expires: 700 + 86400,
   },
   {
-    title: 'TCP: answered but never acknowledged, SYN_RECV (renewed by the server) runs out in 60 s',
+    title:
+      'TCP: answered but never acknowledged, SYN_RECV runs out 60 s after the answer (a retransmitted SYN-ACK is ignored)',
     proto: 'TCP',
     steps: [
       [1, 'r'],
       [30, 'r'],
     ],
-    expires: 90,
+    expires: 61,
   },
   {
     title: 'TCP: CLOSE_WAIT is renewed by packets',
