@@ -73,13 +73,18 @@ function syncRealServers(st: IpvsState, vs: LiveVirtualServer, now: number): voi
     if (cur) {
       vs.refreshEndpoint(cur, ep);
       if (!st.graceful.inList(vs, cur)) continue;
-      st.graceful.moveOut(vs, cur);
     }
     toAdd.push(ep);
   }
-  // Go iterates the new-endpoint set in random order; the kernel puts each new real server at the list head.
+  // Go iterates the new-endpoint set in random order; the kernel puts each new real server at the list head. A
+  // quiesced one is deleted (MoveRSOutofGracefulDeleteList) and added back in its turn, not all of them first: each
+  // deletion moves rr's cursor to the deleted one's predecessor, which depends on the adds made before it.
   if ((st.opts.addOrder ?? 'random') === 'random') st.rng.shuffle(toAdd);
-  for (const ep of toAdd) vs.addDest(ep);
+  for (const ep of toAdd) {
+    const quiesced = vs.dest(ep.address);
+    if (quiesced) st.graceful.moveOut(vs, quiesced);
+    vs.addDest(ep);
+  }
   for (const d of [...vs.dests]) {
     if (want.has(d.key) || st.graceful.inList(vs, d)) continue;
     st.graceful.remove(vs, d, now);

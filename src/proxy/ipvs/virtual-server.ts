@@ -135,9 +135,12 @@ export class LiveVirtualServer {
     return this.#spec;
   }
 
-  /** Replace the spec (kube-proxy's UpdateVirtualServer); persistence templates go when persistence does. */
+  /**
+   * Replace the spec (kube-proxy's UpdateVirtualServer). Persistence templates stay when persistence is switched off:
+   * ip_vs_edit_service only sets the flags and timeout, and a template is a connection with its own timer, so one
+   * switched back on before its templates ran out finds them again (ip_vs_sched_persist). Each keeps its own timeout.
+   */
   set spec(spec: VirtualServerSpec) {
-    if ((spec.flags & SvcFlags.PERSISTENT) === 0) this.templates.clear();
     this.#spec = spec;
     this.#service = spec.service;
     this.#persistent = (spec.flags & SvcFlags.PERSISTENT) !== 0;

@@ -134,6 +134,33 @@ test('an endpoint that returns while quiesced comes back out of the trash: same 
   t.regex(engine.rules('IPv4'), /-> 10\.244\.2\.7:80 +Masq {4}1 {6}1 {10}0 /);
 });
 
+test('a quiesced real server is deleted and added back in its turn among the adds: where rr goes next', (t) => {
+  const [a, b, x] = EPS;
+  const store = storeOf(
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
+    slice('default', 'web', [b!, x!], [{ port: 80 }]),
+  );
+  const engine = engineOn(store); // adds in endpoint order (Go's is random)
+  const vs = engine.virtualServer('TCP', '10.96.0.10', 80)!;
+  const flow = tcp('10.244.1.9', 5000, '10.96.0.10', 80);
+  const first = engine.send(flow, POD, 0);
+  engine.reply(replyTo(first.packet), 0);
+  engine.send(flow, POD, 0);
+  t.is(first.endpoint, '10.244.2.7:80', 'the list is [x, b] and rr starts at its head');
+  put(store, slice('default', 'web', [b!], [{ port: 80 }]));
+  engine.sync(1); // x quiesced (weight 0): it has a connection
+  put(store, slice('default', 'web', [a!, b!, x!], [{ port: 80 }]));
+  engine.sync(2);
+  // a is added at the head ([a, x, b], the cursor still on x); then x is deleted, which leaves the cursor on its
+  // predecessor a, and added back at the head: [x, a, b], and rr goes on from a to b. Deleting x before adding a
+  // would leave the cursor at the list head, and rr would go to x.
+  t.deepEqual(
+    vs.dests.map((d) => d.key),
+    ['10.244.2.7:80', '10.244.1.5:80', '10.244.2.6:80'],
+  );
+  t.is(engine.send(tcp('10.244.1.9', 6000, '10.96.0.10', 80), POD, 2).endpoint, '10.244.2.6:80');
+});
+
 /**
  * An SCTP web Service with one established flow, whose endpoint is then removed from the slice (synced at t=1):
  * SCTP real servers are deleted at once, connections or not.
@@ -243,6 +270,35 @@ test('ClientIP affinity: a persistence template pins a client; it lives while it
   engine.close(tcp(client, 50, '10.96.0.10', 80), 150);
   const later = engine.send(tcp(client, 51, '10.96.0.10', 80), POD, 150 + 60 + 121);
   t.true(later.steps.some((s) => s.decision.startsWith('new template')));
+});
+
+test('persistence switched off and on again: templates keep their own timers and pin their clients again', (t) => {
+  const sticky = (timeoutSeconds: number) => ({
+    sessionAffinity: 'ClientIP' as const,
+    sessionAffinityConfig: { clientIP: { timeoutSeconds } },
+  });
+  const web = (extra: object) =>
+    service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }], ...extra });
+  const store = webStore('TCP', sticky(100));
+  const engine = engineOn(store);
+  const vip = '10.96.0.10';
+  const pinned = engine.send(tcp('10.244.1.9', 1, vip, 80), POD, 0).endpoint;
+  const other = engine.send(tcp('10.244.1.8', 1, vip, 80), POD, 0).endpoint;
+  t.not(pinned, other);
+  // ip_vs_edit_service changes the flags and timeout only; without persistence rr moves on from where it was.
+  put(store, web({}));
+  engine.sync(10);
+  const unpinned = [2, 3, 4].map((p) => engine.send(tcp('10.244.1.9', p, vip, 80), POD, 10).endpoint);
+  t.is(new Set(unpinned).size, 3, 'round robin without persistence');
+  put(store, web(sticky(3600)));
+  engine.sync(20);
+  const again = engine.send(tcp('10.244.1.9', 5, vip, 80), POD, 20);
+  t.is(again.endpoint, pinned, 'the template made at 0 is found again (it runs out at 100)');
+  t.true(again.steps.some((s) => /^template 10\.244\.1\.9 -> .* re-armed to 100 s/.test(s.decision)));
+  // The other client's template fired at 100 (its own timeout, not the new 3600) while its unanswered connection
+  // lived (SYN_SENT until 120), so once more at 160, and went: that client is scheduled anew.
+  const late = engine.send(tcp('10.244.1.8', 5, vip, 80), POD, 200);
+  t.true(late.steps.some((s) => s.decision.startsWith('new template 10.244.1.8')));
 });
 
 test('a template pointing at a quiesced real server is invalidated (expire_quiescent_template=1)', (t) => {

@@ -4,7 +4,13 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { createScheduler, newDest, SvcFlags, setDestWeight } from '../../../src/proxy/ipvs/schedulers/index.js';
+import {
+  createScheduler,
+  type Dest,
+  newDest,
+  SvcFlags,
+  setDestWeight,
+} from '../../../src/proxy/ipvs/schedulers/index.js';
 import {
   compactTable,
   type MaglevHash,
@@ -182,4 +188,31 @@ test('mh without mh-port hashes the source address only', (t) => {
 test('createScheduler builds an mh with a smaller table on request', (t) => {
   const s = createScheduler('mh', { mhTabIndex: 8 }) as MaglevHash;
   t.is(s.size, 251);
+});
+
+test('mh with more destinations than slots keeps the last table that fit (ip_vs_mh_reassign refuses)', (t) => {
+  const s = createScheduler('mh', { mhTabIndex: 8, flags: SvcFlags.SCHED2 }) as MaglevHash;
+  const list: Dest[] = [];
+  const add = (i: number) => {
+    const d = newDest(`10.1.${i >> 8}.${i & 0xff}`, 80);
+    list.unshift(d);
+    s.destsChanged(list, { kind: 'add', dest: d });
+  };
+  for (let i = 0; i < 251; i++) add(i);
+  const fitted = [...list];
+  add(251); // one more than M = 251: the table is the 251 destinations' (built now, though never looked up before)
+  add(252);
+  t.deepEqual(
+    s.table(list),
+    [...populateMaglev(mhBackends(fitted, 251, 8), 251)].map((i) => fitted[i]),
+  );
+  t.false(s.table(list).includes(list[0]), 'the newest destinations have no slot');
+  const gone = list.splice(0, 2);
+  s.destsChanged(list, { kind: 'del', dest: gone[0]!, index: 0 });
+  s.destsChanged(list, { kind: 'del', dest: gone[1]!, index: 0 });
+  t.deepEqual(
+    s.table(list),
+    [...populateMaglev(mhBackends(list, 251, 8), 251)].map((i) => list[i]),
+    'back to M: rebuilt',
+  );
 });

@@ -188,7 +188,14 @@ export class MaglevHash implements Scheduler {
     this.#arena = opts.arena?.size === this.size ? opts.arena : new MaglevArena(this.size);
   }
 
-  destsChanged(_dests: readonly Dest[], _change: DestChange): void {
+  destsChanged(dests: readonly Dest[], change: DestChange): void {
+    if (dests.length > this.size) {
+      // ip_vs_mh_reassign refuses more destinations than slots (-EINVAL, which __ip_vs_update_dest ignores): the table
+      // stays as the last change that fit left it. Only an add crosses the bound, so a table still owed is built now,
+      // from the list without the destination just added.
+      if (this.#dirty && change.kind === 'add') this.#ensure(dests.filter((d) => d !== change.dest));
+      return;
+    }
     this.#dirty = true;
     this.#cell?.publish(this.#arena, -1, -1);
   }
