@@ -48,6 +48,11 @@ export interface CompiledService {
   chainBlocks(): string[];
   /** Total endpoints (all conditions), for kube-proxy's large-cluster-mode threshold. */
   readonly endpointCount: number;
+  /**
+   * The xt_recent lists its rules name (ClientIP affinity: each endpoint's KUBE-SEP chain's, `--set` there and
+   * `--rcheck` in KUBE-SVC/SVL); none without affinity. The kernel frees a list with the last rule naming it.
+   */
+  readonly recentLists: readonly string[];
 }
 
 /**
@@ -76,6 +81,7 @@ class Compiled implements CompiledService {
   readonly filterRules: readonly FilterRule[];
   readonly program: NatProgram;
   readonly endpointCount: number;
+  readonly recentLists: readonly string[];
   readonly #plan: ServicePlan;
   readonly #ctx: RuleContext;
   readonly #sepName: SepNamer;
@@ -104,6 +110,7 @@ class Compiled implements CompiledService {
     // texts and real KUBE-SEP names when someone reads them.
     const rules = serviceChains(plan, ctx, sepName, largeClusterMode, false);
     this.program = compileProgram(rules, ctx, this.name, () => this.#flatTextRules());
+    this.recentLists = entry.info.affinityTimeoutSeconds === null ? NO_LISTS : recentListsOf(rules);
   }
 
   chainBlocks(): string[] {
@@ -130,6 +137,19 @@ class Compiled implements CompiledService {
     this.#textRules ??= [...this.chains.values()].flatMap((c) => c.rules);
     return this.#textRules;
   }
+}
+
+const NO_LISTS: readonly string[] = Object.freeze([]);
+
+/** Every recent list the chains set or check, once each. */
+function recentListsOf(chains: ReadonlyMap<string, readonly ChainRule[]>): string[] {
+  const lists = new Set<string>();
+  for (const rules of chains.values())
+    for (const r of rules) {
+      if (r.recentSet !== null) lists.add(r.recentSet);
+      if (r.list !== '') lists.add(r.list);
+    }
+  return [...lists];
 }
 
 function textsOf(rules: readonly ChainRule[]): string[] {

@@ -138,21 +138,42 @@ export class IptablesEngine implements ProxyEngine {
     const deleted: Record<IPFamily, ServicePortEntry[]> = { IPv4: [], IPv6: [] };
     for (const change of changes) {
       if (change.kind === 'node') {
-        for (const [family, rs] of this.#rulesets)
+        for (const [family, rs] of this.#rulesets) {
+          const before = recentListsOf(rs);
           rs.rebuild(ruleContext(family, this.config, change.current), this.#table.ports(family));
+          this.#forgetLists(before, recentListsOf(rs));
+        }
         continue;
       }
       const rs = this.#rulesets.get(change.family);
       if (!rs) continue;
+      const before = rs.get(change.key)?.recentLists;
       if (change.current) rs.upsert(change.current);
       else {
         rs.remove(change.key);
         if (change.previous) deleted[change.family].push(change.previous);
       }
+      if (before !== undefined) this.#forgetLists(before, rs.get(change.key)?.recentLists ?? []);
     }
     for (const family of this.#rulesets.keys())
       cleanStaleUdpEntries(this.conntrack, this.#table.udpPorts(family), deleted[family]);
   }
+
+  /**
+   * xt_recent frees a list when the last rule naming it goes (recent_mt_destroy), and a rule naming it again later
+   * starts an empty one: an endpoint that leaves and comes back, or affinity switched off and on, forgets its clients.
+   * A name the new rules still use keeps its list (the restore adds them before the old ones go).
+   */
+  #forgetLists(before: readonly string[], after: readonly string[]): void {
+    if (before.length === 0) return;
+    const kept = new Set(after);
+    for (const list of before) if (!kept.has(list)) this.recent.drop(list);
+  }
+}
+
+/** Every recent list a family's rules name. */
+function recentListsOf(rs: RuleSet): string[] {
+  return rs.services().flatMap((svc) => svc.recentLists);
 }
 
 /** The first packet as the nat walk left it (DNAT, if any, applied): what a flow that is not tracked shows. */

@@ -5,13 +5,16 @@
  * - `--set` (in the SEP chain, on a new connection DNATed to the endpoint) records the source address with the
  *   current time, refreshing an existing record.
  * - `--rcheck --seconds T --reap` (in the SVC/SVL chain) matches when the source was recorded at most T seconds ago
- *   (a stamp is skipped only when `time_after(now - T, stamp)`, so one exactly T seconds old still matches); it does not refresh the record, so stickiness lasts T seconds after the client's last *new* connection.
- *   `--reap` purges the stale record it finds.
+ *   (a stamp is skipped only when `time_after(now - T, stamp)`, so one exactly T seconds old still matches); it does
+ *   not refresh the record, so stickiness lasts T seconds after the client's last *new* connection. With `--reap`, a
+ *   check that finds the source's record also removes the list's least recently updated record if that one is
+ *   older than T (recent_entry_reap: one record per check, whichever source it is).
  * - A list holds at most 100 addresses (module parameter ip_list_tot); adding one more evicts the least recently
  *   updated, so with more than 100 concurrent clients per endpoint some lose stickiness.
  *
  * Lists are per node (per network namespace) and shared by every chain that names them, so ClusterIP, NodePort and
- * LB traffic of one Service port share stickiness on a node. A list outlives rule changes until its chain goes.
+ * LB traffic of one Service port share stickiness on a node. A list outlives rule changes while some rule names it;
+ * the engine drops it with the last one (recent_mt_destroy), so a list named again starts empty.
  */
 
 /** xt_recent's default ip_list_tot. */
@@ -41,15 +44,20 @@ export class RecentLists {
     }
   }
 
-  /** `--rcheck --seconds T --reap`: recorded at most T seconds ago? A stale record is purged. */
+  /**
+   * `--rcheck --seconds T --reap`: recorded at most T seconds ago? A source without a record reaps nothing; one with a
+   * record, matching or not, reaps the list's oldest record when it is stale.
+   */
   check(list: string, source: string, seconds: number, now: number): boolean {
     const entries = this.#lists.get(list);
     if (!entries) return false;
     const stamp = entries.get(source);
     if (stamp === undefined) return false;
-    if (stamp >= now - seconds) return true;
-    entries.delete(source);
-    return false;
+    const cutoff = now - seconds;
+    // Map order is update order: the first record is the LRU list's head.
+    const [oldest, oldestStamp] = entries.entries().next().value as [string, number];
+    if (oldestStamp < cutoff) entries.delete(oldest);
+    return stamp >= cutoff;
   }
 
   /** When `source` was last recorded in `list`, if it is. */
