@@ -5,6 +5,7 @@
 import test from 'ava';
 import type { Lblc, Lblcr } from '../../../src/proxy/ipvs/schedulers/lblc.js';
 import { localityOverloaded } from '../../../src/proxy/ipvs/schedulers/lblc.js';
+import { type LocalityEntry, LocalityTable } from '../../../src/proxy/ipvs/schedulers/locality-table.js';
 import { PKT, service } from './helpers.js';
 
 const HOUR = 3600_000;
@@ -58,6 +59,25 @@ test('lblc: entries idle for 24 h go at the next full check (every 30th 60 s fir
   // Full checks run at 30, 60, … minutes; the one at exactly 24 h sees now >= lastuse + expiration.
   lblc.table.advance(24 * HOUR);
   t.is(lblc.table.size, 0);
+});
+
+test('lblc: a replaced entry still counts for the collector (ip_vs_lblc_new), so past 16 × 1024 replacements partial passes run', (t) => {
+  const table = new LocalityTable<LocalityEntry>(0);
+  table.insert({ addr: '10.0.0.1', bucket: 1, lastUse: 0 });
+  let current: LocalityEntry = { addr: '10.0.0.2', bucket: 2, lastUse: 0 };
+  table.insert(current);
+  for (let i = 0; i < table.maxSize; i++) {
+    const next = { ...current };
+    table.replace(current, next);
+    current = next;
+  }
+  t.is(table.size, 2);
+  // With the count at two entries they would wait for the full check at 30 min; counted 16,386, the table is over
+  // 16 × 1024, and the first firing 6 min (ENTRY_TIMEOUT) after their last use drops both.
+  table.advance(6 * 60_000 - 1);
+  t.is(table.size, 2);
+  table.advance(6 * 60_000);
+  t.is(table.size, 0);
 });
 
 test('lblc: use refreshes lastuse, so a busy entry survives', (t) => {

@@ -66,11 +66,10 @@ export class Lblc implements Scheduler {
     }
     const d = leastWeighted('wlc', dests, trace);
     if (!d) return undefined;
-    if (en) {
-      if (en.dest === d) return d;
-      this.table.delete(en);
-    }
-    this.table.insert({ addr: pkt.dstIP, bucket: bucketOf(pkt), lastUse: nowMs, dest: d });
+    if (en?.dest === d) return d;
+    const entry = { addr: pkt.dstIP, bucket: bucketOf(pkt), lastUse: nowMs, dest: d };
+    if (en) this.table.replace(en, entry);
+    else this.table.insert(entry);
     trace?.push(`lblc: cache ${pkt.dstIP} -> ${d.key}`);
     return d;
   }

@@ -8,7 +8,8 @@
  * - when the table holds more than 16 × 1024 entries, a partial pass from a roving bucket drops entries unused for
  *   6 minutes, up to (entries − max)·4/3 of them (at most max/2).
  * Firings are replayed lazily up to the time of the next scheduling call, which observes the same table the kernel
- * would have at that instant.
+ * would have at that instant. The entry count those rules read is the kernel's `tbl->entries`, which lblc's
+ * replacement of an entry (ip_vs_lblc_new) raises without lowering it for the entry replaced (`replace`).
  */
 import { hash32 } from './hash.js';
 
@@ -35,6 +36,8 @@ export class LocalityTable<E extends LocalityEntry> {
   #nextTick: number;
   #rover = 0;
   #counter = 1;
+  /** `tbl->entries`: raised by every insert, lowered only by the collector's deletions. */
+  #entries = 0;
 
   constructor(createdAtMs: number, expirationMs = DEFAULT_EXPIRATION_MS) {
     this.#nextTick = createdAtMs + CHECK_EXPIRE_INTERVAL_MS;
@@ -62,9 +65,26 @@ export class LocalityTable<E extends LocalityEntry> {
     }
     list.unshift(entry);
     this.#byAddr.set(entry.addr, entry);
+    this.#entries++;
   }
 
+  /**
+   * Replace an entry with a new one for the same address (lblc: its server changed). ip_vs_lblc_new unlinks the old
+   * entry with ip_vs_lblc_del, which leaves `tbl->entries` alone, then hashes the new one, which raises it: the count
+   * grows by one per replacement, and past 16 × 1024 the collector runs partial passes for good.
+   */
+  replace(old: E, entry: E): void {
+    this.#unlink(old);
+    this.insert(entry);
+  }
+
+  /** The collector's deletion (and the flush's): the count goes down with the entry. */
   delete(entry: E): void {
+    this.#unlink(entry);
+    this.#entries--;
+  }
+
+  #unlink(entry: E): void {
     const list = this.#buckets.get(entry.bucket);
     if (list) {
       const i = list.indexOf(entry);
@@ -80,8 +100,10 @@ export class LocalityTable<E extends LocalityEntry> {
       const at = this.#nextTick;
       this.#nextTick += CHECK_EXPIRE_INTERVAL_MS;
       if (this.#byAddr.size === 0) {
-        // Nothing to collect: only the counter moves, exactly as a firing over an empty table would move it.
-        this.#counter = this.#counter % COUNT_FOR_FULL_EXPIRATION === 0 ? 1 : this.#counter + 1;
+        // Nothing to collect: only the counter moves, as a firing over an empty table moves it (a partial pass over
+        // an empty table changes nothing).
+        if (this.#counter % COUNT_FOR_FULL_EXPIRATION === 0) this.#counter = 1;
+        else if (this.#entries <= this.maxSize) this.#counter++;
         continue;
       }
       this.#fire(at);
@@ -94,11 +116,11 @@ export class LocalityTable<E extends LocalityEntry> {
       this.#counter = 1;
       return;
     }
-    if (this.#byAddr.size <= this.maxSize) {
+    if (this.#entries <= this.maxSize) {
       this.#counter++;
       return;
     }
-    let goal = Math.trunc(((this.#byAddr.size - this.maxSize) * 4) / 3);
+    let goal = Math.trunc(((this.#entries - this.maxSize) * 4) / 3);
     if (goal > this.maxSize / 2) goal = this.maxSize / 2;
     this.#sweep(now, ENTRY_TIMEOUT_MS, goal);
   }
