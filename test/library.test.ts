@@ -72,3 +72,59 @@ test('NodeProxy.sync(now) moves the clock in every mode, iptables too (it has no
     t.throws(() => proxy.sync(11), { instanceOf: InvalidArgumentError }, mode);
   }
 });
+
+test('cluster.proxy checks its options; send checks the packet and returns a plain verdict', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const bad = [{ mode: 'nft' }, { scheduler: 'fifo' }, { seed: -1 }, { seed: 1.5 }, { clusterCIDR: 'ten' }];
+  for (const options of bad)
+    t.throws(
+      () => cluster.proxy({ node: NODE, ...(options as object) }),
+      { code: 'E_INVALID_ARGUMENT' },
+      JSON.stringify(options),
+    );
+
+  const web = cluster.get('Service', 'web', 'shop')!.spec.clusterIP!;
+  const client = cluster.list('Pod', 'shop').find((p) => p.spec.nodeName === NODE)!.status.podIP!;
+  for (const mode of ['iptables', 'ipvs', 'userspace'] as const) {
+    const proxy = cluster.proxy({ node: NODE, mode, seed: 2 });
+    // The protocol in the CLI's spelling is the same protocol.
+    const v = proxy.send({ proto: 'tcp' as 'TCP', src: { ip: client, port: 41000 }, dst: { ip: web, port: 80 } });
+    t.is(v.verdict, 'DNAT', mode);
+    // Every field is the verdict's own: spread, keys and deepEqual see them.
+    t.deepEqual(Object.keys({ ...v }).sort(), [
+      'conntrack',
+      'cost',
+      'endpoint',
+      'packet',
+      'service',
+      'snat',
+      'steps',
+      'verdict',
+    ]);
+    t.like(structuredClone(v), { verdict: 'DNAT', conntrack: 'new', service: 'shop/web:http' });
+    const malformed = [
+      { proto: 'ICMP', src: { ip: client, port: 1 }, dst: { ip: web, port: 80 } },
+      { proto: 'TCP', src: { ip: '10.244.1.999', port: 1 }, dst: { ip: web, port: 80 } },
+      { proto: 'TCP', src: { ip: client, port: 70000 }, dst: { ip: web, port: 80 } },
+      { proto: 'TCP', src: { ip: client, port: 1 }, dst: { ip: 'fd00::1', port: 80 } },
+    ];
+    for (const p of malformed)
+      t.throws(() => proxy.send(p as never), { code: 'E_INVALID_ARGUMENT' }, `${mode} ${JSON.stringify(p)}`);
+  }
+});
+
+test('send: an IPv6 address in any spelling is its canonical self; the pod network gateway is the node', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const v6 = cluster.get('Service', 'web-dual', 'shop')!.spec.clusterIPs!.find((ip) => ip.includes(':'))!;
+  const nodeV6 = cluster.get('Node', NODE)!.status.addresses.find((a) => a.address.includes(':'))!.address;
+  const [head, tail] = v6.split('::') as [string, string];
+  const groups = [head.split(':'), tail ? tail.split(':') : []] as const;
+  const zeros = Array(8 - groups[0].length - groups[1].length).fill('0000');
+  const longhand = [...groups[0], ...zeros, ...groups[1]].join(':').toUpperCase();
+  const proxy = cluster.proxy({ node: NODE, seed: 2 });
+  const v = proxy.send({ proto: 'TCP', src: { ip: nodeV6, port: 41000 }, dst: { ip: longhand, port: 80 } });
+  t.is(v.verdict, 'DNAT', `${longhand} is ${v6}`);
+  const podCIDR = cluster.get('Node', NODE)!.spec.podCIDRs![0]!;
+  const gateway = podCIDR.replace(/\.0\/\d+$/, '.1');
+  t.deepEqual(originOf(cluster.store, NODE, gateway), { from: 'node' }, `${gateway}: the bridge's address on the node`);
+});

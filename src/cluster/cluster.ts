@@ -11,7 +11,7 @@
 import { Ipam } from '../cni/ipam.js';
 import { PodIndex } from '../controllers/pod-index.js';
 import { Scheduler } from '../controllers/scheduler.js';
-import { BatchRejectedError, NotFoundError } from '../errors.js';
+import { BatchRejectedError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { defaultClusterConfig } from '../model/config.js';
 import type { RawDocument } from '../model/load/index.js';
 import { readInputs } from '../model/load/index.js';
@@ -24,7 +24,7 @@ import { Rng } from '../util/rng.js';
 import { NodeAddressPool } from './admit-node.js';
 import { Batch, type ClusterParts } from './batch.js';
 import { bootstrapObjects } from './bootstrap.js';
-import { proxyConfigOf, registerFeatureSections } from './config-sections.js';
+import { checkedProxyOverrides, proxyConfigOf, registerFeatureSections } from './config-sections.js';
 import { NodeProxy } from './node-proxy.js';
 import { originOf } from './packet-origin.js';
 
@@ -188,7 +188,9 @@ export class Cluster {
   proxy(options: { node: string } & ProxyConfigInput & { seed?: number; explain?: boolean }): NodeProxy {
     const { node, seed, explain, ...overrides } = options;
     if (!this.store.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
-    const config = proxyConfigOf(this.config, overrides);
+    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+      throw new InvalidArgumentError(`cluster.proxy: seed must be an integer from 0 to 4294967295, got ${seed}`);
+    const config = proxyConfigOf(this.config, checkedProxyOverrides(overrides));
     const rng = new Rng(seed ?? this.config.seed).fork(`proxy/${node}`);
     // explain: false skips building each verdict's steps (bulk runs such as trace --count); choices are the same.
     const engine = engineForNode(this.store, node, config, rng, explain ?? true);

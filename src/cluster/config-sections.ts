@@ -4,6 +4,7 @@
  */
 
 import { DNS_DEFAULTS, type DnsOptions, validateDnsSection } from '../dns/config.js';
+import { InvalidArgumentError } from '../errors.js';
 import { registerConfigSection } from '../model/config.js';
 import type { ClusterConfigSpec } from '../model/types.js';
 import { validateProxySection } from '../proxy/config.js';
@@ -24,6 +25,25 @@ export function registerFeatureSections(): void {
     for (const issue of issues) ctx.report.at([...ctx.path, ...issue.path], issue.detail);
     return input as Record<string, unknown>;
   });
+}
+
+/**
+ * Settings a library caller gives `cluster.proxy(...)`, checked as the `proxy:` section is (an unknown mode or
+ * scheduler is an InvalidArgumentError, not a failure inside the engine); the engine-only knobs the section does not
+ * have (`masqueradeBit`, `randomFully`) pass as they are.
+ */
+export function checkedProxyOverrides(input: ProxyConfigInput): ProxyConfigInput {
+  const { masqueradeBit, randomFully, ...section } = input;
+  const { value, issues } = validateProxySection(section);
+  if (issues.length)
+    throw new InvalidArgumentError(
+      `cluster.proxy: ${issues.map((i) => `${i.path.join('.') || 'options'}: ${i.detail}`).join('; ')}`,
+    );
+  return {
+    ...value,
+    ...(masqueradeBit !== undefined ? { masqueradeBit } : {}),
+    ...(randomFully !== undefined ? { randomFully } : {}),
+  };
 }
 
 /** The cluster's kube-proxy configuration: its `proxy:` section over kube-proxy's defaults. */

@@ -5,11 +5,12 @@
  * scripts use); a time given explicitly moves the clock, and the clock never goes backwards.
  */
 
+import { canonicalIP } from '../cni/ip.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { IPFamily } from '../model/types.js';
+import type { IPFamily, Protocol } from '../model/types.js';
 import type { Conntrack } from '../proxy/conntrack.js';
-import type { ProxyEngine, Verdict } from '../proxy/engine.js';
-import type { Origin, Packet } from '../proxy/packet.js';
+import { type ProxyEngine, plainVerdict, type Verdict } from '../proxy/engine.js';
+import { type Address, address, familyOf, type Origin, type Packet } from '../proxy/packet.js';
 
 export class NodeProxy implements ProxyEngine {
   /** The engine itself (iptables, ipvs or userspace), for what only one mode has. */
@@ -49,17 +50,22 @@ export class NodeProxy implements ProxyEngine {
     return this.#now;
   }
 
-  /** A packet arriving at the node: from `origin` (default: worked out from its source address), at `now`. */
+  /**
+   * A packet arriving at the node: from `origin` (default: worked out from its source address), at `now`. The packet
+   * is checked first (protocol in any case, addresses as canonical text, ports, one family), and the verdict is a
+   * plain object with every field its own.
+   */
   send(packet: Packet, origin?: Origin, now?: number): Verdict {
-    return this.engine.send(packet, origin ?? this.#originOf(packet.src.ip), this.#at(now));
+    const p = checkedPacket(packet, 'send');
+    return plainVerdict(this.engine.send(p, origin ?? this.#originOf(p.src.ip), this.#at(now)));
   }
 
   reply(packet: Packet, now?: number): Verdict {
-    return this.engine.reply(packet, this.#at(now));
+    return plainVerdict(this.engine.reply(checkedPacket(packet, 'reply'), this.#at(now)));
   }
 
   close(packet: Packet, now?: number): boolean {
-    return this.engine.close(packet, this.#at(now));
+    return this.engine.close(checkedPacket(packet, 'close'), this.#at(now));
   }
 
   /** The rules as of the clock (IPVS connection counts age with it). */
@@ -86,4 +92,33 @@ export class NodeProxy implements ProxyEngine {
     this.#now = now;
     return now;
   }
+}
+
+const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'TCP', UDP: 'UDP', SCTP: 'SCTP' };
+
+/**
+ * A library caller's packet as the engines take it: the protocol upper-cased (`tcp` as the CLI spells it), each
+ * address canonical (`fd00:0:0::1` is `fd00::1`, as Services store theirs) and keyed, ports 0-65535, both ends of one
+ * family. Anything else is an InvalidArgumentError, where the engines would match nothing and say ACCEPT.
+ */
+function checkedPacket(packet: Packet, call: string): Packet {
+  const proto = typeof packet?.proto === 'string' ? PROTOCOLS[packet.proto.toUpperCase()] : undefined;
+  if (proto === undefined)
+    throw new InvalidArgumentError(`${call}: proto must be TCP, UDP or SCTP, got ${JSON.stringify(packet?.proto)}`);
+  const src = checkedAddress(packet.src, call, 'src');
+  const dst = checkedAddress(packet.dst, call, 'dst');
+  if (familyOf(src.ip) !== familyOf(dst.ip))
+    throw new InvalidArgumentError(`${call}: src ${src.ip} and dst ${dst.ip} are of two IP families`);
+  return proto === packet.proto && src === packet.src && dst === packet.dst ? packet : { proto, src, dst };
+}
+
+function checkedAddress(a: Address, call: string, end: 'src' | 'dst'): Address {
+  const ip = typeof a?.ip === 'string' ? canonicalIP(a.ip) : undefined;
+  if (ip === undefined)
+    throw new InvalidArgumentError(`${call}: ${end}.ip is not an IP address: ${JSON.stringify(a?.ip)}`);
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)
+    throw new InvalidArgumentError(
+      `${call}: ${end}.port must be an integer from 0 to 65535, got ${JSON.stringify(a.port)}`,
+    );
+  return ip === a.ip && a.key !== undefined ? a : address(ip, a.port);
 }

@@ -3,6 +3,7 @@
  * itself (one of its addresses, or loopback), or from outside the cluster, arriving at the node. `trace --src` and the
  * library's one-argument `send(packet)` both answer it this way.
  */
+import { formatIP, parseCIDR } from '../cni/ip.js';
 import type { Store } from '../model/store.js';
 import type { Origin } from '../proxy/packet.js';
 
@@ -12,7 +13,21 @@ export function originOf(store: Store, node: string, srcIP: string): Origin {
     if (pod.status.podIPs?.some((p) => p.ip === srcIP))
       return { from: 'pod', pod: `${pod.metadata.namespace}/${pod.metadata.name}` };
   }
-  const own = store.get('Node', node)?.status.addresses.some((a) => a.address === srcIP) ?? false;
+  const n = store.get('Node', node);
+  const own = (n?.status.addresses.some((a) => a.address === srcIP) ?? false) || isPodGateway(n?.spec, srcIP);
   if (own || srcIP === '::1' || srcIP.startsWith('127.')) return { from: 'node' };
   return { from: 'external' };
+}
+
+/**
+ * Whether `ip` is the pod network's gateway on the node: the first address of one of its pod CIDRs, which host-local
+ * skips for pods (cni/host-local.ts) and the bridge holds on the node. A packet from it is the node's own.
+ */
+function isPodGateway(spec: { podCIDR?: string; podCIDRs?: string[] } | undefined, ip: string): boolean {
+  const cidrs = spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : []);
+  for (const text of cidrs) {
+    const cidr = parseCIDR(text);
+    if (cidr && formatIP(cidr.base + 1n, cidr.family) === ip) return true;
+  }
+  return false;
 }
