@@ -96,6 +96,14 @@ export class RangeExhaustedError extends KubeNetsimError {
   }
 }
 
+/** A file named on the command line (a `trace --script`, say) does not exist or cannot be read. */
+export class InputUnreadableError extends KubeNetsimError {
+  override name = 'InputUnreadableError';
+  constructor(message: string) {
+    super(ErrorCodes.INPUT_UNREADABLE, message);
+  }
+}
+
 export class NotFoundError extends KubeNetsimError {
   override name = 'NotFoundError';
   constructor(message: string) {

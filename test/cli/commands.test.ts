@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { readScript } from '../../src/cli/commands/trace-script.js';
 import { cli } from './helpers.js';
 
 const DEMO = 'fixtures/demo';
@@ -235,12 +236,12 @@ test('trace: the sent line writes the destination canonically, IPv6 in brackets,
     '--src',
     'fd00:10:244:1::4',
     '--dst',
-    'FD00:10:96:0::71E0',
+    '[FD00:10:96:0::71E0]:80',
   );
   t.is(v6.code, 0, v6.stderr);
   t.regex(
     v6.stdout,
-    /^sent {5}TCP \[fd00:10:244:1::4\]:40000 -> \[fd00:10:96::71e0\]:80 {2}\(--dst FD00:10:96:0::71E0\)$/m,
+    /^sent {5}TCP \[fd00:10:244:1::4\]:40000 -> \[fd00:10:96::71e0\]:80 {2}\(--dst \[FD00:10:96:0::71E0\]:80\)$/m,
   );
   const plain = await cli(
     'trace',
@@ -492,6 +493,11 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
     /step 1: proto must be/,
   ],
   ['a missing file', null, /ENOENT/],
+  [
+    'an apply of an invalid manifest',
+    '- {advance: 1}\n- apply:\n    apiVersion: v1\n    kind: Service\n    metadata: {name: web2, namespace: shop}\n    spec: {ports: [{port: 99999}]}\n',
+    /step 2: [\s\S]*steps\.yaml:6:\d+: Service shop\/web2: spec\.ports\[0\]\.port: must be between 1 and 65535/,
+  ],
 ];
 for (const [name, text, message] of SCRIPT_ERRORS) {
   test(`trace --script with ${name}: exit 2, the file and step named`, async (t) => {
@@ -506,6 +512,39 @@ for (const [name, text, message] of SCRIPT_ERRORS) {
   });
 }
 
+test('trace --script: several YAML documents, each a step or a list of steps', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
+  const file = join(dir, 'steps.yaml');
+  const packet = '{src: "10.244.1.4:1000", dst: "10.96.180.189:80", proto: tcp}';
+  writeFileSync(file, `- ${packet}\n---\nadvance: 5\n---\n- ${packet}\n- {advance: 1}\n`);
+  const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  t.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as { step: number; time: number; conntrack: string }[];
+  t.deepEqual(
+    results.map((x) => [x.step, x.time, x.conntrack]),
+    [
+      [1, 0, 'new'],
+      [3, 5, 'established'],
+    ],
+  );
+});
+
+test('readScript: a script that cannot be read is E_INPUT_UNREADABLE', (t) => {
+  t.throws(() => readScript(join(tmpdir(), 'kube-netsim-no-such-script.yaml')), { code: 'E_INPUT_UNREADABLE' });
+});
+
+test('trace --dst takes a port; --count at most one flow per source port', async (t) => {
+  const base = ['trace', DEMO, '--node', 'kube-netsim-worker', '--src', '10.244.1.4'];
+  for (const dst of ['10.96.180.189', 'fd00:10:96::71e0:80']) {
+    const r = await cli(...base, '--dst', dst);
+    t.is(r.code, 2, dst);
+    t.regex(r.stderr, /--dst takes IP:PORT \(IPv6 as \[addr\]:port\)/, dst);
+  }
+  const r = await cli(...base, '--dst', '10.96.180.189:80', '--count', '64513');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /--count must be an integer from 1 to 64512/);
+});
+
 const UNREAD_FLAGS: readonly [args: string[], message: RegExp][] = [
   [['--script', 'steps.yaml', '--src', '10.244.1.4'], /--script cannot be used with --src$/m],
   [['--script', 'steps.yaml', '--count', '3', '--closed'], /--script cannot be used with --count, --closed$/m],
@@ -516,7 +555,10 @@ test('trace --count is written as digits: 1e3 and 3.0 are errors (exit 2)', asyn
   for (const count of ['1e3', '3.0']) {
     const r = await traceFromPod('web.shop:80', '--count', count);
     t.is(r.code, 2, r.stderr);
-    t.regex(r.stderr, new RegExp(`--count must be a positive integer, got "${count.replace('.', '\\.')}"$`, 'm'));
+    t.regex(
+      r.stderr,
+      new RegExp(`--count must be an integer from 1 to 64512 .*, got "${count.replace('.', '\\.')}"$`, 'm'),
+    );
   }
 });
 for (const [args, message] of UNREAD_FLAGS) {

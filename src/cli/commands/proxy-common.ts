@@ -30,16 +30,20 @@ export function requireNode(cluster: Cluster, node: string | undefined): string 
   return node;
 }
 
-/** `IP`, `IP:PORT`, `[IPv6]:PORT` → address (port from `defaultPort` when absent). */
-export function parseEndpointArg(text: string, defaultPort: number, flag: string): Address {
+/**
+ * `IP`, `IP:PORT`, `[IPv6]:PORT` → address (port from `defaultPort` when absent; null: the port is required, and an
+ * IPv6 address must be bracketed, so `fd00::1:80` is not read as the address `fd00::1:80` on a default port).
+ */
+export function parseEndpointArg(text: string, defaultPort: number | null, flag: string): Address {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   const plain = /^([^:]+)(?::(\d+))?$/.exec(text);
   const bare = parseIP(text) ? [text, text, undefined] : null;
   const m = bracketed ?? bare ?? plain;
   const ip = m && parseIP(m[1]!);
   const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
-  if (!ip || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`${flag} takes IP[:PORT] (IPv6 as [addr]:port), got "${text}"`);
+  if (!ip || port === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    const form = defaultPort === null ? 'IP:PORT' : 'IP[:PORT]';
+    throw new InvalidArgumentError(`${flag} takes ${form} (IPv6 as [addr]:port), got "${text}"`);
   }
   return { ip: ip.text, port };
 }

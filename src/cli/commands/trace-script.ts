@@ -1,5 +1,6 @@
 /**
- * `trace --script FILE`: a timed scenario on one engine. FILE is a YAML list or JSON lines of steps:
+ * `trace --script FILE`: a timed scenario on one engine. FILE is a YAML list of steps (or several YAML documents,
+ * each a step or a list), or JSON lines of steps:
  *
  *   { src, dst, proto }              a packet (optionally `reply: true`: from the endpoint side; `close: true`);
  *                                    `dst` may be NAME:PORT, resolved then through cluster DNS as the sender would
@@ -10,10 +11,11 @@
  * It yields one result per packet, in order.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
-import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
+import { InputUnreadableError, InvalidArgumentError, KubeNetsimError } from '../../errors.js';
+import { parseManifestText, type RawDocument } from '../../model/load/index.js';
+import { attachSource, type FieldPath, type SourceRef, sourceOf } from '../../model/source.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
@@ -39,10 +41,10 @@ export function readScript(file: string): ScriptStep[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InvalidArgumentError(`--script ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new InputUnreadableError(`--script ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
   const trimmed = text.trim();
-  let steps: unknown;
+  let steps: unknown[];
   if (trimmed.startsWith('{')) {
     steps = trimmed
       .split('\n')
@@ -54,19 +56,57 @@ export function readScript(file: string): ScriptStep[] {
           throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
         }
       });
-  } else {
-    try {
-      steps = parse(text) as unknown;
-    } catch (err) {
-      throw new InvalidArgumentError(`${file}: not YAML: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
-  if (!Array.isArray(steps)) throw new InvalidArgumentError(`${file}: expected a list of steps`);
+  } else steps = yamlSteps(text, file);
   steps.forEach((step, i) => {
     checkStep(file, i, step);
   });
   return steps as ScriptStep[];
 }
+
+/**
+ * The steps of a YAML script: a list, or several documents (`---`), each a step or a list of steps. Read as manifests
+ * are (parseManifestText), so each step keeps where it was written: an `apply` step's manifest errors name the
+ * script's line and the field path, as a manifest file's do.
+ */
+function yamlSteps(text: string, file: string): unknown[] {
+  const { documents, issues } = parseManifestText(text, file);
+  const issue = issues[0];
+  if (issue) {
+    const { line, column } = issue.position;
+    throw new InvalidArgumentError(`${file}:${line}:${column}: not YAML: ${issue.detail}`);
+  }
+  if (documents.length === 0) throw new InvalidArgumentError(`${file}: expected a list of steps`);
+  return documents.flatMap(({ value, source }) => {
+    if (!Array.isArray(value)) return [value];
+    value.forEach((step, k) => {
+      if (step !== null && typeof step === 'object') attachSource(step, within(source, [k]));
+    });
+    return value;
+  });
+}
+
+/** A source reference for the value at `prefix` inside the one `parent` refers to. */
+function within(parent: SourceRef, prefix: FieldPath): SourceRef {
+  return { file: parent.file, document: parent.document, locate: (path) => parent.locate([...prefix, ...path]) };
+}
+
+/** An `apply` step's manifests as documents that know where in the script they were written. */
+function applied(step: { apply: unknown }): RawDocument[] {
+  const ref = sourceOf(step);
+  const at = (value: unknown, path: FieldPath): RawDocument => {
+    const source = ref ? within(ref, path) : positionless;
+    if (ref && value !== null && typeof value === 'object') attachSource(value, source);
+    return { value, source };
+  };
+  return Array.isArray(step.apply) ? step.apply.map((m, j) => at(m, ['apply', j])) : [at(step.apply, ['apply'])];
+}
+
+/** What a manifest built in code reports (model/source.ts `positionOf`'s fallback). */
+const positionless: SourceRef = {
+  file: '<input>',
+  document: 0,
+  locate: () => ({ file: '<input>', document: 0, line: 0, column: 0 }),
+};
 
 function checkStep(file: string, i: number, step: unknown): void {
   const where = `${file}: step ${i + 1}`;
@@ -143,7 +183,7 @@ export async function runScript(
         now += step.advance;
         if (!Number.isFinite(now)) throw new InvalidArgumentError(`the clock would pass ${Number.MAX_VALUE} s`);
       } else if ('apply' in step) {
-        cluster.apply(Array.isArray(step.apply) ? step.apply : [step.apply]);
+        cluster.applyDocuments(applied(step));
         synced(engine, now);
       } else if ('delete' in step) {
         const parts = String(step.delete).split('/');

@@ -1,5 +1,5 @@
 /**
- * `kube-netsim trace PATH... --node NODE --src IP[:PORT] --dst IP|NAME:PORT [--proto tcp|udp|sctp]
+ * `kube-netsim trace PATH... --node NODE --src IP[:PORT] --dst IP:PORT|NAME:PORT [--proto tcp|udp|sctp]
  *  [--mode iptables|userspace|ipvs] [--scheduler NAME] [--seed N] [--json] [--count N [--closed]] [--script FILE]`:
  * a packet through kube-proxy on one node, step by step; a distribution over many flows; or a timed scenario.
  */
@@ -75,7 +75,7 @@ async function prepareFlow(cluster: Cluster, engine: ProxyEngine, src: string, d
     dns.push(...resolved.lines);
     dnsSteps.push(...resolved.steps);
     destination = resolved.ip === null ? null : { ip: resolved.ip, port: named.port };
-  } else destination = parseEndpointArg(dst, 80, '--dst');
+  } else destination = parseEndpointArg(dst, null, '--dst');
   if (destination && familyOf(destination.ip) !== family) {
     throw new InvalidArgumentError(
       `--src ${formatAddress(source)} is ${family} and --dst ${formatAddress(destination)} is not: a packet has one IP family`,
@@ -84,6 +84,9 @@ async function prepareFlow(cluster: Cluster, engine: ProxyEngine, src: string, d
   return { proto, source, origin, destination, dns, dnsSteps };
 }
 
+/** Source ports 1024-65535: the most flows `--count` can send that differ by source port. */
+const COUNT_MAX = 64512;
+
 export function registerTrace(program: Command): void {
   program
     .command('trace')
@@ -91,7 +94,7 @@ export function registerTrace(program: Command): void {
     .argument('<paths...>', 'manifest files or directories')
     .requiredOption('--node <node>', 'the node the packet arrives at')
     .option('--src <ip[:port]>', 'source: a pod IP on the node, one of its own addresses, or anything else (outside)')
-    .option('--dst <ip|name:port>', 'destination: an address or a Service name with a port')
+    .option('--dst <ip:port|name:port>', 'destination: an address or a Service name, with a port')
     .option('--proto <proto>', 'tcp, udp or sctp', 'tcp')
     .option('--mode <mode>', 'iptables, userspace or ipvs (default: the ClusterConfig, else iptables)')
     .option('--scheduler <name>', 'IPVS scheduler (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh)')
@@ -143,8 +146,11 @@ export function registerTrace(program: Command): void {
       if (!opts.src || !opts.dst) throw new InvalidArgumentError('--src and --dst are required (or --script)');
       if (opts.count !== undefined) {
         const n = Number(opts.count);
-        if (!/^\d+$/.test(opts.count) || n < 1)
-          throw new InvalidArgumentError(`--count must be a positive integer, got "${opts.count}"`);
+        // Each flow takes a source port of its own (1024-65535): past that, flows would be earlier ones again.
+        if (!/^\d+$/.test(opts.count) || n < 1 || n > COUNT_MAX)
+          throw new InvalidArgumentError(
+            `--count must be an integer from 1 to ${COUNT_MAX} (one flow per source port 1024-65535), got "${opts.count}"`,
+          );
         const flow = await prepareFlow(cluster, engine, opts.src, opts.dst, opts.proto);
         if (!flow.destination) {
           // An ExternalName: kube-proxy has no rules for it, so there is nothing to send through the engine.
@@ -157,7 +163,7 @@ export function registerTrace(program: Command): void {
         let unchanged = 0;
         const firstPort = parseEndpointArg(opts.src, 1024, '--src').port;
         for (let i = 0; i < n; i++) {
-          const port = 1024 + ((firstPort - 1024 + i) % 64512);
+          const port = 1024 + ((firstPort - 1024 + i) % COUNT_MAX);
           const src = { ip: flow.source.ip, port };
           const v = engine.send({ proto: flow.proto, src, dst: flow.destination }, flow.origin, 0);
           if (v.endpoint) endpoints[v.endpoint] = (endpoints[v.endpoint] ?? 0) + 1;
