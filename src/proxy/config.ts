@@ -93,23 +93,63 @@ export function validateProxySection(raw: unknown): { value: ProxyConfigInput; i
   if (ct !== undefined) {
     if (typeof ct !== 'object' || ct === null || Array.isArray(ct))
       issues.push({ path: ['conntrack'], detail: 'must be a mapping of timeouts in seconds' });
-    else {
-      const timeouts: Partial<ConntrackTimeouts> = {};
-      for (const [k, v] of Object.entries(ct)) {
-        if (!(k in DEFAULT_CONNTRACK_TIMEOUTS)) {
-          issues.push({
-            path: ['conntrack', k],
-            detail: `unknown timeout, known: ${Object.keys(DEFAULT_CONNTRACK_TIMEOUTS).join(', ')}`,
-          });
-        } else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-          issues.push({
-            path: ['conntrack', k],
-            detail: `must be a positive number of seconds, got ${JSON.stringify(v)}`,
-          });
-        } else timeouts[k as keyof ConntrackTimeouts] = v;
-      }
-      value.conntrack = timeouts;
-    }
+    else value.conntrack = conntrackTimeouts(ct as Record<string, unknown>, issues);
   }
   return { value, issues };
+}
+
+/**
+ * KubeProxyConfiguration's `conntrack` fields, as a kube-proxy ConfigMap spells them (Go durations such as `24h0m0s`;
+ * 0 or null leaves the node's value, as kube-proxy leaves the sysctl alone), and the timeouts they set.
+ */
+const KUBE_PROXY_TIMEOUTS: Readonly<Record<string, keyof ConntrackTimeouts>> = {
+  tcpEstablishedTimeout: 'tcpEstablished',
+  tcpCloseWaitTimeout: 'tcpCloseWait',
+  udpTimeout: 'udp',
+  udpStreamTimeout: 'udpStream',
+};
+/** KubeProxyConfiguration fields about the table, not timeouts: taken, and nothing here depends on them. */
+const KUBE_PROXY_TABLE_FIELDS = ['maxPerCore', 'min', 'tcpBeLiberal'];
+
+function conntrackTimeouts(ct: Record<string, unknown>, issues: SectionIssue[]): Partial<ConntrackTimeouts> {
+  const timeouts: Partial<ConntrackTimeouts> = {};
+  for (const [k, v] of Object.entries(ct)) {
+    const path = ['conntrack', k];
+    if (KUBE_PROXY_TABLE_FIELDS.includes(k)) {
+      const ok =
+        v === null || (k === 'tcpBeLiberal' ? typeof v === 'boolean' : Number.isInteger(v) && (v as number) >= 0);
+      if (!ok) issues.push({ path, detail: `must be ${k === 'tcpBeLiberal' ? 'true or false' : 'an integer ≥ 0'}` });
+      continue;
+    }
+    const kubeProxyName = KUBE_PROXY_TIMEOUTS[k];
+    if (kubeProxyName !== undefined) {
+      const seconds = v === null ? 0 : typeof v === 'number' ? v : typeof v === 'string' ? goDurationSeconds(v) : NaN;
+      if (!Number.isFinite(seconds) || seconds < 0)
+        issues.push({ path, detail: `must be a duration (24h0m0s, 30s) or seconds, got ${JSON.stringify(v)}` });
+      else if (seconds > 0) timeouts[kubeProxyName] = seconds;
+    } else if (!(k in DEFAULT_CONNTRACK_TIMEOUTS)) {
+      const known = [...Object.keys(DEFAULT_CONNTRACK_TIMEOUTS), ...Object.keys(KUBE_PROXY_TIMEOUTS)];
+      issues.push({ path, detail: `unknown timeout, known: ${known.join(', ')}` });
+    } else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      issues.push({ path, detail: `must be a positive number of seconds, got ${JSON.stringify(v)}` });
+    } else timeouts[k as keyof ConntrackTimeouts] = v;
+  }
+  return timeouts;
+}
+
+/** A Go duration (`time.ParseDuration`: `1h30m`, `24h0m0s`, `1.5s`, `300ms`, `0`) in seconds; NaN if it is not one. */
+export function goDurationSeconds(text: string): number {
+  if (text === '0') return 0;
+  const UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  let at = 0;
+  let total = 0;
+  while (at < text.length) {
+    part.lastIndex = at;
+    const m = part.exec(text);
+    if (!m) return Number.NaN;
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    at = part.lastIndex;
+  }
+  return text.length > 0 ? total : Number.NaN;
 }

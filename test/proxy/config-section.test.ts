@@ -1,9 +1,9 @@
 /**
- * The ClusterConfig `proxy:` section's `nodePortAddresses`, validated as kube-proxy validates
- * --nodeport-addresses: CIDRs, or `primary` on its own.
+ * The ClusterConfig `proxy:` section: `nodePortAddresses` validated as kube-proxy validates --nodeport-addresses
+ * (CIDRs, or `primary` on its own), and `conntrack` in the project's sysctl names or KubeProxyConfiguration's.
  */
 import test from 'ava';
-import { validateProxySection } from '../../src/proxy/config.js';
+import { goDurationSeconds, validateProxySection } from '../../src/proxy/config.js';
 
 const cases: { list: unknown[]; issues: { path: (string | number)[]; detail: string }[] }[] = [
   { list: ['primary'], issues: [] },
@@ -28,3 +28,53 @@ for (const { list, issues } of cases)
     t.deepEqual(result.issues, issues);
     if (issues.length === 0) t.deepEqual(result.value.nodePortAddresses, list);
   });
+
+const CONNTRACK: { input: Record<string, unknown>; timeouts?: Record<string, number>; issue?: RegExp }[] = [
+  { input: { tcpEstablished: 7200, udp: 60 }, timeouts: { tcpEstablished: 7200, udp: 60 } },
+  // A kube-proxy ConfigMap's conntrack block as kubeadm writes it: nulls and 0s leave the node's values.
+  {
+    input: {
+      maxPerCore: null,
+      min: null,
+      tcpCloseWaitTimeout: null,
+      tcpEstablishedTimeout: null,
+      udpStreamTimeout: '0s',
+      udpTimeout: '0s',
+    },
+    timeouts: {},
+  },
+  {
+    input: { tcpEstablishedTimeout: '24h0m0s', tcpCloseWaitTimeout: '1h', udpTimeout: '1m30s', udpStreamTimeout: 200 },
+    timeouts: { tcpEstablished: 86400, tcpCloseWait: 3600, udp: 90, udpStream: 200 },
+  },
+  { input: { maxPerCore: 32768, min: 131072, tcpBeLiberal: true }, timeouts: {} },
+  { input: { tcpEstablishedTimeout: '1 day' }, issue: /must be a duration/ },
+  { input: { tcpEstablished: '24h' }, issue: /must be a positive number of seconds/ },
+  { input: { maxPerCore: -1 }, issue: /an integer ≥ 0/ },
+  { input: { tcpTimeout: 5 }, issue: /unknown timeout, known: .*tcpEstablishedTimeout/ },
+];
+
+for (const { input, timeouts, issue } of CONNTRACK)
+  test(`proxy.conntrack ${JSON.stringify(input)}`, (t) => {
+    const result = validateProxySection({ conntrack: input });
+    if (issue) {
+      t.is(result.issues.length, 1);
+      t.regex(result.issues[0]!.detail, issue);
+    } else {
+      t.deepEqual(result.issues, []);
+      t.deepEqual(result.value.conntrack, timeouts);
+    }
+  });
+
+test('Go durations', (t) => {
+  for (const [text, seconds] of [
+    ['0', 0],
+    ['0s', 0],
+    ['1h30m', 5400],
+    ['24h0m0s', 86400],
+    ['1.5s', 1.5],
+    ['300ms', 0.3],
+  ] as const)
+    t.is(goDurationSeconds(text), seconds, text);
+  for (const text of ['', '5', '1d', 'h', '1h 30m']) t.true(Number.isNaN(goDurationSeconds(text)), text);
+});
