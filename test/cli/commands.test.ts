@@ -498,6 +498,11 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
     '- {advance: 1}\n- apply:\n    apiVersion: v1\n    kind: Service\n    metadata: {name: web2, namespace: shop}\n    spec: {ports: [{port: 99999}]}\n',
     /step 2: [\s\S]*steps\.yaml:6:\d+: Service shop\/web2: spec\.ports\[0\]\.port: must be between 1 and 65535/,
   ],
+  [
+    'a JSON-lines apply of an invalid manifest',
+    '{"advance": 1}\n{"apply": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "w", "namespace": "shop"}, "spec": {"ports": [{"port": 99999}]}}}\n',
+    /step 2: [\s\S]*steps\.yaml:2:1: Service shop\/w: spec\.ports\[0\]\.port: must be between 1 and 65535/,
+  ],
 ];
 for (const [name, text, message] of SCRIPT_ERRORS) {
   test(`trace --script with ${name}: exit 2, the file and step named`, async (t) => {

@@ -45,22 +45,30 @@ export function readScript(file: string): ScriptStep[] {
   }
   const trimmed = text.trim();
   let steps: unknown[];
-  if (trimmed.startsWith('{')) {
-    steps = trimmed
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l, i) => {
-        try {
-          return JSON.parse(l) as unknown;
-        } catch {
-          throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
-        }
-      });
-  } else steps = yamlSteps(text, file);
+  if (trimmed.startsWith('{')) steps = jsonLineSteps(trimmed, file);
+  else steps = yamlSteps(text, file);
   steps.forEach((step, i) => {
     checkStep(file, i, step);
   });
   return steps as ScriptStep[];
+}
+
+/** The steps of a JSON-lines script, one object a line; an `apply` step's manifest errors name its line. */
+function jsonLineSteps(text: string, file: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      let step: unknown;
+      try {
+        step = JSON.parse(l) as unknown;
+      } catch {
+        throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
+      }
+      const line: SourceRef = { file, document: 0, locate: () => ({ file, document: 0, line: i + 1, column: 1 }) };
+      if (step !== null && typeof step === 'object') attachSource(step, line);
+      return step;
+    });
 }
 
 /**
