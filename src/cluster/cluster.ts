@@ -20,7 +20,7 @@ import type { AnyObject, ClusterConfigSpec, Kind, KindMap } from '../model/types
 import { validateObjects } from '../model/validate/index.js';
 import type { ProxyConfigInput } from '../proxy/engine.js';
 import { engineForNode } from '../proxy/registry.js';
-import { Rng } from '../util/rng.js';
+import { isSeed, Rng } from '../util/rng.js';
 import { NodeAddressPool } from './admit-node.js';
 import { Batch, type ClusterParts } from './batch.js';
 import { bootstrapObjects } from './bootstrap.js';
@@ -188,7 +188,7 @@ export class Cluster {
   proxy(options: { node: string } & ProxyConfigInput & { seed?: number; explain?: boolean }): NodeProxy {
     const { node, seed, explain, ...overrides } = options;
     if (!this.store.get('Node', node)) throw new NotFoundError(`node "${node}" not found`);
-    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+    if (seed !== undefined && !isSeed(seed))
       throw new InvalidArgumentError(`cluster.proxy: seed must be an integer from 0 to 4294967295, got ${seed}`);
     const config = proxyConfigOf(this.config, checkedProxyOverrides(overrides));
     const rng = new Rng(seed ?? this.config.seed).fork(`proxy/${node}`);

@@ -36,11 +36,16 @@ export function sourceOf(object: object): SourceRef | undefined {
   return sources.get(object);
 }
 
+/** Where an object built in code is: `<input>`, no line. */
+export const IN_CODE: SourceRef = Object.freeze({
+  file: '<input>',
+  document: 0,
+  locate: (): SourcePosition => ({ file: '<input>', document: 0, line: 0, column: 0 }),
+});
+
 /** The position of a field of an object, falling back to `<input>` for objects built in code. */
 export function positionOf(object: object, path: FieldPath = []): SourcePosition {
-  const ref = sources.get(object);
-  if (ref) return ref.locate(path);
-  return { file: '<input>', document: 0, line: 0, column: 0 };
+  return (sources.get(object) ?? IN_CODE).locate(path);
 }
 
 /** kubectl's notation: `spec.ports[1].port`. */

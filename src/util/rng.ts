@@ -11,6 +11,11 @@ import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGene
 
 const TWO_31 = 0x80000000;
 
+/** A seed as `--seed` and `cluster.proxy({ seed })` take one: an integer from 0 to 2^32 - 1 (the stream's width). */
+export function isSeed(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}
+
 export class Rng {
   readonly seed: number;
   #gen: JumpableRandomGenerator;

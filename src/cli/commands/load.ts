@@ -1,6 +1,7 @@
 /** Shared by every command: load the cluster from the PATH arguments and print its warnings to stderr. */
 import { Cluster } from '../../cluster/cluster.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { isSeed } from '../../util/rng.js';
 
 export async function loadCluster(paths: string[], options: { seed?: string } = {}): Promise<Cluster> {
   if (paths.length === 0) throw new InvalidArgumentError('no PATH given: name manifest files or directories');
@@ -12,8 +13,7 @@ export async function loadCluster(paths: string[], options: { seed?: string } = 
 
 export function parseSeed(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new InvalidArgumentError(`--seed must be an integer from 0 to 4294967295, got "${text}"`);
+  if (!isSeed(n)) throw new InvalidArgumentError(`--seed must be an integer from 0 to 4294967295, got "${text}"`);
   return n;
 }
 

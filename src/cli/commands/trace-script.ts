@@ -15,7 +15,7 @@ import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
 import { InputUnreadableError, InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import { parseManifestText, type RawDocument } from '../../model/load/index.js';
-import { attachSource, type FieldPath, type SourceRef, sourceOf } from '../../model/source.js';
+import { attachSource, type FieldPath, IN_CODE, type SourceRef, sourceOf } from '../../model/source.js';
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
@@ -102,19 +102,12 @@ function within(parent: SourceRef, prefix: FieldPath): SourceRef {
 function applied(step: { apply: unknown }): RawDocument[] {
   const ref = sourceOf(step);
   const at = (value: unknown, path: FieldPath): RawDocument => {
-    const source = ref ? within(ref, path) : positionless;
+    const source = ref ? within(ref, path) : IN_CODE;
     if (ref && value !== null && typeof value === 'object') attachSource(value, source);
     return { value, source };
   };
   return Array.isArray(step.apply) ? step.apply.map((m, j) => at(m, ['apply', j])) : [at(step.apply, ['apply'])];
 }
-
-/** What a manifest built in code reports (model/source.ts `positionOf`'s fallback). */
-const positionless: SourceRef = {
-  file: '<input>',
-  document: 0,
-  locate: () => ({ file: '<input>', document: 0, line: 0, column: 0 }),
-};
 
 function checkStep(file: string, i: number, step: unknown): void {
   const where = `${file}: step ${i + 1}`;
