@@ -1,6 +1,6 @@
 /** The package entry point as a user imports it, and the node proxy's one-argument calls and clock. */
 import test from 'ava';
-import { Cluster, InvalidArgumentError, originOf, reversed } from 'kube-netsim';
+import { Cluster, InvalidArgumentError, originOf, proxyConfig, reversed } from 'kube-netsim';
 
 const NODE = 'kube-netsim-worker';
 
@@ -82,6 +82,8 @@ test('cluster.proxy checks its options; send checks the packet and returns a pla
       { code: 'E_INVALID_ARGUMENT' },
       JSON.stringify(options),
     );
+  // An empty scheduler is ProxyConfig's own default (rr): a whole proxyConfig() passes.
+  t.is(cluster.proxy({ node: NODE, ...proxyConfig({ mode: 'ipvs' }) }).mode, 'ipvs');
 
   const web = cluster.get('Service', 'web', 'shop')!.spec.clusterIP!;
   const client = cluster.list('Pod', 'shop').find((p) => p.spec.nodeName === NODE)!.status.podIP!;
@@ -90,7 +92,8 @@ test('cluster.proxy checks its options; send checks the packet and returns a pla
     // The protocol in the CLI's spelling is the same protocol.
     const v = proxy.send({ proto: 'tcp' as 'TCP', src: { ip: client, port: 41000 }, dst: { ip: web, port: 80 } });
     t.is(v.verdict, 'DNAT', mode);
-    // Every field is the verdict's own: spread, keys and deepEqual see them.
+    // The results are the verdict's own fields: spread, keys and structuredClone see them; the steps are built when
+    // read, and JSON has them too.
     t.deepEqual(Object.keys({ ...v }).sort(), [
       'conntrack',
       'cost',
@@ -98,10 +101,12 @@ test('cluster.proxy checks its options; send checks the packet and returns a pla
       'packet',
       'service',
       'snat',
-      'steps',
       'verdict',
     ]);
     t.like(structuredClone(v), { verdict: 'DNAT', conntrack: 'new', service: 'shop/web:http' });
+    t.deepEqual({ ...v }.packet, v.packet);
+    t.true(v.steps.length > 0);
+    t.deepEqual(JSON.parse(JSON.stringify(v)).steps, JSON.parse(JSON.stringify(v.steps)));
     const malformed = [
       { proto: 'ICMP', src: { ip: client, port: 1 }, dst: { ip: web, port: 80 } },
       { proto: 'TCP', src: { ip: '10.244.1.999', port: 1 }, dst: { ip: web, port: 80 } },

@@ -34,6 +34,8 @@ export function registerFeatureSections(): void {
  */
 export function checkedProxyOverrides(input: ProxyConfigInput): ProxyConfigInput {
   const { masqueradeBit, randomFully, ...section } = input;
+  // An empty scheduler is ProxyConfig's own default (rr), as proxyConfig() fills it in.
+  if (section.scheduler === '') delete section.scheduler;
   const { value, issues } = validateProxySection(section);
   if (issues.length)
     throw new InvalidArgumentError(

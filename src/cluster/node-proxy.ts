@@ -5,12 +5,12 @@
  * scripts use); a time given explicitly moves the clock, and the clock never goes backwards.
  */
 
-import { canonicalIP } from '../cni/ip.js';
+import { canonicalIP, canonicalIPv4 } from '../cni/ip.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { IPFamily, Protocol } from '../model/types.js';
 import type { Conntrack } from '../proxy/conntrack.js';
-import { type ProxyEngine, plainVerdict, type Verdict } from '../proxy/engine.js';
-import { type Address, address, familyOf, type Origin, type Packet } from '../proxy/packet.js';
+import { type ProxyEngine, type Step, StepsOnReadVerdict, type Verdict } from '../proxy/engine.js';
+import { type Address, familyOf, type Origin, type Packet } from '../proxy/packet.js';
 
 export class NodeProxy implements ProxyEngine {
   /** The engine itself (iptables, ipvs or userspace), for what only one mode has. */
@@ -52,16 +52,16 @@ export class NodeProxy implements ProxyEngine {
 
   /**
    * A packet arriving at the node: from `origin` (default: worked out from its source address), at `now`. The packet
-   * is checked first (protocol in any case, addresses as canonical text, ports, one family), and the verdict is a
-   * plain object with every field its own.
+   * is checked first (protocol in any case, addresses as canonical text, ports, one family); the verdict's results
+   * are its own fields (its steps are built when read).
    */
   send(packet: Packet, origin?: Origin, now?: number): Verdict {
     const p = checkedPacket(packet, 'send');
-    return plainVerdict(this.engine.send(p, origin ?? this.#originOf(p.src.ip), this.#at(now)));
+    return new NodeVerdict(this.engine.send(p, origin ?? this.#originOf(p.src.ip), this.#at(now)));
   }
 
   reply(packet: Packet, now?: number): Verdict {
-    return plainVerdict(this.engine.reply(checkedPacket(packet, 'reply'), this.#at(now)));
+    return new NodeVerdict(this.engine.reply(checkedPacket(packet, 'reply'), this.#at(now)));
   }
 
   close(packet: Packet, now?: number): boolean {
@@ -98,8 +98,9 @@ const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'TCP', UDP: 'UDP', 
 
 /**
  * A library caller's packet as the engines take it: the protocol upper-cased (`tcp` as the CLI spells it), each
- * address canonical (`fd00:0:0::1` is `fd00::1`, as Services store theirs) and keyed, ports 0-65535, both ends of one
- * family. Anything else is an InvalidArgumentError, where the engines would match nothing and say ACCEPT.
+ * address as canonical text (`fd00:0:0::1` is `fd00::1`, as Services store theirs), ports 0-65535, both ends of one
+ * family. Anything else is an InvalidArgumentError, where the engines would match nothing and say ACCEPT. A packet
+ * already in that form is passed as it is (a keyed address stays keyed).
  */
 function checkedPacket(packet: Packet, call: string): Packet {
   const proto = typeof packet?.proto === 'string' ? PROTOCOLS[packet.proto.toUpperCase()] : undefined;
@@ -113,12 +114,32 @@ function checkedPacket(packet: Packet, call: string): Packet {
 }
 
 function checkedAddress(a: Address, call: string, end: 'src' | 'dst'): Address {
-  const ip = typeof a?.ip === 'string' ? canonicalIP(a.ip) : undefined;
+  const text = a?.ip;
+  // Canonical IPv4 text is checked without parsing it into anything (canonicalIPv4 refuses any other spelling).
+  const ip = typeof text !== 'string' ? undefined : canonicalIPv4(text) >= 0 ? text : canonicalIP(text);
   if (ip === undefined)
-    throw new InvalidArgumentError(`${call}: ${end}.ip is not an IP address: ${JSON.stringify(a?.ip)}`);
+    throw new InvalidArgumentError(`${call}: ${end}.ip is not an IP address: ${JSON.stringify(text)}`);
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)
     throw new InvalidArgumentError(
       `${call}: ${end}.port must be an integer from 0 to 65535, got ${JSON.stringify(a.port)}`,
     );
-  return ip === a.ip && a.key !== undefined ? a : address(ip, a.port);
+  return ip === text ? a : { ip, port: a.port };
+}
+
+/**
+ * The engine's verdict with its results as its own fields (the engines' own verdicts read theirs through getters, from
+ * the flow's conntrack row). `steps` stays a getter: building every packet's trace when nobody reads it made a library
+ * send several times slower.
+ */
+class NodeVerdict extends StepsOnReadVerdict {
+  readonly #of: Verdict;
+
+  constructor(of: Verdict) {
+    super(of);
+    this.#of = of;
+  }
+
+  get steps(): readonly Step[] {
+    return this.#of.steps;
+  }
 }

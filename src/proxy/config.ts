@@ -99,14 +99,16 @@ export function validateProxySection(raw: unknown): { value: ProxyConfigInput; i
 }
 
 /**
- * KubeProxyConfiguration's `conntrack` fields, as a kube-proxy ConfigMap spells them (Go durations such as `24h0m0s`;
- * 0 or null leaves the node's value, as kube-proxy leaves the sysctl alone), and the timeouts they set.
+ * KubeProxyConfiguration's `conntrack` fields, as a kube-proxy ConfigMap spells them (Go durations such as `24h0m0s`,
+ * cut to whole seconds as kube-proxy cuts them), and the timeouts they set. Null is kube-proxy's default (24h and 1h
+ * for the TCP two, which DEFAULT_CONNTRACK_TIMEOUTS already has; 0 for UDP); 0 leaves the sysctl alone, so the
+ * kernel's value stands: 432000 s and 60 s for the TCP two, the defaults already for UDP.
  */
-const KUBE_PROXY_TIMEOUTS: Readonly<Record<string, keyof ConntrackTimeouts>> = {
-  tcpEstablishedTimeout: 'tcpEstablished',
-  tcpCloseWaitTimeout: 'tcpCloseWait',
-  udpTimeout: 'udp',
-  udpStreamTimeout: 'udpStream',
+const KUBE_PROXY_TIMEOUTS: Readonly<Record<string, { key: keyof ConntrackTimeouts; kernel: number }>> = {
+  tcpEstablishedTimeout: { key: 'tcpEstablished', kernel: 432000 },
+  tcpCloseWaitTimeout: { key: 'tcpCloseWait', kernel: 60 },
+  udpTimeout: { key: 'udp', kernel: DEFAULT_CONNTRACK_TIMEOUTS.udp },
+  udpStreamTimeout: { key: 'udpStream', kernel: DEFAULT_CONNTRACK_TIMEOUTS.udpStream },
 };
 /** KubeProxyConfiguration fields about the table, not timeouts: taken, and nothing here depends on them. */
 const KUBE_PROXY_TABLE_FIELDS = ['maxPerCore', 'min', 'tcpBeLiberal'];
@@ -121,12 +123,13 @@ function conntrackTimeouts(ct: Record<string, unknown>, issues: SectionIssue[]):
       if (!ok) issues.push({ path, detail: `must be ${k === 'tcpBeLiberal' ? 'true or false' : 'an integer ≥ 0'}` });
       continue;
     }
-    const kubeProxyName = KUBE_PROXY_TIMEOUTS[k];
-    if (kubeProxyName !== undefined) {
-      const seconds = v === null ? 0 : typeof v === 'number' ? v : typeof v === 'string' ? goDurationSeconds(v) : NaN;
+    const field = KUBE_PROXY_TIMEOUTS[k];
+    if (field !== undefined) {
+      if (v === null) continue;
+      const seconds = Math.trunc(typeof v === 'number' ? v : typeof v === 'string' ? goDurationSeconds(v) : NaN);
       if (!Number.isFinite(seconds) || seconds < 0)
         issues.push({ path, detail: `must be a duration (24h0m0s, 30s) or seconds, got ${JSON.stringify(v)}` });
-      else if (seconds > 0) timeouts[kubeProxyName] = seconds;
+      else timeouts[field.key] = seconds > 0 ? seconds : field.kernel;
     } else if (!(k in DEFAULT_CONNTRACK_TIMEOUTS)) {
       const known = [...Object.keys(DEFAULT_CONNTRACK_TIMEOUTS), ...Object.keys(KUBE_PROXY_TIMEOUTS)];
       issues.push({ path, detail: `unknown timeout, known: ${known.join(', ')}` });

@@ -90,6 +90,40 @@ export function plainVerdict(v: Verdict): Verdict {
   return { verdict, endpoint, packet, snat, service, conntrack, steps, cost };
 }
 
+/** A verdict's fields but its steps. */
+export type VerdictFields = Omit<Verdict, 'steps'>;
+
+/**
+ * A verdict whose results are its own fields (spreading, `Object.keys` and `structuredClone` see them) and whose
+ * `steps` a subclass builds when first read: the trace of a bulk run nobody reads costs nothing. The getter lives on
+ * the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
+ */
+export abstract class StepsOnReadVerdict implements Verdict {
+  readonly verdict: VerdictKind;
+  readonly endpoint: string | null;
+  readonly packet: Packet;
+  readonly snat: string | null;
+  readonly service: string | null;
+  readonly conntrack: Verdict['conntrack'];
+  readonly cost: number;
+
+  constructor(fields: VerdictFields) {
+    this.verdict = fields.verdict;
+    this.endpoint = fields.endpoint;
+    this.packet = fields.packet;
+    this.snat = fields.snat;
+    this.service = fields.service;
+    this.conntrack = fields.conntrack;
+    this.cost = fields.cost;
+  }
+
+  abstract get steps(): readonly Step[];
+
+  toJSON(): Verdict {
+    return plainVerdict(this);
+  }
+}
+
 /** One kube-proxy mode running on one node. */
 export interface ProxyEngine {
   /** `iptables`, `ipvs`, `userspace`. */

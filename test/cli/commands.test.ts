@@ -500,8 +500,8 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
   ],
   [
     'a JSON-lines apply of an invalid manifest',
-    '{"advance": 1}\n{"apply": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "w", "namespace": "shop"}, "spec": {"ports": [{"port": 99999}]}}}\n',
-    /step 2: [\s\S]*steps\.yaml:2:1: Service shop\/w: spec\.ports\[0\]\.port: must be between 1 and 65535/,
+    '{"advance": 1}\n\n{"apply": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "w", "namespace": "shop"}, "spec": {"ports": [{"port": 99999}]}}}\n',
+    /step 2: [\s\S]*steps\.yaml:3:1: Service shop\/w: spec\.ports\[0\]\.port: must be between 1 and 65535/,
   ],
 ];
 for (const [name, text, message] of SCRIPT_ERRORS) {
@@ -521,15 +521,15 @@ test('trace --script: several YAML documents, each a step or a list of steps', a
   const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-script-'));
   const file = join(dir, 'steps.yaml');
   const packet = '{src: "10.244.1.4:1000", dst: "10.96.180.189:80", proto: tcp}';
-  writeFileSync(file, `- ${packet}\n---\nadvance: 5\n---\n- ${packet}\n- {advance: 1}\n`);
+  writeFileSync(file, `{advance: 0}\n---\n- ${packet}\n---\nadvance: 5\n---\n- ${packet}\n- {advance: 1}\n`);
   const r = await cli('trace', DEMO, '--node', 'kube-netsim-worker', '--script', file, '--json');
   t.is(r.code, 0, r.stderr);
   const results = JSON.parse(r.stdout) as { step: number; time: number; conntrack: string }[];
   t.deepEqual(
     results.map((x) => [x.step, x.time, x.conntrack]),
     [
-      [1, 0, 'new'],
-      [3, 5, 'established'],
+      [2, 0, 'new'],
+      [4, 5, 'established'],
     ],
   );
 });

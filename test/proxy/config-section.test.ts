@@ -41,11 +41,21 @@ const CONNTRACK: { input: Record<string, unknown>; timeouts?: Record<string, num
       udpStreamTimeout: '0s',
       udpTimeout: '0s',
     },
-    timeouts: {},
+    timeouts: { udp: 30, udpStream: 120 },
   },
   {
-    input: { tcpEstablishedTimeout: '24h0m0s', tcpCloseWaitTimeout: '1h', udpTimeout: '1m30s', udpStreamTimeout: 200 },
+    input: {
+      tcpEstablishedTimeout: '24h0m0s',
+      tcpCloseWaitTimeout: '1h',
+      udpTimeout: '1m30.9s',
+      udpStreamTimeout: 200,
+    },
     timeouts: { tcpEstablished: 86400, tcpCloseWait: 3600, udp: 90, udpStream: 200 },
+  },
+  // 0 leaves the sysctl as the kernel has it (kube-proxy writes only a duration > 0); 300ms is 0 whole seconds.
+  {
+    input: { tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: 0, udpTimeout: '300ms' },
+    timeouts: { tcpEstablished: 432000, tcpCloseWait: 60, udp: 30 },
   },
   { input: { maxPerCore: 32768, min: 131072, tcpBeLiberal: true }, timeouts: {} },
   { input: { tcpEstablishedTimeout: '1 day' }, issue: /must be a duration/ },

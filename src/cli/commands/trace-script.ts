@@ -43,32 +43,43 @@ export function readScript(file: string): ScriptStep[] {
   } catch (err) {
     throw new InputUnreadableError(`--script ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
-  const trimmed = text.trim();
-  let steps: unknown[];
-  if (trimmed.startsWith('{')) steps = jsonLineSteps(trimmed, file);
-  else steps = yamlSteps(text, file);
+  // JSON lines when the first line is a JSON object; a YAML flow mapping (`{advance: 1}`) is not one.
+  const first = text.split('\n').find((l) => l.trim() !== '');
+  const steps = first !== undefined && isJsonObject(first) ? jsonLineSteps(text, file) : yamlSteps(text, file);
   steps.forEach((step, i) => {
     checkStep(file, i, step);
   });
   return steps as ScriptStep[];
 }
 
-/** The steps of a JSON-lines script, one object a line; an `apply` step's manifest errors name its line. */
+function isJsonObject(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The steps of a JSON-lines script, one object a line (blank lines skipped, counted); an `apply` step's manifest
+ * errors name its line.
+ */
 function jsonLineSteps(text: string, file: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      let step: unknown;
-      try {
-        step = JSON.parse(l) as unknown;
-      } catch {
-        throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
-      }
-      const line: SourceRef = { file, document: 0, locate: () => ({ file, document: 0, line: i + 1, column: 1 }) };
-      if (step !== null && typeof step === 'object') attachSource(step, line);
-      return step;
-    });
+  const steps: unknown[] = [];
+  for (const [i, l] of text.split('\n').entries()) {
+    if (l.trim() === '') continue;
+    let step: unknown;
+    try {
+      step = JSON.parse(l) as unknown;
+    } catch {
+      throw new InvalidArgumentError(`${file}:${i + 1}: not a JSON object`);
+    }
+    const line: SourceRef = { file, document: 0, locate: () => ({ file, document: 0, line: i + 1, column: 1 }) };
+    if (step !== null && typeof step === 'object') attachSource(step, line);
+    steps.push(step);
+  }
+  return steps;
 }
 
 /**

@@ -7,10 +7,10 @@
  * that never reads the trace should not pay per packet. A tracked flow's verdict likewise formats its one step on
  * first read. Reading `steps` gives the same steps, in the same order, as building them eagerly did.
  *
- * The getter lives on the class (a literal with a getter is far slower to create); `toJSON` includes `steps`.
+ * The fields, the getter's place and `toJSON` come from StepsOnReadVerdict (engine.ts).
  */
 import type { Conntrack } from '../conntrack.js';
-import { plainVerdict, type Step, type Verdict, type VerdictKind } from '../engine.js';
+import { type Step, StepsOnReadVerdict, type Verdict, type VerdictFields } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
 import { describePacket, type Packet } from '../packet.js';
 import type { NatProgram } from './program.js';
@@ -18,31 +18,17 @@ import type { NatProgram } from './program.js';
 /** A recorded walk: steps, and program rules as a program followed by `index * 2 + matched` numbers. */
 export type Trace = (Step | NatProgram | number)[];
 
-/** A verdict's fields but its steps (which the verdict resolves from its trace when read). */
-export type VerdictFields = Omit<Verdict, 'steps'>;
+export type { VerdictFields } from '../engine.js';
 
 const NONE: readonly Step[] = Object.freeze([]);
 
-export class IptablesVerdict implements Verdict {
-  readonly verdict: VerdictKind;
-  readonly endpoint: string | null;
-  readonly packet: Packet;
-  readonly snat: string | null;
-  readonly service: string | null;
-  readonly conntrack: Verdict['conntrack'];
-  readonly cost: number;
+export class IptablesVerdict extends StepsOnReadVerdict {
   /** What `steps` is built from: a recorded trace, or a function building them. */
   #source: Trace | (() => readonly Step[]) | null;
   #steps: readonly Step[] | null = null;
 
   constructor(fields: VerdictFields, source: Trace | (() => readonly Step[]) | null) {
-    this.verdict = fields.verdict;
-    this.endpoint = fields.endpoint;
-    this.packet = fields.packet;
-    this.snat = fields.snat;
-    this.service = fields.service;
-    this.conntrack = fields.conntrack;
-    this.cost = fields.cost;
+    super(fields);
     this.#source = source;
   }
 
@@ -53,10 +39,6 @@ export class IptablesVerdict implements Verdict {
       this.#source = null;
     }
     return this.#steps;
-  }
-
-  toJSON(): Verdict {
-    return plainVerdict(this);
   }
 }
 
