@@ -645,6 +645,31 @@ test('healthcheck in userspace mode: nothing listens (that proxier had no health
   const r = await cli('healthcheck', dir, '--node', 'kube-netsim-worker', '--service', 'shop/web-lb');
   t.is(r.code, 2);
   t.regex(r.stderr, /userspace proxier runs no health-check server/);
+  // --mode overrides the ClusterConfig, as trace's and rules' do.
+  const ipvs = await cli(
+    'healthcheck',
+    dir,
+    '--node',
+    'kube-netsim-worker',
+    '--service',
+    'shop/web-lb',
+    '--mode',
+    'ipvs',
+  );
+  t.is(ipvs.code, 0, ipvs.stderr);
+  t.regex(ipvs.stdout, /^HTTP\/1\.1 (200 OK|503 Service Unavailable)$/m);
+  const plain = await cli(
+    'healthcheck',
+    DEMO,
+    '--node',
+    'kube-netsim-worker',
+    '--service',
+    'shop/web-lb',
+    '--mode',
+    'userspace',
+  );
+  t.is(plain.code, 2);
+  t.regex(plain.stderr, /userspace proxier runs no health-check server/);
 });
 
 test('healthcheck of a Service handed to another proxy: kube-proxy ignores it, and says why (exit 2)', async (t) => {

@@ -11,7 +11,8 @@ import { resolve as resolveName } from '../../dns/resolve/resolve.js';
 import { ZoneIndex } from '../../dns/zone/zone-index.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
-import type { Step, Verdict } from '../../proxy/engine.js';
+import { PROXY_MODES } from '../../proxy/config.js';
+import type { ProxyConfig, Step, Verdict } from '../../proxy/engine.js';
 import { type Address, formatAddress, type Origin, type Packet } from '../../proxy/packet.js';
 import { resolvConfOf } from './pod-dns.js';
 
@@ -22,6 +23,13 @@ export function parseProto(text = 'tcp', label = '--proto'): Protocol {
   const proto = PROTOCOLS[text.toLowerCase()];
   if (!proto) throw new InvalidArgumentError(`${label} must be tcp, udp or sctp, got "${text}"`);
   return proto;
+}
+
+/** `--mode`: one of kube-proxy's modes, or undefined (the ClusterConfig's `proxy.mode`, else iptables). */
+export function parseModeFlag(mode: string | undefined): ProxyConfig['mode'] | undefined {
+  if (mode !== undefined && !(PROXY_MODES as readonly string[]).includes(mode))
+    throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${mode}"`);
+  return mode as ProxyConfig['mode'] | undefined;
 }
 
 export function requireNode(cluster: Cluster, node: string | undefined): string {

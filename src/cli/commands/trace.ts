@@ -8,13 +8,14 @@ import type { Cluster } from '../../cluster/cluster.js';
 import type { NodeProxy } from '../../cluster/node-proxy.js';
 import { originOf } from '../../cluster/packet-origin.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { ProxyConfig, ProxyEngine, Step } from '../../proxy/engine.js';
+import type { ProxyEngine, Step } from '../../proxy/engine.js';
 import { type Address, familyOf, formatAddress, type Origin, reversed } from '../../proxy/packet.js';
 import { loadCluster, parseSeed } from './load.js';
 import {
   describeOrigin,
   packetJSON,
   parseEndpointArg,
+  parseModeFlag,
   parseProto,
   requireNode,
   resolveDestination,
@@ -44,12 +45,10 @@ interface TraceOptions extends ProxyCommandOptions {
 /** The engine the flags ask for on the node. */
 export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain = true): NodeProxy {
   const node = requireNode(cluster, opts.node);
-  if (opts.mode !== undefined && !['iptables', 'ipvs', 'userspace'].includes(opts.mode)) {
-    throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${opts.mode}"`);
-  }
+  const mode = parseModeFlag(opts.mode);
   return cluster.proxy({
     node,
-    ...(opts.mode ? { mode: opts.mode as ProxyConfig['mode'] } : {}),
+    ...(mode ? { mode } : {}),
     ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
     ...(opts.seed !== undefined ? { seed: parseSeed(opts.seed) } : {}),
     explain,
