@@ -3,7 +3,8 @@
  * itself (one of its addresses, or loopback), or from outside the cluster, arriving at the node. `trace --src` and the
  * library's one-argument `send(packet)` both answer it this way.
  */
-import { formatIP, parseCIDR } from '../cni/ip.js';
+import { defaultGateway } from '../cni/host-local.js';
+import { parseCIDR } from '../cni/ip.js';
 import type { Store } from '../model/store.js';
 import type { Origin } from '../proxy/packet.js';
 
@@ -20,14 +21,14 @@ export function originOf(store: Store, node: string, srcIP: string): Origin {
 }
 
 /**
- * Whether `ip` is the pod network's gateway on the node: the first address of one of its pod CIDRs, which host-local
- * skips for pods (cni/host-local.ts) and the bridge holds on the node. A packet from it is the node's own.
+ * Whether `ip` is the pod network's gateway on the node: host-local's default gateway of one of its pod CIDRs, which
+ * it skips for pods and the bridge holds on the node. A packet from it is the node's own.
  */
 function isPodGateway(spec: { podCIDR?: string; podCIDRs?: string[] } | undefined, ip: string): boolean {
   const cidrs = spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : []);
   for (const text of cidrs) {
     const cidr = parseCIDR(text);
-    if (cidr && formatIP(cidr.base + 1n, cidr.family) === ip) return true;
+    if (cidr && defaultGateway(cidr) === ip) return true;
   }
   return false;
 }

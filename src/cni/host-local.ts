@@ -24,6 +24,11 @@ const NUMBER_RANGE_LIMIT = 2n ** 32n;
 /** An offset from the network address: a number in small ranges, a bigint in large ones, never mixed in one range. */
 type Offset = number | bigint;
 
+/** host-local's default gateway of a subnet (the bridge's address on the node): the address after the network's. */
+export function defaultGateway(subnet: Cidr): string {
+  return formatIP(subnet.base + 1n, subnet.family);
+}
+
 export class HostLocalAllocator {
   readonly subnet: Cidr;
   /** `rangeStart-rangeEnd`, the way host-local names its range set in errors. */
