@@ -154,19 +154,19 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   }
   const ct = st.conntrack;
   let clientRow: number;
-  let reached: Packet['dst'];
+  let redirect: NatRecord | null = null;
   if (portal.direct) {
     // Already addressed to the socket: the client leg is tracked as it is, under its Service port.
     port.directNat ??= natRecord(null, null, port.name);
     clientRow = ct.trackRecord(packet, port.directNat, now);
-    reached = packet.dst;
   } else {
-    const redirect = clientRecord(port, hostIP);
+    redirect = clientRecord(port, hostIP);
     // No SNAT on the client leg (key -1): the proxy's socket answers the client from the portal address.
     clientRow = ct.trackNat(packet, redirect, port.clientNatEndpoint, st.hostKey(hostIP), port.proxyPort, -1, now);
-    reached = redirect.dnat!;
   }
   if (clientRow < 0) {
+    // Read only here: a tracked flow never reads its record (one Service's object among thousands: a cache miss).
+    const reached = redirect === null ? packet.dst : redirect.dnat!;
     const leaving = { proto: packet.proto, src: packet.src, dst: reached };
     return untrackedFlow(leaving, port.name, explain ? steps : null, 2);
   }
