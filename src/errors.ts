@@ -27,6 +27,10 @@ export const ErrorCodes = {
   DNS_MALFORMED: 'E_DNS_MALFORMED',
   /** A command-line argument is invalid. */
   INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  /** A socket could not be bound to an address it was asked to listen on (in use, not this machine's, not allowed). */
+  LISTEN_FAILED: 'E_LISTEN_FAILED',
+  /** An output file or directory could not be written. */
+  OUTPUT_UNWRITABLE: 'E_OUTPUT_UNWRITABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -115,5 +119,21 @@ export class InvalidArgumentError extends KubeNetsimError {
   override name = 'InvalidArgumentError';
   constructor(message: string) {
     super(ErrorCodes.INVALID_ARGUMENT, message);
+  }
+}
+
+/** A listen address could not be bound: `listen udp 127.0.0.1:53: bind: address already in use`, as CoreDNS says it. */
+export class ListenFailedError extends KubeNetsimError {
+  override name = 'ListenFailedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.LISTEN_FAILED, message, options);
+  }
+}
+
+/** A file or directory the command was asked to write could not be written. */
+export class OutputUnwritableError extends KubeNetsimError {
+  override name = 'OutputUnwritableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.OUTPUT_UNWRITABLE, message, options);
   }
 }

@@ -101,7 +101,8 @@ test('get: several resources with their prefixes, v1 Endpoints, cluster-scoped k
     ['empty', '<none>'],
     ['ext', '192.0.2.1:80,192.0.2.2:80,192.0.2.3:80 + 1 more...'],
   ]);
-  t.regex(ep.stderr, /v1 Endpoints is deprecated in v1\.33\+/);
+  // client-go's warning writer prefixes the API server's warnings with "Warning: ".
+  t.regex(ep.stderr, /^Warning: v1 Endpoints is deprecated in v1\.33\+/m);
   const two = await cli('get', 'deploy,svc', '-n', 'shop', DEMO);
   t.regex(two.stdout, /^deployment\.apps\/web\s+3\/3/m);
   t.regex(two.stdout, /^service\/web\s+ClusterIP/m);
@@ -117,6 +118,27 @@ test('get: several resources with their prefixes, v1 Endpoints, cluster-scoped k
   const first = (JSON.parse(json.stdout) as { items: Record<string, Record<string, unknown>>[] }).items[0]!;
   t.deepEqual(Object.keys(first), ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
   t.deepEqual(Object.keys(first.spec!), [...Object.keys(first.spec!)].sort());
+});
+
+test('get -o name: resource.group/name kind by kind, no namespace under -A; an unknown format names the ones there are', async (t) => {
+  const r = await cli('get', 'deploy,svc', '-n', 'shop', '-o', 'name', DEMO);
+  t.is(r.code, 0);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], 'deployment.apps/web');
+  t.true(lines.slice(1).every((l) => l.startsWith('service/')));
+  t.deepEqual(lines.slice(1), [...lines.slice(1)].sort());
+  const all = await cli('get', 'endpointslices,netpol', '-A', '-o', 'name', DEMO);
+  t.regex(all.stdout, /^endpointslice\.discovery\.k8s\.io\/web-[a-z0-9]{5}$/m);
+  t.notRegex(all.stdout, /^shop\//m);
+  const none = await cli('get', 'pods', '-n', 'nope', '-o', 'name', DEMO);
+  t.is(none.stdout, '');
+  t.is(none.stderr, 'No resources found in nope namespace.\n');
+  const bad = await cli('get', 'pods', '-o', 'yml', DEMO);
+  t.is(bad.code, 2);
+  t.regex(
+    bad.stderr,
+    /unable to match a printer suitable for the output format "yml", allowed formats are: json,name,wide,yaml/,
+  );
 });
 
 test('get with nothing to list: kubectl says so on stderr, stdout stays empty, exit 0', async (t) => {
@@ -166,6 +188,26 @@ test('zone prints RFC 1035 zone files', async (t) => {
   const r = await cli('zone', DEMO);
   t.regex(r.stdout, /^\$ORIGIN cluster\.local\.$/m);
   t.regex(r.stdout, /^web\.shop\.svc\.cluster\.local\. 30 IN A 10\.96\./m);
+});
+
+test('zone --out: makes the directory and its parents; a path that cannot be one is E_OUTPUT_UNWRITABLE (exit 2)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-zone-'));
+  const made = await cli('zone', DEMO, '--out', join(dir, 'a', 'b'));
+  t.is(made.code, 0);
+  t.deepEqual(readdirSync(join(dir, 'a', 'b')).sort(), ['cluster.local.zone', 'in-addr.arpa.zone', 'ip6.arpa.zone']);
+  writeFileSync(join(dir, 'file'), '');
+  const cases: [string, RegExp][] = [
+    [join(dir, 'file'), /^error: cannot create directory .*\/file: it exists and is not a directory$/m],
+    [join(dir, 'file', 'below'), /^error: cannot create directory .*\/file\/below: not a directory$/m],
+    // Node's recursive mkdir spins forever here (Node 20); `mkdir -p` fails at once, and so must we.
+    ['/proc/kube-netsim-nope', /^error: cannot create directory \/proc\/kube-netsim-nope: no such file or directory$/m],
+  ];
+  for (const [out, expected] of cases) {
+    const r = await cli('zone', DEMO, '--out', out);
+    t.is(r.code, 2, out);
+    t.regex(r.stderr, expected, out);
+    t.notRegex(r.stderr, /internal error/, out);
+  }
 });
 
 /** `trace` on the demo worker from pod 10.244.1.4 (shop/db-1) to `dst`. */
@@ -492,7 +534,7 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
     '- {src: "10.244.1.4", dst: "10.96.0.10:53", proto: icmp}\n',
     /step 1: proto must be/,
   ],
-  ['a missing file', null, /ENOENT/],
+  ['a missing file', null, /--script .*: cannot read input: no such file or directory/],
   [
     'an apply of an invalid manifest',
     '- {advance: 1}\n- apply:\n    apiVersion: v1\n    kind: Service\n    metadata: {name: web2, namespace: shop}\n    spec: {ports: [{port: 99999}]}\n',
@@ -543,7 +585,7 @@ test('trace --dst takes a port; --count at most one flow per source port', async
   for (const dst of ['10.96.180.189', 'fd00:10:96::71e0:80']) {
     const r = await cli(...base, '--dst', dst);
     t.is(r.code, 2, dst);
-    t.regex(r.stderr, /--dst takes IP:PORT \(IPv6 as \[addr\]:port\)/, dst);
+    t.regex(r.stderr, /--dst takes IP:PORT or NAME:PORT \(IPv6 as \[addr\]:port\)/, dst);
   }
   const r = await cli(...base, '--dst', '10.96.180.189:80', '--count', '64513');
   t.is(r.code, 2);

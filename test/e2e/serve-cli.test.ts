@@ -3,7 +3,9 @@
  * input files (an invalid edit keeps the last good state), and a clean stop on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import test from 'ava';
@@ -198,6 +200,63 @@ test('serve exits 2 with located errors on an invalid input', async (t) => {
     err,
     /fixtures\/bad\/svc-port-range\.yaml:12:7: Service default\/web: spec\.ports\[1\]\.port: must be between 1 and 65535, inclusive, got 70000/,
   );
+});
+
+/** Run `serve` to its exit (it must exit by itself); its exit code and stderr. */
+async function serveExit(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const proc = spawn(process.execPath, ['bin/kube-netsim.js', 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  clearTimeout(killer);
+  return { code, stderr };
+}
+
+test('serve: a malformed or taken address is bad input (exit 2, one line, as CoreDNS words it), in one process or in workers', async (t) => {
+  // A UDP socket holds a port; serving on it fails on the UDP bind, the first one made.
+  const holder = dgram.createSocket('udp4');
+  await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+  const taken = holder.address().port;
+  try {
+    const cases: [string[], RegExp][] = [
+      [['--listen', '127.0.0.1'], /^error: --listen takes IP:PORT .*got "127\.0\.0\.1"\n$/],
+      [['--listen', '127.0.0.1:99999'], /^error: --listen takes IP:PORT/],
+      [['--listen', '127.0.0.1:0', '--metrics', 'localhost:9153'], /^error: --metrics takes IP:PORT/],
+      [
+        ['--listen', `127.0.0.1:${taken}`],
+        new RegExp(`^error: listen udp 127\\.0\\.0\\.1:${taken}: bind: address already in use\n$`),
+      ],
+      [
+        ['--listen', `127.0.0.1:${taken}`, '--workers', '2'],
+        new RegExp(`^error: listen udp 127\\.0\\.0\\.1:${taken}: bind: address already in use\n$`),
+      ],
+    ];
+    for (const [flags, expected] of cases) {
+      const r = await serveExit('fixtures/demo', ...flags);
+      t.is(r.code, 2, flags.join(' '));
+      t.regex(r.stderr, expected, flags.join(' '));
+    }
+  } finally {
+    holder.close();
+  }
+});
+
+test('serve: a metrics address that cannot be bound stops the DNS sockets already serving (the process exits 2)', async (t) => {
+  const holder = net.createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+  const taken = (holder.address() as net.AddressInfo).port;
+  try {
+    const r = await serveExit('fixtures/demo', '--listen', '127.0.0.1:0', '--metrics', `127.0.0.1:${taken}`);
+    t.is(r.code, 2);
+    t.is(r.stderr, `error: listen tcp 127.0.0.1:${taken}: bind: address already in use\n`);
+  } finally {
+    holder.close();
+  }
 });
 
 test('serve --workers 2: both worker processes answer, follow edits, and their metrics are merged', async (t) => {

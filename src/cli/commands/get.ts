@@ -1,6 +1,6 @@
 /**
  * `kube-netsim get pods|services|endpoints|endpointslices|nodes|namespaces|networkpolicies|deployments|replicasets|
- *  statefulsets|daemonsets|all [-n NS | -A] [-o wide|yaml|json] PATH...`: kubectl's tables, or the objects as
+ *  statefulsets|daemonsets|all [-n NS | -A] [-o wide|name|yaml|json] PATH...`: kubectl's tables, or the objects as
  * YAML/JSON. Several resources may be given at once, as kubectl takes them (`deploy,rs`, `all,ep`): one table per
  * kind, each name prefixed with its resource (`deployment.apps/web`).
  */
@@ -79,6 +79,9 @@ const PREFIX: Partial<Record<Kind, string>> = {
   NetworkPolicy: 'networkpolicy.networking.k8s.io',
 };
 
+/** The `-o` formats `get` prints, in kubectl's (sorted) order. */
+const OUTPUT_FORMATS = ['json', 'name', 'wide', 'yaml'];
+
 /** What `kubectl get all` lists (the `all` category), in its order. */
 const ALL: Kind[] = ['Pod', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet'];
 
@@ -100,12 +103,15 @@ export function registerGet(program: Command): void {
     .argument('<paths...>', 'manifest files or directories')
     .option('-n, --namespace <ns>', 'namespace to list', 'default')
     .option('-A, --all-namespaces', 'list objects of every namespace')
-    .option('-o, --output <format>', 'wide, yaml or json')
+    .option('-o, --output <format>', 'wide, name, yaml or json')
     .option('--seed <n>', 'seed for every random choice')
     .action(async (resource: string, paths: string[], opts: GetOptions) => {
       const output = opts.output;
-      if (output !== undefined && !['wide', 'yaml', 'json'].includes(output)) {
-        throw new InvalidArgumentError(`--output must be wide, yaml or json, got "${output}"`);
+      if (output !== undefined && !OUTPUT_FORMATS.includes(output)) {
+        // kubectl's wording, listing the formats we print (it also has the template and column printers).
+        throw new InvalidArgumentError(
+          `unable to match a printer suitable for the output format "${output}", allowed formats are: ${OUTPUT_FORMATS.join(',')}`,
+        );
       }
       const kinds = resourceKinds(resource);
       const cluster = await loadCluster(paths, opts);
@@ -144,7 +150,7 @@ export function renderGet(
     CLUSTER_SCOPED.has(kind) ? cluster.list(kind) : cluster.list(kind, namespace);
   // Listing v1 Endpoints draws the API server's deprecation warning (unless loading them already printed it).
   const warned = kinds.some(([k]) => k === 'Endpoints') && !cluster.warnings.includes(ENDPOINTS_DEPRECATED);
-  const warning = warned ? `warning: ${ENDPOINTS_DEPRECATED}\n` : '';
+  const warning = warned ? `Warning: ${ENDPOINTS_DEPRECATED}\n` : '';
   if (opts.output === 'yaml' || opts.output === 'json') {
     // The API server lists objects in key order (namespace, then name), whatever order they were created in.
     // kubectl prints them as maps: keys in sorted order, and in YAML list items not indented under their key.
@@ -157,6 +163,15 @@ export function renderGet(
     return { stdout: text, stderr: warning };
   }
   const wide = opts.output === 'wide';
+  if (opts.output === 'name') {
+    // `resource.group/name` for every kind, kind by kind; no namespace even under -A (kubectl's NamePrinter).
+    const names = kinds.flatMap(([kind]) =>
+      select(kind)
+        .sort(byNamespaceAndName)
+        .map((obj) => `${PREFIX[kind] ?? kind.toLowerCase()}/${obj.metadata.name}\n`),
+    );
+    if (names.length > 0) return { stdout: names.join(''), stderr: warning };
+  }
   const blocks: string[] = [];
   for (const [kind, prefix] of kinds) {
     const objects = select(kind).sort(byNamespaceAndName);

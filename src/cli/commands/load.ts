@@ -7,7 +7,7 @@ export async function loadCluster(paths: string[], options: { seed?: string } = 
   if (paths.length === 0) throw new InvalidArgumentError('no PATH given: name manifest files or directories');
   const seed = options.seed === undefined ? undefined : parseSeed(options.seed);
   const cluster = await Cluster.load(paths, seed === undefined ? {} : { seed });
-  for (const warning of cluster.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of cluster.warnings) process.stderr.write(`Warning: ${warning}\n`);
   return cluster;
 }
 

@@ -41,8 +41,9 @@ export function requireNode(cluster: Cluster, node: string | undefined): string 
 /**
  * `IP`, `IP:PORT`, `[IPv6]:PORT` → address (port from `defaultPort` when absent; null: the port is required, and an
  * IPv6 address must be bracketed, so `fd00::1:80` is not read as the address `fd00::1:80` on a default port).
+ * `orName`: the caller also takes a Service name there (NAME:PORT), which the error then offers too.
  */
-export function parseEndpointArg(text: string, defaultPort: number | null, flag: string): Address {
+export function parseEndpointArg(text: string, defaultPort: number | null, flag: string, orName = false): Address {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   const plain = /^([^:]+)(?::(\d+))?$/.exec(text);
   const bare = parseIP(text) ? [text, text, undefined] : null;
@@ -51,7 +52,8 @@ export function parseEndpointArg(text: string, defaultPort: number | null, flag:
   const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
   if (!ip || port === null || !Number.isInteger(port) || port < 0 || port > 65535) {
     const form = defaultPort === null ? 'IP:PORT' : 'IP[:PORT]';
-    throw new InvalidArgumentError(`${flag} takes ${form} (IPv6 as [addr]:port), got "${text}"`);
+    const name = orName ? ` or NAME${defaultPort === null ? ':PORT' : '[:PORT]'}` : '';
+    throw new InvalidArgumentError(`${flag} takes ${form}${name} (IPv6 as [addr]:port), got "${text}"`);
   }
   return { ip: ip.text, port };
 }

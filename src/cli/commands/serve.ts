@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { dnsOptionsOf } from '../../cluster/config-sections.js';
 import type { DnsOptions } from '../../dns/config.js';
 import { type MetricsSource, serveMetrics } from '../../dns/server/health.js';
+import { parseListen } from '../../dns/server/listeners.js';
 import { DnsServer, type DnsServerOptions } from '../../dns/server/server.js';
 import { startWorkers } from '../../dns/server/workers.js';
 import { InvalidArgumentError, KubeNetsimError } from '../../errors.js';
@@ -55,6 +56,9 @@ export function registerServe(program: Command): void {
     .option('--no-watch', 'do not follow changes to the input files')
     .option('--workers <n>', 'DNS worker processes sharing the sockets (1 serves in this process)', '1')
     .action(async (paths: string[], opts: ServeOptions) => {
+      // Addresses are checked before anything starts (workers would each find a bad one on their own).
+      for (const text of opts.listen ?? []) parseListen(text);
+      if (opts.metrics !== undefined) parseListen(opts.metrics, '--metrics');
       const cluster = await loadCluster(paths, opts);
       const dns = dnsOptions(dnsOptionsOf(cluster.config), opts);
       const workers = Number(opts.workers ?? '1');
@@ -73,7 +77,13 @@ export function registerServe(program: Command): void {
           ? await inProcess(cluster.store, serverOptions)
           : await inWorkers(cluster.store, serverOptions, workers);
       for (const l of running.listeners) process.stdout.write(`listening on ${l.transport} ${l.address}\n`);
-      const metrics = opts.metrics ? await serveMetrics(opts.metrics, running) : undefined;
+      let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+      try {
+        metrics = opts.metrics ? await serveMetrics(opts.metrics, running) : undefined;
+      } catch (err) {
+        await running.stop();
+        throw err;
+      }
       if (metrics) process.stdout.write(`metrics on http://${metrics.address}/metrics\n`);
       const stopWatching = opts.watch === false ? () => {} : followInputs(paths, cluster);
       await new Promise<void>((resolve) => {

@@ -20,6 +20,7 @@ import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
 import { type Address, familyOf, formatAddress, type Packet } from '../../proxy/packet.js';
+import { systemReason } from '../../util/system-error.js';
 import { parseEndpointArg, parseProto, resolveDestination, splitName } from './proxy-common.js';
 
 export type ScriptStep =
@@ -41,7 +42,7 @@ export function readScript(file: string): ScriptStep[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputUnreadableError(`--script ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new InputUnreadableError(`--script ${file}: cannot read input: ${systemReason(err)}`);
   }
   // JSON lines when the first line is a JSON object; a YAML flow mapping (`{advance: 1}`) is not one.
   const first = text.split('\n').find((l) => l.trim() !== '');
@@ -220,7 +221,7 @@ export async function runScript(
         const p = {
           proto: parseProto(step.proto, 'proto'),
           src,
-          dst: named?.address ?? parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst'),
+          dst: named?.address ?? parseEndpointArg(step.dst, step.reply ? 40000 : 80, 'dst', !step.reply),
         };
         if (familyOf(p.src.ip) !== familyOf(p.dst.ip))
           throw new InvalidArgumentError(`a packet has one IP family: ${step.src} -> ${step.dst}`);
@@ -297,7 +298,7 @@ function replyFor(step: { src: string; dst: string }, asWritten: Packet, named: 
   const asClient = {
     proto: asWritten.proto,
     src: parseEndpointArg(step.src, 40000, 'src'),
-    dst: named ? asWritten.dst : parseEndpointArg(step.dst, 80, 'dst'),
+    dst: named ? asWritten.dst : parseEndpointArg(step.dst, 80, 'dst', true),
   };
   const left = sent.get(tupleKey(asClient));
   if (left !== undefined) return { proto: left.proto, src: left.dst, dst: left.src };

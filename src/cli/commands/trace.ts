@@ -74,7 +74,7 @@ async function prepareFlow(cluster: Cluster, engine: ProxyEngine, src: string, d
     dns.push(...resolved.lines);
     dnsSteps.push(...resolved.steps);
     destination = resolved.ip === null ? null : { ip: resolved.ip, port: named.port };
-  } else destination = parseEndpointArg(dst, null, '--dst');
+  } else destination = parseEndpointArg(dst, null, '--dst', true);
   if (destination && familyOf(destination.ip) !== family) {
     throw new InvalidArgumentError(
       `--src ${formatAddress(source)} is ${family} and --dst ${formatAddress(destination)} is not: a packet has one IP family`,

@@ -3,7 +3,7 @@
  * plugin) and /ready (the ready plugin: 200 once the zone has synced, 503 naming the plugin that is not ready).
  */
 import http from 'node:http';
-import { formatAddress, parseListen } from './listeners.js';
+import { formatAddress, listenTcpServer, parseListen } from './listeners.js';
 
 /** Where /metrics and /ready get their answers: one server in process, or the merged state of its workers. */
 export interface MetricsSource {
@@ -15,7 +15,7 @@ export async function serveMetrics(
   address: string,
   source: MetricsSource,
 ): Promise<{ address: string; close(): Promise<void> }> {
-  const addr = parseListen(address);
+  const addr = parseListen(address, '--metrics');
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -34,10 +34,7 @@ export async function serveMetrics(
       res.end('404 page not found\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => resolve());
-  });
+  await listenTcpServer(server, addr);
   const bound = server.address() as import('node:net').AddressInfo;
   return {
     address: formatAddress(bound.address, bound.port),

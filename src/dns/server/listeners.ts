@@ -4,6 +4,8 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { InvalidArgumentError, ListenFailedError } from '../../errors.js';
+import { isSystemError, systemReason } from '../../util/system-error.js';
 import type { Outcome, Responder, Transport } from './responder.js';
 
 export interface ListenAddress {
@@ -11,14 +13,51 @@ export interface ListenAddress {
   port: number;
 }
 
-/** `127.0.0.1:5353`, `[::1]:5353` → host and port (port 0 = any free port). */
-export function parseListen(text: string): ListenAddress {
+/** `127.0.0.1:5353`, `[::1]:5353` → host and port (port 0 = any free port). `flag`: the option it came from. */
+export function parseListen(text: string, flag = '--listen'): ListenAddress {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
   const port = m ? Number(m[2]) : Number.NaN;
   if (!m || !net.isIP(m[1]!) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--listen takes IP:PORT (e.g. 127.0.0.1:5353 or [::1]:5353), got "${text}"`);
+    throw new InvalidArgumentError(`${flag} takes IP:PORT (e.g. 127.0.0.1:5353 or [::1]:5353), got "${text}"`);
   }
   return { host: m[1]!, port };
+}
+
+/**
+ * Bind a socket (`bind` starts it and settles once it is bound or failed). A failure is the user's address, not our
+ * fault: a typed error worded as Go's net.Listen words it, which is what CoreDNS prints (`listen udp
+ * 127.0.0.1:53: bind: address already in use`).
+ */
+async function bindOrFail(
+  network: 'udp' | 'tcp',
+  addr: ListenAddress,
+  bind: () => Promise<void>,
+): Promise<void> {
+  try {
+    await bind();
+  } catch (err) {
+    if (!isSystemError(err)) throw err;
+    const reason = systemReason(err);
+    throw new ListenFailedError(`listen ${network} ${formatAddress(addr.host, addr.port)}: bind: ${reason}`, {
+      cause: err,
+    });
+  }
+}
+
+/** `server.listen` on `addr` (a DNS-over-TCP or HTTP server), settled once it is bound (`bindOrFail`). */
+export function listenTcpServer(server: net.Server, addr: ListenAddress): Promise<void> {
+  return bindOrFail(
+    'tcp',
+    addr,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(addr.port, addr.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+  );
 }
 
 export function formatAddress(host: string, port: number): string {
@@ -80,13 +119,18 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
     send(out, rinfo, start, msg.length);
   });
   socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(addr.port, addr.host, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
+  await bindOrFail(
+    'udp',
+    addr,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(addr.port, addr.host, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      }),
+  );
   const bound = socket.address();
   return {
     transport: 'udp',

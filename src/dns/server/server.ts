@@ -56,6 +56,18 @@ export class DnsServer {
 
   /** Bind every listen address (UDP and TCP on the same port); resolves once all sockets are ready. */
   async start(): Promise<BoundListener[]> {
+    try {
+      await this.#bindAll();
+    } catch (err) {
+      // One address could not be bound: the sockets bound before it close too, or they would keep the process up.
+      await Promise.all(this.listeners.map((l) => l.close()));
+      this.listeners.length = 0;
+      throw err;
+    }
+    return this.listeners;
+  }
+
+  async #bindAll(): Promise<void> {
     for (const text of this.#listen) {
       const addr = parseListen(text);
       // CoreDNS labels metrics with the server's address; ours is known once the UDP socket is bound.
@@ -99,7 +111,6 @@ export class DnsServer {
       const port = Number(udp.address.slice(udp.address.lastIndexOf(':') + 1));
       this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe, this.#tcpTimeouts));
     }
-    return this.listeners;
   }
 
   async stop(): Promise<void> {

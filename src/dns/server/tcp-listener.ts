@@ -10,7 +10,14 @@
  */
 import net from 'node:net';
 import { frameMessage, TcpFrameReader } from '../wire/tcp-framing.js';
-import { type BoundListener, elapsed, formatAddress, type ListenAddress, type Observer } from './listeners.js';
+import {
+  type BoundListener,
+  elapsed,
+  formatAddress,
+  type ListenAddress,
+  listenTcpServer,
+  type Observer,
+} from './listeners.js';
 import type { Outcome, Responder } from './responder.js';
 
 /** miekg `Server.ReadTimeout` default: the wait for a connection's first message. */
@@ -126,13 +133,7 @@ export async function listenTcp(
       if (conn.isPaused() && pending < MAX_PENDING_TCP_QUERIES) conn.resume();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenTcpServer(server, addr);
   const bound = server.address() as net.AddressInfo;
   return {
     transport: 'tcp',

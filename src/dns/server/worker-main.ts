@@ -2,9 +2,10 @@
  * Entry point of a DNS worker process (`serve --workers N`): it receives the DNS options and a snapshot from the
  * primary, serves on the shared sockets once synced, and relays the primary's store events to its zone index as they come.
  */
+import { ListenFailedError } from '../../errors.js';
 import { EventRelay } from './replica.js';
 import { DnsServer } from './server.js';
-import type { ToWorker } from './workers.js';
+import type { FromWorker, ToWorker } from './workers.js';
 
 const relay = new EventRelay();
 let server: DnsServer | undefined;
@@ -18,7 +19,17 @@ process.on('message', async (message: ToWorker) => {
       server!.zone.setSynced(true);
       // The snapshot's messages are garbage now; collect them before serving so RSS shows what serving costs.
       (globalThis as { gc?: () => void }).gc?.();
-      const listeners = await server!.start();
+      let listeners: Awaited<ReturnType<DnsServer['start']>>;
+      try {
+        listeners = await server!.start();
+      } catch (err) {
+        // An address that cannot be bound is the user's to fix: the primary reports it as the one-process server does.
+        if (!(err instanceof ListenFailedError)) throw err;
+        process.send!({ type: 'failed', message: err.message } satisfies FromWorker, undefined, {}, () =>
+          process.exit(2),
+        );
+        return;
+      }
       process.send!({
         type: 'ready',
         listeners: listeners.map((l) => ({ transport: l.transport, address: l.address })),

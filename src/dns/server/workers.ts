@@ -5,6 +5,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import { ListenFailedError } from '../../errors.js';
 import type { Store } from '../../model/store.js';
 import { DnsMetrics, type MetricsState } from './metrics.js';
 import { dnsKinds, forwardEvents, type ReplicaEvent, snapshotEvents } from './replica.js';
@@ -21,7 +22,9 @@ export type FromWorker =
   | { type: 'hello' }
   | { type: 'ready'; listeners: { transport: 'udp' | 'tcp'; address: string }[] }
   | { type: 'applied'; seq: number }
-  | { type: 'metrics'; id: number; state: MetricsState };
+  | { type: 'metrics'; id: number; state: MetricsState }
+  /** The worker could not bind its sockets (ListenFailedError's message); it exits next. */
+  | { type: 'failed'; message: string };
 
 const SNAPSHOT_CHUNK = 500;
 
@@ -80,6 +83,7 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
     const worker = cluster.fork({ KUBE_NETSIM_WORKER: String(i) });
     forked.add(worker);
     let ready = false;
+    let failed: string | undefined;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'hello') {
@@ -98,6 +102,8 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
           listeners = m.listeners;
           ready = true;
           resolve();
+        } else if (m.type === 'failed') {
+          failed = m.message;
         } else if (m.type === 'applied') {
           appliedBy.set(worker, m.seq);
           checkSynced();
@@ -118,13 +124,43 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
         // A scrape waiting on this worker's counters gets the others' (its own died with it).
         for (const pending of metricReplies.values()) if (pending.owed.delete(worker)) settle(pending);
         if (stopping) return;
-        if (!ready && !replacing) reject(new Error(`DNS worker ${i} exited with code ${code}`));
+        if (!ready && !replacing)
+          reject(failed ? new ListenFailedError(failed) : new Error(`DNS worker ${i} exited with code ${code}`));
         // A replacement that dies while starting is tried again, a second later so a crash loop stays slow.
         else setTimeout(() => spawn(i, true).catch(() => {}), ready ? 0 : 1000).unref();
       });
     });
   };
-  await Promise.all(Array.from({ length: count }, (_, i) => spawn(i)));
+  /** Stop every worker process, serving or still starting: the primary cannot exit while one is connected. */
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    stopForwarding();
+    // Scrapes in flight answer with what they have: the workers are about to go.
+    for (const pending of metricReplies.values()) pending.done();
+    // Every process, including a replacement still starting: the primary cannot exit while one is connected.
+    await Promise.all(
+      [...forked].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.removeAllListeners('exit');
+            w.once('exit', () => resolve());
+            if (w.isDead()) return resolve();
+            // One still loading has no message listener yet and would not hear 'stop'.
+            if (!workers.includes(w)) w.process.kill('SIGTERM');
+            else sendTo(w, { type: 'stop' });
+            // A worker that does not stop within a few seconds (or never got far enough to hear) is killed.
+            setTimeout(() => w.process.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+  };
+  try {
+    await Promise.all(Array.from({ length: count }, (_, i) => spawn(i)));
+  } catch (err) {
+    // One worker could not start (its address is taken, say): the others must not keep the process up.
+    await stopAll();
+    throw err;
+  }
   let metricId = 0;
   return {
     listeners,
@@ -151,27 +187,6 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
       for (const state of states) merged.merge(state);
       return merged.render();
     },
-    async stop() {
-      stopping = true;
-      stopForwarding();
-      // Scrapes in flight answer with what they have: the workers are about to go.
-      for (const pending of metricReplies.values()) pending.done();
-      // Every process, including a replacement still starting: the primary cannot exit while one is connected.
-      await Promise.all(
-        [...forked].map(
-          (w) =>
-            new Promise<void>((resolve) => {
-              w.removeAllListeners('exit');
-              w.once('exit', () => resolve());
-              if (w.isDead()) return resolve();
-              // One still loading has no message listener yet and would not hear 'stop'.
-              if (!workers.includes(w)) w.process.kill('SIGTERM');
-              else sendTo(w, { type: 'stop' });
-              // A worker that does not stop within a few seconds (or never got far enough to hear) is killed.
-              setTimeout(() => w.process.kill('SIGKILL'), 5000).unref();
-            }),
-        ),
-      );
-    },
+    stop: stopAll,
   };
 }

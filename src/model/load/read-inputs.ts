@@ -6,20 +6,13 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, type ManifestIssue } from '../../errors.js';
+import { systemReason } from '../../util/system-error.js';
 import { type LoadResult, parseManifestText } from './parse.js';
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
 function unreadable(path: string, err: unknown): ManifestIssue {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : err instanceof Error
-          ? err.message
-          : String(err);
+  const reason = systemReason(err);
   return {
     code: ErrorCodes.INPUT_UNREADABLE,
     position: { file: path, document: 0, line: 0, column: 0 },

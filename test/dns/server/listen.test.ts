@@ -1,0 +1,54 @@
+/** Listen addresses: parsed as IP:PORT, and a socket that cannot be bound is a typed error that leaves nothing open. */
+import dgram from 'node:dgram';
+import test from 'ava';
+import { Cluster } from '../../../src/cluster/cluster.js';
+import { dnsOptionsOf } from '../../../src/cluster/config-sections.js';
+import { parseListen } from '../../../src/dns/server/listeners.js';
+import { DnsServer } from '../../../src/dns/server/server.js';
+import { ErrorCodes, KubeNetsimError } from '../../../src/errors.js';
+
+test('parseListen: IP:PORT and [IPv6]:PORT; anything else is E_INVALID_ARGUMENT naming the flag', (t) => {
+  t.deepEqual(parseListen('127.0.0.1:5353'), { host: '127.0.0.1', port: 5353 });
+  t.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
+  for (const text of ['127.0.0.1', '127.0.0.1:65536', 'localhost:53', '::1:53', '[127.0.0.1]:53x']) {
+    const err = t.throws(() => parseListen(text, '--metrics'), { instanceOf: KubeNetsimError });
+    t.is(err?.code, ErrorCodes.INVALID_ARGUMENT, text);
+    t.regex(err?.message ?? '', /^--metrics takes IP:PORT/, text);
+  }
+});
+
+test('start: an address in use is E_LISTEN_FAILED, and the sockets bound before it are closed again', async (t) => {
+  const holder = dgram.createSocket('udp4');
+  await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+  const taken = holder.address().port;
+  // A free port for the first address, found by binding and releasing it.
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  const free = probe.address().port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const server = new DnsServer(cluster.store, {
+    clusterDomain: cluster.config.clusterDomain,
+    seed: cluster.config.seed,
+    listen: [`127.0.0.1:${free}`, `127.0.0.1:${taken}`],
+    dns: dnsOptionsOf(cluster.config),
+  });
+  try {
+    const err = await t.throwsAsync(server.start(), { instanceOf: KubeNetsimError });
+    t.is(err?.code, ErrorCodes.LISTEN_FAILED);
+    t.is(err?.message, `listen udp 127.0.0.1:${taken}: bind: address already in use`);
+    t.is(server.listeners.length, 0);
+    // The first address's port is free again: its UDP socket was closed.
+    const again = dgram.createSocket('udp4');
+    await t.notThrowsAsync(
+      new Promise<void>((resolve, reject) => {
+        again.once('error', reject);
+        again.bind(free, '127.0.0.1', () => resolve());
+      }),
+    );
+    again.close();
+  } finally {
+    holder.close();
+    server.zone.dispose();
+  }
+});
