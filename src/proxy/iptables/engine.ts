@@ -18,8 +18,9 @@ import type { IPFamily } from '../../model/types.js';
 import type { Rng } from '../../util/rng.js';
 import { Conntrack } from '../conntrack.js';
 import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
-import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict, VerdictKind } from '../engine.js';
+import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Verdict, VerdictKind } from '../engine.js';
 import { insertFailedStep } from '../flow-verdict.js';
+import { NEW_FLOW_STEP } from '../nat-entry.js';
 import { familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import type { CompiledService } from './compile.js';
@@ -32,12 +33,6 @@ import { type RenderOptions, renderIptablesSave } from './render.js';
 import { RuleSet } from './ruleset.js';
 import { IptablesVerdict, newFlowVerdict, trackedVerdict, type VerdictFields } from './verdict.js';
 import { dnatTarget, newWalk, seedAddressKeys, type WalkEnv, type WalkState, walkService } from './walk-state.js';
-
-const NEW_FLOW: Step = {
-  where: 'conntrack',
-  rule: 'no entry for this tuple',
-  decision: 'NEW connection: the nat table sees it',
-};
 
 export class IptablesEngine implements ProxyEngine {
   readonly mode = 'iptables';
@@ -91,7 +86,7 @@ export class IptablesEngine implements ProxyEngine {
     if (!env) return untracked(packet, `${family} is not handled by this proxier`);
     const st = newWalk(env, packet, origin, now, this.#explain);
     seedAddressKeys(st, ct.lastSrcKey, ct.lastDstKey);
-    if (st.explain) st.steps.push(NEW_FLOW);
+    if (st.explain) st.steps.push(NEW_FLOW_STEP);
     natPrerouting(st);
     const refused = filterNewFlow(st);
     if (refused) return notTracked(st, refused.verdict, refused.service ?? walkService(st));

@@ -4,6 +4,7 @@
  * built-in chains (iptablesJumpChains; each is prepended, so a built-in chain lists them in reverse order).
  */
 import type { Step } from '../engine.js';
+import { OUTPUT_SERVICES_JUMP, PREROUTING_SERVICES_JUMP } from '../nat-entry.js';
 import type { RuleContext } from './context.js';
 
 export const NODEPORTS_COMMENT = '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
@@ -51,8 +52,8 @@ export const LOCALNET_GUARD_RULE =
 
 /** Base-chain jump rules, by `table/CHAIN`, in the order a node lists them. */
 export const BASE_JUMPS: Readonly<Record<string, readonly string[]>> = {
-  'nat/PREROUTING': ['-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'],
-  'nat/OUTPUT': ['-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'],
+  'nat/PREROUTING': [PREROUTING_SERVICES_JUMP],
+  'nat/OUTPUT': [OUTPUT_SERVICES_JUMP],
   'nat/POSTROUTING': ['-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'],
   'filter/INPUT': [
     '-A INPUT -j KUBE-FIREWALL',

@@ -7,6 +7,7 @@
  */
 import type { Step } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
+import { servicesJumpStep } from '../nat-entry.js';
 import { addressKey, protoCode } from '../tuple-table.js';
 import type { RuleContext } from './context.js';
 import { BASE_JUMPS, baseJumpStep, nodePortJumpRules, postroutingRules } from './fixed-rules.js';
@@ -75,7 +76,7 @@ export function natPrerouting(st: WalkState): void {
   const ctx = rs.context;
   const p = st.packet;
   const explain = st.explain;
-  if (explain) st.steps.push(st.origin.from === 'node' ? OUTPUT_JUMP : PREROUTING_JUMP);
+  if (explain) st.steps.push(servicesJumpStep(st.origin));
   st.cost++;
   const lengths = rs.chainLengths();
   const dstKey = st.dstAddressKey >= 0 ? st.dstAddressKey : addressKey(p.dst.ip);
@@ -196,8 +197,6 @@ export function natPostrouting(st: WalkState): string | null {
   return ctx.nodeIP;
 }
 
-const PREROUTING_JUMP = baseJumpStep('nat/PREROUTING', BASE_JUMPS['nat/PREROUTING']![0]!);
-const OUTPUT_JUMP = baseJumpStep('nat/OUTPUT', BASE_JUMPS['nat/OUTPUT']![0]!);
 const POSTROUTING_JUMP = baseJumpStep('nat/POSTROUTING', BASE_JUMPS['nat/POSTROUTING']![0]!);
 
 /** The trace step of a KUBE-SERVICES rule matched at `pos`, cached on the rule until its position changes. */

@@ -33,7 +33,8 @@ export interface MasqPlan {
   readonly proto: Protocol;
   readonly port: number;
   /** KUBE-LOAD-BALANCER: the step and whether it marks. */
-  readonly lb?: { readonly step: Step; readonly mark: boolean };
+  /** KUBE-SERVICES's jump to KUBE-LOAD-BALANCER, then the rule there that decides. */
+  readonly lb?: { readonly jump: Step; readonly step: Step; readonly mark: boolean };
   /** The destination is in KUBE-CLUSTER-IP. */
   readonly clusterDst: boolean;
   readonly clusterAll?: Step;
@@ -110,8 +111,14 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
     nodePort: undefined,
   };
   if (spec.kind === 'LoadBalancer') {
+    const jump: Step = {
+      where: 'nat/KUBE-SERVICES',
+      rule: `-A KUBE-SERVICES -m comment --comment "${COMMENT.lb}" -m set --match-set ${setName('KUBE-LOAD-BALANCER', f)} dst,dst -j KUBE-LOAD-BALANCER`,
+      decision: 'jump KUBE-LOAD-BALANCER',
+    };
     plan.lb = spec.localPolicy
       ? {
+          jump,
           mark: false,
           step: {
             where: 'nat/KUBE-LOAD-BALANCER',
@@ -120,10 +127,11 @@ export function buildPlan(sets: IpvsIpsets, spec: VirtualServerSpec, dstLocal: b
           },
         }
       : {
+          jump,
           mark: true,
           step: {
             where: 'nat/KUBE-LOAD-BALANCER',
-            rule: `-A KUBE-SERVICES -m comment --comment "${COMMENT.lb}" -m set --match-set ${setName('KUBE-LOAD-BALANCER', f)} dst,dst -j KUBE-LOAD-BALANCER; -A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ`,
+            rule: '-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ',
             decision: 'mark for masquerade',
           },
         };
@@ -247,7 +255,7 @@ export function applyPlan(
   }
   let mark = false;
   if ((bits & B.LB) !== 0) {
-    steps?.push(plan.lb!.step);
+    steps?.push(plan.lb!.jump, plan.lb!.step);
     mark = (bits & B.LB_MARK) !== 0;
   }
   if ((bits & B.CLUSTER_ALL) !== 0) {

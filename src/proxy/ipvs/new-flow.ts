@@ -1,6 +1,7 @@
 import type { Step, Verdict } from '../engine.js';
 import { FlowVerdict, untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
+import { NEW_FLOW_STEP, servicesJumpStep } from '../nat-entry.js';
 import { familyOf, keyOf, type Origin, type Packet } from '../packet.js';
 import { applyPlan, buildPlan, isLoopbackSource, PlanBit, postroutingStep } from './masquerade.js';
 import type { Dest, SchedulerName } from './schedulers/types.js';
@@ -13,6 +14,12 @@ const ASYMMETRIC: Step = {
   rule: 'externalTrafficPolicy: Local',
   decision:
     'external traffic is sent to a remote endpoint without SNAT; its reply bypasses this node and is lost (kubernetes#97081)',
+};
+
+const NO_VIRTUAL_SERVER: Step = {
+  where: 'ipvs',
+  rule: 'virtual server lookup',
+  decision: 'no virtual server: not a Service',
 };
 
 /** Where steps go when the engine does not explain: pushed to, never read, emptied per packet. */
@@ -29,16 +36,15 @@ export function newFlow(st: IpvsState, packet: Packet, origin: Origin, now: numb
   const explain = st.explain;
   // Constant steps already at hand are pushed either way (cheap); the plan's steps (another object to reach) and steps
   // built per packet only when explaining.
-  const steps: Step[] = explain ? [] : DISCARD;
+  // A trace starts where the iptables mode's does: conntrack's miss, then the jump into KUBE-SERVICES.
+  const steps: Step[] = explain ? [NEW_FLOW_STEP, servicesJumpStep(origin)] : DISCARD;
   const dstKey = keyOf(packet.dst);
   const id = st.byDestination.getKey(packet.proto, dstKey, packet.dst.port);
   if (id === undefined) {
     const reject = st.ipsets.ipvsFilter(packet.dst.ip, packet.dst.port, familyOf(packet.dst.ip));
-    if (reject) return { ...passed(packet, explain ? [reject] : NO_STEPS), verdict: 'REJECT' };
+    if (reject) return { ...passed(packet, explain ? [...steps, reject] : NO_STEPS), verdict: 'REJECT' };
     if (!explain) return passed(packet, NO_STEPS);
-    return passed(packet, [
-      { where: 'ipvs', rule: 'virtual server lookup', decision: 'no virtual server: not a Service' },
-    ]);
+    return passed(packet, [...steps, NO_VIRTUAL_SERVER]);
   }
   const servers = st.servers;
   if (servers.planVersion(id) !== st.ipsets.version) {

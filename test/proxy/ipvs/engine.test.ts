@@ -61,7 +61,15 @@ test('masquerade with a local-traffic detector: pods keep their source, the node
   // Loopback sources return from KUBE-SERVICES before any mark.
   const lo = engine.send(tcp('127.0.0.1', 5, '10.96.0.10', 80), HOST, 1);
   t.is(lo.snat, null);
-  t.is(lo.steps[0]!.rule, '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN');
+  // A trace starts as iptables mode's does: conntrack's miss, the node's OUTPUT jump, then KUBE-SERVICES.
+  t.deepEqual(
+    lo.steps.slice(0, 3).map((s) => s.rule),
+    [
+      'no entry for this tuple',
+      '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN',
+    ],
+  );
 });
 
 // ip_vs_nat_xmit will not route a loopback-sourced packet off the node (crosses_local_route_boundary): such a packet
@@ -290,7 +298,10 @@ test('KUBE-IPVS-FILTER rejects a bound VIP on a port no Service uses; other addr
   const engine = engineOn(storeOf(...web()));
   const v = engine.send(tcp('10.244.1.9', 1, '10.96.0.10', 81), POD, 1);
   t.is(v.verdict, 'REJECT');
-  t.is(v.steps[0]!.where, 'filter/KUBE-IPVS-FILTER');
+  t.deepEqual(
+    v.steps.map((s) => s.where),
+    ['conntrack', 'nat/PREROUTING', 'filter/KUBE-IPVS-FILTER'],
+  );
   const other = engine.send(tcp('10.244.1.9', 1, '10.99.0.1', 80), POD, 1);
   t.is(other.verdict, 'ACCEPT');
   t.is(other.endpoint, null);
@@ -347,6 +358,17 @@ test('LoadBalancer source ranges: allowed sources pass (SNAT), others are droppe
   t.is(denied.steps.at(-1)!.where, 'filter/KUBE-SOURCE-RANGES-FIREWALL');
   // The NodePort is not subject to source ranges.
   t.is(engine.send(tcp('203.0.113.130', 2, NODE_A, 30090), EXTERNAL, 1).verdict, 'DNAT');
+  // The trace: conntrack's miss, PREROUTING's jump, KUBE-SERVICES's jump to KUBE-LOAD-BALANCER, the mark there.
+  t.deepEqual(
+    ok.steps.slice(0, 4).map((s) => `${s.where}: ${s.decision}`),
+    [
+      'conntrack: NEW connection: the nat table sees it',
+      'nat/PREROUTING: jump KUBE-SERVICES',
+      'nat/KUBE-SERVICES: jump KUBE-LOAD-BALANCER',
+      'nat/KUBE-LOAD-BALANCER: mark for masquerade',
+    ],
+  );
+  t.is(ok.steps[3]!.rule, '-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ');
 });
 
 test('LB source ranges with a zero-masked range: every source passes and no firewall is met (kubernetes#132722)', (t) => {
