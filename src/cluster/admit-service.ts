@@ -32,6 +32,7 @@ export function admitService(env: ServiceAdmission, svc: Service, old: Service |
   }
 
   resolveFamilies(env, svc, spec, old);
+  if (old) checkFamilyChange(env, svc, spec, old);
   if (env.issues.issues.length > before) return undefined;
   allocateClusterIPs(env, svc, spec, old);
   allocateNodePorts(env, svc, spec, old);
@@ -104,6 +105,36 @@ function resolveFamilies(env: ServiceAdmission, svc: Service, spec: Service['spe
   if (policy === 'SingleStack') families = families.slice(0, 1);
   spec.ipFamilies = families;
   spec.ipFamilyPolicy = policy;
+}
+
+/**
+ * An update may add a secondary family or release it (SingleStack), never change the primary one, nor reorder the
+ * two (validateUpgradeDowngradeIPFamilies). Headless Services may, and so may a change to or from ExternalName or
+ * headless. Without this, a PreferDualStack Service asked for [IPv6, IPv4] got an IPv6 primary ClusterIP, and a
+ * single-family proxy stopped serving it.
+ */
+function checkFamilyChange(env: ServiceAdmission, svc: Service, spec: Service['spec'], old: Service): void {
+  if (old.spec.type === 'ExternalName') return;
+  const oldHeadless = old.spec.clusterIPs?.length === 1 && old.spec.clusterIPs[0] === 'None';
+  const newHeadless = spec.clusterIP === 'None' || (spec.clusterIPs?.length === 1 && spec.clusterIPs[0] === 'None');
+  if (oldHeadless || newHeadless) return;
+  const was = old.spec.ipFamilies ?? [];
+  const now = spec.ipFamilies ?? [];
+  if (was.length === 0 || now.length === 0) return;
+  const changed = was.length === now.length ? was.some((family, i) => family !== now[i]) : was[0] !== now[0];
+  if (changed) {
+    env.issues.reject(
+      svc,
+      ['spec', 'ipFamilies', 0],
+      `may not change once set, was ${JSON.stringify(was)}, got ${JSON.stringify(now)}`,
+    );
+  } else if (now.length < was.length && spec.ipFamilyPolicy !== 'SingleStack') {
+    env.issues.reject(
+      svc,
+      ['spec', 'ipFamilyPolicy'],
+      `must be set to 'SingleStack' when releasing the secondary ipFamily, got "${spec.ipFamilyPolicy}"`,
+    );
+  }
 }
 
 function sameClusterIPIntent(spec: Service['spec'], old: Service): boolean {

@@ -587,3 +587,62 @@ test('a node that stops being Ready marks its pods not Ready, and its kubelet re
   t.is(ready('gated').reason, 'ReadinessGatesNotReady');
   t.deepEqual(endpoints(), { plain: true, gated: false, late: true });
 });
+
+/** Updates of a dual-stack Service's families (validateUpgradeDowngradeIPFamilies): what may change and what not. */
+const FAMILY_UPDATES: [
+  what: string,
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  error: RegExp | null,
+][] = [
+  ['adding the secondary family', { ipFamilyPolicy: 'SingleStack' }, { ipFamilyPolicy: 'PreferDualStack' }, null],
+  ['releasing it with SingleStack', { ipFamilyPolicy: 'PreferDualStack' }, { ipFamilyPolicy: 'SingleStack' }, null],
+  [
+    'swapping the two',
+    { ipFamilyPolicy: 'PreferDualStack' },
+    { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] },
+    /spec\.ipFamilies\[0\]: may not change once set, was \["IPv4","IPv6"\], got \["IPv6","IPv4"\]/,
+  ],
+  [
+    'keeping only the secondary',
+    { ipFamilyPolicy: 'PreferDualStack' },
+    { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] },
+    /spec\.ipFamilies\[0\]: may not change once set/,
+  ],
+  [
+    'another primary family',
+    { ipFamilyPolicy: 'SingleStack' },
+    { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] },
+    /spec\.ipFamilies\[0\]: may not change once set, was \["IPv4"\], got \["IPv6"\]/,
+  ],
+  [
+    'another primary family with the secondary added',
+    { ipFamilyPolicy: 'SingleStack' },
+    { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv6', 'IPv4'] },
+    /spec\.ipFamilies\[0\]: may not change once set/,
+  ],
+  ['a headless Service', { clusterIP: 'None' }, { clusterIP: 'None', ipFamilies: ['IPv6'] }, null],
+];
+
+for (const [what, from, to, error] of FAMILY_UPDATES) {
+  test(`Service update, ${what}: ${error ? 'rejected' : 'accepted'}`, (t) => {
+    const config = {
+      apiVersion: 'kube-netsim.io/v1alpha1',
+      kind: 'ClusterConfig',
+      metadata: { name: 'dual' },
+      spec: { podCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'], serviceCIDRs: ['10.96.0.0/16', 'fd00:10:96::/112'] },
+    };
+    const spec = (s: Record<string, unknown>) => ({ selector: { app: 'a' }, ports: [{ port: 80 }], ...s });
+    const cluster = Cluster.create([config, svc('s', spec(from))]);
+    const before = cluster.get('Service', 's', 'default')!.spec;
+    if (error === null) {
+      t.notThrows(() => cluster.apply([svc('s', spec(to))]));
+      // The primary address stays (a headless Service has none).
+      t.is(cluster.get('Service', 's', 'default')!.spec.clusterIPs![0], before.clusterIPs![0]);
+      return;
+    }
+    const err = t.throws(() => cluster.apply([svc('s', spec(to))]), { instanceOf: BatchRejectedError });
+    t.regex(err!.message, error);
+    t.deepEqual(cluster.get('Service', 's', 'default')!.spec, before);
+  });
+}
