@@ -28,11 +28,7 @@ export function parseListen(text: string, flag = '--listen'): ListenAddress {
  * fault: a typed error worded as Go's net.Listen words it, which is what CoreDNS prints (`listen udp
  * 127.0.0.1:53: bind: address already in use`).
  */
-async function bindOrFail(
-  network: 'udp' | 'tcp',
-  addr: ListenAddress,
-  bind: () => Promise<void>,
-): Promise<void> {
+async function bindOrFail(network: 'udp' | 'tcp', addr: ListenAddress, bind: () => Promise<void>): Promise<void> {
   try {
     await bind();
   } catch (err) {
