@@ -61,6 +61,24 @@ test('NodeProxy: rules() are as of the clock (IPVS counts age with advance); the
   });
 });
 
+test('NodeProxy: a cluster change takes effect when it is made, not at the next packet after the clock moved', async (t) => {
+  // IPVS: a Service deleted, then a minute later its flow's next packet. kube-proxy deleted the virtual server at once
+  // and the kernel's expire_nodest_conn flush expired the connection a jiffy later: the packet is a new one (no
+  // virtual server any more), not the one dropped at the instant of the deletion.
+  for (const time of ['advance', 'explicit'] as const) {
+    const cluster = await Cluster.load(['fixtures/demo']);
+    const web = cluster.get('Service', 'web', 'shop')!.spec.clusterIP!;
+    const client = cluster.list('Pod', 'shop').find((p) => p.spec.nodeName === NODE)!.status.podIP!;
+    const proxy = cluster.proxy({ node: NODE, mode: 'ipvs', seed: 1 });
+    const packet = { proto: 'TCP' as const, src: { ip: client, port: 40000 }, dst: { ip: web, port: 80 } };
+    t.is(proxy.send(packet).verdict, 'DNAT', time);
+    cluster.delete([{ kind: 'Service', namespace: 'shop', name: 'web' }]);
+    const later = time === 'advance' ? (proxy.advance(60), proxy.send(packet)) : proxy.send(packet, undefined, 60);
+    t.not(later.conntrack, 'established', time);
+    t.not(later.verdict, 'DROP', time);
+  }
+});
+
 test('NodeProxy.sync(now) moves the clock in every mode, iptables too (it has no periodic work of its own)', async (t) => {
   const cluster = await Cluster.load(['fixtures/demo']);
   for (const mode of ['iptables', 'ipvs', 'userspace'] as const) {

@@ -46,6 +46,7 @@ export class NodeProxy implements ProxyEngine {
       throw new InvalidArgumentError(`advance takes a finite number of seconds ≥ 0, got ${seconds}`);
     if (!Number.isFinite(this.#now + seconds))
       throw new InvalidArgumentError(`advance: the clock would pass ${Number.MAX_VALUE} s`);
+    this.#catchUp();
     this.#now += seconds;
     return this.#now;
   }
@@ -89,8 +90,19 @@ export class NodeProxy implements ProxyEngine {
     if (now === undefined) return this.#now;
     if (!Number.isFinite(now) || now < this.#now)
       throw new InvalidArgumentError(`time must not go backwards: ${now} is before the clock's ${this.#now}`);
+    if (now > this.#now) this.#catchUp();
     this.#now = now;
     return now;
+  }
+
+  /**
+   * Before the clock moves, the engine takes in the cluster changes made since its last packet at the time they were
+   * made, as kube-proxy syncs right after a change, not at the next packet. (An engine applies its table lazily: a
+   * Service deleted and then a minute advanced was otherwise deleted a minute late, so IPVS's expire_nodest_conn flush,
+   * which runs a jiffy after the deletion, had not run and the minute-later packet was dropped.)
+   */
+  #catchUp(): void {
+    this.engine.sync?.(this.#now);
   }
 }
 
