@@ -150,4 +150,18 @@ test('send: an IPv6 address in any spelling is its canonical self; the pod netwo
   const podCIDR = cluster.get('Node', NODE)!.spec.podCIDRs![0]!;
   const gateway = podCIDR.replace(/\.0\/\d+$/, '.1');
   t.deepEqual(originOf(cluster.store, NODE, gateway), { from: 'node' }, `${gateway}: the bridge's address on the node`);
+  // And iptables mode's `--src-type LOCAL` agrees: the gateway's packet to a LoadBalancer IP is the node's (its LOCAL
+  // traffic is masqueraded and sent to the cluster chain), as the node's own address's is.
+  const lb = cluster.get('Service', 'web-lb', 'shop')!.status.loadBalancer.ingress![0]!.ip!;
+  const nodeV4 = cluster.get('Node', NODE)!.status.addresses.find((a) => !a.address.includes(':'))!.address;
+  for (const src of [gateway, nodeV4]) {
+    const fresh = cluster.proxy({ node: NODE, mode: 'iptables', seed: 2 });
+    const toLB = fresh.send({ proto: 'TCP', src: { ip: src, port: 41000 }, dst: { ip: lb, port: 80 } });
+    t.is(toLB.verdict, 'DNAT', src);
+    t.is(toLB.snat, nodeV4, src);
+    t.true(
+      toLB.steps.some((s) => s.rule.includes('-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ') && s.decision !== ''),
+      src,
+    );
+  }
 });

@@ -3,8 +3,7 @@
  * itself (one of its addresses, or loopback), or from outside the cluster, arriving at the node. `trace --src` and the
  * library's one-argument `send(packet)` both answer it this way.
  */
-import { defaultGateway } from '../cni/host-local.js';
-import { parseCIDR } from '../cni/ip.js';
+import { podGateways } from '../cni/host-local.js';
 import type { Store } from '../model/store.js';
 import type { Origin } from '../proxy/packet.js';
 
@@ -25,10 +24,5 @@ export function originOf(store: Store, node: string, srcIP: string): Origin {
  * it skips for pods and the bridge holds on the node. A packet from it is the node's own.
  */
 function isPodGateway(spec: { podCIDR?: string; podCIDRs?: string[] } | undefined, ip: string): boolean {
-  const cidrs = spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : []);
-  for (const text of cidrs) {
-    const cidr = parseCIDR(text);
-    if (cidr && defaultGateway(cidr) === ip) return true;
-  }
-  return false;
+  return podGateways(spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : [])).includes(ip);
 }

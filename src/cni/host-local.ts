@@ -16,7 +16,7 @@
 import { InvalidArgumentError, RangeExhaustedError } from '../errors.js';
 import type { Journal } from '../model/journal.js';
 import { AlreadyAllocatedError, OutOfRangeError } from './allocation-errors.js';
-import { type Cidr, formatIP, parseIP } from './ip.js';
+import { type Cidr, formatIP, parseCIDR, parseIP } from './ip.js';
 
 /** Ranges up to this many addresses use number offsets (see the module comment). */
 const NUMBER_RANGE_LIMIT = 2n ** 32n;
@@ -27,6 +27,16 @@ type Offset = number | bigint;
 /** host-local's default gateway of a subnet (the bridge's address on the node): the address after the network's. */
 export function defaultGateway(subnet: Cidr): string {
   return formatIP(subnet.base + 1n, subnet.family);
+}
+
+/** The gateways of a node's pod CIDRs (as `spec.podCIDRs` writes them; unparsable ones have none), in their order. */
+export function podGateways(podCIDRs: readonly string[]): string[] {
+  const gateways: string[] = [];
+  for (const text of podCIDRs) {
+    const cidr = parseCIDR(text);
+    if (cidr) gateways.push(defaultGateway(cidr));
+  }
+  return gateways;
 }
 
 export class HostLocalAllocator {

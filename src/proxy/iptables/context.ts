@@ -3,6 +3,8 @@
  * local-traffic detector (`--cluster-cidr`), masquerade settings, NodePort addresses, localhost NodePorts and the
  * node's own addresses. Rebuilt when the Node or the config changes; services are recompiled against it.
  */
+
+import { podGateways } from '../../cni/host-local.js';
 import { parseCIDR } from '../../cni/ip.js';
 import type { IPFamily } from '../../model/types.js';
 import type { ProxyConfig } from '../engine.js';
@@ -23,6 +25,12 @@ export interface RuleContext {
   /** `addressKey(nodeIP)` (tuple-table.ts), or -1: the SNAT source as conntrack keys it. */
   readonly nodeKey: number;
   readonly localAddresses: LocalAddresses;
+  /**
+   * `--src-type LOCAL` sources: the node's addresses and its pod network gateways (the bridge's address, the source of
+   * what the node sends into the pod network), which is what the origin of a packet counts as the node's own
+   * (packet-origin.ts). As a destination the gateway is not a node address (README).
+   */
+  readonly localSources: LocalAddresses;
   /** Localhost NodePorts in effect: flag on, IPv4, and nodePortAddresses holding loopback (NewNodePortAddresses). */
   readonly localhostNodePorts: boolean;
   /** No usable nodePortAddresses of this family: the NodePort jump uses `--dst-type LOCAL`. */
@@ -86,6 +94,10 @@ export function ruleContext(family: IPFamily, config: ProxyConfig, node: NodeVie
     proxierNodeIP: proxierNodeIP(node, family),
     nodeKey: nodeIP === null ? -1 : addressKey(nodeIP),
     localAddresses: new LocalAddresses(nodeAddresses),
+    localSources: new LocalAddresses([
+      ...nodeAddresses,
+      ...podGateways(node.podCIDRs).filter((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4') === family),
+    ]),
     localhostNodePorts,
     nodePortsMatchAll: matchAll,
     nodePortIPs,

@@ -160,7 +160,7 @@ export function matches(rule: ChainRule, st: WalkState): boolean {
     case M_SRC_IP:
       return p.src.ip === rule.ip;
     case M_SRC_LOCAL:
-      return st.env.ruleset.context.localAddresses.has(p.src.ip);
+      return st.env.ruleset.context.localSources.has(p.src.ip);
     case M_RANDOM:
       // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < lround(p × 2^31).
       return st.env.rng.int(TWO_31) < rule.threshold;
