@@ -63,11 +63,12 @@ export function admitNode(env: NodeAdmission, node: Node, old: Node | undefined)
   } else if (givenAddresses.length) {
     for (const a of givenAddresses) env.nodeAddresses.reserve(a.address, env.journal);
   } else {
-    status.addresses = [
-      ...env.nodeAddresses.allocate(env.journal),
-      { type: 'Hostname', address: node.metadata.name },
-      ...node.status.addresses.filter((a) => a.type !== 'InternalIP'),
-    ];
+    // The kubelet reports a Hostname too; one the manifest gave already is kept as given, not listed twice.
+    const given = node.status.addresses.filter((a) => a.type !== 'InternalIP');
+    const hostname = given.some((a) => a.type === 'Hostname')
+      ? []
+      : [{ type: 'Hostname' as const, address: node.metadata.name }];
+    status.addresses = [...env.nodeAddresses.allocate(env.journal), ...hostname, ...given];
   }
 
   const pinned = spec.podCIDRs ?? (spec.podCIDR ? [spec.podCIDR] : undefined);

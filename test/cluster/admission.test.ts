@@ -646,3 +646,26 @@ for (const [what, from, to, error] of FAMILY_UPDATES) {
     t.deepEqual(cluster.get('Service', 's', 'default')!.spec, before);
   });
 }
+
+test('a Node given without an InternalIP gets one from the node network; a Hostname it lists is not listed twice', (t) => {
+  const node = (addresses: unknown[]) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'bare' },
+    status: { addresses },
+  });
+  for (const [given, expected] of [
+    [[{ type: 'Hostname', address: 'bare' }], ['InternalIP', 'Hostname bare']],
+    [[{ type: 'Hostname', address: 'bare.example' }], ['InternalIP', 'Hostname bare.example']],
+    [[], ['InternalIP', 'Hostname bare']],
+    [[{ type: 'ExternalIP', address: '203.0.113.9' }], ['InternalIP', 'Hostname bare', 'ExternalIP 203.0.113.9']],
+  ] as [unknown[], string[]][]) {
+    const cluster = Cluster.create([node(given)]);
+    const addresses = cluster.get('Node', 'bare')!.status.addresses;
+    t.deepEqual(
+      addresses.map((a) => (a.type === 'InternalIP' ? a.type : `${a.type} ${a.address}`)),
+      expected,
+      JSON.stringify(given),
+    );
+  }
+});
