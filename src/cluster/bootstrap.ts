@@ -5,6 +5,7 @@
 
 import { parseCIDR } from '../cni/ip.js';
 import type { Ipam } from '../cni/ipam.js';
+import { applyDefaultsInPlace } from '../model/defaults.js';
 import { type AnyObject, type ClusterConfigSpec, objectKey } from '../model/types.js';
 import {
   builtinNamespaces,
@@ -25,7 +26,8 @@ export function bootstrapObjects(spec: ClusterConfigSpec, _ipam: Ipam, input: re
     ...builtinNamespaces(),
     kubernetesService(nthServiceIPs(spec, 1n)),
     kubeDnsService(nthServiceIPs(spec, 10n)),
-    coreDnsDeployment(),
+    // Stored as the API server stores what kubeadm applies: with its defaults (a Pod's own fields not in the template).
+    applyDefaultsInPlace(coreDnsDeployment()),
   ];
   if (!input.some((o) => o.kind === 'Node')) wanted.unshift(...configuredNodes(spec));
   return wanted.filter((o) => !defined.has(`${o.kind}/${objectKey(o)}`));

@@ -114,7 +114,6 @@ export function coreDnsDeployment(): Deployment {
           ],
           restartPolicy: 'Always',
           schedulerName: 'default-scheduler',
-          enableServiceLinks: true,
           priority: 2000000000,
         },
       },

@@ -29,8 +29,27 @@ export const DEFAULT_CLIENT_IP_TIMEOUT_SECONDS = 10800;
 /** Allocatable resources of a Node that does not state them. */
 export const DEFAULT_NODE_ALLOCATABLE: Readonly<Record<string, string>> = { cpu: '8', memory: '32Gi', pods: '110' };
 
+/**
+ * SetDefaults_Container's pull policy: Always when the image's tag is `latest`, which an image with neither tag nor
+ * digest has by default (ParseImageName), IfNotPresent otherwise.
+ */
+export function defaultPullPolicy(image: string | undefined): 'Always' | 'IfNotPresent' {
+  // No image does not parse, so it has no tag.
+  if (!image) return 'IfNotPresent';
+  const at = image.indexOf('@');
+  const reference = at < 0 ? image : image.slice(0, at);
+  // The tag follows the last colon after the last slash (a registry's port is before it).
+  const last = reference.slice(reference.lastIndexOf('/') + 1);
+  const colon = last.lastIndexOf(':');
+  const tag = colon < 0 ? (at < 0 ? 'latest' : '') : last.slice(colon + 1);
+  return tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
 function defaultContainers(containers: Container[] | undefined, pod: { hostNetwork: boolean } | undefined): void {
   for (const container of containers ?? []) {
+    container.imagePullPolicy ||= defaultPullPolicy(container.image);
+    container.terminationMessagePath ||= '/dev/termination-log';
+    container.terminationMessagePolicy ||= 'File';
     for (const port of container.ports ?? []) {
       // An empty protocol too (SetDefaults_ContainerPort tests for ""; Helm charts often write it).
       port.protocol ||= 'TCP';
@@ -51,6 +70,8 @@ function defaultPodSpec(spec: PodSpec, isPod: boolean): void {
   if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
   if (!spec.restartPolicy) spec.restartPolicy = 'Always';
   if (!spec.schedulerName) spec.schedulerName = 'default-scheduler';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.securityContext ??= {};
   if (isPod) spec.enableServiceLinks ??= true;
   const pod = isPod ? { hostNetwork: spec.hostNetwork === true } : undefined;
   defaultContainers(spec.containers, pod);
@@ -126,11 +147,34 @@ function defaultService(svc: Service): void {
   }
 }
 
+/** A rolling update's parameters as the apps/v1 defaults fill them (given ones kept; only for RollingUpdate). */
+function defaultRollingUpdate(spec: Record<string, unknown>, key: string, fill: Record<string, unknown>): void {
+  const strategy = ((spec[key] as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = (strategy.rollingUpdate as Record<string, unknown> | undefined) ?? {};
+    for (const [field, value] of Object.entries(fill)) rolling[field] ??= value;
+    strategy.rollingUpdate = rolling;
+  }
+  spec[key] = strategy;
+}
+
+/** SetDefaults_Deployment, _StatefulSet, _DaemonSet and _ReplicaSet (apps/v1), and the template's pod spec. */
 function defaultWorkload(obj: { kind: string; spec: Record<string, unknown> }): void {
   obj.spec ??= {};
   const spec = obj.spec;
   if (obj.kind !== 'DaemonSet') spec.replicas ??= 1;
-  if (obj.kind === 'StatefulSet') spec.podManagementPolicy ??= 'OrderedReady';
+  if (obj.kind === 'Deployment') {
+    defaultRollingUpdate(spec, 'strategy', { maxUnavailable: '25%', maxSurge: '25%' });
+    spec.progressDeadlineSeconds ??= 600;
+  }
+  if (obj.kind === 'StatefulSet') {
+    spec.podManagementPolicy ??= 'OrderedReady';
+    defaultRollingUpdate(spec, 'updateStrategy', { partition: 0 });
+    spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+  }
+  if (obj.kind === 'DaemonSet') defaultRollingUpdate(spec, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
+  if (obj.kind !== 'ReplicaSet') spec.revisionHistoryLimit ??= 10;
   const template = spec.template as { spec?: PodSpec } | undefined;
   if (template?.spec) defaultPodSpec(template.spec, false);
 }

@@ -107,6 +107,10 @@ export interface Container {
   ports?: ContainerPort[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   env?: { name: string; value?: string }[];
+  /** Defaulted as the API server does (SetDefaults_Container); nothing here reads them. */
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
 }
 
 export interface Toleration {
@@ -152,6 +156,9 @@ export interface PodSpec {
   priority?: number;
   /** Extra conditions the pod's readiness waits on; only `get -o wide` reads them (READINESS GATES). */
   readinessGates?: { conditionType: string }[];
+  /** Defaulted as the API server does (SetDefaults_PodSpec); nothing here reads them. */
+  terminationGracePeriodSeconds?: number;
+  securityContext?: Record<string, unknown>;
 }
 
 export interface PodCondition {

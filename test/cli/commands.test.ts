@@ -141,6 +141,45 @@ test('get -o name: resource.group/name kind by kind, no namespace under -A; an u
   );
 });
 
+test('get -o json: workloads carry the status their controllers write, counted from their pods; spec defaults filled', async (t) => {
+  const r = await cli('get', 'deploy,rs,sts', '-n', 'shop', '-o', 'json', DEMO);
+  t.is(r.code, 0);
+  const items = JSON.parse(r.stdout).items as { kind: string; spec: Record<string, unknown>; status: unknown }[];
+  const of = (kind: string) => items.find((i) => i.kind === kind)!;
+  t.deepEqual(of('Deployment').status, { availableReplicas: 3, readyReplicas: 3, replicas: 3, updatedReplicas: 3 });
+  t.deepEqual(of('ReplicaSet').status, {
+    availableReplicas: 3,
+    fullyLabeledReplicas: 3,
+    readyReplicas: 3,
+    replicas: 3,
+  });
+  t.deepEqual(of('StatefulSet').status, {
+    availableReplicas: 3,
+    currentReplicas: 3,
+    readyReplicas: 3,
+    replicas: 3,
+    updatedReplicas: 3,
+  });
+  t.deepEqual(of('Deployment').spec.strategy, {
+    rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+    type: 'RollingUpdate',
+  });
+  t.is(of('Deployment').spec.progressDeadlineSeconds, 600);
+  t.deepEqual(of('StatefulSet').spec.updateStrategy, { rollingUpdate: { partition: 0 }, type: 'RollingUpdate' });
+  // A Deployment short of its replicas says how many are unavailable.
+  const dir = manifestDir(
+    'scaled.yaml',
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: wide, namespace: shop}\nspec:\n  replicas: 50\n  selector: {matchLabels: {app: wide}}\n  template:\n    metadata: {labels: {app: wide}}\n    spec: {containers: [{name: c, image: nginx, resources: {requests: {cpu: "2"}}}]}\n',
+  );
+  const short = await cli('get', 'deploy', '-n', 'shop', '-o', 'json', DEMO, dir);
+  const status = (
+    JSON.parse(short.stdout).items as { metadata: { name: string }; status: Record<string, number> }[]
+  ).find((i) => i.metadata.name === 'wide')!.status;
+  t.is(status.replicas, 50);
+  t.true(status.readyReplicas! < 50);
+  t.is(status.unavailableReplicas, 50 - status.readyReplicas!);
+});
+
 test('get with nothing to list: kubectl says so on stderr, stdout stays empty, exit 0', async (t) => {
   for (const [args, notice] of [
     [['-n', 'nowhere'], 'No resources found in nowhere namespace.\n'],
@@ -829,7 +868,7 @@ test('rules --mode ipvs --script: a delete is synced at its step, whether or not
       first,
       '- {advance: 5}',
       ...flows,
-      '- {delete: pod/shop/web-88d7f7c4c-4lpjz}',
+      '- {delete: pod/shop/web-76986d7db5-4lpjz}',
       ...afterDelete,
       '- {advance: 125}',
     ];

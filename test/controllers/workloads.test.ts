@@ -58,7 +58,16 @@ test('a Deployment makes one ReplicaSet per template and pods named after it', (
     ]);
     // Pods share one defaulted copy of the template's containers: 150,000 pods of one template carry one array.
     t.is(p.spec.containers, pods[0]!.spec.containers);
-    t.deepEqual(p.spec.containers, d.spec.template.spec.containers);
+    // The template's containers, defaulted as the API server defaults every Pod's (SetDefaults_Container).
+    t.deepEqual(
+      p.spec.containers,
+      d.spec.template.spec.containers.map((container) => ({
+        ...container,
+        imagePullPolicy: 'Always', // nginx has no tag
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
+      })),
+    );
     t.truthy(p.spec.nodeName);
   }
 });

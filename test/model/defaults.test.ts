@@ -1,11 +1,17 @@
 import test from 'ava';
-import { applyDefaults } from '../../src/model/defaults.js';
+import { applyDefaults, defaultPullPolicy } from '../../src/model/defaults.js';
 import { attachSource, sourceOf } from '../../src/model/source.js';
 import type { AnyObject } from '../../src/model/types.js';
 
 const meta = { name: 'x' };
 const ns = { name: 'x', namespace: 'default' };
 const container = { name: 'c', image: 'busybox' };
+/** SetDefaults_Container's fields for `container` (busybox, no tag: pulled Always). */
+const containerDefaults = {
+  imagePullPolicy: 'Always',
+  terminationMessagePath: '/dev/termination-log',
+  terminationMessagePolicy: 'File',
+};
 
 /** [title, input, expected output] */
 const cases: [string, unknown, unknown][] = [
@@ -142,11 +148,13 @@ const cases: [string, unknown, unknown][] = [
       kind: 'Pod',
       metadata: ns,
       spec: {
-        containers: [{ ...container, ports: [{ containerPort: 80, protocol: 'TCP' }] }],
+        containers: [{ ...container, ...containerDefaults, ports: [{ containerPort: 80, protocol: 'TCP' }] }],
         dnsPolicy: 'ClusterFirst',
         restartPolicy: 'Always',
         schedulerName: 'default-scheduler',
         enableServiceLinks: true,
+        terminationGracePeriodSeconds: 30,
+        securityContext: {},
       },
       status: { phase: 'Pending' },
     },
@@ -171,6 +179,7 @@ const cases: [string, unknown, unknown][] = [
     [
       {
         ...container,
+        ...containerDefaults,
         ports: [{ containerPort: 9100, protocol: 'TCP', hostPort: 9100 }],
         resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
       },
@@ -204,13 +213,18 @@ const cases: [string, unknown, unknown][] = [
     {
       replicas: 1,
       selector: { matchLabels: { app: 'x' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
       template: {
         metadata: { labels: { app: 'x' } },
         spec: {
-          containers: [{ ...container, ports: [{ containerPort: 80, protocol: 'TCP' }] }],
+          containers: [{ ...container, ...containerDefaults, ports: [{ containerPort: 80, protocol: 'TCP' }] }],
           dnsPolicy: 'ClusterFirst',
           restartPolicy: 'Always',
           schedulerName: 'default-scheduler',
+          terminationGracePeriodSeconds: 30,
+          securityContext: {},
         },
       },
     },
@@ -223,7 +237,44 @@ const cases: [string, unknown, unknown][] = [
       metadata: meta,
       spec: { selector: { matchLabels: { app: 'x' } }, template: { spec: { containers: [container] } } },
     },
-    { replicas: 1, podManagementPolicy: 'OrderedReady' },
+    {
+      replicas: 1,
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      revisionHistoryLimit: 10,
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    },
+  ],
+  [
+    'Deployment: a given strategy is kept; Recreate gets no rolling-update parameters, a partial one is filled in',
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta,
+      spec: {
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: { app: 'x' } },
+        template: { spec: { containers: [{ name: 'c', image: 'registry:5000/app:1.2' }] } },
+      },
+    },
+    { strategy: { type: 'Recreate' } },
+  ],
+  [
+    'DaemonSet: maxUnavailable 1 and maxSurge 0; a given maxUnavailable kept',
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: meta,
+      spec: {
+        updateStrategy: { rollingUpdate: { maxUnavailable: '10%' } },
+        selector: { matchLabels: { app: 'x' } },
+        template: { spec: { containers: [container] } },
+      },
+    },
+    {
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%', maxSurge: 0 } },
+      revisionHistoryLimit: 10,
+    },
   ],
   [
     'DaemonSet: no replicas',
@@ -367,4 +418,18 @@ test('defaults keep the SourceRef of the input on the new object', (t) => {
   const out = applyDefaults(input);
   t.not(out, input);
   t.is(sourceOf(out), ref);
+});
+
+test('defaultPullPolicy: Always for the tag latest (an image without tag or digest has it), IfNotPresent otherwise', (t) => {
+  const cases: [string | undefined, 'Always' | 'IfNotPresent'][] = [
+    ['nginx', 'Always'],
+    ['nginx:latest', 'Always'],
+    ['nginx:1.27', 'IfNotPresent'],
+    ['registry.local:5000/team/app', 'Always'],
+    ['registry.local:5000/team/app:2.0', 'IfNotPresent'],
+    ['app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'IfNotPresent'],
+    ['app:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'Always'],
+    [undefined, 'IfNotPresent'],
+  ];
+  for (const [image, policy] of cases) t.is(defaultPullPolicy(image), policy, String(image));
 });

@@ -154,7 +154,11 @@ export function renderGet(
   if (opts.output === 'yaml' || opts.output === 'json') {
     // The API server lists objects in key order (namespace, then name), whatever order they were created in.
     // kubectl prints them as maps: keys in sorted order, and in YAML list items not indented under their key.
-    const items = kinds.flatMap(([kind]) => select(kind).sort(byNamespaceAndName));
+    const items = kinds.flatMap(([kind]) =>
+      select(kind)
+        .sort(byNamespaceAndName)
+        .map((obj) => withWorkloadStatus(cluster, obj)),
+    );
     const list = { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
     const text =
       opts.output === 'json'
@@ -219,6 +223,67 @@ function counts(pods: Pod[]): WorkloadCounts {
   return { current: live.length, ready: live.filter(isPodReady).length };
 }
 
+/** A workload's ready and current pods, as its table row and its status count them. */
+function workloadCounts(cluster: Cluster, obj: KindMap[Kind]): WorkloadCounts {
+  const { kind, metadata } = obj;
+  if (kind !== 'Deployment') return counts(ownedPods(cluster, kind, metadata.name, metadata.namespace));
+  const replicaSets = cluster
+    .list('ReplicaSet', metadata.namespace)
+    .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === metadata.name));
+  return counts(replicaSets.flatMap((rs) => ownedPods(cluster, 'ReplicaSet', rs.metadata.name, rs.metadata.namespace)));
+}
+
+/**
+ * A workload as `-o yaml/json` shows it: with the status its controller would have written, counted from its pods as
+ * the tables count them (ready counts as available: the model has no clock for minReadySeconds). Fields Go omits when
+ * zero are left out; no conditions or observedGeneration (no clock, no generations). Other kinds as stored.
+ */
+function withWorkloadStatus(cluster: Cluster, obj: KindMap[Kind]): KindMap[Kind] {
+  if (!['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(obj.kind)) return obj;
+  const c = workloadCounts(cluster, obj);
+  const nonZero = (fields: Record<string, number>) =>
+    Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== 0));
+  const wanted = (obj as { spec?: { replicas?: number } }).spec?.replicas ?? 0;
+  let status: Record<string, number>;
+  switch (obj.kind) {
+    case 'Deployment':
+      status = nonZero({
+        replicas: c.current,
+        updatedReplicas: c.current,
+        readyReplicas: c.ready,
+        availableReplicas: c.ready,
+        unavailableReplicas: Math.max(0, wanted - c.ready),
+      });
+      break;
+    case 'ReplicaSet':
+      status = {
+        replicas: c.current,
+        ...nonZero({ fullyLabeledReplicas: c.current, readyReplicas: c.ready, availableReplicas: c.ready }),
+      };
+      break;
+    case 'StatefulSet':
+      status = {
+        replicas: c.current,
+        availableReplicas: c.ready,
+        ...nonZero({ readyReplicas: c.ready, currentReplicas: c.current, updatedReplicas: c.current }),
+      };
+      break;
+    default:
+      status = {
+        currentNumberScheduled: c.current,
+        numberMisscheduled: 0,
+        desiredNumberScheduled: c.current,
+        numberReady: c.ready,
+        ...nonZero({
+          updatedNumberScheduled: c.current,
+          numberAvailable: c.ready,
+          numberUnavailable: c.current - c.ready,
+        }),
+      };
+  }
+  return { ...obj, status } as unknown as KindMap[Kind];
+}
+
 function columnsFor(cluster: Cluster, kind: Kind): Columns<never> {
   switch (kind) {
     case 'Pod':
@@ -236,27 +301,14 @@ function columnsFor(cluster: Cluster, kind: Kind): Columns<never> {
     case 'NetworkPolicy':
       return networkPolicyColumns as Columns<never>;
     case 'Deployment':
-      return deploymentColumns((d) => {
-        const replicaSets = cluster
-          .list('ReplicaSet', d.metadata.namespace)
-          .filter((rs) =>
-            rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === d.metadata.name),
-          );
-        return counts(
-          replicaSets.flatMap((rs) => ownedPods(cluster, 'ReplicaSet', rs.metadata.name, rs.metadata.namespace)),
-        );
-      }) as Columns<never>;
+      return deploymentColumns((d) => workloadCounts(cluster, d)) as Columns<never>;
     case 'ReplicaSet':
-      return replicaSetColumns((rs) =>
-        counts(ownedPods(cluster, 'ReplicaSet', rs.metadata.name, rs.metadata.namespace)),
-      ) as Columns<never>;
+      return replicaSetColumns((rs) => workloadCounts(cluster, rs)) as Columns<never>;
     case 'StatefulSet':
-      return statefulSetColumns((s) =>
-        counts(ownedPods(cluster, 'StatefulSet', s.metadata.name, s.metadata.namespace)),
-      ) as Columns<never>;
+      return statefulSetColumns((s) => workloadCounts(cluster, s)) as Columns<never>;
     case 'DaemonSet':
       return daemonSetColumns((ds) => {
-        const c = counts(ownedPods(cluster, 'DaemonSet', ds.metadata.name, ds.metadata.namespace));
+        const c = workloadCounts(cluster, ds);
         return { ...c, desired: c.current };
       }) as Columns<never>;
     default:
