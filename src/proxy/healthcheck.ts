@@ -8,7 +8,9 @@
  * - The count is EndpointsMap.LocalReadyEndpoints(): the distinct IPs of local ready endpoints over all the Service's
  *   ports (10.0.0.1:80 and 10.0.0.1:443 are one endpoint, as upstream's comment says), in one IP family. The ports
  *   are the slices' own, so a port only the slices list counts too.
- * - Headers: Content-Type application/json, X-Content-Type-Options nosniff, X-Load-Balancing-Endpoint-Weight = count.
+ * - Headers: Content-Type application/json, X-Content-Type-Options nosniff, X-Load-Balancing-Endpoint-Weight = count
+ *   (the handler's, in the sorted order Go writes them), then Content-Length, which Go's server adds for a body the
+ *   handler wrote whole. Go's server also adds Date; the model has no wall clock, so it is left out.
  * - Body: the JSON below, tab-indented, without a trailing newline (upstream dedents a Go template).
  */
 import type { IPFamily } from '../model/types.js';
@@ -88,6 +90,7 @@ function respond(
       'Content-Type': 'application/json',
       'X-Content-Type-Options': 'nosniff',
       'X-Load-Balancing-Endpoint-Weight': String(count),
+      'Content-Length': String(Buffer.byteLength(body)),
     },
     body,
     localEndpoints: count,

@@ -40,7 +40,9 @@ test('200 with the local ready endpoint count, body and headers as kube-proxy wr
     'Content-Type': 'application/json',
     'X-Content-Type-Options': 'nosniff',
     'X-Load-Balancing-Endpoint-Weight': '2',
+    'Content-Length': String(r.body.length),
   });
+  t.is(r.headers['Content-Length'], '109');
   t.is(
     r.body,
     '{\n\t"service": {\n\t\t"namespace": "ns",\n\t\t"name": "web"\n\t},\n\t"localEndpoints": 2,\n\t"serviceProxyHealthy": true\n}',
