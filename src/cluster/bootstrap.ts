@@ -23,7 +23,7 @@ function nthServiceIPs(spec: ClusterConfigSpec, n: bigint): string[] {
 export function bootstrapObjects(spec: ClusterConfigSpec, _ipam: Ipam, input: readonly AnyObject[]): AnyObject[] {
   const defined = new Set(input.map((o) => `${o.kind}/${objectKey(o)}`));
   const wanted: AnyObject[] = [
-    ...builtinNamespaces(),
+    ...builtinNamespaces().map(applyDefaultsInPlace),
     kubernetesService(nthServiceIPs(spec, 1n)),
     kubeDnsService(nthServiceIPs(spec, 10n)),
     // Stored as the API server stores what kubeadm applies: with its defaults (a Pod's own fields not in the template).

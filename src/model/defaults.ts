@@ -204,6 +204,9 @@ function defaultEndpoints(endpoints: Endpoints): void {
 }
 
 function defaultNamespace(ns: Namespace): void {
+  // The namespace strategy's PrepareForCreate adds the finalizer that lets deletion empty the namespace first.
+  const finalizers = ns.spec?.finalizers ?? [];
+  ns.spec = { ...ns.spec, finalizers: finalizers.includes('kubernetes') ? finalizers : [...finalizers, 'kubernetes'] };
   ns.status ??= { phase: 'Active' };
   ns.status.phase ??= 'Active';
   // SetDefaults_Namespace: every namespace carries its own name as a label, for namespaceSelectors.

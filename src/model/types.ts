@@ -43,6 +43,8 @@ export interface KubeObject<K extends string = string> {
 // ---------------------------------------------------------------- Namespace, Node
 
 export interface Namespace extends KubeObject<'Namespace'> {
+  /** The namespace registry sets `[kubernetes]` on create (nothing here reads it). */
+  spec?: { finalizers?: string[] };
   status?: { phase: 'Active' | 'Terminating' };
 }
 

@@ -346,14 +346,20 @@ const cases: [string, unknown, unknown][] = [
     },
   ],
   [
-    'Namespace: phase Active and the kubernetes.io/metadata.name label; no namespace of its own',
+    'Namespace: phase Active, the kubernetes finalizer and the kubernetes.io/metadata.name label; no namespace of its own',
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', namespace: 'ignored' } },
     {
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'team-a' } },
+      spec: { finalizers: ['kubernetes'] },
       status: { phase: 'Active' },
     },
+  ],
+  [
+    'Namespace: finalizers given are kept, kubernetes added after them',
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' }, spec: { finalizers: ['example.com/hold'] } },
+    { finalizers: ['example.com/hold', 'kubernetes'] },
   ],
   [
     'Node: allocatable 8 CPUs, 32Gi, 110 pods; Ready; podCIDR kept as written',
