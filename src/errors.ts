@@ -122,7 +122,7 @@ export class InvalidArgumentError extends KubeNetsimError {
   }
 }
 
-/** A listen address could not be bound: `listen udp 127.0.0.1:53: bind: address already in use`, as CoreDNS says it. */
+/** A listen address could not be bound: `listen udp 127.0.0.1:53: bind: address already in use`, in Go's words. */
 export class ListenFailedError extends KubeNetsimError {
   override name = 'ListenFailedError';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -108,8 +108,8 @@ function resolveFamilies(env: ServiceAdmission, svc: Service, spec: Service['spe
 }
 
 /**
- * An update may add a secondary family or release it (SingleStack), never change the primary one, nor reorder the
- * two (validateUpgradeDowngradeIPFamilies). Headless Services may, and so may a change to or from ExternalName or
+ * An update may add a secondary family or release it, never change the primary one, nor reorder the two
+ * (validateUpgradeDowngradeIPFamilies). Headless Services may, and so may a change to or from ExternalName or
  * headless. Without this, a PreferDualStack Service asked for [IPv6, IPv4] got an IPv6 primary ClusterIP, and a
  * single-family proxy stopped serving it.
  */
@@ -122,17 +122,13 @@ function checkFamilyChange(env: ServiceAdmission, svc: Service, spec: Service['s
   const now = spec.ipFamilies ?? [];
   if (was.length === 0 || now.length === 0) return;
   const changed = was.length === now.length ? was.some((family, i) => family !== now[i]) : was[0] !== now[0];
+  // (Upstream also asks SingleStack of an update that releases the secondary family; resolveFamilies releases it
+  // for SingleStack only, so that cannot happen here.)
   if (changed) {
     env.issues.reject(
       svc,
       ['spec', 'ipFamilies', 0],
       `may not change once set, was ${JSON.stringify(was)}, got ${JSON.stringify(now)}`,
-    );
-  } else if (now.length < was.length && spec.ipFamilyPolicy !== 'SingleStack') {
-    env.issues.reject(
-      svc,
-      ['spec', 'ipFamilyPolicy'],
-      `must be set to 'SingleStack' when releasing the secondary ipFamily, got "${spec.ipFamilyPolicy}"`,
     );
   }
 }

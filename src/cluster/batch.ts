@@ -17,6 +17,7 @@ import {
   reconcileReplicaSet,
   reconcileStatefulSet,
 } from '../controllers/workloads/index.js';
+import { applyDefaultsInPlace } from '../model/defaults.js';
 import type { Journal } from '../model/journal.js';
 import type { Store } from '../model/store.js';
 import {
@@ -230,13 +231,8 @@ export class Batch {
   #ensureNamespace(name: string): void {
     const { store } = this.#parts;
     if (store.get('Namespace', name)) return;
-    const ns: Namespace = {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
-      status: { phase: 'Active' },
-    };
-    store.put(ns);
+    // Stored as an applied one is: defaulted (its name label, the kubernetes finalizer, phase Active).
+    store.put(applyDefaultsInPlace<Namespace>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
     this.issues.warn(`namespace "${name}" was not defined; created it (kubectl apply would fail with NotFound)`);
   }
 

@@ -91,6 +91,8 @@ export function coreDnsDeployment(): Deployment {
     metadata: { name: 'coredns', namespace: 'kube-system', labels: { ...KUBE_DNS_LABELS } },
     spec: {
       replicas: 2,
+      // kubeadm's manifest: one replica down at a time (maxSurge is then defaulted to 25%).
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
       selector: { matchLabels: { ...KUBE_DNS_LABELS } },
       template: {
         metadata: { labels: { ...KUBE_DNS_LABELS } },

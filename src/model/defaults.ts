@@ -38,6 +38,10 @@ export function defaultPullPolicy(image: string | undefined): 'Always' | 'IfNotP
   if (!image) return 'IfNotPresent';
   const at = image.indexOf('@');
   const reference = at < 0 ? image : image.slice(0, at);
+  // Repository names are lower case: an image that breaks that does not parse either.
+  const colonAt = reference.lastIndexOf(':');
+  const repository = colonAt > reference.lastIndexOf('/') ? reference.slice(0, colonAt) : reference;
+  if (repository !== repository.toLowerCase()) return 'IfNotPresent';
   // The tag follows the last colon after the last slash (a registry's port is before it).
   const last = reference.slice(reference.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');
@@ -147,11 +151,22 @@ function defaultService(svc: Service): void {
   }
 }
 
-/** A rolling update's parameters as the apps/v1 defaults fill them (given ones kept; only for RollingUpdate). */
-function defaultRollingUpdate(spec: Record<string, unknown>, key: string, fill: Record<string, unknown>): void {
+/**
+ * A workload's update strategy as the apps/v1 defaults fill it: an unset (or empty) type is RollingUpdate, and its
+ * parameters not given are filled in. Deployments and DaemonSets make the parameters when they have none;
+ * StatefulSets only when the type itself was defaulted (`onlyIfTypeUnset`: a given RollingUpdate without parameters
+ * keeps none).
+ */
+function defaultRollingUpdate(
+  spec: Record<string, unknown>,
+  key: string,
+  fill: Record<string, unknown>,
+  onlyIfTypeUnset = false,
+): void {
   const strategy = ((spec[key] as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
-  strategy.type ??= 'RollingUpdate';
-  if (strategy.type === 'RollingUpdate') {
+  const typeUnset = !strategy.type;
+  if (typeUnset) strategy.type = 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate' && (strategy.rollingUpdate !== undefined || !onlyIfTypeUnset || typeUnset)) {
     const rolling = (strategy.rollingUpdate as Record<string, unknown> | undefined) ?? {};
     for (const [field, value] of Object.entries(fill)) rolling[field] ??= value;
     strategy.rollingUpdate = rolling;
@@ -170,8 +185,11 @@ function defaultWorkload(obj: { kind: string; spec: Record<string, unknown> }): 
   }
   if (obj.kind === 'StatefulSet') {
     spec.podManagementPolicy ??= 'OrderedReady';
-    defaultRollingUpdate(spec, 'updateStrategy', { partition: 0 });
-    spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+    defaultRollingUpdate(spec, 'updateStrategy', { partition: 0 }, true);
+    const retention = (spec.persistentVolumeClaimRetentionPolicy ?? {}) as Record<string, unknown>;
+    retention.whenDeleted ||= 'Retain';
+    retention.whenScaled ||= 'Retain';
+    spec.persistentVolumeClaimRetentionPolicy = retention;
   }
   if (obj.kind === 'DaemonSet') defaultRollingUpdate(spec, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
   if (obj.kind !== 'ReplicaSet') spec.revisionHistoryLimit ??= 10;

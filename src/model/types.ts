@@ -324,7 +324,14 @@ export const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
 // ---------------------------------------------------------------- Workloads
 
 export interface Deployment extends KubeObject<'Deployment'> {
-  spec: { replicas: number; selector: LabelSelector; template: PodTemplateSpec; minReadySeconds?: number };
+  spec: {
+    replicas: number;
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    minReadySeconds?: number;
+    /** Defaulted as the API server does (a rollout here is instantaneous: nothing reads it). */
+    strategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
+  };
 }
 
 export interface ReplicaSet extends KubeObject<'ReplicaSet'> {

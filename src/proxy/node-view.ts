@@ -36,6 +36,11 @@ export function emptyNode(name: string): NodeView {
   });
 }
 
+/** What the proxy still knows once its Node object is deleted: its addresses and pod CIDRs, no labels or zone. */
+export function withoutNodeObject(node: NodeView): NodeView {
+  return Object.freeze({ ...node, known: false, zone: '', labels: {} });
+}
+
 /** NodeView of a Node object. */
 export function nodeView(node: Node): NodeView {
   const addresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };

@@ -13,7 +13,7 @@
 import type { Store } from '../model/store.js';
 import type { EndpointSlice, IPFamily, Node, Service } from '../model/types.js';
 import { type EndpointInfo, mergeSlices, portKey, type SliceData, sliceData, sliceServiceKey } from './endpoints.js';
-import { emptyNode, type NodeView, nodeView } from './node-view.js';
+import { emptyNode, type NodeView, nodeView, withoutNodeObject } from './node-view.js';
 import { type ServicePortInfo, servicePortsOf } from './service-port.js';
 import { type CategorizedEndpoints, type CategorizeOptions, categorizeEndpoints } from './topology.js';
 
@@ -194,8 +194,13 @@ export class ServiceTable {
     this.#setNode(nodeView(node));
   }
 
+  /**
+   * The Node object is gone; kube-proxy runs on. Its node IPs were fixed when it started, so they stay (MASQUERADE
+   * and the userspace proxy's dials keep their source); the labels go (OnNodeDelete clears nodeLabels), and with them
+   * the zone topology hints are read by.
+   */
   deleteNode(): void {
-    this.#setNode(emptyNode(this.nodeName));
+    this.#setNode(withoutNodeObject(this.#node));
   }
 
   #setNode(next: NodeView): void {

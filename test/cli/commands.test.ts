@@ -130,9 +130,11 @@ test('get -o name: resource.group/name kind by kind, no namespace under -A; an u
   const all = await cli('get', 'endpointslices,netpol', '-A', '-o', 'name', DEMO);
   t.regex(all.stdout, /^endpointslice\.discovery\.k8s\.io\/web-[a-z0-9]{5}$/m);
   t.notRegex(all.stdout, /^shop\//m);
+  // Nothing to list: nothing printed at all (kubectl's "No resources found" belongs to its tables).
   const none = await cli('get', 'pods', '-n', 'nope', '-o', 'name', DEMO);
+  t.is(none.code, 0);
   t.is(none.stdout, '');
-  t.is(none.stderr, 'No resources found in nope namespace.\n');
+  t.is(none.stderr, '');
   const bad = await cli('get', 'pods', '-o', 'yml', DEMO);
   t.is(bad.code, 2);
   t.regex(
@@ -235,11 +237,14 @@ test('zone --out: makes the directory and its parents; a path that cannot be one
   t.is(made.code, 0);
   t.deepEqual(readdirSync(join(dir, 'a', 'b')).sort(), ['cluster.local.zone', 'in-addr.arpa.zone', 'ip6.arpa.zone']);
   writeFileSync(join(dir, 'file'), '');
+  symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
   const cases: [string, RegExp][] = [
     [join(dir, 'file'), /^error: cannot create directory .*\/file: it exists and is not a directory$/m],
     [join(dir, 'file', 'below'), /^error: cannot create directory .*\/file\/below: not a directory$/m],
     // Node's recursive mkdir spins forever here (Node 20); `mkdir -p` fails at once, and so must we.
     ['/proc/kube-netsim-nope', /^error: cannot create directory \/proc\/kube-netsim-nope: no such file or directory$/m],
+    // A symbolic link to nothing: neither a directory nor a place to make one.
+    [join(dir, 'dangling'), /^error: cannot create directory .*\/dangling: file exists$/m],
   ];
   for (const [out, expected] of cases) {
     const r = await cli('zone', DEMO, '--out', out);

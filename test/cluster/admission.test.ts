@@ -669,3 +669,18 @@ test('a Node given without an InternalIP gets one from the node network; a Hostn
     );
   }
 });
+
+test('a namespace made for an object that names an undefined one is stored as an applied one: label, finalizer, Active', (t) => {
+  const cluster = Cluster.create([
+    { ...svc('s', { ports: [{ port: 80 }] }), metadata: { name: 's', namespace: 'ghost' } },
+  ]);
+  const ns = cluster.get('Namespace', 'ghost')!;
+  t.deepEqual(ns.metadata.labels, { 'kubernetes.io/metadata.name': 'ghost' });
+  t.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
+  t.deepEqual(ns.status, { phase: 'Active' });
+  // kubeadm's CoreDNS Deployment keeps its manifest's maxUnavailable 1; maxSurge is defaulted.
+  t.deepEqual(cluster.get('Deployment', 'coredns', 'kube-system')!.spec.strategy, {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxUnavailable: 1, maxSurge: '25%' },
+  });
+});

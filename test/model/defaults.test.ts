@@ -260,6 +260,38 @@ const cases: [string, unknown, unknown][] = [
     { strategy: { type: 'Recreate' } },
   ],
   [
+    'StatefulSet: a given RollingUpdate without parameters keeps none; a partial retention policy is completed',
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta,
+      spec: {
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' },
+        selector: { matchLabels: { app: 'x' } },
+        template: { spec: { containers: [container] } },
+      },
+    },
+    {
+      updateStrategy: { type: 'RollingUpdate' },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+    },
+  ],
+  [
+    'Deployment: an empty strategy type is unset: RollingUpdate with its parameters',
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta,
+      spec: {
+        strategy: { type: '', rollingUpdate: { maxSurge: 1 } },
+        selector: { matchLabels: { app: 'x' } },
+        template: { spec: { containers: [container] } },
+      },
+    },
+    { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: '25%' } } },
+  ],
+  [
     'DaemonSet: maxUnavailable 1 and maxSurge 0; a given maxUnavailable kept',
     {
       apiVersion: 'apps/v1',
@@ -433,6 +465,9 @@ test('defaultPullPolicy: Always for the tag latest (an image without tag or dige
     ['nginx:1.27', 'IfNotPresent'],
     ['registry.local:5000/team/app', 'Always'],
     ['registry.local:5000/team/app:2.0', 'IfNotPresent'],
+    // Upper case does not parse as a repository name: no tag, so not Always.
+    ['Nginx', 'IfNotPresent'],
+    ['registry.local:5000/Team/app', 'IfNotPresent'],
     ['app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'IfNotPresent'],
     ['app:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'Always'],
     [undefined, 'IfNotPresent'],

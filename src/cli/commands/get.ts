@@ -174,7 +174,8 @@ export function renderGet(
         .sort(byNamespaceAndName)
         .map((obj) => `${PREFIX[kind] ?? kind.toLowerCase()}/${obj.metadata.name}\n`),
     );
-    if (names.length > 0) return { stdout: names.join(''), stderr: warning };
+    // Like kubectl's other non-table printers, an empty list prints nothing ("No resources found" is the tables').
+    return { stdout: names.join(''), stderr: warning };
   }
   const blocks: string[] = [];
   for (const [kind, prefix] of kinds) {

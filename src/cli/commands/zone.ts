@@ -67,7 +67,9 @@ function makeDirectory(dir: string): void {
   try {
     mkdirSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(path).isDirectory()) return;
+    // Made meanwhile, or a dangling symbolic link (stat finds nothing, mkdir finds the link): only a directory will do.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      return;
     throw unwritable(`cannot create directory ${dir}`, err);
   }
 }

@@ -103,7 +103,9 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
           ready = true;
           resolve();
         } else if (m.type === 'failed') {
+          // Rejected now, not at the worker's exit: the exit may be reported before this message.
           failed = m.message;
+          reject(new ListenFailedError(m.message));
         } else if (m.type === 'applied') {
           appliedBy.set(worker, m.seq);
           checkSynced();

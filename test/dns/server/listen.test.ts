@@ -52,3 +52,20 @@ test('start: an address in use is E_LISTEN_FAILED, and the sockets bound before 
     server.zone.dispose();
   }
 });
+
+test('start: an address not on this machine is E_LISTEN_FAILED, worded as Go words it (cannot assign requested address)', async (t) => {
+  const cluster = await Cluster.load(['fixtures/demo']);
+  const server = new DnsServer(cluster.store, {
+    clusterDomain: cluster.config.clusterDomain,
+    seed: cluster.config.seed,
+    listen: ['192.0.2.1:0'],
+    dns: dnsOptionsOf(cluster.config),
+  });
+  try {
+    const err = await t.throwsAsync(server.start(), { instanceOf: KubeNetsimError });
+    t.is(err?.code, ErrorCodes.LISTEN_FAILED);
+    t.is(err?.message, 'listen udp 192.0.2.1:0: bind: cannot assign requested address');
+  } finally {
+    server.zone.dispose();
+  }
+});
