@@ -14,9 +14,10 @@ import { type NatRecord, NO_NAT, natRecord } from '../conntrack-store.js';
 import type { Step, Verdict } from '../engine.js';
 import { untrackedFlow } from '../flow-verdict.js';
 import { isLoopback } from '../ip-match.js';
+import { NEW_FLOW_STEP } from '../nat-entry.js';
 import { address, familyOf, hostPort, type Origin, type Packet } from '../packet.js';
 import { protoCode } from '../tuple-table.js';
-import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, type PortalChain, portalRule } from './portals.js';
+import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, PORTAL_JUMPS, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { type BalancerState, type NextResult, nextEndpointOf } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
@@ -131,12 +132,27 @@ function portalStep(st: UserspaceState, portal: Portal, chain: PortalChain, extr
   return step;
 }
 
+/** Each portal chain's jump from its built-in chain, as a trace step. */
+const JUMP_STEPS = new Map<string, Step>(
+  Object.entries(PORTAL_JUMPS).map(([chain, jump]) => [
+    `nat/${chain}`,
+    Object.freeze({ where: jump.where, rule: jump.rule, decision: `jump ${chain}` }),
+  ]),
+);
+
+/** The steps before a portal's own: conntrack's miss, and the jump to its chain (none for the proxy port itself). */
+function entrySteps(portal: PortalHit): Step[] {
+  const jump = JUMP_STEPS.get(portal.step.where);
+  return jump === undefined ? [NEW_FLOW_STEP] : [NEW_FLOW_STEP, jump];
+}
+
 /** The first packet of a client connection that hit a portal. */
 export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, now: number): Verdict {
   const port = portal.port;
   const hostIP = st.hostIP(port.family);
   const explain = st.explain;
-  const steps: Step[] = explain ? [portal.step] : NO_STEPS;
+  // A trace starts as the other modes' do: conntrack's miss, then the built-in chain's jump to the portal chain.
+  const steps: Step[] = explain ? [...entrySteps(portal), portal.step] : NO_STEPS;
   if (explain) {
     const p = port.portal;
     if (port.ignored.length) {

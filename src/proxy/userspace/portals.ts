@@ -38,6 +38,24 @@ export type PortalChain =
   | 'KUBE-NODEPORT-CONTAINER'
   | 'KUBE-NODEPORT-HOST';
 
+const PORTALS_COMMENT = '-m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules"';
+const NODE_PORTS_JUMP =
+  '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"';
+
+/** The built-in chain's rule that jumps to each portal chain (the proxier's iptablesContainer/HostPortalChain etc.). */
+export const PORTAL_JUMPS: Readonly<Record<PortalChain, { readonly where: string; readonly rule: string }>> = {
+  'KUBE-PORTALS-CONTAINER': {
+    where: 'nat/PREROUTING',
+    rule: `-A PREROUTING ${PORTALS_COMMENT} -j KUBE-PORTALS-CONTAINER`,
+  },
+  'KUBE-NODEPORT-CONTAINER': {
+    where: 'nat/PREROUTING',
+    rule: `-A PREROUTING ${NODE_PORTS_JUMP} -j KUBE-NODEPORT-CONTAINER`,
+  },
+  'KUBE-PORTALS-HOST': { where: 'nat/OUTPUT', rule: `-A OUTPUT ${PORTALS_COMMENT} -j KUBE-PORTALS-HOST` },
+  'KUBE-NODEPORT-HOST': { where: 'nat/OUTPUT', rule: `-A OUTPUT ${NODE_PORTS_JUMP} -j KUBE-NODEPORT-HOST` },
+};
+
 function cidr(ip: string, family: IPFamily): string {
   return `${ip}/${family === 'IPv6' ? 128 : 32}`;
 }
@@ -111,9 +129,6 @@ export function renderPortals(services: readonly PortalService[] | null, hostIP:
       );
     }
   }
-  const portalsComment = '-m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules"';
-  const nodePortsJump =
-    '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"';
   return [
     '*nat',
     ...NAT_BUILTINS,
@@ -121,10 +136,10 @@ export function renderPortals(services: readonly PortalService[] | null, hostIP:
     ':KUBE-NODEPORT-HOST - [0:0]',
     ':KUBE-PORTALS-CONTAINER - [0:0]',
     ':KUBE-PORTALS-HOST - [0:0]',
-    `-A PREROUTING ${portalsComment} -j KUBE-PORTALS-CONTAINER`,
-    `-A PREROUTING ${nodePortsJump} -j KUBE-NODEPORT-CONTAINER`,
-    `-A OUTPUT ${portalsComment} -j KUBE-PORTALS-HOST`,
-    `-A OUTPUT ${nodePortsJump} -j KUBE-NODEPORT-HOST`,
+    PORTAL_JUMPS['KUBE-PORTALS-CONTAINER'].rule,
+    PORTAL_JUMPS['KUBE-NODEPORT-CONTAINER'].rule,
+    PORTAL_JUMPS['KUBE-PORTALS-HOST'].rule,
+    PORTAL_JUMPS['KUBE-NODEPORT-HOST'].rule,
     ...npContainer,
     ...npHost,
     ...container,

@@ -36,18 +36,31 @@ test('a portal redirects to the proxy port; the proxy dials the endpoint from th
   t.not(v.packet.src.port, 40000, 'a new connection from an ephemeral port');
   t.is(v.packet.dst.port, 8080);
   const proxyPort = e.openedPorts()[0]!.portal.proxyPort;
+  // Conntrack's miss and PREROUTING's jump first, as in the other modes; then the portal and the proxy socket.
   t.deepEqual(
-    v.steps.slice(0, 2).map((s) => s.decision),
-    [`REDIRECT to proxy port ${proxyPort}`, 'accepted the connection'],
+    v.steps.slice(0, 4).map((s) => s.decision),
+    [
+      'NEW connection: the nat table sees it',
+      'jump KUBE-PORTALS-CONTAINER',
+      `REDIRECT to proxy port ${proxyPort}`,
+      'accepted the connection',
+    ],
   );
   t.is(
-    v.steps[0]!.rule,
+    v.steps[1]!.rule,
+    '-A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
+  );
+  t.is(
+    v.steps[2]!.rule,
     `-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j REDIRECT --to-ports ${proxyPort}`,
   );
   t.true(v.steps.some((s) => s.where === 'userspace/round-robin' && /^index 0 -> /.test(s.decision)));
   // Host traffic goes through OUTPUT, which DNATs to the host IP instead.
   const h = e.send(tcp(NODE_A, 40001, '10.96.0.10', 80), HOST, 1);
-  t.is(h.steps[0]!.decision, `DNAT to ${NODE_A}:${proxyPort}`);
+  t.deepEqual(
+    h.steps.slice(1, 3).map((s) => s.decision),
+    ['jump KUBE-PORTALS-HOST', `DNAT to ${NODE_A}:${proxyPort}`],
+  );
 });
 
 test('round-robin per service port over the shuffled list, exactly', (t) => {
@@ -172,7 +185,11 @@ test('NodePorts answer on every local address, 127.0.0.1 included; Local policie
   t.true(ext.steps.some((s) => s.decision.includes('ignored: externalTrafficPolicy: Local')));
   const lo = e.send(tcp('127.0.0.1', 2, '127.0.0.1', 30080), HOST, 1);
   t.is(lo.verdict, 'DNAT');
-  t.is(lo.steps[0]!.where, 'nat/KUBE-NODEPORT-HOST');
+  t.deepEqual(
+    lo.steps.slice(0, 3).map((s) => s.where),
+    ['conntrack', 'nat/OUTPUT', 'nat/KUBE-NODEPORT-HOST'],
+  );
+  t.regex(lo.steps[1]!.rule, /^-A OUTPUT -m addrtype --dst-type LOCAL .* -j KUBE-NODEPORT-HOST$/);
 });
 
 test('externalIPs: outside traffic is redirected; pods reach a non-local external IP unproxied', (t) => {
@@ -243,7 +260,11 @@ test("a connection to the proxy port itself is proxied, as upstream's proxier te
   const fromPod = e.send(tcp('10.244.1.9', 40000, NODE_A, proxyPort), POD, 1);
   t.is(fromPod.verdict, 'DNAT');
   t.true(EPS.some((ep) => fromPod.endpoint === `${ep.ip}:8080`));
-  t.is(fromPod.steps[0]!.decision, 'addressed to the proxy port itself: no portal rule, no REDIRECT');
+  // No portal chain was jumped to: conntrack's miss, then the socket itself.
+  t.deepEqual(
+    fromPod.steps.slice(0, 2).map((s) => s.decision),
+    ['NEW connection: the nat table sees it', 'addressed to the proxy port itself: no portal rule, no REDIRECT'],
+  );
   // The endpoint's answer comes back to the client from the address and port it connected to.
   const back = e.reply(replyTo(fromPod.packet), 1);
   t.deepEqual([back.packet.src.ip, back.packet.src.port, back.packet.dst.ip], [NODE_A, proxyPort, '10.244.1.9']);
