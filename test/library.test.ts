@@ -79,6 +79,26 @@ test('NodeProxy: a cluster change takes effect when it is made, not at the next 
   }
 });
 
+test('a deleted Node object leaves kube-proxy its node IPs (fixed at start): the proxy keeps dialling and masquerading from them', async (t) => {
+  for (const mode of ['iptables', 'ipvs', 'userspace'] as const) {
+    const cluster = await Cluster.load(['fixtures/demo']);
+    const web = cluster.get('Service', 'web-nodeport', 'shop')!;
+    const nodePort = web.spec.ports![0]!.nodePort!;
+    const nodeIP = cluster.get('Node', NODE)!.status.addresses.find((a) => a.type === 'InternalIP')!.address;
+    const proxy = cluster.proxy({ node: NODE, mode, seed: 1 });
+    const packet = (port: number) => ({
+      proto: 'TCP' as const,
+      src: { ip: '192.0.2.9', port },
+      dst: { ip: nodeIP, port: nodePort },
+    });
+    t.is(proxy.send(packet(1000)).snat, nodeIP, mode);
+    cluster.delete([{ kind: 'Node', name: NODE }], { force: true });
+    proxy.advance(1);
+    const after = proxy.send(packet(1001));
+    t.is(after.snat, nodeIP, mode);
+  }
+});
+
 test('NodeProxy.sync(now) moves the clock in every mode, iptables too (it has no periodic work of its own)', async (t) => {
   const cluster = await Cluster.load(['fixtures/demo']);
   for (const mode of ['iptables', 'ipvs', 'userspace'] as const) {
