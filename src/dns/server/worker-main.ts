@@ -23,11 +23,10 @@ process.on('message', async (message: ToWorker) => {
       try {
         listeners = await server!.start();
       } catch (err) {
-        // An address that cannot be bound is the user's to fix: the primary reports it as the one-process server does.
+        // An address that cannot be bound is the user's to fix: the primary reports it as the one-process server does,
+        // then stops this worker. (Exiting here could be seen by the primary before the message is.)
         if (!(err instanceof ListenFailedError)) throw err;
-        process.send!({ type: 'failed', message: err.message } satisfies FromWorker, undefined, {}, () =>
-          process.exit(2),
-        );
+        process.send!({ type: 'failed', message: err.message } satisfies FromWorker);
         return;
       }
       process.send!({

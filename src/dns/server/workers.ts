@@ -83,7 +83,6 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
     const worker = cluster.fork({ KUBE_NETSIM_WORKER: String(i) });
     forked.add(worker);
     let ready = false;
-    let failed: string | undefined;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'hello') {
@@ -103,9 +102,10 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
           ready = true;
           resolve();
         } else if (m.type === 'failed') {
-          // Rejected now, not at the worker's exit: the exit may be reported before this message.
-          failed = m.message;
+          // The worker waits to be stopped: the pool stops a first start's workers; a replacement is ended here and
+          // tried again after its exit, as one that crashed.
           reject(new ListenFailedError(m.message));
+          if (replacing) worker.process.kill();
         } else if (m.type === 'applied') {
           appliedBy.set(worker, m.seq);
           checkSynced();
@@ -126,8 +126,7 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
         // A scrape waiting on this worker's counters gets the others' (its own died with it).
         for (const pending of metricReplies.values()) if (pending.owed.delete(worker)) settle(pending);
         if (stopping) return;
-        if (!ready && !replacing)
-          reject(failed ? new ListenFailedError(failed) : new Error(`DNS worker ${i} exited with code ${code}`));
+        if (!ready && !replacing) reject(new Error(`DNS worker ${i} exited with code ${code}`));
         // A replacement that dies while starting is tried again, a second later so a crash loop stays slow.
         else setTimeout(() => spawn(i, true).catch(() => {}), ready ? 0 : 1000).unref();
       });
