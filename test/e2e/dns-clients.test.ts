@@ -66,6 +66,15 @@ test('dig: the query case is kept in the answer (0x20)', async (t) => {
   t.deepEqual(reply.answer, [`WeB.ShOp.SvC.ClUsTeR.LoCaL. 30 IN A ${webIP}`]);
 });
 
+test('dig +ednsflags: the Z bits beside DO come back, as CoreDNS keeps that octet of the OPT (MBZ), fresh or cached', async (t) => {
+  for (const name of ['web.shop.svc.cluster.local', 'web.shop.svc.cluster.local', 'nope.shop.svc.cluster.local']) {
+    const text = await dig(running.port, '+ednsflags=0x0100', '+dnssec', name);
+    t.regex(text, /; EDNS: version: 0, flags: do; MBZ: 0x0100, udp: \d+/, name);
+    // Without them, none are made up.
+    t.regex(await dig(running.port, name), /; EDNS: version: 0, flags:; udp: \d+/, name);
+  }
+});
+
 test('dig -x: PTR for a ClusterIP', async (t) => {
   t.deepEqual(shortLines(await dig(running.port, '+short', '-x', webIP)), ['web.shop.svc.cluster.local.']);
 });

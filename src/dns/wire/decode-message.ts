@@ -133,6 +133,7 @@ export function decodeMessage(buf: Uint8Array): Message {
           do: (ttl & 0x8000) !== 0,
           options: [],
         };
+        if ((ttl & 0x7f00) !== 0) edns.z = (ttl >>> 8) & 0x7f;
         while (r.pos < end) {
           const code = r.u16();
           const len = r.u16();

@@ -148,7 +148,7 @@ export function parseQuery(buf: Uint8Array): QueryParseResult {
       else {
         const options = readOptions(buf, rdata, rdata + rdlength);
         if (options === null) problem = 'opt-options';
-        else
+        else {
           edns = {
             udpSize: u16(buf, end + 2),
             extendedRcode: buf[end + 4]!,
@@ -156,6 +156,9 @@ export function parseQuery(buf: Uint8Array): QueryParseResult {
             do: (buf[end + 6]! & 0x80) !== 0,
             options,
           };
+          // Set only when a client sets them (few do), so the common query's object keeps one shape.
+          if ((buf[end + 6]! & 0x7f) !== 0) edns.z = buf[end + 6]! & 0x7f;
+        }
       }
     }
     pos = rdata + rdlength;

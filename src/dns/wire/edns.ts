@@ -2,7 +2,8 @@
  * The OPT record a reply carries, following CoreDNS (request/request.go `SizeAndDo`, request/edns0.go,
  * plugin/pkg/edns/edns.go `Version`):
  * - No OPT in the query → none in the reply (RFC 6891 §7).
- * - Otherwise version 0, the client's UDP size echoed as is, DO copied (RFC 3225 §3), other flag bits cleared, and
+ * - Otherwise version 0, the client's UDP size echoed as is, DO copied (RFC 3225 §3) and the Z bits beside it in its
+ *   octet too (`Ttl &= 0xff00` keeps that octet of the query's OPT; dig shows them as MBZ), the other octet cleared, and
  *   of the query's options only those CoreDNS knows are kept, echoed unchanged: NSID, EXPIRE, COOKIE,
  *   TCP-KEEPALIVE, PADDING. CoreDNS echoes the client COOKIE without adding a server cookie.
  * - BADVERS replies carry a fresh OPT: version 0, UDP size 0, no DO, no options; `badversEdns` builds it.
@@ -28,7 +29,9 @@ export function replyEdns(query: Edns | null): Edns | null {
       break;
     }
   }
-  return { udpSize: query.udpSize, version: 0, do: query.do, extendedRcode: 0, options };
+  const reply: Edns = { udpSize: query.udpSize, version: 0, do: query.do, extendedRcode: 0, options };
+  if (query.z !== undefined && query.z !== 0) reply.z = query.z;
+  return reply;
 }
 
 /** The OPT CoreDNS puts in a BADVERS reply (`edns.Version`): a new record with every field zero. */
@@ -51,7 +54,7 @@ export function writeOptAt(out: Uint8Array, off: number, edns: Edns, rcode: numb
   out[off + 4] = edns.udpSize & 0xff;
   out[off + 5] = rcode >>> 4;
   out[off + 6] = edns.version;
-  out[off + 7] = edns.do ? 0x80 : 0;
+  out[off + 7] = (edns.do ? 0x80 : 0) | ((edns.z ?? 0) & 0x7f);
   out[off + 8] = 0;
   out[off + 9] = rdlength >>> 8;
   out[off + 10] = rdlength & 0xff;

@@ -146,7 +146,7 @@ function writeOpt(w: WireWriter, edns: Edns, rcode: number): void {
   w.u16(checkInt(edns.udpSize, 0xffff, 'EDNS UDP size'));
   w.u8(rcode >>> 4);
   w.u8(checkInt(edns.version, 0xff, 'EDNS version'));
-  w.u16(edns.do ? 0x8000 : 0);
+  w.u16(((edns.do ? 0x80 : 0) | ((edns.z ?? 0) & 0x7f)) << 8);
   w.u16(optLength(edns) - 11);
   for (const option of edns.options) {
     w.u16(checkInt(option.code, 0xffff, 'EDNS option code'));

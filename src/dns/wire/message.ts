@@ -208,6 +208,11 @@ export interface Edns {
   /** DNSSEC OK (RFC 3225). */
   do: boolean;
   /**
+   * The flag bits beside DO in its octet (the Z bits 8-14, 0-0x7f), when any is set: CoreDNS's reply keeps that octet
+   * of the query's OPT (`SizeAndDo`: `Ttl &= 0xff00`) and clears the other. Absent means 0.
+   */
+  z?: number;
+  /**
    * The upper 8 bits of the rcode as they sit in the OPT TTL. Filled in by the decoders; the encoder ignores it and
    * derives the bits from `header.rcode`, so the two can never disagree on the wire.
    */

@@ -84,16 +84,21 @@ export function recordArb(pool: string[], qname: string): fc.Arbitrary<ResourceR
   ) as fc.Arbitrary<ResourceRecord>;
 }
 
-export const ednsArb: fc.Arbitrary<Edns> = fc.record({
-  udpSize: u16,
-  version: fc.constantFrom(0, 0, 0, 1, 255),
-  do: fc.boolean(),
-  extendedRcode: fc.constant(0),
-  options: fc.array(
-    fc.record({ code: fc.constantFrom(3, 8, 10, 12, 15, 65001), data: fc.uint8Array({ maxLength: 40 }) }),
-    { maxLength: 3 },
-  ),
-});
+export const ednsArb: fc.Arbitrary<Edns> = fc.record(
+  {
+    udpSize: u16,
+    version: fc.constantFrom(0, 0, 0, 1, 255),
+    do: fc.boolean(),
+    // The Z bits beside DO: absent (as decoders leave them when clear) or some set.
+    z: fc.integer({ min: 1, max: 0x7f }),
+    extendedRcode: fc.constant(0),
+    options: fc.array(
+      fc.record({ code: fc.constantFrom(3, 8, 10, 12, 15, 65001), data: fc.uint8Array({ maxLength: 40 }) }),
+      { maxLength: 3 },
+    ),
+  },
+  { requiredKeys: ['udpSize', 'version', 'do', 'extendedRcode', 'options'] },
+);
 
 /** Whole messages with one question, up to `max` records per section. */
 export function messageArb(max = 12): fc.Arbitrary<Message> {

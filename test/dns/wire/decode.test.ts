@@ -53,7 +53,15 @@ const QNAME = 'Web.DEFAULT.svc.cluster.local.';
 type Expect =
   | { reason: 'short' | 'response' }
   | { reason: 'notimp' | 'formerr'; detail?: FormErrDetail; question?: string | null; opcode?: number }
-  | { reason: 'ok'; name?: string; udp?: number | null; version?: number; do?: boolean; trailing?: number };
+  | {
+      reason: 'ok';
+      name?: string;
+      udp?: number | null;
+      version?: number;
+      do?: boolean;
+      z?: number;
+      trailing?: number;
+    };
 
 const cases: { title: string; buf: Buffer; expect: Expect }[] = [
   { title: 'empty datagram', buf: Buffer.alloc(0), expect: { reason: 'short' } },
@@ -143,7 +151,12 @@ const cases: { title: string; buf: Buffer; expect: Expect }[] = [
   {
     title: 'EDNS with DO and a COOKIE',
     buf: query({ counts: [1, 0, 0, 1], body: [Q(QNAME), opt(1232, 0, 0x8000, [[10, '0102030405060708']])] }),
-    expect: { reason: 'ok', udp: 1232, version: 0, do: true },
+    expect: { reason: 'ok', udp: 1232, version: 0, do: true, z: 0 },
+  },
+  {
+    title: 'EDNS Z bits beside DO are kept (CoreDNS echoes that octet); the low octet is not',
+    buf: query({ counts: [1, 0, 0, 1], body: [Q(QNAME), opt(1232, 0, 0x41ff)] }),
+    expect: { reason: 'ok', do: false, z: 0x41 },
   },
   {
     title: 'unknown EDNS options are tolerated',
@@ -200,6 +213,7 @@ function check(t: import('ava').ExecutionContext, result: QueryParseResult, expe
     if (expect.udp !== undefined) t.is(q.edns?.udpSize ?? null, expect.udp);
     if (expect.version !== undefined) t.is(q.edns?.version, expect.version);
     if (expect.do !== undefined) t.is(q.edns?.do, expect.do);
+    if (expect.z !== undefined) t.is(q.edns?.z ?? 0, expect.z);
     if (expect.trailing !== undefined) t.is(q.trailing, expect.trailing);
     return;
   }
