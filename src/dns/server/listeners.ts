@@ -3,6 +3,7 @@
  * 'message' event directly (no per-query promise); TCP is in tcp-listener.ts.
  */
 import dgram from 'node:dgram';
+import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { InvalidArgumentError, ListenFailedError } from '../../errors.js';
 import { isSystemError, systemReason } from '../../util/system-error.js';
@@ -24,13 +25,24 @@ export function parseListen(text: string, flag = '--listen'): ListenAddress {
 }
 
 /**
- * Bind a socket (`bind` starts it and settles once it is bound or failed). A failure is the user's address, not our
- * fault: a typed error worded as Go's net.Listen words it, which is what CoreDNS prints (`listen udp
- * 127.0.0.1:53: bind: address already in use`).
+ * Start a socket on `addr` (`start` binds or listens, calling `done` once ready) and settle when it is bound or has
+ * failed. A failure is the user's address, not our fault: a typed error worded as Go's net.Listen words it, which is
+ * what CoreDNS prints (`listen udp 127.0.0.1:53: bind: address already in use`).
  */
-async function bindOrFail(network: 'udp' | 'tcp', addr: ListenAddress, bind: () => Promise<void>): Promise<void> {
+async function bindOrFail(
+  network: 'udp' | 'tcp',
+  addr: ListenAddress,
+  socket: EventEmitter,
+  start: (done: () => void) => void,
+): Promise<void> {
   try {
-    await bind();
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      start(() => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
   } catch (err) {
     if (!isSystemError(err)) throw err;
     const reason = systemReason(err);
@@ -42,18 +54,7 @@ async function bindOrFail(network: 'udp' | 'tcp', addr: ListenAddress, bind: () 
 
 /** `server.listen` on `addr` (a DNS-over-TCP or HTTP server), settled once it is bound (`bindOrFail`). */
 export function listenTcpServer(server: net.Server, addr: ListenAddress): Promise<void> {
-  return bindOrFail(
-    'tcp',
-    addr,
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(addr.port, addr.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }),
-  );
+  return bindOrFail('tcp', addr, server, (done) => server.listen(addr.port, addr.host, done));
 }
 
 export function formatAddress(host: string, port: number): string {
@@ -115,18 +116,7 @@ export async function listenUdp(addr: ListenAddress, responder: Responder, obser
     send(out, rinfo, start, msg.length);
   });
   socket.on('error', () => {});
-  await bindOrFail(
-    'udp',
-    addr,
-    () =>
-      new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(addr.port, addr.host, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      }),
-  );
+  await bindOrFail('udp', addr, socket, (done) => socket.bind(addr.port, addr.host, done));
   const bound = socket.address();
   return {
     transport: 'udp',

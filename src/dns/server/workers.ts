@@ -23,7 +23,7 @@ export type FromWorker =
   | { type: 'ready'; listeners: { transport: 'udp' | 'tcp'; address: string }[] }
   | { type: 'applied'; seq: number }
   | { type: 'metrics'; id: number; state: MetricsState }
-  /** The worker could not bind its sockets (ListenFailedError's message); it exits next. */
+  /** The worker could not bind its sockets (ListenFailedError's message); it waits to be stopped. */
   | { type: 'failed'; message: string };
 
 const SNAPSHOT_CHUNK = 500;
@@ -132,7 +132,7 @@ export async function startWorkers(store: Store, options: DnsServerOptions, coun
       });
     });
   };
-  /** Stop every worker process, serving or still starting: the primary cannot exit while one is connected. */
+  /** Stop every worker process, serving or still starting. */
   const stopAll = async (): Promise<void> => {
     stopping = true;
     stopForwarding();
