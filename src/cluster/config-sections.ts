@@ -30,10 +30,11 @@ export function registerFeatureSections(): void {
 /**
  * Settings a library caller gives `cluster.proxy(...)`, checked as the `proxy:` section is (an unknown mode or
  * scheduler is an InvalidArgumentError, not a failure inside the engine); the engine-only knobs the section does not
- * have (`masqueradeBit`, `randomFully`) pass as they are.
+ * have (`masqueradeBit`, `randomFully`) pass as they are, and so does `tcpBeLiberal` (the section has it inside
+ * `conntrack:`, as KubeProxyConfiguration does).
  */
 export function checkedProxyOverrides(input: ProxyConfigInput): ProxyConfigInput {
-  const { masqueradeBit, randomFully, ...section } = input;
+  const { masqueradeBit, randomFully, tcpBeLiberal, ...section } = input;
   // An empty scheduler is ProxyConfig's own default (rr), as proxyConfig() fills it in.
   if (section.scheduler === '') delete section.scheduler;
   const { value, issues } = validateProxySection(section);
@@ -45,6 +46,7 @@ export function checkedProxyOverrides(input: ProxyConfigInput): ProxyConfigInput
     ...value,
     ...(masqueradeBit !== undefined ? { masqueradeBit } : {}),
     ...(randomFully !== undefined ? { randomFully } : {}),
+    ...(tcpBeLiberal !== undefined ? { tcpBeLiberal } : {}),
   };
 }
 

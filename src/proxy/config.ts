@@ -93,7 +93,11 @@ export function validateProxySection(raw: unknown): { value: ProxyConfigInput; i
   if (ct !== undefined) {
     if (typeof ct !== 'object' || ct === null || Array.isArray(ct))
       issues.push({ path: ['conntrack'], detail: 'must be a mapping of timeouts in seconds' });
-    else value.conntrack = conntrackTimeouts(ct as Record<string, unknown>, issues);
+    else {
+      const section = conntrackSection(ct as Record<string, unknown>, issues);
+      value.conntrack = section.timeouts;
+      if (section.tcpBeLiberal !== undefined) value.tcpBeLiberal = section.tcpBeLiberal;
+    }
   }
   return { value, issues };
 }
@@ -110,17 +114,26 @@ const KUBE_PROXY_TIMEOUTS: Readonly<Record<string, { key: keyof ConntrackTimeout
   udpTimeout: { key: 'udp', kernel: DEFAULT_CONNTRACK_TIMEOUTS.udp },
   udpStreamTimeout: { key: 'udpStream', kernel: DEFAULT_CONNTRACK_TIMEOUTS.udpStream },
 };
-/** KubeProxyConfiguration fields about the table, not timeouts: taken, and nothing here depends on them. */
+/**
+ * KubeProxyConfiguration fields about the table, not timeouts: the table's size (taken; nothing here depends on it)
+ * and `tcpBeLiberal` (nf_conntrack_tcp_be_liberal, which decides whether iptables mode drops INVALID packets).
+ */
 const KUBE_PROXY_TABLE_FIELDS = ['maxPerCore', 'min', 'tcpBeLiberal'];
 
-function conntrackTimeouts(ct: Record<string, unknown>, issues: SectionIssue[]): Partial<ConntrackTimeouts> {
+/** The `conntrack:` mapping: the timeouts it sets, and whether it sets nf_conntrack_tcp_be_liberal. */
+function conntrackSection(
+  ct: Record<string, unknown>,
+  issues: SectionIssue[],
+): { timeouts: Partial<ConntrackTimeouts>; tcpBeLiberal?: boolean } {
   const timeouts: Partial<ConntrackTimeouts> = {};
+  let tcpBeLiberal: boolean | undefined;
   for (const [k, v] of Object.entries(ct)) {
     const path = ['conntrack', k];
     if (KUBE_PROXY_TABLE_FIELDS.includes(k)) {
       const ok =
         v === null || (k === 'tcpBeLiberal' ? typeof v === 'boolean' : Number.isInteger(v) && (v as number) >= 0);
       if (!ok) issues.push({ path, detail: `must be ${k === 'tcpBeLiberal' ? 'true or false' : 'an integer ≥ 0'}` });
+      else if (k === 'tcpBeLiberal' && v !== null) tcpBeLiberal = v as boolean;
       continue;
     }
     const field = KUBE_PROXY_TIMEOUTS[k];
@@ -137,7 +150,7 @@ function conntrackTimeouts(ct: Record<string, unknown>, issues: SectionIssue[]):
       issues.push({ path, detail: `must be a positive number of seconds, got ${JSON.stringify(v)}` });
     } else timeouts[k as keyof ConntrackTimeouts] = v;
   }
-  return timeouts;
+  return tcpBeLiberal === undefined ? { timeouts } : { timeouts, tcpBeLiberal };
 }
 
 /** A Go duration (`time.ParseDuration`: `1h30m`, `24h0m0s`, `1.5s`, `300ms`, `0`) in seconds; NaN if it is not one. */

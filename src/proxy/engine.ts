@@ -175,6 +175,11 @@ export interface ProxyConfig {
   readonly masqueradeBit: number;
   /** Whether MASQUERADE gets `--random-fully` (off by default here, as the issue asks). */
   readonly randomFully: boolean;
+  /**
+   * `conntrack.tcpBeLiberal`: kube-proxy sets nf_conntrack_tcp_be_liberal to 1 before it makes its proxier, which
+   * then reads the sysctl and writes no KUBE-FORWARD rule dropping INVALID packets (default false).
+   */
+  readonly tcpBeLiberal: boolean;
   /** Conntrack timeouts in seconds. */
   readonly conntrack: Readonly<ConntrackTimeouts>;
 }
@@ -193,6 +198,7 @@ export function proxyConfig(input: ProxyConfigInput = {}): ProxyConfig {
     localhostNodePorts: input.localhostNodePorts ?? true,
     masqueradeBit: input.masqueradeBit ?? 14,
     randomFully: input.randomFully ?? false,
+    tcpBeLiberal: input.tcpBeLiberal ?? false,
     conntrack: Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...(input.conntrack ?? {}) }),
   });
 }

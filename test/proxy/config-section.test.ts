@@ -29,7 +29,12 @@ for (const { list, issues } of cases)
     if (issues.length === 0) t.deepEqual(result.value.nodePortAddresses, list);
   });
 
-const CONNTRACK: { input: Record<string, unknown>; timeouts?: Record<string, number>; issue?: RegExp }[] = [
+const CONNTRACK: {
+  input: Record<string, unknown>;
+  timeouts?: Record<string, number>;
+  issue?: RegExp;
+  tcpBeLiberal?: boolean;
+}[] = [
   { input: { tcpEstablished: 7200, udp: 60 }, timeouts: { tcpEstablished: 7200, udp: 60 } },
   // A kube-proxy ConfigMap's conntrack block as kubeadm writes it: nulls and 0s leave the node's values.
   {
@@ -57,14 +62,17 @@ const CONNTRACK: { input: Record<string, unknown>; timeouts?: Record<string, num
     input: { tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: 0, udpTimeout: '300ms' },
     timeouts: { tcpEstablished: 432000, tcpCloseWait: 60, udp: 30 },
   },
-  { input: { maxPerCore: 32768, min: 131072, tcpBeLiberal: true }, timeouts: {} },
+  { input: { maxPerCore: 32768, min: 131072, tcpBeLiberal: true }, timeouts: {}, tcpBeLiberal: true },
+  { input: { tcpBeLiberal: false }, timeouts: {}, tcpBeLiberal: false },
+  { input: { tcpBeLiberal: null }, timeouts: {} },
+  { input: { tcpBeLiberal: 1 }, issue: /true or false/ },
   { input: { tcpEstablishedTimeout: '1 day' }, issue: /must be a duration/ },
   { input: { tcpEstablished: '24h' }, issue: /must be a positive number of seconds/ },
   { input: { maxPerCore: -1 }, issue: /an integer ≥ 0/ },
   { input: { tcpTimeout: 5 }, issue: /unknown timeout, known: .*tcpEstablishedTimeout/ },
 ];
 
-for (const { input, timeouts, issue } of CONNTRACK)
+for (const { input, timeouts, issue, tcpBeLiberal } of CONNTRACK)
   test(`proxy.conntrack ${JSON.stringify(input)}`, (t) => {
     const result = validateProxySection({ conntrack: input });
     if (issue) {
@@ -73,6 +81,8 @@ for (const { input, timeouts, issue } of CONNTRACK)
     } else {
       t.deepEqual(result.issues, []);
       t.deepEqual(result.value.conntrack, timeouts);
+      // The sysctl the section sets beside the timeouts (null or absent: the node's, off by default).
+      t.is(result.value.tcpBeLiberal, tcpBeLiberal);
     }
   });
 

@@ -15,7 +15,7 @@ import { isLoopback } from '../ip-match.js';
 import { isIPv4Key } from '../tuple-table.js';
 import type { CompiledService } from './compile.js';
 import type { RuleContext } from './context.js';
-import { BASE_JUMPS, baseJumpStep, forwardRules, LOCALNET_GUARD_RULE } from './fixed-rules.js';
+import { BASE_JUMPS, baseJumpStep, forwardMarkRule, LOCALNET_GUARD_RULE } from './fixed-rules.js';
 import type { FilterChainName, FilterRef } from './ruleset.js';
 import { dnatTarget, type WalkState } from './walk-state.js';
 
@@ -107,13 +107,13 @@ function runHook(st: WalkState, hook: Hook): FilterOutcome | null {
         break;
       }
       case FORWARD: {
-        st.cost += 2; // INVALID (a new flow is not), then the mark rule
+        st.cost += ctx.config.tcpBeLiberal ? 1 : 2; // INVALID (a new flow is not; no such rule when liberal), the mark
         if (st.mark) {
           if (st.explain) st.steps.push(forwardAccept(ctx));
           return null;
         }
         st.cost++; // RELATED,ESTABLISHED: not for a new flow
-        if (st.explain) st.steps.push(FORWARD_PASS);
+        if (st.explain) st.steps.push(ctx.config.tcpBeLiberal ? FORWARD_PASS_LIBERAL : FORWARD_PASS);
         break;
       }
       case NODEPORTS: {
@@ -144,11 +144,16 @@ const FORWARD_PASS: Step = {
   rule: '(3 rules)',
   decision: 'not INVALID, not marked, not yet ESTABLISHED: continue',
 };
+const FORWARD_PASS_LIBERAL: Step = {
+  where: 'filter/KUBE-FORWARD',
+  rule: '(2 rules)',
+  decision: 'not marked, not yet ESTABLISHED: continue',
+};
 const forwardAcceptSteps = new WeakMap<object, Step>();
 function forwardAccept(ctx: RuleContext): Step {
   let step = forwardAcceptSteps.get(ctx);
   if (!step) {
-    step = { where: 'filter/KUBE-FORWARD', rule: forwardRules(ctx)[1], decision: 'marked for masquerade: ACCEPT' };
+    step = { where: 'filter/KUBE-FORWARD', rule: forwardMarkRule(ctx), decision: 'marked for masquerade: ACCEPT' };
     forwardAcceptSteps.set(ctx, step);
   }
   return step;

@@ -36,14 +36,23 @@ export function postroutingRules(ctx: RuleContext): [string, string, string] {
   ];
 }
 
-export function forwardRules(ctx: RuleContext): [string, string, string] {
-  return [
-    // INVALID packets would reach the client un-NATed and trigger a reset (#74839); dropped unless
-    // nf_conntrack_tcp_be_liberal is set (the model assumes it is not).
-    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP',
-    `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${ctx.mark}/${ctx.mark} -j ACCEPT`,
+const INVALID_DROP_RULE =
+  '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP';
+
+/** The mark rule of KUBE-FORWARD (what a masqueraded packet's trace shows). */
+export function forwardMarkRule(ctx: RuleContext): string {
+  return `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${ctx.mark}/${ctx.mark} -j ACCEPT`;
+}
+
+export function forwardRules(ctx: RuleContext): string[] {
+  const rules = [
+    forwardMarkRule(ctx),
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
   ];
+  // INVALID packets would reach the client un-NATed and trigger a reset (#74839): dropped first, unless
+  // nf_conntrack_tcp_be_liberal is set (kube-proxy's tcpBeLiberal), when conntrack marks only out-of-window RSTs
+  // INVALID and kube-proxy leaves the rule out.
+  return ctx.config.tcpBeLiberal ? rules : [INVALID_DROP_RULE, ...rules];
 }
 
 /** The CVE-2020-8558 guard, present when localhost NodePorts are on (IPv4). */

@@ -255,6 +255,27 @@ test('randomFully adds --random-fully to MASQUERADE (off by default)', (t) => {
   t.true(render([me]).includes('-j MASQUERADE\n'));
 });
 
+// TestDropInvalidRule: kube-proxy sets nf_conntrack_tcp_be_liberal before making its proxier, which then leaves the
+// INVALID drop out of KUBE-FORWARD.
+for (const { tcpBeLiberal, invalidDrop } of [
+  { tcpBeLiberal: undefined, invalidDrop: true },
+  { tcpBeLiberal: false, invalidDrop: true },
+  { tcpBeLiberal: true, invalidDrop: false },
+])
+  test(`KUBE-FORWARD with tcpBeLiberal ${tcpBeLiberal}: INVALID ${invalidDrop ? 'dropped' : 'not dropped'}`, (t) => {
+    const config: ProxyConfigInput = tcpBeLiberal === undefined ? {} : { tcpBeLiberal };
+    const rules = chain(render([me, web(), eps('10.180.0.1')], config), 'filter', 'KUBE-FORWARD');
+    t.deepEqual(rules, [
+      ...(invalidDrop
+        ? [
+            '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP',
+          ]
+        : []),
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    ]);
+  });
+
 test('builtin chains and kube-proxy jumps on request', (t) => {
   const table = tableFor(storeWith(me, web(), eps('10.180.0.1')), NODE, { families: ['IPv4'] });
   const text = new IptablesEngine({ table, config: proxyConfig(), rng: new Rng(1) }).rules('IPv4', { builtin: true });
