@@ -70,17 +70,18 @@ interface PortalHit {
  */
 export function matchPortal(st: UserspaceState, packet: Packet, origin: Origin, dstKey: number): PortalHit | undefined {
   const host = origin.from === 'node';
-  const hit = st.portals.getKey(packet.proto, dstKey, packet.dst.port);
-  if (hit && !hit.external)
-    return hitOf(hit, portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', ''));
+  const chain = host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER';
+  // The portals at this address and port in rule order: the first whose rule matches the packet takes it. A ClusterIP
+  // or LB IP portal's rule matches every packet (the common case, decided before the address text is read).
+  let hit = st.portals.firstKey(packet.proto, dstKey, packet.dst.port);
+  if (hit !== undefined && !hit.external) return hitOf(hit, portalStep(st, hit, chain, ''));
   const dstLocal = st.nodeAddrs.has(packet.dst.ip) || isLoopback(packet.dst.ip);
-  if (hit) {
+  for (; hit !== undefined; hit = hit.next) {
+    if (!hit.external) return hitOf(hit, portalStep(st, hit, chain, ''));
     if (!host && origin.from === 'external') {
       return hitOf(hit, portalStep(st, hit, 'KUBE-PORTALS-CONTAINER', PHYSDEV_NOT_BRIDGE));
     }
-    if (dstLocal) {
-      return hitOf(hit, portalStep(st, hit, host ? 'KUBE-PORTALS-HOST' : 'KUBE-PORTALS-CONTAINER', DST_LOCAL));
-    }
+    if (dstLocal) return hitOf(hit, portalStep(st, hit, chain, DST_LOCAL));
   }
   if (!dstLocal) return undefined;
   const key = portalKey(packet.proto, packet.dst.port);
@@ -155,6 +156,7 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   const steps: Step[] = explain ? [...entrySteps(portal), portal.step] : NO_STEPS;
   if (explain) {
     const p = port.portal;
+    if (port.portalFailure !== null) steps.push({ where: 'userspace', rule: p.name, decision: port.portalFailure });
     if (port.ignored.length) {
       steps.push({
         where: 'userspace',

@@ -14,8 +14,8 @@
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
-import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
+import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
@@ -29,6 +29,8 @@ import {
   rebind,
   socketClosed,
 } from './connect.js';
+import { PortClaims } from './port-claims.js';
+import { PortalIndex } from './portal-index.js';
 import { ProxyPortAllocator, renderPortals } from './portals.js';
 import { isRelay, RelayPool } from './relay-pool.js';
 import { RelayVerdict } from './relay-verdict.js';
@@ -55,8 +57,13 @@ export class UserspaceEngine implements ProxyEngine {
   #nextCleanup = 0;
   #ephemeral: number;
   readonly #localAddresses = new Map<string, (Address | undefined)[]>();
-  /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
+  /**
+   * Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. It is
+   * also the order of the portals' rules (openPortal appends them).
+   */
   #sockets = 0;
+  /** The node addresses the opened ports' portals hold (claimNodePort). */
+  readonly #claims = new PortClaims();
   /** The last host IP whose address key was asked for, and its key (`hostKey`: one host IP per family is current). */
   #hostKeyOf = '';
   #hostKey = -1;
@@ -77,7 +84,7 @@ export class UserspaceEngine implements ProxyEngine {
       conntrack: this.conntrack,
       lb: this.lb,
       relays,
-      portals: new DestIndex(),
+      portals: new PortalIndex(),
       nodePorts: new Map(),
       proxySockets: new Map(),
       nodeAddrs: new Set(),
@@ -117,9 +124,13 @@ export class UserspaceEngine implements ProxyEngine {
       this.#st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
       const keys = new Set(this.#opened.keys());
       for (const family of this.#table.families) {
-        for (const entry of this.#table.ports(family)) {
-          keys.add(`${family}|${entry.key}`);
-        }
+        // Ports not yet open are opened Service by Service in name order (upstream's order was a Go map's, so any
+        // fixed order is as faithful; this one reads well), each Service's in its spec order (mergeService's loop:
+        // the table files a Service's ports in that order).
+        const entries = [...this.#table.ports(family)].sort((a, b) =>
+          a.serviceKey < b.serviceKey ? -1 : a.serviceKey > b.serviceKey ? 1 : 0,
+        );
+        for (const entry of entries) keys.add(`${family}|${entry.key}`);
       }
       this.#syncKeys(keys);
     } else if (this.#pending.length > 0) {
@@ -148,7 +159,11 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync();
     // The proxier has one iptables interface, of its node IP's family: the other family's tables hold nothing of it.
     if (family !== (this.#table.node.primaryFamily ?? 'IPv4')) return renderPortals(null, '');
-    const services = [...this.#opened.values()].filter((o) => o.portal.family === family).map((o) => o.portal);
+    // The chains list each port's rules in the order the ports were opened (openPortal appends them).
+    const services = [...this.#opened.values()]
+      .filter((o) => o.portal.family === family)
+      .sort((a, b) => a.socket - b.socket)
+      .map((o) => o.portal);
     return renderPortals(services, this.#st.hostIP(family));
   }
 
@@ -266,8 +281,7 @@ export class UserspaceEngine implements ProxyEngine {
     const served = entry !== undefined && skipReason(this.#table, family, entry) === null;
     if (!served) {
       if (before) {
-        this.#unindex(before);
-        this.#ports.release(before.portal.proxyPort);
+        this.#close(before);
         this.#opened.delete(k);
         // Only a port name no longer served is unmerged (its balancer deleted, its UDP flows cleared).
         if (this.#nameServed(k)) return;
@@ -277,21 +291,21 @@ export class UserspaceEngine implements ProxyEngine {
       return;
     }
     let next = openedPort(family, entry, before?.portal.proxyPort ?? 0, before?.socket ?? 0);
-    if (!before || !samePortConfig(before, next)) {
-      if (before) {
-        this.#unindex(before);
-        this.#ports.release(before.portal.proxyPort);
-      }
+    if (before && samePortConfig(before, next)) {
+      // Nothing changed for mergeService: the portals stay as openPortal left them (a conflict it met included).
+      next = { ...next, portal: before.portal, portalFailure: before.portalFailure };
+    } else {
+      if (before) this.#close(before);
       const proxyPort = this.#ports.allocate();
       if (proxyPort === null) {
-        // mergeService logs "failed to allocate proxy port" and goes on without this port.
-        if (before) {
-          this.lb.deleteService(before.portal.name);
-          this.#opened.delete(k);
-        }
+        // mergeService logs "failed to allocate proxy port" and goes on without this port. (A port reopening never
+        // gets here: closing it gave its own proxy port back first.)
         return;
       }
-      next = openedPort(family, entry, proxyPort, ++this.#sockets);
+      const owner = entry.info.name;
+      next = openedPort(family, entry, proxyPort, ++this.#sockets, (ip) =>
+        this.#isNodeAddress(ip) ? this.#claims.claim(entry.info.protocol, ip, entry.info.port, owner) : null,
+      );
       this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
     }
     if (before) this.#unindex(before);
@@ -309,40 +323,42 @@ export class UserspaceEngine implements ProxyEngine {
 
   #index(o: OpenedPort): void {
     const p = o.portal;
-    const add = (ip: string, external: boolean) => {
-      this.#st.portals.set(p.protocol, ip, p.port, {
-        port: o,
-        balancer: o.balancer,
-        addr: ip,
-        external,
-        steps: new Map(),
-      });
-    };
-    for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) add(ip, false);
-    for (const ip of p.externalIPs) add(ip, true);
-    this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), {
+    const portal = (addr: string | null, external: boolean, seq: number) => ({
       port: o,
       balancer: o.balancer,
-      addr: null,
-      external: false,
+      addr,
+      external,
       steps: new Map(),
+      seq,
+      next: undefined,
     });
-    if (p.nodePort) {
-      this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), {
-        port: o,
-        balancer: o.balancer,
-        addr: null,
-        external: false,
-        steps: new Map(),
-      });
-    }
+    // openPortal's order: the ClusterIP, each externalIP, each LB IP.
+    let seq = 0;
+    this.#st.portals.add(p.protocol, p.port, portal(p.clusterIP, false, seq++));
+    for (const ip of p.externalIPs) this.#st.portals.add(p.protocol, p.port, portal(ip, true, seq++));
+    for (const ip of p.loadBalancerIPs) this.#st.portals.add(p.protocol, p.port, portal(ip, false, seq++));
+    this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), portal(null, false, 0));
+    if (p.nodePort) this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), portal(null, false, 0));
+  }
+
+  /** stopProxy and closePortal: the port's socket and rules go, and the node addresses it claimed are released. */
+  #close(o: OpenedPort): void {
+    this.#unindex(o);
+    this.#ports.release(o.portal.proxyPort);
+    const p = o.portal;
+    for (const ip of [...p.externalIPs, ...p.loadBalancerIPs])
+      if (this.#isNodeAddress(ip)) this.#claims.release(p.protocol, ip, p.port, p.name);
+  }
+
+  /** Whether an address is the node's own (the proxier's localAddrs, loopback included). */
+  #isNodeAddress(ip: string): boolean {
+    return this.#st.nodeAddrs.has(ip) || isLoopback(ip);
   }
 
   #unindex(o: OpenedPort): void {
     const p = o.portal;
-    for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs]) {
-      if (this.#st.portals.get(p.protocol, ip, p.port)?.port === o) this.#st.portals.delete(p.protocol, ip, p.port);
-    }
+    for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs])
+      this.#st.portals.remove(p.protocol, ip, p.port, o);
     const np = portalKey(p.protocol, p.nodePort);
     if (p.nodePort && this.#st.nodePorts.get(np)?.port === o) this.#st.nodePorts.delete(np);
     const socket = portalKey(p.protocol, p.proxyPort);

@@ -96,18 +96,17 @@ const FILTER_BUILTINS = [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPU
 const BUILTIN_ONLY = ['*nat', ...NAT_BUILTINS, 'COMMIT', '*filter', ...FILTER_BUILTINS, 'COMMIT', ''].join('\n');
 
 /**
- * `iptables-save` of the userspace proxier's chains for the given Service ports (sorted by name for stability); null:
- * a family the proxier does not run in.
+ * `iptables-save` of the userspace proxier's chains for the given Service ports, in the order they were opened (each
+ * openPortal appends its rules); null: a family the proxier does not run in.
  */
 export function renderPortals(services: readonly PortalService[] | null, hostIP: string): string {
   if (services === null) return BUILTIN_ONLY;
-  const sorted = [...services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
   const container: string[] = [];
   const host: string[] = [];
   const npContainer: string[] = [];
   const npHost: string[] = [];
   const nonLocal: string[] = [];
-  for (const s of sorted) {
+  for (const s of services) {
     // openPortal's order: the ClusterIP, then externalIPs, then LB ingress IPs.
     const plain = (ip: string): void => {
       container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port));

@@ -15,6 +15,8 @@
  *   externalIP's, each LB IP's, then the NodePort, returning at the first error: an address of the other family is
  *   one (its iptables rule is malformed), so no portal after it is installed, the NodePort's included. sameConfig
  *   compares the unfiltered lists.
+ * - An address of the node (an externalIP or LB IP that is a node address) is claimed for its Service port first
+ *   (claimNodePort: port-claims.ts): one another Service port holds is a conflict, and openPortal returns there too.
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
 
@@ -72,6 +74,8 @@ export interface OpenedPort {
   readonly endpoints: readonly string[];
   /** Service fields the userspace proxier ignores, for traces. */
   readonly ignored: readonly string[];
+  /** Where openPortal failed and why (no portal from that address on, nor the NodePort's), for traces; or null. */
+  readonly portalFailure: string | null;
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
@@ -83,12 +87,32 @@ export function skipReason(table: ServiceTable, family: IPFamily, entry: Service
   return null;
 }
 
-/** The port as the proxier would open it, on `proxyPort`. */
-export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number, socket: number): OpenedPort {
+/**
+ * Why openPortal fails at an address after the ClusterIP (an error text), or null when its portal opens. Asked in
+ * openPortal's order; a claim it makes stays made.
+ */
+export type PortalRefusal = (ip: string) => string | null;
+
+/**
+ * The port as the proxier would open it, on `proxyPort`. `refuse`: whether an address's portal fails (beyond being of
+ * the other family), asked only of the addresses openPortal reaches.
+ */
+export function openedPort(
+  family: IPFamily,
+  entry: ServicePortEntry,
+  proxyPort: number,
+  socket: number,
+  refuse: PortalRefusal = () => null,
+): OpenedPort {
   const info = entry.info;
   const ignored: string[] = [];
-  const { externalIPs, loadBalancerIPs, cutAt } = portalAddresses(info.allExternalIPs, info.allLoadBalancerIPs, family);
-  if (cutAt !== null) ignored.push(`every portal after ${cutAt}, NodePort included (other family: openPortal failed)`);
+  const { externalIPs, loadBalancerIPs, cutAt, why } = portalAddresses(
+    info.allExternalIPs,
+    info.allLoadBalancerIPs,
+    family,
+    refuse,
+  );
+
   if (info.externalPolicyLocal) ignored.push('externalTrafficPolicy: Local');
   if (info.internalPolicyLocal) ignored.push('internalTrafficPolicy: Local');
   if (info.loadBalancerSourceRanges.length) ignored.push('loadBalancerSourceRanges');
@@ -122,6 +146,8 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     ttlSeconds: info.affinityTimeoutSeconds ?? 0,
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
     ignored,
+    portalFailure:
+      cutAt === null ? null : `openPortal failed at ${cutAt} (${why}): no portal from there on, NodePort included`,
   };
 }
 
@@ -141,25 +167,26 @@ export function samePortConfig(a: OpenedPort, b: OpenedPort): boolean {
 }
 
 /**
- * openPortal's addresses after the ClusterIP, in its order, up to the first of the other family (`cutAt`, or null):
- * that one's rule fails, and openPortal returns there.
+ * openPortal's addresses after the ClusterIP, in its order, up to the first whose portal fails (`cutAt`, or null, and
+ * `why`): one of the other family (its rule is malformed), or one `refuse` refuses. openPortal returns there.
  */
 function portalAddresses(
   externalIPs: readonly string[],
   loadBalancerIPs: readonly string[],
   family: IPFamily,
-): { externalIPs: readonly string[]; loadBalancerIPs: readonly string[]; cutAt: string | null } {
-  const foreignExternal = externalIPs.findIndex((ip) => familyOf(ip) !== family);
-  if (foreignExternal >= 0)
-    return {
-      externalIPs: externalIPs.slice(0, foreignExternal),
-      loadBalancerIPs: [],
-      cutAt: externalIPs[foreignExternal]!,
-    };
-  const foreignLB = loadBalancerIPs.findIndex((ip) => familyOf(ip) !== family);
-  if (foreignLB >= 0)
-    return { externalIPs, loadBalancerIPs: loadBalancerIPs.slice(0, foreignLB), cutAt: loadBalancerIPs[foreignLB]! };
-  return { externalIPs, loadBalancerIPs, cutAt: null };
+  refuse: PortalRefusal,
+): { externalIPs: readonly string[]; loadBalancerIPs: readonly string[]; cutAt: string | null; why: string } {
+  const failure = (ip: string): string | null => (familyOf(ip) !== family ? 'other family' : refuse(ip));
+  for (let i = 0; i < externalIPs.length; i++) {
+    const why = failure(externalIPs[i]!);
+    if (why !== null) return { externalIPs: externalIPs.slice(0, i), loadBalancerIPs: [], cutAt: externalIPs[i]!, why };
+  }
+  for (let i = 0; i < loadBalancerIPs.length; i++) {
+    const why = failure(loadBalancerIPs[i]!);
+    if (why !== null)
+      return { externalIPs, loadBalancerIPs: loadBalancerIPs.slice(0, i), cutAt: loadBalancerIPs[i]!, why };
+  }
+  return { externalIPs, loadBalancerIPs, cutAt: null, why: '' };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -1,9 +1,9 @@
 /** The state the userspace engine's parts share. */
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { Conntrack } from '../conntrack.js';
-import type { DestIndex } from '../dest-index.js';
 import type { Step } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
+import type { PortalIndex } from './portal-index.js';
 import type { RelayPool } from './relay-pool.js';
 import type { BalancerState, LoadBalancerRR } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
@@ -43,6 +43,10 @@ export interface Portal {
   /** An externalIP portal (its CONTAINER rules are split by physdev and local destination). */
   readonly external: boolean;
   readonly steps: Map<string, Step>;
+  /** Its place in its Service port's openPortal (ClusterIP 0, then externalIPs, then LB IPs), for rule order. */
+  readonly seq: number;
+  /** The portal whose rules come next at the same address and port (portal-index.ts), if any. */
+  next: Portal | undefined;
 }
 
 export interface UserspaceState {
@@ -50,8 +54,8 @@ export interface UserspaceState {
   readonly lb: LoadBalancerRR;
   /** Relays to reuse once conntrack lets go of them (conntrack tells the pool: `ownMemos`). */
   readonly relays: RelayPool;
-  /** Portals with an address (ClusterIP, LB IPs, externalIPs), by protocol, address and port. */
-  readonly portals: DestIndex<Portal>;
+  /** Portals with an address (ClusterIP, LB IPs, externalIPs), by protocol, address and port, in rule order. */
+  readonly portals: PortalIndex;
   /** NodePorts by `port·4 + protocol code`. */
   readonly nodePorts: Map<number, Portal>;
   /**

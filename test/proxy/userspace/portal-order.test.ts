@@ -1,0 +1,164 @@
+/**
+ * Portals that share an address and port, and the order of the portal rules: iptables takes the first rule that
+ * matches, openPortal appends (so ports stand in the order they were opened, each Service's in spec order), and a
+ * portal on one of the node's own addresses is claimed first (claimNodePort), so a second Service port claiming it
+ * fails there and gets no portal from that address on.
+ */
+import test from 'ava';
+import type { Service } from '../../../src/model/types.js';
+import { proxyConfig } from '../../../src/proxy/engine.js';
+import { createUserspaceEngine } from '../../../src/proxy/userspace/engine.js';
+import { Rng } from '../../../src/util/rng.js';
+import { put, remove, type ServiceInput, service, slice, tableFor } from '../fixtures.js';
+import { EXTERNAL, HOST, NODE_A, POD, storeOf, tcp } from '../ipvs/engine-helpers.js';
+
+/** A Service of one port 80 (`http`) with one endpoint of its own, and its slice. */
+function withEndpoint(name: string, endpointIP: string, spec: Partial<ServiceInput>) {
+  return [
+    service('default', name, { ports: [{ name: 'http', port: 80 }], ...spec }),
+    slice('default', name, [{ ip: endpointIP, node: 'node-b' }], [{ name: 'http', port: 8080 }]),
+  ];
+}
+
+function engineFor(store: ReturnType<typeof storeOf>) {
+  return createUserspaceEngine({
+    table: tableFor(store, 'node-a'),
+    config: proxyConfig({ mode: 'userspace' }),
+    rng: new Rng(3),
+  });
+}
+
+/** The Service port whose endpoint a new flow reached, or the verdict when none. */
+function reached(e: ReturnType<typeof engineFor>, src: string, srcPort: number, dst: string, origin = POD): string {
+  const v = e.send(tcp(src, srcPort, dst, 80), origin, 1);
+  return v.endpoint ?? v.verdict;
+}
+
+/** The destinations of the KUBE-PORTALS-CONTAINER rules, with each rule's Service port. */
+function containerRules(e: ReturnType<typeof engineFor>): string[] {
+  return e
+    .rules('IPv4')
+    .split('\n')
+    .filter((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER'))
+    .map((l) => `${/ -d (\S+)/.exec(l)![1]} ${/--comment "([^"]+)"/.exec(l)![1]}`);
+}
+
+test('an externalIP that is also the same Service LB IP: a pod reaches it through the LB portal after the externalIP rules', (t) => {
+  const e = engineFor(
+    storeOf(
+      ...withEndpoint('lb', '10.244.2.5', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.10',
+        externalIPs: ['198.51.100.7'],
+        ingress: ['198.51.100.7'],
+        ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+      }),
+    ),
+  );
+  // From a pod the externalIP's rules do not match (bridged, and not a node address); the LB IP's rule after them does.
+  const fromPod = e.send(tcp('10.244.1.4', 40000, '198.51.100.7', 80), POD, 1);
+  t.is(fromPod.verdict, 'DNAT');
+  t.true(
+    fromPod.steps.some(
+      (s) => s.rule.startsWith('-A KUBE-PORTALS-CONTAINER -d 198.51.100.7/32') && !s.rule.includes('physdev'),
+    ),
+  );
+  // From outside the externalIP's physdev rule comes first and takes it.
+  const fromOutside = e.send(tcp('192.0.2.9', 40000, '198.51.100.7', 80), EXTERNAL, 1);
+  t.is(fromOutside.verdict, 'DNAT');
+  t.true(fromOutside.steps.some((s) => s.rule.includes('-m physdev ! --physdev-is-in')));
+  // The node's own packets take the LB IP's HOST rule.
+  t.is(e.send(tcp(NODE_A, 40000, '198.51.100.7', 80), HOST, 1).verdict, 'DNAT');
+});
+
+test('two Services with the same externalIP and port: the port opened first holds it; one reopened goes behind', (t) => {
+  const a = withEndpoint('a', '10.244.2.1', { clusterIP: '10.96.0.1', externalIPs: ['198.51.100.7'] });
+  const b = withEndpoint('b', '10.244.2.2', { clusterIP: '10.96.0.2', externalIPs: ['198.51.100.7'] });
+  const store = storeOf(...b, ...a);
+  const e = engineFor(store);
+  // Opened in name order at start (upstream's was a map's): a's rules first, so a takes outside traffic.
+  t.is(reached(e, '192.0.2.9', 40000, '198.51.100.7', EXTERNAL), '10.244.2.1:8080');
+  t.deepEqual(containerRules(e), [
+    '10.96.0.1/32 default/a:http',
+    '198.51.100.7/32 default/a:http',
+    '198.51.100.7/32 default/a:http',
+    '10.96.0.2/32 default/b:http',
+    '198.51.100.7/32 default/b:http',
+    '198.51.100.7/32 default/b:http',
+  ]);
+  // a changes (a new port number closes its portals and opens new ones at the chains' end): b's rules now come first.
+  const aMoved = service('default', 'a', {
+    clusterIP: '10.96.0.1',
+    externalIPs: ['198.51.100.7', '198.51.100.8'],
+    ports: [{ name: 'http', port: 80 }],
+  });
+  put(store, aMoved);
+  t.is(reached(e, '192.0.2.9', 40001, '198.51.100.7', EXTERNAL), '10.244.2.2:8080');
+  t.deepEqual(
+    containerRules(e).map((r) => r.split(' ')[1]),
+    [
+      'default/b:http',
+      'default/b:http',
+      'default/b:http',
+      'default/a:http',
+      'default/a:http',
+      'default/a:http',
+      'default/a:http',
+      'default/a:http',
+    ],
+  );
+  // An endpoint change is not a config change: nothing moves.
+  put(store, slice('default', 'b', [{ ip: '10.244.2.3', node: 'node-b' }], [{ name: 'http', port: 8080 }]));
+  t.is(reached(e, '192.0.2.9', 40002, '198.51.100.7', EXTERNAL), '10.244.2.3:8080');
+});
+
+test("a Service's ports stand in its spec order, not by name", (t) => {
+  const svc: Service = service('default', 'multi', {
+    clusterIP: '10.96.0.5',
+    ports: [
+      { name: 'z', port: 81 },
+      { name: 'a', port: 82 },
+    ],
+  });
+  const e = engineFor(storeOf(svc));
+  t.deepEqual(containerRules(e), ['10.96.0.5/32 default/multi:z', '10.96.0.5/32 default/multi:a']);
+});
+
+test('claimNodePort: a second Service port on the same node address and port gets no portal from there on, until it changes', (t) => {
+  // Both give the node's address as an externalIP on port 80; b also has a NodePort, after it in openPortal.
+  const a = withEndpoint('a', '10.244.2.1', { clusterIP: '10.96.0.1', externalIPs: [NODE_A] });
+  const bSpec = (externalIPs: string[]): Partial<ServiceInput> => ({
+    type: 'NodePort',
+    clusterIP: '10.96.0.2',
+    externalIPs,
+    ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+  });
+  const b = withEndpoint('b', '10.244.2.2', bSpec([NODE_A]));
+  const store = storeOf(...a, ...b);
+  const e = engineFor(store);
+  const bPort = () => e.openedPorts().find((o) => o.name === 'default/b:http')!;
+  t.deepEqual(bPort().portal.externalIPs, []);
+  t.is(bPort().portal.nodePort, 0, 'openPortal returned before the NodePort');
+  t.regex(
+    bPort().portalFailure ?? '',
+    /Port conflict detected on port 172\.18\.0\.2:80\/TCP\. {2}default\/b:http vs default\/a:http/,
+  );
+  // b's ClusterIP portal came first and holds; its NodePort has no rule, so outside traffic to it is not proxied.
+  t.is(reached(e, '10.244.1.4', 40000, '10.96.0.2'), '10.244.2.2:8080');
+  t.is(e.send(tcp('192.0.2.9', 40000, NODE_A, 30080), EXTERNAL, 1).endpoint, null);
+  t.true(
+    e
+      .send(tcp('10.244.1.4', 40001, '10.96.0.2', 80), POD, 1)
+      .steps.some((s) => s.decision.includes('openPortal failed')),
+  );
+  // a goes and releases the address; b, unchanged, stays as openPortal left it.
+  remove(store, ...a);
+  t.is(bPort().portal.nodePort, 0);
+  put(store, slice('default', 'b', [{ ip: '10.244.2.3', node: 'node-b' }], [{ name: 'http', port: 8080 }]));
+  t.is(bPort().portal.nodePort, 0, 'an endpoint change does not reopen its portals');
+  // b changes: mergeService opens it again, and now the claim holds.
+  put(store, service('default', 'b', { ...bSpec([NODE_A]), ports: [{ name: 'http', port: 80, nodePort: 30081 }] }));
+  t.deepEqual(bPort().portal.externalIPs, [NODE_A]);
+  t.is(bPort().portal.nodePort, 30081);
+  t.is(bPort().portalFailure, null);
+});
