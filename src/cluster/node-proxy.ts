@@ -9,7 +9,7 @@ import { canonicalIP, canonicalIPv4 } from '../cni/ip.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { IPFamily, Protocol } from '../model/types.js';
 import type { Conntrack } from '../proxy/conntrack.js';
-import { type ProxyEngine, type Step, StepsOnReadVerdict, type Verdict } from '../proxy/engine.js';
+import { type ProxyConfig, type ProxyEngine, type Step, StepsOnReadVerdict, type Verdict } from '../proxy/engine.js';
 import { type Address, familyOf, type Origin, type Packet } from '../proxy/packet.js';
 
 export class NodeProxy implements ProxyEngine {
@@ -29,6 +29,10 @@ export class NodeProxy implements ProxyEngine {
 
   get nodeName(): string {
     return this.engine.nodeName;
+  }
+
+  get config(): ProxyConfig {
+    return this.engine.config;
   }
 
   get conntrack(): Conntrack {

@@ -129,6 +129,8 @@ export interface ProxyEngine {
   /** `iptables`, `ipvs`, `userspace`. */
   readonly mode: string;
   readonly nodeName: string;
+  /** The kube-proxy configuration it was made with. */
+  readonly config: ProxyConfig;
   /** The engine's connection tracking (per-endpoint counts, entries, expiry). */
   readonly conntrack: Conntrack;
   /**

@@ -8,6 +8,8 @@ import { readScript } from '../../src/cli/commands/trace-script.js';
 import { cli } from './helpers.js';
 
 const DEMO = 'fixtures/demo';
+/** `trace` from a pod on the demo's first worker. */
+const FROM_WORKER_POD = ['--node', 'kube-netsim-worker', '--src', '10.244.1.4'];
 
 /** A table's cells, row by row (columns split on `sep`: any run of spaces, or three or more where cells hold one). */
 function cells(table: string, sep = /\s+/): string[][] {
@@ -408,18 +410,7 @@ test('trace: an ExternalName naming a Service in the cluster is followed to its 
     join(dir, 'alias.yaml'),
     'apiVersion: v1\nkind: Service\nmetadata: {name: alias, namespace: shop}\nspec: {type: ExternalName, externalName: web.shop.svc.cluster.local}\n',
   );
-  const r = await cli(
-    'trace',
-    DEMO,
-    dir,
-    '--node',
-    'kube-netsim-worker',
-    '--src',
-    '10.244.1.4',
-    '--dst',
-    'alias.shop:80',
-    '--json',
-  );
+  const r = await cli('trace', DEMO, dir, ...FROM_WORKER_POD, '--dst', 'alias.shop:80', '--json');
   t.is(r.code, 0, r.stderr);
   const v = JSON.parse(r.stdout) as { verdict: string; service: string; steps: { decision: string }[] };
   t.true(
@@ -913,4 +904,37 @@ test('trace --script: a retransmitted FIN in TIME_WAIT keeps the flow; a FIN of 
   t.is(results[6]!.verdict, 'DROP', 'a FIN of no flow, forwarded from a pod');
   t.is(results[6]!.steps[0]!.where, 'filter/KUBE-FORWARD');
   t.is(results[7]!.verdict, 'ACCEPT', 'from the node itself: no INVALID rule on its path');
+});
+
+test('trace --script: a forwarded FIN of no flow passes where no rule drops INVALID (IPVS mode, tcpBeLiberal)', async (t) => {
+  const fin = '{src: "10.244.1.4:41001", dst: "10.96.0.10:53", proto: tcp, close: true}';
+  type Result = { verdict: string; steps: { where: string; rule: string }[] };
+  const [iptables] = await scriptResults<Result>([fin]);
+  t.is(iptables!.verdict, 'DROP');
+  t.is(
+    iptables!.steps[0]!.rule,
+    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP',
+    'the rule as `rules` prints it',
+  );
+  const [ipvs] = await scriptResults<Result>([fin], '--mode', 'ipvs');
+  t.is(ipvs!.verdict, 'ACCEPT', 'IPVS mode writes no INVALID rule');
+  // The demo cluster with nf_conntrack_tcp_be_liberal set: kube-proxy leaves the rule out.
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-liberal-'));
+  for (const f of readdirSync(DEMO)) writeFileSync(join(dir, f), readFileSync(join(DEMO, f)));
+  writeFileSync(
+    join(dir, 'cluster.yaml'),
+    `${readFileSync(join(DEMO, 'cluster.yaml'), 'utf8')}  proxy: { conntrack: { tcpBeLiberal: true } }\n`,
+  );
+  const file = join(mkdtempSync(join(tmpdir(), 'kube-netsim-script-')), 'steps.yaml');
+  writeFileSync(file, `- ${fin}\n`);
+  const r = await cli('trace', dir, '--node', 'kube-netsim-worker', '--script', file, '--json');
+  t.is(r.code, 0, r.stderr);
+  const [liberal] = JSON.parse(r.stdout) as Result[];
+  t.is(liberal!.verdict, 'ACCEPT');
+  const rules = await cli('rules', dir, '--node', 'kube-netsim-worker', '--mode', 'iptables');
+  t.false(rules.stdout.includes('--ctstate INVALID'));
+  // A new flow's walk through KUBE-FORWARD passes two rules, not three.
+  const walk = await cli('trace', dir, ...FROM_WORKER_POD, '--dst', '10.96.0.10:53', '--json');
+  const forward = (JSON.parse(walk.stdout) as Result).steps.find((s) => s.where === 'filter/KUBE-FORWARD');
+  t.is(forward?.rule, '(2 rules)');
 });

@@ -19,6 +19,7 @@ import { attachSource, type FieldPath, IN_CODE, type SourceRef, sourceOf } from 
 import type { Kind } from '../../model/types.js';
 import type { ProxyEngine, Step, Verdict } from '../../proxy/engine.js';
 import { isLoopback } from '../../proxy/ip-match.js';
+import { INVALID_DROP_RULE } from '../../proxy/iptables/fixed-rules.js';
 import { type Address, familyOf, formatAddress, type Packet } from '../../proxy/packet.js';
 import { systemReason } from '../../util/system-error.js';
 import { parseEndpointArg, parseProto, resolveDestination, splitName } from './proxy-common.js';
@@ -308,19 +309,20 @@ function replyFor(step: { src: string; dst: string }, asWritten: Packet, named: 
 }
 
 /**
- * A FIN of no tracked connection: INVALID to conntrack. kube-proxy drops INVALID packets in KUBE-FORWARD (iptables and
- * IPVS modes), so a forwarded one is dropped; one the node sends or receives itself, or any in userspace mode (which
- * has no such rule), passes unchanged.
+ * A FIN of no tracked connection: INVALID to conntrack. kube-proxy's iptables mode drops INVALID packets in
+ * KUBE-FORWARD unless nf_conntrack_tcp_be_liberal is set (`tcpBeLiberal`; being liberal relaxes window checks, so such a
+ * FIN is still INVALID, but no rule drops it), so a forwarded one is dropped; one the node sends or receives itself,
+ * or any in IPVS or userspace mode (which write no such rule), passes unchanged.
  */
 function untrackedFin(cluster: Cluster, engine: ProxyEngine, packet: Packet): Verdict {
   const origin = originOf(cluster.store, engine.nodeName, packet.src.ip);
   const nodeAddresses = cluster.get('Node', engine.nodeName)?.status.addresses.map((a) => a.address) ?? [];
   const local = nodeAddresses.includes(packet.dst.ip) || isLoopback(packet.dst.ip);
-  const forwarded = engine.mode !== 'userspace' && origin.from !== 'node' && !local;
+  const forwarded = engine.mode === 'iptables' && !engine.config.tcpBeLiberal && origin.from !== 'node' && !local;
   const step = forwarded
     ? {
         where: 'filter/KUBE-FORWARD',
-        rule: '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+        rule: INVALID_DROP_RULE,
         decision: 'a FIN of no tracked connection is INVALID: dropped',
       }
     : {

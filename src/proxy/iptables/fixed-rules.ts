@@ -36,7 +36,8 @@ export function postroutingRules(ctx: RuleContext): [string, string, string] {
   ];
 }
 
-const INVALID_DROP_RULE =
+/** KUBE-FORWARD's first rule, unless nf_conntrack_tcp_be_liberal is set (iptables mode only: IPVS mode has none). */
+export const INVALID_DROP_RULE =
   '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP';
 
 /** The mark rule of KUBE-FORWARD (what a masqueraded packet's trace shows). */

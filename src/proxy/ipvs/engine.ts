@@ -32,7 +32,7 @@ import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
 import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import { DestIndex } from '../dest-index.js';
-import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
+import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
 import type { Origin, Packet } from '../packet.js';
 import type { ServicePortEntry, TableChange } from '../service-table.js';
@@ -60,6 +60,7 @@ export type { IpvsEngineOptions } from './state.js';
 export class IpvsEngine implements ProxyEngine {
   readonly mode = 'ipvs';
   readonly nodeName: string;
+  readonly config: ProxyConfig;
   readonly conntrack: Conntrack;
   readonly scheduler: SchedulerName;
   readonly graceful: GracefulTermination;
@@ -75,6 +76,7 @@ export class IpvsEngine implements ProxyEngine {
 
   constructor(init: EngineInit, opts: IpvsEngineOptions = {}) {
     this.nodeName = init.table.nodeName;
+    this.config = init.config;
     this.conntrack = new Conntrack(init.config.conntrack);
     const name = init.config.scheduler === '' ? 'rr' : init.config.scheduler;
     if (!isSchedulerName(name))

@@ -14,7 +14,7 @@
 import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
-import type { EngineFactory, EngineInit, ProxyEngine, Step, Verdict } from '../engine.js';
+import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
@@ -43,6 +43,7 @@ export type { UserspaceEngineOptions } from './state.js';
 export class UserspaceEngine implements ProxyEngine {
   readonly mode = 'userspace';
   readonly nodeName: string;
+  readonly config: ProxyConfig;
   readonly conntrack: Conntrack;
   readonly lb: LoadBalancerRR;
   readonly #table: ServiceTable;
@@ -70,6 +71,7 @@ export class UserspaceEngine implements ProxyEngine {
 
   constructor(init: EngineInit, opts: UserspaceEngineOptions = {}) {
     this.nodeName = init.table.nodeName;
+    this.config = init.config;
     this.#table = init.table;
     this.conntrack = new Conntrack(init.config.conntrack);
     this.lb = new LoadBalancerRR(init.rng.fork('userspace/shuffle'));
