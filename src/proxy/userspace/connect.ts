@@ -156,7 +156,7 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   const steps: Step[] = explain ? [...entrySteps(portal), portal.step] : NO_STEPS;
   if (explain) {
     const p = port.portal;
-    if (port.portalFailure !== null) steps.push({ where: 'userspace', rule: p.name, decision: port.portalFailure });
+    if (port.rules.failure !== null) steps.push({ where: 'userspace', rule: p.name, decision: port.rules.failure });
     if (port.ignored.length) {
       steps.push({
         where: 'userspace',

@@ -15,7 +15,6 @@ import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
-import { isLoopback } from '../ip-match.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServiceTable, TableChange } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
@@ -29,9 +28,10 @@ import {
   rebind,
   socketClosed,
 } from './connect.js';
+import { portalUnsettled, withRules } from './open-portal.js';
 import { PortClaims } from './port-claims.js';
 import { PortalIndex } from './portal-index.js';
-import { ProxyPortAllocator, renderPortals } from './portals.js';
+import { ProxyPortAllocator, renderPortals, ruleGroups } from './portals.js';
 import { isRelay, RelayPool } from './relay-pool.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { LoadBalancerRR } from './round-robin.js';
@@ -58,13 +58,13 @@ export class UserspaceEngine implements ProxyEngine {
   #nextCleanup = 0;
   #ephemeral: number;
   readonly #localAddresses = new Map<string, (Address | undefined)[]>();
-  /**
-   * Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. It is
-   * also the order of the portals' rules (openPortal appends them).
-   */
+  /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
   #sockets = 0;
-  /** The node addresses the opened ports' portals hold (claimNodePort). */
-  readonly #claims = new PortClaims();
+  /** openPortal's context: the node addresses the open ports hold (claimNodePort), localAddrs, the rule counter. */
+  readonly #portalContext: { local: ReadonlySet<string>; claims: PortClaims; nextRank(): number };
+  #rank = 0;
+  /** Keys of open ports a later openPortal could still change (open-portal.ts `portalUnsettled`). */
+  readonly #unsettled = new Set<string>();
   /** The last host IP whose address key was asked for, and its key (`hostKey`: one host IP per family is current). */
   #hostKeyOf = '';
   #hostKey = -1;
@@ -104,6 +104,7 @@ export class UserspaceEngine implements ProxyEngine {
       backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
       isOpen: (port) => this.#opened.get(port.key)?.socket === port.socket,
     };
+    this.#portalContext = { local: new Set(), claims: new PortClaims(), nextRank: () => ++this.#rank };
     this.#unsubscribe = table.subscribe((changes) => {
       for (const c of changes) {
         if (c.kind === 'node') this.#resyncAll = true;
@@ -135,6 +136,7 @@ export class UserspaceEngine implements ProxyEngine {
         for (const entry of entries) keys.add(`${family}|${entry.key}`);
       }
       this.#syncKeys(keys);
+      this.#ensurePortals(true);
     } else if (this.#pending.length > 0) {
       const changes = this.#pending;
       this.#pending = [];
@@ -144,8 +146,11 @@ export class UserspaceEngine implements ProxyEngine {
       for (const k of [...keys])
         if (k.startsWith('IPv4|')) for (const o of this.#opened.keys()) if (o.startsWith('IPv6|')) keys.add(o);
       this.#syncKeys(keys);
+      this.#ensurePortals(false);
     }
     if (now >= this.#nextCleanup) {
+      // Every sync, at least once a syncPeriod, ends with ensurePortals and the sticky-session cleanup.
+      this.#ensurePortals(false);
       this.lb.cleanupStaleStickySessions(now);
       this.#nextCleanup = now + this.#syncPeriod;
     }
@@ -161,12 +166,11 @@ export class UserspaceEngine implements ProxyEngine {
     this.sync();
     // The proxier has one iptables interface, of its node IP's family: the other family's tables hold nothing of it.
     if (family !== (this.#table.node.primaryFamily ?? 'IPv4')) return renderPortals(null, '');
-    // The chains list each port's rules in the order the ports were opened (openPortal appends them).
-    const services = [...this.#opened.values()]
+    // The chains list the rules in the order openPortal appended them.
+    const groups = [...this.#opened.values()]
       .filter((o) => o.portal.family === family)
-      .sort((a, b) => a.socket - b.socket)
-      .map((o) => o.portal);
-    return renderPortals(services, this.#st.hostIP(family));
+      .flatMap((o) => ruleGroups(o.portal, o.rules.ranks, o.rules.nodePortRank));
+    return renderPortals(groups, this.#st.hostIP(family));
   }
 
   send(packet: Packet, origin: Origin, now: number): Verdict {
@@ -294,8 +298,8 @@ export class UserspaceEngine implements ProxyEngine {
     }
     let next = openedPort(family, entry, before?.portal.proxyPort ?? 0, before?.socket ?? 0);
     if (before && samePortConfig(before, next)) {
-      // Nothing changed for mergeService: the portals stay as openPortal left them (a conflict it met included).
-      next = { ...next, portal: before.portal, portalFailure: before.portalFailure };
+      // Nothing changed for mergeService: the socket keeps the rules openPortal has added.
+      next = { ...next, portal: before.portal, rules: before.rules };
     } else {
       if (before) this.#close(before);
       const proxyPort = this.#ports.allocate();
@@ -304,10 +308,8 @@ export class UserspaceEngine implements ProxyEngine {
         // gets here: closing it gave its own proxy port back first.)
         return;
       }
-      const owner = entry.info.name;
-      next = openedPort(family, entry, proxyPort, ++this.#sockets, (ip) =>
-        this.#isNodeAddress(ip) ? this.#claims.claim(entry.info.protocol, ip, entry.info.port, owner) : null,
-      );
+      next = withRules(openedPort(family, entry, proxyPort, ++this.#sockets), this.#portalContext);
+      this.#unsettled.add(k);
       this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
     }
     if (before) this.#unindex(before);
@@ -325,36 +327,60 @@ export class UserspaceEngine implements ProxyEngine {
 
   #index(o: OpenedPort): void {
     const p = o.portal;
-    const portal = (addr: string | null, external: boolean, seq: number) => ({
+    const { ranks, externalCount } = o.rules;
+    const portal = (addr: string | null, external: boolean, rank: number) => ({
       port: o,
       balancer: o.balancer,
       addr,
       external,
       steps: new Map(),
-      seq,
+      rank,
       next: undefined,
     });
-    // openPortal's order: the ClusterIP, each externalIP, each LB IP.
-    let seq = 0;
-    this.#st.portals.add(p.protocol, p.port, portal(p.clusterIP, false, seq++));
-    for (const ip of p.externalIPs) this.#st.portals.add(p.protocol, p.port, portal(ip, true, seq++));
-    for (const ip of p.loadBalancerIPs) this.#st.portals.add(p.protocol, p.port, portal(ip, false, seq++));
+    // The rules openPortal has added: the ClusterIP's, then each address's (externalIPs first), each at its rank.
+    this.#st.portals.add(p.protocol, p.port, portal(p.clusterIP, false, ranks[0]!));
+    const addresses = [...p.externalIPs, ...p.loadBalancerIPs];
+    addresses.forEach((ip, i) => {
+      this.#st.portals.add(p.protocol, p.port, portal(ip, i < externalCount, ranks[i + 1]!));
+    });
     this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), portal(null, false, 0));
-    if (p.nodePort) this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), portal(null, false, 0));
+    if (p.nodePort)
+      this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), portal(null, false, o.rules.nodePortRank));
   }
 
   /** stopProxy and closePortal: the port's socket and rules go, and the node addresses it claimed are released. */
   #close(o: OpenedPort): void {
     this.#unindex(o);
+    this.#unsettled.delete(o.key);
     this.#ports.release(o.portal.proxyPort);
-    const p = o.portal;
-    for (const ip of [...p.externalIPs, ...p.loadBalancerIPs])
-      if (this.#isNodeAddress(ip)) this.#claims.release(p.protocol, ip, p.port, p.name);
+    const { local, claims } = this.#portalContext;
+    for (const ip of o.rules.addresses) if (local.has(ip)) claims.release(o.protocol, ip, o.portal.port, o.name);
   }
 
-  /** Whether an address is the node's own (the proxier's localAddrs, loopback included). */
-  #isNodeAddress(ip: string): boolean {
-    return this.#st.nodeAddrs.has(ip) || isLoopback(ip);
+  /**
+   * The end of a sync: localAddrs read again (`nodeChanged`: every open port is looked at once more, as its addresses
+   * may have become the node's or stopped being), then openPortal for every open port it could still change, in the
+   * order they were opened (upstream's was a Go map's).
+   */
+  #ensurePortals(nodeChanged: boolean): void {
+    const ctx = this.#portalContext;
+    const node = this.#table.node;
+    const local = new Set([...node.addresses.IPv4, ...node.addresses.IPv6, '127.0.0.1', '::1']);
+    if (nodeChanged || local.size !== ctx.local.size || [...local].some((ip) => !ctx.local.has(ip))) {
+      ctx.local = local;
+      for (const k of this.#opened.keys()) this.#unsettled.add(k);
+    }
+    if (this.#unsettled.size === 0) return;
+    const ports = [...this.#unsettled].map((k) => this.#opened.get(k)!).sort((a, b) => a.socket - b.socket);
+    for (const before of ports) {
+      const next = withRules(before, ctx);
+      if (next !== before) {
+        this.#unindex(before);
+        this.#opened.set(next.key, next);
+        this.#index(next);
+      }
+      if (!portalUnsettled(next, ctx)) this.#unsettled.delete(next.key);
+    }
   }
 
   #unindex(o: OpenedPort): void {

@@ -5,8 +5,8 @@
  * that address, port and protocol for its Service port, holding a socket on it so nothing else takes it. A Service
  * port claiming what another already holds fails ("Port conflict detected"), and openPortal returns at that address:
  * neither its portal nor any after it, NodePort included, is installed. Claiming again for the same owner is no
- * error. Closing a portal releases only what its own Service port holds, so a port that lost a conflict stays without
- * those portals until its Service changes again, even after the holder lets go.
+ * error. Closing a portal releases only what its own Service port holds; a port that lost a conflict tries again at
+ * every sync (open-portal.ts).
  */
 import type { Protocol } from '../../model/types.js';
 import { hostPort } from '../packet.js';
@@ -25,6 +25,11 @@ export class PortClaims {
     }
     if (holder === owner) return null;
     return `Port conflict detected on port ${hostPort(ip, port)}/${protocol}.  ${owner} vs ${holder}`;
+  }
+
+  /** Whether `owner` holds the claim. */
+  holds(protocol: Protocol, ip: string, port: number, owner: string): boolean {
+    return this.#owners.get(claimKey(protocol, ip, port)) === owner;
   }
 
   /** Release a claim `owner` holds; another owner's is left alone (releaseNodePort's "unowned unlock"). */

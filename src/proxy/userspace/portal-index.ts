@@ -5,8 +5,7 @@
  * Why a list, not one portal per key: two portals can share an address and port (a Service whose externalIP is its
  * own LB IP, or two Services given the same externalIP), and iptables takes the first rule that matches the packet.
  * An externalIP's rules match only traffic from outside or to a node address, so a packet that passes them reaches
- * the next portal's. openPortal appends its rules, so the order is the order Service ports were opened (the proxy
- * socket's serial) and, within one, openPortal's own (`seq`).
+ * the next portal's. openPortal appends its rules, so the order is the order they were added (`rank`).
  */
 import type { Protocol } from '../../model/types.js';
 import { DestIndex } from '../dest-index.js';
@@ -49,7 +48,7 @@ export class PortalIndex {
   }
 }
 
-/** Whether portal `a`'s rule stands before `b`'s: opened earlier, or earlier in the same openPortal. */
+/** Whether portal `a`'s rules stand before `b`'s: added earlier. */
 function before(a: Portal, b: Portal): boolean {
-  return a.port.socket < b.port.socket || (a.port.socket === b.port.socket && a.seq < b.seq);
+  return a.rank < b.rank;
 }

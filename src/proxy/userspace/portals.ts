@@ -96,30 +96,46 @@ const FILTER_BUILTINS = [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPU
 const BUILTIN_ONLY = ['*nat', ...NAT_BUILTINS, 'COMMIT', '*filter', ...FILTER_BUILTINS, 'COMMIT', ''].join('\n');
 
 /**
- * `iptables-save` of the userspace proxier's chains for the given Service ports, in the order they were opened (each
- * openPortal appends its rules); null: a family the proxier does not run in.
+ * The rules one openPortal step added for a Service port: an address's (`plain`: the ClusterIP or an LB IP; an
+ * externalIP's), or the NodePort's; `rank`: when, as chains list rules in the order they were appended.
  */
-export function renderPortals(services: readonly PortalService[] | null, hostIP: string): string {
-  if (services === null) return BUILTIN_ONLY;
+export interface PortalRuleGroup {
+  readonly service: PortalService;
+  readonly kind: 'plain' | 'external' | 'nodePort';
+  /** The address; null for the NodePort. */
+  readonly addr: string | null;
+  readonly rank: number;
+}
+
+/** The rule groups a Service port's portal holds, given each one's rank (ClusterIP, then each address, then NodePort). */
+export function ruleGroups(s: PortalService, ranks: readonly number[], nodePortRank: number): PortalRuleGroup[] {
+  const groups: PortalRuleGroup[] = [{ service: s, kind: 'plain', addr: s.clusterIP, rank: ranks[0]! }];
+  const addresses = [...s.externalIPs, ...s.loadBalancerIPs];
+  for (let i = 0; i < addresses.length; i++) {
+    const kind = i < s.externalIPs.length ? 'external' : 'plain';
+    groups.push({ service: s, kind, addr: addresses[i]!, rank: ranks[i + 1]! });
+  }
+  if (s.nodePort !== 0) groups.push({ service: s, kind: 'nodePort', addr: null, rank: nodePortRank });
+  return groups;
+}
+
+/** `iptables-save` of the userspace proxier's chains holding these rules; null: a family it does not run in. */
+export function renderPortals(groups: readonly PortalRuleGroup[] | null, hostIP: string): string {
+  if (groups === null) return BUILTIN_ONLY;
   const container: string[] = [];
   const host: string[] = [];
   const npContainer: string[] = [];
   const npHost: string[] = [];
   const nonLocal: string[] = [];
-  for (const s of services) {
-    // openPortal's order: the ClusterIP, then externalIPs, then LB ingress IPs.
-    const plain = (ip: string): void => {
-      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port));
-      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port));
-    };
-    plain(s.clusterIP);
-    for (const ip of s.externalIPs) {
-      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, PHYSDEV_NOT_BRIDGE));
-      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, ip, s.port, DST_LOCAL));
-      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, ip, s.port, DST_LOCAL));
-    }
-    for (const ip of s.loadBalancerIPs) plain(ip);
-    if (s.nodePort !== 0) {
+  for (const { service: s, kind, addr } of [...groups].sort((a, b) => a.rank - b.rank)) {
+    if (kind === 'plain') {
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, addr, s.port));
+      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, addr, s.port));
+    } else if (kind === 'external') {
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, addr, s.port, PHYSDEV_NOT_BRIDGE));
+      container.push(portalRule('KUBE-PORTALS-CONTAINER', s, hostIP, addr, s.port, DST_LOCAL));
+      host.push(portalRule('KUBE-PORTALS-HOST', s, hostIP, addr, s.port, DST_LOCAL));
+    } else {
       npContainer.push(portalRule('KUBE-NODEPORT-CONTAINER', s, hostIP, null, s.nodePort));
       npHost.push(portalRule('KUBE-NODEPORT-HOST', s, hostIP, null, s.nodePort));
       const proto = s.protocol.toLowerCase();

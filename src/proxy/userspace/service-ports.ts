@@ -17,6 +17,8 @@
  *   compares the unfiltered lists.
  * - An address of the node (an externalIP or LB IP that is a node address) is claimed for its Service port first
  *   (claimNodePort: port-claims.ts): one another Service port holds is a conflict, and openPortal returns there too.
+ *   Rules are added as openPortal reaches them and stay until the port closes (open-portal.ts), so what a port has is
+ *   kept in its `rules`, which later syncs extend.
  * - A port the proxy port range has no room for is not opened (upstream logged "failed to allocate proxy port").
  */
 
@@ -74,8 +76,28 @@ export interface OpenedPort {
   readonly endpoints: readonly string[];
   /** Service fields the userspace proxier ignores, for traces. */
   readonly ignored: readonly string[];
-  /** Where openPortal failed and why (no portal from that address on, nor the NodePort's), for traces; or null. */
-  readonly portalFailure: string | null;
+  /** The portal rules openPortal has added so far, shared by the port's objects while its socket stays open. */
+  readonly rules: PortalRules;
+}
+
+/**
+ * What openPortal has added for one proxy socket. Rules stand in the order they were added (`ranks`: a counter of the
+ * engine's), which is iptables's order within a chain (EnsureRule appends).
+ */
+export interface PortalRules {
+  /** openPortal's addresses after the ClusterIP, in its order (externalIPs, then LB IPs), before any of the other family. */
+  readonly addresses: readonly string[];
+  /** How many of `addresses` are externalIPs. */
+  readonly externalCount: number;
+  /** The address of the other family openPortal always fails at (its rule is malformed), or null. */
+  readonly familyCut: string | null;
+  readonly nodePort: number;
+  /** The ClusterIP's rank, then each address's with rules so far: openPortal adds them in order, so a prefix. */
+  readonly ranks: number[];
+  /** The NodePort's rules' rank, -1 while it has none. */
+  nodePortRank: number;
+  /** Why the last openPortal stopped early, for traces; null when it got through. */
+  failure: string | null;
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
@@ -87,31 +109,20 @@ export function skipReason(table: ServiceTable, family: IPFamily, entry: Service
   return null;
 }
 
-/**
- * Why openPortal fails at an address after the ClusterIP (an error text), or null when its portal opens. Asked in
- * openPortal's order; a claim it makes stays made.
- */
-export type PortalRefusal = (ip: string) => string | null;
-
-/**
- * The port as the proxier would open it, on `proxyPort`. `refuse`: whether an address's portal fails (beyond being of
- * the other family), asked only of the addresses openPortal reaches.
- */
-export function openedPort(
-  family: IPFamily,
-  entry: ServicePortEntry,
-  proxyPort: number,
-  socket: number,
-  refuse: PortalRefusal = () => null,
-): OpenedPort {
+/** The port as the proxier would open it, on `proxyPort`, before openPortal has added any rule. */
+export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort: number, socket: number): OpenedPort {
   const info = entry.info;
   const ignored: string[] = [];
-  const { externalIPs, loadBalancerIPs, cutAt, why } = portalAddresses(
-    info.allExternalIPs,
-    info.allLoadBalancerIPs,
-    family,
-    refuse,
-  );
+  const { addresses, externalCount, cutAt } = portalAddresses(info.allExternalIPs, info.allLoadBalancerIPs, family);
+  const rules: PortalRules = {
+    addresses,
+    externalCount,
+    familyCut: cutAt,
+    nodePort: info.nodePort,
+    ranks: [],
+    nodePortRank: -1,
+    failure: null,
+  };
 
   if (info.externalPolicyLocal) ignored.push('externalTrafficPolicy: Local');
   if (info.internalPolicyLocal) ignored.push('internalTrafficPolicy: Local');
@@ -128,17 +139,7 @@ export function openedPort(
     balancer: undefined,
     key: `${family}|${entry.key}`,
     socket,
-    portal: {
-      name: info.name,
-      protocol: info.protocol,
-      family,
-      clusterIP: info.clusterIP,
-      port: info.port,
-      nodePort: cutAt === null ? info.nodePort : 0,
-      externalIPs,
-      loadBalancerIPs,
-      proxyPort,
-    },
+    portal: installedPortal(info.name, info.protocol, family, info.clusterIP, info.port, proxyPort, rules),
     configNodePort: info.nodePort,
     configExternalIPs: info.allExternalIPs,
     configLoadBalancerIPs: info.allLoadBalancerIPs,
@@ -146,8 +147,31 @@ export function openedPort(
     ttlSeconds: info.affinityTimeoutSeconds ?? 0,
     endpoints: entry.endpoints.filter((ep) => ep.ready).map((ep) => ep.address),
     ignored,
-    portalFailure:
-      cutAt === null ? null : `openPortal failed at ${cutAt} (${why}): no portal from there on, NodePort included`,
+    rules,
+  };
+}
+
+/** The portals of a port as its rules have them so far (what the chains hold, what packets can hit). */
+export function installedPortal(
+  name: string,
+  protocol: Protocol,
+  family: IPFamily,
+  clusterIP: string,
+  port: number,
+  proxyPort: number,
+  rules: PortalRules,
+): PortalService {
+  const installed = Math.max(0, rules.ranks.length - 1);
+  return {
+    name,
+    protocol,
+    family,
+    clusterIP,
+    port,
+    nodePort: rules.nodePortRank >= 0 ? rules.nodePort : 0,
+    externalIPs: rules.addresses.slice(0, Math.min(installed, rules.externalCount)),
+    loadBalancerIPs: rules.addresses.slice(rules.externalCount, Math.max(installed, rules.externalCount)),
+    proxyPort,
   };
 }
 
@@ -167,26 +191,22 @@ export function samePortConfig(a: OpenedPort, b: OpenedPort): boolean {
 }
 
 /**
- * openPortal's addresses after the ClusterIP, in its order, up to the first whose portal fails (`cutAt`, or null, and
- * `why`): one of the other family (its rule is malformed), or one `refuse` refuses. openPortal returns there.
+ * openPortal's addresses after the ClusterIP, in its order, up to the first of the other family (`cutAt`, or null):
+ * that one's rule is malformed, so openPortal always returns there.
  */
 function portalAddresses(
   externalIPs: readonly string[],
   loadBalancerIPs: readonly string[],
   family: IPFamily,
-  refuse: PortalRefusal,
-): { externalIPs: readonly string[]; loadBalancerIPs: readonly string[]; cutAt: string | null; why: string } {
-  const failure = (ip: string): string | null => (familyOf(ip) !== family ? 'other family' : refuse(ip));
-  for (let i = 0; i < externalIPs.length; i++) {
-    const why = failure(externalIPs[i]!);
-    if (why !== null) return { externalIPs: externalIPs.slice(0, i), loadBalancerIPs: [], cutAt: externalIPs[i]!, why };
-  }
-  for (let i = 0; i < loadBalancerIPs.length; i++) {
-    const why = failure(loadBalancerIPs[i]!);
-    if (why !== null)
-      return { externalIPs, loadBalancerIPs: loadBalancerIPs.slice(0, i), cutAt: loadBalancerIPs[i]!, why };
-  }
-  return { externalIPs, loadBalancerIPs, cutAt: null, why: '' };
+): { addresses: readonly string[]; externalCount: number; cutAt: string | null } {
+  const all = [...externalIPs, ...loadBalancerIPs];
+  const cut = all.findIndex((ip) => familyOf(ip) !== family);
+  const addresses = cut < 0 ? all : all.slice(0, cut);
+  return {
+    addresses,
+    externalCount: Math.min(externalIPs.length, addresses.length),
+    cutAt: cut < 0 ? null : all[cut]!,
+  };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -43,8 +43,8 @@ export interface Portal {
   /** An externalIP portal (its CONTAINER rules are split by physdev and local destination). */
   readonly external: boolean;
   readonly steps: Map<string, Step>;
-  /** Its place in its Service port's openPortal (ClusterIP 0, then externalIPs, then LB IPs), for rule order. */
-  readonly seq: number;
+  /** When its rules were added (open-portal.ts): a rule added later stands later in its chain. */
+  readonly rank: number;
   /** The portal whose rules come next at the same address and port (portal-index.ts), if any. */
   next: Portal | undefined;
 }

@@ -124,26 +124,37 @@ test("a Service's ports stand in its spec order, not by name", (t) => {
   t.deepEqual(containerRules(e), ['10.96.0.5/32 default/multi:z', '10.96.0.5/32 default/multi:a']);
 });
 
-test('claimNodePort: a second Service port on the same node address and port gets no portal from there on, until it changes', (t) => {
-  // Both give the node's address as an externalIP on port 80; b also has a NodePort, after it in openPortal.
-  const a = withEndpoint('a', '10.244.2.1', { clusterIP: '10.96.0.1', externalIPs: [NODE_A] });
-  const bSpec = (externalIPs: string[]): Partial<ServiceInput> => ({
-    type: 'NodePort',
-    clusterIP: '10.96.0.2',
-    externalIPs,
-    ports: [{ name: 'http', port: 80, nodePort: 30080 }],
-  });
-  const b = withEndpoint('b', '10.244.2.2', bSpec([NODE_A]));
-  const store = storeOf(...a, ...b);
+// Both give the node's address as an externalIP on port 80; b also has a NodePort, after it in openPortal.
+const claimA = withEndpoint('a', '10.244.2.1', { clusterIP: '10.96.0.1', externalIPs: [NODE_A] });
+const claimB = withEndpoint('b', '10.244.2.2', {
+  type: 'NodePort',
+  clusterIP: '10.96.0.2',
+  externalIPs: [NODE_A],
+  ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+});
+const portOf = (e: ReturnType<typeof engineFor>, name: string) => e.openedPorts().find((o) => o.name === name)!;
+const CONFLICT = /Port conflict detected on port 172\.18\.0\.2:80\/TCP\. {2}default\/b:http vs default\/a:http/;
+
+test('claimNodePort at start: the first sync opens every port before it knows the local addresses, so both keep their rules', (t) => {
+  const e = engineFor(storeOf(...claimA, ...claimB));
+  // a claims the address at the sync's end (ensurePortals, in open order); b fails the claim but keeps its rules.
+  t.deepEqual(portOf(e, 'default/b:http').portal.externalIPs, [NODE_A]);
+  t.is(portOf(e, 'default/b:http').portal.nodePort, 30080);
+  t.regex(portOf(e, 'default/b:http').rules.failure ?? '', CONFLICT);
+  t.is(reached(e, '192.0.2.9', 40000, NODE_A, EXTERNAL), '10.244.2.1:8080', "a's rules come first");
+  t.is(e.send(tcp('192.0.2.9', 40001, NODE_A, 30080), EXTERNAL, 1).endpoint, '10.244.2.2:8080');
+});
+
+test('claimNodePort later: a port meeting a claimed node address gets no rule from there on, until the holder lets go', (t) => {
+  const store = storeOf(...claimA);
   const e = engineFor(store);
-  const bPort = () => e.openedPorts().find((o) => o.name === 'default/b:http')!;
-  t.deepEqual(bPort().portal.externalIPs, []);
-  t.is(bPort().portal.nodePort, 0, 'openPortal returned before the NodePort');
-  t.regex(
-    bPort().portalFailure ?? '',
-    /Port conflict detected on port 172\.18\.0\.2:80\/TCP\. {2}default\/b:http vs default\/a:http/,
-  );
-  // b's ClusterIP portal came first and holds; its NodePort has no rule, so outside traffic to it is not proxied.
+  t.is(portOf(e, 'default/a:http').rules.failure, null, 'the first sync is over: a holds the address');
+  put(store, ...claimB);
+  const b = () => portOf(e, 'default/b:http');
+  t.deepEqual(b().portal.externalIPs, []);
+  t.is(b().portal.nodePort, 0, 'openPortal returned before the NodePort');
+  t.regex(b().rules.failure ?? '', CONFLICT);
+  // Its ClusterIP's rules went in first; its NodePort has none, so outside traffic to it is not proxied.
   t.is(reached(e, '10.244.1.4', 40000, '10.96.0.2'), '10.244.2.2:8080');
   t.is(e.send(tcp('192.0.2.9', 40000, NODE_A, 30080), EXTERNAL, 1).endpoint, null);
   t.true(
@@ -151,14 +162,27 @@ test('claimNodePort: a second Service port on the same node address and port get
       .send(tcp('10.244.1.4', 40001, '10.96.0.2', 80), POD, 1)
       .steps.some((s) => s.decision.includes('openPortal failed')),
   );
-  // a goes and releases the address; b, unchanged, stays as openPortal left it.
-  remove(store, ...a);
-  t.is(bPort().portal.nodePort, 0);
-  put(store, slice('default', 'b', [{ ip: '10.244.2.3', node: 'node-b' }], [{ name: 'http', port: 8080 }]));
-  t.is(bPort().portal.nodePort, 0, 'an endpoint change does not reopen its portals');
-  // b changes: mergeService opens it again, and now the claim holds.
-  put(store, service('default', 'b', { ...bSpec([NODE_A]), ports: [{ name: 'http', port: 80, nodePort: 30081 }] }));
-  t.deepEqual(bPort().portal.externalIPs, [NODE_A]);
-  t.is(bPort().portal.nodePort, 30081);
-  t.is(bPort().portalFailure, null);
+  // a goes: the same sync's ensurePortals claims the address for b and appends its missing rules.
+  remove(store, ...claimA);
+  t.deepEqual(b().portal.externalIPs, [NODE_A]);
+  t.is(b().portal.nodePort, 30080);
+  t.is(b().rules.failure, null);
+  t.is(e.send(tcp('192.0.2.9', 40002, NODE_A, 30080), EXTERNAL, 2).endpoint, '10.244.2.2:8080');
+  t.deepEqual(containerRules(e).at(-1), '172.18.0.2/32 default/b:http', 'appended after the rules already there');
+});
+
+test('claimNodePort: a port renamed in place meets its own old claim, and gets its rules at the end of the same sync', (t) => {
+  const store = storeOf(...claimA);
+  const e = engineFor(store);
+  t.deepEqual(portOf(e, 'default/a:http').portal.externalIPs, [NODE_A]);
+  const renamed = service('default', 'a', {
+    clusterIP: '10.96.0.1',
+    externalIPs: [NODE_A],
+    ports: [{ name: 'web', port: 80 }],
+  });
+  put(store, renamed, slice('default', 'a', [{ ip: '10.244.2.1', node: 'node-b' }], [{ name: 'web', port: 8080 }]));
+  const web = portOf(e, 'default/a:web');
+  t.deepEqual(web.portal.externalIPs, [NODE_A]);
+  t.is(web.rules.failure, null);
+  t.is(reached(e, '192.0.2.9', 40000, NODE_A, EXTERNAL), '10.244.2.1:8080');
 });
