@@ -7,17 +7,19 @@
  * endpoint (`ip:port`) of that Service port.
  *
  * - Every serving endpoint counts: traffic policy, topology and terminating state are ignored, so changing them does
- *   not break existing flows (as for TCP). The endpoint's port counts too (since 1.33, kubernetes#130542), so a
+ *   not break existing flows (as for TCP). The endpoint's port counts too (since 1.34, kubernetes#130542), so a
  *   changed targetPort moves its flows.
  * - A Service port with no serving endpoint, and one deleted in this sync, has every entry to its frontends deleted
- *   (kubernetes#139629 and #141371, 2026; from 1.32 until then such ports were skipped and their flows lingered).
+ *   (kubernetes#139629 and #141371, 2026; from 1.32 until then such ports were skipped and their flows lingered). A
+ *   frontend a live port still has is the live port's to judge: a port renamed in place, or one whose frontend
+ *   another port took over, keeps the flows the live port serves (upstream fills its filter with the deleted ports
+ *   first, so the live ones overwrite them).
  * - The pass covers every UDP Service port at each sync, so an entry created since the last one (to a NodePort on
  *   an address that is no Service's, say) goes at the next change of any Service.
  */
 import { type Conntrack, type ConntrackEntry, entryFamily } from './conntrack.js';
 import type { ServicePortEntry } from './service-table.js';
 
-const NONE: ReadonlySet<string> = new Set();
 const endpointKey = (ip: string, port: number): string => `${ip}|${port}`;
 
 /**
@@ -30,16 +32,23 @@ export function cleanStaleUdpEntries(
   deleted: Iterable<ServicePortEntry> = [],
 ): ConntrackEntry[] {
   const stale = new Set<ConntrackEntry>();
-  const sweep = (entry: ServicePortEntry, serving: ReadonlySet<string>): void => {
+  /** The frontends of live UDP ports, by family: `ip|port`, and `|nodePort` for a NodePort on any address. */
+  const liveFrontends = new Set<string>();
+  const sweep = (entry: ServicePortEntry, serving: ReadonlySet<string> | null): void => {
     const info = entry.info;
-    const consider = (e: ConntrackEntry): void => {
-      // One pass per family, as upstream lists one family's entries (a NodePort is shared by both).
-      if (entryFamily(e) !== info.family) return;
-      if (!serving.has(endpointKey(e.replySrc.ip, e.replySrc.port))) stale.add(e);
+    const frontend = (key: string, entries: readonly ConntrackEntry[]): void => {
+      const scoped = `${info.family}|${key}`;
+      if (serving !== null) liveFrontends.add(scoped);
+      else if (liveFrontends.has(scoped)) return;
+      for (const e of entries) {
+        // One pass per family, as upstream lists one family's entries (a NodePort is shared by both).
+        if (entryFamily(e) !== info.family) continue;
+        if (!serving?.has(endpointKey(e.replySrc.ip, e.replySrc.port))) stale.add(e);
+      }
     };
     for (const ip of [info.clusterIP, ...info.loadBalancerVIPs, ...info.externalIPs])
-      for (const e of ct.udpEntriesTo(ip, info.port)) consider(e);
-    if (info.nodePort !== 0) for (const e of ct.udpEntriesToPort(info.nodePort)) consider(e);
+      frontend(endpointKey(ip, info.port), ct.udpEntriesTo(ip, info.port));
+    if (info.nodePort !== 0) frontend(`|${info.nodePort}`, ct.udpEntriesToPort(info.nodePort));
   };
   for (const entry of live) {
     if (entry.info.protocol !== 'UDP') continue;
@@ -47,7 +56,8 @@ export function cleanStaleUdpEntries(
     for (const ep of entry.endpoints) if (ep.serving) serving.add(endpointKey(ep.ip, ep.port));
     sweep(entry, serving);
   }
-  for (const entry of deleted) if (entry.info.protocol === 'UDP') sweep(entry, NONE);
+  // null: no endpoint serves a deleted port, and its frontends that a live port has were judged above.
+  for (const entry of deleted) if (entry.info.protocol === 'UDP') sweep(entry, null);
   for (const e of stale) ct.delete(e);
   return [...stale];
 }

@@ -5,14 +5,14 @@ import { cleanStaleUdpEntries } from '../../src/proxy/conntrack-cleanup.js';
 import type { Packet } from '../../src/proxy/packet.js';
 import { node, service, slice, storeWith, tableFor } from './fixtures.js';
 
-function entry(eps: { ip: string; serving?: boolean }[], extra: Record<string, unknown> = {}) {
+function entry(eps: { ip: string; serving?: boolean }[], extra: Record<string, unknown> = {}, portName = 'dns') {
   const table = tableFor(
     storeWith(
       node('n1', ['192.168.0.2']),
       service('ns', 'dns', {
         type: 'LoadBalancer',
         clusterIP: '10.96.0.10',
-        ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }],
+        ports: [{ name: portName, port: 53, protocol: 'UDP', nodePort: 30053 }],
         ingress: ['1.2.3.4'],
         externalIPs: ['198.51.100.1'],
         ...extra,
@@ -21,13 +21,13 @@ function entry(eps: { ip: string; serving?: boolean }[], extra: Record<string, u
         'ns',
         'dns',
         eps.map((e) => ({ ip: e.ip, ...(e.serving === false ? { ready: false, serving: false } : {}) })),
-        [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+        [{ name: portName, port: 5353, protocol: 'UDP' }],
       ),
     ),
     'n1',
     { families: ['IPv4'] },
   );
-  return table.get('IPv4', 'ns/dns:dns/UDP')!;
+  return table.get('IPv4', `ns/dns:${portName}/UDP`)!;
 }
 
 const udp = (src: string, sport: number, dst: string, dport: number): Packet => ({
@@ -75,6 +75,21 @@ test('a deleted Service port has all its flows flushed (kubernetes#141371); live
   // A NodePort on an address that is no Service's: not NATed, so its reply source is no endpoint.
   const stray = ct.track(udp('10.0.0.1', 2, '192.0.2.50', 30053), {}, 0);
   t.deepEqual(new Set(cleanStaleUdpEntries(ct, [], [entry([{ ip: '10.244.1.1' }])])), new Set([gone, stray]));
+});
+
+test("a port renamed in place: its frontends are the live port's to judge, so the flows it serves stay", (t) => {
+  const ct = new Conntrack();
+  const served = ct.track(udp('10.0.0.1', 1, '10.96.0.10', 53), { dnat: { ip: '10.244.1.1', port: 5353 } }, 0);
+  const viaNodePort = ct.track(
+    udp('203.0.113.2', 2, '192.168.0.2', 30053),
+    { dnat: { ip: '10.244.1.1', port: 5353 } },
+    0,
+  );
+  const unserved = ct.track(udp('10.0.0.1', 3, '10.96.0.10', 53), { dnat: { ip: '10.244.9.9', port: 5353 } }, 0);
+  const renamed = entry([{ ip: '10.244.1.1' }], {}, 'dns2');
+  const old = entry([{ ip: '10.244.1.1' }]);
+  t.deepEqual(cleanStaleUdpEntries(ct, [renamed], [old]), [unserved]);
+  t.deepEqual(new Set(ct.entries()), new Set([served, viaNodePort]));
 });
 
 test('TCP Services are never reconciled', (t) => {
