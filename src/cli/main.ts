@@ -20,9 +20,9 @@ export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;
 
 export function buildProgram(): Command {
+  // A malformed flag is one `error:` line, as every other bad input is (README); `--help` prints the usage.
   const program = new Command('kube-netsim')
     .description('A Kubernetes cluster-networking and service-discovery emulator')
-    .showHelpAfterError()
     .exitOverride();
   registerGet(program);
   registerIpam(program);

@@ -315,6 +315,24 @@ for (const [dst, src, message] of TRACE_INPUT_ERRORS) {
   });
 }
 
+// Flags the parser refuses are bad input like any other: exit 2 and one `error:` line, no usage text after it.
+const MALFORMED_FLAGS: readonly (readonly string[])[] = [
+  ['trace', DEMO, '--src', '10.244.1.4', '--dst', 'web.shop:80'],
+  ['trace', DEMO, ...FROM_WORKER_POD, '--dst', 'web.shop:80', '--bogus'],
+  ['trace', DEMO, ...FROM_WORKER_POD, '--dst', 'web.shop:80', '--proto'],
+  ['rules', DEMO, '--node', 'kube-netsim-worker', '--count', '3'],
+  ['nosuch'],
+  // Refused by the command, in the flag's words (not the library call's).
+  ['trace', DEMO, ...FROM_WORKER_POD, '--dst', 'web.shop:80', '--mode', 'ipvs', '--scheduler', 'RR'],
+];
+for (const args of MALFORMED_FLAGS)
+  test(`kube-netsim ${args.join(' ')}: exit 2, one error line`, async (t) => {
+    const r = await cli(...args);
+    t.is(r.code, 2);
+    t.regex(r.stderr, /^error: [^\n]+\n$/);
+    t.notRegex(r.stderr, /cluster\.proxy/);
+  });
+
 test('trace: the sent line writes the destination canonically, IPv6 in brackets, with --dst as given beside it', async (t) => {
   const v6 = await cli(
     'trace',
@@ -557,7 +575,11 @@ const SCRIPT_ERRORS: readonly [name: string, text: string | null, message: RegEx
   ['not YAML', 'x: [\n', /not YAML/],
   ['an infinite advance', '- {advance: 1e400}\n', /step 1: advance takes a finite number/],
   ['a packet without dst', '- {src: "10.244.1.4:1000"}\n', /step 1: a packet needs src and dst/],
-  ['a delete of nothing', '- {advance: 1}\n- {delete: service/shop/nosuch}\n', /step 2:[\s\S]*not found/],
+  [
+    'a delete of nothing',
+    '- {advance: 1}\n- {delete: service/shop/nosuch}\n',
+    /step 2: Service shop\/nosuch: not found\n$/,
+  ],
   [
     'a packet with a bad address',
     '- {advance: 1}\n- {src: "10.244.1.4", dst: "10.96.0.300:80"}\n',

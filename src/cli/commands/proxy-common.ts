@@ -11,7 +11,7 @@ import { resolve as resolveName } from '../../dns/resolve/resolve.js';
 import { ZoneIndex } from '../../dns/zone/zone-index.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
-import { PROXY_MODES } from '../../proxy/config.js';
+import { IPVS_SCHEDULERS, PROXY_MODES } from '../../proxy/config.js';
 import type { ProxyConfig, Step, Verdict } from '../../proxy/engine.js';
 import { type Address, formatAddress, type Origin, type Packet } from '../../proxy/packet.js';
 import { resolvConfOf } from './pod-dns.js';
@@ -30,6 +30,13 @@ export function parseModeFlag(mode: string | undefined): ProxyConfig['mode'] | u
   if (mode !== undefined && !(PROXY_MODES as readonly string[]).includes(mode))
     throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${mode}"`);
   return mode as ProxyConfig['mode'] | undefined;
+}
+
+/** `--scheduler`: one of the IPVS schedulers kube-proxy accepts, as the kernel names them, or undefined. */
+export function parseSchedulerFlag(scheduler: string | undefined): string | undefined {
+  if (scheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(scheduler))
+    throw new InvalidArgumentError(`--scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
+  return scheduler;
 }
 
 export function requireNode(cluster: Cluster, node: string | undefined): string {

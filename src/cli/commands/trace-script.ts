@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster } from '../../cluster/cluster.js';
 import { originOf } from '../../cluster/packet-origin.js';
-import { InputUnreadableError, InvalidArgumentError, KubeNetsimError } from '../../errors.js';
+import { BatchRejectedError, InputUnreadableError, InvalidArgumentError, KubeNetsimError } from '../../errors.js';
 import { parseManifestText, type RawDocument } from '../../model/load/index.js';
 import { attachSource, type FieldPath, IN_CODE, type SourceRef, sourceOf } from '../../model/source.js';
 import type { Kind } from '../../model/types.js';
@@ -213,7 +213,7 @@ export async function runScript(
                 ? { kind: k, namespace: parts[1], name: parts[2] }
                 : null;
         if (!ref) throw new InvalidArgumentError(`delete takes KIND/NS/NAME, got "${step.delete}"`);
-        cluster.delete([ref], { force: step.force ?? false });
+        deleteOne(cluster, ref, step.force ?? false);
         synced(engine, now);
       } else if ('src' in step && 'dst' in step) {
         // Ports left out: the client's 40000 and the Service's 80 (a reply's endpoint port has no default: 0).
@@ -306,6 +306,20 @@ function replyFor(step: { src: string; dst: string }, asWritten: Packet, named: 
   // A name is a Service the client sends to: only the client form makes sense, and it needs a packet to answer.
   if (named) throw new InvalidArgumentError(`a reply to ${step.src} -> ${step.dst}, which sent no packet before`);
   return asWritten;
+}
+
+/**
+ * The object a `delete` step names, deleted. Its refusal is one line about that object (`Service shop/nope: not
+ * found`): the step names it, so the batch's listing, which places each problem in a file, has nothing to place.
+ */
+function deleteOne(cluster: Cluster, ref: Parameters<Cluster['delete']>[0][number], force: boolean): void {
+  try {
+    cluster.delete([ref], { force });
+  } catch (err) {
+    const issue = err instanceof BatchRejectedError && err.issues.length === 1 ? err.issues[0]! : undefined;
+    if (issue === undefined) throw err;
+    throw new KubeNetsimError(issue.code, `${issue.object}: ${issue.detail}`);
+  }
 }
 
 /**

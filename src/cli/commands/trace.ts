@@ -17,6 +17,7 @@ import {
   parseEndpointArg,
   parseModeFlag,
   parseProto,
+  parseSchedulerFlag,
   requireNode,
   resolveDestination,
   splitName,
@@ -49,7 +50,7 @@ export function engineFor(cluster: Cluster, opts: ProxyCommandOptions, explain =
   return cluster.proxy({
     node,
     ...(mode ? { mode } : {}),
-    ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
+    ...(opts.scheduler ? { scheduler: parseSchedulerFlag(opts.scheduler) } : {}),
     ...(opts.seed !== undefined ? { seed: parseSeed(opts.seed) } : {}),
     explain,
   });
