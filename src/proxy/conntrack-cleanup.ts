@@ -32,14 +32,21 @@ export function cleanStaleUdpEntries(
   deleted: Iterable<ServicePortEntry> = [],
 ): ConntrackEntry[] {
   const stale = new Set<ConntrackEntry>();
-  /** The frontends of live UDP ports, by family: `ip|port`, and `|nodePort` for a NodePort on any address. */
-  const liveFrontends = new Set<string>();
+  const gone = [...deleted].filter((entry) => entry.info.protocol === 'UDP');
+  /**
+   * The frontends of live UDP ports, by family (`family|ip|port`, no ip for a NodePort on any address): kept only
+   * when a port went this sync, as only its sweep reads them (most syncs delete nothing).
+   */
+  const liveFrontends = gone.length > 0 ? new Set<string>() : null;
   const sweep = (entry: ServicePortEntry, serving: ReadonlySet<string> | null): void => {
     const info = entry.info;
-    const frontend = (key: string, entries: readonly ConntrackEntry[]): void => {
-      const scoped = `${info.family}|${key}`;
-      if (serving !== null) liveFrontends.add(scoped);
-      else if (liveFrontends.has(scoped)) return;
+    // `ip` null: a NodePort, on any address.
+    const frontend = (ip: string | null, port: number, entries: readonly ConntrackEntry[]): void => {
+      if (liveFrontends !== null) {
+        const scoped = `${info.family}|${ip ?? ''}|${port}`;
+        if (serving !== null) liveFrontends.add(scoped);
+        else if (liveFrontends.has(scoped)) return;
+      }
       for (const e of entries) {
         // One pass per family, as upstream lists one family's entries (a NodePort is shared by both).
         if (entryFamily(e) !== info.family) continue;
@@ -47,8 +54,8 @@ export function cleanStaleUdpEntries(
       }
     };
     for (const ip of [info.clusterIP, ...info.loadBalancerVIPs, ...info.externalIPs])
-      frontend(endpointKey(ip, info.port), ct.udpEntriesTo(ip, info.port));
-    if (info.nodePort !== 0) frontend(`|${info.nodePort}`, ct.udpEntriesToPort(info.nodePort));
+      frontend(ip, info.port, ct.udpEntriesTo(ip, info.port));
+    if (info.nodePort !== 0) frontend(null, info.nodePort, ct.udpEntriesToPort(info.nodePort));
   };
   for (const entry of live) {
     if (entry.info.protocol !== 'UDP') continue;
@@ -57,7 +64,7 @@ export function cleanStaleUdpEntries(
     sweep(entry, serving);
   }
   // null: no endpoint serves a deleted port, and its frontends that a live port has were judged above.
-  for (const entry of deleted) if (entry.info.protocol === 'UDP') sweep(entry, null);
+  for (const entry of gone) sweep(entry, null);
   for (const e of stale) ct.delete(e);
   return [...stale];
 }

@@ -17,6 +17,7 @@ import { isLoopback } from '../ip-match.js';
 import { NEW_FLOW_STEP } from '../nat-entry.js';
 import { address, familyOf, hostPort, type Origin, type Packet } from '../packet.js';
 import { protoCode } from '../tuple-table.js';
+import { portalFailureText } from './open-portal.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, PORTAL_JUMPS, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
 import { type BalancerState, type NextResult, nextEndpointOf } from './round-robin.js';
@@ -156,7 +157,8 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   const steps: Step[] = explain ? [...entrySteps(portal), portal.step] : NO_STEPS;
   if (explain) {
     const p = port.portal;
-    if (port.rules.failure !== null) steps.push({ where: 'userspace', rule: p.name, decision: port.rules.failure });
+    const failure = portalFailureText(port.rules);
+    if (failure !== null) steps.push({ where: 'userspace', rule: p.name, decision: failure });
     if (port.ignored.length) {
       steps.push({
         where: 'userspace',

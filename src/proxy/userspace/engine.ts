@@ -28,7 +28,7 @@ import {
   rebind,
   socketClosed,
 } from './connect.js';
-import { portalUnsettled, withRules } from './open-portal.js';
+import { claimKeysOf, withRules } from './open-portal.js';
 import { PortClaims } from './port-claims.js';
 import { PortalIndex } from './portal-index.js';
 import { ProxyPortAllocator, renderPortals, ruleGroups } from './portals.js';
@@ -63,8 +63,13 @@ export class UserspaceEngine implements ProxyEngine {
   /** openPortal's context: the node addresses the open ports hold (claimNodePort), localAddrs, the rule counter. */
   readonly #portalContext: { local: ReadonlySet<string>; claims: PortClaims; nextRank(): number };
   #rank = 0;
-  /** Keys of open ports a later openPortal could still change (open-portal.ts `portalUnsettled`). */
+  /** Keys of open ports the next ensurePortals runs openPortal for: opened, woken, or all when localAddrs changed. */
   readonly #unsettled = new Set<string>();
+  /**
+   * Open ports stopped by a claim another holds, by that claim's key: openPortal would stop there again until the
+   * holder releases it (or localAddrs changes), so they wait here instead of being tried at every sync.
+   */
+  readonly #waiting = new Map<string, Set<string>>();
   /** The last host IP whose address key was asked for, and its key (`hostKey`: one host IP per family is current). */
   #hostKeyOf = '';
   #hostKey = -1;
@@ -149,8 +154,6 @@ export class UserspaceEngine implements ProxyEngine {
       this.#ensurePortals(false);
     }
     if (now >= this.#nextCleanup) {
-      // Every sync, at least once a syncPeriod, ends with ensurePortals and the sticky-session cleanup.
-      this.#ensurePortals(false);
       this.lb.cleanupStaleStickySessions(now);
       this.#nextCleanup = now + this.#syncPeriod;
     }
@@ -327,7 +330,7 @@ export class UserspaceEngine implements ProxyEngine {
 
   #index(o: OpenedPort): void {
     const p = o.portal;
-    const { ranks, externalCount } = o.rules;
+    const { ranks } = o.rules;
     const portal = (addr: string | null, external: boolean, rank: number) => ({
       port: o,
       balancer: o.balancer,
@@ -337,24 +340,31 @@ export class UserspaceEngine implements ProxyEngine {
       rank,
       next: undefined,
     });
-    // The rules openPortal has added: the ClusterIP's, then each address's (externalIPs first), each at its rank.
-    this.#st.portals.add(p.protocol, p.port, portal(p.clusterIP, false, ranks[0]!));
-    const addresses = [...p.externalIPs, ...p.loadBalancerIPs];
-    addresses.forEach((ip, i) => {
-      this.#st.portals.add(p.protocol, p.port, portal(ip, i < externalCount, ranks[i + 1]!));
-    });
+    // The rules openPortal has added, as the chains hold them (an address listed twice has one set: ruleGroups).
+    for (const g of ruleGroups(p, ranks, o.rules.nodePortRank))
+      if (g.kind !== 'nodePort')
+        this.#st.portals.add(p.protocol, p.port, portal(g.addr, g.kind === 'external', g.rank));
     this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), portal(null, false, 0));
     if (p.nodePort)
       this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), portal(null, false, o.rules.nodePortRank));
   }
 
-  /** stopProxy and closePortal: the port's socket and rules go, and the node addresses it claimed are released. */
+  /**
+   * stopProxy and closePortal: the port's socket and rules go, and what it claimed is released, which wakes the ports
+   * waiting for those claims.
+   */
   #close(o: OpenedPort): void {
     this.#unindex(o);
     this.#unsettled.delete(o.key);
+    const waitingOn = o.rules.failure?.key;
+    if (waitingOn) this.#waiting.get(waitingOn)?.delete(o.key);
     this.#ports.release(o.portal.proxyPort);
     const { local, claims } = this.#portalContext;
-    for (const ip of o.rules.addresses) if (local.has(ip)) claims.release(o.protocol, ip, o.portal.port, o.name);
+    for (const key of claimKeysOf(o, local)) {
+      if (!claims.release(key, o.name)) continue;
+      for (const k of this.#waiting.get(key) ?? []) this.#unsettled.add(k);
+      this.#waiting.delete(key);
+    }
   }
 
   /**
@@ -369,9 +379,12 @@ export class UserspaceEngine implements ProxyEngine {
     if (nodeChanged || local.size !== ctx.local.size || [...local].some((ip) => !ctx.local.has(ip))) {
       ctx.local = local;
       for (const k of this.#opened.keys()) this.#unsettled.add(k);
+      this.#waiting.clear();
     }
     if (this.#unsettled.size === 0) return;
+    // Several ports waiting for one claim: the one opened first gets it (upstream's order was a Go map's).
     const ports = [...this.#unsettled].map((k) => this.#opened.get(k)!).sort((a, b) => a.socket - b.socket);
+    this.#unsettled.clear();
     for (const before of ports) {
       const next = withRules(before, ctx);
       if (next !== before) {
@@ -379,7 +392,14 @@ export class UserspaceEngine implements ProxyEngine {
         this.#opened.set(next.key, next);
         this.#index(next);
       }
-      if (!portalUnsettled(next, ctx)) this.#unsettled.delete(next.key);
+      const waitingOn = next.rules.failure?.key;
+      if (!waitingOn) continue;
+      let waiting = this.#waiting.get(waitingOn);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.#waiting.set(waitingOn, waiting);
+      }
+      waiting.add(next.key);
     }
   }
 

@@ -113,6 +113,8 @@ export function ruleGroups(s: PortalService, ranks: readonly number[], nodePortR
   const addresses = [...s.externalIPs, ...s.loadBalancerIPs];
   for (let i = 0; i < addresses.length; i++) {
     const kind = i < s.externalIPs.length ? 'external' : 'plain';
+    // An address listed twice: EnsureRule finds its rules already there and adds none.
+    if (groups.some((g) => g.kind === kind && g.addr === addresses[i])) continue;
     groups.push({ service: s, kind, addr: addresses[i]!, rank: ranks[i + 1]! });
   }
   if (s.nodePort !== 0) groups.push({ service: s, kind: 'nodePort', addr: null, rank: nodePortRank });

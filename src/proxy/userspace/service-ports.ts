@@ -96,8 +96,11 @@ export interface PortalRules {
   readonly ranks: number[];
   /** The NodePort's rules' rank, -1 while it has none. */
   nodePortRank: number;
-  /** Why the last openPortal stopped early, for traces; null when it got through. */
-  failure: string | null;
+  /**
+   * Where the last openPortal stopped early, or null when it got through: `at` (an address, or a claim as
+   * `ip:port/PROTO`), and the Service port holding that claim with the claim's key (both null: the other family).
+   */
+  failure: { readonly at: string; readonly holder: string | null; readonly key: string | null } | null;
 }
 
 /** Why a table entry gets no proxy socket, or null when it gets one. */
