@@ -16,7 +16,7 @@ import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
-import type { ServiceTable, TableChange } from '../service-table.js';
+import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
 import {
   connect,
@@ -251,19 +251,37 @@ export class UserspaceEngine implements ProxyEngine {
 
   /**
    * Table keys carry the protocol, upstream's ServicePortName does not: a port that keeps its name and changes protocol
-   * is one key gone and one new here, but one changed port to mergeService (new socket, balancer state and affinity
-   * kept; unmergeService never sees the name). So keys still in the table go first, and a key gone whose port name
-   * another opened port now serves leaves the balancer and conntrack alone. (A same-name port that gets no socket, SCTP
-   * or no free proxy port, does unmerge here; upstream kept the name's state, unused, until the name went.)
+   * is one key gone and one new here, but one changed port to mergeService, which closes the old socket (its proxy
+   * port and claims released) before it opens the new one, and keeps the name's balancer state and affinity
+   * (unmergeService never sees the name). So such an old key closes first, then the keys still in the table are
+   * merged, and the other keys gone are unmerged last, leaving the balancer and conntrack alone when another opened
+   * port serves their name.
    */
   #syncKeys(keys: Iterable<string>): void {
     const gone: string[] = [];
-    for (const k of keys) {
-      const bar = k.indexOf('|');
-      if (this.#table.get(k.slice(0, bar) as IPFamily, k.slice(bar + 1)) === undefined) gone.push(k);
-      else this.#syncKey(k);
+    const present: string[] = [];
+    for (const k of keys) (this.#entryOf(k) === undefined ? gone : present).push(k);
+    for (const k of gone) {
+      const before = this.#opened.get(k);
+      if (before !== undefined && this.#nameKeptIn(k)) {
+        this.#close(before);
+        this.#opened.delete(k);
+      }
     }
+    for (const k of present) this.#syncKey(k);
     for (const k of gone) this.#syncKey(k);
+  }
+
+  /** The table entry of a key (`FAMILY|ns/name:port/PROTO`), if it has one. */
+  #entryOf(k: string): ServicePortEntry | undefined {
+    const bar = k.indexOf('|');
+    return this.#table.get(k.slice(0, bar) as IPFamily, k.slice(bar + 1));
+  }
+
+  /** Whether the table still has key `k`'s port name under another protocol, in its family (the Service keeps it). */
+  #nameKeptIn(k: string): boolean {
+    const stem = k.slice(0, k.lastIndexOf('/'));
+    return ['TCP', 'UDP', 'SCTP'].some((proto) => `${stem}/${proto}` !== k && this.#entryOf(`${stem}/${proto}`));
   }
 
   /**

@@ -365,3 +365,28 @@ test('after the proxy closed a connection, the endpoint’s late answer has no r
   t.is(relayed.verdict, 'ACCEPT');
   t.deepEqual(relayed.packet.dst, { ip: '10.244.1.9', port: 40101 });
 });
+
+test('a port that changes protocol gives its proxy port back before the new socket takes one (mergeService closes first)', (t) => {
+  // One proxy port in the range: the TCP socket must close before the UDP one can open.
+  const svc = (protocol: 'TCP' | 'UDP') =>
+    service('default', 'dns', { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol }] });
+  const eps = (protocol: 'TCP' | 'UDP') => slice('default', 'dns', EPS, [{ name: 'dns', port: 53, protocol }]);
+  const store = storeOf(svc('TCP'), eps('TCP'));
+  const e = createUserspaceEngine(
+    { table: tableFor(store, 'node-a'), config: proxyConfig(), rng: new Rng(5) },
+    { proxyPortRange: { first: 40000, last: 40000 } },
+  );
+  t.deepEqual(
+    e.openedPorts().map((o) => `${o.protocol} ${o.proxyPort}`),
+    ['TCP 40000'],
+  );
+  store.transaction(() => {
+    store.put(svc('UDP'));
+    store.put(eps('UDP'));
+  });
+  t.deepEqual(
+    e.openedPorts().map((o) => `${o.protocol} ${o.proxyPort}`),
+    ['UDP 40000'],
+  );
+  t.is(e.send(udp('10.244.1.4', 5000, '10.96.0.10', 53), POD, 1).verdict, 'DNAT');
+});
