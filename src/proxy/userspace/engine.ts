@@ -28,8 +28,7 @@ import {
   rebind,
   socketClosed,
 } from './connect.js';
-import { claimKeysOf, withRules } from './open-portal.js';
-import { PortClaims } from './port-claims.js';
+import { PortalBook } from './portal-book.js';
 import { PortalIndex } from './portal-index.js';
 import { ProxyPortAllocator, renderPortals, ruleGroups } from './portals.js';
 import { isRelay, RelayPool } from './relay-pool.js';
@@ -60,16 +59,8 @@ export class UserspaceEngine implements ProxyEngine {
   readonly #localAddresses = new Map<string, (Address | undefined)[]>();
   /** Proxy sockets opened so far: each gets the next number, so a socket reopened on the same port is a new one. */
   #sockets = 0;
-  /** openPortal's context: the node addresses the open ports hold (claimNodePort), localAddrs, the rule counter. */
-  readonly #portalContext: { local: ReadonlySet<string>; claims: PortClaims; nextRank(): number };
-  #rank = 0;
-  /** Keys of open ports the next ensurePortals runs openPortal for: opened, woken, or all when localAddrs changed. */
-  readonly #unsettled = new Set<string>();
-  /**
-   * Open ports stopped by a claim another holds, by that claim's key: openPortal would stop there again until the
-   * holder releases it (or localAddrs changes), so they wait here instead of being tried at every sync.
-   */
-  readonly #waiting = new Map<string, Set<string>>();
+  /** The portal rules of the open ports, and their claims (portal-book.ts). */
+  readonly #book: PortalBook;
   /** The last host IP whose address key was asked for, and its key (`hostKey`: one host IP per family is current). */
   #hostKeyOf = '';
   #hostKey = -1;
@@ -109,7 +100,7 @@ export class UserspaceEngine implements ProxyEngine {
       backendTuple: (proto, hostIP, dst, now) => this.#backendTuple(proto, hostIP, dst, now),
       isOpen: (port) => this.#opened.get(port.key)?.socket === port.socket,
     };
-    this.#portalContext = { local: new Set(), claims: new PortClaims(), nextRank: () => ++this.#rank };
+    this.#book = new PortalBook(this.#st, this.#opened);
     this.#unsubscribe = table.subscribe((changes) => {
       for (const c of changes) {
         if (c.kind === 'node') this.#resyncAll = true;
@@ -141,7 +132,7 @@ export class UserspaceEngine implements ProxyEngine {
         for (const entry of entries) keys.add(`${family}|${entry.key}`);
       }
       this.#syncKeys(keys);
-      this.#ensurePortals(true);
+      this.#book.ensure(this.#table.node, true);
     } else if (this.#pending.length > 0) {
       const changes = this.#pending;
       this.#pending = [];
@@ -151,7 +142,7 @@ export class UserspaceEngine implements ProxyEngine {
       for (const k of [...keys])
         if (k.startsWith('IPv4|')) for (const o of this.#opened.keys()) if (o.startsWith('IPv6|')) keys.add(o);
       this.#syncKeys(keys);
-      this.#ensurePortals(false);
+      this.#book.ensure(this.#table.node, false);
     }
     if (now >= this.#nextCleanup) {
       this.lb.cleanupStaleStickySessions(now);
@@ -329,106 +320,26 @@ export class UserspaceEngine implements ProxyEngine {
         // gets here: closing it gave its own proxy port back first.)
         return;
       }
-      next = withRules(openedPort(family, entry, proxyPort, ++this.#sockets), this.#portalContext);
-      this.#unsettled.add(k);
+      next = this.#book.open(openedPort(family, entry, proxyPort, ++this.#sockets));
       this.lb.newService(next.portal.name, next.affinity, next.ttlSeconds);
     }
-    if (before) this.#unindex(before);
+    if (before) this.#book.unindex(before);
     this.#opened.set(k, next);
     this.lb.setEndpoints(next.portal.name, next.endpoints);
     next.balancer = this.lb.state(next.portal.name);
-    this.#index(next);
+    this.#book.index(next);
+  }
+
+  /** stopProxy and closePortal: the port's rules and claims go (portal-book.ts), and its proxy port is free again. */
+  #close(o: OpenedPort): void {
+    this.#book.close(o);
+    this.#ports.release(o.portal.proxyPort);
   }
 
   /** unmergeService's conntrack.ClearEntriesForIP(serviceIP, UDP): every UDP flow to the deleted ClusterIP. */
   #clearUdpEntriesFor(ip: string): void {
     const doomed = [...this.conntrack.entries()].filter((e) => e.proto === 'UDP' && e.originalDst.ip === ip);
     for (const e of doomed) this.conntrack.delete(e);
-  }
-
-  #index(o: OpenedPort): void {
-    const p = o.portal;
-    const { ranks } = o.rules;
-    const portal = (addr: string | null, external: boolean, rank: number) => ({
-      port: o,
-      balancer: o.balancer,
-      addr,
-      external,
-      steps: new Map(),
-      rank,
-      next: undefined,
-    });
-    // The rules openPortal has added, as the chains hold them (an address listed twice has one set: ruleGroups).
-    for (const g of ruleGroups(p, ranks, o.rules.nodePortRank))
-      if (g.kind !== 'nodePort')
-        this.#st.portals.add(p.protocol, p.port, portal(g.addr, g.kind === 'external', g.rank));
-    this.#st.proxySockets.set(portalKey(p.protocol, p.proxyPort), portal(null, false, 0));
-    if (p.nodePort)
-      this.#st.nodePorts.set(portalKey(p.protocol, p.nodePort), portal(null, false, o.rules.nodePortRank));
-  }
-
-  /**
-   * stopProxy and closePortal: the port's socket and rules go, and what it claimed is released, which wakes the ports
-   * waiting for those claims.
-   */
-  #close(o: OpenedPort): void {
-    this.#unindex(o);
-    this.#unsettled.delete(o.key);
-    const waitingOn = o.rules.failure?.key;
-    if (waitingOn) this.#waiting.get(waitingOn)?.delete(o.key);
-    this.#ports.release(o.portal.proxyPort);
-    const { local, claims } = this.#portalContext;
-    for (const key of claimKeysOf(o, local)) {
-      if (!claims.release(key, o.name)) continue;
-      for (const k of this.#waiting.get(key) ?? []) this.#unsettled.add(k);
-      this.#waiting.delete(key);
-    }
-  }
-
-  /**
-   * The end of a sync: localAddrs read again (`nodeChanged`: every open port is looked at once more, as its addresses
-   * may have become the node's or stopped being), then openPortal for every open port it could still change, in the
-   * order they were opened (upstream's was a Go map's).
-   */
-  #ensurePortals(nodeChanged: boolean): void {
-    const ctx = this.#portalContext;
-    const node = this.#table.node;
-    const local = new Set([...node.addresses.IPv4, ...node.addresses.IPv6, '127.0.0.1', '::1']);
-    if (nodeChanged || local.size !== ctx.local.size || [...local].some((ip) => !ctx.local.has(ip))) {
-      ctx.local = local;
-      for (const k of this.#opened.keys()) this.#unsettled.add(k);
-      this.#waiting.clear();
-    }
-    if (this.#unsettled.size === 0) return;
-    // Several ports waiting for one claim: the one opened first gets it (upstream's order was a Go map's).
-    const ports = [...this.#unsettled].map((k) => this.#opened.get(k)!).sort((a, b) => a.socket - b.socket);
-    this.#unsettled.clear();
-    for (const before of ports) {
-      const next = withRules(before, ctx);
-      if (next !== before) {
-        this.#unindex(before);
-        this.#opened.set(next.key, next);
-        this.#index(next);
-      }
-      const waitingOn = next.rules.failure?.key;
-      if (!waitingOn) continue;
-      let waiting = this.#waiting.get(waitingOn);
-      if (waiting === undefined) {
-        waiting = new Set();
-        this.#waiting.set(waitingOn, waiting);
-      }
-      waiting.add(next.key);
-    }
-  }
-
-  #unindex(o: OpenedPort): void {
-    const p = o.portal;
-    for (const ip of [p.clusterIP, ...p.loadBalancerIPs, ...p.externalIPs])
-      this.#st.portals.remove(p.protocol, ip, p.port, o);
-    const np = portalKey(p.protocol, p.nodePort);
-    if (p.nodePort && this.#st.nodePorts.get(np)?.port === o) this.#st.nodePorts.delete(np);
-    const socket = portalKey(p.protocol, p.proxyPort);
-    if (this.#st.proxySockets.get(socket)?.port === o) this.#st.proxySockets.delete(socket);
   }
 
   // The kernel picks a free local port for the proxy's dial; here the next one whose tuple is not in use.
