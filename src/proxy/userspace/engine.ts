@@ -271,23 +271,16 @@ export class UserspaceEngine implements ProxyEngine {
 
   /** Whether the table still has key `k`'s port name under another protocol, in its family (the Service keeps it). */
   #nameKeptIn(k: string): boolean {
-    const stem = k.slice(0, k.lastIndexOf('/'));
-    return ['TCP', 'UDP', 'SCTP'].some((proto) => `${stem}/${proto}` !== k && this.#entryOf(`${stem}/${proto}`));
+    return sameNameKeys(k, [k.slice(0, k.indexOf('|'))]).some((other) => this.#entryOf(other) !== undefined);
   }
 
   /**
    * Whether an opened port other than key `except`'s serves the same Service port name (balancers are keyed by name):
-   * the same table key under another protocol, in either family (`FAMILY|ns/name:port/PROTO`). A few map lookups,
-   * not a scan of every opened port: a deleted Service's keys each ask.
+   * the same table key under another protocol, in either family. A few map lookups, not a scan of every opened port:
+   * a deleted Service's keys each ask.
    */
   #nameServed(except: string): boolean {
-    const name = except.slice(except.indexOf('|') + 1, except.lastIndexOf('/'));
-    for (const family of ['IPv4', 'IPv6'])
-      for (const proto of ['TCP', 'UDP', 'SCTP']) {
-        const k = `${family}|${name}/${proto}`;
-        if (k !== except && this.#opened.has(k)) return true;
-      }
-    return false;
+    return sameNameKeys(except, ['IPv4', 'IPv6']).some((other) => this.#opened.has(other));
   }
 
   // mergeService / unmergeService and the balancer's endpoint update for one table entry.
@@ -377,6 +370,16 @@ export class UserspaceEngine implements ProxyEngine {
     }
     throw new RangeExhaustedError(`local port toward ${dst.address.ip}:${dst.port}`, '32768-60999');
   }
+}
+
+/** The other keys of key `k`'s port name (`FAMILY|ns/name:port/PROTO`): each protocol, in `families`. */
+function sameNameKeys(k: string, families: readonly string[]): string[] {
+  const name = k.slice(k.indexOf('|') + 1, k.lastIndexOf('/'));
+  const keys: string[] = [];
+  for (const family of families)
+    for (const proto of ['TCP', 'UDP', 'SCTP'])
+      if (`${family}|${name}/${proto}` !== k) keys.push(`${family}|${name}/${proto}`);
+  return keys;
 }
 
 /** The relay a flow's memo names, or null (no relay, or an unbound UDP client). */
