@@ -25,18 +25,23 @@ export function parseProto(text = 'tcp', label = '--proto'): Protocol {
   return proto;
 }
 
+/** A flag's value when it is one of `allowed` (undefined when the flag was not given); bad input otherwise. */
+function choiceFlag<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value !== undefined && !(allowed as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${value}"`,
+    );
+  return value as T | undefined;
+}
+
 /** `--mode`: one of kube-proxy's modes, or undefined (the ClusterConfig's `proxy.mode`, else iptables). */
 export function parseModeFlag(mode: string | undefined): ProxyConfig['mode'] | undefined {
-  if (mode !== undefined && !(PROXY_MODES as readonly string[]).includes(mode))
-    throw new InvalidArgumentError(`--mode must be iptables, ipvs or userspace, got "${mode}"`);
-  return mode as ProxyConfig['mode'] | undefined;
+  return choiceFlag('--mode', mode, PROXY_MODES);
 }
 
 /** `--scheduler`: one of the IPVS schedulers kube-proxy accepts, as the kernel names them, or undefined. */
 export function parseSchedulerFlag(scheduler: string | undefined): string | undefined {
-  if (scheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(scheduler))
-    throw new InvalidArgumentError(`--scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
-  return scheduler;
+  return choiceFlag('--scheduler', scheduler, IPVS_SCHEDULERS);
 }
 
 export function requireNode(cluster: Cluster, node: string | undefined): string {

@@ -285,9 +285,8 @@ export class UserspaceEngine implements ProxyEngine {
 
   // mergeService / unmergeService and the balancer's endpoint update for one table entry.
   #syncKey(k: string): void {
-    const bar = k.indexOf('|');
-    const family = k.slice(0, bar) as IPFamily;
-    const entry = this.#table.get(family, k.slice(bar + 1));
+    const family = k.slice(0, k.indexOf('|')) as IPFamily;
+    const entry = this.#entryOf(k);
     const before = this.#opened.get(k);
     const served = entry !== undefined && skipReason(this.#table, family, entry) === null;
     if (!served) {

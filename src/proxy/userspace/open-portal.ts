@@ -88,9 +88,5 @@ export function portalFailureText(rules: PortalRules): string | null {
 /** `port` after openPortal: the same object when no rule was added, else one whose portal shows the new rules. */
 export function withRules(port: OpenedPort, ctx: OpenPortalContext): OpenedPort {
   if (!openPortal(port, ctx)) return port;
-  const p = port.portal;
-  return {
-    ...port,
-    portal: installedPortal(p.name, p.protocol, p.family, p.clusterIP, p.port, p.proxyPort, port.rules),
-  };
+  return { ...port, portal: installedPortal(port.portal, port.rules) };
 }

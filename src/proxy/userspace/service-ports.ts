@@ -142,7 +142,7 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     balancer: undefined,
     key: `${family}|${entry.key}`,
     socket,
-    portal: installedPortal(info.name, info.protocol, family, info.clusterIP, info.port, proxyPort, rules),
+    portal: installedPortal({ ...info, family, proxyPort }, rules),
     configNodePort: info.nodePort,
     configExternalIPs: info.allExternalIPs,
     configLoadBalancerIPs: info.allLoadBalancerIPs,
@@ -156,15 +156,11 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
 
 /** The portals of a port as its rules have them so far (what the chains hold, what packets can hit). */
 export function installedPortal(
-  name: string,
-  protocol: Protocol,
-  family: IPFamily,
-  clusterIP: string,
-  port: number,
-  proxyPort: number,
+  base: Pick<PortalService, 'name' | 'protocol' | 'family' | 'clusterIP' | 'port' | 'proxyPort'>,
   rules: PortalRules,
 ): PortalService {
   const installed = Math.max(0, rules.ranks.length - 1);
+  const { name, protocol, family, clusterIP, port, proxyPort } = base;
   return {
     name,
     protocol,
