@@ -15,7 +15,7 @@ import type { MasqPlan } from './masquerade.js';
 import type { DestTable } from './schedulers/dest-table.js';
 import { foldOfKey } from './schedulers/hash.js';
 import { mhSlot, type TableCell } from './schedulers/maglev.js';
-import type { MaglevArena } from './schedulers/maglev-arena.js';
+import { type MaglevArena, slotAt } from './schedulers/maglev-arena.js';
 import type { CursorCell } from './schedulers/rr.js';
 import type { LiveVirtualServer } from './virtual-server.js';
 
@@ -45,6 +45,8 @@ const FLAG_IPV6 = 2;
 const FLAG_MH = 4;
 const FLAG_MH_PORT = 8;
 const SCHEDULER_FLAGS = FLAG_RR | FLAG_MH | FLAG_MH_PORT;
+/** The mh table in the arena is packed two slots to a byte (maglev-arena.ts `slotAt`). */
+const FLAG_MH_PACKED = 16;
 
 export class VsTable {
   #i32: Int32Array;
@@ -148,10 +150,13 @@ export class VsTable {
   tableCell(id: number): TableCell {
     const table = this;
     return {
-      publish(arena: MaglevArena, block: number, run: number): void {
+      publish(arena: MaglevArena, block: number, run: number, packed: boolean): void {
         const shared = arena === table.#arena && block >= 0;
-        table.#i32[id * STRIDE + MH_BLOCK] = shared ? block : -1;
-        table.#i32[id * STRIDE + MH_RUN] = shared ? run : -1;
+        const row = id * STRIDE;
+        table.#i32[row + MH_BLOCK] = shared ? block : -1;
+        table.#i32[row + MH_RUN] = shared ? run : -1;
+        table.#i32[row + FLAGS] =
+          (table.#i32[row + FLAGS]! & ~FLAG_MH_PACKED) | (shared && packed ? FLAG_MH_PACKED : 0);
       },
     };
   }
@@ -207,7 +212,7 @@ export class VsTable {
       const arena = this.#arena;
       if (block < 0 || arena === undefined) return -1;
       const slot = mhSlot(foldOfKey(srcKey, srcIP), (flags & FLAG_MH_PORT) !== 0 ? srcPort : 0, arena.size);
-      const dest = arena.ids[i32[row + MH_RUN]! + arena.bytes[block + slot]!]!;
+      const dest = arena.ids[i32[row + MH_RUN]! + slotAt(arena.bytes, block, slot, (flags & FLAG_MH_PACKED) !== 0)]!;
       return dest >= 0 && dests.usable(dest) ? dest : -1;
     }
     return -1;

@@ -13,7 +13,7 @@ import {
   setDestWeight,
 } from '../../../src/proxy/ipvs/schedulers/index.js';
 import { type MaglevHash, mhBackends, populateMaglev } from '../../../src/proxy/ipvs/schedulers/maglev.js';
-import { MaglevArena } from '../../../src/proxy/ipvs/schedulers/maglev-arena.js';
+import { MaglevArena, slotAt } from '../../../src/proxy/ipvs/schedulers/maglev-arena.js';
 import { remove, service, slice } from '../fixtures.js';
 import { engineOn, POD, storeOf, tcp } from './engine-helpers.js';
 import { holds } from './helpers.js';
@@ -31,6 +31,23 @@ test('arena: a table block given back is the next one taken; growth keeps the by
   arena.giveTable(b);
   t.is(arena.tablesInUse, 2);
   t.is(arena.takeTable(), b);
+});
+
+test('arena: a packed table takes half the bytes (rounded up), two slots to a byte; each width reuses its own blocks', (t) => {
+  const arena = new MaglevArena(7);
+  const wide = arena.takeTable();
+  const packed = arena.takeTable(true);
+  t.deepEqual([wide, packed, arena.blockBytes(true)], [0, 7, 4]);
+  t.is(arena.takeTable(true), 11, 'packed blocks are 4 bytes for M = 7');
+  arena.bytes.set([0x21, 0x43, 0x65, 0x07], packed);
+  t.deepEqual(
+    Array.from({ length: 7 }, (_, slot) => slotAt(arena.bytes, packed, slot, true)),
+    [1, 2, 3, 4, 5, 6, 7],
+    'even slots in the low half',
+  );
+  arena.giveTable(packed, true);
+  t.is(arena.takeTable(), 15, 'a byte-per-slot table does not take a packed block');
+  t.is(arena.takeTable(true), packed, 'a packed one does');
 });
 
 test('arena: destination runs come in power-of-two classes, are reused within a class, and are cleared', (t) => {
@@ -97,7 +114,8 @@ test('mh schedulers sharing an arena each look up exactly what their own populat
         const sched = scheds[s.which]!;
         const dests = lists[s.which]!;
         if (s.op === 'add') {
-          // Up to 300 destinations: lists past 254 leave the arena for a 16-bit table of their own, and come back.
+          // Up to 300 destinations: lists past 15 are kept a byte per slot, past 254 leave the arena for a 16-bit table
+          // of their own, and come back.
           for (let k = 0; k < s.n * 8 && dests.length < 300; k++) {
             const d = newDest(`10.${s.which}.${(made >> 8) & 255}.${made & 255}`, 8080);
             made++;

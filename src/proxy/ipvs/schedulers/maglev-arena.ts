@@ -8,8 +8,10 @@
  * destination. Here the buffer and array objects are shared by every scheduler, so they stay in cache, and two of
  * those misses are gone.
  *
- * A table takes a block of `size` bytes and holds destination numbers below 255 (a wider table stays with its
- * scheduler). A destination list takes a run of a power-of-two length (16 to 256 entries): the destinations, then
+ * A table holds destination numbers: below 255 (a wider table stays with its scheduler), a byte per slot; below 16,
+ * the common case of a Service with up to 15 endpoints, a table is packed two slots to a byte (`packed`), so 10,000
+ * tables of M = 4093 take 20 MB, not 41: the one read a new flow makes in them misses the processor's cache less
+ * often. A destination list takes a run of a power-of-two length (16 to 256 entries): the destinations, then
  * `undefined` at the number an empty slot has. Blocks and runs given back are reused, and a run given back is cleared
  * so no retired destination stays reachable from here.
  */
@@ -17,20 +19,24 @@ import type { Dest } from './types.js';
 
 /** The most destinations a table in the arena numbers: 0..253, and 254 for an empty slot (`compactTable`'s byte bound). */
 export const ARENA_MAX_DESTS = 0xfe;
+/** The most destinations a packed table numbers: 0..14, and 15 for an empty slot (a half byte). */
+export const PACKED_MAX_DESTS = 15;
 /** Shortest run: small lists share a length class, so runs given back fit the next list of that class. */
 const MIN_RUN_BITS = 4;
 
 export class MaglevArena {
-  /** Bytes per table: the lookup table size M. */
+  /** Slots per table: the lookup table size M. */
   readonly size: number;
-  /** The tables, `size` bytes each. Replaced when it grows: read it through the arena on every lookup. */
+  /** The tables, `size` bytes each, or half that packed. Replaced when it grows: read it through the arena. */
   bytes: Uint8Array;
   /** The destination runs. */
   readonly dests: (Dest | undefined)[] = [];
   /** The same runs as destination numbers (`Dest.id`, -1 for none), for lookups that reach no object (vs-table.ts). */
   readonly ids: number[] = [];
-  #blocks = 0;
-  readonly #freeBlocks: number[] = [];
+  /** Bytes given out so far (blocks of either width, end to end). */
+  #end = 0;
+  /** Blocks given back: byte-per-slot ones, then packed ones. */
+  readonly #freeBlocks: [number[], number[]] = [[], []];
   /** Runs given back, by length class (log2 of the run's length). */
   readonly #freeRuns: number[][] = [];
   #tablesInUse = 0;
@@ -46,24 +52,32 @@ export class MaglevArena {
     return this.#tablesInUse;
   }
 
-  /** Take a table block; returns the offset of its first byte. */
-  takeTable(): number {
+  /** Bytes a table takes: `size`, or half of it rounded up when `packed`. */
+  blockBytes(packed: boolean): number {
+    return packed ? (this.size + 1) >> 1 : this.size;
+  }
+
+  /** Take a table block, two slots to a byte when `packed`; returns the offset of its first byte. */
+  takeTable(packed = false): number {
     this.#tablesInUse++;
-    const reused = this.#freeBlocks.pop();
+    const reused = this.#freeBlocks[packed ? 1 : 0].pop();
     if (reused !== undefined) return reused;
-    const at = this.#blocks * this.size;
-    this.#blocks++;
-    if (at + this.size > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
+    const at = this.#end;
+    this.#end += this.blockBytes(packed);
+    if (this.#end > this.bytes.length) {
+      let length = this.bytes.length * 2;
+      while (length < this.#end) length *= 2;
+      const grown = new Uint8Array(length);
       grown.set(this.bytes);
       this.bytes = grown;
     }
     return at;
   }
 
-  giveTable(at: number): void {
+  /** Give back the block at `at`, taken with the same `packed`. */
+  giveTable(at: number, packed = false): void {
     this.#tablesInUse--;
-    this.#freeBlocks.push(at);
+    this.#freeBlocks[packed ? 1 : 0].push(at);
   }
 
   /** Take a run of at least `length` (≤ 256) destination entries; returns its first index. */
@@ -91,6 +105,14 @@ export class MaglevArena {
     }
     free.push(at);
   }
+}
+
+/**
+ * The destination number in slot `slot` of the table at byte `block` of `bytes`: its byte, or when the table is
+ * `packed`, its half byte (even slots in the low half).
+ */
+export function slotAt(bytes: Uint8Array, block: number, slot: number, packed: boolean): number {
+  return packed ? (bytes[block + (slot >> 1)]! >> ((slot & 1) << 2)) & 15 : bytes[block + slot]!;
 }
 
 /** The length class of a run of `length` entries: log2 of the power of two it takes. */

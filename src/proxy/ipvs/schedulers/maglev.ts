@@ -20,7 +20,7 @@
 
 import { InvalidArgumentError } from '../../../errors.js';
 import { type HsipKey, hsiphashU32, smallKey, srcFoldOf } from './hash.js';
-import { ARENA_MAX_DESTS, MaglevArena } from './maglev-arena.js';
+import { ARENA_MAX_DESTS, MaglevArena, PACKED_MAX_DESTS, slotAt } from './maglev-arena.js';
 import type { Dest, DestChange, SchedPacket, Scheduler, SchedulerOptions } from './types.js';
 import { DestFlags, SvcFlags } from './types.js';
 
@@ -121,8 +121,8 @@ type SlotTable = Uint8Array | Uint16Array | Uint32Array;
 /**
  * The table `populateMaglev` filled, with its empty slots (−1) numbered `count` (one past the last destination), in
  * the narrowest type that holds that number. Why: memory. At 10,000 Services the Int32 tables took 16 KB each, 176 MB
- * in all; a virtual server of up to 254 destinations keeps a quarter of that. Such tables live in the engine's arena
- * (maglev-arena.ts); this form is for wider ones.
+ * in all; a virtual server of up to 254 destinations keeps a quarter of that, of up to 15 an eighth. Such tables live
+ * in the engine's arena (maglev-arena.ts); this form is for wider ones.
  */
 export function compactTable(table: Int32Array, count: number): SlotTable {
   const compact =
@@ -143,12 +143,22 @@ function writeSlots(table: Int32Array, count: number, into: SlotTable, at: numbe
   }
 }
 
+/** `writeSlots` two slots to a byte (`slotAt`'s packed form), for `count` ≤ PACKED_MAX_DESTS. */
+function writePackedSlots(table: Int32Array, count: number, into: Uint8Array, at: number): void {
+  for (let k = 0; k < table.length; k += 2) {
+    const low = table[k]!;
+    const high = k + 1 < table.length ? table[k + 1]! : 0;
+    into[at + (k >> 1)] = (low < 0 ? count : low) | ((high < 0 ? count : high) << 4);
+  }
+}
+
 /**
  * Where an mh scheduler says where its table is while it is in an arena and current (vs-table.ts keeps it in the
- * virtual server's row): `block` and `run` as `MaglevArena.takeTable`/`takeRun` gave them, -1 when there is none.
+ * virtual server's row): `block` and `run` as `MaglevArena.takeTable`/`takeRun` gave them, -1 when there is none;
+ * `packed`: two slots to a byte (`slotAt`).
  */
 export interface TableCell {
-  publish(arena: MaglevArena, block: number, run: number): void;
+  publish(arena: MaglevArena, block: number, run: number, packed: boolean): void;
 }
 
 /** The slot a source (folded address, port: 0 without mh-port) hashes to in a table of `size` slots. */
@@ -166,6 +176,8 @@ export class MaglevHash implements Scheduler {
   readonly #arena: MaglevArena;
   /** The table's first byte in the arena, or -1 (a wide table, in `#slots`, or none built). */
   #block = -1;
+  /** Whether the arena table is packed two slots to a byte. */
+  #packed = false;
   /** The destination run's first entry in the arena, and the length it was taken for. */
   #run = 0;
   #runLength = 0;
@@ -197,7 +209,7 @@ export class MaglevHash implements Scheduler {
       return;
     }
     this.#dirty = true;
-    this.#cell?.publish(this.#arena, -1, -1);
+    this.#cell?.publish(this.#arena, -1, -1, false);
   }
 
   /** The lookup table as destinations (undefined = empty slot), rebuilt if stale. */
@@ -210,7 +222,7 @@ export class MaglevHash implements Scheduler {
   release(): void {
     this.#giveBack();
     this.#dirty = true;
-    this.#cell?.publish(this.#arena, -1, -1);
+    this.#cell?.publish(this.#arena, -1, -1, false);
   }
 
   /** The slot a packet's source hashes to (with a fallback probe offset). */
@@ -251,7 +263,7 @@ export class MaglevHash implements Scheduler {
     const block = this.#block;
     if (block < 0) return this.#slotDests[this.#slots[slot]!];
     const arena = this.#arena;
-    return arena.dests[this.#run + arena.bytes[block + slot]!];
+    return arena.dests[this.#run + slotAt(arena.bytes, block, slot, this.#packed)];
   }
 
   #ensure(dests: readonly Dest[]): void {
@@ -261,17 +273,20 @@ export class MaglevHash implements Scheduler {
     this.#giveBack();
     if (count <= ARENA_MAX_DESTS) {
       const arena = this.#arena;
-      const block = arena.takeTable();
+      const packed = count <= PACKED_MAX_DESTS;
+      const block = arena.takeTable(packed);
       const run = arena.takeRun(count + 1);
-      writeSlots(table, count, arena.bytes, block);
+      if (packed) writePackedSlots(table, count, arena.bytes, block);
+      else writeSlots(table, count, arena.bytes, block);
       for (let i = 0; i < count; i++) {
         arena.dests[run + i] = dests[i];
         arena.ids[run + i] = dests[i]!.id;
       }
       this.#block = block;
+      this.#packed = packed;
       this.#run = run;
       this.#runLength = count + 1;
-      this.#cell?.publish(arena, block, run);
+      this.#cell?.publish(arena, block, run, packed);
     } else {
       const slotDests: (Dest | undefined)[] = dests.slice();
       slotDests.push(undefined);
@@ -284,7 +299,7 @@ export class MaglevHash implements Scheduler {
   /** Give the arena back what this table took, if anything; a wide table is dropped. */
   #giveBack(): void {
     if (this.#block >= 0) {
-      this.#arena.giveTable(this.#block);
+      this.#arena.giveTable(this.#block, this.#packed);
       this.#arena.giveRun(this.#run, this.#runLength);
       this.#block = -1;
     }
