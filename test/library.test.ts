@@ -73,7 +73,11 @@ test('NodeProxy: a cluster change takes effect when it is made, not at the next 
     const packet = { proto: 'TCP' as const, src: { ip: client, port: 40000 }, dst: { ip: web, port: 80 } };
     t.is(proxy.send(packet).verdict, 'DNAT', time);
     cluster.delete([{ kind: 'Service', namespace: 'shop', name: 'web' }]);
-    const later = time === 'advance' ? (proxy.advance(60), proxy.send(packet)) : proxy.send(packet, undefined, 60);
+    let later: ReturnType<typeof proxy.send>;
+    if (time === 'advance') {
+      proxy.advance(60);
+      later = proxy.send(packet);
+    } else later = proxy.send(packet, undefined, 60);
     t.not(later.conntrack, 'established', time);
     t.not(later.verdict, 'DROP', time);
   }

@@ -18,16 +18,7 @@ import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
-import {
-  connect,
-  continueClient,
-  idleReply,
-  legClosed,
-  matchPortal,
-  portalKey,
-  rebind,
-  socketClosed,
-} from './connect.js';
+import { connect, continueClient, idleReply, legClosed, matchPortal, rebind, socketClosed } from './connect.js';
 import { PortalBook } from './portal-book.js';
 import { PortalIndex } from './portal-index.js';
 import { ProxyPortAllocator, renderPortals, ruleGroups } from './portals.js';
