@@ -10,6 +10,7 @@
 
 import type { Rng } from '../../util/rng.js';
 import type { DnsOptions } from '../config.js';
+import { roundRobinBy, type ShuffleKind } from '../resolve/loadbalance.js';
 import { resolve } from '../resolve/resolve.js';
 import { zoneTransfer } from '../resolve/transfer.js';
 import type { ResolveResult, UpstreamWork } from '../resolve/types.js';
@@ -154,6 +155,22 @@ export class Responder {
     return addressCount(message.answer) < 2 && addressCount(message.additional) < 2;
   }
 
+  /**
+   * A successful forwarded reply, shuffled as the loadbalance plugin shuffles every reply that passes it (forward and
+   * cache stand behind it in CoreDNS's plugin order, so a reply served again from the cache is shuffled anew): the
+   * answer, authority and additional sections. The cluster's own answers are shuffled by the resolver.
+   */
+  #balanced(content: ReplyContent): ReplyContent {
+    const rng = this.#opts.rng;
+    if (!this.#opts.dns.loadbalance || content.rcode !== Rcode.NOERROR) return content;
+    return {
+      ...content,
+      answer: roundRobinBy(content.answer, rng, kindOfRecord),
+      authority: roundRobinBy(content.authority, rng, kindOfRecord),
+      additional: roundRobinBy(content.additional, rng, kindOfRecord),
+    };
+  }
+
   #transfer(query: ParsedQuery, transport: Transport): Outcome {
     const qtype = query.question.type;
     const refuse = () => single(encodeError(query, Rcode.REFUSED), qtype, Rcode.REFUSED);
@@ -198,7 +215,7 @@ export class Responder {
         if (relayed === null) throw new Error('upstream reply cannot be relayed');
         return single(relayed, qtype, relayed[3]! & 0x0f);
       }
-      content = upstreamContent(query, result, work, upstream.message);
+      content = this.#balanced(upstreamContent(query, result, work, upstream.message));
     } catch (err) {
       // CoreDNS's forward answers FORMERR when the upstream's reply does not match the question (state.Match).
       if (err instanceof UpstreamMismatch && work.mode === 'forward')
@@ -254,6 +271,11 @@ function contentOf(
 function renameOwner(records: ResourceRecord[], asked: string, spelled: string): ResourceRecord[] {
   const lower = asked.toLowerCase();
   return records.map((rr) => (rr.name.toLowerCase() === lower ? { ...rr, name: spelled } : rr));
+}
+
+function kindOfRecord(rr: ResourceRecord): ShuffleKind {
+  if (rr.type === RRType.CNAME) return 'cname';
+  return rr.type === RRType.A || rr.type === RRType.AAAA ? 'address' : 'other';
 }
 
 function addressCount(section: Message['answer']): number {
