@@ -210,10 +210,14 @@ function defaultNetworkPolicy(policy: NetworkPolicy): void {
   }
 }
 
+/** SetDefaults_EndpointPort: a port without a name has the empty one, without a protocol TCP. */
 function defaultEndpointSlice(slice: EndpointSlice): void {
   slice.endpoints ??= [];
   for (const endpoint of slice.endpoints) endpoint.conditions ??= {};
-  for (const port of slice.ports ?? []) port.protocol ??= 'TCP';
+  for (const port of slice.ports ?? []) {
+    port.name ??= '';
+    port.protocol ??= 'TCP';
+  }
 }
 
 /** SetDefaults_Endpoints: a port without a protocol (or with an empty one) is TCP. */

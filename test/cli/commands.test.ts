@@ -110,6 +110,9 @@ test('get: several resources with their prefixes, v1 Endpoints, cluster-scoped k
   t.regex(two.stdout, /^service\/web\s+ClusterIP/m);
   t.regex(two.stdout, /\n\nNAME\s+TYPE/, 'one table per kind, a blank line between');
   t.is((await cli('get', 'deploy,nope', '-n', 'shop', DEMO)).code, 2);
+  // MultipleTypesRequested counts the types as typed: two spellings of one kind are two, one spelling twice is one.
+  t.regex((await cli('get', 'deploy,deployments', '-n', 'shop', DEMO)).stdout, /^deployment\.apps\/web\s+3\/3/m);
+  t.regex((await cli('get', 'deploy,deploy', '-n', 'shop', DEMO)).stdout, /^web\s+3\/3/m);
   const ns = await cli('get', 'ns', '-A', DEMO);
   t.regex(ns.stdout, /^NAME\s+STATUS\n/, 'no NAMESPACE column for a cluster-scoped kind');
   const pods = await cli('get', 'pods', '-n', 'shop', DEMO, dir);

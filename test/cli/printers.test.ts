@@ -57,6 +57,22 @@ test('endpointslice PORTS and ENDPOINTS: three, then "+ N more..."; a port witho
     'http,*',
   );
   t.deepEqual(endpointSliceColumns.row(slice(undefined, []), false).slice(2), ['<unset>', '<unset>']);
+  // As served: the API server gives a port without a name the empty one (SetDefaults_EndpointPort), which joins to
+  // nothing (listWithMoreString's <unset>), or to an empty item beside a number.
+  t.is(endpointSliceColumns.row(slice([{ name: '', protocol: 'TCP' }], []), false)[2], '<unset>');
+  t.is(
+    endpointSliceColumns.row(
+      slice(
+        [
+          { port: 80, protocol: 'TCP' },
+          { name: '', protocol: 'TCP' },
+        ],
+        [],
+      ),
+      false,
+    )[2],
+    '80,',
+  );
 });
 
 function node(o: { labels?: Record<string, string>; ready?: string; info?: Node['status']['nodeInfo'] }): Node {

@@ -359,14 +359,14 @@ const cases: [string, unknown, unknown][] = [
     { policyTypes: ['Egress'] },
   ],
   [
-    'EndpointSlice: TCP ports and empty conditions',
+    'EndpointSlice: TCP ports, the empty name for a port without one, and empty conditions',
     {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: meta,
       addressType: 'IPv4',
       endpoints: [{ addresses: ['10.244.1.5'] }],
-      ports: [{ name: 'http', port: 80 }],
+      ports: [{ name: 'http', port: 80 }, { port: 81 }],
     },
     {
       apiVersion: 'discovery.k8s.io/v1',
@@ -374,7 +374,10 @@ const cases: [string, unknown, unknown][] = [
       metadata: ns,
       addressType: 'IPv4',
       endpoints: [{ addresses: ['10.244.1.5'], conditions: {} }],
-      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      ports: [
+        { name: 'http', port: 80, protocol: 'TCP' },
+        { name: '', port: 81, protocol: 'TCP' },
+      ],
     },
   ],
   [

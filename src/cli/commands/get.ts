@@ -131,8 +131,10 @@ function resourceKinds(resource: string): [Kind, string][] {
       if (!kinds.includes(kind)) kinds.push(kind);
     }
   }
-  // kubectl prefixes names when it prints more than one kind, or `all` (a category) even if it held one.
-  const prefixed = kinds.length > 1 || resource.split(',').includes('all');
+  // kubectl prefixes names when the argument names more than one resource type as typed (MultipleTypesRequested:
+  // `deploy,deployments` counts two, though they are one kind), or `all` (a category) even if it held one.
+  const typed = new Set(resource.split(','));
+  const prefixed = typed.size > 1 || typed.has('all');
   return kinds.map((kind) => [kind, prefixed ? (PREFIX[kind] ?? kind.toLowerCase()) : '']);
 }
 

@@ -127,11 +127,11 @@ export const serviceColumns: Columns<Service> = {
   },
 };
 
-/** kubectl's listWithMoreString: the first three, then `+ N more...`; `<unset>` for none. */
+/** listWithMoreString: the first three joined, then `+ N more...`; `<unset>` when that joins to nothing. */
 function firstThree(items: readonly string[]): string {
-  if (items.length === 0) return '<unset>';
   const shown = items.slice(0, 3).join(',');
-  return items.length > 3 ? `${shown} + ${items.length - 3} more...` : shown;
+  if (items.length > 3) return `${shown} + ${items.length - 3} more...`;
+  return shown === '' ? '<unset>' : shown;
 }
 
 /**
@@ -171,8 +171,8 @@ export const endpointSliceColumns: Columns<EndpointSlice> = {
   headers: ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],
   wide: [],
   row(slice) {
-    // formatDiscoveryPorts: a port without a number shows its name, or `*`.
-    const ports = (slice.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : p.name || '*'));
+    // formatDiscoveryPorts: a port without a number shows its name (the API server defaults it to ""), or `*`.
+    const ports = (slice.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : (p.name ?? '*')));
     const addresses = slice.endpoints.flatMap((e) => e.addresses);
     return [slice.metadata.name, slice.addressType, firstThree(ports), firstThree(addresses)];
   },
