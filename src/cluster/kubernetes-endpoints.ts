@@ -1,10 +1,12 @@
 /**
  * The `kubernetes` Service has no selector: kube-apiserver's endpoint reconciler keeps its endpoints itself, each
- * control-plane node's advertise address (its first InternalIP of the Service's family) on 6443, and writes them as
- * the `kubernetes` EndpointSlice with only the service-name label (endpointsadapter.go endpointSliceFromEndpoints).
+ * control-plane node's advertise address (its first InternalIP of the Service's family) on 6443, and writes them
+ * twice (endpointsadapter.go): as v1 Endpoints labelled skip-mirror, which `kubectl get ep` in `default` lists on
+ * every cluster (KEP-4974 leaves this object as it is), and as the `kubernetes` EndpointSlice with only the
+ * service-name label (endpointSliceFromEndpoints).
  */
 import type { Store } from '../model/store.js';
-import type { EndpointSlice } from '../model/types.js';
+import { type EndpointSlice, type Endpoints, LABEL_SKIP_MIRROR } from '../model/types.js';
 
 const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
@@ -33,6 +35,19 @@ export function syncKubernetesEndpoints(store: Store): void {
     ports: [{ name: 'https', protocol: 'TCP', port: 6443 }],
   };
   const old = store.get('EndpointSlice', 'kubernetes', 'default');
-  if (old && JSON.stringify(old.endpoints) === JSON.stringify(slice.endpoints)) return;
-  store.put(slice);
+  if (!old || JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints)) store.put(slice);
+  const endpoints: Endpoints = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { [LABEL_SKIP_MIRROR]: 'true' } },
+    ...(addresses.length > 0
+      ? {
+          subsets: [
+            { addresses: addresses.map((ip) => ({ ip })), ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
+          ],
+        }
+      : {}),
+  };
+  const oldEndpoints = store.get('Endpoints', 'kubernetes', 'default');
+  if (!oldEndpoints || JSON.stringify(oldEndpoints.subsets) !== JSON.stringify(endpoints.subsets)) store.put(endpoints);
 }

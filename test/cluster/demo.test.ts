@@ -144,3 +144,17 @@ test('a pod that pins its IP lands on the node whose pod CIDR holds it', async (
   t.is(pod.spec.nodeName, 'kube-netsim-worker2');
   t.is(pod.status.podIP, ip);
 });
+
+test('the API server writes the kubernetes Service endpoints twice: v1 Endpoints (skip-mirror) and the slice, none mirrored', async (t) => {
+  const cluster = await load();
+  const endpoints = cluster.get('Endpoints', 'kubernetes', 'default');
+  t.deepEqual(endpoints?.metadata.labels, { 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+  t.deepEqual(endpoints?.subsets, [
+    { addresses: [{ ip: '172.18.0.2' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
+  ]);
+  const slices = cluster.list('EndpointSlice', 'default');
+  t.deepEqual(
+    slices.map((s) => [s.metadata.name, s.endpoints.flatMap((e) => e.addresses)]),
+    [['kubernetes', ['172.18.0.2']]],
+  );
+});
