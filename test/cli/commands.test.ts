@@ -113,6 +113,10 @@ test('get: several resources with their prefixes, v1 Endpoints, cluster-scoped k
   // MultipleTypesRequested counts the types as typed: two spellings of one kind are two, one spelling twice is one.
   t.regex((await cli('get', 'deploy,deployments', '-n', 'shop', DEMO)).stdout, /^deployment\.apps\/web\s+3\/3/m);
   t.regex((await cli('get', 'deploy,deploy', '-n', 'shop', DEMO)).stdout, /^web\s+3\/3/m);
+  // A resource qualified by its API group (and version), as kubectl's RESTMapper takes it; a wrong group is refused.
+  t.regex((await cli('get', 'deployments.apps', '-n', 'shop', DEMO)).stdout, /^web\s+3\/3/m);
+  t.regex((await cli('get', 'deploy.v1.apps', '-n', 'shop', DEMO)).stdout, /^web\s+3\/3/m);
+  t.is((await cli('get', 'pods.apps', '-n', 'shop', DEMO)).code, 2);
   const ns = await cli('get', 'ns', '-A', DEMO);
   t.regex(ns.stdout, /^NAME\s+STATUS\n/, 'no NAMESPACE column for a cluster-scoped kind');
   const pods = await cli('get', 'pods', '-n', 'shop', DEMO, dir);

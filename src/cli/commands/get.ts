@@ -79,6 +79,23 @@ const PREFIX: Partial<Record<Kind, string>> = {
   NetworkPolicy: 'networkpolicy.networking.k8s.io',
 };
 
+/**
+ * The kind a resource argument names: a name above, or one qualified by its kind's API group, with or without the
+ * version (`deployments.apps`, `deploy.v1.apps`), as kubectl's RESTMapper takes it; the core group's kinds only bare.
+ */
+function kindNamed(arg: string): Kind | undefined {
+  const lower = arg.toLowerCase();
+  const bare = RESOURCES[lower];
+  if (bare !== undefined) return bare;
+  const dot = lower.indexOf('.');
+  const kind = dot < 0 ? undefined : RESOURCES[lower.slice(0, dot)];
+  const prefix = kind === undefined ? undefined : PREFIX[kind];
+  if (prefix === undefined || !prefix.includes('.')) return undefined;
+  const group = prefix.slice(prefix.indexOf('.') + 1);
+  const qualifier = lower.slice(dot + 1);
+  return qualifier === group || qualifier === `v1.${group}` ? kind : undefined;
+}
+
 /** The `-o` formats `get` prints, in kubectl's (sorted) order. */
 const OUTPUT_FORMATS = ['json', 'name', 'wide', 'yaml'];
 
@@ -125,7 +142,7 @@ export function registerGet(program: Command): void {
 function resourceKinds(resource: string): [Kind, string][] {
   const kinds: Kind[] = [];
   for (const name of resource.split(',')) {
-    const named = name === 'all' ? ALL : [RESOURCES[name.toLowerCase()]];
+    const named = name === 'all' ? ALL : [kindNamed(name)];
     for (const kind of named) {
       if (!kind) throw new InvalidArgumentError(`the server doesn't have a resource type "${name}"`);
       if (!kinds.includes(kind)) kinds.push(kind);
