@@ -9,6 +9,8 @@ import type { Store } from '../model/store.js';
 import { type EndpointSlice, type Endpoints, LABEL_SKIP_MIRROR } from '../model/types.js';
 
 const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+/** The API server's secure port, as both objects name it. */
+const HTTPS_PORT = { name: 'https', protocol: 'TCP', port: 6443 } as const;
 
 export function syncKubernetesEndpoints(store: Store): void {
   const svc = store.get('Service', 'kubernetes', 'default');
@@ -32,22 +34,26 @@ export function syncKubernetesEndpoints(store: Store): void {
     },
     addressType: family,
     endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-    ports: [{ name: 'https', protocol: 'TCP', port: 6443 }],
+    ports: [{ ...HTTPS_PORT }],
   };
-  const old = store.get('EndpointSlice', 'kubernetes', 'default');
-  if (!old || JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints)) store.put(slice);
+  putIfChanged(store, slice, store.get('EndpointSlice', 'kubernetes', 'default'), (o) => o.endpoints);
   const endpoints: Endpoints = {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { [LABEL_SKIP_MIRROR]: 'true' } },
     ...(addresses.length > 0
-      ? {
-          subsets: [
-            { addresses: addresses.map((ip) => ({ ip })), ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
-          ],
-        }
+      ? { subsets: [{ addresses: addresses.map((ip) => ({ ip })), ports: [{ ...HTTPS_PORT }] }] }
       : {}),
   };
-  const oldEndpoints = store.get('Endpoints', 'kubernetes', 'default');
-  if (!oldEndpoints || JSON.stringify(oldEndpoints.subsets) !== JSON.stringify(endpoints.subsets)) store.put(endpoints);
+  putIfChanged(store, endpoints, store.get('Endpoints', 'kubernetes', 'default'), (o) => o.subsets);
+}
+
+/** Write `obj` unless the stored one (`old`) has the same addresses already (`addressesOf`). */
+function putIfChanged<T extends EndpointSlice | Endpoints>(
+  store: Store,
+  obj: T,
+  old: T | undefined,
+  addressesOf: (o: T) => unknown,
+): void {
+  if (!old || JSON.stringify(addressesOf(old)) !== JSON.stringify(addressesOf(obj))) store.put(obj);
 }

@@ -280,6 +280,6 @@ function kindOfRecord(rr: ResourceRecord): ShuffleKind {
 
 function addressCount(section: Message['answer']): number {
   let addresses = 0;
-  for (const rr of section) if (rr.type === RRType.A || rr.type === RRType.AAAA) addresses++;
+  for (const rr of section) if (kindOfRecord(rr) === 'address') addresses++;
   return addresses;
 }
