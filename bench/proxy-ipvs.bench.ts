@@ -12,7 +12,8 @@
  * addresses (packet.ts `address()`), so no address text is read per packet; `hot Services`: keyed flows sent to 100
  * of the Services only (a diagnostic, not the target workload: their state stays in the CPU cache, so the gap to the
  * uniform row is what cache misses cost). Each row runs in a process of its own (lib/own-process.ts), so no row
- * inherits another's JIT feedback. Times are the row's process's CPU time (as bench/proxy.bench.ts), so other
+ * inherits another's JIT feedback; each row runs several times (KUBE_NETSIM_BENCH_RUNS, default 3), and the fastest
+ * and the slowest run's figures are printed. Times are the row's process's CPU time (as bench/proxy.bench.ts), so other
  * processes on the machine do not count against it.
  */
 import { type EngineInit, type ProxyEngine, proxyConfig } from '../src/proxy/engine.js';
@@ -20,7 +21,7 @@ import { createIpvsEngine } from '../src/proxy/ipvs/engine.js';
 import type { Packet } from '../src/proxy/packet.js';
 import { createUserspaceEngine } from '../src/proxy/userspace/engine.js';
 import { Rng } from '../src/util/rng.js';
-import { ownRow, reportRow, runRowInOwnProcess } from './lib/own-process.js';
+import { bestAndWorst, ownRow, reportRow, runRows } from './lib/own-process.js';
 import {
   benchSlice,
   benchTable,
@@ -120,15 +121,42 @@ if (child !== null) {
 }
 console.log(`kube-proxy IPVS and userspace models: ${fmt(SERVICES)} Services × ${ENDPOINTS} endpoints, one node`);
 printMachineFloor(packets);
-console.log(
-  `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)} ${'read ns'.padStart(8)}`,
-);
-// Each row in a fresh process (own-process.ts): one engine's JIT feedback does not slow the next.
-for (const [row, [name]] of engines.entries()) {
-  const f = runRowInOwnProcess<Figures>(row);
+const header = `${'engine'.padEnd(38)} ${'build ms'.padStart(9)} ${'(elapsed)'.padStart(9)} ${'new flows/s'.padStart(13)} ${'established/s'.padStart(14)} ${'change ms'.padStart(10)} ${'(max)'.padStart(8)} ${'read ns'.padStart(8)}`;
+// Each row in a fresh process (own-process.ts), every row once and then again: one engine's JIT feedback does not
+// slow the next, and one bad minute of the machine does not decide a row's figures.
+const runs = runRows<Figures>(engines.length, (done, of) => {
+  if (done < of) console.log(`  (pass ${done} of ${of} over the rows done)`);
+});
+// One run: its figures once (the fastest and the slowest are the same run).
+for (const better of runs[0]!.length > 1 ? (['best', 'worst'] as const) : (['best'] as const)) {
   console.log(
-    `${name.padEnd(38)} ${f.build.toFixed(0).padStart(9)} ${`(${f.buildWall.toFixed(0)})`.padStart(9)} ${fmt(f.newFlows).padStart(13)} ${fmt(f.established).padStart(14)} ${f.change.toFixed(3).padStart(10)} ${`(${f.changeMax.toFixed(1)})`.padStart(8)} ${f.readNs.toFixed(0).padStart(8)}`,
+    better === 'best'
+      ? `\nthe fastest of ${runs[0]!.length} runs per row (each figure its best run's):`
+      : '\nthe slowest run of each row (each figure its worst):',
   );
+  console.log(header);
+  for (const [row, [name]] of engines.entries()) {
+    const f = runs[row]!;
+    const pick = (get: (r: Figures) => number, kind: 'higher' | 'lower'): number =>
+      bestAndWorst(f.map(get), kind)[better];
+    console.log(
+      `${name.padEnd(38)} ${pick((r) => r.build, 'lower')
+        .toFixed(0)
+        .padStart(
+          9,
+        )} ${`(${pick((r) => r.buildWall, 'lower').toFixed(0)})`.padStart(9)} ${fmt(pick((r) => r.newFlows, 'higher')).padStart(13)} ${fmt(pick((r) => r.established, 'higher')).padStart(14)} ${pick(
+        (r) => r.change,
+        'lower',
+      )
+        .toFixed(3)
+        .padStart(10)} ${`(${pick((r) => r.changeMax, 'lower').toFixed(1)})`.padStart(8)} ${pick(
+        (r) => r.readNs,
+        'lower',
+      )
+        .toFixed(0)
+        .padStart(8)}`,
+    );
+  }
 }
 console.log('\ntargets (one core):                        ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
 console.log(
