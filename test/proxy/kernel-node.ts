@@ -1,0 +1,175 @@
+/**
+ * A node made of network namespaces, for comparing the iptables engine with the kernel (kernel-differential.test.ts):
+ * the script that builds it and runs connections through it, and what its output says became of each connection.
+ *
+ * - `node`: node-a, 192.168.0.2 / fd00:1::2 on its link to the rest of the world, default route through node-b.
+ * - `pod1`, `pod2`: pods, each in a namespace of its own behind a veth, routed as Calico wires pods (a /32 or /128 on
+ *   the pod, a route to it on the node, the node's side of every veth holding the pods' gateway 10.244.1.1 /
+ *   fd00:10:1::1), so every packet between pods passes the node's netfilter.
+ * - `ext`: node-b (192.168.0.3 / fd00:1::3) with the remote endpoint 10.244.2.5 / fd00:10:2::5, and the outside
+ *   client 203.0.113.2 / 2001:db8::2, on one link with node-a.
+ *
+ * The node gets kube-proxy's sysctls (forwarding, route_localnet for localhost NodePorts) and its nfacct counters,
+ * then each set of rules in turn: iptables-restore and ip6tables-restore replace the tables, conntrack is flushed,
+ * the connections are made (one client per namespace: all at once, then the serial ones one by one), and conntrack's
+ * entries are listed, then those it source-NATed (a masquerade to the address a packet already had shows only in the
+ * entry's status). Each connection's entry is found by its source port, its own in the round. Everything runs inside `unshare -rmn`, so the machine's own namespaces are untouched.
+ */
+import { hostPort } from '../../src/proxy/packet.js';
+
+export const GATEWAY = { IPv4: '10.244.1.1', IPv6: 'fd00:10:1::1' } as const;
+
+/** One connection to make: from which namespace, to where, from which source port. */
+export interface Connection {
+  readonly ns: string;
+  readonly dst: string;
+  readonly port: number;
+  readonly sourcePort: number;
+  readonly ipv6: boolean;
+  readonly serial: boolean;
+}
+
+/** One set of rules and the connections made under it. */
+export interface Round {
+  readonly rulesFile: { readonly IPv4: string; readonly IPv6: string };
+  readonly connections: readonly Connection[];
+}
+
+/** What the kernel did with one connection. */
+export interface KernelFate {
+  /** connected, ECONNREFUSED, timeout (its SYN dropped), or another error code. */
+  readonly outcome: string;
+  /** Its conntrack entry, if it has one: where its reply comes from (`ip:port`), to which address, and whether NATed. */
+  readonly entry?: { readonly replySrc: string; readonly replyDst: string; readonly snat: boolean };
+}
+
+/** Listens on every port given after the ready file's path (all addresses, both families), answers and closes. */
+export const SERVER_JS = `const net = require('node:net');
+const [ready, ...ports] = process.argv.slice(2);
+let up = 0;
+for (const port of ports)
+  net.createServer((s) => { s.on('error', () => {}); s.end('ok'); })
+    .listen(Number(port), '::', () => { if (++up === ports.length) require('node:fs').writeFileSync(ready, ''); });`;
+
+// Makes the connections its argument lists (JSON: host, port, localPort, serial), those not serial at once, then the
+// serial ones one by one, and prints each one's source port and fate: connected, ECONNREFUSED, or timeout (its SYN
+// dropped). An answer between namespaces takes microseconds; 5 s is for a test machine so loaded that the process
+// waits its turn.
+export const CLIENT_JS = `const connections = JSON.parse(process.argv[2]);
+const net = require('node:net');
+const connect = ({ host, port, localPort }) => new Promise((resolve) => {
+  const s = net.connect({ host, port, localPort });
+  const done = (what) => { console.log('PROBE ' + localPort + ' ' + what); s.destroy(); resolve(); };
+  s.setTimeout(5000, () => done('timeout'));
+  s.on('connect', () => done('connected'));
+  s.on('error', (e) => done(e.code));
+});
+(async () => {
+  await Promise.all(connections.filter((c) => !c.serial).map(connect));
+  for (const c of connections.filter((c) => c.serial)) await connect(c);
+})();`;
+
+const PODS = [
+  ['pod1', '10.244.1.2', 'fd00:10:1::2'],
+  ['pod2', '10.244.1.3', 'fd00:10:1::3'],
+] as const;
+
+/**
+ * The script: the namespaces, kube-proxy's sysctls and counters, servers (`listeners`: namespace → ports; `dir`
+ * holds server.cjs and client.cjs), then each round.
+ */
+export function nodeScript(
+  dir: string,
+  listeners: Record<string, readonly number[]>,
+  rounds: readonly Round[],
+): string {
+  const node = process.execPath;
+  const add = (ns: string, args: string) => `ip netns exec ${ns} ip ${args}`;
+  const lines = [
+    'set -eu',
+    'mount -t tmpfs none /run && mkdir -p /run/netns',
+    'for ns in node ext; do ip netns add $ns; ip netns exec $ns ip link set lo up; done',
+    'ip link add n-ext netns node type veth peer name x-node netns ext',
+    add('node', 'addr add 192.168.0.2/24 dev n-ext'),
+    add('node', 'addr add fd00:1::2/64 dev n-ext nodad'),
+    add('node', 'link set n-ext up'),
+    ...['192.168.0.3/24', 'fd00:1::3/64 nodad', '203.0.113.2/32', '2001:db8::2/128 nodad', '10.244.2.5/32']
+      .concat(['fd00:10:2::5/128 nodad'])
+      .map((a) => add('ext', `addr add ${a} dev x-node`)),
+    add('ext', 'link set x-node up'),
+    add('ext', 'route add default via 192.168.0.2 src 203.0.113.2'),
+    add('ext', '-6 route add default via fd00:1::2 src 2001:db8::2'),
+    add('node', 'route add 10.244.2.0/24 via 192.168.0.3'),
+    add('node', 'route add default via 192.168.0.3'),
+    add('node', '-6 route add fd00:10:2::/64 via fd00:1::3'),
+    add('node', '-6 route add default via fd00:1::3'),
+    'ip netns exec node sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.route_localnet=1',
+    ...PODS.flatMap(([ns, v4, v6]) => [
+      `ip netns add ${ns}; ip netns exec ${ns} ip link set lo up`,
+      `ip link add n-${ns} netns node type veth peer name eth0 netns ${ns}`,
+      add(ns, `addr add ${v4}/32 dev eth0`),
+      add(ns, `addr add ${v6}/128 dev eth0 nodad`),
+      add(ns, 'link set eth0 up'),
+      add('node', `addr add ${GATEWAY.IPv4}/32 dev n-${ns}`),
+      add('node', `addr add ${GATEWAY.IPv6}/128 dev n-${ns} nodad`),
+      add('node', `link set n-${ns} up`),
+      add(ns, `route add ${GATEWAY.IPv4} dev eth0`),
+      add(ns, `route add default via ${GATEWAY.IPv4} dev eth0`),
+      add(ns, `-6 route add ${GATEWAY.IPv6} dev eth0`),
+      add(ns, `-6 route add default via ${GATEWAY.IPv6} dev eth0`),
+      add('node', `route add ${v4}/32 dev n-${ns}`),
+      add('node', `-6 route add ${v6}/128 dev n-${ns}`),
+    ]),
+    'ip netns exec node nfacct add ct_state_invalid_dropped_pkts',
+    'ip netns exec node nfacct add localhost_nps_accepted_pkts',
+    ...Object.entries(listeners).map(
+      ([ns, ports]) => `ip netns exec ${ns} ${node} ${dir}/server.cjs ${dir}/ready-${ns} ${ports.join(' ')} &`,
+    ),
+    `for ns in ${Object.keys(listeners).join(' ')}; do n=0; until [ -e ${dir}/ready-$ns ]; do n=$((n+1)); [ $n -lt 400 ] || exit 3; sleep 0.05; done; done`,
+    ...rounds.flatMap((round) => roundLines(round, node, dir)),
+    'kill $(jobs -p)',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function roundLines(round: Round, node: string, dir: string): string[] {
+  const namespaces = [...new Set(round.connections.map((c) => c.ns))];
+  const clients = namespaces.map((ns) => {
+    const list = round.connections
+      .filter((c) => c.ns === ns)
+      .map((c) => ({ host: c.dst, port: c.port, localPort: c.sourcePort, serial: c.serial }));
+    return `ip netns exec ${ns} ${node} ${dir}/client.cjs '${JSON.stringify(list)}' &`;
+  });
+  const list = (family: string, snat: string) =>
+    `ip netns exec node conntrack -L -f ${family} -p tcp ${snat} 2>/dev/null | sed 's/^/${snat ? 'SNAT' : 'CT'} /'`;
+  return [
+    `ip netns exec node iptables-restore < ${round.rulesFile.IPv4}`,
+    `ip netns exec node ip6tables-restore < ${round.rulesFile.IPv6}`,
+    'ip netns exec node conntrack -F 2>/dev/null; ip netns exec node conntrack -F -f ipv6 2>/dev/null',
+    `pids=""; ${clients.map((c) => `${c} pids="$pids $!"; `).join('')}wait $pids`,
+    ...['ipv4', 'ipv6'].flatMap((family) => [list(family, ''), list(family, '--src-nat')]),
+  ];
+}
+
+/** What the script's output says of each connection, by source port. */
+export function kernelFates(output: string): Map<number, KernelFate> {
+  const fates = new Map<number, { outcome: string; entry?: NonNullable<KernelFate['entry']> & { snat: boolean } }>();
+  const fateOf = (port: number) => {
+    let fate = fates.get(port);
+    if (fate === undefined) {
+      fate = { outcome: '(no line)' };
+      fates.set(port, fate);
+    }
+    return fate;
+  };
+  for (const line of output.split('\n')) {
+    const probe = /^PROBE (\d+) (\S+)$/.exec(line);
+    if (probe) fateOf(Number(probe[1])).outcome = probe[2]!;
+    const ct = /^(CT|SNAT) tcp .*?src=\S+ dst=\S+ sport=(\d+) dport=\d+ src=(\S+) dst=(\S+) sport=(\d+)/.exec(line);
+    if (ct?.[1] === 'CT')
+      fateOf(Number(ct[2])).entry = { replySrc: hostPort(ct[3]!, Number(ct[5])), replyDst: ct[4]!, snat: false };
+    const entry = ct?.[1] === 'SNAT' ? fates.get(Number(ct[2]))?.entry : undefined;
+    if (entry) entry.snat = true;
+  }
+  return fates;
+}
