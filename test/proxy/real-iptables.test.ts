@@ -1,8 +1,8 @@
 /**
  * What `rules` prints is what a node's tools take: every listing of random clusters goes through the real parsers,
- * `iptables-restore --test` / `ip6tables-restore --test` (iptables mode, and the rules IPVS mode writes around its
- * table) after `ipset restore` of the IPVS mode's sets, in a network namespace of its own (`unshare -rn`: the sets
- * are the namespace's, so the machine's are untouched). A rule they refuse (a match without its protocol, a set
+ * `iptables-restore --test` / `ip6tables-restore --test` (iptables mode, the rules IPVS mode writes around its table,
+ * and userspace mode's portals) after `ipset restore` of the IPVS mode's sets, in a network namespace of its own
+ * (`unshare -rn`: the sets are the namespace's, so the machine's are untouched). A rule they refuse (a match without its protocol, a set
  * that was never created, a malformed comment, address or probability) fails the property with the tool's message.
  *
  * Needs iptables and ipset (`.ci/run` installs them) and unprivileged user namespaces.
@@ -17,6 +17,7 @@ import type { EndpointSlice, IPFamily, Protocol, Service } from '../../src/model
 import { type ProxyConfigInput, proxyConfig } from '../../src/proxy/engine.js';
 import { IptablesEngine } from '../../src/proxy/iptables/engine.js';
 import { createIpvsEngine } from '../../src/proxy/ipvs/engine.js';
+import { createUserspaceEngine } from '../../src/proxy/userspace/engine.js';
 import { Rng } from '../../src/util/rng.js';
 import { type EndpointSpec, node, type PortSpec, service, slice, storeWith, tableFor } from './fixtures.js';
 
@@ -187,6 +188,26 @@ test('IPVS mode: ipset restore then iptables-restore --test take its sets and th
       { name: `${family}.sets`, text: engine.ipsetSave(family), command: 'ipset restore < FILE' },
       { name: `${family}.rules`, text: engine.iptablesRules(family), command: `${restore(family)} --test FILE` },
     ]);
+    engine.dispose();
+    return listings;
+  });
+  t.pass();
+});
+
+test('userspace mode: iptables-restore --test takes its portal rules', (t) => {
+  toolsTakeListings((config, services) => {
+    const table = tableFor(storeOf(services), NODE);
+    const engine = createUserspaceEngine({
+      table,
+      config: proxyConfig({ ...config, mode: 'userspace' }),
+      rng: new Rng(1),
+    });
+    engine.sync(0);
+    const listings = FAMILIES.map((family) => ({
+      name: `${family}.rules`,
+      text: engine.rules(family),
+      command: `${restore(family)} --test FILE`,
+    }));
     engine.dispose();
     return listings;
   });
