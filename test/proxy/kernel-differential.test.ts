@@ -4,7 +4,7 @@
  * namespaces (kernel-node.ts), and real TCP connections are made from a pod, from the node itself and from an
  * outside client, over both families; each connection's fate (answered, refused, dropped, passed unrewritten), the
  * endpoint conntrack DNATed it to and whether it was masqueraded are compared with the engine's verdict for the same
- * packet. Every Service has one endpoint per family (the affinity one two, where only stickiness is compared), so the
+ * packet, over TCP and UDP. Every Service has one endpoint per family (the affinity one two, where only stickiness is compared), so the
  * kernel's own random draws decide nothing the comparison reads.
  *
  * One difference is the issue's rule, not a bug: the engine masquerades to the node's address of the family, where
@@ -29,7 +29,9 @@ import { type EndpointSpec, node, type ServiceInput, service, slice, storeWith, 
 import { CLIENT_JS, type Connection, GATEWAY, kernelFates, nodeScript, type Round, SERVER_JS } from './kernel-node.js';
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+/** Every Service has a TCP port 80 and a UDP port 53 (NodePorts: the TCP one's + 100), to endpoints on these. */
 const PORT = 8080;
+const UDP_PORT = 8053;
 /** The ClusterIP of the Service with ClientIP affinity and two endpoints. */
 const AFFINITY = '10.96.0.16';
 
@@ -73,7 +75,7 @@ interface Spec {
   readonly affinity?: boolean;
 }
 
-/** A dual-stack Service with one port (80, and the NodePort if given) and its endpoints on PORT in both families. */
+/** A dual-stack Service with its two ports (and NodePorts if given) and its endpoints in both families. */
 function svc(name: string, spec: Spec, endpoints: EndpointSpec[]) {
   const s = service('default', name, {
     ...(spec.type ? { type: spec.type } : {}),
@@ -81,7 +83,10 @@ function svc(name: string, spec: Spec, endpoints: EndpointSpec[]) {
     clusterIPs: both([spec.clusterIP]),
     ipFamilies: [...FAMILIES],
     ipFamilyPolicy: 'RequireDualStack',
-    ports: [{ name: 'http', port: 80, ...(spec.nodePort ? { nodePort: spec.nodePort } : {}) }],
+    ports: [
+      { name: 'http', port: 80, ...(spec.nodePort ? { nodePort: spec.nodePort } : {}) },
+      { name: 'dns', port: 53, protocol: 'UDP', ...(spec.nodePort ? { nodePort: spec.nodePort + 100 } : {}) },
+    ],
     ...(spec.ingress ? { ingress: both([spec.ingress]) } : {}),
     ...(spec.sourceRange ? { loadBalancerSourceRanges: both([spec.sourceRange]) } : {}),
     ...(spec.externalIP ? { externalIPs: both([spec.externalIP]) } : {}),
@@ -91,12 +96,16 @@ function svc(name: string, spec: Spec, endpoints: EndpointSpec[]) {
     ...(spec.affinity ? { sessionAffinity: 'ClientIP' } : {}),
   } satisfies ServiceInput);
   s.spec.ports![0]!.targetPort = PORT;
+  s.spec.ports![1]!.targetPort = UDP_PORT;
   const slices = FAMILIES.map((family) =>
     slice(
       'default',
       name,
       endpoints.map((e) => ({ ...e, ip: inFamily(e.ip, family) })),
-      [{ name: 'http', port: PORT }],
+      [
+        { name: 'http', port: PORT },
+        { name: 'dns', port: UDP_PORT, protocol: 'UDP' },
+      ],
       { addressType: family, name: `${name}-${family}` },
     ),
   );
@@ -163,6 +172,7 @@ interface Probe {
   /** In IPv4; the IPv6 probe goes to its twin. */
   readonly dst: string;
   readonly port: number;
+  readonly proto?: 'UDP';
   /** Made after the others, one at a time: the affinity probes, whose second connection must find the first's record. */
   readonly serial?: boolean;
 }
@@ -192,6 +202,17 @@ const PROBES: readonly Probe[] = [
   { from: 'outside', dst: NODE, port: 30091 },
   { from: 'outside', dst: '192.168.99.22', port: 80 },
   { from: 'outside', dst: '10.96.0.10', port: 80 },
+  ...['10.96.0.10', '10.96.0.11', '10.96.0.12', '10.96.0.13', '10.96.0.14', '10.96.0.15'].map((dst) => ({
+    from: 'pod1' as const,
+    dst,
+    port: 53,
+    proto: 'UDP' as const,
+  })),
+  { from: 'node', dst: '10.96.0.11', port: 53, proto: 'UDP' },
+  { from: 'localhost', dst: '127.0.0.1', port: 30180, proto: 'UDP' },
+  ...[30180, 30181, 30182, 30191].map((port) => ({ from: 'outside' as const, dst: NODE, port, proto: 'UDP' as const })),
+  { from: 'outside', dst: '198.51.100.10', port: 53, proto: 'UDP' },
+  { from: 'outside', dst: '198.51.100.11', port: 53, proto: 'UDP' },
 ];
 
 /** kube-proxy configurations the probes run under: each its own rules, loaded in turn on the same node. */
@@ -229,6 +250,7 @@ function connectionsOf(v: number): (Connection & { probe: Probe; family: IPFamil
       probe,
       family,
       ns: FROM[probe.from].ns,
+      proto: probe.proto ?? 'TCP',
       src: inFamily(FROM[probe.from].src, family),
       dst: inFamily(probe.dst, family),
       port: probe.port,
@@ -239,7 +261,8 @@ function connectionsOf(v: number): (Connection & { probe: Probe; family: IPFamil
   );
 }
 
-const nameOf = (c: { probe: Probe; dst: string; port: number }) => `${c.probe.from} -> ${hostPort(c.dst, c.port)}`;
+const nameOf = (c: { probe: Probe; dst: string; port: number; proto: string }) =>
+  `${c.probe.from} -> ${hostPort(c.dst, c.port)}/${c.proto}`;
 
 /** MASQUERADE's address toward `endpoint`: the pods' gateway toward a local pod, else the node's address. */
 function masqueradeAddress(endpoint: string, family: IPFamily): string {
@@ -257,7 +280,7 @@ function engineSide(v: number, snat: (string | null)[]): { rules: Record<IPFamil
   });
   const rules = { IPv4: engine.rules('IPv4', { builtin: true }), IPv6: engine.rules('IPv6', { builtin: true }) };
   const fates = connectionsOf(v).map((c, i): Fate => {
-    const packet = { proto: 'TCP' as const, src: { ip: c.src, port: c.sourcePort }, dst: { ip: c.dst, port: c.port } };
+    const packet = { proto: c.proto, src: { ip: c.src, port: c.sourcePort }, dst: { ip: c.dst, port: c.port } };
     const verdict: Verdict = engine.send(packet, FROM[c.probe.from].origin, i);
     const outcome =
       verdict.verdict === 'REJECT'
@@ -306,11 +329,15 @@ function kernelSide(v: number, output: string): Fate[] {
  * probes call, so that a connection no rule rewrote is answered by the node's own socket and conntrack keeps its
  * entry (a SYN refused by an RST leaves none, and could not be told from a REJECT).
  */
-const LISTENERS: Record<string, readonly number[]> = {
-  pod1: [PORT],
-  pod2: [PORT],
-  ext: [PORT],
-  node: [...new Set(PROBES.filter((p) => p.port !== 80).map((p) => p.port))],
+const LISTENERS: Record<string, readonly string[]> = {
+  pod1: [`${PORT}`, `udp:${UDP_PORT}`],
+  pod2: [`${PORT}`, `udp:${UDP_PORT}`],
+  // node-b's namespace has several addresses: its UDP sockets are bound to the endpoint's, so that an answer leaves
+  // from the address the request was DNATed to (one bound to all would answer from the address routing picks).
+  ext: [`${PORT}`, ...both([remote.ip]).map((ip) => `udp:${UDP_PORT}@${ip}`)],
+  node: [
+    ...new Set(PROBES.filter((p) => p.port > 1024).map((p) => (p.proto === 'UDP' ? `udp:${p.port}` : `${p.port}`))),
+  ],
 };
 
 test('the kernel does with every connection what the iptables engine says, under the rules the engine prints', (t) => {
@@ -340,7 +367,7 @@ test('the kernel does with every connection what the iptables engine says, under
     // the comparison reads only that a family's three connections got the same one (and whether they were
     // masqueraded, not to which address: that follows the endpoint).
     const toAffinity = (f: Fate) =>
-      FAMILIES.some((family) => f.probe.endsWith(hostPort(inFamily(AFFINITY, family), 80)));
+      FAMILIES.some((family) => f.probe.endsWith(`${hostPort(inFamily(AFFINITY, family), 80)}/TCP`));
     const chosen = (fates: Fate[]) =>
       fates.map((f) =>
         toAffinity(f) && f.endpoint !== null
@@ -351,7 +378,7 @@ test('the kernel does with every connection what the iptables engine says, under
       const actual = kernelSide(v, r.stdout);
       for (const fates of [actual, expected[v]!])
         for (const family of FAMILIES) {
-          const sticky = fates.filter((f) => f.probe.endsWith(hostPort(inFamily(AFFINITY, family), 80)));
+          const sticky = fates.filter((f) => f.probe.endsWith(`${hostPort(inFamily(AFFINITY, family), 80)}/TCP`));
           t.is(new Set(sticky.map((f) => f.endpoint)).size, 1, `${variant.name}: ${family} affinity`);
         }
       t.deepEqual(chosen(actual), chosen(expected[v]!), variant.name);

@@ -22,6 +22,7 @@ export const GATEWAY = { IPv4: '10.244.1.1', IPv6: 'fd00:10:1::1' } as const;
 /** One connection to make: from which namespace, to where, from which source port. */
 export interface Connection {
   readonly ns: string;
+  readonly proto: 'TCP' | 'UDP';
   readonly dst: string;
   readonly port: number;
   readonly sourcePort: number;
@@ -37,36 +38,58 @@ export interface Round {
 
 /** What the kernel did with one connection. */
 export interface KernelFate {
-  /** connected, ECONNREFUSED, timeout (its SYN dropped), or another error code. */
+  /** connected (UDP: answered), ECONNREFUSED, timeout (its first packet dropped), or another error code. */
   readonly outcome: string;
   /** Its conntrack entry, if it has one: where its reply comes from (`ip:port`), to which address, and whether NATed. */
   readonly entry?: { readonly replySrc: string; readonly replyDst: string; readonly snat: boolean };
 }
 
-/** Listens on every port given after the ready file's path (all addresses, both families), answers and closes. */
-export const SERVER_JS = `const net = require('node:net');
-const [ready, ...ports] = process.argv.slice(2);
+/**
+ * Listens on every port given after the ready file's path (all addresses, both families; `udp:PORT` for UDP, and
+ * `udp:PORT@ADDRESS` on one address), answers and closes (UDP: answers each datagram); writes the file when every
+ * socket is up.
+ */
+export const SERVER_JS = `const [ready, ...ports] = process.argv.slice(2);
 let up = 0;
-for (const port of ports)
-  net.createServer((s) => { s.on('error', () => {}); s.end('ok'); })
-    .listen(Number(port), '::', () => { if (++up === ports.length) require('node:fs').writeFileSync(ready, ''); });`;
+const listening = () => { if (++up === ports.length) require('node:fs').writeFileSync(ready, ''); };
+for (const spec of ports) {
+  if (spec.startsWith('udp:')) {
+    const [port, address = '::'] = spec.slice(4).split('@');
+    const s = require('node:dgram').createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
+    s.on('message', (m, from) => s.send('ok', from.port, from.address));
+    s.bind(Number(port), address, listening);
+  } else
+    require('node:net').createServer((s) => { s.on('error', () => {}); s.end('ok'); }).listen(Number(spec), '::', listening);
+}`;
 
-// Makes the connections its argument lists (JSON: host, port, localPort, serial), those not serial at once, then the
-// serial ones one by one, and prints each one's source port and fate: connected, ECONNREFUSED, or timeout (its SYN
-// dropped). An answer between namespaces takes microseconds; 5 s is for a test machine so loaded that the process
-// waits its turn.
+// Makes the connections its argument lists (JSON: proto, host, port, localPort, serial), those not serial at once,
+// then the serial ones one by one, and prints each one's source port and fate: connected (for UDP: a datagram sent on
+// a connected socket was answered), ECONNREFUSED, or timeout (its first packet dropped). An answer between namespaces
+// takes microseconds; 5 s is for a test machine so loaded that the process waits its turn.
 export const CLIENT_JS = `const connections = JSON.parse(process.argv[2]);
-const net = require('node:net');
-const connect = ({ host, port, localPort }) => new Promise((resolve) => {
-  const s = net.connect({ host, port, localPort });
-  const done = (what) => { console.log('PROBE ' + localPort + ' ' + what); s.destroy(); resolve(); };
-  s.setTimeout(5000, () => done('timeout'));
-  s.on('connect', () => done('connected'));
+const open = ({ proto, host, port, localPort }, done) => {
+  if (proto === 'TCP') {
+    const s = require('node:net').connect({ host, port, localPort });
+    s.on('connect', () => done('connected'));
+    s.on('error', (e) => done(e.code));
+    return () => s.destroy();
+  }
+  const s = require('node:dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  s.on('message', () => done('connected'));
   s.on('error', (e) => done(e.code));
+  s.bind(localPort, () => s.connect(port, host, () => s.send('probe')));
+  return () => s.close();
+};
+const probe = (c) => new Promise((resolve) => {
+  let close = () => {};
+  let timer;
+  const done = (what) => { clearTimeout(timer); console.log('PROBE ' + c.localPort + ' ' + what); close(); resolve(); };
+  timer = setTimeout(() => done('timeout'), 5000);
+  close = open(c, (what) => done(what));
 });
 (async () => {
-  await Promise.all(connections.filter((c) => !c.serial).map(connect));
-  for (const c of connections.filter((c) => c.serial)) await connect(c);
+  await Promise.all(connections.filter((c) => !c.serial).map(probe));
+  for (const c of connections.filter((c) => c.serial)) await probe(c);
 })();`;
 
 const PODS = [
@@ -75,12 +98,12 @@ const PODS = [
 ] as const;
 
 /**
- * The script: the namespaces, kube-proxy's sysctls and counters, servers (`listeners`: namespace → ports; `dir`
+ * The script: the namespaces, kube-proxy's sysctls and counters, servers (`listeners`: namespace → ports, `udp:PORT` for UDP; `dir`
  * holds server.cjs and client.cjs), then each round.
  */
 export function nodeScript(
   dir: string,
-  listeners: Record<string, readonly number[]>,
+  listeners: Record<string, readonly string[]>,
   rounds: readonly Round[],
 ): string {
   const node = process.execPath;
@@ -104,6 +127,9 @@ export function nodeScript(
     add('node', '-6 route add fd00:10:2::/64 via fd00:1::3'),
     add('node', '-6 route add default via fd00:1::3'),
     'ip netns exec node sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.route_localnet=1',
+    // REJECT's ICMP errors are rate-limited per peer; a round sends a pod several at once, and the engine does not
+    // model that limit (it says what the rules do, not whether the kernel's answer to them is suppressed).
+    'ip netns exec node sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0',
     ...PODS.flatMap(([ns, v4, v6]) => [
       `ip netns add ${ns}; ip netns exec ${ns} ip link set lo up`,
       `ip link add n-${ns} netns node type veth peer name eth0 netns ${ns}`,
@@ -137,17 +163,19 @@ function roundLines(round: Round, node: string, dir: string): string[] {
   const clients = namespaces.map((ns) => {
     const list = round.connections
       .filter((c) => c.ns === ns)
-      .map((c) => ({ host: c.dst, port: c.port, localPort: c.sourcePort, serial: c.serial }));
+      .map((c) => ({ proto: c.proto, host: c.dst, port: c.port, localPort: c.sourcePort, serial: c.serial }));
     return `ip netns exec ${ns} ${node} ${dir}/client.cjs '${JSON.stringify(list)}' &`;
   });
-  const list = (family: string, snat: string) =>
-    `ip netns exec node conntrack -L -f ${family} -p tcp ${snat} 2>/dev/null | sed 's/^/${snat ? 'SNAT' : 'CT'} /'`;
+  const list = (family: string, proto: string, snat: string) =>
+    `ip netns exec node conntrack -L -f ${family} -p ${proto} ${snat} 2>/dev/null | sed 's/^/${snat ? 'SNAT' : 'CT'} /'`;
   return [
     `ip netns exec node iptables-restore < ${round.rulesFile.IPv4}`,
     `ip netns exec node ip6tables-restore < ${round.rulesFile.IPv6}`,
     'ip netns exec node conntrack -F 2>/dev/null; ip netns exec node conntrack -F -f ipv6 2>/dev/null',
     `pids=""; ${clients.map((c) => `${c} pids="$pids $!"; `).join('')}wait $pids`,
-    ...['ipv4', 'ipv6'].flatMap((family) => [list(family, ''), list(family, '--src-nat')]),
+    ...['ipv4', 'ipv6'].flatMap((family) =>
+      ['tcp', 'udp'].flatMap((proto) => [list(family, proto, ''), list(family, proto, '--src-nat')]),
+    ),
   ];
 }
 
@@ -165,7 +193,11 @@ export function kernelFates(output: string): Map<number, KernelFate> {
   for (const line of output.split('\n')) {
     const probe = /^PROBE (\d+) (\S+)$/.exec(line);
     if (probe) fateOf(Number(probe[1])).outcome = probe[2]!;
-    const ct = /^(CT|SNAT) tcp .*?src=\S+ dst=\S+ sport=(\d+) dport=\d+ src=(\S+) dst=(\S+) sport=(\d+)/.exec(line);
+    // An entry: its original tuple, [UNREPLIED] if nothing came back, then its reply tuple.
+    const ct =
+      /^(CT|SNAT) (?:tcp|udp) .*?src=\S+ dst=\S+ sport=(\d+) dport=\d+ (?:\[UNREPLIED\] )?src=(\S+) dst=(\S+) sport=(\d+)/.exec(
+        line,
+      );
     if (ct?.[1] === 'CT')
       fateOf(Number(ct[2])).entry = { replySrc: hostPort(ct[3]!, Number(ct[5])), replyDst: ct[4]!, snat: false };
     const entry = ct?.[1] === 'SNAT' ? fates.get(Number(ct[2]))?.entry : undefined;
