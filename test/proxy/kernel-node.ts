@@ -13,13 +13,14 @@
  * then each set of rules in turn: iptables-restore and ip6tables-restore replace the tables, conntrack is flushed,
  * the connections are made (one client per namespace: all at once, then the serial ones one by one), and conntrack's
  * entries are listed, then those it source-NATed (a masquerade to the address a packet already had shows only in the
- * entry's status). Each connection's entry is found by its source port, its own in the round. Everything runs inside `unshare -rmn`, so the machine's own namespaces are untouched.
+ * entry's status). Each connection's entry is found by its source port, its own in the round. Everything runs inside
+ * `unshare -rmn`, so the machine's own namespaces, rules and conntrack table are untouched.
  */
 import { hostPort } from '../../src/proxy/packet.js';
 
 export const GATEWAY = { IPv4: '10.244.1.1', IPv6: 'fd00:10:1::1' } as const;
 
-/** One connection to make: from which namespace, to where, from which source port. */
+/** One connection (for UDP, one datagram and its answer) to make: from which namespace, to where, from which port. */
 export interface Connection {
   readonly ns: string;
   readonly proto: 'TCP' | 'UDP';
@@ -98,8 +99,8 @@ const PODS = [
 ] as const;
 
 /**
- * The script: the namespaces, kube-proxy's sysctls and counters, servers (`listeners`: namespace → ports, `udp:PORT` for UDP; `dir`
- * holds server.cjs and client.cjs), then each round.
+ * The script: the namespaces, kube-proxy's sysctls and counters, the servers (`listeners`: namespace → ports as
+ * SERVER_JS takes them; `dir` holds server.cjs and client.cjs), then each round.
  */
 export function nodeScript(
   dir: string,
@@ -116,9 +117,14 @@ export function nodeScript(
     add('node', 'addr add 192.168.0.2/24 dev n-ext'),
     add('node', 'addr add fd00:1::2/64 dev n-ext nodad'),
     add('node', 'link set n-ext up'),
-    ...['192.168.0.3/24', 'fd00:1::3/64 nodad', '203.0.113.2/32', '2001:db8::2/128 nodad', '10.244.2.5/32']
-      .concat(['fd00:10:2::5/128 nodad'])
-      .map((a) => add('ext', `addr add ${a} dev x-node`)),
+    ...[
+      '192.168.0.3/24',
+      'fd00:1::3/64 nodad',
+      '203.0.113.2/32',
+      '2001:db8::2/128 nodad',
+      '10.244.2.5/32',
+      'fd00:10:2::5/128 nodad',
+    ].map((a) => add('ext', `addr add ${a} dev x-node`)),
     add('ext', 'link set x-node up'),
     add('ext', 'route add default via 192.168.0.2 src 203.0.113.2'),
     add('ext', '-6 route add default via fd00:1::2 src 2001:db8::2'),
