@@ -46,6 +46,8 @@ const TWIN: Readonly<Record<string, string>> = {
   '127.0.0.1': '::1',
   '198.51.100.10': '2001:db8:1::10',
   '198.51.100.11': '2001:db8:1::11',
+  '198.51.100.12': '2001:db8:1::12',
+  '198.51.100.13': '2001:db8:1::13',
   '192.168.99.22': 'fd00:99::22',
   '203.0.113.0/25': '2001:db8::/64',
   '198.18.0.0/15': '2001:db8:ffff::/48',
@@ -157,6 +159,16 @@ const objects = [
     [local(POD2)],
   ),
   ...svc('external-ip', { clusterIP: '10.96.0.40', externalIP: '192.168.99.22' }, [remote]),
+  ...svc(
+    'lb-local',
+    { type: 'LoadBalancer', clusterIP: '10.96.0.32', nodePort: 30092, ingress: '198.51.100.12', local: 'external' },
+    [local(POD2)],
+  ),
+  ...svc(
+    'lb-elsewhere',
+    { type: 'LoadBalancer', clusterIP: '10.96.0.33', nodePort: 30093, ingress: '198.51.100.13', local: 'external' },
+    [remote],
+  ),
 ];
 
 /** Where a connection starts: its namespace, the engine's origin, and (in IPv4) the source the kernel will pick. */
@@ -202,6 +214,14 @@ const PROBES: readonly Probe[] = [
   { from: 'outside', dst: NODE, port: 30091 },
   { from: 'outside', dst: '192.168.99.22', port: 80 },
   { from: 'outside', dst: '10.96.0.10', port: 80 },
+  // externalTrafficPolicy Local: from outside only to this node's endpoints; a pod's or the node's own traffic is
+  // short-circuited to every endpoint where a local-traffic detector says it is the cluster's.
+  ...(['outside', 'pod1', 'node'] as const).flatMap((from) => [
+    { from, dst: '198.51.100.12', port: 80 },
+    { from, dst: '198.51.100.13', port: 80 },
+  ]),
+  { from: 'pod1', dst: NODE, port: 30081 },
+  { from: 'node', dst: '198.51.100.10', port: 80 },
   ...['10.96.0.10', '10.96.0.11', '10.96.0.12', '10.96.0.13', '10.96.0.14', '10.96.0.15'].map((dst) => ({
     from: 'pod1' as const,
     dst,
