@@ -6,8 +6,11 @@
  * - `pod1`, `pod2`: pods, each in a namespace of its own behind a veth, routed as Calico wires pods (a /32 or /128 on
  *   the pod, a route to it on the node, the node's side of every veth holding the pods' gateway 10.244.1.1 /
  *   fd00:10:1::1), so every packet between pods passes the node's netfilter.
- * - `ext`: node-b (192.168.0.3 / fd00:1::3) with the remote endpoint 10.244.2.5 / fd00:10:2::5, and the outside
- *   client 203.0.113.2 / 2001:db8::2, on one link with node-a.
+ * - `ext`: node-b (192.168.0.3 / fd00:1::3) with the remote endpoint 10.244.2.5 / fd00:10:2::5, on one link with
+ *   node-a, and routing through node-a (its default route).
+ * - `client`: the outside client 203.0.113.2 / 2001:db8::2, on a link of its own to node-a (203.0.113.1 /
+ *   2001:db8::1), its gateway. Node-b reaches it through node-a too, so an answer to it takes the path its request
+ *   took, as a NATed connection needs: which path an answer takes is the network's, not kube-proxy's, to decide.
  *
  * The node gets kube-proxy's sysctls (forwarding, route_localnet for localhost NodePorts) and its nfacct counters,
  * then each set of rules in turn: iptables-restore and ip6tables-restore replace the tables, conntrack is flushed,
@@ -109,25 +112,34 @@ export function nodeScript(
 ): string {
   const node = process.execPath;
   const add = (ns: string, args: string) => `ip netns exec ${ns} ip ${args}`;
+  const serving = Object.entries(listeners).filter(([, ports]) => ports.length > 0);
   const lines = [
     'set -eu',
+    // The servers run in the background: they go when the script does, however it ends (else they would hold its
+    // output open, and the test would wait for them).
+    "trap 'kill $(jobs -p) 2>/dev/null' EXIT",
     'mount -t tmpfs none /run && mkdir -p /run/netns',
     'for ns in node ext; do ip netns add $ns; ip netns exec $ns ip link set lo up; done',
     'ip link add n-ext netns node type veth peer name x-node netns ext',
     add('node', 'addr add 192.168.0.2/24 dev n-ext'),
     add('node', 'addr add fd00:1::2/64 dev n-ext nodad'),
     add('node', 'link set n-ext up'),
-    ...[
-      '192.168.0.3/24',
-      'fd00:1::3/64 nodad',
-      '203.0.113.2/32',
-      '2001:db8::2/128 nodad',
-      '10.244.2.5/32',
-      'fd00:10:2::5/128 nodad',
-    ].map((a) => add('ext', `addr add ${a} dev x-node`)),
+    ...['192.168.0.3/24', 'fd00:1::3/64 nodad', '10.244.2.5/32', 'fd00:10:2::5/128 nodad'].map((a) =>
+      add('ext', `addr add ${a} dev x-node`),
+    ),
     add('ext', 'link set x-node up'),
-    add('ext', 'route add default via 192.168.0.2 src 203.0.113.2'),
-    add('ext', '-6 route add default via fd00:1::2 src 2001:db8::2'),
+    add('ext', 'route add default via 192.168.0.2'),
+    add('ext', '-6 route add default via fd00:1::2'),
+    'ip netns add client; ip netns exec client ip link set lo up',
+    'ip link add n-client netns node type veth peer name eth0 netns client',
+    add('node', 'addr add 203.0.113.1/24 dev n-client'),
+    add('node', 'addr add 2001:db8::1/64 dev n-client nodad'),
+    add('node', 'link set n-client up'),
+    add('client', 'addr add 203.0.113.2/24 dev eth0'),
+    add('client', 'addr add 2001:db8::2/64 dev eth0 nodad'),
+    add('client', 'link set eth0 up'),
+    add('client', 'route add default via 203.0.113.1'),
+    add('client', '-6 route add default via 2001:db8::1'),
     add('node', 'route add 10.244.2.0/24 via 192.168.0.3'),
     add('node', 'route add default via 192.168.0.3'),
     add('node', '-6 route add fd00:10:2::/64 via fd00:1::3'),
@@ -154,12 +166,11 @@ export function nodeScript(
     ]),
     'ip netns exec node nfacct add ct_state_invalid_dropped_pkts',
     'ip netns exec node nfacct add localhost_nps_accepted_pkts',
-    ...Object.entries(listeners).map(
+    ...serving.map(
       ([ns, ports]) => `ip netns exec ${ns} ${node} ${dir}/server.cjs ${dir}/ready-${ns} ${ports.join(' ')} &`,
     ),
-    `for ns in ${Object.keys(listeners).join(' ')}; do n=0; until [ -e ${dir}/ready-$ns ]; do n=$((n+1)); [ $n -lt 400 ] || exit 3; sleep 0.05; done; done`,
+    `for ns in ${serving.map(([ns]) => ns).join(' ')}; do n=0; until [ -e ${dir}/ready-$ns ]; do n=$((n+1)); [ $n -lt 400 ] || exit 3; sleep 0.05; done; done`,
     ...rounds.flatMap((round) => roundLines(round, node, dir)),
-    'kill $(jobs -p)',
   ];
   return `${lines.join('\n')}\n`;
 }
