@@ -162,6 +162,9 @@ export interface Fate {
   readonly masquerade: string | null;
 }
 
+/** A Node, Service or EndpointSlice of the cluster. */
+type ClusterObject = Parameters<typeof storeWith>[number];
+
 type Made = Connection & { probe: Probe; family: IPFamily; src: string; proto: Protocol };
 
 /** The connections of variant v: every probe in each family, each with a source port of its own. */
@@ -196,9 +199,14 @@ function masqueradeAddress(endpoint: string, family: IPFamily): string {
 }
 
 /** The engine's rules under a variant, and its fate for each connection (its SNAT addresses pushed to `snat`). */
-function engineSide(objects: readonly object[], config: ProxyConfigInput, made: Made[], snat: (string | null)[]) {
+function engineSide(
+  objects: readonly ClusterObject[],
+  config: ProxyConfigInput,
+  made: Made[],
+  snat: (string | null)[],
+) {
   const engine = new IptablesEngine({
-    table: tableFor(storeWith(...(objects as Parameters<typeof storeWith>)), 'node-a'),
+    table: tableFor(storeWith(...objects), 'node-a'),
     config: proxyConfig({ ...config, mode: 'iptables' }),
     rng: new Rng(1),
   });
@@ -279,7 +287,7 @@ export interface Comparison {
 
 /** Run every probe under every variant, in the engine and on the namespaces' node. Throws if the node script fails. */
 export function compareWithKernel(
-  objects: readonly object[],
+  objects: readonly ClusterObject[],
   probes: readonly Probe[],
   variants: readonly Variant[],
 ): Comparison {
