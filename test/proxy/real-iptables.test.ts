@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import type { EndpointSlice, IPFamily, Protocol, Service } from '../../src/model/types.js';
-import { type ProxyConfigInput, proxyConfig } from '../../src/proxy/engine.js';
+import {
+  type EngineInit,
+  type ProxyConfig,
+  type ProxyConfigInput,
+  type ProxyEngine,
+  proxyConfig,
+} from '../../src/proxy/engine.js';
 import { IptablesEngine } from '../../src/proxy/iptables/engine.js';
 import { createIpvsEngine } from '../../src/proxy/ipvs/engine.js';
 import { createUserspaceEngine } from '../../src/proxy/userspace/engine.js';
@@ -140,13 +146,25 @@ interface Listing {
   readonly command: string;
 }
 
-/** For 40 drawn clusters: write each one's listings, then run their commands, in order, in a namespace of its own. */
-function toolsTakeListings(listings: (config: ProxyConfigInput, services: ServiceDraw[]) => Listing[]): void {
+/**
+ * For 40 drawn clusters: an engine of `mode` (made by `make`, synced once) on node-a, its listings written, then
+ * their commands run, in order, in a namespace of its own.
+ */
+function toolsTakeListings<E extends ProxyEngine & { sync?(now: number): void }>(
+  mode: ProxyConfig['mode'],
+  make: (init: EngineInit) => E,
+  listingsOf: (engine: E) => Listing[],
+): void {
   const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-rules-'));
   try {
     fc.assert(
       fc.property(clusterDraw, ({ config, services }) => {
-        const commands = listings(config, services).map(({ name, text, command }) => {
+        const table = tableFor(storeOf(services), NODE);
+        const engine = make({ table, config: proxyConfig({ ...config, mode }), rng: new Rng(1) });
+        engine.sync?.(0);
+        const listings = listingsOf(engine);
+        engine.dispose();
+        const commands = listings.map(({ name, text, command }) => {
           const file = join(dir, name);
           writeFileSync(file, text);
           return command.replace('FILE', file);
@@ -164,53 +182,39 @@ function toolsTakeListings(listings: (config: ProxyConfigInput, services: Servic
 const restore = (family: IPFamily) => (family === 'IPv4' ? 'iptables-restore' : 'ip6tables-restore');
 
 test('iptables mode: iptables-restore --test takes every listing, with and without the built-in chains', (t) => {
-  toolsTakeListings((config, services) => {
-    const table = tableFor(storeOf(services), NODE);
-    const engine = new IptablesEngine({ table, config: proxyConfig({ ...config, mode: 'iptables' }), rng: new Rng(1) });
-    const listings = FAMILIES.flatMap((family) =>
-      [false, true].map((builtin) => ({
-        name: `${family}-${builtin}.rules`,
-        text: engine.rules(family, { builtin }),
-        command: `${restore(family)} --test FILE`,
-      })),
-    );
-    engine.dispose();
-    return listings;
-  });
+  toolsTakeListings(
+    'iptables',
+    (init) => new IptablesEngine(init),
+    (engine) =>
+      FAMILIES.flatMap((family) =>
+        [false, true].map((builtin) => ({
+          name: `${family}-${builtin}.rules`,
+          text: engine.rules(family, { builtin }),
+          command: `${restore(family)} --test FILE`,
+        })),
+      ),
+  );
   t.pass();
 });
 
 test('IPVS mode: ipset restore then iptables-restore --test take its sets and the rules around its table', (t) => {
-  toolsTakeListings((config, services) => {
-    const table = tableFor(storeOf(services), NODE);
-    const engine = createIpvsEngine({ table, config: proxyConfig({ ...config, mode: 'ipvs' }), rng: new Rng(1) });
-    const listings = FAMILIES.flatMap((family) => [
+  toolsTakeListings('ipvs', createIpvsEngine, (engine) =>
+    FAMILIES.flatMap((family) => [
       { name: `${family}.sets`, text: engine.ipsetSave(family), command: 'ipset restore < FILE' },
       { name: `${family}.rules`, text: engine.iptablesRules(family), command: `${restore(family)} --test FILE` },
-    ]);
-    engine.dispose();
-    return listings;
-  });
+    ]),
+  );
   t.pass();
 });
 
 test('userspace mode: iptables-restore --test takes its portal rules', (t) => {
-  toolsTakeListings((config, services) => {
-    const table = tableFor(storeOf(services), NODE);
-    const engine = createUserspaceEngine({
-      table,
-      config: proxyConfig({ ...config, mode: 'userspace' }),
-      rng: new Rng(1),
-    });
-    engine.sync(0);
-    const listings = FAMILIES.map((family) => ({
+  toolsTakeListings('userspace', createUserspaceEngine, (engine) =>
+    FAMILIES.map((family) => ({
       name: `${family}.rules`,
       text: engine.rules(family),
       command: `${restore(family)} --test FILE`,
-    }));
-    engine.dispose();
-    return listings;
-  });
+    })),
+  );
   t.pass();
 });
 
