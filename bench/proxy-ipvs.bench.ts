@@ -139,23 +139,22 @@ for (const better of runs[0]!.length > 1 ? (['best', 'worst'] as const) : (['bes
     const f = runs[row]!;
     const pick = (get: (r: Figures) => number, kind: 'higher' | 'lower'): number =>
       bestAndWorst(f.map(get), kind)[better];
-    console.log(
-      `${name.padEnd(38)} ${pick((r) => r.build, 'lower')
+    const cells = [
+      pick((r) => r.build, 'lower')
         .toFixed(0)
-        .padStart(
-          9,
-        )} ${`(${pick((r) => r.buildWall, 'lower').toFixed(0)})`.padStart(9)} ${fmt(pick((r) => r.newFlows, 'higher')).padStart(13)} ${fmt(pick((r) => r.established, 'higher')).padStart(14)} ${pick(
-        (r) => r.change,
-        'lower',
-      )
+        .padStart(9),
+      `(${pick((r) => r.buildWall, 'lower').toFixed(0)})`.padStart(9),
+      fmt(pick((r) => r.newFlows, 'higher')).padStart(13),
+      fmt(pick((r) => r.established, 'higher')).padStart(14),
+      pick((r) => r.change, 'lower')
         .toFixed(3)
-        .padStart(10)} ${`(${pick((r) => r.changeMax, 'lower').toFixed(1)})`.padStart(8)} ${pick(
-        (r) => r.readNs,
-        'lower',
-      )
+        .padStart(10),
+      `(${pick((r) => r.changeMax, 'lower').toFixed(1)})`.padStart(8),
+      pick((r) => r.readNs, 'lower')
         .toFixed(0)
-        .padStart(8)}`,
-    );
+        .padStart(8),
+    ];
+    console.log(`${name.padEnd(38)} ${cells.join(' ')}`);
   }
 }
 console.log('\ntargets (one core):                        ≤ 1000             ≥ 1,000,000    ≥ 5,000,000      ≤ 1.000');
