@@ -2,15 +2,24 @@
  * The cluster DNS server: a zone index following the cluster's store, a Responder over it, and UDP + TCP listeners on
  * each address it is told (nothing else). Port 0 picks one free port shared by UDP and TCP, as tests need.
  */
+
+import { ListenFailedError } from '../../errors.js';
 import type { WatchSource } from '../../model/store.js';
 import { Rng } from '../../util/rng.js';
 import type { DnsOptions } from '../config.js';
 import { ZoneIndex } from '../zone/zone-index.js';
-import { type BoundListener, listenUdp, type Observer, parseListen } from './listeners.js';
+import { type BoundListener, type ListenAddress, listenUdp, type Observer, parseListen } from './listeners.js';
 import { DnsMetrics, type QueryObservation } from './metrics.js';
 import { Responder } from './responder.js';
 import { listenTcp, type TcpTimeouts } from './tcp-listener.js';
 import { UdpTcpUpstream, type UpstreamTimeouts } from './upstream.js';
+
+/** How many ports port 0 tries before it gives up on one free for both UDP and TCP. */
+const PORT_ZERO_ATTEMPTS = 20;
+
+function addressInUse(err: unknown): boolean {
+  return err instanceof ListenFailedError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
 
 export interface DnsServerOptions {
   listen: string[];
@@ -105,11 +114,26 @@ export class DnsServer {
         q.denial = outcome.rcode === 3 || (outcome.rcode === 0 && first !== undefined && first.readUInt16BE(6) === 0);
         this.metrics.observe(q);
       };
-      const udp = await listenUdp(addr, this.responder, observe);
+      const { udp, tcp } = await this.#bindPair(addr, observe);
       server = this.metrics.serverId(`dns://${udp.address}`);
-      this.listeners.push(udp);
+      this.listeners.push(udp, tcp);
+    }
+  }
+
+  /**
+   * UDP, then TCP on the port UDP got. For port 0, UDP takes any free port and TCP the same number, which another
+   * socket may hold for TCP: then both go and another port is tried, so port 0 still gives one port for both.
+   */
+  async #bindPair(addr: ListenAddress, observe: Observer): Promise<{ udp: BoundListener; tcp: BoundListener }> {
+    for (let attempt = 1; ; attempt++) {
+      const udp = await listenUdp(addr, this.responder, observe);
       const port = Number(udp.address.slice(udp.address.lastIndexOf(':') + 1));
-      this.listeners.push(await listenTcp({ host: addr.host, port }, this.responder, observe, this.#tcpTimeouts));
+      try {
+        return { udp, tcp: await listenTcp({ host: addr.host, port }, this.responder, observe, this.#tcpTimeouts) };
+      } catch (err) {
+        await udp.close();
+        if (addr.port !== 0 || attempt >= PORT_ZERO_ATTEMPTS || !addressInUse(err)) throw err;
+      }
     }
   }
 

@@ -1,5 +1,10 @@
 /** Listen addresses: parsed as IP:PORT, and a socket that cannot be bound is a typed error that leaves nothing open. */
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import { Cluster } from '../../../src/cluster/cluster.js';
 import { dnsOptionsOf } from '../../../src/cluster/config-sections.js';
@@ -67,5 +72,52 @@ test('start: an address not on this machine is E_LISTEN_FAILED, worded as Go wor
     t.is(err?.message, 'listen udp 192.0.2.1:0: bind: cannot assign requested address');
   } finally {
     server.zone.dispose();
+  }
+});
+
+test('start: port 0 gives UDP and TCP one port, trying another when the port UDP got is taken for TCP', async (t) => {
+  // In a network namespace whose ephemeral range is two ports, with TCP on the first held: UDP's port 0 lands on the
+  // held one about half the time, and the server must then move both to the other. Ten starts in a row.
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netsim-port0-'));
+  const script = join(dir, 'port0.mts');
+  const src = (path: string) => pathToFileURL(join(process.cwd(), path)).href;
+  writeFileSync(
+    script,
+    `import net from 'node:net';
+import { Cluster } from '${src('src/cluster/cluster.js')}';
+import { dnsOptionsOf } from '${src('src/cluster/config-sections.js')}';
+import { DnsServer } from '${src('src/dns/server/server.js')}';
+const holder = net.createServer();
+await new Promise((r) => holder.listen(40000, '127.0.0.1', r));
+const cluster = await Cluster.load(['fixtures/demo']);
+const ports = [];
+for (let i = 0; i < 10; i++) {
+  const server = new DnsServer(cluster.store, {
+    clusterDomain: cluster.config.clusterDomain, seed: cluster.config.seed, listen: ['127.0.0.1:0'], dns: dnsOptionsOf(cluster.config),
+  });
+  const listeners = await server.start();
+  ports.push(listeners.map((l) => l.transport + ' ' + l.address).join(', '));
+  await server.stop();
+}
+holder.close();
+console.log(JSON.stringify(ports));
+`,
+  );
+  try {
+    const r = spawnSync(
+      'unshare',
+      [
+        '-rn',
+        'sh',
+        '-ec',
+        `ip link set lo up; sysctl -qw net.ipv4.ip_local_port_range="40000 40001"; ${process.execPath} --import=tsx ${script}`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    t.is(r.status, 0, r.stderr);
+    const lines: string[] = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    t.deepEqual(lines, Array(10).fill('udp 127.0.0.1:40001, tcp 127.0.0.1:40001'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
