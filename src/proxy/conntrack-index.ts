@@ -1,7 +1,15 @@
 /**
  * Where conntrack files its flows: every flow's row (conntrack-store.ts) under its original tuple and its reply tuple
- * in one open-addressing table (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it
+ * in open-addressing tables (tags ORIGINAL and REPLY, so one probe sequence finds a packet's flow whichever way it
  * travels), plus the UDP indexes kube-proxy's cleanup filters by (original destination `ip:port`, and port alone).
+ *
+ * Two tables (banks), and a key's tuple decides which: the node bank holds the keys with one of the node's own
+ * addresses at either end (`setNodeKeys`), the transit bank the rest. A lookup computes the bank from the packet's
+ * addresses and probes that one, so both tags of a tuple still meet in one probe sequence. Why: the userspace proxier
+ * makes four keys per connection and three of them are the node's (its REDIRECT's reply, and both of its own
+ * connection to the endpoint); kept in one table with the client's, they doubled the table every established client
+ * packet probes (4 MB instead of 1 MB at 200,000 connections), and established packets were 1.6× slower. A pod's
+ * flows through iptables or IPVS DNAT stay in the transit bank; their masqueraded replies go to the node bank.
  *
  * A slot is one int32 word, 4 bytes: the key's row, its meta bits (protocol, tag) and six bits of the tuple's hash
  * (bits the home slot does not use). The tuple itself is not in the slot: a probe whose meta and hash bits match is
@@ -9,7 +17,7 @@
  * packet of the flow reads anyway); one probe in 64 of another key's run reads a row for nothing. This table is the
  * one random read every packet of every flow makes, and its size decides whether that read stays in the processor's
  * cache: slots holding a 32-bit hash beside the row took twice the memory (and established packets were 1.24× slower
- * in a same-process comparison). For the same reason the table doubles only when it would be more than 13/16 full
+ * in a same-process comparison). For the same reason a table doubles only when it would be more than 13/16 full
  * (MAX_LOAD_SIXTEENTHS), not 3/4: 200,000 flows (400,000 keys) fit in 2 MB, where 3/4 doubled them to 4 MB. A probe
  * for a key not present (a new flow's lookup) then walks about 15 slots on average when the table is fullest, one or
  * two cache lines. Growth and backward-shift deletion re-hash a slot's key from its row.
@@ -26,7 +34,7 @@ import {
   I_REPLY_PORTS,
   I_STRIDE,
 } from './conntrack-store.js';
-import { deleteSlot, doubled } from './open-addressing.js';
+import { deleteSlot, doubled, type SlotHash } from './open-addressing.js';
 import { hostPort, keyOf, type Packet } from './packet.js';
 import { protoCode, tuplePorts } from './tuple-table.js';
 
@@ -52,10 +60,14 @@ const MAX_LOAD_SIXTEENTHS = 13;
 
 export class FlowIndex {
   readonly #store: FlowStore;
-  #mask = 1023;
-  /** One word per slot: meta | row << ROW_SHIFT. */
-  #slots = new Int32Array(1024);
-  #used = 0;
+  /** Keys whose tuple has one of the node's own addresses (`nodeKeys`) at either end. */
+  readonly #nodeBank = new Bank();
+  /** The rest: flows the node forwards (or DNATs) between other addresses. */
+  readonly #transitBank = new Bank();
+  /** `addressKey`s of the node's own addresses. */
+  #nodeKeys: readonly number[] = [];
+  /** The bank the last `#probe` searched: a slot it returns is that bank's. */
+  #probed: Bank = this.#transitBank;
   readonly #udpByDst = new Map<string, Set<number>>();
   readonly #udpByDstPort = new Map<number, Set<number>>();
   /** Direction of the last `find` hit. */
@@ -70,9 +82,31 @@ export class FlowIndex {
     this.#store = store;
   }
 
-  /** Slots in the table (keys: two per flow, its original and reply tuples). */
-  get capacity(): number {
-    return this.#mask + 1;
+  /** Slots in each bank (keys: two per flow, its original and reply tuples). */
+  get capacity(): { readonly node: number; readonly transit: number } {
+    return { node: this.#nodeBank.mask + 1, transit: this.#transitBank.mask + 1 };
+  }
+
+  /**
+   * Which keys go in the node bank: those with one of these addresses (`addressKey`s of the node's own) at either end.
+   * Every filed key is moved to its bank under the new set.
+   */
+  setNodeKeys(keys: readonly number[]): void {
+    if (keys.length === this.#nodeKeys.length && keys.every((k, i) => k === this.#nodeKeys[i])) return;
+    const words = [...this.#nodeBank.words(), ...this.#transitBank.words()];
+    this.#nodeKeys = [...keys];
+    this.#nodeBank.reset();
+    this.#transitBank.reset();
+    for (const w of words) {
+      const { f64, i32 } = this.#store;
+      const f = (w >>> ROW_SHIFT) * F_STRIDE;
+      const i = (w >>> ROW_SHIFT) * I_STRIDE;
+      const reply = (w & TAG_BIT) !== 0;
+      const s = f64[f + (reply ? F_REPLY_SRC_KEY : F_SRC_KEY)]!;
+      const d = f64[f + (reply ? F_REPLY_DST_KEY : F_DST_KEY)]!;
+      const ports = i32[i + (reply ? I_REPLY_PORTS : I_PORTS)]!;
+      this.#bankOf(s, d).place(w, hash(w & 3, s, d, ports), this.#rowHash);
+    }
   }
 
   /** Which way the packet of the last `find` hit travels. */
@@ -100,7 +134,7 @@ export class FlowIndex {
     this.#lastDstPort = dstPort;
     const slot = this.#probe(protoCode(p.proto), s, d, tuplePorts(p.src.port, dstPort), ORIGINAL, true);
     if (slot < 0) return -1;
-    const w = this.#slots[slot]!;
+    const w = this.#probed.slots[slot]!;
     this.#direction = (w & TAG_BIT) === 0 ? 'original' : 'reply';
     return w >>> ROW_SHIFT;
   }
@@ -158,8 +192,8 @@ export class FlowIndex {
     const i = row * I_STRIDE;
     const code = i32[i + I_FLAGS]! & 3;
     const slot = this.#probe(code, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!, ORIGINAL, false);
-    if (slot < 0 || this.#slots[slot]! >>> ROW_SHIFT !== row) return false;
-    this.#delete(slot);
+    if (slot < 0 || this.#probed.slots[slot]! >>> ROW_SHIFT !== row) return false;
+    this.#probed.delete(slot, this.#rowHash);
     this.#unfile(row, false);
     return true;
   }
@@ -181,7 +215,8 @@ export class FlowIndex {
       REPLY,
       false,
     );
-    if (reply >= 0 && (!displaced || this.#slots[reply]! >>> ROW_SHIFT === row)) this.#delete(reply);
+    const bank = this.#probed;
+    if (reply >= 0 && (!displaced || bank.slots[reply]! >>> ROW_SHIFT === row)) bank.delete(reply, this.#rowHash);
     if (code === 2) {
       const dst = this.#store.dst[row]!;
       removeFrom(this.#udpByDst, hostPort(dst.ip, dst.port), row);
@@ -195,16 +230,13 @@ export class FlowIndex {
    */
   holderOf(p: Packet, replySrcKey: number, replySrcPort: number, replyDstKey: number, port: number): number {
     const slot = this.#probe(protoCode(p.proto), replySrcKey, replyDstKey, tuplePorts(replySrcPort, port), REPLY, true);
-    return slot < 0 ? -1 : this.#slots[slot]! >>> ROW_SHIFT;
+    return slot < 0 ? -1 : this.#probed.slots[slot]! >>> ROW_SHIFT;
   }
 
-  /** Every filed row, in slot order. */
+  /** Every filed row, in slot order (the node bank's, then the others'). */
   *rows(): IterableIterator<number> {
-    const slots = this.#slots;
-    for (let k = 0; k <= this.#mask; k++) {
-      const w = slots[k]!;
-      if (w !== 0 && (w & TAG_BIT) === 0) yield w >>> ROW_SHIFT;
-    }
+    for (const w of this.#nodeBank.words()) if ((w & TAG_BIT) === 0) yield w >>> ROW_SHIFT;
+    for (const w of this.#transitBank.words()) if ((w & TAG_BIT) === 0) yield w >>> ROW_SHIFT;
   }
 
   udpTo(ip: string, port: number): readonly number[] {
@@ -216,8 +248,8 @@ export class FlowIndex {
   }
 
   clear(): void {
-    this.#slots.fill(0);
-    this.#used = 0;
+    this.#nodeBank.clear();
+    this.#transitBank.clear();
     this.#udpByDst.clear();
     this.#udpByDstPort.clear();
     this.#lastPacket = null;
@@ -228,8 +260,10 @@ export class FlowIndex {
    * slot of the same tuple under the other tag (one probe sequence finds both).
    */
   #probe(code: number, s: number, d: number, ports: number, tag: number, anyTag: boolean): number {
-    const slots = this.#slots;
-    const mask = this.#mask;
+    const bank = this.#bankOf(s, d);
+    this.#probed = bank;
+    const slots = bank.slots;
+    const mask = bank.mask;
     const h = hash(code, s, d, ports);
     const meta = slotMeta(code, tag, h);
     const untagged = meta & UNTAGGED_MASK;
@@ -267,9 +301,10 @@ export class FlowIndex {
    * first empty slot, which is where a key not found goes.
    */
   #put(code: number, s: number, d: number, ports: number, tag: number, row: number): number {
-    if ((this.#used + 1) * 16 > (this.#mask + 1) * MAX_LOAD_SIXTEENTHS) this.#grow();
-    const slots = this.#slots;
-    const mask = this.#mask;
+    const bank = this.#bankOf(s, d);
+    if ((bank.used + 1) * 16 > (bank.mask + 1) * MAX_LOAD_SIXTEENTHS) bank.grow(this.#rowHash);
+    const slots = bank.slots;
+    const mask = bank.mask;
     const h = hash(code, s, d, ports);
     const meta = slotMeta(code, tag, h);
     const word = meta | (row << ROW_SHIFT);
@@ -278,7 +313,7 @@ export class FlowIndex {
       const w = slots[k]!;
       if (w === 0) {
         slots[k] = word;
-        this.#used++;
+        bank.used++;
         return -1;
       }
       if ((w & META_MASK) === meta && this.#holds(w, s, d, ports)) {
@@ -289,14 +324,11 @@ export class FlowIndex {
     }
   }
 
-  #delete(slot: number): void {
-    deleteSlot(this.#slots, 1, this.#mask, slot, this.#rowHash);
-    this.#used--;
-  }
-
-  #grow(): void {
-    this.#slots = doubled(this.#slots, 1, this.#rowHash);
-    this.#mask = this.#mask * 2 + 1;
+  /** The bank a key with addresses `s` and `d` is filed in. */
+  #bankOf(s: number, d: number): Bank {
+    const keys = this.#nodeKeys;
+    for (let k = 0; k < keys.length; k++) if (s === keys[k] || d === keys[k]) return this.#nodeBank;
+    return this.#transitBank;
   }
 
   /** The hash of the key in slot `at`, from the tuple its row keeps under the slot's tag. */
@@ -309,6 +341,54 @@ export class FlowIndex {
       ? hash(w & 3, f64[f + F_SRC_KEY]!, f64[f + F_DST_KEY]!, i32[i + I_PORTS]!)
       : hash(w & 3, f64[f + F_REPLY_SRC_KEY]!, f64[f + F_REPLY_DST_KEY]!, i32[i + I_REPLY_PORTS]!);
   };
+}
+
+/**
+ * One open-addressing table of slot words (see the file's comment). The index keeps two: a packet's tuple decides
+ * which one holds it, so a lookup probes one.
+ */
+class Bank {
+  mask = 1023;
+  /** One word per slot: meta | row << ROW_SHIFT. */
+  slots = new Int32Array(1024);
+  used = 0;
+
+  /** The words of the filed keys, in slot order. */
+  *words(): IterableIterator<number> {
+    const slots = this.slots;
+    for (let k = 0; k <= this.mask; k++) if (slots[k] !== 0) yield slots[k]!;
+  }
+
+  /** File a word known not to be here (re-filing): at the first empty slot from its home. */
+  place(word: number, h: number, rowHash: SlotHash): void {
+    if ((this.used + 1) * 16 > (this.mask + 1) * MAX_LOAD_SIXTEENTHS) this.grow(rowHash);
+    let k = h & this.mask;
+    while (this.slots[k] !== 0) k = (k + 1) & this.mask;
+    this.slots[k] = word;
+    this.used++;
+  }
+
+  delete(slot: number, rowHash: SlotHash): void {
+    deleteSlot(this.slots, 1, this.mask, slot, rowHash);
+    this.used--;
+  }
+
+  grow(rowHash: SlotHash): void {
+    this.slots = doubled(this.slots, 1, rowHash);
+    this.mask = this.mask * 2 + 1;
+  }
+
+  clear(): void {
+    this.slots.fill(0);
+    this.used = 0;
+  }
+
+  /** Back to the initial size, empty. */
+  reset(): void {
+    this.mask = 1023;
+    this.slots = new Int32Array(1024);
+    this.used = 0;
+  }
 }
 
 /** A key's slot bits below the row: its protocol, its tag, and the top six bits of its hash (the home uses the low). */

@@ -42,7 +42,7 @@ import { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS, SYSCTL, UDP_STREAM_
 import type { CloseKind, ConntrackEntry, ConntrackHit, ConntrackNat, EndpointConnections } from './conntrack-types.js';
 import { EntryView } from './conntrack-view.js';
 import { type Address, describePacket, familyOf, type Packet } from './packet.js';
-import { protoCode, tuplePorts } from './tuple-table.js';
+import { addressKey, protoCode, tuplePorts } from './tuple-table.js';
 
 export type { MemoOwner, NatBook, NatRecord } from './conntrack-store.js';
 export { type ConntrackTimeouts, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack-timeouts.js';
@@ -102,8 +102,18 @@ export class Conntrack {
     return this.#store.live;
   }
 
-  /** Slots in the index every packet's lookup reads (conntrack-index.ts; two keys per flow), 4 bytes each. */
-  get indexCapacity(): number {
+  /**
+   * The node's own addresses. The index keeps the keys with one of them at either end apart from the rest (two
+   * tables, a tuple decides which), so the flows the node forwards are looked up in a table of their own: a userspace
+   * proxy's three other keys per connection (its REDIRECT's reply, its own connection to the endpoint) are all to or
+   * from the node. Any set is correct; it only decides where keys are kept.
+   */
+  setNodeAddresses(ips: readonly string[]): void {
+    this.#flows.setNodeKeys(ips.map(addressKey));
+  }
+
+  /** Slots in each of the index's two tables (conntrack-index.ts; two keys per flow), 4 bytes each. */
+  get indexCapacity(): { readonly node: number; readonly transit: number } {
     return this.#flows.capacity;
   }
 

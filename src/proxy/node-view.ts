@@ -41,6 +41,11 @@ export function withoutNodeObject(node: NodeView): NodeView {
   return Object.freeze({ ...node, known: false, zone: '', labels: {} });
 }
 
+/** The node's own addresses, both families (IPv4 first). */
+export function ownAddresses(node: NodeView): string[] {
+  return [...node.addresses.IPv4, ...node.addresses.IPv6];
+}
+
 /** NodeView of a Node object. */
 export function nodeView(node: Node): NodeView {
   const addresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };

@@ -30,9 +30,12 @@ const flowArb = fc.record({
   endpoint: fc.option(fc.constantFrom('10.244.0.5', '10.244.0.6', 'fd00::5', '::3'), { nil: null }),
   snat: fc.boolean(),
 });
+// The node's addresses decide which of the index's two tables a key is kept in; they change under live flows.
+const nodeAddressesArb = fc.subarray(['10.0.0.1', '10.96.0.2', '192.168.0.2', 'fd00::1', 'fd00::ffff', '10.244.0.5']);
 const opArb = fc.oneof(
   fc.record({ op: fc.constant('track' as const), flow: flowArb }),
   fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('node' as const), addresses: nodeAddressesArb }),
 );
 
 interface ModelFlow {
@@ -43,7 +46,7 @@ interface ModelFlow {
 
 const tupleText = (x: Packet): string => `${x.proto} ${x.src.ip} ${x.src.port} ${x.dst.ip} ${x.dst.port}`;
 
-test('lookups agree with a model of every live flow, in both directions, across deletes and row reuse', (t) => {
+test('lookups agree with a model of every live flow, in both directions, across deletes, row reuse and node address changes', (t) => {
   holds(
     t,
     fc.property(fc.array(opArb, { maxLength: 120, size: 'max' }), (ops) => {
@@ -52,6 +55,10 @@ test('lookups agree with a model of every live flow, in both directions, across 
       /** Every tuple any flow ever had, either way: each must be found exactly when a live flow has it. */
       const seen = new Map<string, Packet>();
       for (const o of ops) {
+        if (o.op === 'node') {
+          ct.setNodeAddresses(o.addresses);
+          continue;
+        }
         if (o.op === 'delete') {
           if (live.length === 0) continue;
           const [gone] = live.splice(o.pick % live.length, 1);
@@ -271,14 +278,14 @@ test('flows stay found, both ways, as the table grows and as deletes shift probe
 
 test('the index doubles only past 13/16 full, and every flow is found both ways at that load and after', (t) => {
   const ct = new Conntrack();
-  const start = ct.indexCapacity;
+  const start = ct.indexCapacity.transit;
   const track = (k: number) => {
     const q = p('TCP', `10.1.${k >> 8}.${k & 255}`, 1024 + (k % 3), '10.96.0.1', 80);
     return { q, entry: ct.track(q, { dnat: { ip: `10.244.0.${k % 200}`, port: 8080 } }, 0) };
   };
   const fullest = (start * 13) / 16 / 2; // flows: two keys each
   const flows = Array.from({ length: fullest }, (_, k) => track(k));
-  t.is(ct.indexCapacity, start, `${fullest * 2} keys fit in ${start} slots`);
+  t.is(ct.indexCapacity.transit, start, `${fullest * 2} keys fit in ${start} slots`);
   const allFound = () =>
     flows.every(({ q, entry }) => {
       const back = ct.lookup(reversed({ proto: q.proto, src: q.src, dst: entry.replySrc }), 0);
@@ -287,7 +294,7 @@ test('the index doubles only past 13/16 full, and every flow is found both ways 
   t.true(allFound(), 'at 13/16 load');
   t.is(ct.lookup(p('TCP', '10.2.0.1', 1024, '10.96.0.1', 80), 0), undefined, 'a tuple never tracked is not found');
   flows.push(track(fullest));
-  t.is(ct.indexCapacity, start * 2, 'one flow more doubles the table');
+  t.is(ct.indexCapacity.transit, start * 2, 'one flow more doubles the table');
   t.true(allFound(), 'after doubling');
 });
 
@@ -352,4 +359,32 @@ test('a track after a keyed lookup of another packet reads its own destination p
   t.deepEqual([e.originalDst.port, e.replySrc.port], [9090, 9090]);
   t.is(ct.lookupRow(tracked, 0), row);
   t.is(ct.lookupRow(looked, 0), -1);
+});
+
+test('keys to or from a node address are kept in the node table, the rest apart; a new address set moves them', (t) => {
+  const ct = new Conntrack();
+  ct.setNodeAddresses(['192.168.0.2']);
+  const start = ct.indexCapacity;
+  const masqueraded = Array.from({ length: 1000 }, (_, k) => {
+    const q = p('TCP', `10.1.${k >> 8}.${k & 255}`, 1024, '10.96.0.1', 80);
+    return { q, entry: ct.track(q, { dnat: address('10.244.0.5', 8080), snatIp: '192.168.0.2' }, 0) };
+  });
+  // 1000 original keys (pod → ClusterIP) and 1000 replies (endpoint → node): each table past its 832 grows once.
+  t.deepEqual(ct.indexCapacity, { node: start.node * 2, transit: start.transit * 2 });
+  const fromNode = p('TCP', '192.168.0.2', 40000, '10.96.0.1', 80);
+  ct.track(fromNode, { dnat: address('10.244.0.6', 8080) }, 0);
+  const found = () =>
+    masqueraded.every(({ q, entry }) => {
+      const back = ct.lookup(
+        reversed({ proto: q.proto, src: { ip: '192.168.0.2', port: entry.replyDst.port }, dst: entry.replySrc }),
+        0,
+      );
+      return ct.lookup(q, 0)?.entry === entry && back?.entry === entry && back.direction === 'reply';
+    }) && ct.lookup(fromNode, 0)?.direction === 'original';
+  t.true(found(), 'every flow found both ways, each key in its table');
+  ct.setNodeAddresses(['10.244.0.5']);
+  t.true(found(), 'after the keys were moved to the tables a new address set gives them');
+  ct.setNodeAddresses([]);
+  t.true(found(), 'with no node address: one table holds all');
+  t.is(ct.size, 1001);
 });

@@ -21,6 +21,7 @@ import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Verdict, VerdictKind } from '../engine.js';
 import { insertFailedStep } from '../flow-verdict.js';
 import { NEW_FLOW_STEP } from '../nat-entry.js';
+import { ownAddresses } from '../node-view.js';
 import { familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import type { CompiledService } from './compile.js';
@@ -55,6 +56,7 @@ export class IptablesEngine implements ProxyEngine {
     this.#explain = init.explain ?? true;
     this.nodeName = init.table.nodeName;
     this.conntrack = new Conntrack(init.config.conntrack);
+    this.conntrack.setNodeAddresses(ownAddresses(init.table.node));
     for (const family of init.table.families) {
       const rs = new RuleSet(family, ruleContext(family, init.config, init.table.node));
       rs.rebuild(rs.context, init.table.ports(family));
@@ -133,6 +135,7 @@ export class IptablesEngine implements ProxyEngine {
     const deleted: Record<IPFamily, ServicePortEntry[]> = { IPv4: [], IPv6: [] };
     for (const change of changes) {
       if (change.kind === 'node') {
+        this.conntrack.setNodeAddresses(ownAddresses(change.current));
         for (const [family, rs] of this.#rulesets) {
           const before = recentListsOf(rs);
           rs.rebuild(ruleContext(family, this.config, change.current), this.#table.ports(family));

@@ -34,6 +34,7 @@ import { cleanStaleUdpEntries } from '../conntrack-cleanup.js';
 import { DestIndex } from '../dest-index.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
 import { FlowVerdict } from '../flow-verdict.js';
+import { ownAddresses } from '../node-view.js';
 import type { Origin, Packet } from '../packet.js';
 import type { ServicePortEntry, TableChange } from '../service-table.js';
 import { GracefulTermination } from './graceful.js';
@@ -140,7 +141,8 @@ export class IpvsEngine implements ProxyEngine {
       this.#resyncAll = false;
       this.#pending = [];
       const node = st.table.node;
-      st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
+      st.nodeAddrs = new Set(ownAddresses(node));
+      this.conntrack.setNodeAddresses(ownAddresses(node));
       st.ipsets.setNodeAddresses(st.nodeAddrs);
       const seen = new Set<string>();
       for (const family of st.table.families) {

@@ -15,6 +15,7 @@ import { RangeExhaustedError } from '../../errors.js';
 import type { IPFamily } from '../../model/types.js';
 import { Conntrack } from '../conntrack.js';
 import type { EngineFactory, EngineInit, ProxyConfig, ProxyEngine, Step, Verdict } from '../engine.js';
+import { ownAddresses } from '../node-view.js';
 import { type Address, address, familyOf, type Origin, type Packet } from '../packet.js';
 import type { ServicePortEntry, ServiceTable, TableChange } from '../service-table.js';
 import { addressKey } from '../tuple-table.js';
@@ -111,7 +112,8 @@ export class UserspaceEngine implements ProxyEngine {
       this.#resyncAll = false;
       this.#pending = [];
       const node = this.#table.node;
-      this.#st.nodeAddrs = new Set([...node.addresses.IPv4, ...node.addresses.IPv6]);
+      this.#st.nodeAddrs = new Set(ownAddresses(node));
+      this.conntrack.setNodeAddresses(ownAddresses(node));
       const keys = new Set(this.#opened.keys());
       for (const family of this.#table.families) {
         // Ports not yet open are opened Service by Service in name order (upstream's order was a Go map's, so any
