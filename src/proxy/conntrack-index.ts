@@ -97,8 +97,8 @@ export class FlowIndex {
     this.#nodeKeys = [...keys];
     this.#nodeBank.reset();
     this.#transitBank.reset();
+    const { f64, i32 } = this.#store;
     for (const w of words) {
-      const { f64, i32 } = this.#store;
       const f = (w >>> ROW_SHIFT) * F_STRIDE;
       const i = (w >>> ROW_SHIFT) * I_STRIDE;
       const reply = (w & TAG_BIT) !== 0;
