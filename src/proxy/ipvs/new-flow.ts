@@ -195,6 +195,7 @@ function track(
   if (steps !== null && vs !== null) {
     const c = vs.cache;
     const d = dests.object(dest);
+    c.dnat ??= new Map();
     let dnat = c.dnat.get(d);
     if (!dnat) {
       dnat = { where: 'ipvs', rule: `-> ${d.key} Masq ${d.weight}`, decision: `DNAT to ${d.key}` };

@@ -95,16 +95,17 @@ export class VsTable {
    * `fastPick` takes next.
    */
   cursorCell(id: number): CursorCell {
-    const table = this;
-    return {
-      get cursor() {
-        return table.#i32[id * STRIDE + RR_CURSOR]!;
-      },
-      set cursor(cursor: number) {
-        table.#i32[id * STRIDE + RR_CURSOR] = cursor;
-        table.#noteNext(id);
-      },
-    };
+    return new RowCursor(this, id);
+  }
+
+  /** rr's cursor of virtual server `id` (`cursorCell`). */
+  cursor(id: number): number {
+    return this.#i32[id * STRIDE + RR_CURSOR]!;
+  }
+
+  setCursor(id: number, cursor: number): void {
+    this.#i32[id * STRIDE + RR_CURSOR] = cursor;
+    this.#noteNext(id);
   }
 
   #noteNext(id: number): void {
@@ -148,17 +149,17 @@ export class VsTable {
 
   /** Where virtual server `id`'s mh scheduler says where its current table is. */
   tableCell(id: number): TableCell {
-    const table = this;
-    return {
-      publish(arena: MaglevArena, block: number, run: number, packed: boolean): void {
-        const shared = arena === table.#arena && block >= 0;
-        const row = id * STRIDE;
-        table.#i32[row + MH_BLOCK] = shared ? block : -1;
-        table.#i32[row + MH_RUN] = shared ? run : -1;
-        table.#i32[row + FLAGS] =
-          (table.#i32[row + FLAGS]! & ~FLAG_MH_PACKED) | (shared && packed ? FLAG_MH_PACKED : 0);
-      },
-    };
+    return new RowTable(this, id);
+  }
+
+  /** Where virtual server `id`'s mh table now is (`tableCell`). */
+  publishTable(id: number, arena: MaglevArena, block: number, run: number, packed: boolean): void {
+    const shared = arena === this.#arena && block >= 0;
+    const row = id * STRIDE;
+    const i32 = this.#i32;
+    i32[row + MH_BLOCK] = shared ? block : -1;
+    i32[row + MH_RUN] = shared ? run : -1;
+    i32[row + FLAGS] = (i32[row + FLAGS]! & ~FLAG_MH_PACKED) | (shared && packed ? FLAG_MH_PACKED : 0);
   }
 
   family(id: number): IPFamily {
@@ -216,5 +217,36 @@ export class VsTable {
       return dest >= 0 && dests.usable(dest) ? dest : -1;
     }
     return -1;
+  }
+}
+
+/**
+ * The cells a virtual server's scheduler is handed: a row's words through the table. Classes, not object literals
+ * with accessors: a literal's closures and their context were three or four objects per cell, where this is one
+ * (every virtual server gets both cells, whichever its scheduler).
+ */
+class RowCursor implements CursorCell {
+  constructor(
+    readonly table: VsTable,
+    readonly id: number,
+  ) {}
+
+  get cursor(): number {
+    return this.table.cursor(this.id);
+  }
+
+  set cursor(cursor: number) {
+    this.table.setCursor(this.id, cursor);
+  }
+}
+
+class RowTable implements TableCell {
+  constructor(
+    readonly table: VsTable,
+    readonly id: number,
+  ) {}
+
+  publish(arena: MaglevArena, block: number, run: number, packed: boolean): void {
+    this.table.publishTable(this.id, arena, block, run, packed);
   }
 }

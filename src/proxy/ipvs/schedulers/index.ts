@@ -75,7 +75,8 @@ export function createScheduler(name: SchedulerName, opts: CreateSchedulerOption
 /**
  * A destination record as `ipvsadm -a ... -w weight` creates it: available, no connections, numbered in `table` (the
  * engine's; a table of its own when none is given, for a scheduler used alone). `destination`: the real server as a
- * keyed packet address, when the caller already has one (an endpoint's), else built here.
+ * keyed packet address, and `key` its `ip:port` text, when the caller already has them (an endpoint's), else built
+ * here.
  */
 export function newDest(
   addr: string,
@@ -83,10 +84,11 @@ export function newDest(
   weight = 1,
   destination?: Address,
   table: DestTable = new DestTable(1),
+  key?: string,
 ): Dest {
   const fold = foldAddress(addr);
   if (fold === undefined) throw new InvalidArgumentError(`not an IP address: ${addr}`);
-  return makeDest(table, addr, port, fold, weight, destination);
+  return makeDest(table, addr, port, fold, weight, destination, key);
 }
 
 /** Change a destination's weight as `__ip_vs_update_dest` does: last_weight keeps the latest non-zero weight. */
