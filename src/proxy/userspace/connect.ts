@@ -117,6 +117,7 @@ function hitOf(portal: Portal, step: Step): PortalHit {
 function portalStep(st: UserspaceState, portal: Portal, chain: PortalChain, extra: string): Step {
   if (!st.explain) return UNEXPLAINED;
   const k = chain + extra;
+  portal.steps ??= new Map();
   let step = portal.steps.get(k);
   if (!step) {
     const p = portal.port.portal;

@@ -96,7 +96,7 @@ export class PortalBook {
       balancer: o.balancer,
       addr,
       external,
-      steps: new Map(),
+      steps: undefined,
       rank,
       next: undefined,
     });

@@ -42,8 +42,12 @@ export interface BalancerState {
   index: number;
   affinity: 'None' | 'ClientIP';
   ttlSeconds: number;
-  readonly affinityMap: Map<string, AffinityRecord>;
+  /** `NO_AFFINITY` until the first record is written (a Map per Service port, mostly empty, was a tenth of the engine). */
+  affinityMap: Map<string, AffinityRecord>;
 }
+
+/** The affinity records of a port that has none yet: shared, never written to (nextEndpointOf replaces it first). */
+const NO_AFFINITY = new Map<string, AffinityRecord>();
 
 /** How NextEndpoint decided, for traces. */
 export type NextResult =
@@ -85,7 +89,7 @@ export class LoadBalancerRR {
         index: 0,
         affinity: affinity === '' ? 'None' : affinity,
         ttlSeconds: ttlSeconds === 0 ? DEFAULT_AFFINITY_SECONDS : ttlSeconds,
-        affinityMap: new Map(),
+        affinityMap: NO_AFFINITY,
       };
       this.#services.set(svcPort, s);
     } else if (affinity !== '') s.affinity = affinity;
@@ -174,7 +178,10 @@ export function nextEndpointOf(
     if (rec) {
       rec.endpoint = endpoint;
       rec.lastUsed = now;
-    } else s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
+    } else {
+      if (s.affinityMap === NO_AFFINITY) s.affinityMap = new Map();
+      s.affinityMap.set(clientIP, { endpoint, lastUsed: now });
+    }
   }
   return result;
 }

@@ -42,7 +42,8 @@ export interface Portal {
   readonly addr: string | null;
   /** An externalIP portal (its CONTAINER rules are split by physdev and local destination). */
   readonly external: boolean;
-  readonly steps: Map<string, Step>;
+  /** Made by the first trace through the portal (most portals of a big cluster are never traced). */
+  steps: Map<string, Step> | undefined;
   /** When its rules were added (open-portal.ts): a rule added later stands later in its chain. */
   readonly rank: number;
   /** The portal whose rules come next at the same address and port (portal-index.ts), if any. */
