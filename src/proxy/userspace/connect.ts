@@ -20,9 +20,9 @@ import { protoCode } from '../tuple-table.js';
 import { portalFailureText } from './open-portal.js';
 import { DST_LOCAL, PHYSDEV_NOT_BRIDGE, PORTAL_JUMPS, type PortalChain, portalRule } from './portals.js';
 import { RelayVerdict } from './relay-verdict.js';
-import { type BalancerState, type NextResult, nextEndpointOf } from './round-robin.js';
+import { type BalancerState, type NextResult, nextEndpointById } from './round-robin.js';
 import type { OpenedPort } from './service-ports.js';
-import type { Portal, Relay, Unbound, UserspaceState } from './state.js';
+import type { Portal, PortFacts, Relay, Unbound, UserspaceState } from './state.js';
 
 /** The endpoint a dial reached, as NextEndpoint handed it out (text and keyed address). */
 type Chosen = Extract<NextResult, { ok: true }>;
@@ -36,15 +36,15 @@ const UNEXPLAINED: Step = Object.freeze({ where: '', rule: '', decision: '' });
 /** The steps of every verdict when the engine does not explain (never pushed to: every push is guarded). */
 const NO_STEPS: Step[] = [];
 
-/** The NAT of `port`'s client legs: a REDIRECT (DNAT) to `hostIP`:proxyPort, for its Service port. */
-function clientRecord(port: OpenedPort, hostIP: string): NatRecord {
-  const kept = port.clientNat;
+/** The NAT of the client legs `portal` redirects: a REDIRECT (DNAT) to `hostIP`:proxyPort, for its Service port. */
+function clientRecord(portal: Portal, hostIP: string): NatRecord {
+  const kept = portal.clientNat;
   // The node's address may have changed since the record was made (a Node update keeps the socket open).
-  if (kept !== null && port.clientNatHost === hostIP) return kept;
-  const record = natRecord(address(hostIP, port.proxyPort), null, port.name);
-  port.clientNat = record;
-  port.clientNatHost = hostIP;
-  port.clientNatEndpoint = record.endpoint!;
+  if (kept !== null && portal.clientNatHost === hostIP) return kept;
+  const record = natRecord(address(hostIP, portal.proxyPort), null, portal.name);
+  portal.clientNat = record;
+  portal.clientNatHost = hostIP;
+  portal.clientNatEndpoint = record.endpoint!;
   return record;
 }
 
@@ -54,12 +54,12 @@ export function portalKey(proto: Packet['proto'], port: number): number {
 }
 
 /**
- * A portal a new packet hit: its port and the port's balancer (read side by side), and the rule as a trace step.
- * `direct`: no portal rule, the packet is addressed to the proxy socket itself (no REDIRECT on its client leg).
+ * A portal a new packet hit (it holds its port's balancer and the port's facts a connection reads), and the rule as a
+ * trace step. `direct`: no portal rule, the packet is addressed to the proxy socket itself (no REDIRECT on its client
+ * leg).
  */
 interface PortalHit {
-  readonly port: OpenedPort;
-  readonly balancer: BalancerState | undefined;
+  readonly portal: Portal;
   readonly step: Step;
   readonly direct?: boolean;
 }
@@ -96,7 +96,7 @@ export function matchPortal(st: UserspaceState, packet: Packet, origin: Origin, 
   const socket = st.proxySockets.get(key);
   if (!socket || familyOf(packet.dst.ip) !== socket.port.family) return undefined;
   if (!host && !st.nodeAddrs.has(packet.dst.ip)) return undefined;
-  return { port: socket.port, balancer: socket.balancer, step: directStep(st, socket.port), direct: true };
+  return { portal: socket, step: directStep(st, socket.port), direct: true };
 }
 
 /** The trace step of a packet addressed to a proxy socket itself. */
@@ -110,7 +110,7 @@ function directStep(st: UserspaceState, port: OpenedPort): Step {
 }
 
 function hitOf(portal: Portal, step: Step): PortalHit {
-  return { port: portal.port, balancer: portal.balancer, step };
+  return { portal, step };
 }
 
 // The rule text and decision of one portal in one chain, built once.
@@ -150,12 +150,14 @@ function entrySteps(portal: PortalHit): Step[] {
 }
 
 /** The first packet of a client connection that hit a portal. */
-export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, now: number): Verdict {
-  const port = portal.port;
-  const hostIP = st.hostIP(port.family);
+export function connect(st: UserspaceState, packet: Packet, hit: PortalHit, now: number): Verdict {
+  // The port is reached only for a trace and on the uncommon paths: its facts are the portal's.
+  const via = hit.portal;
+  const port = via.port;
+  const hostIP = st.hostIP(via.family);
   const explain = st.explain;
   // A trace starts as the other modes' do: conntrack's miss, then the built-in chain's jump to the portal chain.
-  const steps: Step[] = explain ? [...entrySteps(portal), portal.step] : NO_STEPS;
+  const steps: Step[] = explain ? [...entrySteps(hit), hit.step] : NO_STEPS;
   if (explain) {
     const p = port.portal;
     const failure = portalFailureText(port.rules);
@@ -176,24 +178,24 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
   const ct = st.conntrack;
   let clientRow: number;
   let redirect: NatRecord | null = null;
-  if (portal.direct) {
+  if (hit.direct) {
     // Already addressed to the socket: the client leg is tracked as it is, under its Service port.
-    port.directNat ??= natRecord(null, null, port.name);
-    clientRow = ct.trackRecord(packet, port.directNat, now);
+    via.directNat ??= natRecord(null, null, via.name);
+    clientRow = ct.trackRecord(packet, via.directNat, now);
   } else {
-    redirect = clientRecord(port, hostIP);
+    redirect = clientRecord(via, hostIP);
     // No SNAT on the client leg (key -1): the proxy's socket answers the client from the portal address.
-    clientRow = ct.trackNat(packet, redirect, port.clientNatEndpoint, st.hostKey(hostIP), port.proxyPort, -1, now);
+    clientRow = ct.trackNat(packet, redirect, via.clientNatEndpoint, st.hostKey(hostIP), via.proxyPort, -1, now);
   }
   if (clientRow < 0) {
     // Read only here: a tracked flow never reads its record (one Service's object among thousands: a cache miss).
     const reached = redirect === null ? packet.dst : redirect.dnat!;
     const leaving = { proto: packet.proto, src: packet.src, dst: reached };
-    return untrackedFlow(leaving, port.name, explain ? steps : null, 2);
+    return untrackedFlow(leaving, via.name, explain ? steps : null, 2);
   }
-  const chosen = dial(st, port, portal.balancer, packet.src.ip, now, steps);
+  const chosen = dial(st, via, via.balancer, via.balancerId, packet.src.ip, now, steps);
   if (chosen === undefined) {
-    const tcp = port.protocol === 'TCP';
+    const tcp = via.protocol === 'TCP';
     if (tcp) {
       // The proxy's socket accepted the connection (the handshake completed), then closes it: a valid FIN exchange.
       ct.handshakeDoneRow(clientRow, now);
@@ -203,16 +205,17 @@ export function connect(st: UserspaceState, packet: Packet, portal: PortalHit, n
     const what = tcp
       ? 'connection accepted, then closed: no endpoint could be dialled'
       : 'datagram dropped: no endpoint (the next one is dialled again)';
-    if (explain) steps.push({ where: 'userspace', rule: port.name, decision: what });
-    return { verdict, endpoint: null, packet, snat: null, service: port.name, conntrack: 'new', steps, cost: 2 };
+    if (explain) steps.push({ where: 'userspace', rule: via.name, decision: what });
+    return { verdict, endpoint: null, packet, snat: null, service: via.name, conntrack: 'new', steps, cost: 2 };
   }
-  return relayed(st, port, clientRow, packet, hostIP, chosen, now, steps, 'new');
+  return relayed(st, port, via, clientRow, packet, hostIP, chosen, now, steps, 'new');
 }
 
 /** A new relay from the client leg `client` to the `chosen` endpoint, the proxy's connection opened. */
 function relayed(
   st: UserspaceState,
   port: OpenedPort,
+  facts: PortFacts,
   clientRow: number,
   packet: Packet,
   hostIP: string,
@@ -229,8 +232,8 @@ function relayed(
   const relay = st.relays.open(
     {
       port,
-      service: port.name,
-      udp: port.protocol === 'UDP',
+      service: facts.name,
+      udp: facts.protocol === 'UDP',
       proto: packet.proto,
       clientRow,
       clientGeneration: ct.generationOf(clientRow),
@@ -263,12 +266,12 @@ export function rebind(st: UserspaceState, clientRow: number, unbound: Unbound, 
         },
       ]
     : NO_STEPS;
-  const chosen = dial(st, port, port.balancer, packet.src.ip, now, steps);
+  const chosen = dial(st, port, port.balancer, -1, packet.src.ip, now, steps);
   if (chosen === undefined) {
     if (st.explain) steps.push({ where: 'userspace', rule: p.name, decision: 'datagram dropped: no endpoint' });
     return dropped(packet, p.name, 'established', steps);
   }
-  return relayed(st, port, clientRow, packet, st.hostIP(p.family), chosen, now, steps, 'established');
+  return relayed(st, port, port, clientRow, packet, st.hostIP(p.family), chosen, now, steps, 'established');
 }
 
 /** A UDP packet for a proxy socket stopProxy closed: nothing reads it. */
@@ -343,7 +346,7 @@ export function continueClient(st: UserspaceState, relay: Relay, packet: Packet,
           },
         ]
       : NO_STEPS;
-    const chosen = dial(st, relay.port, relay.port.balancer, packet.src.ip, now, steps);
+    const chosen = dial(st, relay.port, relay.port.balancer, -1, packet.src.ip, now, steps);
     if (chosen === undefined) {
       if (st.explain)
         steps.push({ where: 'userspace', rule: relay.service, decision: 'datagram dropped: no endpoint' });
@@ -378,21 +381,23 @@ function relayedStep(verdict: Verdict): Step[] {
 }
 
 // TryConnectEndpoints: NextEndpoint, then dial; a failed dial bypasses affinity for the next attempt. `balancer`:
-// `port.balancer`, which the caller may have at hand without reaching the port.
+// `port.balancer`, which the caller may have at hand without reaching the port, and `balancerId` its id (a portal's
+// copy), or -1 to read the balancer itself.
 function dial(
   st: UserspaceState,
-  port: OpenedPort,
+  port: PortFacts,
   balancer: BalancerState | undefined,
+  balancerId: number,
   clientIP: string,
   now: number,
   steps: Step[],
 ): Chosen | undefined {
   let reset = false;
   for (const timeout of DIAL_TIMEOUTS) {
-    const next = nextEndpointOf(balancer, clientIP, reset, now);
+    const next = nextEndpointById(st.lb, balancerId, balancer, clientIP, reset, now);
     if (!next.ok) {
       if (st.explain)
-        steps.push({ where: 'userspace/round-robin', rule: port.portal.name, decision: `NextEndpoint: ${next.error}` });
+        steps.push({ where: 'userspace/round-robin', rule: port.name, decision: `NextEndpoint: ${next.error}` });
       return undefined;
     }
     if (st.explain)

@@ -99,6 +99,15 @@ export class PortalBook {
       steps: undefined,
       rank,
       next: undefined,
+      name: o.name,
+      protocol: o.protocol,
+      family: o.family,
+      proxyPort: o.proxyPort,
+      balancerId: o.balancer?.id ?? -1,
+      clientNat: null,
+      clientNatHost: '',
+      clientNatEndpoint: '',
+      directNat: null,
     });
     // The rules openPortal has added, as the chains hold them (an address listed twice has one set: ruleGroups).
     for (const g of ruleGroups(p, o.rules.ranks, o.rules.nodePortRank))

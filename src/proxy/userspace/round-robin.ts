@@ -28,6 +28,8 @@ interface AffinityRecord {
 
 /** One Service port's balancer state. */
 export interface BalancerState {
+  /** Its row in the balancer's cells (`BalancerCells`): where its index, list and affinity flag also are. */
+  readonly id: number;
   /** The shuffled endpoint list (`ip:port`). */
   endpoints: string[];
   /**
@@ -44,6 +46,28 @@ export interface BalancerState {
   ttlSeconds: number;
   /** `NO_AFFINITY` until the first record is written (a Map per Service port, mostly empty, was a tenth of the engine). */
   affinityMap: Map<string, AffinityRecord>;
+}
+
+/**
+ * `nextEndpointOf` for the balancer numbered `id` (its `BalancerState` is `s`, undefined: none, id -1), reading the
+ * common case (no affinity, some endpoints) from the cells alone: a connection then reaches no balancer object (one
+ * among 10,000 on a big node, a cache miss and a page walk). Anything else is `nextEndpointOf`'s.
+ */
+export function nextEndpointById(
+  lb: LoadBalancerRR,
+  id: number,
+  s: BalancerState | undefined,
+  clientIP: string,
+  sessionAffinityReset: boolean,
+  now: number,
+): NextResult {
+  const cells = lb.cells.i32;
+  const at = id * CELL_STRIDE;
+  if (id < 0 || cells[at + CELL_STICKY] !== 0 || cells[at + CELL_LENGTH] === 0)
+    return nextEndpointOf(s, clientIP, sessionAffinityReset, now);
+  const index = cells[at + CELL_INDEX]!;
+  cells[at + CELL_INDEX] = (index + 1) % cells[at + CELL_LENGTH]!;
+  return chosenAt(lb.arena, cells[at + CELL_BASE]!, index, 'round-robin');
 }
 
 /** The affinity records of a port that has none yet: shared, never written to (nextEndpointOf replaces it first). */
@@ -67,9 +91,16 @@ export class LoadBalancerRR {
   readonly #services = new Map<string, BalancerState>();
   readonly #rng: Rng;
   readonly #arena = new EndpointArena();
+  /** Every balancer's index, list and affinity flag by `id`, where a connection reads them (`nextEndpointById`). */
+  readonly cells = new BalancerCells();
 
   constructor(rng: Rng) {
     this.#rng = rng;
+  }
+
+  /** The arena every balancer's endpoint list is in. */
+  get arena(): EndpointArena {
+    return this.#arena;
   }
 
   state(svcPort: string): BalancerState | undefined {
@@ -80,17 +111,12 @@ export class LoadBalancerRR {
   newService(svcPort: string, affinity: 'None' | 'ClientIP' | '', ttlSeconds: number): BalancerState {
     let s = this.#services.get(svcPort);
     if (!s) {
-      s = {
-        endpoints: [],
-        base: 0,
-        length: 0,
-        arena: this.#arena,
-        listText: listText([]),
-        index: 0,
-        affinity: affinity === '' ? 'None' : affinity,
-        ttlSeconds: ttlSeconds === 0 ? DEFAULT_AFFINITY_SECONDS : ttlSeconds,
-        affinityMap: NO_AFFINITY,
-      };
+      s = new Balancer(
+        this.cells,
+        this.#arena,
+        affinity === '' ? 'None' : affinity,
+        ttlSeconds === 0 ? DEFAULT_AFFINITY_SECONDS : ttlSeconds,
+      );
       this.#services.set(svcPort, s);
     } else if (affinity !== '') s.affinity = affinity;
     return s;
@@ -188,8 +214,17 @@ export function nextEndpointOf(
 
 /** The endpoint at `index` of a port's list, as NextEndpoint hands it out. */
 function chosen(s: BalancerState, index: number, how: 'affinity' | 'round-robin'): Extract<NextResult, { ok: true }> {
-  const slot = s.base + index;
-  const arena = s.arena;
+  return chosenAt(s.arena, s.base, index, how);
+}
+
+/** The endpoint at `index` of the list whose first slot in `arena` is `base`. */
+function chosenAt(
+  arena: EndpointArena,
+  base: number,
+  index: number,
+  how: 'affinity' | 'round-robin',
+): Extract<NextResult, { ok: true }> {
+  const slot = base + index;
   return {
     ok: true,
     endpoint: arena.text(slot),
@@ -209,4 +244,82 @@ function sameMultiset(current: readonly string[], sortedNew: readonly string[]):
   if (current.length !== sortedNew.length) return false;
   const a = [...current].sort();
   return a.every((v, i) => v === sortedNew[i]);
+}
+
+/** A balancer's cells: its round-robin index, its list's first arena slot and length, and 1 with ClientIP affinity. */
+const CELL_INDEX = 0;
+const CELL_BASE = 1;
+const CELL_LENGTH = 2;
+const CELL_STICKY = 3;
+const CELL_STRIDE = 4;
+
+/** Four int32 cells per balancer ever made (ids are not reused: an old state may still be held, see deleteService). */
+export class BalancerCells {
+  i32 = new Int32Array(64 * CELL_STRIDE);
+  #used = 0;
+
+  /** A new balancer's id, its cells zero. */
+  take(): number {
+    const id = this.#used++;
+    if (this.#used * CELL_STRIDE > this.i32.length) {
+      const grown = new Int32Array(this.i32.length * 2);
+      grown.set(this.i32);
+      this.i32 = grown;
+    }
+    return id;
+  }
+}
+
+/** A BalancerState whose index, list place and affinity flag live in the cells, the rest in the object. */
+class Balancer implements BalancerState {
+  readonly id: number;
+  readonly #cells: BalancerCells;
+  endpoints: string[] = [];
+  listText = listText([]);
+  #affinity: 'None' | 'ClientIP' = 'None';
+  affinityMap = NO_AFFINITY;
+
+  constructor(
+    cells: BalancerCells,
+    readonly arena: EndpointArena,
+    affinity: 'None' | 'ClientIP',
+    readonly ttlSeconds: number,
+  ) {
+    this.#cells = cells;
+    this.id = cells.take();
+    this.affinity = affinity;
+  }
+
+  get index(): number {
+    return this.#cells.i32[this.id * CELL_STRIDE + CELL_INDEX]!;
+  }
+
+  set index(index: number) {
+    this.#cells.i32[this.id * CELL_STRIDE + CELL_INDEX] = index;
+  }
+
+  get base(): number {
+    return this.#cells.i32[this.id * CELL_STRIDE + CELL_BASE]!;
+  }
+
+  set base(base: number) {
+    this.#cells.i32[this.id * CELL_STRIDE + CELL_BASE] = base;
+  }
+
+  get length(): number {
+    return this.#cells.i32[this.id * CELL_STRIDE + CELL_LENGTH]!;
+  }
+
+  set length(length: number) {
+    this.#cells.i32[this.id * CELL_STRIDE + CELL_LENGTH] = length;
+  }
+
+  get affinity(): 'None' | 'ClientIP' {
+    return this.#affinity;
+  }
+
+  set affinity(affinity: 'None' | 'ClientIP') {
+    this.#affinity = affinity;
+    this.#cells.i32[this.id * CELL_STRIDE + CELL_STICKY] = affinity === 'ClientIP' ? 1 : 0;
+  }
 }

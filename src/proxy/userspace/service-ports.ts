@@ -40,20 +40,6 @@ export interface OpenedPort {
   readonly family: IPFamily;
   readonly proxyPort: number;
   /**
-   * What conntrack files a client leg by, copied from `clientNat` so a connection does not reach the record: the host
-   * IP it redirects to and the `hostIP:proxyPort` text. (The host IP's key comes from the engine: as a field here it
-   * would be a boxed number above 2^31, one more object to reach.)
-   */
-  clientNatHost: string;
-  clientNatEndpoint: string;
-  /**
-   * The conntrack NAT record of this port's client legs (the REDIRECT to hostIP:proxyPort), made by the first
-   * connection (connect.ts): each new connection reuses it rather than building an address and a record.
-   */
-  clientNat: NatRecord | null;
-  /** The record of client legs sent to the proxy port itself: no NAT, this Service port (made on first use). */
-  directNat: NatRecord | null;
-  /**
    * The port's LoadBalancerRR state (the balancer's `state(portal.name)`), set when the port is synced: a connection
    * reads it from the port it hit instead of looking the Service port up by name. Only an open port dials, and an
    * open port's state is the balancer's current one (a port whose state is deleted or recreated is closed first).
@@ -135,10 +121,6 @@ export function openedPort(family: IPFamily, entry: ServicePortEntry, proxyPort:
     protocol: info.protocol,
     family,
     proxyPort,
-    clientNatHost: '',
-    clientNatEndpoint: '',
-    clientNat: null,
-    directNat: null,
     balancer: undefined,
     key: `${family}|${entry.key}`,
     socket,

@@ -1,6 +1,6 @@
 /** The state the userspace engine's parts share. */
 import type { IPFamily, Protocol } from '../../model/types.js';
-import type { Conntrack } from '../conntrack.js';
+import type { Conntrack, NatRecord } from '../conntrack.js';
 import type { Step } from '../engine.js';
 import type { Address, Packet } from '../packet.js';
 import type { PortalIndex } from './portal-index.js';
@@ -31,11 +31,12 @@ export interface UserspaceEngineOptions {
 }
 
 /** One portal (an address:port, or a NodePort) and its trace steps per chain, built on first use. */
-export interface Portal {
+export interface Portal extends PortFacts {
   readonly port: OpenedPort;
   /**
-   * `port.balancer` when the portal was indexed (a port is re-indexed whenever it is synced): a connection reads the
-   * port and its balancer side by side, not one through the other.
+   * `port.balancer` when the portal was indexed (a port is re-indexed whenever it is synced). A new connection reads
+   * neither the port nor, without affinity, the balancer: it reads this portal's copies of their facts (below) and the
+   * balancer's cells by `balancerId`. At 10,000 Services each object is a cache miss and a page walk.
    */
   readonly balancer: BalancerState | undefined;
   /** The address for address portals; null for a NodePort. */
@@ -48,6 +49,26 @@ export interface Portal {
   readonly rank: number;
   /** The portal whose rules come next at the same address and port (portal-index.ts), if any. */
   next: Portal | undefined;
+  /** `port.family` and `.proxyPort`, copied (as `name` and `protocol` are). */
+  readonly family: IPFamily;
+  readonly proxyPort: number;
+  /** `balancer.id` (-1: none): a connection reads the balancer's cells, not the balancer (round-robin.ts). */
+  readonly balancerId: number;
+  /**
+   * The conntrack NAT record of the client legs this portal redirects (to hostIP:proxyPort), made by its first
+   * connection and reused, with the host IP it was made for and its `hostIP:proxyPort` text beside it.
+   */
+  clientNat: NatRecord | null;
+  clientNatHost: string;
+  clientNatEndpoint: string;
+  /** The record of client legs sent to the proxy port itself (no NAT, this Service port), made on first use. */
+  directNat: NatRecord | null;
+}
+
+/** What a connection needs to know of its Service port: its name (`ns/name:port`) and protocol. */
+export interface PortFacts {
+  readonly name: string;
+  readonly protocol: Protocol;
 }
 
 export interface UserspaceState {

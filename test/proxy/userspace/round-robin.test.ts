@@ -4,7 +4,11 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { DEFAULT_AFFINITY_SECONDS, LoadBalancerRR } from '../../../src/proxy/userspace/round-robin.js';
+import {
+  DEFAULT_AFFINITY_SECONDS,
+  LoadBalancerRR,
+  nextEndpointById,
+} from '../../../src/proxy/userspace/round-robin.js';
 import { Rng } from '../../../src/util/rng.js';
 import { holds } from '../ipvs/helpers.js';
 
@@ -102,4 +106,43 @@ test('CleanupStaleStickySessions drops records whose age reached the TTL', (t) =
   pick(lb, 'new', 5);
   lb.cleanupStaleStickySessions(10);
   t.deepEqual([...lb.state('default/web')!.affinityMap.keys()], ['new']);
+});
+
+test('a connection reading the balancer by id picks what NextEndpoint on the state picks, through updates, affinity and deletion', (t) => {
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant('pick' as const),
+      client: fc.constantFrom('10.244.1.5', '10.244.1.6'),
+      reset: fc.boolean(),
+    }),
+    fc.record({ kind: fc.constant('endpoints' as const), n: fc.integer({ min: 0, max: 6 }) }),
+    fc.record({ kind: fc.constant('affinity' as const), on: fc.boolean() }),
+    fc.record({ kind: fc.constant('delete' as const) }),
+  );
+  holds(
+    t,
+    fc.property(fc.array(op, { maxLength: 60 }), fc.nat(), (ops, seed) => {
+      // Twins: one asked by id (the cells), the other through its state object; same seed, same shuffles.
+      const byId = new LoadBalancerRR(new Rng(seed));
+      const byState = new LoadBalancerRR(new Rng(seed));
+      for (const lb of [byId, byState]) lb.newService('default/web', 'None', 0);
+      for (const [i, o] of ops.entries()) {
+        if (o.kind === 'endpoints') {
+          const eps = Array.from({ length: o.n }, (_, k) => `10.1.0.${k + 1}:8080`);
+          for (const lb of [byId, byState]) lb.setEndpoints('default/web', eps);
+        } else if (o.kind === 'affinity') {
+          for (const lb of [byId, byState]) lb.newService('default/web', o.on ? 'ClientIP' : 'None', 0);
+        } else if (o.kind === 'delete') {
+          for (const lb of [byId, byState]) lb.deleteService('default/web');
+        } else {
+          const s = byId.state('default/web');
+          const a = nextEndpointById(byId, s?.id ?? -1, s, o.client, o.reset, i);
+          const b = byState.nextEndpoint('default/web', o.client, o.reset, i);
+          if (JSON.stringify({ ...a, address: undefined }) !== JSON.stringify({ ...b, address: undefined }))
+            return false;
+        }
+      }
+      return true;
+    }),
+  );
 });
