@@ -141,8 +141,9 @@ export class IpvsEngine implements ProxyEngine {
       this.#resyncAll = false;
       this.#pending = [];
       const node = st.table.node;
-      st.nodeAddrs = new Set(ownAddresses(node));
-      this.conntrack.setNodeAddresses(ownAddresses(node));
+      const own = ownAddresses(node);
+      st.nodeAddrs = new Set(own);
+      this.conntrack.setNodeAddresses(own);
       st.ipsets.setNodeAddresses(st.nodeAddrs);
       const seen = new Set<string>();
       for (const family of st.table.families) {

@@ -112,8 +112,9 @@ export class UserspaceEngine implements ProxyEngine {
       this.#resyncAll = false;
       this.#pending = [];
       const node = this.#table.node;
-      this.#st.nodeAddrs = new Set(ownAddresses(node));
-      this.conntrack.setNodeAddresses(ownAddresses(node));
+      const own = ownAddresses(node);
+      this.#st.nodeAddrs = new Set(own);
+      this.conntrack.setNodeAddresses(own);
       const keys = new Set(this.#opened.keys());
       for (const family of this.#table.families) {
         // Ports not yet open are opened Service by Service in name order (upstream's order was a Go map's, so any
